@@ -1,0 +1,63 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD, APP_PIPE, DiscoveryModule } from '@nestjs/core';
+import { StandardSchemaValidationPipe } from '@nestjs/common';
+import { MulterModule } from '@nestjs/platform-express';
+import { diskStorage } from 'multer';
+import { join } from 'node:path';
+import { AuditModule } from '@contour/audit';
+import { AuthCoreModule, AuthGuard } from '@contour/auth';
+import { CONFIG, ConfigModule, ContourConfig } from '@contour/config';
+import { DatabaseModule } from '@contour/db';
+import { IngestModule } from '@contour/ingest';
+import { Metrics } from '@contour/observability';
+import { QueueModule } from '@contour/queue';
+import { StorageModule } from '@contour/storage';
+import { AuditController } from './audit/audit.controller';
+import { AuthController } from './auth/auth.controller';
+import { AuthService } from './auth/auth.service';
+import { UploadsController } from './ingest/uploads.controller';
+import { InstancesController } from './instances/instances.controller';
+import { ProjectsController } from './projects/projects.controller';
+import { ProjectsService } from './projects/projects.service';
+import { HealthController } from './system/health.controller';
+import { MetricsController } from './system/metrics.controller';
+import { QueueMetricsService } from './system/queue-metrics.service';
+import { RouteAccessCheck } from './system/route-access.check';
+import { UsersController } from './users/users.controller';
+
+/** The coordinator: HTTP API, producers for every queue, no queue consumers. */
+@Module({})
+export class AppModule {
+  static forRoot(config: ContourConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot('coordinator'),
+        StorageModule,
+        AuditModule,
+        QueueModule,
+        AuthCoreModule,
+        IngestModule,
+        DiscoveryModule,
+        MulterModule.registerAsync({
+          inject: [CONFIG],
+          useFactory: (c: ContourConfig) => ({
+            storage: diskStorage({ destination: join(c.dataDir, 'incoming') }),
+            limits: { fileSize: c.uploads.maxBytes, files: 20_000, fields: 100 },
+          }),
+        }),
+      ],
+      controllers: [AuthController, UsersController, ProjectsController, UploadsController, InstancesController, AuditController, HealthController, MetricsController],
+      providers: [
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        { provide: APP_PIPE, useValue: new StandardSchemaValidationPipe() },
+        AuthService,
+        ProjectsService,
+        Metrics,
+        QueueMetricsService,
+        RouteAccessCheck,
+      ],
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Access } from '@contour/auth';
+import { AuditService } from '@contour/audit';
+import { ProjectRole, Role } from '@contour/db';
+
+const AuditQuery = z.object({
+  objectType: z.string().optional(),
+  objectId: z.string().optional(),
+  actorId: z.uuid().optional(),
+  action: z.string().optional(),
+  afterId: z.string().regex(/^\d+$/).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('api')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  /** The whole audit log, oldest first; page with afterId. Admins only. */
+  @Access({ roles: [Role.Admin] })
+  @Get('audit')
+  all(@Query({ schema: AuditQuery }) q: z.infer<typeof AuditQuery>) {
+    return this.audit.find(q);
+  }
+
+  /** One project's audit trail, for its managers. */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get('projects/:projectId/audit')
+  project(@Param('projectId', { schema: z.uuid() }) projectId: string, @Query({ schema: AuditQuery }) q: z.infer<typeof AuditQuery>) {
+    return this.audit.find({ ...q, projectId });
+  }
+}

@@ -1,0 +1,53 @@
+import { BadRequestException, Controller, Get, HttpCode, Param, Post, Query, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { AnyFilesInterceptor } from '@nestjs/platform-express';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
+import { IngestBatch, IngestSource, ProjectRole } from '@contour/db';
+import { IngestReceiver } from '@contour/ingest';
+
+const uuid = { schema: z.uuid() };
+
+@ApiTags('ingest')
+@ApiBearerAuth()
+@Controller('api/projects/:projectId/uploads')
+export class UploadsController {
+  constructor(
+    private readonly receiver: IngestReceiver,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * Multipart upload of one or more files (any field name). Files are spooled to disk as they arrive, so
+   * memory does not grow with the upload. Answers 202 with the batch id; poll the batch for progress.
+   */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post()
+  @HttpCode(202)
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ schema: { type: 'object', properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } } } } })
+  @UseInterceptors(AnyFilesInterceptor())
+  async upload(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @UploadedFiles() files: Express.Multer.File[] | undefined) {
+    if (!files?.length) throw new BadRequestException('No files in the request: send multipart/form-data with one or more file fields');
+    const actor = actorOf(p);
+    const label = files.length === 1 ? files[0].originalname : `${files.length} files`;
+    const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor);
+    const received = files.map((f) => ({ path: f.path, name: f.originalname }));
+    const itemIds = await this.receiver.addFiles(batch, received, actor);
+    return { batchId: batch.id, files: itemIds.length, progress: `/api/projects/${projectId}/uploads/${batch.id}` };
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get()
+  list(@Param('projectId', uuid) projectId: string) {
+    return this.dataSource.getRepository(IngestBatch).find({ where: { projectId }, order: { createdAt: 'DESC' }, take: 200 });
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get(':batchId')
+  progress(@Param('projectId', uuid) projectId: string, @Param('batchId', uuid) batchId: string, @Query('items') items?: string) {
+    return this.receiver.progress(projectId, batchId, items === 'true');
+  }
+}

@@ -1,0 +1,70 @@
+import { Controller, Get, Inject, NotFoundException, Param, Query, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { AuditService } from '@contour/audit';
+import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
+import { Instance, Series } from '@contour/db';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+
+const uuid = { schema: z.uuid() };
+const ListQuery = z.object({
+  seriesId: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** The de-identified image data of a project, for any member. Every file read is audited. */
+@ApiTags('images')
+@ApiBearerAuth()
+@Controller('api/projects/:projectId')
+export class InstancesController {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('series')
+  series(@Param('projectId', uuid) projectId: string) {
+    return this.dataSource
+      .getRepository(Series)
+      .createQueryBuilder('s')
+      .leftJoin(Instance, 'i', 'i.series_id = s.id')
+      .select(['s.id AS id', 's.study_id AS "studyId"', 's.series_instance_uid AS "seriesInstanceUid"', 's.modality AS modality', 's.description AS description', 's.body_part AS "bodyPart"', 's.series_number AS "seriesNumber"'])
+      .addSelect('count(i.id)::int', 'instanceCount')
+      .where('s.project_id = :projectId', { projectId })
+      .groupBy('s.id')
+      .orderBy('s.created_at', 'ASC')
+      .getRawMany();
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('instances')
+  async instances(@Param('projectId', uuid) projectId: string, @Query({ schema: ListQuery }) q: z.infer<typeof ListQuery>) {
+    const where = { projectId, ...(q.seriesId ? { seriesId: q.seriesId } : {}) };
+    const [items, total] = await this.dataSource.getRepository(Instance).findAndCount({
+      where,
+      select: { id: true, seriesId: true, sopInstanceUid: true, sopClassUid: true, transferSyntaxUid: true, instanceNumber: true, rows: true, columns: true, numberOfFrames: true, sizeBytes: true, flags: true, createdAt: true },
+      order: { seriesId: 'ASC', instanceNumber: 'ASC', createdAt: 'ASC' },
+      take: q.limit,
+      skip: q.offset,
+    });
+    return { total, items };
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('instances/:instanceId/file')
+  async file(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('instanceId', uuid) instanceId: string) {
+    const instance = await this.dataSource.getRepository(Instance).findOneBy({ id: instanceId, projectId });
+    if (!instance) throw new NotFoundException(`No instance ${instanceId} in this project`);
+    await this.audit.record(actorOf(p), { action: 'instance.read', objectType: 'instance', objectId: instanceId, projectId, details: { via: 'api' } });
+    return new StreamableFile(await this.blobs.get(instance.blobKey), {
+      type: 'application/dicom',
+      length: Number(instance.sizeBytes),
+      disposition: `attachment; filename="${instance.sopInstanceUid}.dcm"`,
+    });
+  }
+}

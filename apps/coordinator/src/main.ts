@@ -1,0 +1,21 @@
+// Coordinator process entry point: the HTTP API (and, later, DICOM receivers). Starts no queue workers.
+import 'reflect-metadata';
+import { ConfigError, loadConfig, requireRuntime } from '@contour/config';
+import { createPino, PinoNestLogger } from '@contour/observability';
+import { createCoordinator } from './bootstrap';
+
+async function main() {
+  const config = loadConfig();
+  requireRuntime(config);
+  const pino = createPino(config, 'coordinator');
+  const logger = new PinoNestLogger(pino);
+  const app = await createCoordinator(config, logger, pino);
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  await app.listen(config.http.port, config.http.host);
+  logger.log(`Contour coordinator listening on http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`, 'Coordinator');
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `contour coordinator: ${err.message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,76 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Actor, AuditService } from '@contour/audit';
+import { Principal } from '@contour/auth';
+import { Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
+
+@Injectable()
+export class ProjectsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(actor: Actor, input: { name: string; description?: string; settings?: Record<string, unknown> }) {
+    return this.dataSource.transaction(async (m) => {
+      if (await m.existsBy(Project, { name: input.name })) throw new ConflictException(`A project named "${input.name}" already exists`);
+      const project = await m.save(Project, { name: input.name, description: input.description ?? '', settings: input.settings ?? {}, createdBy: actor.id });
+      // The creator manages the project.
+      await m.save(ProjectMember, { projectId: project.id, userId: actor.id!, roles: [ProjectRole.Manager] });
+      await this.audit.record(actor, { action: 'project.created', objectType: 'project', objectId: project.id, projectId: project.id, details: { name: project.name } }, m);
+      return project;
+    });
+  }
+
+  /** Admins see every project; everyone else the projects they belong to, with their roles there. */
+  async listFor(p: Principal) {
+    const qb = this.dataSource
+      .getRepository(Project)
+      .createQueryBuilder('p')
+      .leftJoin(ProjectMember, 'm', 'm.project_id = p.id AND m.user_id = :userId', { userId: p.userId })
+      .select(['p.id AS id', 'p.name AS name', 'p.description AS description', 'p.created_at AS "createdAt"', 'm.roles AS "myRoles"'])
+      .orderBy('p.name', 'ASC');
+    if (!p.roles.includes(Role.Admin)) qb.where('m.user_id IS NOT NULL');
+    return qb.getRawMany();
+  }
+
+  async get(projectId: string) {
+    const project = await this.dataSource.getRepository(Project).findOneBy({ id: projectId });
+    if (!project) throw new NotFoundException(`No project ${projectId}`);
+    return project;
+  }
+
+  async update(actor: Actor, projectId: string, patch: { description?: string; settings?: Record<string, unknown> }) {
+    const project = await this.get(projectId);
+    if (patch.description !== undefined) project.description = patch.description;
+    if (patch.settings) project.settings = { ...project.settings, ...patch.settings };
+    await this.dataSource.getRepository(Project).save(project);
+    await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch });
+    return project;
+  }
+
+  async members(projectId: string) {
+    return this.dataSource
+      .getRepository(ProjectMember)
+      .createQueryBuilder('m')
+      .innerJoin(User, 'u', 'u.id = m.user_id')
+      .select(['m.user_id AS "userId"', 'u.username AS username', 'u.display_name AS "displayName"', 'm.roles AS roles', 'u.skills AS skills'])
+      .where('m.project_id = :projectId', { projectId })
+      .orderBy('u.username', 'ASC')
+      .getRawMany();
+  }
+
+  async setMember(actor: Actor, projectId: string, userId: string, roles: ProjectRole[]) {
+    await this.get(projectId);
+    if (!(await this.dataSource.getRepository(User).existsBy({ id: userId }))) throw new NotFoundException(`No user ${userId}`);
+    await this.dataSource.getRepository(ProjectMember).upsert({ projectId, userId, roles }, ['projectId', 'userId']);
+    await this.audit.record(actor, { action: 'project.member.set', objectType: 'project_member', objectId: userId, projectId, details: { roles } });
+  }
+
+  async removeMember(actor: Actor, projectId: string, userId: string) {
+    const result = await this.dataSource.getRepository(ProjectMember).delete({ projectId, userId });
+    if (!result.affected) throw new NotFoundException(`User ${userId} is not a member of this project`);
+    await this.audit.record(actor, { action: 'project.member.removed', objectType: 'project_member', objectId: userId, projectId });
+  }
+}

@@ -1,0 +1,7 @@
+export * from './access';
+export * from './principal';
+export * from './passwords';
+export * from './api-tokens';
+export * from './auth.guard';
+export * from './current-principal';
+export * from './auth.module';

@@ -1,0 +1,18 @@
+import { ApiToken } from './api-token.entity';
+import { AuditEvent } from './audit-event.entity';
+import { DeploymentSetting } from './deployment-setting.entity';
+import { Instance, Patient, Series, Study } from './imaging.entity';
+import { IngestBatch, IngestItem } from './ingest.entity';
+import { Project, ProjectMember } from './project.entity';
+import { User } from './user.entity';
+
+export * from './api-token.entity';
+export * from './audit-event.entity';
+export * from './deployment-setting.entity';
+export * from './imaging.entity';
+export * from './ingest.entity';
+export * from './project.entity';
+export * from './user.entity';
+
+/** Every entity, in one list, for the DataSource and the migration drift check. */
+export const ENTITIES = [DeploymentSetting, User, ApiToken, Project, ProjectMember, AuditEvent, IngestBatch, IngestItem, Patient, Study, Series, Instance];

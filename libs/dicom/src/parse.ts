@@ -1,0 +1,134 @@
+// Reads a DICOM Part 10 file with dcmjs and turns every way it can be broken into a reason a person can act on.
+import * as dcmjs from 'dcmjs';
+
+export type RejectionCode =
+  | 'empty'
+  | 'not-dicom'
+  | 'no-file-meta'
+  | 'missing-transfer-syntax'
+  | 'truncated'
+  | 'invalid-vr'
+  | 'corrupt-structure'
+  | 'missing-uid'
+  | 'missing-pixel-data'
+  | 'unsupported-transfer-syntax'
+  | 'corrupt-pixel-data'
+  | 'inconsistent-geometry'
+  | 'unexpected-modality'
+  | 'conflicting-duplicate';
+
+/** A file Contour will not store as-is. The message says what is wrong and what to do about it. */
+export class DicomRejection extends Error {
+  constructor(
+    readonly code: RejectionCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DicomRejection';
+  }
+}
+
+export interface ParsedDicom {
+  dict: dcmjs.data.DicomDict;
+  /** Naturalized main dataset (keyword -> value). */
+  dataset: Record<string, any>;
+  transferSyntaxUid: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  modality: string;
+  /** Problems dcmjs tolerated but reported (e.g. an unknown VR it read as UN). */
+  warnings: string[];
+}
+
+const validationLog = dcmjs.log.getLogger('validation.dcmjs');
+dcmjs.log.setLevel('silent');
+
+export function toArrayBuffer(buffer: Buffer): ArrayBuffer {
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+}
+
+/** Runs dcmjs with its validation log captured instead of printed. dcmjs is synchronous, so this is safe. */
+function withCapturedWarnings<T>(fn: () => T): { value: T; warnings: string[] } {
+  const warnings: string[] = [];
+  const { error, warn } = validationLog;
+  validationLog.error = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+  validationLog.warn = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+  try {
+    return { value: fn(), warnings };
+  } finally {
+    validationLog.error = error;
+    validationLog.warn = warn;
+  }
+}
+
+const looksLikeText = (b: Buffer) => b.subarray(0, 512).every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127));
+
+export function readDicom(buffer: Buffer): ParsedDicom {
+  if (buffer.length === 0) throw new DicomRejection('empty', 'The file is empty (0 bytes): the transfer was probably interrupted; send it again');
+  const hasPreamble = buffer.length >= 132 && buffer.toString('latin1', 128, 132) === 'DICM';
+  if (!hasPreamble) {
+    // A bare dataset starts with a group 0x0008 (or 0x0002) tag; anything else is not DICOM at all.
+    const group = buffer.length >= 4 ? buffer.readUInt16LE(0) : -1;
+    if (group === 0x0008 || group === 0x0002 || group === 0x0010) {
+      throw new DicomRejection(
+        'no-file-meta',
+        'The file is a raw DICOM dataset without the 128-byte preamble and File Meta Information (not a DICOM Part 10 file): export it again from the source as a standard .dcm file',
+      );
+    }
+    throw new DicomRejection(
+      'not-dicom',
+      looksLikeText(buffer)
+        ? 'The file is text, not DICOM: upload the .dcm image files instead'
+        : 'The file is not DICOM (no "DICM" marker at byte 128): check that you uploaded image files',
+    );
+  }
+  let result: { value: dcmjs.data.DicomDict; warnings: string[] };
+  try {
+    result = withCapturedWarnings(() => dcmjs.data.DicomMessage.readFile(toArrayBuffer(buffer), { ignoreErrors: false, untilTag: null, includeUntilTagValue: false, noCopy: false, forceStoreRaw: false }));
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (/reading 'Value'/.test(message) || /TransferSyntax/i.test(message)) {
+      throw new DicomRejection('missing-transfer-syntax', 'The File Meta Information has no Transfer Syntax UID (0002,0010), so the pixel encoding is unknown: re-export the file from the source');
+    }
+    if (/more than currently allocated|out of range|outside the bounds|offset is out of bounds/i.test(message)) {
+      throw new DicomRejection('truncated', 'The file ends in the middle of a data element (truncated): the transfer was probably interrupted; send it again');
+    }
+    throw new DicomRejection('corrupt-structure', `The DICOM structure could not be read (${message}): the file is damaged; re-export it from the source`);
+  }
+  const dict = result.value;
+  const ts = dict.meta['00020010']?.Value?.[0] as string | undefined;
+  if (!ts) {
+    throw new DicomRejection('missing-transfer-syntax', 'The File Meta Information has no Transfer Syntax UID (0002,0010), so the pixel encoding is unknown: re-export the file from the source');
+  }
+  // dcmjs also reports the dictionary's ambiguous VRs ("xs", "ox") of implicit-VR files, which it resolves
+  // itself; only a VR it cannot resolve (read as UN) means the file is corrupt.
+  const invalidVr = result.warnings.find((w) => /Invalid vr type.*using UN/i.test(w));
+  if (invalidVr) {
+    const vr = /Invalid vr type\s*(\S*)/i.exec(invalidVr)?.[1];
+    throw new DicomRejection('invalid-vr', `The file contains a data element with an invalid value representation${vr ? ` "${vr}"` : ''}: the file is corrupt; re-export it from the source`);
+  }
+  const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+  const required: [string, string][] = [
+    ['SOPClassUID', '(0008,0016)'],
+    ['SOPInstanceUID', '(0008,0018)'],
+    ['StudyInstanceUID', '(0020,000D)'],
+    ['SeriesInstanceUID', '(0020,000E)'],
+  ];
+  const missing = required.filter(([k]) => typeof dataset[k] !== 'string' || !dataset[k]);
+  if (missing.length) {
+    throw new DicomRejection('missing-uid', `The file lacks ${missing.map(([k, t]) => `${k} ${t}`).join(', ')}, so it cannot be placed in a study and series`);
+  }
+  return {
+    dict,
+    dataset,
+    transferSyntaxUid: ts.replace(/\0/g, '').trim(),
+    sopClassUid: dataset.SOPClassUID,
+    sopInstanceUid: dataset.SOPInstanceUID,
+    studyInstanceUid: dataset.StudyInstanceUID,
+    seriesInstanceUid: dataset.SeriesInstanceUID,
+    modality: typeof dataset.Modality === 'string' && dataset.Modality ? dataset.Modality : 'OT',
+    warnings: result.warnings,
+  };
+}

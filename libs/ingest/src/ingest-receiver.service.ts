@@ -1,0 +1,110 @@
+// The receiving side of ingest, shared by every door (HTTP upload, STOW-RS, C-STORE, PACS pull): each
+// received file is moved into the blob store, recorded as an ingest item and queued. Nothing is parsed here,
+// so receiving stays fast and memory stays flat whatever arrives.
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Actor, AuditService } from '@contour/audit';
+import { IngestBatch, IngestItem, IngestItemStatus, IngestSource } from '@contour/db';
+import { JobName, JobQueue } from '@contour/queue';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+
+export interface ReceivedFile {
+  /** A local file the receiver may move (it is consumed). */
+  path: string;
+  name: string;
+}
+
+export interface BatchProgress {
+  batchId: string;
+  source: IngestSource;
+  label: string;
+  createdAt: Date;
+  total: number;
+  counts: Record<IngestItemStatus, number>;
+  done: boolean;
+  items?: Pick<IngestItem, 'id' | 'fileName' | 'status' | 'reasonCode' | 'reason' | 'instanceId'>[];
+}
+
+@Injectable()
+export class IngestReceiver {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly jobs: JobQueue,
+    private readonly audit: AuditService,
+  ) {}
+
+  async openBatch(projectId: string, source: IngestSource, label: string, actor: Actor): Promise<IngestBatch> {
+    const batch = await this.dataSource.getRepository(IngestBatch).save({ projectId, source, label, createdBy: actor.id });
+    await this.audit.record(actor, { action: 'ingest.batch.opened', objectType: 'ingest_batch', objectId: batch.id, projectId, details: { source, label } });
+    return batch;
+  }
+
+  /** Stores the files, records them and queues one ingest job per file. Returns the new item ids. */
+  async addFiles(batch: IngestBatch, files: ReceivedFile[], actor: Actor): Promise<string[]> {
+    const rows: Partial<IngestItem>[] = [];
+    for (const file of files) {
+      const stored = await this.blobs.putFile(file.path);
+      rows.push({
+        batchId: batch.id,
+        projectId: batch.projectId,
+        fileName: file.name,
+        rawBlobKey: stored.key,
+        sizeBytes: String(stored.size),
+        status: IngestItemStatus.Queued,
+      });
+    }
+    if (rows.length === 0) return [];
+    const saved = await this.dataSource.getRepository(IngestItem).save(rows);
+    await this.audit.recordMany(
+      actor,
+      saved.map((item) => ({
+        action: 'ingest.item.received',
+        objectType: 'ingest_item',
+        objectId: item.id,
+        projectId: batch.projectId,
+        details: { batchId: batch.id, fileName: item.fileName, sizeBytes: Number(item.sizeBytes) },
+      })),
+    );
+    // The item id is the job id: a retried request or a redelivered job never creates a second job.
+    await this.jobs.addBulk(
+      JobName.IngestFile,
+      saved.map((item) => ({ data: { itemId: item.id }, options: { jobId: `ingest-${item.id}` } })),
+    );
+    return saved.map((i) => i.id);
+  }
+
+  async progress(projectId: string, batchId: string, withItems = false): Promise<BatchProgress> {
+    const batch = await this.dataSource.getRepository(IngestBatch).findOneBy({ id: batchId, projectId });
+    if (!batch) throw new NotFoundException(`No ingest batch ${batchId} in this project`);
+    const rows: { status: IngestItemStatus; n: string }[] = await this.dataSource
+      .getRepository(IngestItem)
+      .createQueryBuilder('i')
+      .select('i.status', 'status')
+      .addSelect('count(*)', 'n')
+      .where('i.batch_id = :batchId', { batchId })
+      .groupBy('i.status')
+      .getRawMany();
+    const counts = Object.fromEntries(Object.values(IngestItemStatus).map((s) => [s, 0])) as Record<IngestItemStatus, number>;
+    for (const r of rows) counts[r.status] = Number(r.n);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const progress: BatchProgress = {
+      batchId,
+      source: batch.source,
+      label: batch.label,
+      createdAt: batch.createdAt,
+      total,
+      counts,
+      done: counts.queued + counts.processing === 0,
+    };
+    if (withItems) {
+      progress.items = await this.dataSource.getRepository(IngestItem).find({
+        where: { batchId },
+        select: { id: true, fileName: true, status: true, reasonCode: true, reason: true, instanceId: true },
+        order: { createdAt: 'ASC' },
+      });
+    }
+    return progress;
+  }
+}

@@ -1,0 +1,49 @@
+// The one place that names every queue and job, with the payload type of each job.
+//
+// Queue names and job names are stored in Redis keys and job records. Renaming one strands the jobs already
+// waiting under the old name: add the new name, drain the old queue, then remove it (a migration plan).
+
+export enum QueueName {
+  /** Parse, de-identify, check and store received files. Light: runs beside the coordinator. */
+  Ingest = 'ingest',
+  /** Split studies into tasks; per-series volume geometry. */
+  Routing = 'routing',
+  /** ONNX pre-labelling. Heavy: deploy these workers apart from the light ones. */
+  Prelabel = 'prelabel',
+  /** Agreement metrics and merging of reads. */
+  Consensus = 'consensus',
+  /** Dataset exports. */
+  Export = 'export',
+}
+export const ALL_QUEUES = Object.values(QueueName);
+
+export enum JobName {
+  IngestFile = 'ingest.file',
+}
+
+export interface IngestFileJob {
+  itemId: string;
+}
+
+/** Payload type of each job name. Adding a JobName without an entry here is a compile error. */
+export interface JobPayloads {
+  [JobName.IngestFile]: IngestFileJob;
+}
+
+/** Which queue carries each job. A worker serving a queue must handle every job name mapped to it. */
+export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
+  [JobName.IngestFile]: QueueName.Ingest,
+};
+
+export function jobsOfQueue(queue: QueueName): JobName[] {
+  return (Object.keys(JOB_QUEUE) as JobName[]).filter((name) => JOB_QUEUE[name] === queue);
+}
+
+export function parseQueueList(list: string[] | undefined): QueueName[] {
+  if (!list || list.length === 0) return [...ALL_QUEUES];
+  const unknown = list.filter((q) => !ALL_QUEUES.includes(q as QueueName));
+  if (unknown.length) {
+    throw new Error(`Unknown queue(s) ${unknown.join(', ')} in --queues/WORKER_QUEUES; known queues: ${ALL_QUEUES.join(', ')}`);
+  }
+  return [...new Set(list as QueueName[])];
+}

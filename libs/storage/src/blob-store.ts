@@ -1,0 +1,37 @@
+// Content-addressed blob storage. Keys are the SHA-256 of the content, so writing the same bytes twice is
+// harmless (ingest retries rely on that) and a key can be checked against its content at any time.
+import { Readable } from 'node:stream';
+
+export interface StoredBlob {
+  /** sha256 hex of the content. */
+  key: string;
+  size: number;
+}
+
+export interface BlobStore {
+  /** Streams `source` into the store; memory use does not depend on its size. */
+  put(source: Readable | Buffer): Promise<StoredBlob>;
+  /** Moves an already-written local file into the store (used for uploads spooled to disk). */
+  putFile(path: string): Promise<StoredBlob>;
+  get(key: string): Promise<Readable>;
+  getBuffer(key: string): Promise<Buffer>;
+  exists(key: string): Promise<boolean>;
+  size(key: string): Promise<number>;
+  delete(key: string): Promise<void>;
+  /** A short description for health checks and logs. */
+  describe(): string;
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`Blob ${key} is not in the store`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+export const BLOB_STORE = Symbol('BlobStore');
+
+export function assertKey(key: string): string {
+  if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`Invalid blob key ${JSON.stringify(key)}: expected 64 hex characters`);
+  return key;
+}

@@ -1,0 +1,3 @@
+export * from './blob-store';
+export * from './fs-blob-store';
+export * from './storage.module';
