@@ -37,7 +37,7 @@ export async function createCoordinator(config: ContourConfig, logger: LoggerSer
       .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json' });
-  await app.init();
   mountQueueBoard(app);
+  await app.init();
   return app;
 }

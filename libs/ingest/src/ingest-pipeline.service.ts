@@ -156,9 +156,12 @@ export class IngestPipeline {
 
   /** The received file holds identifying data: keep it only while some item still needs it. */
   private async dropRawIfUnused(item: IngestItem) {
-    const stillNeeded = await this.dataSource.getRepository(IngestItem).exists({
-      where: { rawBlobKey: item.rawBlobKey, id: Not(item.id), status: In([IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]) },
-    });
+    const stillNeeded =
+      (await this.dataSource.getRepository(IngestItem).exists({
+        where: { rawBlobKey: item.rawBlobKey, id: Not(item.id), status: In([IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]) },
+      })) ||
+      // A file that needed no change is stored under the same content key as the received one.
+      (await this.dataSource.getRepository(Instance).existsBy({ blobKey: item.rawBlobKey }));
     if (!stillNeeded) await this.blobs.delete(item.rawBlobKey);
   }
 }

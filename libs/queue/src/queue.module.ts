@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { CONFIG, ContourConfig, requireRuntime } from '@contour/config';
@@ -19,7 +19,14 @@ import { createRedis } from './redis';
   ],
   exports: [REDIS, JobQueue],
 })
-export class QueueModule {
+export class QueueModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  /** Runs after every provider's onModuleDestroy, so queues and workers are closed before the connection. */
+  async onApplicationShutdown() {
+    await closeRedis(this.redis);
+  }
+
   /** Adds the consumer side. Only the worker application imports this. */
   static withWorkers(queues: QueueName[], observer: { useExisting: unknown } | { useValue: JobObserver }): DynamicModule {
     return {

@@ -5,7 +5,8 @@ import IORedis, { Redis, RedisOptions } from 'ioredis';
  * instead of failing the job being processed.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...options });
+  // lazyConnect: a process that fails during start-up before using Redis leaves no socket open behind it.
+  return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true, ...options });
 }
 
 /** Resolves when `url` answers PING within `timeoutMs`, false otherwise. Never throws. */

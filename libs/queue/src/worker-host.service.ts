@@ -27,6 +27,7 @@ export const JOB_OBSERVER = Symbol('JobObserver');
 export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerHost.name);
   private readonly workers: Worker[] = [];
+  private readonly connections: Redis[] = [];
   private readonly handlers = new Map<string, Handler>();
 
   constructor(
@@ -62,8 +63,10 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       throw new Error(`No handler for job(s) ${missing.join(', ')}: add a @JobHandler or stop serving the queue`);
     }
     for (const queue of this.queues) {
+      const connection = this.connection.duplicate();
+      this.connections.push(connection);
       const worker = new Worker(queue, (job) => this.process(queue, job), {
-        connection: this.connection.duplicate(),
+        connection,
         prefix: this.config.redis.queuePrefix,
         concurrency: this.config.worker.concurrency,
         lockDuration: this.config.jobs.lockMs,
@@ -100,6 +103,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   async beforeApplicationShutdown(signal?: string) {
     this.logger.log(`Draining ${this.workers.length} worker(s)${signal ? ` on ${signal}` : ''}`);
     await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all(this.workers.map((w) => w.disconnect().catch(() => undefined)));
+    this.connections.forEach((c) => c.disconnect());
   }
 }

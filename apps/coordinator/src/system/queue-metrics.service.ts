@@ -14,6 +14,7 @@ import { ALL_QUEUES, JobQueue, REDIS } from '@contour/queue';
 export class QueueMetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('QueueMetrics');
   private readonly events: QueueEvents[] = [];
+  private readonly connections: Redis[] = [];
 
   constructor(
     @Inject(CONFIG) private readonly config: ContourConfig,
@@ -24,7 +25,9 @@ export class QueueMetricsService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit() {
     for (const name of ALL_QUEUES) {
-      const events = new QueueEvents(name, { connection: this.redis.duplicate(), prefix: this.config.redis.queuePrefix });
+      const connection = this.redis.duplicate();
+      this.connections.push(connection);
+      const events = new QueueEvents(name, { connection, prefix: this.config.redis.queuePrefix });
       const observe = async (jobId: string, outcome: 'completed' | 'failed') => {
         const job = await Job.fromId(this.jobs.queue(name), jobId).catch(() => undefined);
         if (!job?.processedOn || !job.finishedOn) return;
@@ -46,5 +49,6 @@ export class QueueMetricsService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy() {
     await Promise.all(this.events.map((e) => e.close()));
+    this.connections.forEach((c) => c.disconnect());
   }
 }

@@ -1,0 +1,76 @@
+import { Role } from '@contour/db';
+import { ADMIN_PASSWORD, startSystem, TestSystem } from '../support/system';
+
+describe('authentication', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem();
+  });
+  afterAll(() => sys.close());
+
+  it('first start created the admin from CONTOUR_ADMIN_PASSWORD, with an audit line', async () => {
+    const me = await sys.http().get('/api/auth/me').set('authorization', `Bearer ${sys.adminToken}`).expect(200);
+    expect(me.body).toMatchObject({ username: 'admin', roles: ['admin'] });
+    expect(me.body.passwordHash).toBeUndefined();
+    const audit = await sys.http().get('/api/audit?action=user.created').set('authorization', `Bearer ${sys.adminToken}`).expect(200);
+    expect(audit.body[0]).toMatchObject({ actorName: 'system:bootstrap', objectType: 'user' });
+  });
+
+  it('login answers {accessToken} and refuses wrong passwords with 401, audited', async () => {
+    const ok = await sys.http().post('/api/auth/login').send({ username: 'admin', password: ADMIN_PASSWORD }).expect(200);
+    expect(typeof ok.body.accessToken).toBe('string');
+    const bad = await sys.http().post('/api/auth/login').send({ username: 'admin', password: 'wrong' }).expect(401);
+    expect(bad.body.message).toBe('Wrong username or password');
+    await sys.http().post('/api/auth/login').send({ username: 'nobody', password: 'wrong' }).expect(401);
+    const failed = await sys.http().get('/api/audit?action=auth.login.failed').set('authorization', `Bearer ${sys.adminToken}`).expect(200);
+    expect(failed.body.map((e: { actorName: string }) => e.actorName)).toEqual(['admin', 'nobody']);
+  });
+
+  it('rejects a malformed login body with a message naming the field', async () => {
+    const res = await sys.http().post('/api/auth/login').send({ username: 'admin' }).expect(400);
+    expect(JSON.stringify(res.body.message)).toMatch(/password/);
+  });
+
+  it('API tokens work as Bearer credentials until revoked', async () => {
+    const { token } = await sys.user('script-owner', [Role.Manager]);
+    const created = await sys.http().post('/api/auth/tokens').set('authorization', `Bearer ${token}`).send({ name: 'nightly import' }).expect(201);
+    expect(created.body.token).toMatch(/^ctr_/);
+    const me = await sys.http().get('/api/auth/me').set('authorization', `Bearer ${created.body.token}`).expect(200);
+    expect(me.body.username).toBe('script-owner');
+    const list = await sys.http().get('/api/auth/tokens').set('authorization', `Bearer ${token}`).expect(200);
+    expect(list.body).toHaveLength(1);
+    expect(list.body[0].tokenHash).toBeUndefined();
+    await sys.http().delete(`/api/auth/tokens/${created.body.id}`).set('authorization', `Bearer ${token}`).expect(204);
+    await sys.http().get('/api/auth/me').set('authorization', `Bearer ${created.body.token}`).expect(401);
+  });
+
+  it('a disabled account cannot sign in and its tokens stop working', async () => {
+    const u = await sys.user('leaver', [Role.Annotator]);
+    await sys.http().patch(`/api/users/${u.id}`).set('authorization', `Bearer ${sys.adminToken}`).send({ active: false }).expect(200);
+    await sys.http().get('/api/auth/me').set('authorization', `Bearer ${u.token}`).expect(401);
+    await sys.http().post('/api/auth/login').send({ username: 'leaver', password: 'user-password-for-tests' }).expect(401);
+  });
+
+  it('the login cookie opens the admin queue dashboard; others get 401/403', async () => {
+    const login = await sys.http().post('/api/auth/login').send({ username: 'admin', password: ADMIN_PASSWORD }).expect(200);
+    const cookie = login.headers['set-cookie'][0].split(';')[0];
+    await sys.http().get('/api/admin/queues/').set('cookie', cookie).expect(200);
+    await sys.http().get('/api/admin/queues/').expect(401);
+    const { token } = await sys.user('not-admin', [Role.Manager]);
+    await sys.http().get('/api/admin/queues/').set('authorization', `Bearer ${token}`).expect(403);
+  });
+
+  it('serves the OpenAPI document and metrics', async () => {
+    const doc = await sys.http().get('/api/openapi.json').expect(200);
+    expect(doc.body.paths['/api/auth/login']).toBeDefined();
+    expect(doc.body.paths['/api/auth/login'].post.requestBody).toBeDefined();
+    const metrics = await sys.http().get('/api/metrics').expect(200);
+    expect(metrics.text).toMatch(/contour_http_request_duration_seconds_bucket/);
+    expect(metrics.text).toMatch(/contour_queue_jobs\{queue="ingest",state="waiting"\}/);
+  });
+
+  it('health reports each dependency', async () => {
+    const res = await sys.http().get('/api/health').expect(200);
+    expect(res.body).toMatchObject({ status: 'ok', postgres: { ok: true }, redis: { ok: true }, queues: { ok: true } });
+  });
+});

@@ -1,0 +1,79 @@
+// The working slice, in one process: HTTP upload -> BullMQ job -> worker module -> PostgreSQL rows + stored
+// file -> listed and downloaded through the API.
+import { readFileSync } from 'node:fs';
+import { Role } from '@contour/db';
+import { dataPath } from '../support/env';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+describe('ingest slice', () => {
+  let sys: TestSystem;
+  let projectId: string;
+  let manager: { id: string; token: string };
+  const auth = () => ({ authorization: `Bearer ${manager.token}` });
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true });
+    manager = await sys.user('pm', [Role.Manager]);
+    projectId = (await sys.http().post('/api/projects').set(auth()).send({ name: 'slice' }).expect(201)).body.id;
+  });
+  afterAll(() => sys.close());
+
+  const waitForBatch = (batchId: string) =>
+    eventually(async () => {
+      const res = await sys.http().get(`/api/projects/${projectId}/uploads/${batchId}?items=true`).set(auth()).expect(200);
+      return res.body.done ? res.body : null;
+    });
+
+  it('stores an uploaded DICOM file, lists it and serves it back (audited)', async () => {
+    const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(auth()).attach('file', dataPath('dicom/modalities/ct-small.dcm')).expect(202);
+    const batch = await waitForBatch(up.body.batchId);
+    expect(batch.counts).toMatchObject({ stored: 1, quarantined: 0 });
+    const list = await sys.http().get(`/api/projects/${projectId}/instances`).set(auth()).expect(200);
+    expect(list.body.total).toBe(1);
+    expect(list.body.items[0]).toMatchObject({ rows: 128, columns: 128, numberOfFrames: 1, transferSyntaxUid: '1.2.840.10008.1.2.1' });
+    const file = await sys.http().get(`/api/projects/${projectId}/instances/${list.body.items[0].id}/file`).set(auth()).buffer(true).parse((res, cb) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(file.status).toBe(200);
+    expect(file.headers['content-type']).toBe('application/dicom');
+    expect((file.body as Buffer).toString('latin1', 128, 132)).toBe('DICM');
+    const audit = await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read`).set(auth()).expect(200);
+    expect(audit.body).toHaveLength(1);
+    expect(audit.body[0]).toMatchObject({ actorName: 'pm', objectId: list.body.items[0].id });
+    const series = await sys.http().get(`/api/projects/${projectId}/series`).set(auth()).expect(200);
+    expect(series.body[0]).toMatchObject({ modality: 'CT', instanceCount: 1 });
+  });
+
+  it('quarantines a non-DICOM file with a reason while the rest of the batch is stored', async () => {
+    const up = await sys
+      .http()
+      .post(`/api/projects/${projectId}/uploads`)
+      .set(auth())
+      .attach('a', Buffer.from('patient list, do not upload'), 'notes.txt')
+      .attach('b', dataPath('dicom/modalities/mr-small.dcm'))
+      .expect(202);
+    const batch = await waitForBatch(up.body.batchId);
+    expect(batch.counts).toMatchObject({ stored: 1, quarantined: 1 });
+    const bad = batch.items.find((i: { fileName: string }) => i.fileName === 'notes.txt');
+    expect(bad).toMatchObject({ status: 'quarantined', reasonCode: 'not-dicom' });
+    expect(bad.reason).toMatch(/text, not DICOM/);
+  });
+
+  it('stores a file sent twice only once', async () => {
+    const path = dataPath('dicom/modalities/dx-xray.dcm');
+    const first = await sys.http().post(`/api/projects/${projectId}/uploads`).set(auth()).attach('f', path).expect(202);
+    await waitForBatch(first.body.batchId);
+    const second = await sys.http().post(`/api/projects/${projectId}/uploads`).set(auth()).attach('f', readFileSync(path), 'again.dcm').expect(202);
+    const batch = await waitForBatch(second.body.batchId);
+    expect(batch.counts).toMatchObject({ duplicate: 1 });
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM instances WHERE sop_class_uid = '1.2.840.10008.5.1.4.1.1.1.1'`);
+    expect(n).toBe(1);
+  });
+
+  it('answers 400 when the upload holds no file', async () => {
+    const res = await sys.http().post(`/api/projects/${projectId}/uploads`).set(auth()).field('x', 'y').expect(400);
+    expect(res.body.message).toMatch(/No files/);
+  });
+});

@@ -1,0 +1,3 @@
+export default async function globalTeardown() {
+  (globalThis as { __redis?: { kill(): void } }).__redis?.kill();
+}

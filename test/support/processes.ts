@@ -1,0 +1,147 @@
+// Starts Contour's real processes (from dist/, as `npm start` and the Dockerfile do) for end-to-end tests.
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DIST, redisUrl, uniquePrefix } from './env';
+
+export interface RunningProcess {
+  child: ChildProcess;
+  output(): string;
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Sends `signal` (SIGTERM by default) and resolves with how the process ended. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+  exited: Promise<Exit>;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+export function startProcess(script: string, args: string[], env: NodeJS.ProcessEnv): RunningProcess {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters: (() => void)[] = [];
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    waiters.forEach((w) => w());
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<Exit>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  return {
+    child,
+    output: () => out,
+    waitForOutput(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = out.match(pattern);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${pattern} in output:\n${out.slice(-3000)}`)), timeoutMs);
+        waiters.push(check);
+        void exited.then((code) => {
+          clearTimeout(timer);
+          if (!out.match(pattern)) reject(new Error(`Process exited (${code.signal ?? code.code}) before printing ${pattern}:\n${out.slice(-3000)}`));
+        });
+        check();
+      });
+    },
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export interface ProcessEnv {
+  DATABASE_URL: string;
+  [k: string]: string;
+}
+
+/** Environment shared by a coordinator and its workers in one e2e test. */
+export async function contourEnv(databaseUrl: string, extra: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl(),
+    QUEUE_PREFIX: uniquePrefix('e2e'),
+    JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-e2e-secret',
+    CONTOUR_ADMIN_PASSWORD: 'e2e-admin-password',
+    CONTOUR_DATA_DIR: mkdtempSync(join(tmpdir(), 'contour-e2e-')),
+    PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+export const coordinatorScript = join(DIST, 'coordinator/src/main.js');
+export const workerScript = join(DIST, 'worker/src/main.js');
+export const launcherScript = join(DIST, 'launcher/src/main.js');
+
+export async function waitForHealthy(baseUrl: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${baseUrl}/api/health`);
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${baseUrl} did not become healthy in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A tiny API client over fetch, as a script using an API token would be. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    public token?: string,
+  ) {}
+
+  async login(username: string, password: string) {
+    const res = await this.request('POST', '/api/auth/login', { username, password });
+    this.token = res.accessToken;
+    return this;
+  }
+
+  async request(method: string, path: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined && !(body instanceof FormData) ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  async upload(projectId: string, files: { name: string; data: Buffer }[]) {
+    const form = new FormData();
+    for (const f of files) form.append('files', new Blob([new Uint8Array(f.data)]), f.name);
+    return this.request('POST', `/api/projects/${projectId}/uploads`, form);
+  }
+}

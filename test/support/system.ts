@@ -1,0 +1,99 @@
+// An in-process Contour for integration tests: the real coordinator application (HTTP through supertest) and,
+// when asked, the real worker module, both on real PostgreSQL and Redis.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import request from 'supertest';
+import { ContourConfig, loadConfig } from '@contour/config';
+import { Role } from '@contour/db';
+import { QueueName } from '@contour/queue';
+import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
+import { WorkerModule } from '../../apps/worker/src/worker.module';
+import { openTestDatabase, TestDatabase } from './database';
+import { redisUrl, uniquePrefix } from './env';
+
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+export const USER_PASSWORD = 'user-password-for-tests';
+
+export interface TestSystem {
+  config: ContourConfig;
+  db: TestDatabase;
+  app: INestApplication;
+  worker: INestApplicationContext | null;
+  http(): ReturnType<typeof request>;
+  login(username: string, password?: string): Promise<string>;
+  adminToken: string;
+  /** Creates a user with these system roles and returns its id and a token. */
+  user(username: string, roles: Role[], skills?: string[]): Promise<{ id: string; token: string }>;
+  close(): Promise<void>;
+}
+
+export function testConfig(dbUrl: string, overrides: Record<string, string> = {}): ContourConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redisUrl(),
+    JWT_SECRET: 'integration-test-secret-integration-test-secret',
+    QUEUE_PREFIX: uniquePrefix('it'),
+    CONTOUR_DATA_DIR: mkdtempSync(join(tmpdir(), 'contour-it-')),
+    CONTOUR_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    LOG_LEVEL: 'silent',
+    JOB_ATTEMPTS: '3',
+    JOB_BACKOFF_MS: '50',
+    ...overrides,
+  });
+}
+
+export async function startSystem(options: { worker?: boolean; queues?: QueueName[]; env?: Record<string, string> } = {}): Promise<TestSystem> {
+  const db = await openTestDatabase();
+  const config = testConfig(db.url, options.env);
+  const app = await createCoordinator(config, false);
+  const worker = options.worker
+    ? await NestFactory.createApplicationContext(WorkerModule.forRoot(config, options.queues ?? [QueueName.Ingest]), { logger: false })
+    : null;
+  const server = app.getHttpServer();
+  const http = () => request(server);
+  const login = async (username: string, password = USER_PASSWORD) => {
+    const res = await http().post('/api/auth/login').send({ username, password });
+    if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.accessToken as string;
+  };
+  const adminToken = await login('admin', ADMIN_PASSWORD);
+  return {
+    config,
+    db,
+    app,
+    worker,
+    http,
+    login,
+    adminToken,
+    async user(username, roles, skills = []) {
+      const res = await http().post('/api/users').set('authorization', `Bearer ${adminToken}`).send({ username, password: USER_PASSWORD, roles, skills });
+      if (res.status !== 201) throw new Error(`create user ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id, token: await login(username) };
+    },
+    async close() {
+      await worker?.close();
+      await app.close();
+      await db.close();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : last}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
