@@ -12,6 +12,11 @@ async function main() {
   const app = await createCoordinator(config, logger, pino);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.http.port, config.http.host);
+  // Longer than the idle timeouts of common clients and proxies, so a client never writes a request onto a
+  // connection the server is closing (EPIPE on large uploads).
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   logger.log(`Contour coordinator listening on http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`, 'Coordinator');
 }
 

@@ -1,0 +1,67 @@
+// Benchmark, not a test: three synthetic readers of a 512x512x300 CT-sized label map (2 labels), timing what
+// the routing step runs on every multi-read task. Prints one Markdown table row; `main` is what a runner calls.
+import { hd95ForPairs, labelSlots, majorityVote, compareReads, scanForeground, staple, unionBox } from '../libs/consensus/src';
+import type { Grid } from '../libs/consensus/src';
+
+const grid: Grid = { dims: [512, 512, 300], spacing: [0.7, 0.7, 1.5] };
+
+interface Ellipsoid {
+  centre: [number, number, number];
+  radii: [number, number, number];
+  /** Relative amplitude and phase of a 3-lobed wobble of the radius, so readers differ in shape, not only in size. */
+  wobble: number;
+  phase: number;
+}
+
+/** An organ (label 1) with a lesion (label 2) inside it, as one reader would draw them. */
+function reader(organ: Ellipsoid, lesion: Ellipsoid): Uint8Array {
+  const [nx, ny, nz] = grid.dims;
+  const mask = new Uint8Array(nx * ny * nz);
+  for (const [shape, label] of [[organ, 1], [lesion, 2]] as const) {
+    const [cx, cy, cz] = shape.centre;
+    const [rx, ry, rz] = shape.radii.map((r) => r * (1 + shape.wobble));
+    for (let z = Math.max(0, Math.floor(cz - rz)); z <= Math.min(nz - 1, Math.ceil(cz + rz)); z++) {
+      for (let y = Math.max(0, Math.floor(cy - ry)); y <= Math.min(ny - 1, Math.ceil(cy + ry)); y++) {
+        for (let x = Math.max(0, Math.floor(cx - rx)); x <= Math.min(nx - 1, Math.ceil(cx + rx)); x++) {
+          const dx = (x - cx) / shape.radii[0], dy = (y - cy) / shape.radii[1], dz = (z - cz) / shape.radii[2];
+          const scale = 1 + shape.wobble * Math.sin(3 * Math.atan2(dy, dx) + shape.phase);
+          if (dx * dx + dy * dy + dz * dz <= scale * scale) mask[x + nx * (y + ny * z)] = label;
+        }
+      }
+    }
+  }
+  return mask;
+}
+
+function timed<T>(run: () => T): [T, number] {
+  const start = process.hrtime.bigint();
+  const result = run();
+  return [result, Number(process.hrtime.bigint() - start) / 1e6];
+}
+
+export async function main(): Promise<Record<string, number>> {
+  const reads = [0, 1, 2].map((r) =>
+    reader(
+      { centre: [256 + r, 256 - r, 150], radii: [140 * (1 + 0.02 * r), 110 * (1 - 0.015 * r), 90], wobble: 0.02, phase: r },
+      { centre: [300, 230 + r, 160], radii: [35 - r, 30, 25 + r], wobble: 0.05, phase: 2 * r },
+    ),
+  );
+  const labels = [1, 2];
+  const ms: Record<string, number> = {};
+  [, ms.scan] = timed(() => scanForeground(reads, grid, labelSlots(labels)));
+  [, ms.diceIou] = timed(() => compareReads(reads, grid, labels, { hd95: false }));
+  const [scan] = timed(() => scanForeground(reads, grid, labelSlots(labels)));
+  [, ms.hd95] = timed(() => {
+    const pairs: [number, number][] = [[0, 1], [0, 2], [1, 2]];
+    labels.forEach((label, l) => hd95ForPairs(reads, pairs, grid, label, unionBox(scan.boxes.map((b) => b[l + 1]))));
+  });
+  [, ms.majority] = timed(() => majorityVote(reads, grid, labels));
+  const [stapled, stapleMs] = timed(() => staple(reads, grid, labels));
+  ms.staple = stapleMs;
+  ms.stapleIterations = stapled.iterations;
+  console.log('| voxels | readers | labels | scan ms | Dice+IoU all pairs ms | HD95 all pairs ms | majority vote ms | STAPLE ms (iterations) |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  const f = (v: number) => v.toFixed(0);
+  console.log(`| 512x512x300 | 3 | 2 | ${f(ms.scan)} | ${f(ms.diceIou)} | ${f(ms.hd95)} | ${f(ms.majority)} | ${f(ms.staple)} (${ms.stapleIterations}) |`);
+  return ms;
+}

@@ -1,0 +1,42 @@
+// Majority vote: the simplest merge, and the one a reader can check by hand in the adjudication view.
+import type { Grid, Mask } from './grid';
+import { emptyMergedMask, MergeResult, prepareMerge } from './merge';
+
+/**
+ * A voxel takes label l when strictly more than half of the reads give it l; otherwise it is background. At most
+ * one label can pass that bar, so labels never tie with each other; a label given by exactly half the reads
+ * (an even split) loses to background, because adding an unconfirmed structure is the costlier mistake for
+ * training data. `confidence` is the fraction of reads giving the merged label (for background: reads saying
+ * background), 1 outside the foreground box where every read says background.
+ */
+export function majorityVote(reads: readonly Mask[], grid: Grid, labels: readonly number[]): MergeResult {
+  const { slots, box } = prepareMerge(reads, grid, labels);
+  const mask = emptyMergedMask(grid, labels);
+  const confidence = new Float32Array(mask.length).fill(1);
+  if (!box) return { mask, confidence, box };
+  const k = reads.length;
+  const nSlots = labels.length + 1;
+  const votes = new Int32Array(nSlots);
+  const { slotOf } = slots;
+  const [nx, ny] = grid.dims;
+  const [x0, y0, z0, x1, y1, z1] = box;
+  for (let z = z0; z < z1; z++) {
+    for (let y = y0; y < y1; y++) {
+      const row = nx * (y + ny * z);
+      for (let i = row + x0, end = row + x1; i < end; i++) {
+        votes.fill(0);
+        for (let r = 0; r < k; r++) votes[slotOf[reads[r][i]]]++;
+        let winner = 0;
+        for (let s = 1; s < nSlots; s++) {
+          if (votes[s] * 2 > k) {
+            winner = s;
+            break;
+          }
+        }
+        mask[i] = winner === 0 ? 0 : labels[winner - 1];
+        confidence[i] = votes[winner] / k;
+      }
+    }
+  }
+  return { mask, confidence, box };
+}

@@ -1,0 +1,34 @@
+// Flags for images whose pixels may show identifying text, which no header de-identification can remove
+// (PS3.15 E.1.1 "Clean Pixel Data" is out of scope here): the caller routes flagged instances to a person.
+
+/** Burned In Annotation (0028,0301) says YES: the pixels carry identifying text. */
+export const FLAG_BURNED_IN_ANNOTATION = 'burned-in-annotation';
+/** Burned In Annotation is absent and the kind of image often has text burned in: someone should look. */
+export const FLAG_REVIEW_BURNED_IN = 'review-burned-in';
+
+// A plain prefix on purpose: besides Secondary Capture (1.1.7, 1.1.7.1-4) it also catches 1.1.77.x (visible
+// light: endoscopy, photographs, slide scans) and 1.1.78.x/1.1.79.x (ophthalmic), which carry text and faces.
+const SECONDARY_CAPTURE_SOP_CLASS_PREFIX = '1.2.840.10008.5.1.4.1.1.7';
+
+export interface BurnedInEvidence {
+  burnedInAnnotation?: string;
+  modality?: string;
+  sopClassUid?: string;
+  imageType?: readonly string[];
+}
+
+/**
+ * Ultrasound (text overlays drawn by the scanner), secondary capture (screenshots, scanned documents) and
+ * anything marked SECONDARY in Image Type (derived screenshots, reformats with annotations) often have text in
+ * the pixels, so when the modality does not say either way they are flagged for review.
+ */
+export function burnedInFlags(e: BurnedInEvidence): string[] {
+  const declared = e.burnedInAnnotation?.trim().toUpperCase();
+  if (declared === 'YES') return [FLAG_BURNED_IN_ANNOTATION];
+  if (declared) return [];
+  const risky =
+    e.modality?.trim().toUpperCase() === 'US' ||
+    (e.sopClassUid?.trim() ?? '').startsWith(SECONDARY_CAPTURE_SOP_CLASS_PREFIX) ||
+    (e.imageType ?? []).some((v) => String(v).trim().toUpperCase() === 'SECONDARY');
+  return risky ? [FLAG_REVIEW_BURNED_IN] : [];
+}

@@ -1,0 +1,318 @@
+// Runs segmentation models on volumes with onnxruntime-node: one warm InferenceSession per model (cached by the
+// model's SHA-256, so the same file registered twice or under two paths shares a session), the manifest's
+// intensity normalisation, and whole-volume / per-slice / sliding-window inference with batching.
+//
+// Memory is bounded by the output volume plus one batch: the input is never normalised into a second full copy
+// (the transform is applied while each batch is copied out; in 'whole' mode the batch is the volume) and
+// sliding-window blending needs no weight volume (see sliding-window.ts).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { applyIntensity, channelTransforms, type IntensityTransform } from './intensity';
+import { checkModelAgainstManifest, modelSignature, type ModelSignature } from './model-check';
+import type { ModelManifest } from './model-manifest';
+import { postprocess, type Segmentation } from './postprocessing';
+import { accumulatePatch, extractPatch, planSlidingWindow, type Vec3, type VoxelArray } from './sliding-window';
+
+export type ExecutionProviderName = 'cpu' | 'cuda';
+
+export interface ModelRunnerOptions {
+  /** Threads one session.run may use; onnxruntime's default is the number of physical cores. */
+  intraOpNumThreads?: number;
+  /** In order of preference. 'cuda' is tried only when listed, and falls back to 'cpu' with a logged reason. */
+  executionProviders?: readonly ExecutionProviderName[];
+  logger?: { warn(message: string): void };
+}
+
+export class InferenceError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(problems.length ? `${message}:\n${problems.map((p) => `  - ${p}`).join('\n')}` : message);
+    this.name = 'InferenceError';
+  }
+}
+
+export interface InferenceTiming {
+  /** Time spent inside session.run, summed over batches: the model's own cost. */
+  sessionRunMs: number;
+  /** Everything run() did (statistics, copying patches in, blending outputs, session.run). */
+  totalMs: number;
+  /** Patches (sliding-window), slices (per-slice) or 1 (whole) fed to the model. */
+  patches: number;
+  batches: number;
+}
+
+export interface InferenceResult {
+  /** Model output, [channel][z][y][x] (x fastest), on the input grid. */
+  channels: Float32Array;
+  channelCount: number;
+  dims: Vec3;
+  timing: InferenceTiming;
+}
+
+export interface SegmentationResult {
+  segmentation: Segmentation;
+  timing: InferenceTiming & { postprocessMs: number };
+}
+
+/** One model with its warm session. Obtain through ModelRunner.load. */
+export class LoadedModel {
+  readonly signature: ModelSignature;
+
+  constructor(
+    /** SHA-256 of the model file, hex. */
+    readonly checksum: string,
+    readonly session: ort.InferenceSession,
+    readonly executionProvider: ExecutionProviderName,
+    /** Why a requested provider was not used, when it was not. */
+    readonly fallbackReason?: string,
+  ) {
+    this.signature = modelSignature(session);
+  }
+
+  /** Mismatches between this model and `manifest` (empty: they agree). */
+  check(manifest: ModelManifest): string[] {
+    return checkModelAgainstManifest(this.signature, manifest);
+  }
+
+  /**
+   * Normalises intensities as the manifest says and runs the model over the volume. `volume` is [c][z][y][x]
+   * with input.channels channels, `dims` is [x, y, z]; the volume must already be on the manifest's grid
+   * (orientation, spacing, fixedGrid are the volume library's job). The input is not modified.
+   */
+  async run(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<InferenceResult> {
+    const started = performance.now();
+    this.assertRunnable(volume, dims, manifest);
+    const inChannels = manifest.input.channels;
+    const transforms = channelTransforms(volume, inChannels, manifest.preprocessing.intensity);
+    const state: RunState = { sessionRunMs: 0, batches: 0, patches: 0 };
+    let out: { channels: Float32Array; channelCount: number };
+    switch (manifest.inference.mode) {
+      case 'whole':
+        out = await this.runWhole(volume, dims, manifest, transforms, state);
+        break;
+      case 'per-slice':
+        out = await this.runPerSlice(volume, dims, manifest, transforms, state);
+        break;
+      case 'sliding-window':
+        out = await this.runSlidingWindow(volume, dims, manifest, transforms, state);
+        break;
+    }
+    return {
+      ...out,
+      dims,
+      timing: { sessionRunMs: state.sessionRunMs, totalMs: performance.now() - started, patches: state.patches, batches: state.batches },
+    };
+  }
+
+  /** run() followed by the manifest's post-processing: label map, voxels per label, uncertainty. */
+  async segment(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<SegmentationResult> {
+    const result = await this.run(volume, dims, manifest);
+    const started = performance.now();
+    const segmentation = postprocess(result.channels, result.channelCount, dims, manifest);
+    return { segmentation, timing: { ...result.timing, postprocessMs: performance.now() - started } };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+
+  private assertRunnable(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): void {
+    if (manifest.task !== 'segmentation-3d' && manifest.task !== 'segmentation-2d')
+      throw new InferenceError(`ModelRunner runs segmentation models; manifest '${manifest.name}' has task '${manifest.task}'`);
+    const problems = this.check(manifest);
+    if (problems.length) throw new InferenceError(`model ${this.checksum.slice(0, 12)} does not match manifest '${manifest.name}'`, problems);
+    if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0))
+      throw new InferenceError(`dims must be three positive whole numbers [x, y, z], got [${dims.join(', ')}]`);
+    const voxels = dims[0] * dims[1] * dims[2];
+    if (volume.length !== voxels * manifest.input.channels)
+      throw new InferenceError(
+        `volume has ${volume.length} values but dims ${dims.join('x')} with ${manifest.input.channels} channel(s) need ${voxels * manifest.input.channels}`,
+      );
+    const grid = manifest.preprocessing.fixedGrid;
+    if (grid && (grid[0] !== dims[0] || grid[1] !== dims[1] || (manifest.inference.mode !== 'per-slice' && grid[2] !== dims[2])))
+      throw new InferenceError(
+        `volume is ${dims.join('x')} but manifest '${manifest.name}' needs the fixed grid ${grid.join('x')}; resample (conform) the volume first`,
+      );
+    if (manifest.input.layout === 'NCHW' && manifest.inference.mode === 'whole' && dims[2] !== 1)
+      throw new InferenceError(`manifest '${manifest.name}' runs an NCHW model on one 2D image, but the volume has ${dims[2]} slices; use mode 'per-slice'`);
+  }
+
+  /** A fixed batch size declared by the model (then every batch is sent full), else undefined. */
+  private fixedBatch(manifest: ModelManifest): number | undefined {
+    const b = this.signature.inputs.find((i) => i.name === manifest.input.name)?.shape?.[0];
+    return typeof b === 'number' ? b : undefined;
+  }
+
+  private async infer(manifest: ModelManifest, data: Float32Array, shape: number[], state: RunState): Promise<{ data: Float32Array; dims: readonly number[] }> {
+    const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, shape) };
+    const t = performance.now();
+    const result = await this.session.run(feeds, [manifest.output.name]);
+    state.sessionRunMs += performance.now() - t;
+    state.batches++;
+    const tensor = result[manifest.output.name] as ort.Tensor;
+    if (!(tensor.data instanceof Float32Array)) throw new InferenceError(`output '${manifest.output.name}' is ${tensor.type}, not float32`);
+    return { data: tensor.data, dims: tensor.dims };
+  }
+
+  /** Checks an output batch is [batch, C, ...spatial] and returns C. */
+  private outputChannels(manifest: ModelManifest, dims: readonly number[], batch: number, spatial: number[]): number {
+    const ok = dims.length === spatial.length + 2 && dims[0] === batch && spatial.every((s, i) => dims[i + 2] === s);
+    if (!ok)
+      throw new InferenceError(
+        `output '${manifest.output.name}' has shape [${dims.join(', ')}] for an input batch of ${batch} x [${spatial.join(', ')}]; expected [${batch}, C, ${spatial.join(', ')}]`,
+      );
+    return dims[1];
+  }
+
+  private async runWhole(volume: VoxelArray, dims: Vec3, manifest: ModelManifest, transforms: IntensityTransform[], state: RunState) {
+    const [nx, ny, nz] = dims;
+    const voxels = nx * ny * nz;
+    const inChannels = manifest.input.channels;
+    // The one "batch" of whole-volume mode is the normalised volume itself.
+    const input = new Float32Array(voxels * inChannels);
+    for (let c = 0; c < inChannels; c++) {
+      const t = transforms[c];
+      for (let i = c * voxels; i < (c + 1) * voxels; i++) input[i] = applyIntensity(volume[i], t);
+    }
+    const spatial = manifest.input.layout === 'NCDHW' ? [nz, ny, nx] : [ny, nx];
+    const y = await this.infer(manifest, input, [1, inChannels, ...spatial], state);
+    state.patches = 1;
+    const channelCount = this.outputChannels(manifest, y.dims, 1, spatial);
+    return { channels: y.data, channelCount };
+  }
+
+  private async runPerSlice(volume: VoxelArray, dims: Vec3, manifest: ModelManifest, transforms: IntensityTransform[], state: RunState) {
+    const [nx, ny, nz] = dims;
+    const sliceVoxels = nx * ny;
+    const voxels = sliceVoxels * nz;
+    const inChannels = manifest.input.channels;
+    const batch = this.fixedBatch(manifest) ?? manifest.inference.batchSize;
+    const buffer = new Float32Array(batch * inChannels * sliceVoxels);
+    let output: Float32Array | undefined;
+    let channelCount = 0;
+    for (let z0 = 0; z0 < nz; z0 += batch) {
+      const count = Math.min(batch, nz - z0);
+      for (let b = 0; b < count; b++)
+        for (let c = 0; c < inChannels; c++) {
+          const t = transforms[c];
+          const src = c * voxels + (z0 + b) * sliceVoxels;
+          const dst = (b * inChannels + c) * sliceVoxels;
+          for (let i = 0; i < sliceVoxels; i++) buffer[dst + i] = applyIntensity(volume[src + i], t);
+        }
+      const feed = this.fixedBatch(manifest) ?? count;
+      const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * sliceVoxels), [feed, inChannels, ny, nx], state);
+      channelCount = this.outputChannels(manifest, y.dims, feed, [ny, nx]);
+      output ??= new Float32Array(channelCount * voxels);
+      for (let b = 0; b < count; b++)
+        for (let c = 0; c < channelCount; c++) {
+          const src = (b * channelCount + c) * sliceVoxels;
+          output.set(y.data.subarray(src, src + sliceVoxels), c * voxels + (z0 + b) * sliceVoxels);
+        }
+      state.patches += count;
+    }
+    return { channels: output!, channelCount };
+  }
+
+  private async runSlidingWindow(volume: VoxelArray, dims: Vec3, manifest: ModelManifest, transforms: IntensityTransform[], state: RunState) {
+    const { patchSize, overlap, blending, sigmaScale, padding } = manifest.inference;
+    const plan = planSlidingWindow(dims, patchSize!, { overlap, blending, sigmaScale });
+    const [px, py, pz] = plan.patchSize;
+    const patchVoxels = px * py * pz;
+    const inChannels = manifest.input.channels;
+    const batch = this.fixedBatch(manifest) ?? manifest.inference.batchSize;
+    const buffer = new Float32Array(batch * inChannels * patchVoxels);
+    const spatial = manifest.input.layout === 'NCDHW' ? [pz, py, px] : [py, px];
+    const map = (v: number, c: number) => applyIntensity(v, transforms[c]);
+    let output: Float32Array | undefined;
+    let channelCount = 0;
+    for (let p0 = 0; p0 < plan.patchCount; p0 += batch) {
+      const count = Math.min(batch, plan.patchCount - p0);
+      for (let b = 0; b < count; b++) extractPatch(plan, volume, inChannels, p0 + b, buffer, b * inChannels * patchVoxels, padding, map);
+      const feed = this.fixedBatch(manifest) ?? count;
+      const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * patchVoxels), [feed, inChannels, ...spatial], state);
+      channelCount = this.outputChannels(manifest, y.dims, feed, spatial);
+      output ??= new Float32Array(channelCount * dims[0] * dims[1] * dims[2]);
+      for (let b = 0; b < count; b++) accumulatePatch(plan, output, channelCount, p0 + b, y.data, b * channelCount * patchVoxels);
+      state.patches += count;
+    }
+    return { channels: output!, channelCount };
+  }
+}
+
+interface RunState {
+  sessionRunMs: number;
+  batches: number;
+  patches: number;
+}
+
+/** Holds one warm session per model file and runs manifests against them. A plain class: wrap it in Nest as needed. */
+export class ModelRunner {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly logger: { warn(message: string): void };
+
+  constructor(private readonly options: ModelRunnerOptions = {}) {
+    this.logger = options.logger ?? { warn: (m) => console.warn(m) };
+  }
+
+  /** Loads (or returns the already-warm) model for a file path or the model's bytes. */
+  async load(source: string | Uint8Array): Promise<LoadedModel> {
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof source === 'string' ? await readFile(source) : source;
+    } catch (err) {
+      throw new InferenceError(`cannot read model file '${source as string}': ${(err as Error).message}`);
+    }
+    const checksum = createHash('sha256').update(bytes).digest('hex');
+    let model = this.models.get(checksum);
+    if (!model) {
+      model = this.createSession(checksum, bytes);
+      this.models.set(checksum, model);
+      // A failed load is not cached: the next call tries again.
+      model.catch(() => this.models.delete(checksum));
+    }
+    return model;
+  }
+
+  /** load(source) then run(). */
+  async run(source: string | Uint8Array, volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<InferenceResult> {
+    return (await this.load(source)).run(volume, dims, manifest);
+  }
+
+  /** Checksums of the models with a session. */
+  get loadedChecksums(): string[] {
+    return [...this.models.keys()];
+  }
+
+  /** Releases every session; the runner can still load again afterwards. */
+  async release(): Promise<void> {
+    const models = [...this.models.values()];
+    this.models.clear();
+    await Promise.all(models.map(async (m) => (await m.catch(() => undefined))?.release()));
+  }
+
+  private async createSession(checksum: string, bytes: Uint8Array): Promise<LoadedModel> {
+    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    if (this.options.intraOpNumThreads !== undefined) base.intraOpNumThreads = this.options.intraOpNumThreads;
+    const requested = this.options.executionProviders ?? ['cpu'];
+    let fallbackReason: string | undefined;
+    if (requested.includes('cuda')) {
+      try {
+        // CPU stays listed after CUDA so operators CUDA lacks still run.
+        const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'], logSeverityLevel: 4 });
+        return new LoadedModel(checksum, session, 'cuda');
+      } catch (err) {
+        fallbackReason = `CUDA execution provider unavailable (${(err as Error).message.split('\n')[0]})`;
+        this.logger.warn(`model ${checksum.slice(0, 12)}: ${fallbackReason}; running on CPU`);
+      }
+    }
+    try {
+      const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+      return new LoadedModel(checksum, session, 'cpu', fallbackReason);
+    } catch (err) {
+      throw new InferenceError(`onnxruntime cannot load model ${checksum.slice(0, 12)}: ${(err as Error).message}`);
+    }
+  }
+}

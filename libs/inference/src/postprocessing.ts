@@ -1,0 +1,186 @@
+// Post-processing, pure: model output channels ([c][z][y][x], float32) → activation → a label map of label
+// values (1-based positions in the manifest's labels; 0 background) → component clean-up, plus the numbers
+// the product shows next to a pre-label: voxels per label and an uncertainty score to sort cases for review.
+import { channelLabelValues, type ModelManifest } from './model-manifest';
+import { cleanUpComponents } from './connected-components';
+import type { Vec3 } from './sliding-window';
+
+/** Softmax over channels at every voxel, in place (max-subtracted, so large logits do not overflow). */
+export function softmaxChannels(data: Float32Array, channels: number): Float32Array {
+  const voxels = data.length / channels;
+  for (let i = 0; i < voxels; i++) {
+    let max = -Infinity;
+    for (let c = 0, j = i; c < channels; c++, j += voxels) if (data[j] > max) max = data[j];
+    let sum = 0;
+    for (let c = 0, j = i; c < channels; c++, j += voxels) {
+      const e = Math.exp(data[j] - max);
+      data[j] = e;
+      sum += e;
+    }
+    for (let c = 0, j = i; c < channels; c++, j += voxels) data[j] /= sum;
+  }
+  return data;
+}
+
+/** Logistic sigmoid of every value, in place. */
+export function sigmoidInPlace(data: Float32Array): Float32Array {
+  for (let i = 0; i < data.length; i++) data[i] = 1 / (1 + Math.exp(-data[i]));
+  return data;
+}
+
+/**
+ * Label value of the highest-scoring channel at every voxel (ties: the lower channel, as numpy's argmax).
+ * `labelOf[c]` is the label value of channel c (0: background).
+ */
+export function argmaxLabels(data: Float32Array, channels: number, labelOf: Uint8Array): Uint8Array {
+  const voxels = data.length / channels;
+  const out = new Uint8Array(voxels);
+  for (let i = 0; i < voxels; i++) {
+    let best = 0;
+    let bestValue = data[i];
+    for (let c = 1, j = i + voxels; c < channels; c++, j += voxels)
+      if (data[j] > bestValue) {
+        bestValue = data[j];
+        best = c;
+      }
+    out[i] = labelOf[best];
+  }
+  return out;
+}
+
+/**
+ * Per voxel, the labelled (non-background) channel with the highest probability among those at or above
+ * `threshold`; background where none reaches it. With one sigmoid channel this is the usual p ≥ t mask.
+ */
+export function thresholdLabels(data: Float32Array, channels: number, threshold: number, labelOf: Uint8Array): Uint8Array {
+  const voxels = data.length / channels;
+  const out = new Uint8Array(voxels);
+  for (let i = 0; i < voxels; i++) {
+    let bestValue = -Infinity;
+    for (let c = 0, j = i; c < channels; c++, j += voxels) {
+      if (labelOf[c] === 0 || data[j] < threshold || data[j] <= bestValue) continue;
+      bestValue = data[j];
+      out[i] = labelOf[c];
+    }
+  }
+  return out;
+}
+
+/** Maps a one-channel output of label numbers (output kind 'labels') through the manifest's channel numbers. */
+export function mapModelLabels(data: Float32Array, manifest: ModelManifest): Uint8Array {
+  const lookup = new Map(manifest.labels.map((l, i) => [l.channel, i + 1]));
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = lookup.get(Math.round(data[i])) ?? 0;
+  return out;
+}
+
+/** How the channels at a voxel turn into a distribution for the entropy. */
+export type EntropyInput = 'probabilities' | 'logits' | 'independent-probabilities';
+
+export interface UncertaintyScore {
+  /**
+   * Mean normalised entropy, 0 (certain) .. 1 (uniform). Categorical outputs: H(p) / log(C). Independent
+   * sigmoid channels: mean binary entropy over channels / log 2. null when the model outputs labels.
+   */
+  score: number | null;
+  /**
+   * Where the mean was taken: the predicted foreground; or, when nothing was predicted, the whole volume - an
+   * empty prediction is only trustworthy if the model was sure everywhere, so it is scored rather than given 0.
+   */
+  region: 'foreground' | 'whole-volume' | 'none';
+  voxels: number;
+}
+
+/** Mean normalised entropy of the channel distribution inside the foreground of `labels` (see UncertaintyScore). */
+export function uncertaintyScore(data: Float32Array, channels: number, labels: Uint8Array, input: EntropyInput): UncertaintyScore {
+  const voxels = labels.length;
+  let foreground = 0;
+  for (let i = 0; i < voxels; i++) if (labels[i] !== 0) foreground++;
+  const region = foreground > 0 ? 'foreground' : 'whole-volume';
+  const norm = input === 'independent-probabilities' || channels < 2 ? Math.LN2 : Math.log(channels);
+  const h = (p: number) => (p > 0 ? -p * Math.log(p) : 0);
+  let total = 0;
+  for (let i = 0; i < voxels; i++) {
+    if (foreground > 0 && labels[i] === 0) continue;
+    let entropy = 0;
+    if (input === 'independent-probabilities' || channels < 2) {
+      for (let c = 0, j = i; c < channels; c++, j += voxels) {
+        const p = Math.min(1, Math.max(0, data[j]));
+        entropy += h(p) + h(1 - p);
+      }
+      entropy /= channels;
+    } else if (input === 'probabilities') {
+      let sum = 0;
+      for (let c = 0, j = i; c < channels; c++, j += voxels) sum += Math.max(0, data[j]);
+      if (sum > 0) for (let c = 0, j = i; c < channels; c++, j += voxels) entropy += h(Math.max(0, data[j]) / sum);
+    } else {
+      // Entropy of softmax(logits) without writing it: H = log Σe^(z−m) − Σ e^(z−m)(z−m) / Σe^(z−m).
+      let max = -Infinity;
+      for (let c = 0, j = i; c < channels; c++, j += voxels) if (data[j] > max) max = data[j];
+      let sum = 0;
+      let weighted = 0;
+      for (let c = 0, j = i; c < channels; c++, j += voxels) {
+        const d = data[j] - max;
+        const e = Math.exp(d);
+        sum += e;
+        weighted += e * d;
+      }
+      entropy = Math.log(sum) - weighted / sum;
+    }
+    total += entropy / norm;
+  }
+  const counted = foreground > 0 ? foreground : voxels;
+  return { score: counted ? total / counted : 0, region, voxels: counted };
+}
+
+/** Voxels per label value, index 0 = background. */
+export function labelVoxelCounts(labels: Uint8Array, labelCount: number): number[] {
+  const counts = new Array<number>(labelCount + 1).fill(0);
+  for (let i = 0; i < labels.length; i++) if (labels[i] <= labelCount) counts[labels[i]]++;
+  return counts;
+}
+
+export interface Segmentation {
+  /** Label values per voxel ([z][y][x], x fastest): n = manifest.labels[n - 1], 0 = background. */
+  labelMap: Uint8Array;
+  dims: Vec3;
+  labels: { value: number; name: string; voxels: number }[];
+  uncertainty: UncertaintyScore;
+  /** Voxels turned to background by keepLargestComponent / minComponentSize. */
+  removedVoxels: number;
+}
+
+/**
+ * Runs the manifest's post-processing on the model output. The activation is applied to `channels` in place
+ * (it is the output volume, and a second copy of it is the largest allocation post-processing could make).
+ */
+export function postprocess(channels: Float32Array, channelCount: number, dims: Vec3, manifest: ModelManifest): Segmentation {
+  const voxels = dims[0] * dims[1] * dims[2];
+  if (channels.length !== voxels * channelCount)
+    throw new RangeError(`model output has ${channels.length} values but ${channelCount} channel(s) of ${dims.join('x')} need ${voxels * channelCount}`);
+  const { activation, decision, keepLargestComponent, minComponentSize } = manifest.postprocessing;
+  let labelMap: Uint8Array;
+  let entropyInput: EntropyInput | undefined;
+  if (manifest.output.kind === 'labels') {
+    labelMap = mapModelLabels(channels, manifest);
+  } else {
+    if (activation === 'softmax') softmaxChannels(channels, channelCount);
+    if (activation === 'sigmoid') sigmoidInPlace(channels);
+    entropyInput =
+      activation === 'sigmoid' ? 'independent-probabilities' : activation === 'softmax' || manifest.output.kind === 'probabilities' ? 'probabilities' : 'logits';
+    const labelOf = channelLabelValues(manifest, channelCount);
+    labelMap = decision === 'argmax' ? argmaxLabels(channels, channelCount, labelOf) : thresholdLabels(channels, channelCount, decision.threshold, labelOf);
+  }
+  const removedVoxels = cleanUpComponents(labelMap, dims, {
+    keepLargest: keepLargestComponent === true ? 'all' : keepLargestComponent === false ? [] : keepLargestComponent,
+    minSize: minComponentSize,
+  });
+  const counts = labelVoxelCounts(labelMap, manifest.labels.length);
+  return {
+    labelMap,
+    dims,
+    labels: manifest.labels.map((l, i) => ({ value: i + 1, name: l.name, voxels: counts[i + 1] })),
+    uncertainty: entropyInput ? uncertaintyScore(channels, channelCount, labelMap, entropyInput) : { score: null, region: 'none', voxels: 0 },
+    removedVoxels,
+  };
+}
