@@ -40,6 +40,31 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: `/api/projects/${P}/series`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/instances`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/instances/00000000-0000-4000-8000-000000000000/file`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/api/projects/${P}/ae-routes`, allowed: ['admin', 'manager'] },
+  { method: 'put', path: `/api/projects/${P}/ae-routes/:ae`, allowed: ['admin', 'manager'] },
+  { method: 'delete', path: `/api/projects/${P}/ae-routes/:ae`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/sources`, allowed: ['admin', 'manager'] },
+  { method: 'post', path: `/api/projects/${P}/sources`, allowed: ['admin', 'manager'], body: { name: 'x', url: 'not a url' } },
+  { method: 'get', path: `/api/projects/${P}/sources/00000000-0000-4000-8000-000000000000/studies`, allowed: ['admin', 'manager'] },
+  { method: 'post', path: `/api/projects/${P}/sources/00000000-0000-4000-8000-000000000000/imports`, allowed: ['admin', 'manager'], body: {} },
+  { method: 'delete', path: `/api/projects/${P}/sources/00000000-0000-4000-8000-000000000000`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/quarantine`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/quarantine/00000000-0000-4000-8000-000000000000/file`, allowed: ['admin'] },
+  { method: 'post', path: `/api/projects/${P}/quarantine/00000000-0000-4000-8000-000000000000/reprocess`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/admin/projects/${P}/reid-keys`, allowed: ['admin'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/series`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/instances`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'post', path: `/dicom-web/projects/${P}/studies`, allowed: ['admin', 'manager'] },
+  { method: 'post', path: `/dicom-web/projects/${P}/studies/:study`, allowed: ['admin', 'manager'] },
   { method: 'get', path: '/api/audit', allowed: ['admin'] },
   { method: 'get', path: `/api/projects/${P}/audit`, allowed: ['admin', 'manager'] },
   { method: 'get', path: '/api/health', allowed: 'public' },
@@ -90,7 +115,7 @@ describe('access control on every endpoint', () => {
 
   describe.each(ROUTES)('$method $path', (route) => {
     const call = (token?: string) => {
-      const path = route.path.replace(P, projectId);
+      const path = route.path.replace(P, projectId).replace(':study', '1.2.3').replace(':series', '1.2.4').replace(':sop', '1.2.5').replace(':ae', 'MODALITY1');
       const req = sys.http()[route.method](path);
       if (token) req.set('authorization', `Bearer ${token}`);
       return route.body ? req.send(route.method === 'post' && route.path === '/api/projects' ? { name: `p-${Math.random()}` } : route.body) : req;

@@ -13,10 +13,15 @@ let behaviour: (job: Job) => Promise<unknown> = async () => 'ok';
 
 @Injectable()
 class FakeIngest {
-  @JobHandler(JobName.IngestFile)
+  @JobHandler(JobName.IngestFiles)
   handle(job: Job) {
     calls.push({ id: job.id!, attempt: job.attemptsMade });
     return behaviour(job);
+  }
+
+  @JobHandler(JobName.DicomWebImport)
+  handleImport() {
+    return undefined;
   }
 }
 
@@ -35,7 +40,7 @@ describe('WorkerHost', () => {
   });
 
   it('refuses to start when a served queue has a job without a handler', async () => {
-    await expect(boot(config(), false)).rejects.toThrow(/No handler for job\(s\) ingest.file \(queue ingest\)/);
+    await expect(boot(config(), false)).rejects.toThrow(/No handler for job\(s\) ingest.files \(queue ingest\), ingest.dicomweb-import \(queue ingest\)/);
   });
 
   it('retries transient errors with backoff, then succeeds', async () => {
@@ -45,7 +50,7 @@ describe('WorkerHost', () => {
       if (++n < 3) throw new Error('database connection lost');
       return 'done';
     };
-    const job = await app.get(JobQueue).add(JobName.IngestFile, { itemId: 'a' }, { jobId: 'retry-me' });
+    const job = await app.get(JobQueue).add(JobName.IngestFiles, { itemIds: ['a'] }, { jobId: 'retry-me' });
     await eventually(async () => (await job.getState()) === 'completed');
     expect(calls.map((c) => c.attempt)).toEqual([0, 1, 2]);
     await app.close();
@@ -56,7 +61,7 @@ describe('WorkerHost', () => {
     behaviour = async () => {
       throw new TerminalJobError('corrupt input');
     };
-    const job = await app.get(JobQueue).add(JobName.IngestFile, { itemId: 'b' });
+    const job = await app.get(JobQueue).add(JobName.IngestFiles, { itemIds: ['b'] });
     await eventually(async () => (await job.getState()) === 'failed');
     await new Promise((r) => setTimeout(r, 200));
     expect(calls).toHaveLength(1);
@@ -67,8 +72,8 @@ describe('WorkerHost', () => {
     const app = await boot(config(), true);
     behaviour = async () => 'ok';
     const q = app.get(JobQueue);
-    const a = await q.add(JobName.IngestFile, { itemId: 'c' }, { jobId: 'same' });
-    await q.add(JobName.IngestFile, { itemId: 'c' }, { jobId: 'same' });
+    const a = await q.add(JobName.IngestFiles, { itemIds: ['c'] }, { jobId: 'same' });
+    await q.add(JobName.IngestFiles, { itemIds: ['c'] }, { jobId: 'same' });
     await eventually(async () => (await a.getState()) === 'completed');
     expect(calls).toHaveLength(1);
     await app.close();
@@ -83,7 +88,7 @@ describe('WorkerHost', () => {
       finished = true;
       return 'ok';
     };
-    const job = await app.get(JobQueue).add(JobName.IngestFile, { itemId: 'd' });
+    const job = await app.get(JobQueue).add(JobName.IngestFiles, { itemIds: ['d'] });
     await eventually(async () => calls.length === 1, 5000, 10);
     await app.close();
     expect(finished).toBe(true);

@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { StandardSchemaValidationPipe } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
@@ -24,10 +24,21 @@ import { MetricsController } from './system/metrics.controller';
 import { QueueMetricsService } from './system/queue-metrics.service';
 import { RouteAccessCheck } from './system/route-access.check';
 import { UsersController } from './users/users.controller';
+import { DicomProjectResolver } from './ingest/project-resolver.service';
+import { QuarantineController, ReidController } from './ingest/quarantine.controller';
+import { SourcesController } from './ingest/sources.controller';
+import { StorageScpService } from './dimse/storage-scp.service';
+import { DicomWebController } from './dicomweb/dicomweb.controller';
+import { DicomWebService } from './dicomweb/dicomweb.service';
+import { DicomWebDefaultProjectMiddleware } from './dicomweb/default-project.middleware';
 
 /** The coordinator: HTTP API, producers for every queue, no queue consumers. */
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(DicomWebDefaultProjectMiddleware).forRoutes('dicom-web');
+  }
+
   static forRoot(config: ContourConfig): DynamicModule {
     return {
       module: AppModule,
@@ -48,7 +59,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [AuthController, UsersController, ProjectsController, UploadsController, InstancesController, AuditController, HealthController, MetricsController],
+      controllers: [AuthController, UsersController, ProjectsController, UploadsController, SourcesController, QuarantineController, ReidController, DicomWebController, InstancesController, AuditController, HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_PIPE, useValue: new StandardSchemaValidationPipe() },
@@ -57,6 +68,9 @@ export class AppModule {
         Metrics,
         QueueMetricsService,
         RouteAccessCheck,
+        DicomProjectResolver,
+        StorageScpService,
+        DicomWebService,
       ],
     };
   }

@@ -59,6 +59,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.default(false),
   DB_MIGRATE: bool.default(true),
+  DICOM_ENABLED: bool.default(true),
+  DICOM_PORT: int(1, 65535).default(11112),
+  DICOM_AE_TITLE: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,16}$/, 'expected 1-16 printable ASCII characters')
+    .refine((v) => !/\\/.test(v) && v.trim().length > 0, 'expected an AE title without backslashes')
+    .default('CONTOUR'),
+  DICOM_DEFAULT_PROJECT: z.string().min(1).optional(),
+  STOW_WAIT_SECONDS: int(0, 600).default(30),
 });
 
 export type ContourEnv = z.infer<typeof envSchema>;
@@ -85,6 +94,16 @@ export interface ContourConfig {
   jobs: { lockMs: number; attempts: number; backoffMs: number };
   uploads: { maxBytes: number };
   log: { level: ContourEnv['LOG_LEVEL']; pretty: boolean };
+  dicom: {
+    /** Run the DICOM C-STORE receiver in the coordinator. */
+    enabled: boolean;
+    port: number;
+    aeTitle: string;
+    /** Project (id or name) for DICOM traffic that names no project: unknown calling AEs, STOW-RS at the root. */
+    defaultProject?: string;
+    /** How long STOW-RS waits for ingest to finish before answering with what is known (202). */
+    stowWaitSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -143,6 +162,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
     jobs: { lockMs: e.JOB_LOCK_MS, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
     uploads: { maxBytes: e.UPLOAD_MAX_BYTES },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+    dicom: {
+      enabled: e.DICOM_ENABLED,
+      port: e.DICOM_PORT,
+      aeTitle: e.DICOM_AE_TITLE.trim(),
+      defaultProject: e.DICOM_DEFAULT_PROJECT,
+      stowWaitSeconds: e.STOW_WAIT_SECONDS,
+    },
   };
 }
 

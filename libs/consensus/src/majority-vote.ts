@@ -16,25 +16,31 @@ export function majorityVote(reads: readonly Mask[], grid: Grid, labels: readonl
   if (!box) return { mask, confidence, box };
   const k = reads.length;
   const nSlots = labels.length + 1;
-  const votes = new Int32Array(nSlots);
+  const labelOf = Int32Array.from([0, ...labels]);
   const { slotOf } = slots;
   const [nx, ny] = grid.dims;
   const [x0, y0, z0, x1, y1, z1] = box;
+  // Row at a time, reader by reader: tight sequential loops instead of k scattered reads per voxel.
+  const width = x1 - x0;
+  const votes = new Int32Array(nSlots * width);
   for (let z = z0; z < z1; z++) {
     for (let y = y0; y < y1; y++) {
-      const row = nx * (y + ny * z);
-      for (let i = row + x0, end = row + x1; i < end; i++) {
-        votes.fill(0);
-        for (let r = 0; r < k; r++) votes[slotOf[reads[r][i]]]++;
+      const row = nx * (y + ny * z) + x0;
+      votes.fill(0);
+      for (let r = 0; r < k; r++) {
+        const read = reads[r];
+        for (let x = 0; x < width; x++) votes[slotOf[read[row + x]] * width + x]++;
+      }
+      for (let x = 0; x < width; x++) {
         let winner = 0;
         for (let s = 1; s < nSlots; s++) {
-          if (votes[s] * 2 > k) {
+          if (votes[s * width + x] * 2 > k) {
             winner = s;
             break;
           }
         }
-        mask[i] = winner === 0 ? 0 : labels[winner - 1];
-        confidence[i] = votes[winner] / k;
+        mask[row + x] = labelOf[winner];
+        confidence[row + x] = votes[winner * width + x] / k;
       }
     }
   }

@@ -73,24 +73,38 @@ export function staple(reads: readonly Mask[], grid: Grid, labels: readonly numb
   const { slotOf } = slots;
   const [nx, ny] = grid.dims;
 
-  // Pass 1: pattern histogram per label. codes[s] collects the readers that gave slot s at this voxel.
+  // Pass 1: pattern histogram per label, a row at a time. codes[s * width + x] collects the readers that gave
+  // slot s at voxel x of the row.
   const dense = k <= DENSE_PATTERN_READS;
   const patterns = 1 << Math.min(k, DENSE_PATTERN_READS);
   const histogram = dense ? new Float64Array(nSlots * patterns) : new Float64Array(0);
   const sparse = dense ? [] : labels.map(() => new Map<number, number>());
-  const codes = new Int32Array(nSlots);
+  const width = box ? box[3] - box[0] : 0;
+  const codes = new Int32Array(nSlots * width);
+  const rowCodes = (row: number) => {
+    codes.fill(0);
+    for (let r = 0; r < k; r++) {
+      const read = reads[r];
+      const bit = 1 << r;
+      for (let x = 0; x < width; x++) codes[slotOf[read[row + x]] * width + x] |= bit;
+    }
+  };
   let visited = 0;
   if (box) {
-    const [x0, y0, z0, x1, y1, z1] = box;
-    visited = (x1 - x0) * (y1 - y0) * (z1 - z0);
+    const [x0, y0, z0, , y1, z1] = box;
+    visited = width * (y1 - y0) * (z1 - z0);
     for (let z = z0; z < z1; z++) {
       for (let y = y0; y < y1; y++) {
-        const row = nx * (y + ny * z);
-        for (let i = row + x0, end = row + x1; i < end; i++) {
-          for (let s = 1; s < nSlots; s++) codes[s] = 0;
-          for (let r = 0; r < k; r++) codes[slotOf[reads[r][i]]] |= 1 << r;
-          if (dense) for (let s = 1; s < nSlots; s++) histogram[s * patterns + codes[s]]++;
-          else for (let s = 1; s < nSlots; s++) sparse[s - 1].set(codes[s], (sparse[s - 1].get(codes[s]) ?? 0) + 1);
+        rowCodes(nx * (y + ny * z) + x0);
+        for (let s = 1; s < nSlots; s++) {
+          const base = s * width;
+          if (dense) {
+            const offset = s * patterns;
+            for (let x = 0; x < width; x++) histogram[offset + codes[base + x]]++;
+          } else {
+            const counts = sparse[s - 1];
+            for (let x = 0; x < width; x++) counts.set(codes[base + x], (counts.get(codes[base + x]) ?? 0) + 1);
+          }
         }
       }
     }
@@ -116,40 +130,55 @@ export function staple(reads: readonly Mask[], grid: Grid, labels: readonly numb
     posteriorOf.push(fit.posterior);
   });
 
-  // Pass 2: per voxel, the best label's posterior from the per-pattern tables.
-  const tables = posteriorOf.map((posterior) => (dense ? Float64Array.from({ length: patterns }, (_, c) => posterior(c)) : null));
+  // Pass 2: per voxel, the best label's posterior, looked up by pattern.
+  const tables = posteriorOf.map((posterior) => (dense ? Float64Array.from({ length: patterns }, (_, c) => posterior(c)) : memoised(posterior)));
   const emptyBackground = 1 - Math.max(...posteriorOf.map((posterior) => posterior(0)));
   const mask = emptyMergedMask(grid, labels);
   const confidence = new Float32Array(n).fill(emptyBackground);
   if (box) {
-    const [x0, y0, z0, x1, y1, z1] = box;
+    const [x0, y0, z0, , y1, z1] = box;
+    const best = new Int32Array(width), bestW = new Float64Array(width), maxW = new Float64Array(width);
     for (let z = z0; z < z1; z++) {
       for (let y = y0; y < y1; y++) {
-        const row = nx * (y + ny * z);
-        for (let i = row + x0, end = row + x1; i < end; i++) {
-          for (let s = 1; s < nSlots; s++) codes[s] = 0;
-          for (let r = 0; r < k; r++) codes[slotOf[reads[r][i]]] |= 1 << r;
-          let best = 0, bestW = -1, maxW = 0;
-          for (let s = 1; s < nSlots; s++) {
-            const table = tables[s - 1];
-            const w = table ? table[codes[s]] : posteriorOf[s - 1](codes[s]);
-            if (w > maxW) maxW = w;
-            if (codes[s] !== 0 && w > bestW) {
-              bestW = w;
-              best = s;
+        const row = nx * (y + ny * z) + x0;
+        rowCodes(row);
+        best.fill(0);
+        bestW.fill(-1);
+        maxW.fill(0);
+        for (let s = 1; s < nSlots; s++) {
+          const table = tables[s - 1];
+          const base = s * width;
+          for (let x = 0; x < width; x++) {
+            const code = codes[base + x];
+            const w = table instanceof Float64Array ? table[code] : table(code);
+            if (w > maxW[x]) maxW[x] = w;
+            if (code !== 0 && w > bestW[x]) {
+              bestW[x] = w;
+              best[x] = s;
             }
           }
-          if (best !== 0 && bestW >= 0.5) {
-            mask[i] = labels[best - 1];
-            confidence[i] = bestW;
+        }
+        for (let x = 0; x < width; x++) {
+          if (best[x] !== 0 && bestW[x] >= 0.5) {
+            mask[row + x] = labels[best[x] - 1];
+            confidence[row + x] = bestW[x];
           } else {
-            confidence[i] = 1 - maxW;
+            confidence[row + x] = 1 - maxW[x];
           }
         }
       }
     }
   }
   return { mask, confidence, box, labels: perLabel, iterations: Math.max(0, ...perLabel.map((p) => p.iterations)) };
+}
+
+function memoised(posterior: (code: number) => number): (code: number) => number {
+  const seen = new Map<number, number>();
+  return (code) => {
+    let w = seen.get(code);
+    if (w === undefined) seen.set(code, (w = posterior(code)));
+    return w;
+  };
 }
 
 function priorFor(label: number, prior: StapleOptions['prior'], global: number): number {

@@ -146,15 +146,39 @@ export class LoadedModel {
     return typeof b === 'number' ? b : undefined;
   }
 
-  private async infer(manifest: ModelManifest, data: Float32Array, shape: number[], state: RunState): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  /** The output channel count the model declares, when it is a fixed number. */
+  private declaredChannels(manifest: ModelManifest): number | undefined {
+    const c = this.signature.outputs.find((o) => o.name === manifest.output.name)?.shape?.[1];
+    return typeof c === 'number' ? c : undefined;
+  }
+
+  /**
+   * One session.run. With `into`, onnxruntime writes the output straight into that buffer (no allocation per
+   * batch); without, it allocates and the output's shape is whatever the model produced.
+   */
+  private async infer(
+    manifest: ModelManifest,
+    data: Float32Array,
+    shape: number[],
+    state: RunState,
+    into?: { data: Float32Array; dims: number[] },
+  ): Promise<{ data: Float32Array; dims: readonly number[] }> {
     const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, shape) };
+    const fetches = into ? { [manifest.output.name]: new ort.Tensor('float32', into.data, into.dims) } : [manifest.output.name];
     const t = performance.now();
-    const result = await this.session.run(feeds, [manifest.output.name]);
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = await this.session.run(feeds, fetches);
+    } catch (err) {
+      const expected = into ? ` into an output of shape [${into.dims.join(', ')}]` : '';
+      throw new InferenceError(`onnxruntime failed on input '${manifest.input.name}' of shape [${shape.join(', ')}]${expected}: ${(err as Error).message}`);
+    }
     state.sessionRunMs += performance.now() - t;
     state.batches++;
+    if (into) return into;
     const tensor = result[manifest.output.name] as ort.Tensor;
-    if (!(tensor.data instanceof Float32Array)) throw new InferenceError(`output '${manifest.output.name}' is ${tensor.type}, not float32`);
-    return { data: tensor.data, dims: tensor.dims };
+    if (tensor.type !== 'float32') throw new InferenceError(`output '${manifest.output.name}' is ${tensor.type}, not float32`);
+    return { data: tensor.data as Float32Array, dims: tensor.dims };
   }
 
   /** Checks an output batch is [batch, C, ...spatial] and returns C. */
@@ -178,7 +202,10 @@ export class LoadedModel {
       for (let i = c * voxels; i < (c + 1) * voxels; i++) input[i] = applyIntensity(volume[i], t);
     }
     const spatial = manifest.input.layout === 'NCDHW' ? [nz, ny, nx] : [ny, nx];
-    const y = await this.infer(manifest, input, [1, inChannels, ...spatial], state);
+    // With a declared channel count the model writes straight into the output volume.
+    const declared = this.declaredChannels(manifest);
+    const into = declared ? { data: new Float32Array(declared * voxels), dims: [1, declared, ...spatial] } : undefined;
+    const y = await this.infer(manifest, input, [1, inChannels, ...spatial], state, into);
     state.patches = 1;
     const channelCount = this.outputChannels(manifest, y.dims, 1, spatial);
     return { channels: y.data, channelCount };
@@ -192,7 +219,9 @@ export class LoadedModel {
     const batch = this.fixedBatch(manifest) ?? manifest.inference.batchSize;
     const buffer = new Float32Array(batch * inChannels * sliceVoxels);
     let output: Float32Array | undefined;
-    let channelCount = 0;
+    // Reused for every batch once the channel count is known (declared by the model, or seen in batch one).
+    let channelCount = this.declaredChannels(manifest) ?? 0;
+    let batchOutput = channelCount ? new Float32Array(batch * channelCount * sliceVoxels) : undefined;
     for (let z0 = 0; z0 < nz; z0 += batch) {
       const count = Math.min(batch, nz - z0);
       for (let b = 0; b < count; b++)
@@ -203,9 +232,11 @@ export class LoadedModel {
           for (let i = 0; i < sliceVoxels; i++) buffer[dst + i] = applyIntensity(volume[src + i], t);
         }
       const feed = this.fixedBatch(manifest) ?? count;
-      const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * sliceVoxels), [feed, inChannels, ny, nx], state);
+      const into = batchOutput && { data: batchOutput.subarray(0, feed * channelCount * sliceVoxels), dims: [feed, channelCount, ny, nx] };
+      const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * sliceVoxels), [feed, inChannels, ny, nx], state, into);
       channelCount = this.outputChannels(manifest, y.dims, feed, [ny, nx]);
       output ??= new Float32Array(channelCount * voxels);
+      batchOutput ??= new Float32Array(batch * channelCount * sliceVoxels);
       for (let b = 0; b < count; b++)
         for (let c = 0; c < channelCount; c++) {
           const src = (b * channelCount + c) * sliceVoxels;
@@ -227,14 +258,17 @@ export class LoadedModel {
     const spatial = manifest.input.layout === 'NCDHW' ? [pz, py, px] : [py, px];
     const map = (v: number, c: number) => applyIntensity(v, transforms[c]);
     let output: Float32Array | undefined;
-    let channelCount = 0;
+    let channelCount = this.declaredChannels(manifest) ?? 0;
+    let batchOutput = channelCount ? new Float32Array(batch * channelCount * patchVoxels) : undefined;
     for (let p0 = 0; p0 < plan.patchCount; p0 += batch) {
       const count = Math.min(batch, plan.patchCount - p0);
       for (let b = 0; b < count; b++) extractPatch(plan, volume, inChannels, p0 + b, buffer, b * inChannels * patchVoxels, padding, map);
       const feed = this.fixedBatch(manifest) ?? count;
-      const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * patchVoxels), [feed, inChannels, ...spatial], state);
+      const into = batchOutput && { data: batchOutput.subarray(0, feed * channelCount * patchVoxels), dims: [feed, channelCount, ...spatial] };
+      const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * patchVoxels), [feed, inChannels, ...spatial], state, into);
       channelCount = this.outputChannels(manifest, y.dims, feed, spatial);
       output ??= new Float32Array(channelCount * dims[0] * dims[1] * dims[2]);
+      batchOutput ??= new Float32Array(batch * channelCount * patchVoxels);
       for (let b = 0; b < count; b++) accumulatePatch(plan, output, channelCount, p0 + b, y.data, b * channelCount * patchVoxels);
       state.patches += count;
     }

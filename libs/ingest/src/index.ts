@@ -1,3 +1,5 @@
 export * from './ingest-receiver.service';
 export * from './ingest-pipeline.service';
 export * from './ingest.module';
+export * from './dicomweb-import.service';
+export * from './zip';

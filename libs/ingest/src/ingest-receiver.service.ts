@@ -9,6 +9,9 @@ import { IngestBatch, IngestItem, IngestItemStatus, IngestSource } from '@contou
 import { JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 
+/** Files per ingest job: big enough to amortise the queue round trip, small enough to spread over workers. */
+export const INGEST_CHUNK = 8;
+
 export interface ReceivedFile {
   /** A local file the receiver may move (it is consumed). */
   path: string;
@@ -67,10 +70,13 @@ export class IngestReceiver {
         details: { batchId: batch.id, fileName: item.fileName, sizeBytes: Number(item.sizeBytes) },
       })),
     );
-    // The item id is the job id: a retried request or a redelivered job never creates a second job.
+    // Files are processed in chunks: one job per file would cost more in queue round trips than the work
+    // itself for small slices. The first item id names the job, so a redelivered request never adds a second.
+    const chunks: IngestItem[][] = [];
+    for (let i = 0; i < saved.length; i += INGEST_CHUNK) chunks.push(saved.slice(i, i + INGEST_CHUNK));
     await this.jobs.addBulk(
-      JobName.IngestFile,
-      saved.map((item) => ({ data: { itemId: item.id }, options: { jobId: `ingest-${item.id}` } })),
+      JobName.IngestFiles,
+      chunks.map((chunk) => ({ data: { itemIds: chunk.map((i) => i.id) }, options: { jobId: `ingest-${chunk[0].id}` } })),
     );
     return saved.map((i) => i.id);
   }

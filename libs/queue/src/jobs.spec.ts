@@ -6,7 +6,7 @@ describe('queue catalogue', () => {
   });
 
   it('lists the jobs of a queue', () => {
-    expect(jobsOfQueue(QueueName.Ingest)).toContain(JobName.IngestFile);
+    expect(jobsOfQueue(QueueName.Ingest)).toEqual([JobName.IngestFiles, JobName.DicomWebImport]);
   });
 
   it.each([

@@ -18,21 +18,39 @@ export enum QueueName {
 export const ALL_QUEUES = Object.values(QueueName);
 
 export enum JobName {
-  IngestFile = 'ingest.file',
+  /** Parse, de-identify, check, store and index received files (a chunk of one batch). */
+  IngestFiles = 'ingest.files',
+  /** Query a DICOMweb PACS (QIDO-RS) and retrieve the matching studies (WADO-RS) into a batch. */
+  DicomWebImport = 'ingest.dicomweb-import',
 }
 
-export interface IngestFileJob {
-  itemId: string;
+export interface IngestFilesJob {
+  itemIds: string[];
+}
+
+export interface DicomWebImportJob {
+  batchId: string;
+  sourceId: string;
+  /** QIDO-RS study query parameters (e.g. PatientID, StudyDate) or explicit StudyInstanceUIDs. */
+  query?: Record<string, string>;
+  studyInstanceUids?: string[];
+  actor: { id: string | null; name: string };
+}
+
+export interface SeriesGeometryJob {
+  seriesId: string;
 }
 
 /** Payload type of each job name. Adding a JobName without an entry here is a compile error. */
 export interface JobPayloads {
-  [JobName.IngestFile]: IngestFileJob;
+  [JobName.IngestFiles]: IngestFilesJob;
+  [JobName.DicomWebImport]: DicomWebImportJob;
 }
 
 /** Which queue carries each job. A worker serving a queue must handle every job name mapped to it. */
 export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
-  [JobName.IngestFile]: QueueName.Ingest,
+  [JobName.IngestFiles]: QueueName.Ingest,
+  [JobName.DicomWebImport]: QueueName.Ingest,
 };
 
 export function jobsOfQueue(queue: QueueName): JobName[] {

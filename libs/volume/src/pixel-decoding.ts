@@ -214,10 +214,12 @@ function swapBytes(bytes: Uint8Array, width: number): void {
 }
 
 function endsWithFfd9(stream: Uint8Array): boolean {
-  // Up to a few bytes of zero padding may follow the marker (fragments have even length).
-  let end = stream.length;
-  while (end > 2 && stream[end - 1] === 0 && stream.length - end < 4) end--;
-  return end >= 2 && stream[end - 2] === 0xff && stream[end - 1] === 0xd9;
+  // Encoders pad odd-length streams with 0x00 or 0xFF, so look for the marker among the last few bytes. Inside
+  // entropy-coded JPEG and JPEG 2000 data an FF byte is never followed by D9, so a match there is the real end.
+  for (let i = stream.length - 2; i >= 0 && i >= stream.length - 8; i--) {
+    if (stream[i] === 0xff && stream[i + 1] === 0xd9) return true;
+  }
+  return false;
 }
 
 function rleHeaderIsSound(stream: Uint8Array): boolean {
@@ -267,10 +269,12 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
   const out = arrayFor(bitsAllocated, signed && floatElement === 'none', floatElement);
   const pixelsPerFrame = rows * columns;
   const samplesPerFrame = pixelsPerFrame * samplesPerPixel;
-  const frameBytes = bitsAllocated === 1 ? 0 : samplesPerFrame * out.bytes;
+  // Encapsulated 1-bit frames are packed one by one (each starts on a byte); native ones run on across frames.
+  const frameBytes = bitsAllocated === 1 ? Math.ceil(samplesPerFrame / 8) : samplesPerFrame * out.bytes;
+  const native = ts === TS.implicitLE || ts === TS.explicitLE || ts === TS.deflatedLE || ts === TS.explicitBE;
 
   let bytes: Uint8Array; // all frames, decoded, little-endian, interleaved samples (before 1-bit unpacking)
-  if (ts === TS.implicitLE || ts === TS.explicitLE || ts === TS.deflatedLE || ts === TS.explicitBE) {
+  if (native) {
     // 1-bit data (SEG) is packed continuously across frames; YBR_FULL_422 stores 2 bytes per pixel.
     const expected =
       bitsAllocated === 1
@@ -310,9 +314,14 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
   let data: VoxelArray;
   if (bitsAllocated === 1) {
     // Unpack to one byte per pixel, least significant bit first (PS3.5 8.1.1).
-    const total = pixelsPerFrame * samplesPerPixel * frames;
-    const unpacked = new Uint8Array(total);
-    for (let i = 0; i < total; i++) unpacked[i] = (bytes[i >> 3] >> (i & 7)) & 1;
+    const unpacked = new Uint8Array(samplesPerFrame * frames);
+    for (let f = 0; f < frames; f++) {
+      const firstBit = native ? f * samplesPerFrame : f * frameBytes * 8;
+      for (let i = 0; i < samplesPerFrame; i++) {
+        const bit = firstBit + i;
+        unpacked[f * samplesPerFrame + i] = (bytes[bit >> 3] >> (bit & 7)) & 1;
+      }
+    }
     data = unpacked;
   } else {
     data = out.make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { IngestBatch, IngestSource, ProjectRole } from '@contour/db';
-import { IngestReceiver } from '@contour/ingest';
+import { extractZip, IngestReceiver, isZip } from '@contour/ingest';
 
 const uuid = { schema: z.uuid() };
 
@@ -33,8 +33,18 @@ export class UploadsController {
     if (!files?.length) throw new BadRequestException('No files in the request: send multipart/form-data with one or more file fields');
     const actor = actorOf(p);
     const label = files.length === 1 ? files[0].originalname : `${files.length} files`;
+    // Zip archives are unpacked entry by entry to disk (never into memory); everything else is one file.
+    const received = [];
+    for (const f of files) {
+      if (isZip(f)) {
+        try {
+          received.push(...(await extractZip(f.path, f.originalname)));
+        } catch (e) {
+          throw new BadRequestException(`${f.originalname} is not a readable zip archive (${(e as Error).message}); nothing from this upload was stored`);
+        }
+      } else received.push({ path: f.path, name: f.originalname });
+    }
     const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor);
-    const received = files.map((f) => ({ path: f.path, name: f.originalname }));
     const itemIds = await this.receiver.addFiles(batch, received, actor);
     return { batchId: batch.id, files: itemIds.length, progress: `/api/projects/${projectId}/uploads/${batch.id}` };
   }

@@ -109,9 +109,29 @@ export class Series {
   @Column({ name: 'frame_of_reference_uid', type: 'text', nullable: true })
   frameOfReferenceUid: string | null;
 
-  /** Volume geometry computed from the instances (see @contour/dicom buildSeriesGeometry); null until built. */
+  /** Volume geometry computed from the instances (see @contour/volume); null until built. */
   @Column({ type: 'jsonb', nullable: true })
   geometry: Record<string, unknown> | null;
+
+  /** Where the images came from: DICOM instances, or an uploaded NIfTI volume. */
+  @Column({ type: 'text', default: 'dicom' })
+  source: 'dicom' | 'nifti';
+
+  /** pending until the geometry check ran; ok, warning (usable, with issues) or failed (not usable as a volume). */
+  @Column({ name: 'qc_status', type: 'text', default: 'pending' })
+  qcStatus: 'pending' | 'ok' | 'warning' | 'failed';
+
+  /** Geometry and consistency problems found, each with a code and a sentence a person can act on. */
+  @Column({ name: 'qc_issues', type: 'jsonb', default: () => "'[]'" })
+  qcIssues: { code: string; message: string; severity: 'warning' | 'error' }[];
+
+  /** The series as a NIfTI volume in the blob store (uploaded NIfTI, or built from the slices), when available. */
+  @Column({ name: 'volume_blob_key', type: 'text', nullable: true })
+  volumeBlobKey: string | null;
+
+  /** Link between series showing the same body part from several views (e.g. mammography CC/MLO L/R). */
+  @Column({ name: 'view_group', type: 'text', nullable: true })
+  viewGroup: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

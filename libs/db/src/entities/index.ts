@@ -3,6 +3,7 @@ import { AuditEvent } from './audit-event.entity';
 import { DeploymentSetting } from './deployment-setting.entity';
 import { Instance, Patient, Series, Study } from './imaging.entity';
 import { IngestBatch, IngestItem } from './ingest.entity';
+import { AeRoute, DicomWebSource, ReidKey } from './ingest-sources.entity';
 import { Project, ProjectMember } from './project.entity';
 import { User } from './user.entity';
 
@@ -11,8 +12,9 @@ export * from './audit-event.entity';
 export * from './deployment-setting.entity';
 export * from './imaging.entity';
 export * from './ingest.entity';
+export * from './ingest-sources.entity';
 export * from './project.entity';
 export * from './user.entity';
 
 /** Every entity, in one list, for the DataSource and the migration drift check. */
-export const ENTITIES = [DeploymentSetting, User, ApiToken, Project, ProjectMember, AuditEvent, IngestBatch, IngestItem, Patient, Study, Series, Instance];
+export const ENTITIES = [DeploymentSetting, User, ApiToken, Project, ProjectMember, AuditEvent, IngestBatch, IngestItem, Patient, Study, Series, Instance, AeRoute, DicomWebSource, ReidKey];

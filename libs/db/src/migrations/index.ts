@@ -1,5 +1,6 @@
 // Migrations in the order they run. Generate a new one with `npm run migration:generate -- <Name>`
 // after changing an entity; the "schema matches migrations" test fails until you do.
 import { Initial1795729238514 } from './1795729238514-Initial';
+import { IngestSources1795731509005 } from './1795731509005-IngestSources';
 
-export const MIGRATIONS: Function[] = [Initial1795729238514];
+export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005];

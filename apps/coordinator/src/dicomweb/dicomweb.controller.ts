@@ -1,0 +1,242 @@
+// DICOMweb for a project, under /dicom-web/projects/{projectId} (and /dicom-web for DICOM_DEFAULT_PROJECT):
+// QIDO-RS search, WADO-RS retrieve and metadata of the de-identified data, STOW-RS store. The Bearer token
+// of the login works, so OHIF or dicomweb-client can browse a project. Every image read is audited.
+import { BadRequestException, Controller, Get, HttpException, Inject, NotAcceptableException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Request, Response } from 'express';
+import { DataSource, In } from 'typeorm';
+import { z } from 'zod';
+import { AuditService } from '@contour/audit';
+import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
+import { CONFIG, ContourConfig } from '@contour/config';
+import { IngestItem, IngestItemStatus, IngestSource, Instance, ProjectRole } from '@contour/db';
+import { EXPLICIT_VR_LITTLE_ENDIAN, transcode } from '@contour/dicom';
+import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
+import { IngestReceiver } from '@contour/ingest';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { dicomJsonOf } from './dicom-json';
+import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
+
+const uuid = { schema: z.uuid() };
+const uid = { schema: z.string().regex(/^[0-9.]{1,64}$/, 'expected a DICOM UID') };
+type QueryParams = Record<string, string | string[] | undefined>;
+const DICOM_JSON = 'application/dicom+json';
+
+/** Which transfer syntax the client accepts for application/dicom parts: '*' (as stored) or one UID. */
+export function acceptedTransferSyntax(accept: string | undefined): string {
+  if (!accept || accept.trim() === '*/*') return EXPLICIT_VR_LITTLE_ENDIAN;
+  for (const range of accept.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
+    const ct = parseContentType(range);
+    const dicomPart = ct.mediaType === 'application/dicom' || (ct.mediaType === 'multipart/related' && (ct.params.type ?? 'application/dicom') === 'application/dicom');
+    if (dicomPart || ct.mediaType === '*/*') return ct.params['transfer-syntax'] ?? EXPLICIT_VR_LITTLE_ENDIAN;
+  }
+  throw new NotAcceptableException('WADO-RS retrieves instances as multipart/related; type="application/dicom"');
+}
+
+@ApiTags('dicomweb')
+@ApiBearerAuth()
+@Controller('dicom-web/projects/:projectId')
+export class DicomWebController {
+  constructor(
+    private readonly dicomweb: DicomWebService,
+    private readonly receiver: IngestReceiver,
+    private readonly audit: AuditService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    @Inject(CONFIG) private readonly config: ContourConfig,
+  ) {}
+
+  // ---- QIDO-RS -------------------------------------------------------------------------------------------
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies')
+  async searchStudies(@Param('projectId', uuid) projectId: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('study', projectId, q, {}));
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('series')
+  async searchAllSeries(@Param('projectId', uuid) projectId: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('series', projectId, q, {}));
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series')
+  async searchSeries(@Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('series', projectId, q, { StudyInstanceUID: study }));
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/instances')
+  async searchStudyInstances(@Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('instance', projectId, q, { StudyInstanceUID: study }));
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances')
+  async searchInstances(@Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('instance', projectId, q, { StudyInstanceUID: study, SeriesInstanceUID: series }));
+  }
+
+  // ---- WADO-RS -------------------------------------------------------------------------------------------
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study')
+  async retrieveStudy(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Req() req: Request, @Res() res: Response) {
+    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study), req, res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series')
+  async retrieveSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Req() req: Request, @Res() res: Response) {
+    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study, series), req, res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop')
+  async retrieveInstance(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Req() req: Request, @Res() res: Response) {
+    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study, series, sop), req, res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/metadata')
+  async studyMetadata(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Res() res: Response) {
+    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study), res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/metadata')
+  async seriesMetadata(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Res() res: Response) {
+    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series), res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop/metadata')
+  async instanceMetadata(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Res() res: Response) {
+    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series, sop), res);
+  }
+
+  // ---- STOW-RS -------------------------------------------------------------------------------------------
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post('studies')
+  async store(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Req() req: Request, @Res() res: Response) {
+    await this.stow(p, projectId, null, req, res);
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post('studies/:study')
+  async storeInStudy(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Req() req: Request, @Res() res: Response) {
+    await this.stow(p, projectId, study, req, res);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------------------
+
+  private json(res: Response, body: unknown[]) {
+    if (body.length === 0) {
+      res.status(204).end();
+      return;
+    }
+    res.status(200).type(DICOM_JSON).send(JSON.stringify(body));
+  }
+
+  private async auditReads(p: Principal, projectId: string, rows: StoredInstanceRef[], via: string) {
+    await this.audit.recordMany(actorOf(p), rows.map((r) => ({ action: 'instance.read', objectType: 'instance', objectId: r.id, projectId, details: { via } })));
+  }
+
+  private async retrieve(p: Principal, projectId: string, rows: StoredInstanceRef[], req: Request, res: Response) {
+    const wanted = acceptedTransferSyntax(req.headers.accept);
+    if (wanted !== '*' && wanted !== EXPLICIT_VR_LITTLE_ENDIAN && rows.some((r) => r.transfer_syntax_uid !== wanted)) {
+      throw new NotAcceptableException(`Contour serves instances as stored (transfer-syntax=*) or as Explicit VR Little Endian (${EXPLICIT_VR_LITTLE_ENDIAN}); ${wanted} is not available for every instance requested`);
+    }
+    await this.auditReads(p, projectId, rows, 'wado-rs');
+    const boundary = `contour-${randomUUID()}`;
+    const blobs = this.blobs;
+    async function* parts() {
+      for (const r of rows) {
+        const asStored = wanted === '*' || r.transfer_syntax_uid === wanted;
+        const body = asStored ? await blobs.get(r.blob_key) : await transcode(await blobs.getBuffer(r.blob_key), wanted);
+        yield { contentType: `application/dicom; transfer-syntax=${asStored ? r.transfer_syntax_uid : wanted}`, body };
+      }
+    }
+    res.status(200).setHeader('Content-Type', `multipart/related; type="application/dicom"; boundary=${boundary}`);
+    Readable.from(multipartStream(boundary, parts())).pipe(res);
+  }
+
+  private async metadata(p: Principal, projectId: string, rows: StoredInstanceRef[], res: Response) {
+    await this.auditReads(p, projectId, rows, 'wado-rs-metadata');
+    const root = this.dicomweb.root(projectId);
+    const out = [];
+    for (const r of rows) {
+      out.push(dicomJsonOf(await this.blobs.getBuffer(r.blob_key), `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}/instances/${r.sop_instance_uid}`));
+    }
+    res.status(200).type(DICOM_JSON).send(JSON.stringify(out));
+  }
+
+  private async stow(p: Principal, projectId: string, study: string | null, req: Request, res: Response) {
+    const ct = parseContentType(req.headers['content-type']);
+    if (ct.mediaType !== 'multipart/related') throw new HttpException(`STOW-RS needs Content-Type multipart/related; type="application/dicom", got "${req.headers['content-type'] ?? 'none'}"`, 415);
+    if (ct.params.type && ct.params.type !== 'application/dicom') throw new HttpException(`STOW-RS accepts application/dicom parts; ${ct.params.type} (metadata + bulk data) is not supported`, 415);
+    const dir = join(this.config.dataDir, 'incoming');
+    mkdirSync(dir, { recursive: true });
+    let parts;
+    try {
+      parts = await spoolMultipart(req, ct.params.boundary ?? '', dir, this.config.uploads.maxBytes);
+    } catch (e) {
+      if (e instanceof MultipartError) throw new BadRequestException(`STOW-RS: ${e.message}`);
+      throw e;
+    }
+    if (!parts.length) throw new BadRequestException('STOW-RS: the request holds no parts');
+    const actor = actorOf(p);
+    const batch = await this.receiver.openBatch(projectId, IngestSource.StowRs, `STOW-RS ${parts.length} instance(s)`, actor);
+    const itemIds = await this.receiver.addFiles(batch, parts.map((part, i) => ({ path: part.path, name: `stow-${i + 1}.dcm` })), actor);
+
+    // Wait (bounded) for the worker so the response can say what was stored and what was refused.
+    const deadline = Date.now() + this.config.dicom.stowWaitSeconds * 1000;
+    let items: IngestItem[] = [];
+    for (;;) {
+      items = await this.dataSource.getRepository(IngestItem).findBy({ id: In(itemIds) });
+      const pending = items.some((i) => i.status === IngestItemStatus.Queued || i.status === IngestItemStatus.Processing);
+      if (!pending || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const instances = await this.dataSource.getRepository(Instance).findBy({ id: In(items.map((i) => i.instanceId).filter((x): x is string => !!x)) });
+    const byId = new Map(instances.map((i) => [i.id, i]));
+    const root = this.dicomweb.root(projectId);
+    const referenced: unknown[] = [];
+    const failed: unknown[] = [];
+    const warnings: string[] = [];
+    const seriesUid = new Map<string, string>();
+    for (const s of await this.dataSource.query(`SELECT se.id, se.series_instance_uid, st.study_instance_uid FROM series se JOIN studies st ON st.id = se.study_id WHERE se.id = ANY($1)`, [instances.map((i) => i.seriesId)])) {
+      seriesUid.set(s.id, `${s.study_instance_uid}/series/${s.series_instance_uid}`);
+    }
+    for (const item of items) {
+      const inst = item.instanceId ? byId.get(item.instanceId) : undefined;
+      if ((item.status === IngestItemStatus.Stored || item.status === IngestItemStatus.Duplicate) && inst) {
+        referenced.push({
+          '00081150': { vr: 'UI', Value: [inst.sopClassUid] },
+          '00081155': { vr: 'UI', Value: [inst.sopInstanceUid] },
+          '00081190': { vr: 'UR', Value: [`${root}/studies/${seriesUid.get(inst.seriesId)}/instances/${inst.sopInstanceUid}`] },
+        });
+      } else if (item.status === IngestItemStatus.Quarantined) {
+        failed.push({ '00081197': { vr: 'US', Value: [0xc000] } });
+        warnings.push(`${item.fileName}: ${item.reason}`);
+      } else {
+        warnings.push(`${item.fileName}: still being processed; see /api/projects/${projectId}/uploads/${batch.id}`);
+      }
+    }
+    const body: Record<string, unknown> = { '00081190': { vr: 'UR', Value: [`${root}/studies${study ? `/${study}` : ''}`] } };
+    if (referenced.length) body['00081199'] = { vr: 'SQ', Value: referenced };
+    if (failed.length) body['00081198'] = { vr: 'SQ', Value: failed };
+    // 200: all stored; 202: some refused or still processing; 409: none stored (PS3.18 10.5.3).
+    const status = referenced.length === items.length ? 200 : referenced.length === 0 && failed.length === items.length ? 409 : 202;
+    if (warnings.length) res.setHeader('Warning', warnings.slice(0, 20).map((w) => `299 contour "${w.replace(/["\\\r\n]/g, ' ')}"`).join(', '));
+    res.setHeader('X-Contour-Batch', batch.id);
+    res.status(status).type(DICOM_JSON).send(JSON.stringify(body));
+  }
+}

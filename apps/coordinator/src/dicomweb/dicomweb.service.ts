@@ -1,0 +1,90 @@
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CONFIG, ContourConfig } from '@contour/config';
+import { instanceJson, qidoFilter, QidoLevel, seriesJson, studyJson } from './qido';
+
+export interface StoredInstanceRef {
+  id: string;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  blob_key: string;
+  size_bytes: string;
+  number_of_frames: number;
+  series_instance_uid: string;
+  study_instance_uid: string;
+}
+
+/** Reads the project's de-identified index for the DICOMweb endpoints. */
+@Injectable()
+export class DicomWebService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(CONFIG) private readonly config: ContourConfig,
+  ) {}
+
+  root(projectId: string) {
+    return `${this.config.http.publicUrl ?? ''}/dicom-web/projects/${projectId}`;
+  }
+
+  async search(level: QidoLevel, projectId: string, query: Record<string, string | string[] | undefined>, fixed: Record<string, string>) {
+    const f = qidoFilter(query, fixed);
+    const params: unknown[] = [projectId, ...f.params];
+    const where = ['st.project_id = $1', ...f.where.map((w) => w.replace(/\$(\d+)/g, (_, n) => `$${Number(n) + 1}`))].join(' AND ');
+    const page = `LIMIT ${f.limit} OFFSET ${f.offset}`;
+    const root = this.root(projectId);
+    if (level === 'study') {
+      const rows = await this.dataSource.query(
+        `SELECT st.study_instance_uid, st.study_date, st.description, pa.pseudonym, pa.sex,
+                array_agg(DISTINCT se.modality) AS modalities, count(DISTINCT se.id) AS series_count, count(i.id) AS instance_count
+           FROM studies st JOIN patients pa ON pa.id = st.patient_id
+           JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id
+          WHERE st.id IN (SELECT st.id FROM studies st JOIN patients pa ON pa.id = st.patient_id JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id WHERE ${where})
+          GROUP BY st.id, pa.id ORDER BY st.study_date NULLS LAST, st.study_instance_uid ${page}`,
+        params,
+      );
+      return rows.map((r: Record<string, any>) => studyJson(r, `${root}/studies/${r.study_instance_uid}`));
+    }
+    if (level === 'series') {
+      const rows = await this.dataSource.query(
+        `SELECT se.series_instance_uid, se.modality, se.description, se.body_part, se.series_number, st.study_instance_uid, count(i.id) AS instance_count
+           FROM series se JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id LEFT JOIN instances i ON i.series_id = se.id
+          WHERE ${where} GROUP BY se.id, st.id ORDER BY se.series_number NULLS LAST, se.series_instance_uid ${page}`,
+        params,
+      );
+      return rows.map((r: Record<string, any>) => seriesJson(r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}`));
+    }
+    const rows = await this.dataSource.query(
+      `SELECT i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.number_of_frames, i.rows, i.columns, i.transfer_syntax_uid,
+              se.modality, se.series_instance_uid, st.study_instance_uid
+         FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id
+        WHERE ${where} ORDER BY se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid ${page}`,
+      params,
+    );
+    return rows.map((r: Record<string, any>) => instanceJson(r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}/instances/${r.sop_instance_uid}`));
+  }
+
+  /** The stored instances under a study, series or single instance, in series/instance order; 404 when none. */
+  async instances(projectId: string, study: string, series?: string, sop?: string): Promise<StoredInstanceRef[]> {
+    const params: unknown[] = [projectId, study];
+    let where = 'i.project_id = $1 AND st.study_instance_uid = $2';
+    if (series) {
+      params.push(series);
+      where += ` AND se.series_instance_uid = $${params.length}`;
+    }
+    if (sop) {
+      params.push(sop);
+      where += ` AND i.sop_instance_uid = $${params.length}`;
+    }
+    const rows: StoredInstanceRef[] = await this.dataSource.query(
+      `SELECT i.id, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.blob_key, i.size_bytes, i.number_of_frames,
+              se.series_instance_uid, st.study_instance_uid
+         FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id
+        WHERE ${where} ORDER BY se.series_number NULLS LAST, se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid`,
+      params,
+    );
+    if (!rows.length) throw new NotFoundException(`Nothing stored in this project under ${[study, series, sop].filter(Boolean).join('/')}`);
+    return rows;
+  }
+}

@@ -1,0 +1,192 @@
+// DICOM C-STORE receiver (Storage SCP) on DICOM_PORT with AE title DICOM_AE_TITLE, for modalities and PACS
+// that push studies. Each association becomes one ingest batch of the project its calling AE title is routed
+// to (or DICOM_DEFAULT_PROJECT). Incoming datasets stream straight to disk, so a large instance never sits
+// in memory, and C-STORE answers Success only once the file is durably stored and queued.
+import { createWriteStream, mkdirSync, WriteStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import * as dimse from 'dcmjs-dimse';
+import * as dcmjs from 'dcmjs';
+import { Actor } from '@contour/audit';
+import { CONFIG, ContourConfig } from '@contour/config';
+import { IngestBatch, IngestSource } from '@contour/db';
+import { IngestReceiver } from '@contour/ingest';
+import { DicomProjectResolver } from '../ingest/project-resolver.service';
+
+const { Scp, Server, Dataset } = dimse;
+const { CEchoResponse, CStoreResponse } = dimse.responses;
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, StorageClass, Status, TransferSyntax } = dimse.constants;
+
+/** Transfer syntaxes we accept as sent (the ingest pipeline decodes all of them), in order of preference. */
+export const ACCEPTED_TRANSFER_SYNTAXES = [
+  TransferSyntax.ExplicitVRLittleEndian,
+  TransferSyntax.ImplicitVRLittleEndian,
+  TransferSyntax.ExplicitVRBigEndian,
+  '1.2.840.10008.1.2.5', // RLE
+  '1.2.840.10008.1.2.4.50', // JPEG baseline
+  '1.2.840.10008.1.2.4.57', // JPEG lossless
+  '1.2.840.10008.1.2.4.70', // JPEG lossless SV1
+  '1.2.840.10008.1.2.4.80', // JPEG-LS lossless
+  '1.2.840.10008.1.2.4.81', // JPEG-LS near-lossless
+  '1.2.840.10008.1.2.4.90', // JPEG 2000 lossless
+  '1.2.840.10008.1.2.4.91', // JPEG 2000
+  '1.2.840.10008.1.2.4.201', // HTJ2K lossless
+  '1.2.840.10008.1.2.4.202',
+  '1.2.840.10008.1.2.4.203',
+];
+const STORAGE_SOP_CLASSES = new Set<string>(Object.values(StorageClass as unknown as Record<string, string>));
+
+/** Preamble + File Meta Information for a dataset received over the network, so it becomes a Part 10 file. */
+export function part10Header(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, sourceAe: string): Buffer {
+  const meta = dcmjs.data.DicomMetaDictionary.denaturalizeDataset({
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopInstanceUid,
+    TransferSyntaxUID: transferSyntaxUid,
+    ImplementationClassUID: '2.25.80302813137786398554742050926734630921603366648225212145404',
+    ImplementationVersionName: 'CONTOUR_0_1',
+    SourceApplicationEntityTitle: sourceAe.slice(0, 16),
+  });
+  const dict = new dcmjs.data.DicomDict(meta);
+  // An explicit-LE empty dataset writes nothing after the meta group; the received bytes follow as they are.
+  return Buffer.from(dict.write());
+}
+
+interface AssociationState {
+  callingAe: string;
+  address: string;
+  projectId: string;
+  batch: Promise<IngestBatch> | null;
+  received: number;
+}
+
+@Injectable()
+export class StorageScpService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('StorageSCP');
+  private server: InstanceType<typeof Server> | null = null;
+  private readonly spoolDir: string;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: ContourConfig,
+    private readonly receiver: IngestReceiver,
+    private readonly projects: DicomProjectResolver,
+  ) {
+    this.spoolDir = join(config.dataDir, 'incoming');
+  }
+
+  onApplicationBootstrap() {
+    if (!this.config.dicom.enabled) return;
+    mkdirSync(this.spoolDir, { recursive: true });
+    // The Scp class is created per connection by dcmjs-dimse; this closure gives it our services.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const service = this;
+    class ContourScp extends Scp {
+      state: AssociationState | null = null;
+
+      associationRequested(association: dimse.association.Association) {
+        void service.onAssociation(this, association).catch((err: Error) => {
+          service.logger.error(`association from ${association.getCallingAeTitle()} failed: ${err.message}`);
+          this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion);
+        });
+      }
+
+      associationReleaseRequested() {
+        if (this.state) service.logger.log(`association from ${this.state.callingAe} released after ${this.state.received} instance(s)`);
+        this.sendAssociationReleaseResponse();
+      }
+
+      cEchoRequest(request: dimse.requests.CEchoRequest, callback: (r: dimse.responses.CEchoResponse) => void) {
+        const response = CEchoResponse.fromRequest(request);
+        response.setStatus(Status.Success);
+        callback(response);
+      }
+
+      createStoreWritableStream(context: dimse.association.PresentationContext, request: dimse.requests.CStoreRequest): Writable {
+        const path = join(service.spoolDir, `cstore-${randomUUID()}.dcm`);
+        const out: WriteStream & { contourPath?: string; contourTs?: string } = createWriteStream(path);
+        out.contourPath = path;
+        out.contourTs = context.getAcceptedTransferSyntaxUid() ?? '';
+        out.write(part10Header(request.getAffectedSopClassUid(), request.getAffectedSopInstanceUid(), context.getAcceptedTransferSyntaxUid() ?? '', this.state?.callingAe ?? ''));
+        return out;
+      }
+
+      createDatasetFromStoreWritableStream(writable: Writable, context: dimse.association.PresentationContext, callback: (dataset: dimse.Dataset) => void) {
+        const out = writable as WriteStream & { contourPath?: string };
+        const done = () => {
+          const dataset = new Dataset({}, context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian) as dimse.Dataset & { contourPath?: string };
+          dataset.contourPath = out.contourPath;
+          callback(dataset);
+        };
+        if (out.writableFinished) done();
+        else {
+          out.once('finish', done);
+          out.end();
+        }
+      }
+
+      cStoreRequest(request: dimse.requests.CStoreRequest, callback: (r: dimse.responses.CStoreResponse) => void) {
+        const response = CStoreResponse.fromRequest(request);
+        const path = (request.getDataset() as (dimse.Dataset & { contourPath?: string }) | undefined)?.contourPath;
+        if (!path || !this.state) {
+          response.setStatus(Status.ProcessingFailure);
+          return callback(response);
+        }
+        service
+          .store(this.state, path, request.getAffectedSopInstanceUid())
+          .then(() => response.setStatus(Status.Success))
+          .catch((err: Error) => {
+            service.logger.error(`C-STORE from ${this.state?.callingAe} not stored: ${err.message}`);
+            response.setStatus(Status.ResourceLimitation);
+          })
+          .finally(() => callback(response));
+      }
+    }
+    this.server = new Server(ContourScp);
+    this.server.on('networkError', (e: Error) => this.logger.warn(`network error: ${e.message}`));
+    this.server.listen(this.config.dicom.port);
+    this.logger.log(`DICOM C-STORE receiver listening on port ${this.config.dicom.port}, AE title ${this.config.dicom.aeTitle}`);
+  }
+
+  private async onAssociation(scp: InstanceType<typeof Scp> & { state: AssociationState | null }, association: dimse.association.Association) {
+    const callingAe = association.getCallingAeTitle().trim();
+    const calledAe = association.getCalledAeTitle().trim();
+    if (calledAe !== this.config.dicom.aeTitle) {
+      this.logger.warn(`rejecting association from ${callingAe}: called AE ${calledAe} is not ${this.config.dicom.aeTitle}`);
+      return scp.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
+    }
+    const projectId = await this.projects.forCallingAe(callingAe);
+    if (!projectId) {
+      this.logger.warn(`rejecting association from ${callingAe}: no AE route for it and no DICOM_DEFAULT_PROJECT`);
+      return scp.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+    }
+    const socket = (scp as unknown as { socket?: { remoteAddress?: string } }).socket;
+    scp.state = { callingAe, address: socket?.remoteAddress ?? 'unknown', projectId, batch: null, received: 0 };
+    for (const { id } of association.getPresentationContexts()) {
+      const context = association.getPresentationContext(id);
+      const abstract = context.getAbstractSyntaxUid();
+      if (abstract !== SopClass.Verification && !STORAGE_SOP_CLASSES.has(abstract)) {
+        context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
+        continue;
+      }
+      const proposed = context.getTransferSyntaxUids();
+      const chosen = proposed.find((ts) => ACCEPTED_TRANSFER_SYNTAXES.includes(ts));
+      if (chosen) context.setResult(PresentationContextResult.Accept, chosen);
+      else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+    }
+    scp.sendAssociationAccept();
+  }
+
+  private async store(state: AssociationState, path: string, sopInstanceUid: string) {
+    const actor: Actor = { id: null, name: `dicom:${state.callingAe}`, ip: state.address };
+    state.batch ??= this.receiver.openBatch(state.projectId, IngestSource.CStore, `C-STORE from ${state.callingAe} (${state.address})`, actor);
+    const batch = await state.batch;
+    await this.receiver.addFiles(batch, [{ path, name: `${sopInstanceUid}.dcm` }], actor);
+    state.received++;
+  }
+
+  onApplicationShutdown() {
+    this.server?.close();
+  }
+}

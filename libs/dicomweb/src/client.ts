@@ -1,0 +1,77 @@
+// A small DICOMweb client (QIDO-RS search, WADO-RS retrieve) over fetch, for importing from a PACS.
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { parseContentType, spoolMultipart, SpooledPart } from './multipart';
+
+export type DicomWebAuth = { type: 'none' } | { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
+
+export class DicomWebError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'DicomWebError';
+  }
+}
+
+/** One attribute of a DICOM JSON object (PS3.18 F.2). */
+export type DicomJsonAttribute = { vr: string; Value?: unknown[] };
+export type DicomJson = Record<string, DicomJsonAttribute>;
+
+export const jsonValue = (obj: DicomJson, tag: string): unknown => obj[tag]?.Value?.[0];
+export const jsonString = (obj: DicomJson, tag: string): string | undefined => {
+  const v = jsonValue(obj, tag);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'object' && v && 'Alphabetic' in v) return String((v as { Alphabetic: string }).Alphabetic);
+  return String(v);
+};
+
+export class DicomWebClient {
+  constructor(
+    private readonly root: string,
+    private readonly auth: DicomWebAuth = { type: 'none' },
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  private headers(accept: string): Record<string, string> {
+    const h: Record<string, string> = { accept };
+    if (this.auth.type === 'basic') h.authorization = `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString('base64')}`;
+    if (this.auth.type === 'bearer') h.authorization = `Bearer ${this.auth.token}`;
+    return h;
+  }
+
+  private async get(path: string, accept: string, timeoutMs = this.timeoutMs): Promise<Response> {
+    const url = `${this.root}${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: this.headers(accept), signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      throw new DicomWebError(`Cannot reach the PACS at ${this.root}: ${(e as Error).message}`);
+    }
+    if (res.status === 401 || res.status === 403) throw new DicomWebError(`The PACS refused the credentials (${res.status}) for ${url}: check the source's authentication`, res.status);
+    if (!res.ok) throw new DicomWebError(`The PACS answered ${res.status} ${res.statusText} for ${url}`, res.status);
+    return res;
+  }
+
+  /** QIDO-RS study search; `query` holds DICOM keywords or tags as in PS3.18 (e.g. PatientID, StudyDate=20200101-). */
+  async searchStudies(query: Record<string, string> = {}): Promise<DicomJson[]> {
+    const qs = new URLSearchParams(query).toString();
+    const res = await this.get(`/studies${qs ? `?${qs}` : ''}`, 'application/dicom+json');
+    if (res.status === 204) return [];
+    const text = await res.text();
+    return text ? (JSON.parse(text) as DicomJson[]) : [];
+  }
+
+  /** WADO-RS retrieval of a whole study, spooled part by part to files under `dir`. */
+  async retrieveStudy(studyInstanceUid: string, dir: string): Promise<SpooledPart[]> {
+    // Whole studies can take long; the timeout is per request, generous on purpose.
+    const res = await this.get(`/studies/${encodeURIComponent(studyInstanceUid)}`, 'multipart/related; type="application/dicom"; transfer-syntax=*', 30 * 60_000);
+    const ct = parseContentType(res.headers.get('content-type') ?? undefined);
+    if (ct.mediaType !== 'multipart/related' || !ct.params.boundary) {
+      throw new DicomWebError(`The PACS answered ${res.headers.get('content-type')} to a WADO-RS study retrieve; expected multipart/related`);
+    }
+    if (!res.body) return [];
+    return spoolMultipart(Readable.fromWeb(res.body as unknown as WebReadableStream), ct.params.boundary, dir);
+  }
+}

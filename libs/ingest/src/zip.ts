@@ -1,0 +1,56 @@
+// Zip uploads: entries are streamed to files one at a time, so a multi-gigabyte archive never sits in memory.
+// Folders, macOS resource forks and DICOMDIR index files are skipped; everything else is ingested (and
+// quarantined with a reason when it is not an image).
+import { createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import * as yauzl from 'yauzl';
+import type { ReceivedFile } from './ingest-receiver.service';
+
+const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+
+export function isZip(file: { originalname: string; mimetype?: string; path: string }): boolean {
+  return /\.zip$/i.test(file.originalname) || file.mimetype === 'application/zip' || file.mimetype === 'application/x-zip-compressed';
+}
+
+export async function looksLikeZip(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    await fh.read(head, 0, 4, 0);
+    return head.equals(ZIP_MAGIC);
+  } finally {
+    await fh.close();
+  }
+}
+
+const skip = (name: string) => name.endsWith('/') || name.startsWith('__MACOSX/') || /(^|\/)\.[^/]*$/.test(name) || /(^|\/)DICOMDIR$/i.test(name);
+
+/** Unpacks `zipPath` next to itself, deletes the archive, and returns the extracted files. */
+export async function extractZip(zipPath: string, archiveName: string): Promise<ReceivedFile[]> {
+  const zip = await new Promise<yauzl.ZipFile>((res, rej) => yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err ? rej(err) : res(z!))));
+  const out: ReceivedFile[] = [];
+  const dir = dirname(zipPath);
+  await new Promise<void>((resolve, reject) => {
+    zip.on('error', reject);
+    zip.on('end', () => resolve());
+    zip.on('entry', (entry: yauzl.Entry) => {
+      if (skip(entry.fileName)) return zip.readEntry();
+      zip.openReadStream(entry, (err, stream) => {
+        if (err || !stream) return reject(err ?? new Error('cannot read entry'));
+        const path = join(dir, `zip-${randomUUID()}-${basename(entry.fileName).replace(/[^\w.-]/g, '_')}`);
+        pipeline(stream, createWriteStream(path))
+          .then(() => {
+            out.push({ path, name: `${archiveName}/${entry.fileName}` });
+            zip.readEntry();
+          })
+          .catch(reject);
+      });
+    });
+    zip.readEntry();
+  });
+  await rm(zipPath, { force: true });
+  return out;
+}

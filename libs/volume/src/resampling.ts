@@ -1,0 +1,148 @@
+// Resampling between voxel grids that share a world space: label maps with nearest neighbour (never invents
+// label values), images with trilinear interpolation. Also the "conform" step that feeds whole-brain models
+// (1 mm isotropic 256^3, FreeSurfer/niivue LIA orientation) and its inverse, which brings a model's label map
+// back onto the scanner's grid.
+import { affineFromColumns, invertAffine, multiply, scale, transformPoint, type Mat4, type Vec3 } from './affine';
+import { directionsOf, parseOrientation, type OrientationCode } from './orientation';
+import { allocateLike, type Volume, type VoxelArray } from './voxel-data';
+
+export type Interpolation = 'nearest' | 'linear';
+
+/** A voxel grid: dims and the affine from voxel index to world mm (RAS; any space works if both sides agree). */
+export interface Grid {
+  dims: [number, number, number];
+  affineRas: Mat4;
+}
+
+export interface ResampleOptions {
+  /** Value for target voxels outside the source (default 0). */
+  fill?: number;
+}
+
+// Points within this many voxels outside the outermost voxel centres still count as inside, so grids that share
+// a boundary do not lose their edge voxels to floating-point noise.
+const EDGE = 0.5 + 1e-6;
+
+/**
+ * Resamples `source` onto `target`. Each target voxel centre is mapped into source voxel coordinates
+ * (inverse(source affine) x target affine) and read with nearest neighbour or trilinear interpolation.
+ * Samples up to half a voxel beyond the outer source voxel centres take the edge value; farther ones get `fill`.
+ * Output type: the source's for 'nearest', Float32Array for 'linear'.
+ */
+export function resampleToGrid(source: Volume, target: Grid, interpolation: Interpolation, options: ResampleOptions = {}): Volume {
+  const [sx, sy, sz] = source.dims;
+  const [tx, ty, tz] = target.dims;
+  if (source.data.length < sx * sy * sz) {
+    throw new Error(`The source holds ${source.data.length} voxels but its dims ${sx}x${sy}x${sz} need ${sx * sy * sz}: pass a scalar volume with matching dims`);
+  }
+  const fill = options.fill ?? 0;
+  const m = multiply(invertAffine(source.affineRas), target.affineRas);
+  const out: VoxelArray = interpolation === 'nearest' ? allocateLike(source.data, tx * ty * tz) : new Float32Array(tx * ty * tz);
+  const src = source.data;
+  const strideY = sx;
+  const strideZ = sx * sy;
+  const [di0, di1, di2] = [m[0][0], m[1][0], m[2][0]];
+  let o = 0;
+  for (let k = 0; k < tz; k++) {
+    for (let j = 0; j < ty; j++) {
+      let x = m[0][1] * j + m[0][2] * k + m[0][3];
+      let y = m[1][1] * j + m[1][2] * k + m[1][3];
+      let z = m[2][1] * j + m[2][2] * k + m[2][3];
+      for (let i = 0; i < tx; i++, o++, x += di0, y += di1, z += di2) {
+        if (x < -EDGE || y < -EDGE || z < -EDGE || x > sx - 1 + EDGE || y > sy - 1 + EDGE || z > sz - 1 + EDGE) {
+          out[o] = fill;
+          continue;
+        }
+        if (interpolation === 'nearest') {
+          const xi = Math.min(sx - 1, Math.max(0, Math.floor(x + 0.5)));
+          const yi = Math.min(sy - 1, Math.max(0, Math.floor(y + 0.5)));
+          const zi = Math.min(sz - 1, Math.max(0, Math.floor(z + 0.5)));
+          out[o] = src[xi + yi * strideY + zi * strideZ];
+        } else {
+          let x0 = Math.floor(x);
+          let y0 = Math.floor(y);
+          let z0 = Math.floor(z);
+          let fx = x - x0;
+          let fy = y - y0;
+          let fz = z - z0;
+          // Clamp to the edge: the half-voxel margin reads the outermost voxel.
+          if (x0 < 0) (x0 = 0), (fx = 0);
+          if (y0 < 0) (y0 = 0), (fy = 0);
+          if (z0 < 0) (z0 = 0), (fz = 0);
+          const x1 = x0 + 1 < sx ? x0 + 1 : x0;
+          const y1 = y0 + 1 < sy ? y0 + 1 : y0;
+          const z1 = z0 + 1 < sz ? z0 + 1 : z0;
+          if (x0 > sx - 1) x0 = sx - 1;
+          if (y0 > sy - 1) y0 = sy - 1;
+          if (z0 > sz - 1) z0 = sz - 1;
+          const r0 = y0 * strideY;
+          const r1 = y1 * strideY;
+          const p0 = z0 * strideZ;
+          const p1 = z1 * strideZ;
+          const c00 = src[x0 + r0 + p0] * (1 - fx) + src[x1 + r0 + p0] * fx;
+          const c10 = src[x0 + r1 + p0] * (1 - fx) + src[x1 + r1 + p0] * fx;
+          const c01 = src[x0 + r0 + p1] * (1 - fx) + src[x1 + r0 + p1] * fx;
+          const c11 = src[x0 + r1 + p1] * (1 - fx) + src[x1 + r1 + p1] * fx;
+          const c0 = c00 * (1 - fy) + c10 * fy;
+          const c1 = c01 * (1 - fy) + c11 * fy;
+          out[o] = c0 * (1 - fz) + c1 * fz;
+        }
+      }
+    }
+  }
+  return { dims: [tx, ty, tz], data: out, affineRas: target.affineRas.map((r) => [...r]) };
+}
+
+export interface ConformOptions {
+  /** Target dims (default [256, 256, 256]). */
+  dims?: [number, number, number];
+  /** Target voxel size in mm (default [1, 1, 1]). */
+  spacing?: [number, number, number];
+  /** Target orientation code (default 'LIA', as FreeSurfer's mri_conform and niivue's conform). */
+  orientation?: OrientationCode;
+  /** Default 'linear' for images; use 'nearest' to conform a label map. */
+  interpolation?: Interpolation;
+}
+
+export interface ConformedVolume extends Volume {
+  orientation: OrientationCode;
+  spacing: Vec3;
+  /** The grid the volume came from, for unconform(). */
+  native: Grid;
+}
+
+/**
+ * The conformed grid for a source grid, computed like niivue's conformVox2Vox (FreeSurfer's conform): axes
+ * along `orientation` with `spacing`, and the target voxel dims/2 placed on the world point of source voxel
+ * dims/2 (FreeSurfer's centre convention, not (dims - 1)/2), so the two volumes share their centre.
+ */
+export function conformedGrid(source: Grid, options: ConformOptions = {}): Grid & { orientation: OrientationCode; spacing: Vec3 } {
+  const dims = options.dims ?? [256, 256, 256];
+  const spacing: Vec3 = options.spacing ?? [1, 1, 1];
+  const orientation = (options.orientation ?? 'LIA').toUpperCase();
+  parseOrientation(orientation);
+  const [di, dj, dk] = directionsOf(orientation);
+  const centre = transformPoint(source.affineRas, source.dims.map((d) => d / 2));
+  const columns = [scale(di, spacing[0]), scale(dj, spacing[1]), scale(dk, spacing[2])];
+  const half = dims.map((d) => d / 2);
+  const offset = [0, 1, 2].map((r) => centre[r] - (columns[0][r] * half[0] + columns[1][r] * half[1] + columns[2][r] * half[2]));
+  return { dims: [...dims] as [number, number, number], affineRas: affineFromColumns(columns[0], columns[1], columns[2], offset), orientation, spacing };
+}
+
+/**
+ * Resamples a volume onto the conformed grid (default 256^3, 1 mm, LIA). `geometry` gives the source grid
+ * (a SeriesGeometry or the volume itself). Intensities are not rescaled: normalise them as the model expects.
+ */
+export function conformTo(volume: { data: VoxelArray }, geometry: Grid, options: ConformOptions = {}): ConformedVolume {
+  const grid = conformedGrid(geometry, options);
+  const resampled = resampleToGrid({ dims: geometry.dims, affineRas: geometry.affineRas, data: volume.data }, grid, options.interpolation ?? 'linear');
+  return { ...resampled, orientation: grid.orientation, spacing: grid.spacing, native: { dims: [...geometry.dims] as [number, number, number], affineRas: geometry.affineRas.map((r) => [...r]) } };
+}
+
+/**
+ * Brings data computed on a conformed grid (typically a model's label map) back onto the native grid the
+ * volume was conformed from. Nearest neighbour by default, so labels stay labels.
+ */
+export function unconform(data: VoxelArray, conformed: Pick<ConformedVolume, 'dims' | 'affineRas' | 'native'>, interpolation: Interpolation = 'nearest'): Volume {
+  return resampleToGrid({ dims: conformed.dims, affineRas: conformed.affineRas, data }, conformed.native, interpolation);
+}

@@ -1,0 +1,24 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { niftiVolume, readNifti } from './nifti';
+import { conformTo, unconform } from './resampling';
+import { volumeFromDicomFiles } from './volume-assembly';
+import { decodeFrames } from './pixel-decoding';
+import { readDicom } from '@contour/dicom';
+test('timings', async () => {
+  let t = Date.now();
+  const buf = fs.readFileSync('/work/shared/data/nifti/t1-brain-256.nii.gz');
+  const img = readNifti(buf); const tRead = Date.now() - t;
+  const v = niftiVolume(img);
+  t = Date.now(); const cl = conformTo(v, v, { orientation: 'RAS' }); const tLin = Date.now() - t;
+  t = Date.now(); const cn = conformTo(v, v, { orientation: 'RAS', interpolation: 'nearest' }); const tNear = Date.now() - t;
+  t = Date.now(); unconform(cn.data, cn); const tUn = Date.now() - t;
+  const dir = '/work/shared/data/dicom/series/mr-t1-vs-seg-001';
+  const files = fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f)));
+  await decodeFrames(files[0]);
+  t = Date.now(); for (const f of files) readDicom(f); const tParse = Date.now() - t;
+  t = Date.now(); for (const f of files) await decodeFrames(f); const tDec = Date.now() - t;
+  t = Date.now(); const vol = await volumeFromDicomFiles(files); const tVol = Date.now() - t;
+  t = Date.now(); const c2 = conformTo(vol, vol); const tConfMr = Date.now() - t;
+  console.log({ tRead, tLin, tNear, tUn, tParse, tDec, tVol, tConfMr, cl: cl.dims, c2: c2.dims });
+});

@@ -1,0 +1,227 @@
+// Every door into Contour against real peers: DCMTK's storescu (C-STORE), a hand-built STOW-RS request, a zip
+// upload, and a real Orthanc PACS queried and retrieved over DICOMweb; then the data read back over QIDO-RS
+// and WADO-RS with role checks.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { zipSync } from 'fflate';
+import { Role } from '@contour/db';
+import { spoolMultipart, parseContentType } from '@contour/dicomweb';
+import { readDicom } from '@contour/dicom';
+import { Readable } from 'node:stream';
+import { dataPath } from '../support/env';
+import { startOrthanc, Orthanc } from '../support/orthanc';
+import { freePort } from '../support/processes';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+const run = promisify(execFile);
+const MR_DIR = dataPath('dicom/series/mr-t1-vs-seg-001');
+const mrFiles = () => readdirSync(MR_DIR).map((f) => join(MR_DIR, f));
+
+describe('ingest doors', () => {
+  let sys: TestSystem;
+  let dicomPort: number;
+  let projectId: string;
+  let manager: { id: string; token: string };
+  let annotator: { id: string; token: string };
+  let outsider: { id: string; token: string };
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  beforeAll(async () => {
+    dicomPort = await freePort();
+    sys = await startSystem({ worker: true, env: { DICOM_PORT: String(dicomPort), STOW_WAIT_SECONDS: '60' } });
+    manager = await sys.user('pm', [Role.Manager]);
+    annotator = await sys.user('ann', [Role.Annotator]);
+    outsider = await sys.user('out', [Role.Annotator]);
+    projectId = (await sys.http().post('/api/projects').set(bearer(manager.token)).send({ name: 'doors' }).expect(201)).body.id;
+    await sys.http().put(`/api/projects/${projectId}/members/${annotator.id}`).set(bearer(manager.token)).send({ roles: ['annotator'] }).expect(204);
+  });
+  afterAll(() => sys.close());
+
+  const instanceCount = async () => (await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM instances WHERE project_id = $1`, [projectId]))[0].n as number;
+  const batchDone = (batchId: string) =>
+    eventually(async () => {
+      const b = (await sys.http().get(`/api/projects/${projectId}/uploads/${batchId}?items=true`).set(bearer(manager.token))).body;
+      return b.done && b.total > 0 ? b : null;
+    }, 60_000);
+
+  describe('C-STORE (DCMTK storescu)', () => {
+    it('rejects an association from an unknown calling AE (no route, no default project)', async () => {
+      await expect(run('storescu', ['-aet', 'STRANGER', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort), dataPath('dicom/modalities/ct-small.dcm')])).rejects.toThrow(/Association Rejected|rejected/i);
+    });
+
+    it('rejects a wrong called AE title', async () => {
+      await sys.http().put(`/api/projects/${projectId}/ae-routes/STORESCU`).set(bearer(manager.token)).expect(204);
+      await expect(run('storescu', ['-aet', 'STORESCU', '-aec', 'NOTCONTOUR', '127.0.0.1', String(dicomPort), dataPath('dicom/modalities/ct-small.dcm')])).rejects.toThrow(/Association Rejected|rejected/i);
+    });
+
+    it('stores a whole MR series sent by storescu into the routed project', async () => {
+      const before = await instanceCount();
+      const { stdout, stderr } = await run('storescu', ['-v', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort), ...mrFiles()]);
+      expect(`${stdout}${stderr}`).not.toMatch(/Store Failed|Error/);
+      await eventually(async () => (await instanceCount()) === before + 24, 60_000);
+      const [batch] = (await sys.http().get(`/api/projects/${projectId}/uploads`).set(bearer(manager.token))).body;
+      expect(batch).toMatchObject({ source: 'c-store', label: expect.stringMatching(/C-STORE from STORESCU/) });
+      const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=ingest.item.received&limit=1`).set(bearer(manager.token))).body;
+      expect(audit[0].actorName).toBe('dicom:STORESCU');
+    });
+
+    it('answers C-ECHO', async () => {
+      const { stderr, stdout } = await run('echoscu', ['-v', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort)]);
+      expect(`${stdout}${stderr}`).toMatch(/Received Echo Response \(Success\)/);
+    });
+  });
+
+  describe('STOW-RS', () => {
+    const stowBody = (files: Buffer[], boundary: string) =>
+      Buffer.concat([...files.flatMap((f) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), f, Buffer.from('\r\n')]), Buffer.from(`--${boundary}--\r\n`)]);
+
+    it('stores instances and answers with the stored references (200)', async () => {
+      const files = [readFileSync(dataPath('dicom/modalities/ct-small.dcm')), readFileSync(dataPath('dicom/modalities/dx-xray.dcm'))];
+      const res = await sys
+        .http()
+        .post(`/dicom-web/projects/${projectId}/studies`)
+        .set(bearer(manager.token))
+        .set('content-type', 'multipart/related; type="application/dicom"; boundary=STOWBOUNDARY')
+        .send(stowBody(files, 'STOWBOUNDARY'));
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/application\/dicom\+json/);
+      const body = JSON.parse(res.text);
+      expect(body['00081199'].Value).toHaveLength(2);
+      expect(body['00081199'].Value[0]['00081190'].Value[0]).toMatch(new RegExp(`/dicom-web/projects/${projectId}/studies/[0-9.]+/series/[0-9.]+/instances/[0-9.]+$`));
+    });
+
+    it('reports a broken part as failed (202) and still stores the good one', async () => {
+      const res = await sys
+        .http()
+        .post(`/dicom-web/projects/${projectId}/studies`)
+        .set(bearer(manager.token))
+        .set('content-type', 'multipart/related; type="application/dicom"; boundary=B2')
+        .send(stowBody([readFileSync(dataPath('dicom/broken/not-dicom.txt.dcm')), readFileSync(dataPath('dicom/modalities/mr-small.dcm'))], 'B2'));
+      expect(res.status).toBe(202);
+      const body = JSON.parse(res.text);
+      expect(body['00081198'].Value).toEqual([{ '00081197': { vr: 'US', Value: [0xc000] } }]);
+      expect(body['00081199'].Value).toHaveLength(1);
+      expect(res.headers.warning).toMatch(/not DICOM/);
+    });
+
+    it('refuses the wrong content type (415), annotators (403) and anonymous callers (401)', async () => {
+      await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set(bearer(manager.token)).set('content-type', 'application/json').send('{}').expect(415);
+      await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set(bearer(annotator.token)).set('content-type', 'multipart/related; boundary=x').send('--x--').expect(403);
+      await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set('content-type', 'multipart/related; boundary=x').send('--x--').expect(401);
+    });
+  });
+
+  describe('zip upload', () => {
+    it('unpacks a zip of a series (with a junk entry) and stores every slice', async () => {
+      const entries: Record<string, Uint8Array> = {};
+      for (const f of readdirSync(dataPath('dicom/series/ct-3slice'))) entries[`ct/${f}`] = readFileSync(dataPath('dicom/series/ct-3slice', f));
+      entries['ct/readme.txt'] = Buffer.from('not an image');
+      entries['__MACOSX/ct/._01.dcm'] = Buffer.from('resource fork');
+      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', Buffer.from(zipSync(entries)), 'ct.zip').expect(202);
+      const b = await batchDone(up.body.batchId);
+      expect(b.total).toBe(4);
+      expect(b.counts).toMatchObject({ stored: 3, quarantined: 1 });
+      expect(b.items.find((i: { fileName: string }) => i.fileName === 'ct.zip/ct/readme.txt').reasonCode).toBe('not-dicom');
+    });
+
+    it('refuses a corrupt zip with a clear 400', async () => {
+      const res = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', Buffer.from('PK\u0003\u0004 broken'), 'broken.zip').expect(400);
+      expect(res.body.message).toMatch(/broken.zip is not a readable zip archive/);
+    });
+  });
+
+  describe('QIDO-RS and WADO-RS', () => {
+    it('searches studies, series and instances as DICOM JSON', async () => {
+      const studies = await sys.http().get(`/dicom-web/projects/${projectId}/studies`).set(bearer(annotator.token)).expect(200);
+      const list = JSON.parse(studies.text);
+      expect(list.length).toBeGreaterThanOrEqual(3);
+      const mr = list.find((s: Record<string, { Value?: unknown[] }>) => (s['00080061'].Value as string[]).includes('MR') && Number(s['00201208'].Value![0]) === 24);
+      expect(mr).toBeDefined();
+      const studyUid = mr['0020000D'].Value[0];
+      const series = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series`).set(bearer(annotator.token)).expect(200)).text);
+      expect(series).toHaveLength(1);
+      const seriesUid = series[0]['0020000E'].Value[0];
+      const instances = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances?limit=5`).set(bearer(annotator.token)).expect(200)).text);
+      expect(instances).toHaveLength(5);
+      await sys.http().get(`/dicom-web/projects/${projectId}/studies?StudyDate=19000101`).set(bearer(annotator.token)).expect(204);
+      const bad = await sys.http().get(`/dicom-web/projects/${projectId}/studies?PatientWeight=7`).set(bearer(annotator.token)).expect(400);
+      expect(bad.body.message).toMatch(/cannot match on "PatientWeight"/);
+    });
+
+    it('retrieves an instance and a series as multipart/related, audited, and metadata as DICOM JSON', async () => {
+      const [study] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies?ModalitiesInStudy=MR&limit=1`).set(bearer(annotator.token))).text);
+      const studyUid = study['0020000D'].Value[0];
+      const [series] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series`).set(bearer(annotator.token))).text);
+      const seriesUid = series['0020000E'].Value[0];
+      const [inst] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances?limit=1`).set(bearer(annotator.token))).text);
+      const sop = inst['00080018'].Value[0];
+      const res = await sys
+        .http()
+        .get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${sop}`)
+        .set(bearer(annotator.token))
+        .set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*')
+        .buffer(true)
+        .parse((r, cb) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => cb(null, Buffer.concat(chunks)));
+        });
+      expect(res.status).toBe(200);
+      const ct = parseContentType(res.headers['content-type']);
+      const dir = mkdtempSync(join(tmpdir(), 'wado-'));
+      const parts = await spoolMultipart(Readable.from([res.body as Buffer]), ct.params.boundary, dir);
+      expect(parts).toHaveLength(1);
+      expect(readDicom(readFileSync(parts[0].path)).sopInstanceUid).toBe(sop);
+      const whole = await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}`).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+      const all = await spoolMultipart(Readable.from([whole.body as Buffer]), parseContentType(whole.headers['content-type']).params.boundary, dir);
+      expect(all).toHaveLength(24);
+      const meta = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${sop}/metadata`).set(bearer(annotator.token)).expect(200)).text);
+      expect(meta[0]['00080018'].Value[0]).toBe(sop);
+      expect(meta[0]['7FE00010'].BulkDataURI).toMatch(new RegExp(`/instances/${sop}$`));
+      const reads = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body;
+      expect(reads.filter((r: { actorName: string }) => r.actorName === 'ann').length).toBeGreaterThanOrEqual(26);
+    });
+
+    it('refuses callers outside the project', async () => {
+      await sys.http().get(`/dicom-web/projects/${projectId}/studies`).set(bearer(outsider.token)).expect(403);
+      await sys.http().get(`/dicom-web/projects/${projectId}/studies`).expect(401);
+    });
+  });
+
+  describe('pull from a PACS (real Orthanc, QIDO-RS + WADO-RS)', () => {
+    let orthanc: Orthanc;
+    beforeAll(async () => {
+      orthanc = await startOrthanc();
+    });
+    afterAll(() => orthanc?.stop());
+
+    it('imports the studies matching a query, and only those', async () => {
+      await orthanc.upload(readFileSync(dataPath('dicom/modalities/ct-693-explicit-le.dcm')));
+      await orthanc.upload(readFileSync(dataPath('dicom/modalities/nm-jpeg-lossless.dcm')));
+      const src = await sys.http().post(`/api/projects/${projectId}/sources`).set(bearer(manager.token)).send({ name: 'orthanc', url: orthanc.dicomWebUrl }).expect(201);
+      const found = await sys.http().get(`/api/projects/${projectId}/sources/${src.body.id}/studies?ModalitiesInStudy=CT`).set(bearer(manager.token)).expect(200);
+      expect(found.body).toHaveLength(1);
+      const before = await instanceCount();
+      const imp = await sys.http().post(`/api/projects/${projectId}/sources/${src.body.id}/imports`).set(bearer(manager.token)).send({ query: { ModalitiesInStudy: 'CT' } }).expect(202);
+      const b = await batchDone(imp.body.batchId);
+      expect(b.counts.stored).toBe(1);
+      expect(await instanceCount()).toBe(before + 1);
+      const batches = (await sys.http().get(`/api/projects/${projectId}/uploads`).set(bearer(manager.token))).body;
+      expect(batches[0]).toMatchObject({ source: 'dicomweb-pull' });
+    });
+
+    it('reports an unreachable PACS with a clear 502', async () => {
+      const src = await sys.http().post(`/api/projects/${projectId}/sources`).set(bearer(manager.token)).send({ name: 'gone', url: 'http://127.0.0.1:9/dicom-web' }).expect(201);
+      const res = await sys.http().get(`/api/projects/${projectId}/sources/${src.body.id}/studies`).set(bearer(manager.token)).expect(502);
+      expect(res.body.message).toMatch(/Cannot reach the PACS/);
+    });
+  });
+});
+void writeFileSync;
