@@ -50,7 +50,7 @@ cfg = json.load(open(sys.argv[1]))
 table = cfg['table']
 safe = {(s['creator'], s['group'], s['offset']) for s in cfg['safe']}
 REMOVING = {'X', 'Z', 'D', 'X/Z', 'X/D', 'Z/D', 'X/Z/D'}
-DUMMIES = {'ANONYMIZED', '19000101', '19000101000000', '000000', '000Y', '0', '0.0', 'http://anonymized.invalid/', "b'\\x00\\x00'"}
+DUMMIES = {'ANONYMIZED', '19000101', '19000101000000', '000000', '000Y', '0', '0.0', 'http://anonymized.invalid/', bytes(2), bytes(4), bytes(8)}
 UID_RE = re.compile(r'^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$')
 TEXT_VRS = {'AE', 'CS', 'LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UT'}
 OPTION_KEYS = ('retainLongitudinalTemporal', 'retainPatientCharacteristics', 'retainDeviceIdentity', 'cleanDescriptors')
@@ -63,9 +63,13 @@ def row_for(tag):
     if (g & 0xFF01) == 0x6000: return table.get('60XX' + t[4:])
     return None
 
+BINARY_VRS = {'OB', 'OW', 'OF', 'OD', 'OL', 'OV', 'UN', 'OB or OW', 'US or OW', 'US or SS or OW'}
+
 def vals(e):
+    if int(e.tag) >> 16 == 0x7FE0: return []  # pixel data: compared separately, byte for byte
     v = e.value
     if v is None: return []
+    if e.VR in BINARY_VRS: return [bytes(v)] if len(v) else []
     items = list(v) if isinstance(v, (list, pydicom.multival.MultiValue)) else [v]
     return [s for s in (str(x).strip() for x in items) if s != '']
 

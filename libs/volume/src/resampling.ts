@@ -19,6 +19,10 @@ export interface ResampleOptions {
   fill?: number;
 }
 
+// Hot loops read no globals: property lookups on the global object are slow inside vm sandboxes (Jest), which
+// made a 256^3 conform take a minute there instead of a second.
+const floor = Math.floor;
+
 // Points within this many voxels outside the outermost voxel centres still count as inside, so grids that share
 // a boundary do not lose their edge voxels to floating-point noise.
 const EDGE = 0.5 + 1e-6;
@@ -54,14 +58,17 @@ export function resampleToGrid(source: Volume, target: Grid, interpolation: Inte
           continue;
         }
         if (interpolation === 'nearest') {
-          const xi = Math.min(sx - 1, Math.max(0, Math.floor(x + 0.5)));
-          const yi = Math.min(sy - 1, Math.max(0, Math.floor(y + 0.5)));
-          const zi = Math.min(sz - 1, Math.max(0, Math.floor(z + 0.5)));
+          let xi = floor(x + 0.5);
+          let yi = floor(y + 0.5);
+          let zi = floor(z + 0.5);
+          xi = xi < 0 ? 0 : xi > sx - 1 ? sx - 1 : xi;
+          yi = yi < 0 ? 0 : yi > sy - 1 ? sy - 1 : yi;
+          zi = zi < 0 ? 0 : zi > sz - 1 ? sz - 1 : zi;
           out[o] = src[xi + yi * strideY + zi * strideZ];
         } else {
-          let x0 = Math.floor(x);
-          let y0 = Math.floor(y);
-          let z0 = Math.floor(z);
+          let x0 = floor(x);
+          let y0 = floor(y);
+          let z0 = floor(z);
           let fx = x - x0;
           let fy = y - y0;
           let fz = z - z0;
