@@ -148,9 +148,10 @@ export function staple(reads: readonly Mask[], grid: Grid, labels: readonly numb
         for (let s = 1; s < nSlots; s++) {
           const table = tables[s - 1];
           const base = s * width;
+          const dense = table instanceof Float64Array ? table : null;
           for (let x = 0; x < width; x++) {
             const code = codes[base + x];
-            const w = table instanceof Float64Array ? table[code] : table(code);
+            const w = dense ? dense[code] : (table as (code: number) => number)(code);
             if (w > maxW[x]) maxW[x] = w;
             if (code !== 0 && w > bestW[x]) {
               bestW[x] = w;

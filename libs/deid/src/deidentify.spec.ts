@@ -216,8 +216,9 @@ describe('options flip outcomes', () => {
   });
 
   it('Clean Descriptors on a C sequence cleans the text inside and replaces names', () => {
-    const r = run({ '00321067': el('SQ', { '00080100': el('SH', 'R51'), '00080104': el('LO', 'Headache'), '00080105': el('CS', 'X') }, { '00080104': el('LO', 'seen by Dr Watson'), '0040A123': pn('Watson^J') }) }, { ...ALL_OFF, cleanDescriptors: true });
+    const r = run({ '00321067': el('SQ', { '00080100': el('SH', '25064002'), '00080102': el('SH', 'SCT'), '00080104': el('LO', 'Headache') }, { '00080104': el('LO', 'seen by Dr Watson'), '0040A123': pn('Watson^J') }) }, { ...ALL_OFF, cleanDescriptors: true });
     const items = r.dict.dict['00321067'].Value as DeidDataset[];
+    expect(items[0]['00080100'].Value).toEqual(['25064002']); // a SNOMED code is not an ID
     expect(items[0]['00080104'].Value).toEqual(['Headache']);
     expect(items[1]['00080104'].Value).toEqual(['ANONYMIZED']);
     expect(items[1]['0040A123'].Value).toEqual([{ Alphabetic: 'ANONYMIZED' }]);

@@ -17,7 +17,9 @@
 // Sequences under a plain D (Content Sequence, Graphic Annotation Sequence, Verifying Observer Sequence...)
 // keep their items, which are processed with the table, and free text inside them that the table does not
 // name (LT, ST, UT, UC, PN) is replaced by the dummy. Under Clean Descriptors, sequences marked C (reason
-// for visit codes, request attributes...) keep their items and every text value inside is cleaned.
+// for visit codes, request attributes...) keep their items and every text value inside is cleaned, except the
+// identifiers of coded entries (code value, scheme...), which come from code dictionaries. A D on a UI element
+// remaps it like U (a made-up UID would break references for nothing).
 //
 // Contour-specific decisions, on top of the table:
 // - Patient Name and Patient ID are set to the patient pseudonym (Contour groups studies by patient), also when
@@ -84,6 +86,12 @@ export const PROFILE_NAME = 'DICOM PS3.15 Annex E Basic Application Level Confid
 
 const FREE_TEXT_VRS = new Set(['LT', 'ST', 'UT', 'UC', 'PN']);
 const CLEANABLE_TEXT_VRS = new Set(['LO', 'LT', 'SH', 'ST', 'UT', 'UC', 'CS', 'AE']);
+/**
+ * Coded-entry identifiers (Code Value, Coding Scheme Designator and Version, Long/URN Code Value, Context
+ * Identifier, Mapping Resource): they come from code dictionaries, not from the patient, and a SNOMED code is a
+ * long number the clean rule would take for an ID. Code Meaning is still cleaned.
+ */
+const CODE_IDENTIFIER_TAGS = new Set(['00080100', '00080102', '00080103', '00080105', '0008010F', '00080119', '00080120']);
 /** Elements this pass writes itself at the top level (PS3.15 E.1.1 requires them after de-identification). */
 const RECORD_TAGS = new Set(['00120062', '00120063', '00120064', '00280303']);
 /** Elements whose values are collected as the dataset's own identifiers for the clean rule. */
@@ -328,7 +336,7 @@ function processDataset(ds: DeidDataset, walk: Walk, prefix: string, inherited: 
       else if (inherited === 'dummy-text' && FREE_TEXT_VRS.has(el.vr) && !isEmpty(el)) {
         out[tag] = { vr: el.vr, Value: dummyValue(el.vr) };
         record(walk, path, T, keywordOf(T), 'dummy', 'PS3.15 E.1-1 basic profile: D on the enclosing sequence (free text replaced)');
-      } else if (inherited === 'clean-text' && (CLEANABLE_TEXT_VRS.has(el.vr) || el.vr === 'PN') && !isEmpty(el)) {
+      } else if (inherited === 'clean-text' && (CLEANABLE_TEXT_VRS.has(el.vr) || el.vr === 'PN') && !CODE_IDENTIFIER_TAGS.has(T) && !isEmpty(el)) {
         const { element: cleaned, verdict } = cleanElement(el, walk);
         out[tag] = cleaned;
         record(walk, path, T, keywordOf(T), 'cleaned', `Clean Descriptors option on the enclosing sequence: ${verdict.keep ? 'kept (no identifying token)' : `replaced (${verdict.reason})`}`);

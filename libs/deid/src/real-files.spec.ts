@@ -205,7 +205,7 @@ maybe('de-identification of the real test files, checked by pydicom', () => {
   });
 
   it('leaves no identifying value, private tag or original UID, and keeps pixel data intact', () => {
-    console.time("node"); const files = FOLDERS.flatMap((f) => (existsSync(path.join(DICOM, f)) ? dicomFiles(path.join(DICOM, f)) : []));
+    const files = FOLDERS.flatMap((f) => (existsSync(path.join(DICOM, f)) ? dicomFiles(path.join(DICOM, f)) : []));
     const cases: { name: string; original: string; output: string; pseudonym: string; options: DeidOptions }[] = [];
     const rejected: string[] = [];
     files.forEach((file, i) => {
@@ -234,7 +234,7 @@ maybe('de-identification of the real test files, checked by pydicom', () => {
         cases.push({ name: `${path.relative(DICOM, file)} [${label}]`, original: file, output, pseudonym: result.pseudonym, options });
       }
     });
-    console.timeEnd("node"); expect(files.length).toBeGreaterThanOrEqual(60);
+    expect(files.length).toBeGreaterThanOrEqual(60);
     expect(rejected.length).toBeLessThan(files.length / 4);
 
     const table = Object.fromEntries([...PROFILE_TABLE, ...CONTOUR_ADDITIONAL_ROWS].map((r) => [r.tag, { basic: r.basic, options: r.options }]));
@@ -242,8 +242,8 @@ maybe('de-identification of the real test files, checked by pydicom', () => {
     writeFileSync(config, JSON.stringify({ table, safe: SAFE_PRIVATE_ELEMENTS, cases }));
     const script = path.join(work, 'check.py');
     writeFileSync(script, CHECKER);
-    console.time("py"); const stdout = execFileSync(PYTHON, ['-W', 'ignore', script, config], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    console.timeEnd("py"); const { checked, failures } = JSON.parse(stdout.trim().split('\n').pop()!) as { checked: number; failures: string[] };
+    const stdout = execFileSync(PYTHON, ['-W', 'ignore', script, config], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const { checked, failures } = JSON.parse(stdout.trim().split('\n').pop()!) as { checked: number; failures: string[] };
     expect(failures).toEqual([]);
     expect(checked).toBe(cases.length);
   });

@@ -13,14 +13,22 @@ export interface Components {
   count: number;
 }
 
-/** Offsets (dx, dy, dz) of the 13 neighbours a raster scan (x fastest, then y, then z) has already visited. */
-const EARLIER_NEIGHBOURS: ReadonlyArray<Vec3> = (() => {
-  const out: Vec3[] = [];
-  for (let dz = -1; dz <= 0; dz++)
-    for (let dy = -1; dy <= 1; dy++)
-      for (let dx = -1; dx <= 1; dx++) if (dz < 0 || (dz === 0 && (dy < 0 || (dy === 0 && dx < 0)))) out.push([dx, dy, dz]);
-  return out;
+/** Offsets of the 13 neighbours a raster scan (x fastest, then y, then z) has already visited, one array per axis. */
+const [DX, DY, DZ] = (() => {
+  const dx: number[] = [];
+  const dy: number[] = [];
+  const dz: number[] = [];
+  for (let z = -1; z <= 0; z++)
+    for (let y = -1; y <= 1; y++)
+      for (let x = -1; x <= 1; x++)
+        if (z < 0 || (z === 0 && (y < 0 || (y === 0 && x < 0)))) {
+          dx.push(x);
+          dy.push(y);
+          dz.push(z);
+        }
+  return [Int8Array.from(dx), Int8Array.from(dy), Int8Array.from(dz)];
 })();
+const NEIGHBOURS = DX.length;
 
 /** Labels the 26-connected components of each non-zero label value; voxels of different labels never join. */
 export function connectedComponents(labels: Uint8Array, dims: Vec3): Components {
@@ -55,11 +63,11 @@ export function connectedComponents(labels: Uint8Array, dims: Vec3): Components 
         const value = labels[i];
         if (value === 0) continue;
         let id = -1;
-        for (const [dx, dy, dz] of EARLIER_NEIGHBOURS) {
-          const xx = x + dx;
-          const yy = y + dy;
-          const zz = z + dz;
-          if (xx < 0 || xx >= nx || yy < 0 || zz < 0) continue;
+        for (let k = 0; k < NEIGHBOURS; k++) {
+          const xx = x + DX[k];
+          const yy = y + DY[k];
+          const zz = z + DZ[k];
+          if (xx < 0 || xx >= nx || yy < 0 || yy >= ny || zz < 0) continue;
           const j = (zz * ny + yy) * nx + xx;
           if (labels[j] !== value) continue;
           id = id < 0 ? find(ids[j]) : union(id, ids[j]);

@@ -4,6 +4,12 @@
 import type { IntensitySpec } from './model-manifest';
 import type { VoxelArray } from './sliding-window';
 
+// No globals (Math, Infinity, Number.isFinite) inside the per-voxel loops: see postprocessing.ts.
+const POS_INF = Number.POSITIVE_INFINITY;
+const NEG_INF = Number.NEGATIVE_INFINITY;
+/** True for finite numbers: NaN − NaN and ∞ − ∞ are NaN. */
+const finite = (v: number) => v - v === 0;
+
 export interface IntensityTransform {
   lo: number;
   hi: number;
@@ -15,20 +21,20 @@ export interface IntensityTransform {
 
 /** Gathers the statistics `spec` needs over one channel (`start`..`start + length` of `volume`). */
 export function intensityTransform(volume: VoxelArray, spec: IntensitySpec, start = 0, length = volume.length - start): IntensityTransform {
-  let lo = spec.clip?.[0] ?? -Infinity;
-  let hi = spec.clip?.[1] ?? Infinity;
+  let lo = spec.clip?.[0] ?? NEG_INF;
+  let hi = spec.clip?.[1] ?? POS_INF;
   if (spec.kind === 'window' && spec.window) {
     lo = Math.max(lo, spec.window.center - spec.window.width / 2);
     hi = Math.min(hi, spec.window.center + spec.window.width / 2);
   }
-  let min = Infinity;
-  let max = -Infinity;
+  let min = POS_INF;
+  let max = NEG_INF;
   let sum = 0;
   let sumSq = 0;
   let n = 0;
   for (let i = start; i < start + length; i++) {
     const raw = volume[i];
-    if (!Number.isFinite(raw)) continue;
+    if (!finite(raw)) continue;
     const v = raw < lo ? lo : raw > hi ? hi : raw;
     if (v < min) min = v;
     if (v > max) max = v;
@@ -55,7 +61,7 @@ export function intensityTransform(volume: VoxelArray, spec: IntensitySpec, star
 
 /** Applies a transform to one value. */
 export function applyIntensity(value: number, t: IntensityTransform): number {
-  const v = Number.isFinite(value) ? (value < t.lo ? t.lo : value > t.hi ? t.hi : value) : t.minimum;
+  const v = finite(value) ? (value < t.lo ? t.lo : value > t.hi ? t.hi : value) : t.minimum;
   return (v - t.offset) * t.scale;
 }
 

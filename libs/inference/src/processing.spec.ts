@@ -104,6 +104,9 @@ describe('connected components (26-connectivity)', () => {
     ['different labels touching', [[0, 0, 0, 1], [1, 0, 0, 2]], 2],
     ['a V joined late in the scan', [[0, 0, 0, 1], [4, 0, 0, 1], [1, 1, 1, 1], [3, 1, 1, 1], [2, 2, 2, 1]], 1],
     ['corner-to-corner across z in the other diagonal', [[4, 0, 0, 1], [3, 1, 1, 1]], 1],
+    // Neighbour offsets must not wrap: y = 4 + 1 of the slice below is not row 0 of this slice.
+    ['first and last row of one slice', [[0, 0, 1, 1], [0, 4, 1, 1]], 2],
+    ['last column and next row', [[4, 0, 0, 1], [0, 1, 0, 1]], 2],
   ])('%s', (_name, voxels, expected) => {
     expect(connectedComponents(labelMap(dims, voxels), dims).count).toBe(expected);
   });

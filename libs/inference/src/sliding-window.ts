@@ -204,7 +204,7 @@ export function extractPatch(
           dst += px;
           continue;
         }
-        const row = base + (Math.min(z, nz - 1) * ny + Math.min(y, ny - 1)) * nx;
+        const row = base + ((z < nz ? z : nz - 1) * ny + (y < ny ? y : ny - 1)) * nx;
         for (let tx = 0; tx < px; tx++, dst++) {
           const x = ox + tx;
           target[dst] = x < nx ? map(volume[row + x], c) : padding === 'zero' ? 0 : map(volume[row + nx - 1], c);

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readDicom, type ParsedDicom } from '@contour/dicom';
+import { readDicom, syntheticUid, writeDicom, type ParsedDicom } from '@contour/dicom';
 import { readNifti } from './nifti';
 import { PixelDecodeError } from './pixel-decode-error';
 import { decodeFrames, type DecodedFrames } from './pixel-decoding';
@@ -80,7 +80,8 @@ describe('the MOSAIC in 9 transfer syntaxes', () => {
 /** sha256 of the values as little-endian int64, the same digest the pydicom side computes. */
 function digest(data: ArrayLike<number>): string {
   const wide = new BigInt64Array(data.length);
-  for (let i = 0; i < data.length; i++) wide[i] = BigInt(data[i]);
+  const big = BigInt; // a local: global lookups are slow in Jest's sandbox
+  for (let i = 0; i < data.length; i++) wide[i] = big(data[i]);
   return createHash('sha256').update(Buffer.from(wide.buffer)).digest('hex').slice(0, 16);
 }
 
@@ -173,6 +174,69 @@ describe('every image in dicom/modalities decodes', () => {
     const native = await decodeFrames(load('dicom/segmentations/liver-seg-explicit-le.dcm'));
     expect(digest(rle.data)).toBe(digest(native.data));
     expect(native.data.reduce((a, b) => a + b, 0)).toBeGreaterThan(1000);
+  });
+});
+
+/** A native (explicit VR LE) secondary-capture image with the given pixel attributes and raw value bytes. */
+function syntheticImage(attrs: Record<string, unknown>, bytes: Uint8Array): Buffer {
+  const uid = syntheticUid(`pixel-spec/${JSON.stringify(attrs)}`);
+  return writeDicom({
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.7',
+    SOPInstanceUID: uid,
+    StudyInstanceUID: `${uid}.1`,
+    SeriesInstanceUID: `${uid}.2`,
+    Modality: 'OT',
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    BitsAllocated: 16,
+    BitsStored: 16,
+    HighBit: 15,
+    PixelRepresentation: 0,
+    ...attrs,
+    PixelData: [bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)],
+    _vrMap: { PixelData: attrs.BitsAllocated === 8 ? 'OB' : 'OW' },
+  });
+}
+const words = (values: number[]) => new Uint8Array(Uint16Array.from(values).buffer);
+/** RGB to full-range YCbCr (PS3.3 C.7.6.3.1.2), the inverse of what the decoder applies. */
+const toYbr = ([r, g, b]: number[]) => [0.299 * r + 0.587 * g + 0.114 * b, -0.168736 * r - 0.331264 * g + 0.5 * b + 128, 0.5 * r - 0.418688 * g - 0.081312 * b + 128].map((v) => Math.min(255, Math.round(v)));
+
+describe('native pixel layouts', () => {
+  test.each([
+    // name, attributes, stored words, expected values
+    ['signed 12-bit in 16: sign-extended, bits above 12 ignored', { BitsStored: 12, HighBit: 11, PixelRepresentation: 1 }, [0x0fff, 0x07ff, 0x0800, 0xf123], [-1, 2047, -2048, 0x123]],
+    ['unsigned 12-bit with an overlay bit 15: masked', { BitsStored: 12, HighBit: 11 }, [0x8064, 0x0fff, 0x7000, 5], [100, 4095, 0, 5]],
+    ['signed 16-bit', { PixelRepresentation: 1 }, [0xffff, 0x8000, 0x7fff, 0], [-1, -32768, 32767, 0]],
+  ])('%s', async (_name, attrs, stored, expected) => {
+    const d = await decodeFrames(syntheticImage({ Rows: 2, Columns: 2, ...attrs }, words(stored)));
+    expect(Array.from(d.data)).toEqual(expected);
+  });
+
+  const rgb = [
+    [255, 0, 0],
+    [0, 255, 0],
+    [0, 0, 255],
+    [200, 150, 100],
+  ];
+  const colour = { Rows: 2, Columns: 2, SamplesPerPixel: 3, BitsAllocated: 8, BitsStored: 8, HighBit: 7 };
+  test.each([
+    ['RGB, colour-by-pixel', { PhotometricInterpretation: 'RGB', PlanarConfiguration: 0 }, Uint8Array.from(rgb.flat())],
+    ['RGB, colour-by-plane', { PhotometricInterpretation: 'RGB', PlanarConfiguration: 1 }, Uint8Array.from([0, 1, 2].flatMap((c) => rgb.map((p) => p[c])))],
+    ['YBR_FULL', { PhotometricInterpretation: 'YBR_FULL', PlanarConfiguration: 0 }, Uint8Array.from(rgb.flatMap(toYbr))],
+    [
+      'YBR_FULL_422 (pairs of pixels share Cb/Cr)',
+      { PhotometricInterpretation: 'YBR_FULL_422', PlanarConfiguration: 0 },
+      // Each pair: Y1 Y2 Cb Cr, chroma taken from the first pixel of the pair.
+      Uint8Array.from([0, 2].flatMap((p) => [toYbr(rgb[p])[0], toYbr(rgb[p + 1])[0], toYbr(rgb[p])[1], toYbr(rgb[p])[2]])),
+    ],
+  ])('%s decodes to interleaved RGB', async (name, attrs, bytes) => {
+    const d = await decodeFrames(syntheticImage({ ...colour, ...attrs }, bytes));
+    expect(d.photometric).toBe('RGB');
+    const expected = name.startsWith('YBR_FULL_422') ? [rgb[0], [NaN], rgb[2], [NaN]] : rgb;
+    expected.forEach((pixel, p) => {
+      if (Number.isNaN(pixel[0])) return; // the second pixel of a pair has the first one's colour difference
+      pixel.forEach((v, c) => expect(Math.abs(d.data[3 * p + c] - v)).toBeLessThanOrEqual(2));
+    });
   });
 });
 

@@ -171,8 +171,11 @@ function applyBitsStored(data: VoxelArray, bitsStored: number, bitsAllocated: nu
   }
 }
 
+// Per-pixel loops below avoid global lookups (Math...), which are slow inside vm sandboxes such as Jest.
+const round = Math.round;
+
 function ybrFullToRgb(data: VoxelArray, pixels: number): void {
-  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
+  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : round(v));
   for (let p = 0; p < pixels; p++) {
     const y = data[3 * p];
     const cb = data[3 * p + 1] - 128;
@@ -183,12 +186,18 @@ function ybrFullToRgb(data: VoxelArray, pixels: number): void {
   }
 }
 
-/** Native YBR_FULL_422: each pair of pixels is stored as Y1 Y2 Cb Cr; expand to full YBR, then to RGB. */
+/** Native YBR_FULL_422: each pair of pixels is stored as Y1 Y2 Cb Cr; expand to full YBR (then to RGB). */
 function expandYbr422(src: Uint8Array, pixels: number): Uint8Array {
   const out = new Uint8Array(pixels * 3);
-  for (let p = 0, s = 0; p + 1 < pixels + 1 && s + 3 < src.length; p += 2, s += 4) {
-    out.set([src[s], src[s + 2], src[s + 3]], 3 * p);
-    if (p + 1 < pixels) out.set([src[s + 1], src[s + 2], src[s + 3]], 3 * (p + 1));
+  for (let p = 0, s = 0; p < pixels && s + 3 < src.length; p += 2, s += 4) {
+    out[3 * p] = src[s];
+    out[3 * p + 1] = src[s + 2];
+    out[3 * p + 2] = src[s + 3];
+    if (p + 1 < pixels) {
+      out[3 * p + 3] = src[s + 1];
+      out[3 * p + 4] = src[s + 2];
+      out[3 * p + 5] = src[s + 3];
+    }
   }
   return out;
 }

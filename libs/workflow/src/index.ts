@@ -1,0 +1,4 @@
+export * from './task-state';
+export * from './project-settings';
+export * from './protocol';
+export * from './split-policy';

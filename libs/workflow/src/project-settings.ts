@@ -1,0 +1,52 @@
+// A project's settings, validated: quality (k reads, agreement threshold, merge, review, rework limit, lease),
+// how studies are split into tasks, which skills tasks need, and how images are de-identified on the way in.
+import { z } from 'zod';
+
+export const SplitPolicy = z.enum(['series', 'image', 'frames', 'view-group']);
+export type SplitPolicy = z.infer<typeof SplitPolicy>;
+
+export const QualitySettings = z.object({
+  /** Independent reads per task. */
+  reads: z.number().int().min(1).max(5).default(1),
+  /** Task-level agreement (mean Dice over labels, or kappa for classifications) needed to skip adjudication. */
+  agreementThreshold: z.number().min(0).max(1).default(0.8),
+  mergeMethod: z.enum(['majority', 'staple']).default('majority'),
+  reviewRequired: z.boolean().default(true),
+  maxReworkRounds: z.number().int().min(0).max(20).default(2),
+  leaseSeconds: z.number().int().min(30).max(7 * 24 * 3600).default(1800),
+});
+
+export const DeidSettings = z.object({
+  retainLongitudinalTemporal: z.boolean().default(false),
+  retainPatientCharacteristics: z.boolean().default(true),
+  retainDeviceIdentity: z.boolean().default(false),
+  cleanDescriptors: z.boolean().default(true),
+  keepSafePrivateTags: z.boolean().default(true),
+});
+
+export const ProjectSettings = z.object({
+  quality: QualitySettings.default(QualitySettings.parse({})),
+  split: z
+    .object({
+      policy: SplitPolicy.default('series'),
+      /** For policy "frames": frames per task (cine/ultrasound). */
+      framesPerTask: z.number().int().min(1).max(10_000).default(50),
+    })
+    .default({ policy: 'series', framesPerTask: 50 }),
+  /** Skills an annotator needs for this project's tasks, by modality ("*" for all), e.g. { MR: ['neuro-mr'] }. */
+  requiredSkills: z.record(z.string(), z.array(z.string())).default({}),
+  /** Modalities this project expects; anything else is quarantined ("unexpected modality"). Empty: any. */
+  expectedModalities: z.array(z.string().toUpperCase()).default([]),
+  deid: DeidSettings.default(DeidSettings.parse({})),
+  /** Registered model ids that pre-label this project's tasks, in order of preference. */
+  prelabelModels: z.array(z.string()).default([]),
+});
+export type ProjectSettings = z.infer<typeof ProjectSettings>;
+
+/** Settings with every default filled in; throws a zod error naming the bad field. */
+export const parseProjectSettings = (raw: unknown): ProjectSettings => ProjectSettings.parse(raw ?? {});
+
+/** Skills a task of this modality needs. */
+export function skillsFor(settings: ProjectSettings, modality: string): string[] {
+  return [...new Set([...(settings.requiredSkills['*'] ?? []), ...(settings.requiredSkills[modality.toUpperCase()] ?? [])])].sort();
+}

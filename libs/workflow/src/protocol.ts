@@ -1,0 +1,46 @@
+// The labelling protocol: what annotators mark and how. Versioned: a change makes a new version, and every
+// task and label records the version it was made under.
+import { z } from 'zod';
+
+export const CodedConcept = z.object({
+  value: z.string().min(1),
+  scheme: z.string().min(1),
+  meaning: z.string().min(1),
+});
+
+export const ProtocolLabel = z.object({
+  /** The voxel value of this label in masks (1..255). */
+  id: z.number().int().min(1).max(255),
+  name: z.string().min(1).max(100),
+  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colours are #rrggbb'),
+  /** e.g. SNOMED CT code, as DICOM SEG needs (Segmented Property Type). */
+  code: CodedConcept.optional(),
+  category: CodedConcept.optional(),
+});
+
+export const AnnotationType = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('segmentation-3d') }),
+  z.object({ kind: z.literal('segmentation-2d') }),
+  z.object({ kind: z.literal('bounding-box') }),
+  z.object({ kind: z.literal('polygon') }),
+  z.object({ kind: z.literal('point') }),
+  z.object({ kind: z.literal('classification'), question: z.string().min(1), choices: z.array(z.string().min(1)).min(2), multiple: z.boolean().default(false) }),
+]);
+
+export const ProtocolInput = z
+  .object({
+    labels: z.array(ProtocolLabel).default([]),
+    annotationTypes: z.array(AnnotationType).min(1, 'a protocol needs at least one annotation type'),
+    instructions: z.string().max(100_000).default(''),
+    appliesTo: z.object({ modalities: z.array(z.string().toUpperCase()).default([]), bodyParts: z.array(z.string().toUpperCase()).default([]) }).default({ modalities: [], bodyParts: [] }),
+  })
+  .superRefine((p, ctx) => {
+    const ids = new Set<number>();
+    p.labels.forEach((l, i) => {
+      if (ids.has(l.id)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'id'], message: `label id ${l.id} is used twice` });
+      ids.add(l.id);
+    });
+    const needsLabels = p.annotationTypes.some((t) => t.kind !== 'classification');
+    if (needsLabels && p.labels.length === 0) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'masks, boxes, polygons and points need at least one label' });
+  });
+export type ProtocolInput = z.infer<typeof ProtocolInput>;

@@ -1,0 +1,32 @@
+import { SeriesForSplit, splitStudy } from './split-policy';
+
+const series = (over: Partial<SeriesForSplit>): SeriesForSplit => ({ id: 's1', modality: 'CT', kind: 'volume', instanceIds: ['i1', 'i2', 'i3'], frames: 1, qcStatus: 'ok', ...over });
+
+describe('splitStudy', () => {
+  it.each([
+    ['series policy: one task per 3D series', [series({})], 'series', ['series:s1']],
+    ['image policy: one task per image', [series({ kind: 'single-image' })], 'image', ['image:i1', 'image:i2', 'image:i3']],
+    ['frames policy on cine: frame ranges', [series({ modality: 'US', kind: 'multi-frame-2d', instanceIds: ['u1'], frames: 120 })], 'frames', ['frames:u1:0-49', 'frames:u1:50-99', 'frames:u1:100-119']],
+    ['frames policy keeps 3D series whole', [series({})], 'frames', ['series:s1']],
+    ['failed and pending QC and non-image series are skipped', [series({ id: 'a', qcStatus: 'failed' }), series({ id: 'b', qcStatus: 'pending' }), series({ id: 'c', modality: 'SR' }), series({ id: 'd', qcStatus: 'warning' })], 'series', ['series:d']],
+    [
+      'view groups: the four mammography views in one task',
+      [series({ id: 'lcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1' }), series({ id: 'rcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1' }), series({ id: 'lmlo', modality: 'MG', kind: 'single-image', viewGroup: 'g1' }), series({ id: 'rmlo', modality: 'MG', kind: 'single-image', viewGroup: 'g1' }), series({ id: 'x', modality: 'MG', kind: 'single-image' })],
+      'view-group',
+      ['view-group:g1', 'view-group:x'],
+    ],
+  ] as [string, SeriesForSplit[], 'series' | 'image' | 'frames' | 'view-group', string[]][])('%s', (_name, input, policy, keys) => {
+    expect(splitStudy(input, policy).map((t) => t.splitKey)).toEqual(keys);
+  });
+
+  it('is deterministic whatever the input order (idempotent splitting relies on it)', () => {
+    const a = splitStudy([series({ instanceIds: ['i3', 'i1', 'i2'], kind: 'single-image' })], 'image');
+    const b = splitStudy([series({ instanceIds: ['i2', 'i3', 'i1'], kind: 'single-image' })], 'image');
+    expect(a).toEqual(b);
+  });
+
+  it('view-group tasks list their series sorted', () => {
+    const [t] = splitStudy([series({ id: 'b', viewGroup: 'g' }), series({ id: 'a', viewGroup: 'g' })], 'view-group');
+    expect(t.seriesIds).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,63 @@
+// How a study becomes tasks. Pure: given the study's series, the policy gives the task specs, each with a
+// deterministic split key, so re-running the split creates nothing twice (the key is unique per project).
+
+export interface SeriesForSplit {
+  id: string;
+  modality: string;
+  /** 'volume' | 'single-image' | 'multi-frame-2d' | 'multi-frame-volume' (from the geometry), or null if unknown. */
+  kind: string | null;
+  instanceIds: string[];
+  frames: number;
+  /** Mammography and similar: which view this is (e.g. "L-CC"), if known. */
+  view?: string | null;
+  viewGroup?: string | null;
+  qcStatus: string;
+}
+
+export interface TaskSpec {
+  splitKey: string;
+  kind: 'series' | 'image' | 'frames' | 'view-group';
+  seriesIds: string[];
+  instanceId?: string;
+  frameStart?: number;
+  frameEnd?: number;
+  modality: string;
+}
+
+const NON_IMAGE = new Set(['SR', 'PR', 'KO', 'RTSTRUCT', 'RTPLAN', 'RTDOSE', 'SEG', 'ECG', 'DOC', 'REG']);
+
+/** Series that can be annotated at all: image modalities whose geometry check did not fail. */
+export const annotatable = (s: SeriesForSplit) => !NON_IMAGE.has(s.modality.toUpperCase()) && s.qcStatus !== 'failed' && s.qcStatus !== 'pending' && s.instanceIds.length > 0;
+
+export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' | 'frames' | 'view-group', framesPerTask = 50): TaskSpec[] {
+  const usable = series.filter(annotatable);
+  const specs: TaskSpec[] = [];
+  if (policy === 'view-group') {
+    const groups = new Map<string, SeriesForSplit[]>();
+    for (const s of usable) {
+      const key = s.viewGroup ?? `series:${s.id}`;
+      groups.set(key, [...(groups.get(key) ?? []), s]);
+    }
+    for (const [key, members] of groups) {
+      const ids = members.map((m) => m.id).sort();
+      specs.push({ splitKey: `view-group:${key.startsWith('series:') ? ids[0] : key}`, kind: 'view-group', seriesIds: ids, modality: members[0].modality });
+    }
+    return specs;
+  }
+  for (const s of usable) {
+    const multiFrame2d = s.kind === 'multi-frame-2d';
+    if (policy === 'frames' && multiFrame2d) {
+      for (const instanceId of [...s.instanceIds].sort()) {
+        for (let start = 0; start < s.frames; start += framesPerTask) {
+          const end = Math.min(start + framesPerTask, s.frames) - 1;
+          specs.push({ splitKey: `frames:${instanceId}:${start}-${end}`, kind: 'frames', seriesIds: [s.id], instanceId, frameStart: start, frameEnd: end, modality: s.modality });
+        }
+      }
+    } else if (policy === 'image' || (policy === 'frames' && !multiFrame2d && s.kind !== 'volume' && s.kind !== 'multi-frame-volume')) {
+      for (const instanceId of [...s.instanceIds].sort()) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
+    } else {
+      specs.push({ splitKey: `series:${s.id}`, kind: 'series', seriesIds: [s.id], modality: s.modality });
+    }
+  }
+  return specs;
+}
