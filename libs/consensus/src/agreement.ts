@@ -2,14 +2,16 @@
 // number to compare with the project's threshold, plus the merged mask that becomes the task's label.
 import type { Grid, Mask } from './grid';
 import { majorityVote } from './majority-vote';
-import type { MergeResult } from './merge';
+import type { MergeOutput, MergeResult } from './merge';
 import { compareReads, LabelOverlap, LabelSummary, OverlapOptions, PairOverlap } from './overlap';
 import { staple, StapleOptions, StapleResult } from './staple';
 
 export interface AgreementOptions extends OverlapOptions {
   /** How reads are merged. Default 'staple'. */
   merge?: 'staple' | 'majority';
-  staple?: StapleOptions;
+  staple?: Omit<StapleOptions, 'output'>;
+  /** Buffers for the merged mask and confidence map; see MergeOutput. */
+  output?: MergeOutput;
 }
 
 export interface LabelAgreement extends LabelSummary {
@@ -34,7 +36,7 @@ export function computeAgreement(reads: readonly Mask[], grid: Grid, labels: rea
   if (reads.length < 2) throw new RangeError(`agreement needs at least 2 reads, got ${reads.length}`);
   const method = options.merge ?? 'staple';
   if (method !== 'staple' && method !== 'majority') throw new RangeError(`merge must be 'staple' or 'majority', got '${String(method)}'`);
-  const merged = method === 'staple' ? staple(reads, grid, labels, options.staple) : majorityVote(reads, grid, labels);
+  const merged = method === 'staple' ? staple(reads, grid, labels, { ...options.staple, output: options.output }) : majorityVote(reads, grid, labels, { output: options.output });
   const comparison = compareReads(reads, grid, labels, { hd95: options.hd95, consensus: merged.mask });
   const perLabel = comparison.summary.map((summary, l) => ({ ...summary, vsMerged: comparison.vsConsensus!.map((reader) => reader[l]) }));
   const present = perLabel.filter((l) => l.present);

@@ -1,7 +1,7 @@
 // Surface distances between reads of one label, in mm: the symmetric 95th-percentile Hausdorff distance (HD95).
 // Each read's surface gets one distance transform, shared by every pair that read takes part in, so k reads
 // cost k transforms per label rather than k(k-1).
-import { squaredDistanceTransform } from './distance-transform';
+import { squaredDistanceToVoxels } from './distance-transform';
 import type { Box3, Grid, Mask } from './grid';
 
 /**
@@ -15,22 +15,33 @@ export function surfaceVoxels(mask: Mask, grid: Grid, box: Box3, label: number):
   const [x0, y0, z0, x1, y1, z1] = box;
   const bx = x1 - x0, by = y1 - y0;
   const sy = nx, sz = nx * ny;
-  const out: number[] = [];
+  let out = new Int32Array(1024);
+  let count = 0;
   for (let z = z0; z < z1; z++) {
+    const zEdge = nz > 1 && (z === 0 || z === nz - 1);
     for (let y = y0; y < y1; y++) {
       const row = nx * (y + ny * z);
+      const yzEdge = zEdge || (ny > 1 && (y === 0 || y === ny - 1));
+      const local = bx * (y - y0 + by * (z - z0)) - x0;
       for (let x = x0; x < x1; x++) {
         const i = row + x;
         if (mask[i] !== label) continue;
         const surface =
+          yzEdge ||
           (nx > 1 && (x === 0 || x === nx - 1 || mask[i - 1] !== label || mask[i + 1] !== label)) ||
-          (ny > 1 && (y === 0 || y === ny - 1 || mask[i - sy] !== label || mask[i + sy] !== label)) ||
-          (nz > 1 && (z === 0 || z === nz - 1 || mask[i - sz] !== label || mask[i + sz] !== label));
-        if (surface) out.push(x - x0 + bx * (y - y0 + by * (z - z0)));
+          (ny > 1 && (mask[i - sy] !== label || mask[i + sy] !== label)) ||
+          (nz > 1 && (mask[i - sz] !== label || mask[i + sz] !== label));
+        if (!surface) continue;
+        if (count === out.length) {
+          const grown = new Int32Array(out.length * 2);
+          grown.set(out);
+          out = grown;
+        }
+        out[count++] = local + x;
       }
     }
   }
-  return Int32Array.from(out);
+  return out.slice(0, count);
 }
 
 /**
@@ -50,7 +61,8 @@ export function quantile(values: Float64Array, q: number): number {
  * HD95 in mm for each requested pair of masks on one label: max(P95 of distances from A's surface to B's,
  * P95 from B's to A's), the symmetric form MONAI uses (MedPy pools the two sets instead; the two agree on
  * identical and on one-sided differences). 0 when both lack the label, null when exactly one does: there is
- * no distance to an empty surface.
+ * no distance to an empty surface. `scratch.dist` is a distance buffer to reuse across calls (it is replaced
+ * when too small): one transform of a 300x250x200 box needs 60 MB.
  */
 export function hd95ForPairs(
   masks: readonly Mask[],
@@ -58,6 +70,7 @@ export function hd95ForPairs(
   grid: Grid,
   label: number,
   labelBox: Box3 | null,
+  scratch: { dist?: Float32Array } = {},
 ): (number | null)[] {
   if (!labelBox) return pairs.map(() => 0);
   const bdims: [number, number, number] = [labelBox[3] - labelBox[0], labelBox[4] - labelBox[1], labelBox[5] - labelBox[2]];
@@ -66,15 +79,12 @@ export function hd95ForPairs(
   for (const m of involved) surfaces.set(m, surfaceVoxels(masks[m], grid, labelBox, label));
   // directed[to][from]: distances from the surface of `from` to the nearest surface voxel of `to`.
   const directed = new Map<string, number>();
-  const features = new Uint8Array(bdims[0] * bdims[1] * bdims[2]);
-  let dist: Float64Array | undefined;
   for (const to of involved) {
     const target = surfaces.get(to)!;
     const sources = new Set(pairs.filter((p) => p.includes(to)).map(([a, b]) => (a === to ? b : a)));
     if (target.length === 0 || [...sources].every((s) => surfaces.get(s)!.length === 0)) continue;
-    features.fill(0);
-    for (let i = 0; i < target.length; i++) features[target[i]] = 1;
-    dist = squaredDistanceTransform(features, bdims, grid.spacing, dist);
+    const dist = squaredDistanceToVoxels(target, bdims, grid.spacing, scratch.dist);
+    if (!scratch.dist || scratch.dist.length < dist.length) scratch.dist = dist;
     for (const from of sources) {
       const source = surfaces.get(from)!;
       if (source.length === 0) continue;

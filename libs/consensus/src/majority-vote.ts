@@ -1,6 +1,6 @@
 // Majority vote: the simplest merge, and the one a reader can check by hand in the adjudication view.
 import type { Grid, Mask } from './grid';
-import { emptyMergedMask, MergeResult, prepareMerge } from './merge';
+import { mergeBuffers, MergeOutput, MergeResult, prepareMerge } from './merge';
 
 /**
  * A voxel takes label l when strictly more than half of the reads give it l; otherwise it is background. At most
@@ -9,10 +9,9 @@ import { emptyMergedMask, MergeResult, prepareMerge } from './merge';
  * training data. `confidence` is the fraction of reads giving the merged label (for background: reads saying
  * background), 1 outside the foreground box where every read says background.
  */
-export function majorityVote(reads: readonly Mask[], grid: Grid, labels: readonly number[]): MergeResult {
+export function majorityVote(reads: readonly Mask[], grid: Grid, labels: readonly number[], options: { output?: MergeOutput } = {}): MergeResult {
   const { slots, box } = prepareMerge(reads, grid, labels);
-  const mask = emptyMergedMask(grid, labels);
-  const confidence = new Float32Array(mask.length).fill(1);
+  const { mask, confidence } = mergeBuffers(grid, labels, 1, options.output);
   if (!box) return { mask, confidence, box };
   const k = reads.length;
   const nSlots = labels.length + 1;

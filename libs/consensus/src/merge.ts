@@ -23,7 +23,34 @@ export function prepareMerge(reads: readonly Mask[], grid: Grid, labels: readonl
   return { slots, scan, box: unionBox(scan.boxes.flat()) };
 }
 
-export function emptyMergedMask(grid: Grid, labels: readonly number[]): Mask {
+/**
+ * Buffers a merge writes into instead of allocating. A 512x512x300 merge returns 75 MiB of labels and 300 MiB of
+ * confidence; a worker merging task after task on the same grid can hand the same buffers back each time and
+ * skip allocating (and the kernel zero-filling) them per task. Both are overwritten everywhere.
+ */
+export interface MergeOutput {
+  mask?: Mask;
+  confidence?: Float32Array;
+}
+
+/** The merged label map and confidence map, from `output` when given (reset to background, `outside`), else new. */
+export function mergeBuffers(grid: Grid, labels: readonly number[], outside: number, output: MergeOutput = {}): { mask: Mask; confidence: Float32Array } {
   const n = voxelCount(grid);
-  return Math.max(...labels) < 256 ? new Uint8Array(n) : new Uint16Array(n);
+  const wide = Math.max(...labels) > 255;
+  let mask = output.mask;
+  if (mask) {
+    if (mask.length !== n) throw new RangeError(`output mask has ${mask.length} voxels but the grid [${grid.dims.join(' x ')}] has ${n}`);
+    if (wide && !(mask instanceof Uint16Array)) throw new TypeError(`output mask must be a Uint16Array for labels above 255 (got label ${Math.max(...labels)})`);
+    mask.fill(0);
+  } else {
+    mask = wide ? new Uint16Array(n) : new Uint8Array(n);
+  }
+  let confidence = output.confidence;
+  if (confidence) {
+    if (confidence.length !== n) throw new RangeError(`output confidence has ${confidence.length} voxels but the grid [${grid.dims.join(' x ')}] has ${n}`);
+  } else {
+    confidence = new Float32Array(n);
+  }
+  confidence.fill(outside);
+  return { mask, confidence };
 }

@@ -4,6 +4,7 @@
 import {
   assertMasksFitGrid,
   Box3,
+  boxVoxels,
   Grid,
   labelSlots,
   LabelSlots,
@@ -182,10 +183,12 @@ export function overlapForPairs(
     });
   });
   if (options.hd95 !== false) {
+    const involved = [...new Set(pairs.flat())];
+    const labelBoxes = slots.labels.map((_, l) => unionBox(involved.map((m) => scan.boxes[m][l + 1])));
+    // One distance buffer, sized for the largest label, serves every label.
+    const scratch = { dist: new Float32Array(Math.max(0, ...labelBoxes.map((b) => (b ? boxVoxels(b) : 0)))) };
     slots.labels.forEach((label, l) => {
-      const involved = [...new Set(pairs.flat())];
-      const labelBox = unionBox(involved.map((m) => scan.boxes[m][l + 1]));
-      const distances = hd95ForPairs(masks, pairs, grid, label, labelBox);
+      const distances = hd95ForPairs(masks, pairs, grid, label, labelBoxes[l], scratch);
       distances.forEach((d, p) => (results[p][l].hd95 = d));
     });
   }

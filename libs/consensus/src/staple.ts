@@ -10,7 +10,7 @@
 // of STAPLE over the whole grid, not over a crop (a crop would change the specificities and the prior).
 import type { Grid, Mask } from './grid';
 import { voxelCount } from './grid';
-import { emptyMergedMask, MergeResult, prepareMerge } from './merge';
+import { mergeBuffers, MergeOutput, MergeResult, prepareMerge } from './merge';
 
 export interface StapleOptions {
   /**
@@ -25,6 +25,7 @@ export interface StapleOptions {
   /** Starting sensitivity and specificity of every reader. Default 0.99 (readers are assumed good, as in the paper). */
   initialSensitivity?: number;
   initialSpecificity?: number;
+  output?: MergeOutput;
 }
 
 export interface RaterPerformance {
@@ -133,8 +134,7 @@ export function staple(reads: readonly Mask[], grid: Grid, labels: readonly numb
   // Pass 2: per voxel, the best label's posterior, looked up by pattern.
   const tables = posteriorOf.map((posterior) => (dense ? Float64Array.from({ length: patterns }, (_, c) => posterior(c)) : memoised(posterior)));
   const emptyBackground = 1 - Math.max(...posteriorOf.map((posterior) => posterior(0)));
-  const mask = emptyMergedMask(grid, labels);
-  const confidence = new Float32Array(n).fill(emptyBackground);
+  const { mask, confidence } = mergeBuffers(grid, labels, emptyBackground, options.output);
   if (box) {
     const [x0, y0, z0, , y1, z1] = box;
     const best = new Int32Array(width), bestW = new Float64Array(width), maxW = new Float64Array(width);

@@ -19,7 +19,8 @@ export interface ModelSignature {
   outputs: readonly TensorSignature[];
 }
 
-interface SessionMetadata {
+/** The part of an onnxruntime InferenceSession that describes its inputs and outputs. */
+export interface SessionMetadata {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly inputMetadata?: readonly unknown[];
@@ -51,10 +52,11 @@ function expectedSpatial(manifest: ModelManifest): { dims: number[]; why: string
 }
 
 /**
- * Every way the model and its manifest disagree, as sentences a person can act on; empty when they agree.
- * Registration refuses a model while this list is not empty.
+ * Every way the model (its signature, or an InferenceSession) and its manifest disagree, as sentences a person
+ * can act on; empty when they agree. Registration refuses a model while this list is not empty.
  */
-export function checkModelAgainstManifest(model: ModelSignature, manifest: ModelManifest): string[] {
+export function checkModelAgainstManifest(modelOrSession: ModelSignature | SessionMetadata, manifest: ModelManifest): string[] {
+  const model = 'inputNames' in modelOrSession ? modelSignature(modelOrSession) : modelOrSession;
   const problems: string[] = [];
   const rank = manifest.input.layout === 'NCDHW' ? 5 : 4;
   const input = model.inputs.find((i) => i.name === manifest.input.name);

@@ -5,6 +5,7 @@ import {
   ManifestError,
   channelLabelValues,
   checkModelAgainstManifest,
+  manifestAppliesTo,
   parseModelManifest,
   type ModelManifestInput,
   type ModelSignature,
@@ -161,5 +162,24 @@ describe('checkModelAgainstManifest', () => {
     expect(checkModelAgainstManifest(meshnet, smaller)).toEqual([
       "input 'input' has spatial size [256, 256, 256] (tensor order) but preprocessing.fixedGrid [128, 128, 128] gives [128, 128, 128]",
     ]);
+  });
+});
+
+describe('manifestAppliesTo', () => {
+  it.each<[string, Parameters<typeof manifestAppliesTo>[1], boolean]>([
+    ['T1 MPRAGE brain', { modality: 'MR', bodyPartExamined: 'BRAIN', seriesDescription: 'T1 MPRAGE SAG' }, true],
+    ['lower-case modality and description', { modality: 'mr', seriesDescription: 'sag t1 3d' }, true],
+    ['empty body part does not hide the model', { modality: 'MR', bodyPartExamined: '', seriesDescription: 'MPRAGE' }, true],
+    ['no series description', { modality: 'MR', bodyPartExamined: 'HEAD' }, true],
+    ['CT', { modality: 'CT', bodyPartExamined: 'HEAD', seriesDescription: 'T1' }, false],
+    ['knee', { modality: 'MR', bodyPartExamined: 'KNEE', seriesDescription: 'T1 SAG' }, false],
+    ['FLAIR', { modality: 'MR', bodyPartExamined: 'BRAIN', seriesDescription: 'AX FLAIR' }, false],
+  ])('MeshNet: %s', (_name, series, expected) => {
+    expect(manifestAppliesTo(MESHNET_MANIFEST, series)).toBe(expected);
+  });
+
+  it('the CT starter takes any CT', () => {
+    expect(manifestAppliesTo(CT_STARTER_MANIFEST, { modality: 'CT', bodyPartExamined: 'CHEST', seriesDescription: 'Lung 1.0 B70f' })).toBe(true);
+    expect(manifestAppliesTo(CT_STARTER_MANIFEST, { modality: 'PT' })).toBe(false);
   });
 });

@@ -198,3 +198,25 @@ export function channelLabelValues(manifest: ModelManifest, channelCount: number
   });
   return map;
 }
+
+/** What Contour knows about a series when it looks for models to pre-label it (DICOM attribute values). */
+export interface SeriesDescriptor {
+  modality: string;
+  bodyPartExamined?: string;
+  seriesDescription?: string;
+}
+
+/**
+ * Whether the manifest's appliesTo admits a series: modality listed; body part listed (when the manifest lists
+ * any and the series states one: many scanners leave Body Part Examined empty, which should not hide a model);
+ * series description matching the pattern, case-insensitively (when both are present).
+ */
+export function manifestAppliesTo(manifest: ModelManifest, series: SeriesDescriptor): boolean {
+  const { modalities, bodyParts, seriesDescriptionPattern } = manifest.appliesTo;
+  if (!modalities.includes(series.modality.trim().toUpperCase())) return false;
+  const part = series.bodyPartExamined?.trim().toUpperCase();
+  if (bodyParts?.length && part && !bodyParts.some((b) => b.toUpperCase() === part)) return false;
+  const description = series.seriesDescription?.trim();
+  if (seriesDescriptionPattern && description && !new RegExp(seriesDescriptionPattern, 'i').test(description)) return false;
+  return true;
+}

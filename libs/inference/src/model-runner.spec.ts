@@ -63,7 +63,7 @@ describe('ModelRunner', () => {
 
   const dims: Vec3 = [40, 36, 30];
   const volume = pseudoRandom(dims[0] * dims[1] * dims[2], 32, 0, 1);
-  const patch: Vec3 = [16, 16, 16];
+  const patch: [number, number, number] = [16, 16, 16];
 
   // Why equality holds where it does: the conv model is translation-equivariant with a receptive field of radius
   // 1. A patch computes the whole-volume value at every voxel whose 3x3x3 neighbourhood lies inside the patch,

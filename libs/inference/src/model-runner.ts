@@ -2,9 +2,11 @@
 // model's SHA-256, so the same file registered twice or under two paths shares a session), the manifest's
 // intensity normalisation, and whole-volume / per-slice / sliding-window inference with batching.
 //
-// Memory is bounded by the output volume plus one batch: the input is never normalised into a second full copy
-// (the transform is applied while each batch is copied out; in 'whole' mode the batch is the volume) and
-// sliding-window blending needs no weight volume (see sliding-window.ts).
+// Memory is bounded by the output volume plus one batch (inputs and outputs, buffers reused across batches), on
+// top of what onnxruntime needs inside session.run: the input is never normalised into a second full copy (the
+// transform is applied while each batch is copied in; in 'whole' mode the batch is the volume), onnxruntime writes
+// each batch's output into our buffer when the model declares its channel count (in 'whole' mode, straight into
+// the output volume), and sliding-window blending needs no weight volume (see sliding-window.ts).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';

@@ -86,6 +86,10 @@ describe('buildCtStarterModel', () => {
   it('matches its manifest', async () => {
     const session = await ort.InferenceSession.create(buildCtStarterModel());
     expect(checkModelAgainstManifest(modelSignature(session), CT_STARTER_MANIFEST)).toEqual([]);
+    expect(checkModelAgainstManifest(session, CT_STARTER_MANIFEST)).toEqual([]); // a session works directly too
+    expect(checkModelAgainstManifest(session, { ...CT_STARTER_MANIFEST, input: { ...CT_STARTER_MANIFEST.input, name: 'image' } })).toEqual([
+      "manifest says input 'image' but the model's inputs are: hu",
+    ]);
     await session.release();
   });
 

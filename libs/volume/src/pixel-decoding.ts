@@ -307,7 +307,7 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
     bytes = value.slice(0, expected); // a copy: aligned, and ours to modify
     if (ts === TS.explicitBE && out.bytes > 1) swapBytes(bytes, out.bytes);
     if (photometric === 'YBR_FULL_422' && bitsAllocated === 8) {
-      const expanded = new Uint8Array(frameBytes * frames * (3 / samplesPerPixel));
+      const expanded = new Uint8Array(pixelsPerFrame * 3 * frames);
       for (let f = 0; f < frames; f++) expanded.set(expandYbr422(bytes.subarray(f * pixelsPerFrame * 2, (f + 1) * pixelsPerFrame * 2), pixelsPerFrame), f * pixelsPerFrame * 3);
       bytes = expanded;
       photometric = 'YBR_FULL';
@@ -317,7 +317,9 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
       bytes = interleaved;
     }
   } else {
-    bytes = await decodeEncapsulated({ parsed, file, ts, rows, columns, frames, samplesPerPixel, bitsAllocated, bitsStored, pixelRepresentation, photometric, planar, frameBytes, outBytes: out.bytes }, (p) => (photometric = p));
+    const decoded = await decodeEncapsulated({ parsed, file, ts, rows, columns, frames, samplesPerPixel, bitsAllocated, bitsStored, pixelRepresentation, photometric, planar, frameBytes, outBytes: out.bytes });
+    bytes = decoded.bytes;
+    photometric = decoded.photometric;
   }
 
   let data: VoxelArray;
@@ -333,7 +335,9 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
     }
     data = unpacked;
   } else {
-    data = out.make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    // `bytes` is always our own copy; reuse its buffer when it spans it whole (aligned from offset 0).
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    data = out.make((whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) as ArrayBuffer);
     if (floatElement === 'none') applyBitsStored(data, bitsStored, bitsAllocated, signed);
   }
   if (photometric === 'YBR_FULL' && samplesPerPixel === 3 && bitsAllocated === 8) {
@@ -383,7 +387,8 @@ interface EncapsulatedContext {
   outBytes: number;
 }
 
-async function decodeEncapsulated(c: EncapsulatedContext, setPhotometric: (p: string) => void): Promise<Uint8Array> {
+/** Decodes every frame with the codec of the transfer syntax; returns the frames' bytes and the photometric they came out in. */
+async function decodeEncapsulated(c: EncapsulatedContext): Promise<{ bytes: Uint8Array; photometric: string }> {
   const syntax = CODEC_BY_SYNTAX[c.ts];
   if (!syntax) {
     throw new PixelDecodeError(
@@ -412,6 +417,7 @@ async function decodeEncapsulated(c: EncapsulatedContext, setPhotometric: (p: st
 
   const codecs = await initializeCodecs();
   const output = new Uint8Array(c.frameBytes * c.frames);
+  let photometric = c.photometric;
   for (let f = 0; f < c.frames; f++) {
     const stream = streams[f];
     const frameLabel = c.frames > 1 ? `frame ${f + 1} of ${c.frames}` : 'the image';
@@ -438,7 +444,7 @@ async function decodeEncapsulated(c: EncapsulatedContext, setPhotometric: (p: st
       const result = codecs.NativeCodecs[syntax.codec](context, params);
       decoded = result.getDecodedBuffer();
       planarOut = result.getPlanarConfiguration() === 1;
-      if (f === c.frames - 1) setPhotometric(result.getPhotometricInterpretation() ?? c.photometric);
+      photometric = result.getPhotometricInterpretation() ?? c.photometric;
     } catch (e) {
       const message = e instanceof Error ? e.message.trim() : String(e);
       if (e instanceof WebAssembly.RuntimeError || /RuntimeError|unreachable|out of bounds/i.test(message)) resetCodecsAfterTrap();
@@ -451,5 +457,5 @@ async function decodeEncapsulated(c: EncapsulatedContext, setPhotometric: (p: st
     if (planarOut && c.samplesPerPixel > 1) frame = planarToInterleaved(frame, c.rows * c.columns, c.outBytes, c.samplesPerPixel);
     output.set(frame, f * c.frameBytes);
   }
-  return output;
+  return { bytes: output, photometric };
 }

@@ -21,7 +21,7 @@ function indexed(dims: [number, number, number] = [6, 5, 4]): Volume {
 }
 
 /** The affine of the same grid with voxel (i, j, k) moved to (i + di, j + dj, k + dk). */
-const shifted = (affine: Mat4, [di, dj, dk]: number[]): Mat4 => multiply(affine, affineFromColumns([1, 0, 0], [0, 1, 0], [0, 0, 1], [di, dj, dk]));
+const shifted = (affine: Mat4, [di, dj, dk]: readonly number[]): Mat4 => multiply(affine, affineFromColumns([1, 0, 0], [0, 1, 0], [0, 0, 1], [di, dj, dk]));
 
 describe('resampleToGrid', () => {
   test.each(['nearest', 'linear'] as const)('identity returns the input (%s)', (interpolation) => {

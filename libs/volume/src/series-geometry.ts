@@ -246,7 +246,7 @@ export function computeSeriesGeometry(instances: InstanceGeometry[], tolerances:
   const positioned = candidates.every((c) => c.position && c.orientation);
   const distanceOf = (c: Candidate) => (c.position ? dot(c.position, normal) : 0);
   const allSamePosition =
-    positioned && candidates.length > 1 && candidates.every((c) => Math.abs(distanceOf(c) - distanceOf(first)) < tol.duplicate && norm(sub(c.position!, first.position!)) < tol.duplicate * 10);
+    positioned && candidates.length > 1 && candidates.every((c) => norm(sub(c.position!, first.position!)) < tol.duplicate);
 
   let kind: SeriesKind;
   if (candidates.length === 1) kind = 'single-image';

@@ -2,3 +2,4 @@ export * from './task-state';
 export * from './project-settings';
 export * from './protocol';
 export * from './split-policy';
+export * from './label-map';

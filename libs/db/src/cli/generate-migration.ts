@@ -1,6 +1,6 @@
 // Writes a migration holding the SQL that brings a database built from the existing migrations up to the
 // current entities. Usage: npm run migration:generate -- AddSomething
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataSource, migrate } from '../data-source';
 import { startEmbeddedPostgres } from '../embedded-postgres';
@@ -41,7 +41,13 @@ ${sql.downQueries.reverse().map(q).join('\n')}
 `;
     const file = join(process.cwd(), 'libs/db/src/migrations', `${ts}-${name}.ts`);
     writeFileSync(file, body);
-    console.log(`Wrote ${file}; add ${cls} to libs/db/src/migrations/index.ts`);
+    // Register it in the ordered list so nobody forgets.
+    const indexFile = join(process.cwd(), 'libs/db/src/migrations/index.ts');
+    const index = readFileSync(indexFile, 'utf8')
+      .replace(/\nexport const MIGRATIONS/, `import { ${cls} } from './${ts}-${name}';\n\nexport const MIGRATIONS`)
+      .replace(/\];\s*$/, `, ${cls}];\n`);
+    writeFileSync(indexFile, index.replace(/\n\n\nexport const/, '\n\nexport const'));
+    console.log(`Wrote ${file} and added ${cls} to libs/db/src/migrations/index.ts`);
   } finally {
     await ds.destroy();
     await pg.stop();

@@ -50,6 +50,10 @@ export class ProjectMember {
   @Column({ type: 'text', array: true })
   roles: ProjectRole[];
 
+  /** Skills this member has in this project, on top of the user's own (e.g. neuro-mr, mammography). */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  skills: string[];
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

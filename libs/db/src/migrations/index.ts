@@ -2,5 +2,6 @@
 // after changing an entity; the "schema matches migrations" test fails until you do.
 import { Initial1795729238514 } from './1795729238514-Initial';
 import { IngestSources1795731509005 } from './1795731509005-IngestSources';
+import { Work1795732532438 } from './1795732532438-Work';
 
-export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005];
+export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005, Work1795732532438];

@@ -1,0 +1,54 @@
+// Masks as compressed label maps: one byte per voxel (0 = background, 1..255 = protocol label ids), x fastest,
+// deflated. Long runs of equal values compress ~1000:1, so a 512x512x300 mask is typically well under 1 MB,
+// and decoding is a single zlib call (fast enough for the browser and the consensus worker).
+import { deflateSync, inflateSync } from 'node:zlib';
+
+export const LABELMAP_ENCODING = 'labelmap-u8-deflate';
+
+export interface Grid {
+  dims: [number, number, number];
+  spacing: [number, number, number];
+}
+
+export const voxelCount = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+export function encodeLabelMap(map: Uint8Array): Buffer {
+  return deflateSync(map, { level: 6 });
+}
+
+export class LabelMapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabelMapError';
+  }
+}
+
+/** Inflates and checks the size against the grid: a mask for another grid is refused with both sizes named. */
+export function decodeLabelMap(data: Buffer, dims: readonly number[]): Uint8Array {
+  let raw: Buffer;
+  try {
+    raw = inflateSync(data, { maxOutputLength: voxelCount(dims) + 1 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new LabelMapError(`The mask has more voxels than the grid ${dims.join('x')} (${voxelCount(dims)})`);
+    throw new LabelMapError(`The mask is not a deflated label map (${(e as Error).message})`);
+  }
+  if (raw.length !== voxelCount(dims)) throw new LabelMapError(`The mask has ${raw.length} voxels but the grid ${dims.join('x')} has ${voxelCount(dims)}`);
+  return new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
+}
+
+/** Voxels per label id present in the map. */
+export function labelCounts(map: Uint8Array): Record<number, number> {
+  const counts = new Float64Array(256);
+  for (let i = 0; i < map.length; i++) counts[map[i]]++;
+  const out: Record<number, number> = {};
+  for (let v = 1; v < 256; v++) if (counts[v]) out[v] = counts[v];
+  return out;
+}
+
+/** Label ids in the map that the protocol does not define. */
+export function unknownLabels(map: Uint8Array, allowed: Iterable<number>): number[] {
+  const ok = new Set(allowed);
+  return Object.keys(labelCounts(map))
+    .map(Number)
+    .filter((v) => !ok.has(v));
+}
