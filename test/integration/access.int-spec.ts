@@ -65,6 +65,30 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'post', path: `/dicom-web/projects/${P}/studies`, allowed: ['admin', 'manager'] },
   { method: 'post', path: `/dicom-web/projects/${P}/studies/:study`, allowed: ['admin', 'manager'] },
+  { method: 'post', path: `/api/projects/${P}/tasks/next`, allowed: ['admin', 'annotator'], body: {} },
+  { method: 'get', path: `/api/projects/${P}/my/reads`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'post', path: `/api/projects/${P}/reads/:read/heartbeat`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'post', path: `/api/projects/${P}/reads/:read/release`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'put', path: `/api/projects/${P}/reads/:read/draft`, allowed: ['admin', 'annotator', 'reviewer'], body: { answers: { q: 1 } } },
+  { method: 'post', path: `/api/projects/${P}/reads/:read/submit`, allowed: ['admin', 'annotator'], body: { answers: { q: 1 } } },
+  { method: 'post', path: `/api/projects/${P}/reviews/next`, allowed: ['admin', 'reviewer'], body: {} },
+  { method: 'post', path: `/api/projects/${P}/reads/:read/review`, allowed: ['admin', 'reviewer'], body: { decision: 'approve' } },
+  { method: 'post', path: `/api/projects/${P}/reads/:read/adjudicate`, allowed: ['admin', 'reviewer'], body: {} },
+  { method: 'get', path: `/api/projects/${P}/tasks/:task`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/api/projects/${P}/tasks/:task/labels/:version`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/api/projects/${P}/tasks`, allowed: ['admin', 'manager'] },
+  { method: 'patch', path: `/api/projects/${P}/tasks/:task`, allowed: ['admin', 'manager'], body: { priority: 1 } },
+  { method: 'post', path: `/api/projects/${P}/tasks/assign`, allowed: ['admin', 'manager'], body: {} },
+  { method: 'post', path: `/api/projects/${P}/tasks/:task/decisions/:decision`, allowed: ['admin', 'manager'], body: {} },
+  { method: 'get', path: `/api/projects/${P}/tasks/:task/history`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/stats`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/protocols`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'post', path: `/api/projects/${P}/protocols`, allowed: ['admin', 'manager'], body: {} },
+  { method: 'post', path: `/api/projects/${P}/split`, allowed: ['admin', 'manager'] },
+  { method: 'post', path: '/api/models', allowed: ['admin'] },
+  { method: 'get', path: '/api/models', allowed: ['admin', 'manager', 'outsider'] },
+  { method: 'get', path: `/api/projects/${P}/tasks/:task/prelabel`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'post', path: `/api/projects/${P}/tasks/:task/prelabel`, allowed: ['admin', 'manager', 'annotator'] },
   { method: 'get', path: '/api/audit', allowed: ['admin'] },
   { method: 'get', path: `/api/projects/${P}/audit`, allowed: ['admin', 'manager'] },
   { method: 'get', path: '/api/health', allowed: 'public' },
@@ -115,7 +139,14 @@ describe('access control on every endpoint', () => {
 
   describe.each(ROUTES)('$method $path', (route) => {
     const call = (token?: string) => {
-      const path = route.path.replace(P, projectId).replace(':study', '1.2.3').replace(':series', '1.2.4').replace(':sop', '1.2.5').replace(':ae', 'MODALITY1');
+      const path = route.path
+        .replace(P, projectId)
+        .replace(':study', '1.2.3')
+        .replace(':series', '1.2.4')
+        .replace(':sop', '1.2.5')
+        .replace(':ae', 'MODALITY1')
+        .replace(':decision', 'cancel')
+        .replace(/:(read|task|version)/g, '00000000-0000-4000-8000-000000000000');
       const req = sys.http()[route.method](path);
       if (token) req.set('authorization', `Bearer ${token}`);
       return route.body ? req.send(route.method === 'post' && route.path === '/api/projects' ? { name: `p-${Math.random()}` } : route.body) : req;

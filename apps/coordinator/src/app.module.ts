@@ -12,6 +12,13 @@ import { IngestModule } from '@contour/ingest';
 import { Metrics } from '@contour/observability';
 import { QueueModule } from '@contour/queue';
 import { StorageModule } from '@contour/storage';
+import { TasksModule } from '@contour/tasks';
+import { TasksController } from './tasks/tasks.controller';
+import { TaskQueries } from './tasks/task-queries.service';
+import { ProtocolsController } from './tasks/protocols.controller';
+import { Schedules } from './system/schedules.service';
+import { PrelabelModule } from '@contour/prelabel';
+import { ModelsController } from './models/models.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
@@ -50,6 +57,8 @@ export class AppModule implements NestModule {
         QueueModule,
         AuthCoreModule,
         IngestModule,
+        TasksModule,
+        PrelabelModule,
         DiscoveryModule,
         MulterModule.registerAsync({
           inject: [CONFIG],
@@ -59,7 +68,7 @@ export class AppModule implements NestModule {
           }),
         }),
       ],
-      controllers: [AuthController, UsersController, ProjectsController, UploadsController, SourcesController, QuarantineController, ReidController, DicomWebController, InstancesController, AuditController, HealthController, MetricsController],
+      controllers: [AuthController, UsersController, ProjectsController, UploadsController, SourcesController, QuarantineController, ReidController, DicomWebController, TasksController, ProtocolsController, ModelsController, InstancesController, AuditController, HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_PIPE, useValue: new StandardSchemaValidationPipe() },
@@ -71,6 +80,8 @@ export class AppModule implements NestModule {
         DicomProjectResolver,
         StorageScpService,
         DicomWebService,
+        TaskQueries,
+        Schedules,
       ],
     };
   }

@@ -12,7 +12,10 @@ import { mountQueueBoard } from './system/queue-board';
 
 /** Builds the coordinator application (used by main.ts and by the integration tests). */
 export async function createCoordinator(config: ContourConfig, logger: LoggerService | false, pino?: Pino): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger: logger === false ? false : logger, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger: logger === false ? false : logger, abortOnError: false, bodyParser: false });
+  // Masks travel as base64 in JSON; a large compressed 3D mask is a few MB.
+  app.useBodyParser('json', { limit: '64mb' });
+  app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
 

@@ -6,6 +6,10 @@ import { IngestModule } from '@contour/ingest';
 import { QueueModule, QueueName } from '@contour/queue';
 import { StorageModule } from '@contour/storage';
 import { IngestProcessor } from './ingest/ingest.processor';
+import { RoutingProcessor } from './routing/routing.processor';
+import { TasksModule } from '@contour/tasks';
+import { PrelabelModule } from '@contour/prelabel';
+import { PrelabelProcessor } from './prelabel/prelabel.processor';
 import { JobLogObserver } from './job-log.observer';
 
 /** The worker process: no HTTP server, only BullMQ consumers for the queues it was told to serve. */
@@ -21,9 +25,11 @@ export class WorkerModule {
         AuditModule,
         QueueModule,
         IngestModule,
+        TasksModule,
+        PrelabelModule,
         QueueModule.withWorkers(queues, { useValue: new JobLogObserver() }),
       ],
-      providers: [IngestProcessor],
+      providers: [IngestProcessor, RoutingProcessor, PrelabelProcessor],
     };
   }
 }

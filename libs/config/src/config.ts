@@ -68,6 +68,11 @@ const envSchema = z.object({
     .default('CONTOUR'),
   DICOM_DEFAULT_PROJECT: z.string().min(1).optional(),
   STOW_WAIT_SECONDS: int(0, 600).default(30),
+  INFERENCE_THREADS: int(1, 256).optional(),
+  INFERENCE_PROVIDERS: z
+    .string()
+    .regex(/^(cpu|cuda)(,(cpu|cuda))*$/, 'expected a comma-separated list of cpu, cuda')
+    .default('cpu'),
 });
 
 export type ContourEnv = z.infer<typeof envSchema>;
@@ -103,6 +108,12 @@ export interface ContourConfig {
     defaultProject?: string;
     /** How long STOW-RS waits for ingest to finish before answering with what is known (202). */
     stowWaitSeconds: number;
+  };
+  inference: {
+    /** ONNX Runtime intra-op threads per session (default: ONNX Runtime's choice, the core count). */
+    threads?: number;
+    /** Execution providers in order of preference; CUDA is used when configured and present, CPU otherwise. */
+    providers: ('cpu' | 'cuda')[];
   };
 }
 
@@ -169,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
       defaultProject: e.DICOM_DEFAULT_PROJECT,
       stowWaitSeconds: e.STOW_WAIT_SECONDS,
     },
+    inference: { threads: e.INFERENCE_THREADS, providers: e.INFERENCE_PROVIDERS.split(',') as ('cpu' | 'cuda')[] },
   };
 }
 

@@ -19,7 +19,7 @@ export interface LabelAgreement extends LabelSummary {
   vsMerged: LabelOverlap[];
 }
 
-export interface AgreementReport {
+interface AgreementScores {
   /**
    * Mean over the labels some read has of the mean pairwise Dice. Labels no read has are left out (their Dice
    * of 1 would inflate it); when no read has any label, every reader agreed the image is empty and it is 1.
@@ -28,16 +28,21 @@ export interface AgreementReport {
   labelsPresent: number[];
   labels: LabelAgreement[];
   pairs: PairOverlap[];
-  merged: MergeResult | StapleResult;
 }
+
+/** The scores and the merge; `method` says which merge ran, and STAPLE's result carries each reader's sensitivity and specificity. */
+export type AgreementReport = AgreementScores & ({ method: 'staple'; merged: StapleResult } | { method: 'majority'; merged: MergeResult });
 
 /** Agreement of k ≥ 2 reads of one task on the protocol labels, and their merge. */
 export function computeAgreement(reads: readonly Mask[], grid: Grid, labels: readonly number[], options: AgreementOptions = {}): AgreementReport {
   if (reads.length < 2) throw new RangeError(`agreement needs at least 2 reads, got ${reads.length}`);
   const method = options.merge ?? 'staple';
   if (method !== 'staple' && method !== 'majority') throw new RangeError(`merge must be 'staple' or 'majority', got '${String(method)}'`);
-  const merged = method === 'staple' ? staple(reads, grid, labels, { ...options.staple, output: options.output }) : majorityVote(reads, grid, labels, { output: options.output });
-  const comparison = compareReads(reads, grid, labels, { hd95: options.hd95, consensus: merged.mask });
+  const merge =
+    method === 'staple'
+      ? { method, merged: staple(reads, grid, labels, { ...options.staple, output: options.output }) }
+      : { method, merged: majorityVote(reads, grid, labels, { output: options.output }) };
+  const comparison = compareReads(reads, grid, labels, { hd95: options.hd95, consensus: merge.merged.mask });
   const perLabel = comparison.summary.map((summary, l) => ({ ...summary, vsMerged: comparison.vsConsensus!.map((reader) => reader[l]) }));
   const present = perLabel.filter((l) => l.present);
   return {
@@ -45,6 +50,6 @@ export function computeAgreement(reads: readonly Mask[], grid: Grid, labels: rea
     labelsPresent: present.map((l) => l.label),
     labels: perLabel,
     pairs: comparison.pairs,
-    merged,
+    ...merge,
   };
 }

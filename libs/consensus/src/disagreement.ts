@@ -90,7 +90,7 @@ function connectedRegions(marked: Uint8Array, dims: [number, number, number]): D
     marked[seed] = 2;
     while (top > 0) {
       const i = stack[--top];
-      const x = i % bx, y = ((i - x) / bx) % by, z = Math.floor(i / slice);
+      const x = i % bx, y = ((i - x) / bx) % by, z = (i - (i % slice)) / slice;
       voxels++;
       if (x < box[0]) box[0] = x;
       if (y < box[1]) box[1] = y;

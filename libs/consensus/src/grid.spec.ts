@@ -1,5 +1,5 @@
 import { read } from '../test/synthetic-reads';
-import { Box3, Grid, labelSlots, padBox, scanForeground, unionBox } from './grid';
+import { Box3, Grid, labelSlots, scanForeground, unionBox } from './grid';
 
 describe('scanForeground', () => {
   const grid: Grid = { dims: [5, 3, 2], spacing: [1, 1, 1] };
@@ -53,12 +53,5 @@ describe('boxes', () => {
     [[[1, 2, 3, 4, 5, 6], null, [0, 3, 3, 2, 7, 4]], [0, 2, 3, 4, 7, 6]],
   ])('unionBox(%j) = %j', (boxes, expected) => {
     expect(unionBox(boxes)).toEqual(expected);
-  });
-
-  it.each<[Box3, number, Box3]>([
-    [[2, 2, 0, 3, 3, 1], 1, [1, 1, 0, 4, 4, 1]],
-    [[0, 0, 0, 5, 5, 1], 2, [0, 0, 0, 5, 5, 1]],
-  ])('padBox(%j, %d) on a 5x5x1 grid', (box, margin, expected) => {
-    expect(padBox(box, margin, { dims: [5, 5, 1], spacing: [1, 1, 1] })).toEqual(expected);
   });
 });

@@ -83,9 +83,9 @@ export interface ForegroundScan {
 }
 
 /**
- * One pass per read over the whole volume. It reads 32-bit words so that empty stretches (most of a CT) cost a
- * quarter of a byte-by-byte scan, and it rejects values outside the protocol, which would otherwise be counted
- * silently as background by every later pass.
+ * One pass per read over the whole volume: empty stretches (most of a CT) are skipped a 32-bit word at a time,
+ * labelled ones a run at a time. Values outside the protocol are rejected here, since every later pass would
+ * silently count them as background.
  */
 export function scanForeground(masks: readonly Mask[], grid: Grid, slots: LabelSlots): ForegroundScan {
   assertMasksFitGrid(masks, grid);
@@ -175,16 +175,6 @@ export function unionBox(boxes: readonly (Box3 | null)[]): Box3 | null {
         out[a + 3] = Math.max(out[a + 3], b[a + 3]);
       }
     }
-  }
-  return out;
-}
-
-/** Grows a voxel box by `margin` voxels on every side, clipped to the grid. */
-export function padBox(box: Box3, margin: number, grid: Grid): Box3 {
-  const out = [...box] as Box3;
-  for (let a = 0; a < 3; a++) {
-    out[a] = Math.max(0, box[a] - margin);
-    out[a + 3] = Math.min(grid.dims[a], box[a + 3] + margin);
   }
   return out;
 }

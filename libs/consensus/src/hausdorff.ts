@@ -4,6 +4,9 @@
 import { squaredDistanceToVoxels } from './distance-transform';
 import type { Box3, Grid, Mask } from './grid';
 
+// Bound once: a global lookup per voxel is slow inside jest's vm sandbox (see distance-transform.ts).
+const { sqrt } = Math;
+
 /**
  * Box-local indices of the surface voxels of `label` in `mask` inside `box`: voxels of the label with at least
  * one face neighbour (6-connectivity) that is not the label. Outside the grid counts as "not the label", so an
@@ -59,8 +62,8 @@ export function quantile(values: Float64Array, q: number): number {
 
 /**
  * HD95 in mm for each requested pair of masks on one label: max(P95 of distances from A's surface to B's,
- * P95 from B's to A's), the symmetric form MONAI uses (MedPy pools the two sets instead; the two agree on
- * identical and on one-sided differences). 0 when both lack the label, null when exactly one does: there is
+ * P95 from B's to A's), the symmetric form MONAI uses (MedPy pools the two sets instead, which lands between
+ * the two directed values). 0 when both lack the label, null when exactly one does: there is
  * no distance to an empty surface. `scratch.dist` is a distance buffer to reuse across calls (it is replaced
  * when too small): one transform of a 300x250x200 box needs 60 MB.
  */
@@ -77,7 +80,7 @@ export function hd95ForPairs(
   const involved = new Set(pairs.flat());
   const surfaces = new Map<number, Int32Array>();
   for (const m of involved) surfaces.set(m, surfaceVoxels(masks[m], grid, labelBox, label));
-  // directed[to][from]: distances from the surface of `from` to the nearest surface voxel of `to`.
+  // 'to<from': P95 of the distances from each surface voxel of `from` to the nearest surface voxel of `to`.
   const directed = new Map<string, number>();
   for (const to of involved) {
     const target = surfaces.get(to)!;
@@ -89,7 +92,7 @@ export function hd95ForPairs(
       const source = surfaces.get(from)!;
       if (source.length === 0) continue;
       const d = new Float64Array(source.length);
-      for (let i = 0; i < source.length; i++) d[i] = Math.sqrt(dist[source[i]]);
+      for (let i = 0; i < source.length; i++) d[i] = sqrt(dist[source[i]]);
       directed.set(`${to}<${from}`, quantile(d, 0.95));
     }
   }

@@ -1,4 +1,4 @@
-import { read } from '../test/synthetic-reads';
+import { read, seeded } from '../test/synthetic-reads';
 import { majorityVote } from './majority-vote';
 
 describe('majorityVote', () => {
@@ -23,6 +23,36 @@ describe('majorityVote', () => {
     const { mask, confidence: got } = majorityVote(reads, { dims: [rows[0].length, 1, 1], spacing: [1, 1, 1] }, [1, 2]);
     expect(Array.from(mask).join('')).toBe(expected);
     got.forEach((c, i) => expect(c).toBeCloseTo(confidence[i], 6));
+  });
+
+  // 4 reads x 3 labels go through a table of the 4^4 answer combinations, 9 reads (4^9) voxel by voxel; both must
+  // match counting votes directly.
+  it.each<[number]>([[4], [9]])('matches a direct count with %i reads', (k) => {
+    const next = seeded(k);
+    const reads = Array.from({ length: k }, () => Uint8Array.from({ length: 60 }, () => (next() < 0.5 ? 0 : 1 + Math.floor(next() * 3))));
+    const { mask, confidence } = majorityVote(reads, { dims: [5, 4, 3], spacing: [1, 1, 1] }, [1, 2, 3]);
+    for (let i = 0; i < 60; i++) {
+      const votes = [0, 1, 2, 3].map((label) => reads.filter((r) => r[i] === label).length);
+      const winner = [1, 2, 3].find((label) => votes[label] * 2 > k) ?? 0;
+      expect([mask[i], confidence[i]]).toEqual([winner, Math.fround(votes[winner] / k)]);
+    }
+  });
+
+  it('writes into given buffers, and refuses one that is a read', () => {
+    const reads = [read(['110']), read(['100']), read(['111'])];
+    const output = { mask: new Uint8Array(3).fill(9), confidence: new Float32Array(3) };
+    const result = majorityVote(reads, { dims: [3, 1, 1], spacing: [1, 1, 1] }, [1], { output });
+    expect(result.mask).toBe(output.mask);
+    expect(Array.from(output.mask)).toEqual([1, 1, 0]);
+    expect(() => majorityVote(reads, { dims: [3, 1, 1], spacing: [1, 1, 1] }, [1], { output: { mask: reads[1] } })).toThrow(
+      'an output buffer shares memory with a read it would overwrite',
+    );
+    expect(() => majorityVote(reads, { dims: [3, 1, 1], spacing: [1, 1, 1] }, [1], { output: { confidence: new Float32Array(2) } })).toThrow(
+      'output confidence has 2 voxels but the grid [3 x 1 x 1] has 3',
+    );
+    expect(() => majorityVote([Uint16Array.of(300)], { dims: [1, 1, 1], spacing: [1, 1, 1] }, [300], { output: { mask: new Uint8Array(1) } })).toThrow(
+      'output mask must be a Uint16Array for labels above 255 (got label 300)',
+    );
   });
 
   it('leaves everything outside the foreground box as background with full agreement', () => {

@@ -34,8 +34,17 @@ export interface MergeOutput {
 }
 
 /** The merged label map and confidence map, from `output` when given (reset to background, `outside`), else new. */
-export function mergeBuffers(grid: Grid, labels: readonly number[], outside: number, output: MergeOutput = {}): { mask: Mask; confidence: Float32Array } {
+export function mergeBuffers(
+  grid: Grid,
+  labels: readonly number[],
+  outside: number,
+  output: MergeOutput = {},
+  reads: readonly Mask[] = [],
+): { mask: Mask; confidence: Float32Array } {
   const n = voxelCount(grid);
+  for (const out of [output.mask, output.confidence]) {
+    if (out && reads.some((r) => overlaps(r, out))) throw new RangeError('an output buffer shares memory with a read it would overwrite');
+  }
   const wide = Math.max(...labels) > 255;
   let mask = output.mask;
   if (mask) {
@@ -53,4 +62,48 @@ export function mergeBuffers(grid: Grid, labels: readonly number[], outside: num
   }
   confidence.fill(outside);
   return { mask, confidence };
+}
+
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * Most merges see few reads and labels, so the combinations of what the reads say at a voxel are few (3 reads,
+ * 2 labels: 27). Below this many, a merge decides each combination once and then only looks voxels up in a
+ * table; above it, it decides voxel by voxel.
+ */
+export const JOINT_TABLE_LIMIT = 1 << 14;
+
+/** nSlots^reads when that is at most JOINT_TABLE_LIMIT, else 0. */
+export function jointCombinations(reads: number, nSlots: number): number {
+  let combinations = 1;
+  for (let r = 0; r < reads; r++) {
+    combinations *= nSlots;
+    if (combinations > JOINT_TABLE_LIMIT) return 0;
+  }
+  return combinations;
+}
+
+/** codes[x] for each voxel of the row from `row`: the reads' slots as base-nSlots digits, read 0 the most significant. */
+export function rowJointCodes(reads: readonly Mask[], slotOf: Int32Array, nSlots: number, row: number, width: number, codes: Int32Array): void {
+  codes.fill(0, 0, width);
+  for (let r = 0; r < reads.length; r++) {
+    const read = reads[r];
+    for (let x = 0; x < width; x++) codes[x] = codes[x] * nSlots + slotOf[read[row + x]];
+  }
+}
+
+/** The slot each read gives in a joint code, into `slots` (length = number of reads). */
+export function decodeJoint(code: number, nSlots: number, slots: Int32Array): void {
+  for (let r = slots.length - 1; r >= 0; r--) {
+    slots[r] = code % nSlots;
+    code = (code - slots[r]) / nSlots;
+  }
+}
+
+/** Calls visit with the grid index of the first voxel of each row of the box. */
+export function forEachRow(box: Box3, grid: Grid, visit: (row: number) => void): void {
+  const [nx, ny] = grid.dims;
+  for (let z = box[2]; z < box[5]; z++) for (let y = box[1]; y < box[4]; y++) visit(nx * (y + ny * z) + box[0]);
 }

@@ -177,7 +177,7 @@ describe('hd95ForPairs against a brute-force surface search', () => {
       );
     pairs.forEach(([a, b], p) => {
       const want = Math.max(quantile(directed(surfaces[a], surfaces[b]), 0.95), quantile(directed(surfaces[b], surfaces[a]), 0.95));
-      expect(got[p]).toBeCloseTo(want, 9);
+      expect(got[p]).toBeCloseTo(want, 5); // distances are stored as float32
     });
   });
 });

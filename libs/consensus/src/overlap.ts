@@ -2,15 +2,14 @@
 // read against a consensus. Counting runs once per pair over the box where any read has foreground; voxels
 // outside it are background in every read and only add to the background-background count.
 import {
-  assertMasksFitGrid,
   Box3,
   boxVoxels,
+  ForegroundScan,
   Grid,
   labelSlots,
   LabelSlots,
   Mask,
   scanForeground,
-  ForegroundScan,
   unionBox,
   voxelCount,
   voxelVolume,
@@ -98,25 +97,17 @@ export function compareReads(
   options: OverlapOptions & { consensus?: Mask } = {},
 ): ReadComparison {
   if (reads.length < 2) throw new RangeError(`comparing reads needs at least 2, got ${reads.length}`);
+  const { consensus } = options;
+  if (consensus && consensus.length !== voxelCount(grid)) {
+    throw new RangeError(`consensus has ${consensus.length} voxels but the grid [${grid.dims.join(' x ')}] has ${voxelCount(grid)}`);
+  }
   const slots = labelSlots(labels);
-  const masks = options.consensus ? [...reads, options.consensus] : [...reads];
-  assertMasksFitGrid(masks, grid);
+  const masks = consensus ? [...reads, consensus] : reads;
   const scan = scanForeground(masks, grid, slots);
-  return compareScanned(masks, reads.length, grid, slots, scan, options);
-}
-
-/** compareReads on masks already scanned; masks[k] (k = readerCount) is the consensus when present. */
-export function compareScanned(
-  masks: readonly Mask[],
-  readerCount: number,
-  grid: Grid,
-  slots: LabelSlots,
-  scan: ForegroundScan,
-  options: OverlapOptions,
-): ReadComparison {
+  const readerCount = reads.length;
   const readerPairs: [number, number][] = [];
   for (let i = 0; i < readerCount; i++) for (let j = i + 1; j < readerCount; j++) readerPairs.push([i, j]);
-  const hasConsensus = masks.length > readerCount;
+  const hasConsensus = consensus !== undefined;
   const consensusPairs: [number, number][] = hasConsensus ? Array.from({ length: readerCount }, (_, r) => [readerCount, r]) : [];
   const all = overlapForPairs(masks, [...readerPairs, ...consensusPairs], grid, slots, scan, options);
   const pairs = readerPairs.map(([a, b], p) => ({ a, b, labels: all[p] }));
@@ -136,7 +127,7 @@ export function compareScanned(
   return { pairs, vsConsensus, summary };
 }
 
-export function spread(values: readonly number[]): Spread {
+function spread(values: readonly number[]): Spread {
   let sum = 0, min = Infinity, max = -Infinity;
   for (const v of values) {
     sum += v;
@@ -147,7 +138,7 @@ export function spread(values: readonly number[]): Spread {
 }
 
 /** Overlaps for the given pairs of masks, [pair][label]. */
-export function overlapForPairs(
+function overlapForPairs(
   masks: readonly Mask[],
   pairs: readonly (readonly [number, number])[],
   grid: Grid,

@@ -120,6 +120,30 @@ describe('staple', () => {
     }
   });
 
+  // 3 reads x 2 labels is decided from a table of the 27 answer combinations; 9 reads (3^9 combinations) voxel by
+  // voxel. Both must agree with the paper's voxel-by-voxel EM run per label.
+  it.each<[number]>([[3], [9]])('merges two labels from %i noisy reads like per-label voxel-by-voxel STAPLE', (k) => {
+    const next = seeded(40 + k);
+    const truth = truthBlock().map((v, i) => (v && i % 12 >= 6 ? 2 : v));
+    const reads = Array.from({ length: k }, () => truth.map((v) => (next() < 0.15 ? Math.floor(next() * 3) : v)));
+    const iterations = 30;
+    const result = staple(reads, g, [1, 2], { tolerance: 0, maxIterations: iterations });
+    const w = [1, 2].map((label, l) => {
+      const want = voxelwiseStaple(reads, label, result.labels[l].prior, iterations);
+      result.labels[l].raters.forEach((r, i) => {
+        expect(r.sensitivity).toBeCloseTo(want.p[i], 9);
+        expect(r.specificity).toBeCloseTo(want.q[i], 9);
+      });
+      return want.w;
+    });
+    for (let i = 0; i < 576; i++) {
+      const candidates = [1, 2].filter((label, l) => reads.some((r) => r[i] === label) && w[l][i] >= 0.5);
+      const merged = candidates.sort((a, b) => w[b - 1][i] - w[a - 1][i])[0] ?? 0;
+      expect(result.mask[i]).toBe(merged);
+      expect(result.confidence[i]).toBeCloseTo(merged ? w[merged - 1][i] : 1 - Math.max(w[0][i], w[1][i]), 6);
+    }
+  });
+
   it('returns identical reads unchanged, with sensitivity and specificity 1', () => {
     const r = read(['0000', '0120', '0220', '0000']);
     const result = staple([r, r, r], { dims: [4, 4, 1], spacing: [1, 1, 1] }, [1, 2]);
@@ -164,6 +188,9 @@ describe('staple', () => {
   it.each<[string, StapleOptions, string]>([
     ['prior above 1', { prior: 1.5 }, 'STAPLE prior for label 1 must be in [0, 1], got 1.5'],
     ['per-label prior NaN', { prior: { 1: NaN } }, 'STAPLE prior for label 1 must be in [0, 1], got NaN'],
+    ['a negative tolerance', { tolerance: -1 }, 'STAPLE tolerance must be >= 0, got -1'],
+    ['zero iterations', { maxIterations: 0 }, 'STAPLE maxIterations must be a positive integer, got 0'],
+    ['a starting sensitivity of 0', { initialSensitivity: 0 }, 'STAPLE initialSensitivity must be in (0, 1], got 0'],
   ])('rejects %s', (_name, options, message) => {
     expect(() => staple([read(['1']), read(['0'])], { dims: [1, 1, 1], spacing: [1, 1, 1] }, [1], options)).toThrow(message);
   });

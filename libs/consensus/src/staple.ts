@@ -10,7 +10,7 @@
 // of STAPLE over the whole grid, not over a crop (a crop would change the specificities and the prior).
 import type { Grid, Mask } from './grid';
 import { voxelCount } from './grid';
-import { mergeBuffers, MergeOutput, MergeResult, prepareMerge } from './merge';
+import { decodeJoint, forEachRow, jointCombinations, mergeBuffers, MergeOutput, MergeResult, prepareMerge, rowJointCodes } from './merge';
 
 export interface StapleOptions {
   /**
@@ -51,6 +51,7 @@ export interface StapleResult extends MergeResult {
 /** Readers are pattern bits in a 32-bit integer; bit 31 is the sign bit. */
 export const STAPLE_MAX_READS = 30;
 const DENSE_PATTERN_READS = 16;
+const DENSE_PATTERN_CELLS = 1 << 22;
 
 /**
  * STAPLE merge. A voxel takes the label with the highest posterior W when that is ≥ 0.5 (exact ties go to the
@@ -58,7 +59,7 @@ const DENSE_PATTERN_READS = 16;
  * 1 - max W. A voxel no reader marked is always background: STAPLE could only label it through absurd rater
  * estimates (sensitivity below 1 - specificity), and outside the foreground box that would fill the volume.
  * Its confidence is still the exact posterior of background for the empty pattern, the same inside and
- * outside the box (typically 1 - 1e-4 or closer, not exactly 1).
+ * outside the box: close to 1 (1 in float32 for readers with sensitivity around 0.99), not 1 by decree.
  *
  * A label no read has is skipped: its prior is 0, W is 0 everywhere, and every reader's sensitivity and
  * specificity are reported as 1 (there was nothing to find and nothing was drawn), with 0 iterations.
@@ -69,111 +70,137 @@ export function staple(reads: readonly Mask[], grid: Grid, labels: readonly numb
   if (k > STAPLE_MAX_READS) throw new RangeError(`STAPLE supports at most ${STAPLE_MAX_READS} reads, got ${k}`);
   const tolerance = options.tolerance ?? 1e-7;
   const maxIterations = options.maxIterations ?? 200;
+  if (!(tolerance >= 0)) throw new RangeError(`STAPLE tolerance must be >= 0, got ${tolerance}`);
+  if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new RangeError(`STAPLE maxIterations must be a positive integer, got ${maxIterations}`);
+  for (const name of ['initialSensitivity', 'initialSpecificity'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(value > 0 && value <= 1)) throw new RangeError(`STAPLE ${name} must be in (0, 1], got ${value}`);
+  }
   const nSlots = labels.length + 1;
   const n = voxelCount(grid);
   const { slotOf } = slots;
-  const [nx, ny] = grid.dims;
 
-  // Pass 1: pattern histogram per label, a row at a time. codes[s * width + x] collects the readers that gave
-  // slot s at voxel x of the row.
-  const dense = k <= DENSE_PATTERN_READS;
-  const patterns = 1 << Math.min(k, DENSE_PATTERN_READS);
-  const histogram = dense ? new Float64Array(nSlots * patterns) : new Float64Array(0);
-  const sparse = dense ? [] : labels.map(() => new Map<number, number>());
   const width = box ? box[3] - box[0] : 0;
-  const codes = new Int32Array(nSlots * width);
-  const rowCodes = (row: number) => {
-    codes.fill(0);
-    for (let r = 0; r < k; r++) {
-      const read = reads[r];
-      const bit = 1 << r;
-      for (let x = 0; x < width; x++) codes[slotOf[read[row + x]] * width + x] |= bit;
-    }
+  const visited = box ? width * (box[4] - box[1]) * (box[5] - box[2]) : 0;
+  const combinations = jointCombinations(k, nSlots);
+  const answers = new Int32Array(k);
+  const labelCodes = new Int32Array(nSlots);
+  /** labelCodes[s] for the joint code: the readers (bits) that gave slot s. */
+  const splitJoint = (code: number) => {
+    decodeJoint(code, nSlots, answers);
+    labelCodes.fill(0);
+    for (let r = 0; r < k; r++) labelCodes[answers[r]] |= 1 << r;
   };
-  let visited = 0;
-  if (box) {
-    const [x0, y0, z0, , y1, z1] = box;
-    visited = width * (y1 - y0) * (z1 - z0);
-    for (let z = z0; z < z1; z++) {
-      for (let y = y0; y < y1; y++) {
-        rowCodes(nx * (y + ny * z) + x0);
-        for (let s = 1; s < nSlots; s++) {
-          const base = s * width;
-          if (dense) {
-            const offset = s * patterns;
-            for (let x = 0; x < width; x++) histogram[offset + codes[base + x]]++;
-          } else {
-            const counts = sparse[s - 1];
-            for (let x = 0; x < width; x++) counts.set(codes[base + x], (counts.get(codes[base + x]) ?? 0) + 1);
-          }
-        }
+
+  // Pass 1: how many voxels have each pattern, per label. Voxels outside the box have the empty pattern.
+  const counted: Map<number, number>[] = labels.map(() => new Map([[0, n - visited]]));
+  const add = (l: number, code: number, voxels: number) => counted[l].set(code, (counted[l].get(code) ?? 0) + voxels);
+  const codes = new Int32Array((combinations > 0 ? 1 : nSlots) * width);
+  if (box && combinations > 0) {
+    const joint = new Float64Array(combinations);
+    forEachRow(box, grid, (row) => {
+      rowJointCodes(reads, slotOf, nSlots, row, width, codes);
+      for (let x = 0; x < width; x++) joint[codes[x]]++;
+    });
+    joint.forEach((voxels, code) => {
+      if (voxels === 0) return;
+      splitJoint(code);
+      for (let s = 1; s < nSlots; s++) add(s - 1, labelCodes[s], voxels);
+    });
+  } else if (box) {
+    // Too many combinations for a table: per-label patterns a row at a time (codes[s * width + x]).
+    const perLabelPatterns = 2 ** k;
+    const patterns = k <= DENSE_PATTERN_READS && nSlots * perLabelPatterns <= DENSE_PATTERN_CELLS ? new Float64Array(nSlots * perLabelPatterns) : null;
+    forEachRow(box, grid, (row) => {
+      rowLabelCodes(reads, slotOf, nSlots, row, width, codes);
+      for (let s = 1; s < nSlots; s++) {
+        const base = s * width;
+        if (patterns) for (let x = 0; x < width; x++) patterns[s * perLabelPatterns + codes[base + x]]++;
+        else for (let x = 0; x < width; x++) add(s - 1, codes[base + x], 1);
       }
-    }
+    });
+    patterns?.forEach((voxels, at) => voxels > 0 && add(Math.floor(at / perLabelPatterns) - 1, at % perLabelPatterns, voxels));
   }
 
   const perLabel: StapleLabel[] = [];
   const posteriorOf: ((code: number) => number)[] = [];
   labels.forEach((label, l) => {
-    const s = l + 1;
-    const counted: [number, number][] = [];
-    if (dense) {
-      for (let c = 0; c < patterns; c++) if (histogram[s * patterns + c] > 0) counted.push([c, histogram[s * patterns + c]]);
-    } else {
-      counted.push(...sparse[l].entries());
-    }
-    const empty = counted.find(([c]) => c === 0);
-    if (empty) empty[1] += n - visited;
-    else counted.push([0, n - visited]);
-    const marked = scan.counts.reduce((sum, c) => sum + c[s], 0);
+    const marked = scan.counts.reduce((sum, c) => sum + c[l + 1], 0);
     const prior = priorFor(label, options.prior, marked / (k * n));
-    const fit = fitPatterns(counted, k, prior, options, tolerance, maxIterations);
+    const fit = fitPatterns([...counted[l]], k, prior, options, tolerance, maxIterations);
     perLabel.push({ label, prior, raters: fit.raters, iterations: fit.iterations, converged: fit.converged });
-    posteriorOf.push(fit.posterior);
+    posteriorOf.push(memoised(fit.posterior, k));
   });
 
-  // Pass 2: per voxel, the best label's posterior, looked up by pattern.
-  const tables = posteriorOf.map((posterior) => (dense ? Float64Array.from({ length: patterns }, (_, c) => posterior(c)) : memoised(posterior)));
-  const emptyBackground = 1 - Math.max(...posteriorOf.map((posterior) => posterior(0)));
-  const { mask, confidence } = mergeBuffers(grid, labels, emptyBackground, options.output);
-  if (box) {
-    const [x0, y0, z0, , y1, z1] = box;
-    const best = new Int32Array(width), bestW = new Float64Array(width), maxW = new Float64Array(width);
-    for (let z = z0; z < z1; z++) {
-      for (let y = y0; y < y1; y++) {
-        const row = nx * (y + ny * z) + x0;
-        rowCodes(row);
-        best.fill(0);
-        bestW.fill(-1);
-        maxW.fill(0);
-        for (let s = 1; s < nSlots; s++) {
-          const table = tables[s - 1];
-          const base = s * width;
-          const dense = table instanceof Float64Array ? table : null;
-          for (let x = 0; x < width; x++) {
-            const code = codes[base + x];
-            const w = dense ? dense[code] : (table as (code: number) => number)(code);
-            if (w > maxW[x]) maxW[x] = w;
-            if (code !== 0 && w > bestW[x]) {
-              bestW[x] = w;
-              best[x] = s;
-            }
-          }
-        }
-        for (let x = 0; x < width; x++) {
-          if (best[x] !== 0 && bestW[x] >= 0.5) {
-            mask[row + x] = labels[best[x] - 1];
-            confidence[row + x] = bestW[x];
-          } else {
-            confidence[row + x] = 1 - maxW[x];
-          }
-        }
+  // Pass 2: the merged label and its posterior. labelCodes-style codes at `at`, `stride` apart, in; slot and confidence out.
+  const decision = new Float64Array(2);
+  const decide = (perLabelCodes: Int32Array, at: number, stride: number) => {
+    let best = 0, bestW = -1, maxW = 0;
+    for (let s = 1; s < nSlots; s++) {
+      const code = perLabelCodes[s * stride + at];
+      const w = posteriorOf[s - 1](code);
+      if (w > maxW) maxW = w;
+      if (code !== 0 && w > bestW) {
+        bestW = w;
+        best = s;
       }
     }
+    if (best !== 0 && bestW >= 0.5) {
+      decision[0] = best;
+      decision[1] = bestW;
+    } else {
+      decision[0] = 0;
+      decision[1] = 1 - maxW;
+    }
+  };
+  labelCodes.fill(0);
+  decide(labelCodes, 0, 1);
+  const { mask, confidence } = mergeBuffers(grid, labels, decision[1], options.output, reads);
+  const labelOf = Int32Array.from([0, ...labels]);
+  if (box && combinations > 0) {
+    const labelTable = new Int32Array(combinations), confidenceTable = new Float32Array(combinations);
+    for (let code = 0; code < combinations; code++) {
+      splitJoint(code);
+      decide(labelCodes, 0, 1);
+      labelTable[code] = labelOf[decision[0]];
+      confidenceTable[code] = decision[1];
+    }
+    forEachRow(box, grid, (row) => {
+      rowJointCodes(reads, slotOf, nSlots, row, width, codes);
+      for (let x = 0; x < width; x++) {
+        mask[row + x] = labelTable[codes[x]];
+        confidence[row + x] = confidenceTable[codes[x]];
+      }
+    });
+  } else if (box) {
+    forEachRow(box, grid, (row) => {
+      rowLabelCodes(reads, slotOf, nSlots, row, width, codes);
+      for (let x = 0; x < width; x++) {
+        decide(codes, x, width);
+        mask[row + x] = labelOf[decision[0]];
+        confidence[row + x] = decision[1];
+      }
+    });
   }
   return { mask, confidence, box, labels: perLabel, iterations: Math.max(0, ...perLabel.map((p) => p.iterations)) };
 }
 
-function memoised(posterior: (code: number) => number): (code: number) => number {
+/** codes[s * width + x]: the readers (bits) that gave slot s at voxel x of the row. */
+function rowLabelCodes(reads: readonly Mask[], slotOf: Int32Array, nSlots: number, row: number, width: number, codes: Int32Array): void {
+  codes.fill(0, 0, nSlots * width);
+  for (let r = 0; r < reads.length; r++) {
+    const read = reads[r];
+    const bit = 1 << r;
+    for (let x = 0; x < width; x++) codes[slotOf[read[row + x]] * width + x] |= bit;
+  }
+}
+
+/** The posterior as a lookup: a full table up to 2^16 patterns, else the patterns met so far. */
+function memoised(posterior: (code: number) => number, k: number): (code: number) => number {
+  if (k <= DENSE_PATTERN_READS) {
+    const table = Float64Array.from({ length: 2 ** k }, (_, code) => posterior(code));
+    return (code) => table[code];
+  }
   const seen = new Map<number, number>();
   return (code) => {
     let w = seen.get(code);
@@ -196,8 +223,11 @@ interface PatternFit {
   posterior: (code: number) => number;
 }
 
-/** The EM of Warfield et al. (eqs. 14-19 of the paper) over pattern counts [code, voxels]. */
-export function fitPatterns(
+/**
+ * The EM of Warfield et al. over pattern counts [code, voxels]: the E-step gives W per pattern, the M-step each
+ * reader's sensitivity (W-weighted share of true voxels it marked) and specificity (same for background).
+ */
+function fitPatterns(
   counted: readonly (readonly [number, number])[],
   k: number,
   prior: number,

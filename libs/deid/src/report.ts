@@ -95,3 +95,28 @@ export function mergeReports(reports: readonly DeidReport[]): StudyDeidSummary {
       .sort((a, b) => a.tag.localeCompare(b.tag) || a.action.localeCompare(b.action)),
   };
 }
+
+/** Adds one more summary (e.g. a newly ingested instance) to a study's running summary. */
+export function combineSummaries(a: StudyDeidSummary | null | undefined, b: StudyDeidSummary): StudyDeidSummary {
+  if (!a || !a.rows) return b;
+  const rows = new Map<string, StudyDeidSummaryRow>(a.rows.map((r) => [`${r.tag}|${r.action}`, { ...r, paths: [...r.paths], reasons: [...r.reasons] }]));
+  for (const r of b.rows) {
+    const key = `${r.tag}|${r.action}`;
+    const row = rows.get(key);
+    if (!row) rows.set(key, { ...r });
+    else {
+      row.count += r.count;
+      row.instances += r.instances;
+      for (const p of r.paths) if (!row.paths.includes(p)) row.paths.push(p);
+      for (const x of r.reasons) if (!row.reasons.includes(x)) row.reasons.push(x);
+    }
+  }
+  const options = a.options && b.options && sameOptions(a.options, b.options) ? a.options : undefined;
+  return {
+    instanceCount: a.instanceCount + b.instanceCount,
+    profile: a.profile || b.profile,
+    edition: a.edition || b.edition,
+    options,
+    rows: [...rows.values()].map((r) => ({ ...r, paths: r.paths.sort() })).sort((x, y) => x.tag.localeCompare(y.tag) || x.action.localeCompare(y.action)),
+  };
+}

@@ -1,3 +1,4 @@
 export * from './parse';
 export * from './synthetic';
 export * from './transcode';
+export * from './write';

@@ -3,3 +3,5 @@ export * from './ingest-pipeline.service';
 export * from './ingest.module';
 export * from './dicomweb-import.service';
 export * from './zip';
+export * from './deployment-secret.service';
+export * from './series-geometry.service';

@@ -38,8 +38,8 @@ export class IngestReceiver {
     private readonly audit: AuditService,
   ) {}
 
-  async openBatch(projectId: string, source: IngestSource, label: string, actor: Actor): Promise<IngestBatch> {
-    const batch = await this.dataSource.getRepository(IngestBatch).save({ projectId, source, label, createdBy: actor.id });
+  async openBatch(projectId: string, source: IngestSource, label: string, actor: Actor, hints: IngestBatch['hints'] = {}): Promise<IngestBatch> {
+    const batch = await this.dataSource.getRepository(IngestBatch).save({ projectId, source, label, createdBy: actor.id, hints });
     await this.audit.record(actor, { action: 'ingest.batch.opened', objectType: 'ingest_batch', objectId: batch.id, projectId, details: { source, label } });
     return batch;
   }

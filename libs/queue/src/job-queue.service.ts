@@ -7,7 +7,7 @@ import { ALL_QUEUES, JOB_QUEUE, JobName, JobPayloads, QueueName } from './jobs';
 export const REDIS = Symbol('Redis');
 
 /** Options a producer may set; attempts, backoff and retention come from one place (defaultJobOptions). */
-export type AddOptions = Pick<JobsOptions, 'jobId' | 'priority' | 'delay' | 'lifo'>;
+export type AddOptions = Pick<JobsOptions, 'jobId' | 'priority' | 'delay' | 'lifo' | 'deduplication'>;
 
 export function defaultJobOptions(config: ContourConfig): JobsOptions {
   return {

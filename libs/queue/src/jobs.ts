@@ -22,6 +22,16 @@ export enum JobName {
   IngestFiles = 'ingest.files',
   /** Query a DICOMweb PACS (QIDO-RS) and retrieve the matching studies (WADO-RS) into a batch. */
   DicomWebImport = 'ingest.dicomweb-import',
+  /** Build and check a series' volume geometry once its instances have arrived. */
+  SeriesGeometry = 'routing.series-geometry',
+  /** Split a study into tasks by the project's policy (idempotent). */
+  SplitStudy = 'routing.split-study',
+  /** Give expired leases back to the pool (repeating). */
+  ExpireLeases = 'routing.expire-leases',
+  /** Draft a pre-label for a task with the project's model. */
+  PrelabelTask = 'prelabel.task',
+  /** Agreement, merge and next step of a task whose reads are in. */
+  ConsensusTask = 'consensus.task',
 }
 
 export interface IngestFilesJob {
@@ -41,16 +51,42 @@ export interface SeriesGeometryJob {
   seriesId: string;
 }
 
+export interface SplitStudyJob {
+  studyId: string;
+}
+
+export interface PrelabelTaskJob {
+  taskId: string;
+  /** interactive: an annotator is waiting (served first); batch: the backlog. */
+  lane: 'interactive' | 'batch';
+  modelId?: string;
+}
+
+export interface ConsensusTaskJob {
+  taskId: string;
+  round: number;
+}
+
 /** Payload type of each job name. Adding a JobName without an entry here is a compile error. */
 export interface JobPayloads {
   [JobName.IngestFiles]: IngestFilesJob;
   [JobName.DicomWebImport]: DicomWebImportJob;
+  [JobName.SeriesGeometry]: SeriesGeometryJob;
+  [JobName.SplitStudy]: SplitStudyJob;
+  [JobName.ExpireLeases]: Record<string, never>;
+  [JobName.PrelabelTask]: PrelabelTaskJob;
+  [JobName.ConsensusTask]: ConsensusTaskJob;
 }
 
 /** Which queue carries each job. A worker serving a queue must handle every job name mapped to it. */
 export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
   [JobName.IngestFiles]: QueueName.Ingest,
   [JobName.DicomWebImport]: QueueName.Ingest,
+  [JobName.SeriesGeometry]: QueueName.Routing,
+  [JobName.SplitStudy]: QueueName.Routing,
+  [JobName.ExpireLeases]: QueueName.Routing,
+  [JobName.PrelabelTask]: QueueName.Prelabel,
+  [JobName.ConsensusTask]: QueueName.Consensus,
 };
 
 export function jobsOfQueue(queue: QueueName): JobName[] {

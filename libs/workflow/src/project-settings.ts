@@ -13,7 +13,7 @@ export const QualitySettings = z.object({
   mergeMethod: z.enum(['majority', 'staple']).default('majority'),
   reviewRequired: z.boolean().default(true),
   maxReworkRounds: z.number().int().min(0).max(20).default(2),
-  leaseSeconds: z.number().int().min(30).max(7 * 24 * 3600).default(1800),
+  leaseSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(1800),
 });
 
 export const DeidSettings = z.object({

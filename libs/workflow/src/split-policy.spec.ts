@@ -19,6 +19,10 @@ describe('splitStudy', () => {
     expect(splitStudy(input, policy).map((t) => t.splitKey)).toEqual(keys);
   });
 
+  it('an uploaded NIfTI volume (no instances) is one 3D task whatever the policy', () => {
+    expect(splitStudy([series({ instanceIds: [], source: 'nifti', modality: 'MR' })], 'image').map((t) => t.splitKey)).toEqual(['series:s1']);
+  });
+
   it('is deterministic whatever the input order (idempotent splitting relies on it)', () => {
     const a = splitStudy([series({ instanceIds: ['i3', 'i1', 'i2'], kind: 'single-image' })], 'image');
     const b = splitStudy([series({ instanceIds: ['i2', 'i3', 'i1'], kind: 'single-image' })], 'image');

@@ -12,6 +12,8 @@ export interface SeriesForSplit {
   view?: string | null;
   viewGroup?: string | null;
   qcStatus: string;
+  /** 'nifti' volumes have no instances: they are split as one 3D task. */
+  source?: 'dicom' | 'nifti';
 }
 
 export interface TaskSpec {
@@ -27,7 +29,8 @@ export interface TaskSpec {
 const NON_IMAGE = new Set(['SR', 'PR', 'KO', 'RTSTRUCT', 'RTPLAN', 'RTDOSE', 'SEG', 'ECG', 'DOC', 'REG']);
 
 /** Series that can be annotated at all: image modalities whose geometry check did not fail. */
-export const annotatable = (s: SeriesForSplit) => !NON_IMAGE.has(s.modality.toUpperCase()) && s.qcStatus !== 'failed' && s.qcStatus !== 'pending' && s.instanceIds.length > 0;
+export const annotatable = (s: SeriesForSplit) =>
+  !NON_IMAGE.has(s.modality.toUpperCase()) && s.qcStatus !== 'failed' && s.qcStatus !== 'pending' && (s.instanceIds.length > 0 || s.source === 'nifti');
 
 export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' | 'frames' | 'view-group', framesPerTask = 50): TaskSpec[] {
   const usable = series.filter(annotatable);
@@ -53,7 +56,7 @@ export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' 
           specs.push({ splitKey: `frames:${instanceId}:${start}-${end}`, kind: 'frames', seriesIds: [s.id], instanceId, frameStart: start, frameEnd: end, modality: s.modality });
         }
       }
-    } else if (policy === 'image' || (policy === 'frames' && !multiFrame2d && s.kind !== 'volume' && s.kind !== 'multi-frame-volume')) {
+    } else if (s.source !== 'nifti' && (policy === 'image' || (policy === 'frames' && !multiFrame2d && s.kind !== 'volume' && s.kind !== 'multi-frame-volume'))) {
       for (const instanceId of [...s.instanceIds].sort()) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
     } else {
       specs.push({ splitKey: `series:${s.id}`, kind: 'series', seriesIds: [s.id], modality: s.modality });

@@ -9,6 +9,11 @@ import { IngestBatch, IngestSource, ProjectRole } from '@contour/db';
 import { extractZip, IngestReceiver, isZip } from '@contour/ingest';
 
 const uuid = { schema: z.uuid() };
+/** For files that do not say it themselves (NIfTI): the modality, and a pseudonymous subject id to group volumes. */
+const UploadQuery = z.object({
+  modality: z.string().regex(/^[A-Za-z]{2,4}$/, 'a DICOM modality code such as MR or CT').transform((m) => m.toUpperCase()).optional(),
+  subject: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a pseudonymous id: letters, digits, ".", "_" or "-"').optional(),
+});
 
 @ApiTags('ingest')
 @ApiBearerAuth()
@@ -29,7 +34,7 @@ export class UploadsController {
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } } } } })
   @UseInterceptors(AnyFilesInterceptor())
-  async upload(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @UploadedFiles() files: Express.Multer.File[] | undefined) {
+  async upload(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @UploadedFiles() files: Express.Multer.File[] | undefined, @Query({ schema: UploadQuery }) q: z.infer<typeof UploadQuery>) {
     if (!files?.length) throw new BadRequestException('No files in the request: send multipart/form-data with one or more file fields');
     const actor = actorOf(p);
     const label = files.length === 1 ? files[0].originalname : `${files.length} files`;
@@ -44,7 +49,7 @@ export class UploadsController {
         }
       } else received.push({ path: f.path, name: f.originalname });
     }
-    const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor);
+    const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor, { modality: q.modality, subject: q.subject });
     const itemIds = await this.receiver.addFiles(batch, received, actor);
     return { batchId: batch.id, files: itemIds.length, progress: `/api/projects/${projectId}/uploads/${batch.id}` };
   }

@@ -12,7 +12,10 @@ const CreateProject = z.object({
   settings: z.record(z.string(), z.unknown()).optional(),
 });
 const UpdateProject = z.object({ description: z.string().max(10_000).optional(), settings: z.record(z.string(), z.unknown()).optional() });
-const SetMember = z.object({ roles: z.array(z.enum(Object.values(ProjectRole) as [ProjectRole, ...ProjectRole[]])).min(1, 'give at least one project role') });
+const SetMember = z.object({
+  roles: z.array(z.enum(Object.values(ProjectRole) as [ProjectRole, ...ProjectRole[]])).min(1, 'give at least one project role'),
+  skills: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'skills are lower-case tags such as neuro-mr')).max(50).default([]),
+});
 const uuid = { schema: z.uuid() };
 
 @ApiTags('projects')
@@ -58,7 +61,7 @@ export class ProjectsController {
   @HttpCode(204)
   @ApiBody(openapi(SetMember))
   setMember(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('userId', uuid) userId: string, @Body({ schema: SetMember }) body: z.infer<typeof SetMember>) {
-    return this.projects.setMember(actorOf(p), projectId, userId, body.roles);
+    return this.projects.setMember(actorOf(p), projectId, userId, body.roles, body.skills);
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })

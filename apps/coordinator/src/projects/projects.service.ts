@@ -1,9 +1,17 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ProjectSettings } from '@contour/workflow';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
 import { Principal } from '@contour/auth';
 import { Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
+
+/** Settings with defaults filled in; a bad field is a 400 naming it. */
+function validSettings(raw: Record<string, unknown>): Record<string, unknown> {
+  const parsed = ProjectSettings.safeParse(raw);
+  if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `settings.${i.path.join('.')}: ${i.message}`));
+  return parsed.data as unknown as Record<string, unknown>;
+}
 
 @Injectable()
 export class ProjectsService {
@@ -15,7 +23,7 @@ export class ProjectsService {
   async create(actor: Actor, input: { name: string; description?: string; settings?: Record<string, unknown> }) {
     return this.dataSource.transaction(async (m) => {
       if (await m.existsBy(Project, { name: input.name })) throw new ConflictException(`A project named "${input.name}" already exists`);
-      const project = await m.save(Project, { name: input.name, description: input.description ?? '', settings: input.settings ?? {}, createdBy: actor.id });
+      const project = await m.save(Project, { name: input.name, description: input.description ?? '', settings: validSettings(input.settings ?? {}), createdBy: actor.id });
       // The creator manages the project.
       await m.save(ProjectMember, { projectId: project.id, userId: actor.id!, roles: [ProjectRole.Manager] });
       await this.audit.record(actor, { action: 'project.created', objectType: 'project', objectId: project.id, projectId: project.id, details: { name: project.name } }, m);
@@ -44,7 +52,7 @@ export class ProjectsService {
   async update(actor: Actor, projectId: string, patch: { description?: string; settings?: Record<string, unknown> }) {
     const project = await this.get(projectId);
     if (patch.description !== undefined) project.description = patch.description;
-    if (patch.settings) project.settings = { ...project.settings, ...patch.settings };
+    if (patch.settings) project.settings = validSettings({ ...project.settings, ...patch.settings });
     await this.dataSource.getRepository(Project).save(project);
     await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch });
     return project;
@@ -55,17 +63,17 @@ export class ProjectsService {
       .getRepository(ProjectMember)
       .createQueryBuilder('m')
       .innerJoin(User, 'u', 'u.id = m.user_id')
-      .select(['m.user_id AS "userId"', 'u.username AS username', 'u.display_name AS "displayName"', 'm.roles AS roles', 'u.skills AS skills'])
+      .select(['m.user_id AS "userId"', 'u.username AS username', 'u.display_name AS "displayName"', 'm.roles AS roles', 'array_cat(u.skills, m.skills) AS skills'])
       .where('m.project_id = :projectId', { projectId })
       .orderBy('u.username', 'ASC')
       .getRawMany();
   }
 
-  async setMember(actor: Actor, projectId: string, userId: string, roles: ProjectRole[]) {
+  async setMember(actor: Actor, projectId: string, userId: string, roles: ProjectRole[], skills: string[] = []) {
     await this.get(projectId);
     if (!(await this.dataSource.getRepository(User).existsBy({ id: userId }))) throw new NotFoundException(`No user ${userId}`);
-    await this.dataSource.getRepository(ProjectMember).upsert({ projectId, userId, roles }, ['projectId', 'userId']);
-    await this.audit.record(actor, { action: 'project.member.set', objectType: 'project_member', objectId: userId, projectId, details: { roles } });
+    await this.dataSource.getRepository(ProjectMember).upsert({ projectId, userId, roles, skills }, ['projectId', 'userId']);
+    await this.audit.record(actor, { action: 'project.member.set', objectType: 'project_member', objectId: userId, projectId, details: { roles, skills } });
   }
 
   async removeMember(actor: Actor, projectId: string, userId: string) {

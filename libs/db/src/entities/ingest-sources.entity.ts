@@ -42,7 +42,7 @@ export class DicomWebSource {
   url: string;
 
   /** Credentials for the PACS. Never returned by the API. */
-  @Column({ type: 'jsonb', default: () => `'{"type":"none"}'` })
+  @Column({ type: 'jsonb', default: () => `'{"type": "none"}'` })
   auth: DicomWebAuth;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })

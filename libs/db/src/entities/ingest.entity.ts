@@ -33,6 +33,10 @@ export class IngestBatch {
   @Column({ type: 'text', default: '' })
   label: string;
 
+  /** What the uploader said about files that do not say it themselves (NIfTI): { modality, subject }. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  hints: { modality?: string; subject?: string };
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -255,6 +255,10 @@ export class LabelVersion {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   stats: Record<string, unknown>;
 
+  /** For drafts: the DICOM SEG written from it, in the blob store. */
+  @Column({ name: 'seg_blob_key', type: 'text', nullable: true })
+  segBlobKey: string | null;
+
   /** Client-chosen key: a retried submission with the same key returns the first version. */
   @Column({ name: 'idempotency_key', type: 'text', nullable: true, unique: true })
   idempotencyKey: string | null;

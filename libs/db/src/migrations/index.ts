@@ -3,5 +3,7 @@
 import { Initial1795729238514 } from './1795729238514-Initial';
 import { IngestSources1795731509005 } from './1795731509005-IngestSources';
 import { Work1795732532438 } from './1795732532438-Work';
+import { Models1795732974130 } from './1795732974130-Models';
+import { UploadHints1795733116650 } from './1795733116650-UploadHints';
 
-export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005, Work1795732532438];
+export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005, Work1795732532438, Models1795732974130, UploadHints1795733116650];

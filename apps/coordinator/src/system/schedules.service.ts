@@ -1,0 +1,12 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { JobName, JobQueue, QueueName } from '@contour/queue';
+
+/** Repeating jobs, declared by the coordinator (idempotent upsert) and run by whichever worker serves the queue. */
+@Injectable()
+export class Schedules implements OnApplicationBootstrap {
+  constructor(private readonly jobs: JobQueue) {}
+
+  async onApplicationBootstrap() {
+    await this.jobs.queue(QueueName.Routing).upsertJobScheduler('expire-leases', { every: 15_000 }, { name: JobName.ExpireLeases, data: {} });
+  }
+}

@@ -1,0 +1,176 @@
+// Read side of the work API: what each person may see of a task (blinded reads), their inbox, label
+// downloads with the same rules, task history and the manager's progress and quality numbers.
+import { ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService } from '@contour/audit';
+import { actorOf, Principal } from '@contour/auth';
+import { ConsensusResult, LabelProtocol, LabelVersion, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { TaskState } from '@contour/workflow';
+
+/** States in which reviewers may see every read (collection is over). */
+const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
+
+@Injectable()
+export class TaskQueries {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly audit: AuditService,
+  ) {}
+
+  private isManager(p: Principal) {
+    return p.roles.includes(Role.Admin) || (p.projectRoles ?? []).includes(ProjectRole.Manager);
+  }
+
+  /** Which label versions of the task this person may open. */
+  private async visibility(task: Task, p: Principal) {
+    const myReads = await this.dataSource.getRepository(TaskRead).find({ where: { taskId: task.id } });
+    const annotatedByMe = myReads.some((r) => r.kind === 'annotation' && (r.annotatorId === p.userId || r.assignedTo === p.userId || r.previousAnnotatorId === p.userId));
+    const authoredRead = await this.dataSource.getRepository(LabelVersion).existsBy({ taskId: task.id, authorId: p.userId, kind: 'read' });
+    const reviewer = (p.projectRoles ?? []).includes(ProjectRole.Reviewer);
+    const seesAll = this.isManager(p) || (reviewer && OPEN_BOOK.includes(task.state) && !annotatedByMe && !authoredRead);
+    return {
+      seesAll,
+      involved: annotatedByMe || authoredRead || myReads.some((r) => r.annotatorId === p.userId),
+      canSee: (v: Pick<LabelVersion, 'kind' | 'authorId'>) => seesAll || v.kind === 'draft' || v.authorId === p.userId,
+    };
+  }
+
+  async taskForWorker(projectId: string, taskId: string, p: Principal) {
+    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
+    if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
+    const vis = await this.visibility(task, p);
+    if (!vis.seesAll && !vis.involved && !this.isManager(p)) {
+      // Annotators and reviewers open tasks through their leases; nothing else of the project is theirs to browse.
+      throw new ForbiddenException('You have no read, review or adjudication of this task');
+    }
+    const series = await this.dataSource.getRepository(Series).findBy(task.seriesIds.map((id) => ({ id })));
+    const study: { study_instance_uid: string }[] = await this.dataSource.query(`SELECT study_instance_uid FROM studies WHERE id = $1`, [task.studyId]);
+    const versions = await this.dataSource.getRepository(LabelVersion).find({ where: { taskId }, order: { createdAt: 'ASC' } });
+    const reads = await this.dataSource.getRepository(TaskRead).find({ where: { taskId }, order: { kind: 'ASC', slot: 'ASC' } });
+    const protocol = task.protocolVersion ? await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId, version: task.protocolVersion }) : null;
+    const consensus = vis.seesAll ? await this.dataSource.getRepository(ConsensusResult).find({ where: { taskId }, order: { createdAt: 'ASC' } }) : [];
+    const reviews = vis.seesAll || vis.involved ? await this.dataSource.getRepository(Review).find({ where: { taskId }, order: { createdAt: 'ASC' } }) : [];
+    return {
+      id: task.id,
+      state: task.state,
+      kind: task.kind,
+      modality: task.modality,
+      priority: task.priority,
+      uncertainty: task.uncertainty,
+      readsRequired: task.readsRequired,
+      reworkRound: task.reworkRound,
+      agreement: vis.seesAll ? task.agreement : null,
+      studyInstanceUid: study[0]?.study_instance_uid,
+      instanceId: task.instanceId,
+      frameStart: task.frameStart,
+      frameEnd: task.frameEnd,
+      series: series.map((s) => ({ id: s.id, seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, description: s.description, geometry: s.geometry, qcStatus: s.qcStatus, source: s.source })),
+      protocol: protocol ? { version: protocol.version, ...protocol.definition } : null,
+      reads: reads
+        .filter((r) => vis.seesAll || r.annotatorId === p.userId || r.assignedTo === p.userId || r.previousAnnotatorId === p.userId)
+        .map((r) => ({ id: r.id, kind: r.kind, slot: r.slot, state: r.state, round: r.round, mine: r.annotatorId === p.userId || r.assignedTo === p.userId, annotatorId: vis.seesAll ? r.annotatorId : undefined, leaseExpiresAt: r.annotatorId === p.userId ? r.leaseExpiresAt : undefined, reworkComment: r.reworkComment, labelVersionId: vis.seesAll || r.annotatorId === p.userId ? r.labelVersionId : null, draftVersionId: r.annotatorId === p.userId ? r.draftVersionId : null })),
+      labels: versions.filter((v) => vis.canSee(v)).map((v) => ({ id: v.id, kind: v.kind, authorId: vis.seesAll || v.authorId === p.userId ? v.authorId : null, readId: vis.seesAll || v.authorId === p.userId ? v.readId : null, round: v.round, model: v.model, answers: v.answers, stats: v.stats, hasMask: Boolean(v.blobKey), createdAt: v.createdAt })),
+      consensus: consensus.map((c) => ({ round: c.round, agreement: c.agreement, method: c.method, metrics: c.metrics, disagreement: c.disagreement, mergedVersionId: c.mergedVersionId })),
+      reviews: reviews.map((r) => ({ decision: r.decision, comment: r.comment, round: r.round, at: r.createdAt })),
+    };
+  }
+
+  async labelFor(projectId: string, taskId: string, versionId: string, p: Principal) {
+    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
+    if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
+    const version = await this.dataSource.getRepository(LabelVersion).findOneBy({ id: versionId, taskId });
+    if (!version) throw new NotFoundException(`No label version ${versionId} on this task`);
+    const vis = await this.visibility(task, p);
+    if (!vis.canSee(version)) throw new ForbiddenException('Reads are blinded: you cannot see another person\u2019s work on this task while it collects reads');
+    if (!version.blobKey) throw new NotFoundException('This label version has no mask (answers only)');
+    await this.audit.record(actorOf(p), { action: 'label.read', objectType: 'label_version', objectId: versionId, projectId, details: { taskId, kind: version.kind } });
+    return { version, body: await this.blobs.getBuffer(version.blobKey) };
+  }
+
+  async myReads(projectId: string, userId: string) {
+    return this.dataSource.query(
+      `SELECT r.id AS "readId", r.task_id AS "taskId", r.kind, r.state, r.round, r.lease_expires_at AS "leaseExpiresAt", r.rework_comment AS "reworkComment",
+              r.submitted_at AS "submittedAt", t.state AS "taskState", t.modality, t.kind AS "taskKind"
+         FROM task_reads r JOIN tasks t ON t.id = r.task_id
+        WHERE r.project_id = $1 AND (r.annotator_id = $2 OR (r.state = 'open' AND r.assigned_to = $2))
+        ORDER BY (r.state = 'leased') DESC, (r.state = 'open') DESC, r.submitted_at DESC NULLS LAST LIMIT 200`,
+      [projectId, userId],
+    );
+  }
+
+  async list(projectId: string, state: string | undefined, limit: number, offset: number) {
+    const params: unknown[] = [projectId, limit, offset];
+    const where = state ? `AND t.state = ANY($4)` : '';
+    if (state) params.push(state.split(','));
+    return this.dataSource.query(
+      `SELECT t.id, t.state, t.kind, t.modality, t.priority, t.uncertainty, t.agreement, t.reads_required AS "readsRequired", t.rework_round AS "reworkRound",
+              t.rejection_count AS "rejectionCount", t.state_changed_at AS "stateChangedAt", t.created_at AS "createdAt", t.state_reason AS "stateReason",
+              (SELECT count(*)::int FROM task_reads r WHERE r.task_id = t.id AND r.kind = 'annotation' AND r.state = 'submitted') AS "readsSubmitted"
+         FROM tasks t WHERE t.project_id = $1 ${where} ORDER BY t.priority DESC, t.created_at LIMIT $2 OFFSET $3`,
+      params,
+    );
+  }
+
+  async history(projectId: string, taskId: string) {
+    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
+    if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
+    const transitions = await this.dataSource.query(
+      `SELECT from_state AS "from", to_state AS "to", event, actor_name AS actor, reason, at FROM task_transitions WHERE task_id = $1 ORDER BY id`,
+      [taskId],
+    );
+    const audit = await this.dataSource.query(
+      `SELECT id, at, actor_name AS actor, action, object_type AS "objectType", object_id AS "objectId", details FROM audit_events
+        WHERE project_id = $1 AND (object_id = $2 OR details->>'taskId' = $2) ORDER BY id`,
+      [projectId, taskId],
+    );
+    return { task: { id: task.id, state: task.state, rejectionCount: task.rejectionCount, reworkRound: task.reworkRound }, transitions, audit };
+  }
+
+  async stats(projectId: string) {
+    const byState = await this.dataSource.query(`SELECT state, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY state ORDER BY state`, [projectId]);
+    const perDay = await this.dataSource.query(
+      `SELECT to_char(date_trunc('day', at), 'YYYY-MM-DD') AS day, count(*)::int AS approved FROM task_transitions
+        WHERE project_id = $1 AND to_state = 'approved' GROUP BY 1 ORDER BY 1`,
+      [projectId],
+    );
+    const timeInState = await this.dataSource.query(
+      `SELECT state, round(avg(seconds)::numeric, 1)::float AS "meanSeconds", round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::numeric, 1)::float AS "medianSeconds", count(*)::int AS visits
+         FROM (SELECT to_state AS state, extract(epoch FROM (COALESCE(lead(at) OVER (PARTITION BY task_id ORDER BY id), now()) - at)) AS seconds
+                 FROM task_transitions WHERE project_id = $1) s GROUP BY state ORDER BY state`,
+      [projectId],
+    );
+    const rejections = await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE decision = 'rejected')::int AS rejected, count(*)::int AS reviews FROM reviews WHERE project_id = $1`,
+      [projectId],
+    );
+    const agreementHistogram = await this.dataSource.query(
+      `SELECT width_bucket(agreement, 0, 1.0000001, 10) AS bucket, count(*)::int AS n FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      [projectId],
+    );
+    // Per annotator: mean Dice of their reads against the merged result, and how often their work was rejected.
+    const perReader = new Map<string, { dice: number[]; reads: number; rejected: number }>();
+    const results: { metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[] } }[] = await this.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId]);
+    for (const r of results) {
+      (r.metrics.readers ?? []).forEach((reader, i) => {
+        const entry = perReader.get(reader) ?? { dice: [], reads: 0, rejected: 0 };
+        for (const label of r.metrics.labels ?? []) if (label.vsMerged?.[i]) entry.dice.push(label.vsMerged[i].dice);
+        perReader.set(reader, entry);
+      });
+    }
+    const readsPerAnnotator: { user_id: string; username: string; reads: number; rejected: number }[] = await this.dataSource.query(
+      `SELECT lv.author_id AS user_id, u.username, count(*)::int AS reads,
+              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM reviews rv WHERE rv.task_id = lv.task_id AND rv.round = lv.round AND rv.decision = 'rejected'))::int AS rejected
+         FROM label_versions lv JOIN users u ON u.id = lv.author_id WHERE lv.project_id = $1 AND lv.kind = 'read' GROUP BY lv.author_id, u.username`,
+      [projectId],
+    );
+    const annotators = readsPerAnnotator.map((a) => {
+      const d = perReader.get(a.user_id)?.dice ?? [];
+      return { userId: a.user_id, username: a.username, reads: a.reads, rejected: a.rejected, rejectionRate: a.reads ? a.rejected / a.reads : 0, meanDiceVsConsensus: d.length ? d.reduce((x, y) => x + y, 0) / d.length : null };
+    });
+    const [{ mean_agreement }] = await this.dataSource.query(`SELECT avg(agreement)::float AS mean_agreement FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL`, [projectId]);
+    return { byState, approvedPerDay: perDay, timeInState, reviews: rejections[0], agreement: { mean: mean_agreement, histogram: agreementHistogram }, annotators };
+  }
+}

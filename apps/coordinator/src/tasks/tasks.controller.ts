@@ -1,0 +1,196 @@
+// The work API: annotators pull the next read, heartbeat, save drafts and submit; reviewers and adjudicators
+// pull and decide; managers look at tasks, assign, prioritise and settle escalations. Reads are blinded:
+// while a task collects its reads, nobody but the read's author sees it.
+import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
+import { ProjectRole } from '@contour/db';
+import { ReviewService, RoutingService, Submission } from '@contour/tasks';
+import { openapi } from '../system/openapi';
+import { TaskQueries } from './task-queries.service';
+
+const uuid = { schema: z.uuid() };
+const base64 = z.string().regex(/^[A-Za-z0-9+/=\s]*$/, 'the mask is base64 of the deflated label map');
+export const SubmissionBody = z
+  .object({
+    mask: base64.optional(),
+    answers: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((b) => b.mask || (b.answers && Object.keys(b.answers).length), 'send a mask, answers, or both');
+const ReviewBody = z.object({
+  decision: z.enum(['approve', 'edit-approve', 'reject']),
+  comment: z.string().max(10_000).default(''),
+  mask: base64.optional(),
+  answers: z.record(z.string(), z.unknown()).optional(),
+});
+const AdjudicateBody = z.object({ mask: base64.optional(), answers: z.record(z.string(), z.unknown()).optional(), comment: z.string().max(10_000).default('') });
+const AssignBody = z.object({ userId: z.uuid(), taskIds: z.array(z.uuid()).min(1).max(1000) });
+const PatchTask = z.object({ priority: z.number().int().min(-1000).max(1000) });
+const DecisionBody = z.object({ comment: z.string().max(10_000).default('') });
+const ListQuery = z.object({ state: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) });
+
+function toSubmission(body: { mask?: string; answers?: Record<string, unknown> }, idempotencyKey?: string): Submission {
+  return { mask: body.mask ? Buffer.from(body.mask, 'base64') : undefined, answers: body.answers, idempotencyKey: idempotencyKey || undefined };
+}
+
+@ApiTags('tasks')
+@ApiBearerAuth()
+@Controller('api/projects/:projectId')
+export class TasksController {
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly reviews: ReviewService,
+    private readonly queries: TaskQueries,
+  ) {}
+
+  // ---- annotators ------------------------------------------------------------------------------------------
+
+  /** The next read for the caller (their rework first, then by priority and age): 200 with the lease, 204 when none. */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator] } })
+  @Post('tasks/next')
+  async next(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Res({ passthrough: true }) res: Response) {
+    const lease = await this.routing.next(projectId, actorOf(p), 'annotation');
+    if (!lease) {
+      res.status(204);
+      return;
+    }
+    res.status(200);
+    return { ...lease, task: await this.queries.taskForWorker(projectId, lease.taskId, p) };
+  }
+
+  /** The caller's own work in this project: leased reads, rework waiting for them, recent submissions. */
+  @Access({ project: { param: 'projectId' } })
+  @Get('my/reads')
+  mine(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string) {
+    return this.queries.myReads(projectId, p.userId);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Post('reads/:readId/heartbeat')
+  @HttpCode(200)
+  heartbeat(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('readId', uuid) readId: string) {
+    return this.routing.heartbeat(projectId, readId, actorOf(p));
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Post('reads/:readId/release')
+  @HttpCode(204)
+  release(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('readId', uuid) readId: string) {
+    return this.routing.release(projectId, readId, actorOf(p));
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator, ProjectRole.Reviewer] } })
+  @Put('reads/:readId/draft')
+  @ApiBody(openapi(SubmissionBody))
+  saveDraft(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('readId', uuid) readId: string, @Body({ schema: SubmissionBody }) body: z.infer<typeof SubmissionBody>) {
+    return this.routing.saveDraft(projectId, readId, actorOf(p), toSubmission(body));
+  }
+
+  /** Submits a read. Send an Idempotency-Key header: a retried request then returns the first result. */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator] } })
+  @Post('reads/:readId/submit')
+  @HttpCode(200)
+  @ApiBody(openapi(SubmissionBody))
+  submit(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('readId', uuid) readId: string, @Body({ schema: SubmissionBody }) body: z.infer<typeof SubmissionBody>, @Headers('idempotency-key') key?: string) {
+    return this.routing.submit(projectId, readId, actorOf(p), toSubmission(body, key));
+  }
+
+  // ---- reviewers and adjudicators --------------------------------------------------------------------------
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Reviewer] } })
+  @Post('reviews/next')
+  async nextReview(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Res({ passthrough: true }) res: Response) {
+    const lease = await this.routing.next(projectId, actorOf(p), 'review');
+    if (!lease) {
+      res.status(204);
+      return;
+    }
+    res.status(200);
+    return { ...lease, task: await this.queries.taskForWorker(projectId, lease.taskId, p) };
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Reviewer] } })
+  @Post('reads/:readId/review')
+  @HttpCode(200)
+  @ApiBody(openapi(ReviewBody))
+  review(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('readId', uuid) readId: string, @Body({ schema: ReviewBody }) body: z.infer<typeof ReviewBody>) {
+    return this.reviews.review(projectId, readId, actorOf(p), body.decision, body.comment, toSubmission(body));
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Reviewer] } })
+  @Post('reads/:readId/adjudicate')
+  @HttpCode(200)
+  @ApiBody(openapi(AdjudicateBody))
+  adjudicate(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('readId', uuid) readId: string, @Body({ schema: AdjudicateBody }) body: z.infer<typeof AdjudicateBody>) {
+    return this.reviews.adjudicate(projectId, readId, actorOf(p), toSubmission(body), body.comment);
+  }
+
+  // ---- everyone on the task (with blinding) ----------------------------------------------------------------
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('tasks/:taskId')
+  task(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string) {
+    return this.queries.taskForWorker(projectId, taskId, p);
+  }
+
+  /** A label version's mask (deflated label map). Blinded reads are refused to everyone but their author. */
+  @Access({ project: { param: 'projectId' } })
+  @Get('tasks/:taskId/labels/:versionId')
+  async label(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Param('versionId', uuid) versionId: string, @Res() res: Response) {
+    const { version, body } = await this.queries.labelFor(projectId, taskId, versionId, p);
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('X-Contour-Grid', JSON.stringify(version.grid ?? null));
+    res.setHeader('X-Contour-Encoding', version.encoding);
+    res.send(body);
+  }
+
+  // ---- managers --------------------------------------------------------------------------------------------
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get('tasks')
+  list(@Param('projectId', uuid) projectId: string, @Query({ schema: ListQuery }) q: z.infer<typeof ListQuery>) {
+    return this.queries.list(projectId, q.state, q.limit, q.offset);
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Patch('tasks/:taskId')
+  @HttpCode(204)
+  @ApiBody(openapi(PatchTask))
+  patch(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Body({ schema: PatchTask }) body: z.infer<typeof PatchTask>) {
+    return this.routing.setPriority(projectId, taskId, body.priority, actorOf(p));
+  }
+
+  /** Push routing: reserve a read of each task for a named annotator (takes over a lease if none is open). */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post('tasks/assign')
+  @HttpCode(200)
+  @ApiBody(openapi(AssignBody))
+  assign(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Body({ schema: AssignBody }) body: z.infer<typeof AssignBody>) {
+    return this.routing.assign(projectId, body.taskIds, body.userId, actorOf(p));
+  }
+
+  /** cancel any unfinished task; reopen (back to its annotators) or approve an escalated one. */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post('tasks/:taskId/decisions/:decision')
+  @HttpCode(200)
+  @ApiBody(openapi(DecisionBody))
+  decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Param('decision', { schema: z.enum(['cancel', 'reopen', 'approve']) }) decision: 'cancel' | 'reopen' | 'approve', @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
+    return this.reviews.managerDecision(projectId, taskId, actorOf(p), decision, body.comment);
+  }
+
+  /** The task's history: every transition with actor and reason, oldest first, and its audit trail. */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get('tasks/:taskId/history')
+  history(@Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string) {
+    return this.queries.history(projectId, taskId);
+  }
+
+  /** Progress and quality: tasks by state, time in each state, agreement per task and per annotator, rejections. */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get('stats')
+  stats(@Param('projectId', uuid) projectId: string) {
+    return this.queries.stats(projectId);
+  }
+}

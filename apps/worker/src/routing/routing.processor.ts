@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { SeriesGeometryService } from '@contour/ingest';
+import { JobContext, JobHandler, JobName } from '@contour/queue';
+import { ConsensusService, RoutingService, TaskSplitter } from '@contour/tasks';
+
+/** Routing and consensus jobs: series geometry checks, study splitting, lease expiry, consensus. */
+@Injectable()
+export class RoutingProcessor {
+  constructor(
+    private readonly geometry: SeriesGeometryService,
+    private readonly splitter: TaskSplitter,
+    private readonly routing: RoutingService,
+    private readonly consensus: ConsensusService,
+  ) {}
+
+  @JobHandler(JobName.SeriesGeometry)
+  seriesGeometry(job: JobContext<JobName.SeriesGeometry>) {
+    return this.geometry.build(job.data.seriesId);
+  }
+
+  @JobHandler(JobName.SplitStudy)
+  split(job: JobContext<JobName.SplitStudy>) {
+    return this.splitter.split(job.data.studyId);
+  }
+
+  @JobHandler(JobName.ExpireLeases)
+  async expire() {
+    return { expired: await this.routing.expireLeases() };
+  }
+
+  @JobHandler(JobName.ConsensusTask)
+  consensusTask(job: JobContext<JobName.ConsensusTask>) {
+    return this.consensus.run(job.data.taskId);
+  }
+}

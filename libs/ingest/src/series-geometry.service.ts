@@ -1,0 +1,50 @@
+// Once a series' instances have arrived (debounced job), builds its volume geometry from the per-instance
+// records kept at ingest and runs the consistency checks: mixed orientation or size, duplicate or missing
+// slice positions, uneven spacing. A series that fails is kept, listed with its reasons, and not split into
+// tasks; then the study is (re)split.
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService, systemActor } from '@contour/audit';
+import { Series } from '@contour/db';
+import { JobName, JobQueue } from '@contour/queue';
+import { computeSeriesGeometry, InstanceGeometry } from '@contour/volume';
+
+export const SPLIT_DEBOUNCE_MS = 1500;
+
+@Injectable()
+export class SeriesGeometryService {
+  private readonly logger = new Logger(SeriesGeometryService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly jobs: JobQueue,
+  ) {}
+
+  async build(seriesId: string) {
+    const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId });
+    if (!series) return { status: 'missing' };
+    const rows: { id: string; attributes: { geometry?: InstanceGeometry | null; view?: string | null } }[] = await this.dataSource.query(`SELECT id, attributes FROM instances WHERE series_id = $1`, [seriesId]);
+    const records = rows.filter((r) => r.attributes?.geometry).map((r) => ({ ...r.attributes.geometry!, id: r.id }));
+    let qcStatus: Series['qcStatus'] = 'ok';
+    let qcIssues: Series['qcIssues'] = [];
+    let geometry: Record<string, unknown> | null = null;
+    if (records.length) {
+      const g = computeSeriesGeometry(records);
+      qcIssues = g.issues.map((i) => ({ code: i.code, message: i.message, severity: i.severity }));
+      qcStatus = g.issues.some((i) => i.severity === 'error') ? 'failed' : g.issues.length ? 'warning' : 'ok';
+      // `slices` repeats what `order` says with positions; keep the record small.
+      const { slices: _slices, ...rest } = g;
+      geometry = rest as unknown as Record<string, unknown>;
+    }
+    const view = rows.find((r) => r.attributes?.view)?.attributes.view ?? null;
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`UPDATE series SET geometry = $2, qc_status = $3, qc_issues = $4, view_group = $5, updated_at = now() WHERE id = $1`, [seriesId, geometry ? JSON.stringify(geometry) : null, qcStatus, JSON.stringify(qcIssues), view ? `${series.studyId}:${series.bodyPart ?? series.modality}` : null]);
+      await this.audit.record(systemActor('geometry'), { action: 'series.checked', objectType: 'series', objectId: seriesId, projectId: series.projectId, details: { qcStatus, issues: qcIssues.map((i) => i.code), instances: rows.length } }, m);
+    });
+    if (qcStatus === 'failed') this.logger.warn(`series ${seriesId} failed its geometry check: ${qcIssues.map((i) => i.code).join(', ')}`);
+    await this.jobs.add(JobName.SplitStudy, { studyId: series.studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${series.studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
+    return { status: qcStatus, issues: qcIssues.length };
+  }
+}

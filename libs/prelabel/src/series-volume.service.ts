@@ -1,0 +1,61 @@
+// A series as a voxel volume with its affine, from the stored (de-identified) DICOM instances or from an
+// uploaded NIfTI. Used by pre-labelling and exports; instances are read one at a time, decoded and stacked.
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Instance, Series } from '@contour/db';
+import { readDicom } from '@contour/dicom';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { buildVolume, decodeFrames, InstanceGeometry, readNifti, SeriesGeometry } from '@contour/volume';
+
+export interface LoadedVolume {
+  dims: [number, number, number];
+  data: Float32Array | Int16Array | Uint16Array | Uint8Array;
+  affineRas: number[][];
+  affineLps: number[][];
+  source: 'dicom' | 'nifti';
+  /** Instance ids in slice order (DICOM series). */
+  order: string[];
+}
+
+@Injectable()
+export class SeriesVolumeLoader {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+  ) {}
+
+  async load(seriesId: string): Promise<LoadedVolume> {
+    const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId });
+    if (!series) throw new NotFoundException(`No series ${seriesId}`);
+    if (series.source === 'nifti') {
+      const image = readNifti(await this.blobs.getBuffer(series.volumeBlobKey!));
+      const affineRas = image.affine;
+      const affineLps = affineRas.map((row, r) => (r < 2 ? row.map((v) => -v) : [...row]));
+      const slope = image.sclSlope && image.sclSlope !== 0 ? image.sclSlope : 1;
+      const inter = image.sclInter ?? 0;
+      let data = image.data as LoadedVolume['data'];
+      if (slope !== 1 || inter !== 0) {
+        const f = new Float32Array(data.length);
+        for (let i = 0; i < data.length; i++) f[i] = (data[i] as number) * slope + inter;
+        data = f;
+      }
+      return { dims: image.dims.slice(0, 3) as [number, number, number], data, affineRas, affineLps, source: 'nifti', order: [] };
+    }
+    const geometry = series.geometry as unknown as SeriesGeometry | null;
+    if (!geometry) throw new Error(`Series ${seriesId} has no geometry yet`);
+    const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId });
+    const byId = new Map(instances.map((i) => [i.id, i]));
+    const parts = [];
+    for (const id of [...new Set(geometry.order)]) {
+      const inst = byId.get(id);
+      if (!inst) throw new Error(`Instance ${id} of the series geometry is missing`);
+      const buffer = await this.blobs.getBuffer(inst.blobKey);
+      const parsed = readDicom(buffer);
+      const record = (inst.attributes as { geometry?: InstanceGeometry }).geometry!;
+      parts.push({ geometry: { ...record, id }, frames: await decodeFrames({ buffer, parsed }, { untileMosaic: true }) });
+    }
+    const volume = buildVolume(parts, { rescale: 'float32' });
+    return { dims: volume.dims as [number, number, number], data: volume.data as LoadedVolume['data'], affineRas: volume.affineRas as number[][], affineLps: volume.affineLps as number[][], source: 'dicom', order: volume.geometry.order };
+  }
+}

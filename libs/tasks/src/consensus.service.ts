@@ -1,0 +1,128 @@
+// Consensus for a task whose k reads are in (consensus queue, worker): agreement per label, the merged label
+// (majority vote or STAPLE), the regions of disagreement, and the next step — review, approval or
+// adjudication — by the project's threshold. Idempotent: a task no longer in "consensus" is left alone.
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { computeAgreement, disagreementRegions, Mask } from '@contour/consensus';
+import { Actor, systemActor } from '@contour/audit';
+import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { afterConsensus, decodeLabelMap, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
+import { TaskLifecycle } from './task-lifecycle.service';
+import { TaskGrid } from './task-grid.service';
+
+const actor: Actor = systemActor('consensus');
+
+/** Agreement on answers (classifications): the share of readers giving the most common answer, per question. */
+export function answerAgreement(answers: Record<string, unknown>[]): { agreement: number; merged: Record<string, unknown>; perQuestion: Record<string, number> } {
+  const questions = [...new Set(answers.flatMap((a) => Object.keys(a)))].sort();
+  const merged: Record<string, unknown> = {};
+  const perQuestion: Record<string, number> = {};
+  for (const q of questions) {
+    const counts = new Map<string, { n: number; value: unknown }>();
+    for (const a of answers) {
+      const key = JSON.stringify(a[q] ?? null);
+      counts.set(key, { n: (counts.get(key)?.n ?? 0) + 1, value: a[q] ?? null });
+    }
+    const best = [...counts.entries()].sort((x, y) => y[1].n - x[1].n || x[0].localeCompare(y[0]))[0][1];
+    merged[q] = best.value;
+    perQuestion[q] = best.n / answers.length;
+  }
+  const values = Object.values(perQuestion);
+  return { agreement: values.length ? values.reduce((a, b) => a + b, 0) / values.length : 1, merged, perQuestion };
+}
+
+@Injectable()
+export class ConsensusService {
+  private readonly logger = new Logger(ConsensusService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly lifecycle: TaskLifecycle,
+    private readonly grids: TaskGrid,
+  ) {}
+
+  async run(taskId: string): Promise<{ state: string; agreement?: number }> {
+    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId });
+    if (!task || task.state !== TaskState.Consensus) return { state: task?.state ?? 'missing' };
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: task.projectId });
+    const settings = parseProjectSettings(project.settings);
+    const reads = await this.dataSource.getRepository(TaskRead).find({ where: { taskId, kind: 'annotation', state: 'submitted' }, order: { slot: 'ASC' } });
+    const versions = await Promise.all(reads.map((r) => this.dataSource.getRepository(LabelVersion).findOneByOrFail({ id: r.labelVersionId! })));
+
+    // The heavy part happens outside any transaction.
+    let agreement = 1;
+    let metrics: Record<string, unknown> = {};
+    let disagreement: Record<string, unknown> = {};
+    let merged: { mask?: Buffer; answers: Record<string, unknown>; stats: Record<string, unknown> } = { answers: {}, stats: {} };
+    const withMasks = versions.filter((v) => v.blobKey);
+    if (withMasks.length) {
+      const grid = await this.grids.gridOf(task);
+      const masks: Mask[] = await Promise.all(withMasks.map(async (v) => decodeLabelMap(await this.blobs.getBuffer(v.blobKey!), grid.dims)));
+      const labels = (await this.grids.allowedLabels(task)).filter((l) => masks.some((m) => labelCounts(m as Uint8Array)[l]));
+      if (masks.length >= 2) {
+        const started = performance.now();
+        const report = computeAgreement(masks, { dims: grid.dims, spacing: grid.spacing }, labels, { merge: settings.quality.mergeMethod === 'staple' ? 'staple' : 'majority' });
+        agreement = report.agreement;
+        metrics = {
+          method: settings.quality.mergeMethod,
+          readers: withMasks.map((v) => v.authorId),
+          labels: report.labels.map((l) => ({ ...l })),
+          pairs: report.pairs,
+          computeMs: Math.round(performance.now() - started),
+        };
+        const regions = disagreementRegions(masks, { dims: grid.dims, spacing: grid.spacing }, labels, { minVoxels: 10 });
+        disagreement = { labels: regions.map((r) => ({ label: r.label, voxels: r.voxels, slices: r.perSlice.flatMap((n, z) => (n ? [{ z, voxels: n }] : [])), regions: r.regions.slice(0, 50) })) };
+        merged.mask = encodeLabelMap(report.merged.mask as Uint8Array);
+        merged.stats = { voxels: labelCounts(report.merged.mask as Uint8Array), meanConfidence: mean(report.merged.confidence, report.merged.box ? undefined : 1) };
+      } else {
+        merged.mask = encodeLabelMap(masks[0] as Uint8Array);
+        merged.stats = { voxels: labelCounts(masks[0] as Uint8Array) };
+      }
+    }
+    const answered = versions.filter((v) => Object.keys(v.answers ?? {}).length);
+    if (answered.length) {
+      const a = answerAgreement(answered.map((v) => v.answers));
+      merged.answers = a.merged;
+      metrics = { ...metrics, answers: a.perQuestion };
+      agreement = withMasks.length >= 2 ? Math.min(agreement, a.agreement) : a.agreement;
+    }
+    const mergedKey = merged.mask ? (await this.blobs.put(merged.mask)).key : null;
+
+    return this.dataSource.transaction(async (m) => {
+      const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :taskId', { taskId }).getOneOrFail();
+      if (locked.state !== TaskState.Consensus) return { state: locked.state };
+      const grid = mergedKey ? ((await this.grids.gridOf(locked)) as unknown as Record<string, unknown>) : null;
+      const version = await m.save(
+        m.create(LabelVersion, { taskId, projectId: task.projectId, kind: 'merged', readId: null, authorId: null, round: locked.reworkRound, protocolVersion: locked.protocolVersion, blobKey: mergedKey, encoding: LABELMAP_ENCODING, grid, answers: merged.answers, stats: merged.stats }),
+      );
+      await m.save(m.create(ConsensusResult, { taskId, projectId: task.projectId, round: locked.reworkRound, agreement, method: settings.quality.mergeMethod, metrics, disagreement, mergedVersionId: version.id }));
+      const event = afterConsensus(agreement, settings.quality);
+      const { to } = await this.lifecycle.apply(m, taskId, event, actor, `agreement ${agreement.toFixed(3)} (threshold ${settings.quality.agreementThreshold})`, { agreement });
+      if (to === TaskState.Review || to === TaskState.Adjudication) await this.openSlot(m, locked, to === TaskState.Review ? 'review' : 'adjudication');
+      this.logger.log(`task ${taskId}: agreement ${agreement.toFixed(3)} -> ${to}`);
+      return { state: to, agreement };
+    });
+  }
+
+  /** One review or adjudication slot for the task's current round. */
+  async openSlot(m: EntityManager, task: Task, kind: 'review' | 'adjudication') {
+    await m.query(
+      `INSERT INTO task_reads (task_id, project_id, kind, slot, state, round, priority, task_created_at, required_skills) VALUES ($1, $2, $3, 0, 'open', $4, $5, $6, $7)`,
+      [task.id, task.projectId, kind, task.reworkRound, task.priority + (kind === 'adjudication' ? 50 : 0), task.createdAt, task.requiredSkills],
+    );
+  }
+}
+
+function mean(values: Float32Array, fallback?: number): number {
+  if (fallback !== undefined) return fallback;
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i];
+    n++;
+  }
+  return n ? sum / n : 1;
+}

@@ -1,0 +1,104 @@
+// Review, adjudication and a manager's decisions on escalated tasks. A rejection sends the task back to the
+// annotators whose reads made it, with the reviewer's comment, until the project's rework limit; then the
+// task escalates to the managers.
+import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Actor, AuditService } from '@contour/audit';
+import { Project, Review, Task, TaskRead } from '@contour/db';
+import { afterRejection, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
+import { ConsensusService } from './consensus.service';
+import { RoutingService, Submission } from './routing.service';
+import { TaskLifecycle } from './task-lifecycle.service';
+
+export type ReviewDecision = 'approve' | 'edit-approve' | 'reject';
+
+@Injectable()
+export class ReviewService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly lifecycle: TaskLifecycle,
+    private readonly routing: RoutingService,
+    private readonly consensus: ConsensusService,
+    private readonly audit: AuditService,
+  ) {}
+
+  private async leasedSlot(m: EntityManager, projectId: string, readId: string, userId: string, kind: 'review' | 'adjudication'): Promise<{ read: TaskRead; task: Task }> {
+    const read = await m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :readId AND r.project_id = :projectId', { readId, projectId }).getOne();
+    if (!read) throw new NotFoundException(`No ${kind} ${readId} in this project`);
+    if (read.kind !== kind) throw new ConflictException(`This is ${read.kind === 'annotation' ? 'an annotation read' : `a ${read.kind}`}, not a ${kind}`);
+    if (read.annotatorId !== userId || read.state !== 'leased') {
+      if (read.previousAnnotatorId === userId && read.state === 'open') {
+        // Lapsed lease nobody else took: accept.
+      } else throw new ForbiddenException(`This ${kind} is not leased to you`);
+    }
+    const task = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: read.taskId }).getOneOrFail();
+    return { read, task };
+  }
+
+  async review(projectId: string, readId: string, actor: Actor, decision: ReviewDecision, comment: string, submission: Submission = {}) {
+    if (decision === 'reject' && !comment.trim()) throw new BadRequestException('A rejection needs a comment telling the annotator what to fix');
+    if (decision === 'edit-approve' && !submission.mask && !submission.answers) throw new BadRequestException('Edit-and-approve needs the edited mask or answers');
+    return this.dataSource.transaction(async (m) => {
+      const { read, task } = await this.leasedSlot(m, projectId, readId, actor.id!, 'review');
+      if (task.state !== TaskState.Review) throw new ConflictException(`The task is ${task.state}, not waiting for review`);
+      const project = await m.findOneByOrFail(Project, { id: projectId });
+      const settings = parseProjectSettings(project.settings);
+      let versionId: string | null = null;
+      if (decision === 'edit-approve') versionId = (await this.routing.storeLabel(m, task, read, 'review-edit', actor, submission)).id;
+      await m.insert(Review, { taskId: task.id, projectId, reviewerId: actor.id!, decision: decision === 'approve' ? 'approved' : decision === 'edit-approve' ? 'edited-approved' : 'rejected', comment, round: task.reworkRound, labelVersionId: versionId });
+      await m.update(TaskRead, read.id, { state: 'submitted', annotatorId: actor.id, submittedAt: new Date(), labelVersionId: versionId, leaseExpiresAt: null });
+      if (decision !== 'reject') {
+        const { to } = await this.lifecycle.apply(m, task.id, TaskEvent.Approve, actor, comment || null);
+        return { taskState: to };
+      }
+      const event = afterRejection(task.reworkRound, settings.quality.maxReworkRounds);
+      if (event === TaskEvent.RejectBeyondLimit) {
+        const { to } = await this.lifecycle.apply(m, task.id, event, actor, `rejected after ${task.reworkRound} rework round(s): ${comment}`, { rejectionCount: task.rejectionCount + 1, stateReason: comment });
+        return { taskState: to };
+      }
+      const { to } = await this.lifecycle.apply(m, task.id, event, actor, comment, { rejectionCount: task.rejectionCount + 1, reworkRound: task.reworkRound + 1 });
+      await this.reopenForRework(m, task, comment);
+      return { taskState: to };
+    });
+  }
+
+  /** Every annotation read goes back to its own annotator (assigned, first in their queue), with the comment. */
+  private async reopenForRework(m: EntityManager, task: Task, comment: string) {
+    await m.query(
+      `UPDATE task_reads SET state = 'open', assigned_to = annotator_id, annotator_id = NULL, previous_annotator_id = NULL, round = $2,
+              rework_comment = $3, priority = $4, lease_expires_at = NULL, submitted_at = NULL
+        WHERE task_id = $1 AND kind = 'annotation'`,
+      [task.id, task.reworkRound + 1, comment, task.priority + 100],
+    );
+  }
+
+  async adjudicate(projectId: string, readId: string, actor: Actor, submission: Submission, comment = '') {
+    return this.dataSource.transaction(async (m) => {
+      const { read, task } = await this.leasedSlot(m, projectId, readId, actor.id!, 'adjudication');
+      if (task.state !== TaskState.Adjudication) throw new ConflictException(`The task is ${task.state}, not waiting for adjudication`);
+      const project = await m.findOneByOrFail(Project, { id: projectId });
+      const settings = parseProjectSettings(project.settings);
+      const version = await this.routing.storeLabel(m, task, read, 'adjudicated', actor, submission);
+      await m.update(TaskRead, read.id, { state: 'submitted', annotatorId: actor.id, submittedAt: new Date(), labelVersionId: version.id, leaseExpiresAt: null });
+      const { to } = await this.lifecycle.apply(m, task.id, settings.quality.reviewRequired ? TaskEvent.Adjudicated : TaskEvent.AdjudicatedNoReview, actor, comment || null);
+      if (to === TaskState.Review) await this.consensus.openSlot(m, task, 'review');
+      return { taskState: to, versionId: version.id };
+    });
+  }
+
+  /** Manager decisions: cancel a task, send an escalated task back for rework, or approve it as it is. */
+  async managerDecision(projectId: string, taskId: string, actor: Actor, decision: 'cancel' | 'reopen' | 'approve', comment: string) {
+    return this.dataSource.transaction(async (m) => {
+      const task = await m.findOneBy(Task, { id: taskId, projectId });
+      if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
+      const event = decision === 'cancel' ? TaskEvent.Cancel : decision === 'reopen' ? TaskEvent.ManagerReopen : TaskEvent.ManagerApprove;
+      const patch = decision === 'reopen' ? { reworkRound: task.reworkRound + 1 } : {};
+      const { to } = await this.lifecycle.apply(m, taskId, event, actor, comment || null, patch);
+      if (decision === 'reopen') await this.reopenForRework(m, task, comment || 'Reopened by a manager');
+      if (decision === 'cancel') await m.query(`UPDATE task_reads SET state = 'closed', lease_expires_at = NULL WHERE task_id = $1 AND state IN ('open', 'leased')`, [taskId]);
+      await this.audit.record(actor, { action: `task.manager-${decision}`, objectType: 'task', objectId: taskId, projectId, details: { comment } }, m);
+      return { taskState: to };
+    });
+  }
+}

@@ -1,0 +1,306 @@
+// Pull routing and the read life cycle: an annotator (or reviewer) asks for the next unit of work and gets
+// exactly one lease, claimed with FOR UPDATE SKIP LOCKED so hundreds of people asking at once never receive
+// the same read and never wait on each other. Leases expire unless the client heartbeats; expired reads go
+// back to the pool (see expireLeases).
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Actor, AuditService, systemActor } from '@contour/audit';
+import { CONFIG, ContourConfig } from '@contour/config';
+import { LabelVersion, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
+import { JobName, JobQueue } from '@contour/queue';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, TaskEvent, TaskState, unknownLabels } from '@contour/workflow';
+import { TaskLifecycle } from './task-lifecycle.service';
+import { TaskGrid } from './task-grid.service';
+
+export type WorkKind = 'annotation' | 'review' | 'adjudication';
+
+/** TypeORM answers UPDATE/DELETE ... RETURNING with [rows, count] and INSERT/SELECT with rows: normalise. */
+export function returned<T = Record<string, unknown>>(result: unknown): T[] {
+  return (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? result[0] : result) as T[];
+}
+
+export interface LeasedRead {
+  readId: string;
+  taskId: string;
+  kind: WorkKind;
+  round: number;
+  leaseExpiresAt: Date;
+  reworkComment: string | null;
+}
+
+export interface Submission {
+  /** Deflated label map on the task's grid (base64 in the API). */
+  mask?: Buffer;
+  answers?: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+@Injectable()
+export class RoutingService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    @Inject(CONFIG) private readonly config: ContourConfig,
+    private readonly lifecycle: TaskLifecycle,
+    private readonly audit: AuditService,
+    private readonly jobs: JobQueue,
+    private readonly grids: TaskGrid,
+  ) {}
+
+  private async leaseSeconds(projectId: string): Promise<number> {
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
+    return parseProjectSettings(project.settings).quality.leaseSeconds;
+  }
+
+  /** The caller's skills: their own, plus those their membership of this project adds. */
+  private async skills(projectId: string, userId: string): Promise<string[]> {
+    const rows: { skills: string[] }[] = await this.dataSource.query(
+      `SELECT array_cat(u.skills, COALESCE(m.skills, '{}')) AS skills FROM users u LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $1 WHERE u.id = $2`,
+      [projectId, userId],
+    );
+    return rows[0]?.skills ?? [];
+  }
+
+  /**
+   * Leases the next read for the caller: their own assigned/rework reads first, then by priority and age.
+   * Eligibility: skills cover the task's, no earlier read of this task by the same person, and for reviews
+   * and adjudications, not a task the caller annotated. Returns null when nothing is available.
+   */
+  async next(projectId: string, actor: Actor, kind: WorkKind): Promise<LeasedRead | null> {
+    const userId = actor.id!;
+    const [skills, lease] = await Promise.all([this.skills(projectId, userId), this.leaseSeconds(projectId)]);
+    const kinds = kind === 'annotation' ? ['annotation'] : ['review', 'adjudication'];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await this.dataSource.transaction(async (m) => {
+          const rows: { id: string; task_id: string; kind: WorkKind; round: number; lease_expires_at: Date; rework_comment: string | null }[] = returned(await m.query(
+            `WITH candidate AS (
+               SELECT r.id FROM task_reads r
+                WHERE r.project_id = $1 AND r.kind = ANY($2) AND r.state = 'open'
+                  AND (r.assigned_to IS NULL OR r.assigned_to = $3)
+                  AND r.required_skills <@ $4::text[]
+                  AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
+                  AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))
+                ORDER BY (r.assigned_to IS NOT NULL) DESC, r.priority DESC, r.task_created_at, r.slot
+                LIMIT 1 FOR UPDATE SKIP LOCKED)
+             UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
+                    lease_expires_at = now() + make_interval(secs => $5)
+               FROM candidate WHERE t.id = candidate.id
+             RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment`,
+            [projectId, kinds, userId, skills, lease],
+          ));
+          if (!rows.length) return null;
+          const r = rows[0];
+          if (r.kind === 'annotation') {
+            // The first lease starts annotation; later leases of other slots leave the task where it is.
+            const moved = await m.query(`UPDATE tasks SET state = $2, state_changed_at = now() WHERE id = $1 AND state = $3 RETURNING id`, [r.task_id, TaskState.InAnnotation, TaskState.Ready]);
+            if (moved[1] ?? moved.length) await this.recordTransition(m, r.task_id, projectId, TaskState.Ready, TaskState.InAnnotation, TaskEvent.Lease, actor);
+          }
+          await this.audit.record(actor, { action: `read.leased`, objectType: 'task_read', objectId: r.id, projectId, details: { taskId: r.task_id, kind: r.kind, round: r.round } }, m);
+          return { readId: r.id, taskId: r.task_id, kind: r.kind, round: r.round, leaseExpiresAt: r.lease_expires_at, reworkComment: r.rework_comment };
+        });
+      } catch (e) {
+        // Two concurrent requests of one person raced for the same task: the unique index refused the second.
+        if ((e as { code?: string }).code === '23505' && attempt < 2) continue;
+        throw e;
+      }
+    }
+    return null;
+  }
+
+  private async recordTransition(m: EntityManager, taskId: string, projectId: string, from: TaskState, to: TaskState, event: TaskEvent, actor: Actor) {
+    await m.query(`INSERT INTO task_transitions (task_id, project_id, from_state, to_state, event, actor_id, actor_name) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [taskId, projectId, from, to, event, actor.id, actor.name]);
+    await this.audit.record(actor, { action: `task.${event}`, objectType: 'task', objectId: taskId, projectId, details: { from, to } }, m);
+  }
+
+  /** The caller's read, leased and not expired; a clear 409 otherwise. */
+  private async ownLease(m: EntityManager, projectId: string, readId: string, userId: string, lock = true): Promise<TaskRead> {
+    const qb = m.getRepository(TaskRead).createQueryBuilder('r').where('r.id = :readId AND r.project_id = :projectId', { readId, projectId });
+    if (lock) qb.setLock('pessimistic_write');
+    const read = await qb.getOne();
+    if (!read) throw new NotFoundException(`No read ${readId} in this project`);
+    if (read.state === 'leased' && read.annotatorId === userId) return read;
+    if (read.state === 'submitted' && read.annotatorId === userId) throw new ConflictException('This read is already submitted');
+    if (read.state === 'open' && read.previousAnnotatorId === userId) {
+      // The lease lapsed but nobody else took the read: the work is still welcome.
+      return read;
+    }
+    if (read.previousAnnotatorId === userId || (read.annotatorId !== userId && read.state === 'leased' && read.leaseExpiresAt)) {
+      throw new ConflictException('Your lease on this read expired and the read was given to someone else; your changes could not be saved. Ask for the next task.');
+    }
+    throw new ForbiddenException('This read is not leased to you');
+  }
+
+  async heartbeat(projectId: string, readId: string, actor: Actor): Promise<{ leaseExpiresAt: Date }> {
+    const lease = await this.leaseSeconds(projectId);
+    return this.dataSource.transaction(async (m) => {
+      const read = await this.ownLease(m, projectId, readId, actor.id!);
+      const rows = returned<{ lease_expires_at: Date }>(
+        await m.query(`UPDATE task_reads SET state = 'leased', annotator_id = $2, previous_annotator_id = NULL, lease_expires_at = now() + make_interval(secs => $3) WHERE id = $1 RETURNING lease_expires_at`, [read.id, actor.id, lease]),
+      );
+      return { leaseExpiresAt: rows[0].lease_expires_at };
+    });
+  }
+
+  /** Gives the read back to the pool without submitting. */
+  async release(projectId: string, readId: string, actor: Actor): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const read = await this.ownLease(m, projectId, readId, actor.id!);
+      await m.update(TaskRead, read.id, { state: 'open', annotatorId: null, previousAnnotatorId: null, leaseExpiresAt: null, leasedAt: null });
+      await this.audit.record(actor, { action: 'read.released', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: read.taskId } }, m);
+      await this.maybeBackToReady(m, read.taskId, projectId, actor);
+    });
+  }
+
+  /** When no annotation read of the task is leased or submitted any more, the task waits in "ready" again. */
+  private async maybeBackToReady(m: EntityManager, taskId: string, projectId: string, actor: Actor) {
+    const busy = await m.query(`SELECT 1 FROM task_reads WHERE task_id = $1 AND kind = 'annotation' AND state IN ('leased', 'submitted') LIMIT 1`, [taskId]);
+    if (busy.length) return;
+    const moved = await m.query(`UPDATE tasks SET state = $2, state_changed_at = now() WHERE id = $1 AND state = $3 RETURNING id`, [taskId, TaskState.Ready, TaskState.InAnnotation]);
+    if (moved[1] ?? moved.length) await this.recordTransition(m, taskId, projectId, TaskState.InAnnotation, TaskState.Ready, TaskEvent.AllLeasesLapsed, actor);
+  }
+
+  /** Expired leases go back to the pool; the previous holder may still submit until someone else takes the read. */
+  async expireLeases(): Promise<number> {
+    const actor = systemActor('lease-expiry');
+    return this.dataSource.transaction(async (m) => {
+      const rows: { id: string; task_id: string; project_id: string; previous_annotator_id: string; kind: string }[] = await m.query(
+        `UPDATE task_reads SET state = 'open', previous_annotator_id = annotator_id, annotator_id = NULL, lease_expires_at = NULL
+          WHERE id IN (SELECT id FROM task_reads WHERE state = 'leased' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
+          RETURNING id, task_id, project_id, previous_annotator_id, kind`,
+      );
+      const list = returned<(typeof rows)[number]>(rows);
+      if (!list.length) return 0;
+      await this.audit.recordMany(actor, list.map((r) => ({ action: 'read.lease-expired', objectType: 'task_read', objectId: r.id, projectId: r.project_id, details: { taskId: r.task_id, previousHolder: r.previous_annotator_id, kind: r.kind } })), m);
+      for (const taskId of new Set(list.filter((r) => r.kind === 'annotation').map((r) => r.task_id))) {
+        await this.maybeBackToReady(m, taskId, list.find((r) => r.task_id === taskId)!.project_id, actor);
+      }
+      return list.length;
+    });
+  }
+
+  /** Stores a mask (validated against the task's grid and protocol) as an immutable label version. */
+  async storeLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission): Promise<LabelVersion> {
+    let blobKey: string | null = null;
+    let grid: Record<string, unknown> | null = null;
+    let stats: Record<string, unknown> = {};
+    if (submission.mask) {
+      const { map, grid: taskGrid, allowedLabels } = await this.grids.decodeForTask(task, submission.mask);
+      const unknown = unknownLabels(map, allowedLabels);
+      if (unknown.length) throw new ConflictException(`The mask uses label value(s) ${unknown.join(', ')} that the protocol does not define (defined: ${allowedLabels.join(', ') || 'none'})`);
+      blobKey = (await this.blobs.put(encodeLabelMap(map))).key;
+      grid = taskGrid as unknown as Record<string, unknown>;
+      stats = { voxels: labelCounts(map) };
+    } else if (!submission.answers || Object.keys(submission.answers).length === 0) {
+      throw new ConflictException('A submission needs a mask, answers, or both');
+    }
+    const version = m.create(LabelVersion, {
+      taskId: task.id,
+      projectId: task.projectId,
+      kind,
+      readId: read?.id ?? null,
+      authorId: actor.id,
+      round: read?.round ?? task.reworkRound,
+      protocolVersion: task.protocolVersion,
+      blobKey,
+      encoding: LABELMAP_ENCODING,
+      grid,
+      answers: submission.answers ?? {},
+      stats,
+      idempotencyKey: submission.idempotencyKey ?? null,
+    });
+    await m.save(version);
+    await this.audit.record(actor, { action: `label.${kind}.saved`, objectType: 'label_version', objectId: version.id, projectId: task.projectId, details: { taskId: task.id, readId: read?.id ?? null, stats } }, m);
+    return version;
+  }
+
+  /** Auto-save of work in progress: a new read-draft version, referenced by the read. */
+  async saveDraft(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<{ versionId: string }> {
+    return this.dataSource.transaction(async (m) => {
+      const read = await this.ownLease(m, projectId, readId, actor.id!);
+      const task = await m.findOneByOrFail(Task, { id: read.taskId });
+      const version = await this.storeLabel(m, task, read, 'read-draft', actor, { ...submission, idempotencyKey: undefined });
+      await m.update(TaskRead, read.id, { draftVersionId: version.id });
+      return { versionId: version.id };
+    });
+  }
+
+  /**
+   * Submits a read. Idempotent by key: a retried request returns the first result. When the last of the k
+   * reads of the round is in, the task moves to consensus and the consensus job is queued.
+   */
+  async submit(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<{ versionId: string; taskState: string; duplicate: boolean }> {
+    if (submission.idempotencyKey) {
+      const prior = await this.dataSource.getRepository(LabelVersion).findOneBy({ idempotencyKey: submission.idempotencyKey });
+      if (prior) {
+        if (prior.readId !== readId || prior.authorId !== actor.id) throw new ConflictException('This Idempotency-Key was already used for another submission');
+        const task = await this.dataSource.getRepository(Task).findOneByOrFail({ id: prior.taskId });
+        return { versionId: prior.id, taskState: task.state, duplicate: true };
+      }
+    }
+    const result = await this.dataSource.transaction(async (m) => {
+      const read = await this.ownLease(m, projectId, readId, actor.id!);
+      if (read.kind !== 'annotation') throw new ConflictException(`This is a ${read.kind}: use the ${read.kind} endpoint`);
+      let task = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: read.taskId }).getOneOrFail();
+      if (task.state === TaskState.Ready && read.previousAnnotatorId === actor.id) {
+        // A lapsed lease nobody took: the late work restarts annotation rather than being lost.
+        task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, 'late submission after the lease lapsed')).task;
+      }
+      if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
+      const version = await this.storeLabel(m, task, read, 'read', actor, submission);
+      await m.update(TaskRead, read.id, { state: 'submitted', annotatorId: actor.id, previousAnnotatorId: null, submittedAt: new Date(), labelVersionId: version.id, leaseExpiresAt: null });
+      await this.audit.record(actor, { action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } }, m);
+      const [{ pending }] = await m.query(`SELECT count(*)::int AS pending FROM task_reads WHERE task_id = $1 AND kind = 'annotation' AND state <> 'submitted'`, [task.id]);
+      let state = task.state;
+      if (pending === 0) {
+        const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
+        state = (await this.lifecycle.apply(m, task.id, event, actor)).to;
+      }
+      return { versionId: version.id, taskState: state, duplicate: false, taskId: task.id, round: task.reworkRound, complete: pending === 0 };
+    });
+    if (result.complete) await this.jobs.add(JobName.ConsensusTask, { taskId: result.taskId, round: result.round }, { jobId: `consensus-${result.taskId}-${result.round}` });
+    return { versionId: result.versionId, taskState: result.taskState, duplicate: false };
+  }
+
+  /** Push routing: reserve one open annotation slot of each task for a named person (or move a lease to them). */
+  async assign(projectId: string, taskIds: string[], userId: string, actor: Actor): Promise<{ assigned: string[]; skipped: { taskId: string; reason: string }[] }> {
+    const member = await this.dataSource.getRepository(ProjectMember).findOneBy({ projectId, userId });
+    if (!member || !member.roles.includes('annotator' as never)) throw new ConflictException('Tasks can only be assigned to annotators of this project');
+    const assigned: string[] = [];
+    const skipped: { taskId: string; reason: string }[] = [];
+    for (const taskId of taskIds) {
+      await this.dataSource.transaction(async (m) => {
+        const task = await m.findOneBy(Task, { id: taskId, projectId });
+        if (!task) return skipped.push({ taskId, reason: 'no such task in this project' });
+        const mine = await m.findOneBy(TaskRead, { taskId, annotatorId: userId, kind: 'annotation' });
+        if (mine) return skipped.push({ taskId, reason: 'this person already has a read of the task' });
+        // Prefer an open slot; otherwise take over a leased (not submitted) one.
+        const slot: TaskRead | null =
+          (await m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation' AND r.state = 'open' AND r.assigned_to IS NULL`, { taskId }).orderBy('r.slot').getOne()) ??
+          (await m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation' AND r.state = 'leased'`, { taskId }).orderBy('r.leased_at').getOne());
+        if (!slot) return skipped.push({ taskId, reason: `no read of the task is open (task is ${task.state})` });
+        const previous = slot.annotatorId;
+        await m.update(TaskRead, slot.id, { state: 'open', assignedTo: userId, annotatorId: null, previousAnnotatorId: null, leaseExpiresAt: null });
+        await this.audit.record(actor, { action: previous ? 'task.reassigned' : 'task.assigned', objectType: 'task', objectId: taskId, projectId, details: { to: userId, from: previous, readId: slot.id } }, m);
+        assigned.push(taskId);
+      });
+    }
+    return { assigned, skipped };
+  }
+
+  async setPriority(projectId: string, taskId: string, priority: number, actor: Actor) {
+    await this.dataSource.transaction(async (m) => {
+      const res = await m.query(`UPDATE tasks SET priority = $3 WHERE id = $1 AND project_id = $2 RETURNING id`, [taskId, projectId, priority]);
+      if (!(res[1] ?? res.length)) throw new NotFoundException(`No task ${taskId} in this project`);
+      await m.query(`UPDATE task_reads SET priority = $2 + CASE WHEN assigned_to IS NOT NULL THEN 0 ELSE 0 END WHERE task_id = $1`, [taskId, priority]);
+      await this.audit.record(actor, { action: 'task.priority', objectType: 'task', objectId: taskId, projectId, details: { priority } }, m);
+    });
+  }
+
+  /** Is the caller allowed to see this user's identity? (Annotators see pseudonymous ids of others.) */
+  async displayName(userId: string): Promise<string> {
+    return (await this.dataSource.getRepository(User).findOneBy({ id: userId }))?.username ?? userId;
+  }
+}

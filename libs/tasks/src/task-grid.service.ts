@@ -1,0 +1,59 @@
+// The voxel grid a task's masks live on, and the labels its protocol allows. Masks are tied to this grid:
+// a mask for another grid is refused with both sizes named.
+import { ConflictException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Instance, LabelProtocol, Series, Task } from '@contour/db';
+import { decodeLabelMap, Grid, LabelMapError } from '@contour/workflow';
+
+export interface TaskGridInfo {
+  seriesId: string;
+  dims: [number, number, number];
+  spacing: [number, number, number];
+  affineLps?: number[][];
+  /** For image and frame tasks: which instance / frames of the series the grid covers. */
+  instanceId?: string | null;
+  frameStart?: number | null;
+  frameEnd?: number | null;
+}
+
+@Injectable()
+export class TaskGrid {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async gridOf(task: Task): Promise<TaskGridInfo> {
+    if (task.kind === 'view-group') throw new ConflictException('View-group tasks take answers (boxes, points, classifications) per view, not one mask; send answers');
+    const series = await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] });
+    const geometry = series.geometry as { dims: [number, number, number]; spacing: [number, number, number]; affineLps?: number[][] } | null;
+    if (task.kind === 'series') {
+      if (!geometry) throw new ConflictException('The series has no geometry yet (still being checked); try again in a moment');
+      return { seriesId: series.id, dims: geometry.dims, spacing: geometry.spacing, affineLps: geometry.affineLps };
+    }
+    const instance = await this.dataSource.getRepository(Instance).findOneByOrFail({ id: task.instanceId! });
+    const ps = instance.pixelSpacing ?? [1, 1];
+    const frames = task.kind === 'frames' ? task.frameEnd! - task.frameStart! + 1 : instance.numberOfFrames;
+    return { seriesId: series.id, dims: [instance.columns ?? 0, instance.rows ?? 0, frames], spacing: [ps[1] ?? 1, ps[0] ?? 1, 1], instanceId: instance.id, frameStart: task.frameStart, frameEnd: task.frameEnd };
+  }
+
+  async allowedLabels(task: Task): Promise<number[]> {
+    if (task.protocolVersion === null) return Array.from({ length: 255 }, (_, i) => i + 1);
+    const protocol = await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion });
+    return ((protocol?.definition.labels as { id: number }[] | undefined) ?? []).map((l) => l.id);
+  }
+
+  async decodeForTask(task: Task, mask: Buffer): Promise<{ map: Uint8Array; grid: TaskGridInfo; allowedLabels: number[] }> {
+    const grid = await this.gridOf(task);
+    let map: Uint8Array;
+    try {
+      map = decodeLabelMap(mask, grid.dims);
+    } catch (e) {
+      if (e instanceof LabelMapError) throw new ConflictException(`The mask does not fit this task: ${e.message}`);
+      throw e;
+    }
+    return { map, grid, allowedLabels: await this.allowedLabels(task) };
+  }
+
+  gridForConsensus(g: TaskGridInfo): Grid {
+    return { dims: g.dims, spacing: g.spacing };
+  }
+}

@@ -1,0 +1,72 @@
+// Splits a study into tasks by the project's policy (routing queue job). Idempotent: tasks are keyed by the
+// policy's split key, unique per project, so a re-run or a redelivered job creates nothing twice; tasks get
+// their k annotation slots in the same transaction as their creation.
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Actor, AuditService, systemActor } from '@contour/audit';
+import { LabelProtocol, Project, Study, Task } from '@contour/db';
+import { JobName, JobQueue } from '@contour/queue';
+import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
+import { TaskLifecycle } from './task-lifecycle.service';
+
+const actor: Actor = systemActor('routing');
+
+@Injectable()
+export class TaskSplitter {
+  private readonly logger = new Logger(TaskSplitter.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly lifecycle: TaskLifecycle,
+    private readonly audit: AuditService,
+    private readonly jobs: JobQueue,
+  ) {}
+
+  async split(studyId: string): Promise<{ created: number; existing: number }> {
+    const study = await this.dataSource.getRepository(Study).findOneBy({ id: studyId });
+    if (!study) return { created: 0, existing: 0 };
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: study.projectId });
+    const settings = parseProjectSettings(project.settings);
+    const rows: { id: string; modality: string; geometry: { kind?: string } | null; qc_status: string; view_group: string | null; source: 'dicom' | 'nifti'; instance_ids: string[]; frames: number | null }[] = await this.dataSource.query(
+      `SELECT se.id, se.modality, se.geometry, se.qc_status, se.view_group, se.source,
+              array_remove(array_agg(i.id ORDER BY i.instance_number NULLS LAST, i.sop_instance_uid), NULL) AS instance_ids, max(i.number_of_frames)::int AS frames
+         FROM series se LEFT JOIN instances i ON i.series_id = se.id WHERE se.study_id = $1 GROUP BY se.id`,
+      [studyId],
+    );
+    const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.geometry?.kind ?? null, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, frames: r.frames ?? 1 }));
+    const specs = splitStudy(series, settings.split.policy, settings.split.framesPerTask);
+    const protocol = await this.dataSource.getRepository(LabelProtocol).findOne({ where: { projectId: project.id }, order: { version: 'DESC' } });
+    const prelabel = settings.prelabelModels.length > 0;
+    let created = 0;
+    for (const spec of specs) {
+      const newTask = await this.dataSource.transaction(async (m) => {
+        const inserted: { id: string; created_at: Date }[] = await m.query(
+          `INSERT INTO tasks (project_id, study_id, series_ids, instance_id, frame_start, frame_end, kind, split_key, modality, state, required_skills, reads_required, protocol_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           ON CONFLICT (project_id, split_key) DO NOTHING RETURNING id, created_at`,
+          [project.id, studyId, spec.seriesIds, spec.instanceId ?? null, spec.frameStart ?? null, spec.frameEnd ?? null, spec.kind, spec.splitKey, spec.modality, TaskState.Created, skillsFor(settings, spec.modality), settings.quality.reads, protocol?.version ?? null],
+        );
+        if (!inserted.length) return null;
+        const { id, created_at } = inserted[0];
+        const skills = skillsFor(settings, spec.modality);
+        await m.query(
+          `INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at, required_skills, priority)
+           SELECT $1, $2, 'annotation', s, 'open', $3, $4, 0 FROM generate_series(0, $5 - 1) AS s`,
+          [id, project.id, created_at, skills, settings.quality.reads],
+        );
+        const task = await m.getRepository(Task).findOneByOrFail({ id });
+        await this.lifecycle.created(m, task, actor);
+        await this.audit.record(actor, { action: 'task.created', objectType: 'task', objectId: id, projectId: project.id, details: { splitKey: spec.splitKey, kind: spec.kind, reads: settings.quality.reads } }, m);
+        await this.lifecycle.apply(m, id, prelabel ? TaskEvent.StartPrelabel : TaskEvent.SkipPrelabel, actor, prelabel ? null : 'no pre-label model configured');
+        return id;
+      });
+      if (newTask) {
+        created++;
+        if (prelabel) await this.jobs.add(JobName.PrelabelTask, { taskId: newTask, lane: 'batch' }, { jobId: `prelabel-${newTask}`, priority: 10 });
+      }
+    }
+    if (created) this.logger.log(`study ${studyId}: ${created} new task(s), ${specs.length - created} already there`);
+    return { created, existing: specs.length - created };
+  }
+}

@@ -1,0 +1,275 @@
+// A whole project driven through the API with real PostgreSQL, Redis and worker: k = 3 blinded reads, one
+// disagreement that goes to adjudication, one rejection that returns to its annotators and comes back, lease
+// expiry and reassignment, push assignment, role and membership checks, real concurrency on the claim query,
+// and one task's audit trail read back in order.
+import { readdirSync, readFileSync } from 'node:fs';
+import { ProjectRole, Role } from '@contour/db';
+import { ctPhantomSeries } from '@contour/dicom';
+import { QueueName } from '@contour/queue';
+import { RoutingService } from '@contour/tasks';
+import { dataPath } from '../support/env';
+import { discMask, maskBody } from '../support/masks';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+type U = { id: string; token: string };
+
+describe('work routing and consensus', () => {
+  let sys: TestSystem;
+  let projectId: string;
+  let pm: U, r1: U, outsider: U;
+  const ann: U[] = [];
+  const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing, QueueName.Consensus] });
+    pm = await sys.user('pm', [Role.Manager]);
+    r1 = await sys.user('rev1', [Role.Reviewer], ['body-ct']);
+    outsider = await sys.user('stranger', [Role.Annotator]);
+    for (let i = 1; i <= 5; i++) ann.push(await sys.user(`ann${i}`, [Role.Annotator], i === 5 ? [] : ['body-ct']));
+    const settings = { quality: { reads: 3, agreementThreshold: 0.8, mergeMethod: 'staple', reviewRequired: true, maxReworkRounds: 2, leaseSeconds: 600 }, requiredSkills: { CT: ['body-ct'] } };
+    projectId = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'workflow', settings }).expect(201)).body.id;
+    for (const a of ann) await sys.http().put(`/api/projects/${projectId}/members/${a.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().put(`/api/projects/${projectId}/members/${r1.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    await sys
+      .http()
+      .post(`/api/projects/${projectId}/protocols`)
+      .set(bearer(pm))
+      .send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000', code: { value: '52988006', scheme: 'SCT', meaning: 'Lesion' } }], annotationTypes: [{ kind: 'segmentation-3d' }], instructions: 'Outline every lesion.' })
+      .expect(201);
+  });
+  afterAll(() => sys.close());
+
+  const tasks = async () => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string; readsSubmitted: number }[];
+  const next = (u: U) => sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(u));
+  const submit = (u: U, readId: string, mask: Uint8Array, key?: string) => {
+    const req = sys.http().post(`/api/projects/${projectId}/reads/${readId}/submit`).set(bearer(u));
+    if (key) req.set('idempotency-key', key);
+    return req.send({ mask: maskBody(mask) });
+  };
+  const taskState = async (id: string) => (await sys.http().get(`/api/projects/${projectId}/tasks/${id}`).set(bearer(pm)).expect(200)).body.state as string;
+  const CT: [number, number, number] = [512, 512, 3];
+
+  let taskA: string;
+
+  it('ingested studies are checked, split into tasks with k open reads, and wait in "ready"', async () => {
+    const dir = dataPath('dicom/series/ct-3slice');
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    for (const f of readdirSync(dir)) up.attach('files', readFileSync(`${dir}/${f}`), f);
+    await up.expect(202);
+    const list = await eventually(async () => {
+      const t = await tasks();
+      return t.length === 1 && t[0].state === 'ready' ? t : null;
+    }, 30_000);
+    taskA = list[0].id;
+    // Splitting again creates nothing twice.
+    await sys.http().post(`/api/projects/${projectId}/split`).set(bearer(pm)).expect(202);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await tasks()).toHaveLength(1);
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM task_reads WHERE task_id = $1 AND kind = 'annotation'`, [taskA]);
+    expect(n).toBe(3);
+  });
+
+  it('routes by skill and membership: no skill, no task; non-members and reviewers are refused', async () => {
+    await next(ann[4]).expect(204);
+    await next(outsider).expect(403);
+    await next(r1).expect(403);
+    await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(ann[0])).expect(403);
+  });
+
+  const leases: Record<string, string> = {};
+
+  it('k = 3 blinded reads: three annotators each lease one read; a fourth gets nothing', async () => {
+    for (const a of ann.slice(0, 3)) {
+      const res = await next(a).expect(200);
+      expect(res.body.taskId).toBe(taskA);
+      expect(res.body.task.protocol.labels[0].name).toBe('Lesion');
+      leases[a.id] = res.body.readId;
+    }
+    await next(ann[3]).expect(204);
+    expect(await taskState(taskA)).toBe('in_annotation');
+  });
+
+  it('blinding: nobody sees another annotator\u2019s read while the task collects reads', async () => {
+    const first = await submit(ann[0], leases[ann[0].id], discMask(CT, 256, 256, 40), 'a0-round0').expect(200);
+    expect(first.body.taskState).toBe('in_annotation');
+    // The same request again (a retry) returns the same version and creates nothing.
+    const retry = await submit(ann[0], leases[ann[0].id], discMask(CT, 256, 256, 40), 'a0-round0').expect(200);
+    expect(retry.body.versionId).toBe(first.body.versionId);
+    const asOther = await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}`).set(bearer(ann[1])).expect(200);
+    expect(asOther.body.labels.map((l: { id: string }) => l.id)).not.toContain(first.body.versionId);
+    expect(asOther.body.reads.every((r: { mine: boolean }) => r.mine)).toBe(true);
+    const res = await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}/labels/${first.body.versionId}`).set(bearer(ann[1])).expect(403);
+    expect(res.body.message).toMatch(/blinded/);
+    await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}/labels/${first.body.versionId}`).set(bearer(ann[0])).expect(200);
+    await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}`).set(bearer(ann[3])).expect(403);
+  });
+
+  it('refuses a mask for another grid or with a label the protocol lacks', async () => {
+    const wrong = await submit(ann[1], leases[ann[1].id], new Uint8Array(10)).expect(409);
+    expect(wrong.body.message).toMatch(/has 10 voxels but the grid 512x512x3 has 786432/);
+    const badLabel = await submit(ann[1], leases[ann[1].id], discMask(CT, 256, 256, 40, 7)).expect(409);
+    expect(badLabel.body.message).toMatch(/label value\(s\) 7 that the protocol does not define/);
+  });
+
+  it('the third read completes the task; consensus agrees; the task waits for review', async () => {
+    await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40)).expect(200);
+    const last = await submit(ann[2], leases[ann[2].id], discMask(CT, 256, 254, 41)).expect(200);
+    expect(last.body.taskState).toBe('consensus');
+    await eventually(async () => (await taskState(taskA)) === 'review', 30_000);
+    const detail = (await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}`).set(bearer(pm))).body;
+    expect(detail.agreement).toBeGreaterThan(0.9);
+    expect(detail.consensus[0].method).toBe('staple');
+    expect(detail.labels.map((l: { kind: string }) => l.kind)).toEqual(['read', 'read', 'read', 'merged']);
+  });
+
+  it('a reviewer who did not annotate rejects with a comment; the task returns to its annotators', async () => {
+    await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(ann[0])).expect(403);
+    const lease = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r1)).expect(200);
+    expect(lease.body.kind).toBe('review');
+    const asReviewer = lease.body.task;
+    expect(asReviewer.labels.filter((l: { kind: string }) => l.kind === 'read')).toHaveLength(3);
+    await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/review`).set(bearer(r1)).send({ decision: 'reject' }).expect(400);
+    const rej = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/review`).set(bearer(r1)).send({ decision: 'reject', comment: 'Include the rim on the lower slice' }).expect(200);
+    expect(rej.body.taskState).toBe('rework');
+    // Each annotator gets their own read back first, with the comment; others cannot take it.
+    await next(ann[3]).expect(204);
+    for (const a of ann.slice(0, 3)) {
+      const res = await next(a).expect(200);
+      expect(res.body.taskId).toBe(taskA);
+      expect(res.body.reworkComment).toBe('Include the rim on the lower slice');
+      expect(res.body.round).toBe(1);
+      leases[a.id] = res.body.readId;
+    }
+  });
+
+  it('the reworked reads come back through consensus to review, and the reviewer approves', async () => {
+    for (const [i, a] of ann.slice(0, 3).entries()) await submit(a, leases[a.id], discMask(CT, 256 + i, 256, 44)).expect(200);
+    await eventually(async () => (await taskState(taskA)) === 'review', 30_000);
+    const lease = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r1)).expect(200);
+    const ok = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/review`).set(bearer(r1)).send({ decision: 'approve', comment: 'Good' }).expect(200);
+    expect(ok.body.taskState).toBe('approved');
+  });
+
+  let taskB: string;
+
+  it('a disagreement below the threshold goes to adjudication, which shows where readers disagree', async () => {
+    const phantom = ctPhantomSeries({ seed: 'disagree', slices: 5, rows: 64, columns: 64, pixelSpacing: 4, patient: { name: 'Doe^Jane', id: 'P-DIS' } });
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    phantom.files.forEach((f, i) => up.attach('files', f, `p${i}.dcm`));
+    await up.expect(202);
+    taskB = (await eventually(async () => (await tasks()).find((t) => t.id !== taskA && t.state === 'ready'), 30_000)).id;
+    const dims: [number, number, number] = [64, 64, 5];
+    const masks = [discMask(dims, 20, 20, 8), discMask(dims, 22, 20, 8), discMask(dims, 44, 44, 8)];
+    for (const [i, a] of ann.slice(0, 3).entries()) {
+      const res = await next(a).expect(200);
+      expect(res.body.taskId).toBe(taskB);
+      await submit(a, res.body.readId, masks[i]).expect(200);
+    }
+    await eventually(async () => (await taskState(taskB)) === 'adjudication', 30_000);
+    const lease = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r1)).expect(200);
+    expect(lease.body.kind).toBe('adjudication');
+    const c = lease.body.task.consensus[0];
+    expect(c.agreement).toBeLessThan(0.8);
+    expect(c.disagreement.labels[0].regions.length).toBeGreaterThanOrEqual(2);
+    expect(c.disagreement.labels[0].slices.map((s: { z: number }) => s.z)).toEqual([0, 1, 2, 3, 4]);
+    const adj = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/adjudicate`).set(bearer(r1)).send({ mask: maskBody(masks[0]) }).expect(200);
+    expect(adj.body.taskState).toBe('review');
+  });
+
+  it('lease expiry: the read goes back to the pool; a late submission is accepted only if nobody took it', async () => {
+    const phantom = ctPhantomSeries({ seed: 'lease', slices: 3, rows: 32, columns: 32, pixelSpacing: 8, patient: { name: 'Roe^Rick', id: 'P-LEASE' } });
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    phantom.files.forEach((f, i) => up.attach('files', f, `l${i}.dcm`));
+    await up.expect(202);
+    const taskC = (await eventually(async () => (await tasks()).find((t) => ![taskA, taskB].includes(t.id) && t.state === 'ready'), 30_000)).id;
+    const dims: [number, number, number] = [32, 32, 3];
+    const routing = sys.app.get(RoutingService);
+    const a = await next(ann[3]).expect(200);
+    expect(a.body.taskId).toBe(taskC);
+    const expire = () => sys.db.dataSource.query(`UPDATE task_reads SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [a.body.readId]);
+    await expire();
+    expect(await routing.expireLeases()).toBe(1);
+    expect(await taskState(taskC)).toBe('ready');
+    // Nobody took it: the late submission is welcome.
+    await submit(ann[3], a.body.readId, discMask(dims, 16, 16, 5)).expect(200);
+    // Now the same with someone else taking the expired read first.
+    const b = await next(ann[0]).expect(200);
+    expect(b.body.taskId).toBe(taskC);
+    await sys.db.dataSource.query(`UPDATE task_reads SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [b.body.readId]);
+    await routing.expireLeases();
+    const c = await next(ann[1]).expect(200);
+    expect(c.body.readId).toBe(b.body.readId);
+    const late = await submit(ann[0], b.body.readId, discMask(dims, 16, 16, 5)).expect(409);
+    expect(late.body.message).toMatch(/lease on this read expired and the read was given to someone else/);
+    const heartbeat = await sys.http().post(`/api/projects/${projectId}/reads/${c.body.readId}/heartbeat`).set(bearer(ann[1])).expect(200);
+    expect(new Date(heartbeat.body.leaseExpiresAt).getTime()).toBeGreaterThan(Date.now() + 500_000);
+  });
+
+  it('push routing: a manager assigns a task to a named annotator, who gets it first', async () => {
+    const phantom = ctPhantomSeries({ seed: 'push', slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient: { name: 'Poe^Pat', id: 'P-PUSH' } });
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    phantom.files.forEach((f, i) => up.attach('files', f, `q${i}.dcm`));
+    await up.expect(202);
+    const before = new Set((await tasks()).map((t) => t.id));
+    const taskD = (await eventually(async () => {
+      const t = await tasks();
+      return t.length > before.size - 0 ? t.find((x) => x.state === 'ready' && x.readsSubmitted === 0 && ![taskA, taskB].includes(x.id) && x.id !== [...before].find((id) => id === x.id)) : null;
+    }, 30_000)).id;
+    const res = await sys.http().post(`/api/projects/${projectId}/tasks/assign`).set(bearer(pm)).send({ userId: ann[2].id, taskIds: [taskD] }).expect(200);
+    expect(res.body.assigned).toEqual([taskD]);
+    await sys.http().post(`/api/projects/${projectId}/tasks/assign`).set(bearer(pm)).send({ userId: r1.id, taskIds: [taskD] }).expect(409);
+    expect((await next(ann[2]).expect(200)).body.taskId).toBe(taskD);
+  });
+
+  it('the audit trail of one task reads back in order', async () => {
+    const h = (await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}/history`).set(bearer(pm)).expect(200)).body;
+    expect(h.transitions.map((t: { event: string }) => t.event)).toEqual(['create', 'skip-prelabel', 'lease', 'reads-complete', 'agreement-reached', 'reject', 'rework-submitted', 'agreement-reached', 'approve']);
+    expect(h.transitions.find((t: { event: string }) => t.event === 'reject')).toMatchObject({ actor: 'rev1', reason: 'Include the rim on the lower slice' });
+    const actions = h.audit.map((a: { action: string }) => a.action);
+    expect(actions.indexOf('task.created')).toBeLessThan(actions.indexOf('read.submitted'));
+    expect(actions.filter((a: string) => a === 'read.submitted')).toHaveLength(6);
+    expect(h.task).toMatchObject({ rejectionCount: 1, reworkRound: 1 });
+    const ids = h.audit.map((a: { id: string }) => Number(a.id));
+    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+  });
+
+  it('managers see progress, time in state, agreement and per-annotator rejection rates', async () => {
+    const s = (await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(pm)).expect(200)).body;
+    expect(s.byState.find((x: { state: string }) => x.state === 'approved').n).toBe(1);
+    expect(s.reviews).toEqual({ rejected: 1, reviews: 2 });
+    expect(s.timeInState.map((x: { state: string }) => x.state)).toEqual(expect.arrayContaining(['ready', 'in_annotation', 'consensus', 'review', 'rework']));
+    const a1 = s.annotators.find((a: { username: string }) => a.username === 'ann1');
+    expect(a1.reads).toBeGreaterThanOrEqual(3);
+    expect(a1.meanDiceVsConsensus).toBeGreaterThan(0.5);
+    await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(r1)).expect(403);
+  });
+
+  it('200 annotators asking at once: no read handed out twice, none lost', async () => {
+    // 40 tasks x 3 reads = 120 open reads for 200 concurrent requests.
+    const ids: string[] = await sys.db.dataSource.query(
+      `INSERT INTO users (username, display_name, password_hash, roles, skills) SELECT 'load' || g, 'load' || g, 'x', '{annotator}', '{body-ct}' FROM generate_series(1, 200) g RETURNING id`,
+    ).then((rows: { id: string }[]) => rows.map((r) => r.id));
+    await sys.db.dataSource.query(`INSERT INTO project_members (project_id, user_id, roles) SELECT $1, unnest($2::uuid[]), '{annotator}'`, [projectId, ids]);
+    const [study] = await sys.db.dataSource.query(`SELECT study_id FROM tasks WHERE id = $1`, [taskA]);
+    const [series] = await sys.db.dataSource.query(`SELECT series_ids FROM tasks WHERE id = $1`, [taskA]);
+    await sys.db.dataSource.query(
+      `WITH t AS (INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, required_skills, reads_required)
+                  SELECT $1, $2, $3, 'series', 'load-' || g, 'CT', 'ready', '{body-ct}', 3 FROM generate_series(1, 40) g RETURNING id, created_at)
+       INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at, required_skills, priority)
+       SELECT t.id, $1, 'annotation', s, 'open', t.created_at, '{body-ct}', 1000 FROM t, generate_series(0, 2) s`,
+      [projectId, study.study_id, series.series_ids],
+    );
+    const routing = sys.app.get(RoutingService);
+    const results = await Promise.all(ids.map((id, i) => routing.next(projectId, { id, name: `load${i + 1}` }, 'annotation')));
+    const loadTasks = new Set((await sys.db.dataSource.query(`SELECT id FROM tasks WHERE split_key LIKE 'load-%'`)).map((r: { id: string }) => r.id));
+    const got = results.filter((r) => r !== null);
+    // Every open read of the load tasks was handed out, each exactly once (a few requests took reads left
+    // open by the earlier tests).
+    expect(got.filter((r) => loadTasks.has(r!.taskId))).toHaveLength(120);
+    expect(new Set(got.map((r) => r!.readId)).size).toBe(got.length);
+    const [{ dup }] = await sys.db.dataSource.query(`SELECT count(*)::int AS dup FROM (SELECT task_id, annotator_id FROM task_reads WHERE annotator_id IS NOT NULL AND kind = 'annotation' GROUP BY 1, 2 HAVING count(*) > 1) d`);
+    expect(dup).toBe(0);
+    const [{ open }] = await sys.db.dataSource.query(`SELECT count(*)::int AS open FROM task_reads r JOIN tasks t ON t.id = r.task_id WHERE t.split_key LIKE 'load-%' AND r.state = 'open'`);
+    expect(open).toBe(0);
+  });
+});
