@@ -89,6 +89,11 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: '/api/models', allowed: ['admin', 'manager', 'outsider'] },
   { method: 'get', path: `/api/projects/${P}/tasks/:task/prelabel`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'post', path: `/api/projects/${P}/tasks/:task/prelabel`, allowed: ['admin', 'manager', 'annotator'] },
+  { method: 'get', path: `/api/projects/${P}/series/:series/volume`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'post', path: `/api/projects/${P}/exports`, allowed: ['admin', 'manager'], body: { options: { formats: [] } } },
+  { method: 'get', path: `/api/projects/${P}/exports`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/exports/:export`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/exports/:export/download`, allowed: ['admin', 'manager'] },
   { method: 'get', path: '/api/audit', allowed: ['admin'] },
   { method: 'get', path: `/api/projects/${P}/audit`, allowed: ['admin', 'manager'] },
   { method: 'get', path: '/api/health', allowed: 'public' },
@@ -146,7 +151,8 @@ describe('access control on every endpoint', () => {
         .replace(':sop', '1.2.5')
         .replace(':ae', 'MODALITY1')
         .replace(':decision', 'cancel')
-        .replace(/:(read|task|version)/g, '00000000-0000-4000-8000-000000000000');
+        .replace(/:(read|task|version|export)/g, '00000000-0000-4000-8000-000000000000')
+        .replace(':series', '00000000-0000-4000-8000-000000000000');
       const req = sys.http()[route.method](path);
       if (token) req.set('authorization', `Bearer ${token}`);
       return route.body ? req.send(route.method === 'post' && route.path === '/api/projects' ? { name: `p-${Math.random()}` } : route.body) : req;

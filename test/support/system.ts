@@ -42,6 +42,8 @@ export function testConfig(dbUrl: string, overrides: Record<string, string> = {}
     LOG_LEVEL: 'silent',
     JOB_ATTEMPTS: '3',
     JOB_BACKOFF_MS: '50',
+    // Tests that need the C-STORE receiver pass DICOM_PORT (a free port) and DICOM_ENABLED themselves.
+    DICOM_ENABLED: overrides.DICOM_PORT ? 'true' : 'false',
     ...overrides,
   });
 }

@@ -19,6 +19,7 @@ import { ProtocolsController } from './tasks/protocols.controller';
 import { Schedules } from './system/schedules.service';
 import { PrelabelModule } from '@contour/prelabel';
 import { ModelsController } from './models/models.controller';
+import { ExportsController } from './export/exports.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
@@ -68,7 +69,7 @@ export class AppModule implements NestModule {
           }),
         }),
       ],
-      controllers: [AuthController, UsersController, ProjectsController, UploadsController, SourcesController, QuarantineController, ReidController, DicomWebController, TasksController, ProtocolsController, ModelsController, InstancesController, AuditController, HealthController, MetricsController],
+      controllers: [AuthController, UsersController, ProjectsController, UploadsController, SourcesController, QuarantineController, ReidController, DicomWebController, TasksController, ProtocolsController, ModelsController, ExportsController, InstancesController, AuditController, HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_PIPE, useValue: new StandardSchemaValidationPipe() },

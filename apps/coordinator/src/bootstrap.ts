@@ -9,6 +9,7 @@ import { ContourConfig } from '@contour/config';
 import { Metrics } from '@contour/observability';
 import { AppModule } from './app.module';
 import { mountQueueBoard } from './system/queue-board';
+import { serveWebApp } from './system/web-app';
 
 /** Builds the coordinator application (used by main.ts and by the integration tests). */
 export async function createCoordinator(config: ContourConfig, logger: LoggerService | false, pino?: Pino): Promise<INestApplication> {
@@ -41,6 +42,7 @@ export async function createCoordinator(config: ContourConfig, logger: LoggerSer
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json' });
   mountQueueBoard(app);
+  serveWebApp(app, config.web.root);
   await app.init();
   return app;
 }

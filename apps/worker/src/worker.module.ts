@@ -10,6 +10,8 @@ import { RoutingProcessor } from './routing/routing.processor';
 import { TasksModule } from '@contour/tasks';
 import { PrelabelModule } from '@contour/prelabel';
 import { PrelabelProcessor } from './prelabel/prelabel.processor';
+import { ExportModule } from '@contour/export';
+import { ExportProcessor } from './export/export.processor';
 import { JobLogObserver } from './job-log.observer';
 
 /** The worker process: no HTTP server, only BullMQ consumers for the queues it was told to serve. */
@@ -27,9 +29,10 @@ export class WorkerModule {
         IngestModule,
         TasksModule,
         PrelabelModule,
+        ExportModule,
         QueueModule.withWorkers(queues, { useValue: new JobLogObserver() }),
       ],
-      providers: [IngestProcessor, RoutingProcessor, PrelabelProcessor],
+      providers: [IngestProcessor, RoutingProcessor, PrelabelProcessor, ExportProcessor],
     };
   }
 }

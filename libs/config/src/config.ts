@@ -69,6 +69,7 @@ const envSchema = z.object({
   DICOM_DEFAULT_PROJECT: z.string().min(1).optional(),
   STOW_WAIT_SECONDS: int(0, 600).default(30),
   INFERENCE_THREADS: int(1, 256).optional(),
+  WEB_ROOT: z.string().min(1).optional(),
   INFERENCE_PROVIDERS: z
     .string()
     .regex(/^(cpu|cuda)(,(cpu|cuda))*$/, 'expected a comma-separated list of cpu, cuda')
@@ -109,6 +110,7 @@ export interface ContourConfig {
     /** How long STOW-RS waits for ingest to finish before answering with what is known (202). */
     stowWaitSeconds: number;
   };
+  web: { root: string };
   inference: {
     /** ONNX Runtime intra-op threads per session (default: ONNX Runtime's choice, the core count). */
     threads?: number;
@@ -180,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
       defaultProject: e.DICOM_DEFAULT_PROJECT,
       stowWaitSeconds: e.STOW_WAIT_SECONDS,
     },
+    web: { root: resolve(e.WEB_ROOT ?? resolve(__dirname, '../../../apps/web')) },
     inference: { threads: e.INFERENCE_THREADS, providers: e.INFERENCE_PROVIDERS.split(',') as ('cpu' | 'cuda')[] },
   };
 }

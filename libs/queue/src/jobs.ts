@@ -32,6 +32,8 @@ export enum JobName {
   PrelabelTask = 'prelabel.task',
   /** Agreement, merge and next step of a task whose reads are in. */
   ConsensusTask = 'consensus.task',
+  /** Build a dataset export archive. */
+  ExportDataset = 'export.dataset',
 }
 
 export interface IngestFilesJob {
@@ -62,6 +64,10 @@ export interface PrelabelTaskJob {
   modelId?: string;
 }
 
+export interface ExportDatasetJob {
+  exportId: string;
+}
+
 export interface ConsensusTaskJob {
   taskId: string;
   round: number;
@@ -76,6 +82,7 @@ export interface JobPayloads {
   [JobName.ExpireLeases]: Record<string, never>;
   [JobName.PrelabelTask]: PrelabelTaskJob;
   [JobName.ConsensusTask]: ConsensusTaskJob;
+  [JobName.ExportDataset]: ExportDatasetJob;
 }
 
 /** Which queue carries each job. A worker serving a queue must handle every job name mapped to it. */
@@ -87,6 +94,7 @@ export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
   [JobName.ExpireLeases]: QueueName.Routing,
   [JobName.PrelabelTask]: QueueName.Prelabel,
   [JobName.ConsensusTask]: QueueName.Consensus,
+  [JobName.ExportDataset]: QueueName.Export,
 };
 
 export function jobsOfQueue(queue: QueueName): JobName[] {

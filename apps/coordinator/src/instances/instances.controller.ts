@@ -7,6 +7,7 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { Instance, Series } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { SeriesNifti } from '@contour/prelabel';
 
 const uuid = { schema: z.uuid() };
 const ListQuery = z.object({
@@ -24,6 +25,7 @@ export class InstancesController {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly audit: AuditService,
+    private readonly volumes: SeriesNifti,
   ) {}
 
   @Access({ project: { param: 'projectId' } })
@@ -39,6 +41,20 @@ export class InstancesController {
       .groupBy('s.id')
       .orderBy('s.created_at', 'ASC')
       .getRawMany();
+  }
+
+  /**
+   * The series as one NIfTI volume (.nii.gz), for the viewer and for scripts. Voxels are in Contour's volume
+   * layout (i along the image rows' direction, j down the columns, k along the slice normal; masks of the
+   * series' tasks use the same voxel order), the affine in NIfTI RAS. Built once from the stored
+   * de-identified instances and cached. Every read is audited.
+   */
+  @Access({ project: { param: 'projectId' } })
+  @Get('series/:seriesId/volume')
+  async volume(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('seriesId', uuid) seriesId: string) {
+    const key = await this.volumes.niftiOf(projectId, seriesId);
+    await this.audit.record(actorOf(p), { action: 'series.volume.read', objectType: 'series', objectId: seriesId, projectId, details: { via: 'api' } });
+    return new StreamableFile(await this.blobs.get(key), { type: 'application/octet-stream', length: await this.blobs.size(key), disposition: `attachment; filename="${seriesId}.nii.gz"` });
   }
 
   @Access({ project: { param: 'projectId' } })

@@ -2,6 +2,7 @@ import { ApiToken } from './api-token.entity';
 import { AuditEvent } from './audit-event.entity';
 import { DeploymentSetting } from './deployment-setting.entity';
 import { Model } from './model.entity';
+import { DatasetExport, ExportCase } from './export.entity';
 import { Instance, Patient, Series, Study } from './imaging.entity';
 import { IngestBatch, IngestItem } from './ingest.entity';
 import { AeRoute, DicomWebSource, ReidKey } from './ingest-sources.entity';
@@ -13,6 +14,7 @@ export * from './api-token.entity';
 export * from './audit-event.entity';
 export * from './deployment-setting.entity';
 export * from './model.entity';
+export * from './export.entity';
 export * from './imaging.entity';
 export * from './ingest.entity';
 export * from './ingest-sources.entity';
@@ -21,4 +23,4 @@ export * from './work.entity';
 export * from './user.entity';
 
 /** Every entity, in one list, for the DataSource and the migration drift check. */
-export const ENTITIES = [DeploymentSetting, User, ApiToken, Project, ProjectMember, AuditEvent, IngestBatch, IngestItem, Patient, Study, Series, Instance, AeRoute, DicomWebSource, ReidKey, LabelProtocol, Task, TaskRead, LabelVersion, ConsensusResult, Review, TaskTransition, Model];
+export const ENTITIES = [DeploymentSetting, User, ApiToken, Project, ProjectMember, AuditEvent, IngestBatch, IngestItem, Patient, Study, Series, Instance, AeRoute, DicomWebSource, ReidKey, LabelProtocol, Task, TaskRead, LabelVersion, ConsensusResult, Review, TaskTransition, Model, DatasetExport, ExportCase];

@@ -5,5 +5,6 @@ import { IngestSources1795731509005 } from './1795731509005-IngestSources';
 import { Work1795732532438 } from './1795732532438-Work';
 import { Models1795732974130 } from './1795732974130-Models';
 import { UploadHints1795733116650 } from './1795733116650-UploadHints';
+import { Exports1795734313345 } from './1795734313345-Exports';
 
-export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005, Work1795732532438, Models1795732974130, UploadHints1795733116650];
+export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005, Work1795732532438, Models1795732974130, UploadHints1795733116650, Exports1795734313345];

@@ -1,0 +1,63 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { AuditService } from '@contour/audit';
+import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
+import { DatasetExport, ProjectRole } from '@contour/db';
+import { ExportOptions } from '@contour/export';
+import { JobName, JobQueue } from '@contour/queue';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+
+const uuid = { schema: z.uuid() };
+
+/** Dataset exports: started by managers, built by a worker with progress, downloaded as a zip (audited). */
+@ApiTags('exports')
+@ApiBearerAuth()
+@Controller('api/projects/:projectId/exports')
+export class ExportsController {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly jobs: JobQueue,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post()
+  @HttpCode(202)
+  async create(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Body() body: { name?: string; options?: unknown }) {
+    const parsed = ExportOptions.safeParse(body?.options ?? {});
+    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`));
+    const name = typeof body?.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 200) : `export ${new Date().toISOString()}`;
+    const exp = await this.dataSource.getRepository(DatasetExport).save({ projectId, name, options: parsed.data as unknown as Record<string, unknown>, createdBy: p.userId });
+    await this.jobs.add(JobName.ExportDataset, { exportId: exp.id }, { jobId: `export-${exp.id}` });
+    await this.audit.record(actorOf(p), { action: 'export.requested', objectType: 'export', objectId: exp.id, projectId, details: { name, formats: parsed.data.formats } });
+    return { id: exp.id, state: exp.state, progress: `/api/projects/${projectId}/exports/${exp.id}` };
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get()
+  list(@Param('projectId', uuid) projectId: string) {
+    return this.dataSource.getRepository(DatasetExport).find({ where: { projectId }, order: { createdAt: 'DESC' }, select: { id: true, name: true, state: true, progress: true, sizeBytes: true, error: true, createdAt: true, finishedAt: true } });
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get(':exportId')
+  async get(@Param('projectId', uuid) projectId: string, @Param('exportId', uuid) exportId: string) {
+    const exp = await this.dataSource.getRepository(DatasetExport).findOneBy({ id: exportId, projectId });
+    if (!exp) throw new NotFoundException(`No export ${exportId} in this project`);
+    return exp;
+  }
+
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get(':exportId/download')
+  async download(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('exportId', uuid) exportId: string) {
+    const exp = await this.dataSource.getRepository(DatasetExport).findOneBy({ id: exportId, projectId });
+    if (!exp) throw new NotFoundException(`No export ${exportId} in this project`);
+    if (exp.state !== 'done' || !exp.resultBlobKey) throw new BadRequestException(`The export is ${exp.state} (${exp.progress}%); download it when it is done`);
+    await this.audit.record(actorOf(p), { action: 'export.downloaded', objectType: 'export', objectId: exportId, projectId });
+    return new StreamableFile(await this.blobs.get(exp.resultBlobKey), { type: 'application/zip', length: Number(exp.sizeBytes), disposition: `attachment; filename="${exp.name.replace(/[^\w.-]+/g, '_')}.zip"` });
+  }
+}

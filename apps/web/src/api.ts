@@ -1,0 +1,370 @@
+// The browser's client of the Contour API: the session (Bearer token in sessionStorage), typed calls, and
+// errors that carry the server's message so the screen can show what went wrong and what to do.
+
+export interface User {
+  id: string;
+  username: string;
+  displayName?: string;
+  roles: string[];
+  skills?: string[];
+}
+
+export interface ProjectSummary {
+  id: string;
+  name: string;
+  description: string;
+  myRoles: string[] | null;
+}
+
+export interface ProtocolLabel {
+  id: number;
+  name: string;
+  color: string;
+  code?: { value: string; scheme: string; meaning: string };
+}
+
+export type AnnotationType =
+  | { kind: 'segmentation-3d' | 'segmentation-2d' | 'bounding-box' | 'polygon' | 'point' }
+  | { kind: 'classification'; question: string; choices: string[]; multiple?: boolean };
+
+export interface Protocol {
+  version: number;
+  labels: ProtocolLabel[];
+  annotationTypes: AnnotationType[];
+  instructions: string;
+}
+
+export interface SeriesGeometry {
+  kind: 'volume' | 'single-image' | 'multi-frame-2d' | 'multi-frame-volume';
+  dims: [number, number, number];
+  spacing: [number, number, number];
+  affineRas: number[][];
+  affineLps: number[][];
+  order?: string[];
+  slices?: { id: string; frame: number }[];
+}
+
+export interface TaskSeries {
+  id: string;
+  modality: string;
+  description: string | null;
+  geometry: SeriesGeometry | null;
+}
+
+export interface TaskRead {
+  id: string;
+  kind: 'annotation' | 'review' | 'adjudication';
+  slot: number;
+  state: string;
+  round: number;
+  mine: boolean;
+  annotatorId?: string | null;
+  leaseExpiresAt?: string | null;
+  reworkComment: string | null;
+  labelVersionId: string | null;
+  draftVersionId: string | null;
+}
+
+export interface LabelVersionInfo {
+  id: string;
+  kind: 'draft' | 'read' | 'read-draft' | 'merged' | 'adjudicated' | 'review-edit';
+  authorId: string | null;
+  readId: string | null;
+  round: number;
+  model?: { name: string; version: string } | null;
+  answers: Record<string, unknown> | null;
+  stats: Record<string, unknown> | null;
+  hasMask: boolean;
+  createdAt: string;
+}
+
+export interface Overlap {
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export interface ConsensusInfo {
+  round: number;
+  agreement: number;
+  method: string;
+  metrics: {
+    readers?: string[];
+    labels?: { label: number; present?: boolean; dice: Overlap; iou?: Overlap; hd95?: Overlap | null; vsMerged?: { dice: number }[] }[];
+    answers?: Record<string, number>;
+  };
+  disagreement: { labels: { label: number; voxels: number; slices: { z: number; voxels: number }[]; regions: { box: number[]; voxels: number }[] }[] } | null;
+  mergedVersionId: string | null;
+}
+
+export interface TaskDetail {
+  id: string;
+  state: string;
+  kind: 'series' | 'image' | 'frames' | 'view-group';
+  modality: string;
+  priority: number;
+  readsRequired: number;
+  reworkRound: number;
+  agreement: number | null;
+  instanceId: string | null;
+  frameStart: number | null;
+  frameEnd: number | null;
+  series: TaskSeries[];
+  protocol: Protocol | null;
+  reads: TaskRead[];
+  labels: LabelVersionInfo[];
+  consensus: ConsensusInfo[];
+  reviews: { decision: string; comment: string; round: number; at: string }[];
+}
+
+export interface Lease {
+  readId: string;
+  taskId: string;
+  kind: 'annotation' | 'review' | 'adjudication';
+  round: number;
+  leaseExpiresAt: string;
+  reworkComment: string | null;
+  task: TaskDetail;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const TOKEN_KEY = 'contour.token';
+const USER_KEY = 'contour.user';
+
+let onUnauthorized: () => void = () => undefined;
+
+export const session = {
+  get token(): string | null {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  get user(): User | null {
+    const raw = sessionStorage.getItem(USER_KEY);
+    return raw ? (JSON.parse(raw) as User) : null;
+  },
+  set(token: string, user: User) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(USER_KEY, JSON.stringify(user));
+  },
+  clear() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(USER_KEY);
+  },
+  onUnauthorized(fn: () => void) {
+    onUnauthorized = fn;
+  },
+};
+
+/** Nest answers errors as {message: string | string[]}: one readable sentence for the screen. */
+function messageOf(status: number, text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: string | string[] };
+    if (Array.isArray(body.message)) return body.message.join('; ');
+    if (body.message) return body.message;
+  } catch {
+    /* not JSON */
+  }
+  return text || `The server answered ${status}`;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  raw?: boolean;
+}
+
+async function request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (session.token) headers.authorization = `Bearer ${session.token}`;
+  let body: BodyInit | undefined;
+  if (opts.body instanceof FormData) body = opts.body;
+  else if (opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(opts.body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body });
+  } catch {
+    throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.');
+  }
+  if (res.status === 401 && !path.endsWith('/auth/login')) {
+    session.clear();
+    onUnauthorized();
+    throw new ApiError(401, 'Your session ended. Sign in again.');
+  }
+  if (!res.ok) throw new ApiError(res.status, messageOf(res.status, await res.text()));
+  return res;
+}
+
+async function json<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  const res = await request(method, path, { body, headers });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const p = (projectId: string) => `/api/projects/${projectId}`;
+
+export const api = {
+  async login(username: string, password: string) {
+    const res = await json<{ accessToken: string; user: User }>('POST', '/api/auth/login', { username, password });
+    session.set(res.accessToken, res.user);
+    return res.user;
+  },
+  async logout() {
+    await json('POST', '/api/auth/logout').catch(() => undefined);
+    session.clear();
+  },
+  me: () => json<User>('GET', '/api/auth/me'),
+  projects: () => json<ProjectSummary[]>('GET', '/api/projects'),
+  project: (id: string) => json<{ id: string; name: string; description: string; settings: ProjectSettings }>('GET', p(id)),
+  updateProject: (id: string, patch: { description?: string; settings?: Partial<ProjectSettings> }) => json('PATCH', p(id), patch),
+
+  // annotators
+  nextTask: (projectId: string) => json<Lease | undefined>('POST', `${p(projectId)}/tasks/next`),
+  myReads: (projectId: string) => json<InboxRead[]>('GET', `${p(projectId)}/my/reads`),
+  heartbeat: (projectId: string, readId: string) => json<{ leaseExpiresAt: string }>('POST', `${p(projectId)}/reads/${readId}/heartbeat`),
+  release: (projectId: string, readId: string) => json<void>('POST', `${p(projectId)}/reads/${readId}/release`),
+  saveDraft: (projectId: string, readId: string, body: Submission) => json<{ versionId: string }>('PUT', `${p(projectId)}/reads/${readId}/draft`, body),
+  submit: (projectId: string, readId: string, body: Submission, idempotencyKey: string) =>
+    json<{ versionId: string; taskState: string }>('POST', `${p(projectId)}/reads/${readId}/submit`, body, { 'idempotency-key': idempotencyKey }),
+  task: (projectId: string, taskId: string) => json<TaskDetail>('GET', `${p(projectId)}/tasks/${taskId}`),
+  async labelMask(projectId: string, taskId: string, versionId: string): Promise<Uint8Array> {
+    const res = await request('GET', `${p(projectId)}/tasks/${taskId}/labels/${versionId}`);
+    return new Uint8Array(await res.arrayBuffer());
+  },
+  async volume(projectId: string, seriesId: string): Promise<ArrayBuffer> {
+    const res = await request('GET', `${p(projectId)}/series/${seriesId}/volume`);
+    return res.arrayBuffer();
+  },
+  prelabelStatus: (projectId: string, taskId: string) => json<PrelabelStatus>('GET', `${p(projectId)}/tasks/${taskId}/prelabel`),
+
+  // reviewers
+  nextReview: (projectId: string) => json<Lease | undefined>('POST', `${p(projectId)}/reviews/next`),
+  review: (projectId: string, readId: string, body: { decision: 'approve' | 'edit-approve' | 'reject'; comment: string; mask?: string; answers?: Record<string, unknown> }) =>
+    json<{ taskState: string }>('POST', `${p(projectId)}/reads/${readId}/review`, body),
+  adjudicate: (projectId: string, readId: string, body: { mask?: string; answers?: Record<string, unknown>; comment?: string }) =>
+    json<{ taskState: string }>('POST', `${p(projectId)}/reads/${readId}/adjudicate`, body),
+
+  // managers
+  tasks: (projectId: string, state?: string) => json<TaskRow[]>('GET', `${p(projectId)}/tasks${state ? `?state=${encodeURIComponent(state)}` : ''}`),
+  stats: (projectId: string) => json<ProjectStats>('GET', `${p(projectId)}/stats`),
+  history: (projectId: string, taskId: string) => json<{ transitions: { from: string; to: string; event: string; actor: string; reason: string | null; at: string }[] }>('GET', `${p(projectId)}/tasks/${taskId}/history`),
+  setPriority: (projectId: string, taskId: string, priority: number) => json<void>('PATCH', `${p(projectId)}/tasks/${taskId}`, { priority }),
+  assign: (projectId: string, userId: string, taskIds: string[]) => json<{ assigned: string[]; skipped: { taskId: string; reason: string }[] }>('POST', `${p(projectId)}/tasks/assign`, { userId, taskIds }),
+  decide: (projectId: string, taskId: string, decision: 'cancel' | 'reopen' | 'approve', comment: string) => json('POST', `${p(projectId)}/tasks/${taskId}/decisions/${decision}`, { comment }),
+  protocols: (projectId: string) => json<{ id: string; version: number; definition: Omit<Protocol, 'version'>; createdAt: string }[]>('GET', `${p(projectId)}/protocols`),
+  createProtocol: (projectId: string, body: Omit<Protocol, 'version'> & { appliesTo?: { modalities: string[]; bodyParts: string[] } }) => json<{ version: number }>('POST', `${p(projectId)}/protocols`, body),
+  members: (projectId: string) => json<{ userId: string; username: string; displayName: string; roles: string[]; skills: string[] }[]>('GET', `${p(projectId)}/members`),
+  setMember: (projectId: string, userId: string, roles: string[], skills: string[]) => json<void>('PUT', `${p(projectId)}/members/${userId}`, { roles, skills }),
+  removeMember: (projectId: string, userId: string) => json<void>('DELETE', `${p(projectId)}/members/${userId}`),
+  users: () => json<User[]>('GET', '/api/users'),
+  models: () => json<{ id: string; name: string; version: string; builtin: boolean; manifest: { description?: string; modality?: string[] | string } }[]>('GET', '/api/models'),
+  quarantine: (projectId: string) => json<{ id: string; fileName: string; sizeBytes: string; reasonCode: string; reason: string; updatedAt: string }[]>('GET', `${p(projectId)}/quarantine`),
+  uploads: (projectId: string) => json<{ id: string; label: string; source: string; createdAt: string }[]>('GET', `${p(projectId)}/uploads`),
+  uploadProgress: (projectId: string, batchId: string) => json<BatchProgress>('GET', `${p(projectId)}/uploads/${batchId}`),
+  health: () => json<Health>('GET', '/api/health'),
+
+  /** Multipart upload through XHR, the one browser API that reports upload progress. */
+  upload(projectId: string, files: File[], onProgress: (sent: number, total: number) => void): Promise<{ batchId: string; files: number }> {
+    return new Promise((resolve, reject) => {
+      const form = new FormData();
+      for (const f of files) form.append('files', f, f.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${p(projectId)}/uploads`);
+      if (session.token) xhr.setRequestHeader('authorization', `Bearer ${session.token}`);
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : 0);
+      xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve(JSON.parse(xhr.responseText)) : reject(new ApiError(xhr.status, messageOf(xhr.status, xhr.responseText))));
+      xhr.onerror = () => reject(new ApiError(0, 'The upload was interrupted. Check your connection and send the files again.'));
+      xhr.send(form);
+    });
+  },
+};
+
+export interface Submission {
+  mask?: string;
+  answers?: Record<string, unknown>;
+}
+
+export interface InboxRead {
+  readId: string;
+  taskId: string;
+  kind: string;
+  state: string;
+  round: number;
+  leaseExpiresAt: string | null;
+  reworkComment: string | null;
+  submittedAt: string | null;
+  taskState: string;
+  modality: string;
+  taskKind: string;
+}
+
+export interface PrelabelStatus {
+  taskId: string;
+  taskState: string;
+  state: string;
+  position?: number | null;
+  etaSeconds?: number | null;
+  failedReason?: string | null;
+}
+
+export interface TaskRow {
+  id: string;
+  state: string;
+  kind: string;
+  modality: string;
+  priority: number;
+  uncertainty: number | null;
+  agreement: number | null;
+  readsRequired: number;
+  readsSubmitted: number;
+  reworkRound: number;
+  rejectionCount: number;
+  stateChangedAt: string;
+  createdAt: string;
+  stateReason: string | null;
+}
+
+export interface ProjectStats {
+  byState: { state: string; n: number }[];
+  approvedPerDay: { day: string; approved: number }[];
+  timeInState: { state: string; meanSeconds: number; medianSeconds: number; visits: number }[];
+  reviews: { rejected: number; reviews: number };
+  agreement: { mean: number | null; histogram: { bucket: number; n: number }[] };
+  annotators: { userId: string; username: string; reads: number; rejected: number; rejectionRate: number; meanDiceVsConsensus: number | null }[];
+}
+
+export interface ProjectSettings {
+  quality: { reads: number; agreementThreshold: number; mergeMethod: 'majority' | 'staple'; reviewRequired: boolean; maxReworkRounds: number; leaseSeconds: number };
+  split: { policy: 'series' | 'image' | 'frames' | 'view-group'; framesPerTask: number };
+  requiredSkills: Record<string, string[]>;
+  expectedModalities: string[];
+  deid: Record<string, boolean>;
+  prelabelModels: string[];
+}
+
+export interface BatchProgress {
+  batchId: string;
+  label: string;
+  createdAt: string;
+  total: number;
+  counts: Record<string, number>;
+  done: boolean;
+}
+
+export interface Health {
+  status: string;
+  queues: { ok: boolean; detail?: Record<string, { counts: Record<string, number>; workers: number }>; error?: string };
+  postgres: { ok: boolean; ms: number };
+  redis: { ok: boolean; ms: number };
+}

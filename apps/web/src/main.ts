@@ -1,0 +1,75 @@
+// Entry point: the app shell (header, navigation, sign-out) and the routes of the three workspaces.
+import './styles.css';
+import { api, session } from './api';
+import { h, replace } from './dom';
+import { currentPath, navigate, route, startRouter } from './router';
+import { annotatorInbox, annotatorWorkspace } from './workspaces/annotator';
+import { homeScreen, loginScreen } from './workspaces/home';
+import { managerDashboard } from './workspaces/manager';
+import { reviewerQueue, reviewerWorkspace } from './workspaces/reviewer';
+
+const app = document.getElementById('app')!;
+const userBox = h('div', { class: 'user' });
+const nav = h('nav', { 'aria-label': 'Main' });
+const header = h('header', { class: 'app-header' }, h('a', { href: '/', class: 'brand' }, h('span', { 'aria-hidden': 'true', class: 'logo' }, '◐'), ' Contour'), nav, userBox);
+const main = h('main', { id: 'main', tabindex: '-1' });
+app.append(header, main);
+
+function renderHeader(path: string) {
+  const user = session.user;
+  replace(userBox);
+  replace(nav);
+  if (!user) return;
+  const m = path.match(/^\/projects\/([^/]+)/);
+  if (m) {
+    const pid = m[1];
+    const links: [string, string][] = [
+      [`/projects/${pid}/annotate`, 'Annotate'],
+      [`/projects/${pid}/review`, 'Review'],
+      [`/projects/${pid}/manage`, 'Manage'],
+    ];
+    nav.append(
+      h('a', { href: '/' }, 'Projects'),
+      ...links.map(([href, text]) => h('a', { href, 'aria-current': path.startsWith(href) ? 'page' : undefined }, text)),
+    );
+  }
+  userBox.append(
+    h('span', { class: 'who' }, `${user.username} (${user.roles.join(', ')})`),
+    h('button', {
+      type: 'button',
+      onclick: async () => {
+        await api.logout();
+        navigate('/login');
+      },
+    }, 'Sign out'),
+  );
+}
+
+session.onUnauthorized(() => {
+  if (currentPath() !== '/login') navigate(`/login?next=${encodeURIComponent(currentPath())}`, true);
+});
+
+route('/login', loginScreen);
+route('/', homeScreen);
+route('/projects/:projectId/annotate', annotatorInbox);
+route('/projects/:projectId/annotate/:taskId/:readId', annotatorWorkspace);
+route('/projects/:projectId/review', reviewerQueue);
+route('/projects/:projectId/review/:taskId/:readId', reviewerWorkspace);
+route('/projects/:projectId/manage', managerDashboard);
+
+startRouter(main, {
+  guard: (path) => (!session.token && path !== '/login' ? `/login` : null),
+  onNavigate: (path) => {
+    renderHeader(path);
+    document.title = titleFor(path);
+  },
+});
+
+function titleFor(path: string) {
+  if (path.includes('/annotate/')) return 'Annotate · Contour';
+  if (path.endsWith('/annotate')) return 'My tasks · Contour';
+  if (path.includes('/review')) return 'Review · Contour';
+  if (path.includes('/manage')) return 'Project dashboard · Contour';
+  if (path === '/login') return 'Sign in · Contour';
+  return 'Projects · Contour';
+}

@@ -1,0 +1,351 @@
+// Annotator workspace: the inbox with "Next task", and the task screen: viewer(s), mask tools, pre-label
+// layer, classification questions, lease heartbeat, auto-saved drafts and submission.
+import { AnnotationType, api, ApiError, InboxRead, Lease, ProtocolLabel, session, TaskDetail } from '../api';
+import { announce, errorText, fmtDate, h, replace, statusLine } from '../dom';
+import { navigate } from '../router';
+import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
+import { exposeForTests, openTaskImages, TaskImages } from './task-images';
+
+const HEARTBEAT_MS = 30_000;
+const AUTOSAVE_MS = 30_000;
+
+/** Leases handed over from "Next task" to the task screen, so it opens without asking again. */
+const leaseCache = new Map<string, Lease>();
+
+export async function annotatorInbox({ projectId }: Record<string, string>, outlet: HTMLElement) {
+  const status = statusLine();
+  const nextBtn = h('button', { type: 'button', class: 'primary big', onclick: () => takeNext() }, 'Next task');
+  const table = h('div', { class: 'inbox' });
+  outlet.append(h('div', { class: 'page-head' }, h('h1', null, 'My tasks'), nextBtn), status, h('h2', null, 'Inbox'), table);
+
+  async function takeNext() {
+    nextBtn.disabled = true;
+    status.show('Looking for the next task…');
+    try {
+      const lease = await api.nextTask(projectId);
+      if (!lease) {
+        status.show('No task is waiting for you right now. Try again later.', 'info');
+        return;
+      }
+      leaseCache.set(lease.readId, lease);
+      navigate(`/projects/${projectId}/annotate/${lease.taskId}/${lease.readId}`);
+    } catch (e) {
+      status.show(errorText(e), 'error');
+    } finally {
+      nextBtn.disabled = false;
+    }
+  }
+
+  try {
+    const reads = (await api.myReads(projectId)).filter((r) => r.kind === 'annotation');
+    if (!reads.length) {
+      table.append(h('p', { class: 'muted' }, 'Nothing yet. Press “Next task” to get one.'));
+      return;
+    }
+    table.append(inboxTable(projectId, reads, takeNext));
+  } catch (e) {
+    status.show(errorText(e), 'error');
+  }
+}
+
+function inboxTable(projectId: string, reads: InboxRead[], takeNext: () => void) {
+  return h(
+    'table',
+    { class: 'data' },
+    h('caption', { class: 'visually-hidden' }, 'Your reads in this project'),
+    h('thead', null, h('tr', null, ...['Task', 'Modality', 'Your read', 'Round', 'Task state', 'When', ''].map((c) => h('th', { scope: 'col' }, c)))),
+    h(
+      'tbody',
+      null,
+      ...reads.map((r) =>
+        h(
+          'tr',
+          null,
+          h('td', null, h('code', null, r.taskId.slice(0, 8))),
+          h('td', null, r.modality),
+          h('td', null, h('span', { class: `pill ${r.state}` }, r.state === 'open' && r.reworkComment ? 'rework waiting' : r.state)),
+          h('td', null, String(r.round)),
+          h('td', null, r.taskState),
+          h('td', null, fmtDate(r.state === 'leased' ? r.leaseExpiresAt : r.submittedAt)),
+          h(
+            'td',
+            null,
+            r.state === 'leased'
+              ? h('a', { class: 'button', href: `/projects/${projectId}/annotate/${r.taskId}/${r.readId}`, 'aria-label': `Continue task ${r.taskId.slice(0, 8)}` }, 'Continue')
+              : r.state === 'open'
+                ? h('button', { type: 'button', onclick: takeNext, 'aria-label': `Take task ${r.taskId.slice(0, 8)}` }, 'Take')
+                : null,
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export async function annotatorWorkspace({ projectId, taskId, readId }: Record<string, string>, outlet: HTMLElement) {
+  const started = performance.now();
+  const status = statusLine();
+  const leaseBanner = h('div', { class: 'banner', hidden: true, role: 'alert' });
+  const header = h('div', { class: 'ws-head' });
+  const viewerHost = h('div', { class: 'viewers', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading image…'));
+  const displayBar = h('div');
+  const readoutHost = h('div');
+  const side = h('aside', { class: 'side', 'aria-label': 'Annotation panel' });
+  outlet.append(h('div', { class: 'workspace annotator' }, header, leaseBanner, h('div', { class: 'ws-body' }, h('section', { class: 'stage', 'aria-label': 'Images' }, displayBar, viewerHost, readoutHost), side), status));
+
+  let timers: number[] = [];
+  let images: TaskImages | null = null;
+  let removeShortcuts = () => undefined as void;
+  let dirty = false;
+  let leaseLost = false;
+  let submitted = false;
+  let leaseExpiresAt: Date | null = null;
+  const cleanup = () => {
+    timers.forEach((t) => window.clearInterval(t));
+    timers = [];
+    removeShortcuts();
+    if (dirty && !submitted && !leaseLost && images) void saveDraft(true);
+    images?.viewers.forEach((v) => v.destroy());
+    document.querySelectorAll('dialog.dialog').forEach((d) => d.remove());
+  };
+
+  let task: TaskDetail;
+  let lease = leaseCache.get(readId);
+  try {
+    task = lease?.task ?? (await api.task(projectId, taskId));
+  } catch (e) {
+    status.show(errorText(e), 'error');
+    return cleanup;
+  }
+  const myRead = task.reads.find((r) => r.id === readId);
+  if (!myRead || (myRead.state !== 'leased' && !lease)) {
+    replace(viewerHost);
+    status.show(myRead?.state === 'submitted' ? 'You already submitted this read.' : 'This read is not leased to you any more. Ask for the next task.', 'error');
+    viewerHost.append(h('a', { class: 'button', href: `/projects/${projectId}/annotate` }, 'Back to my tasks'));
+    return cleanup;
+  }
+  leaseExpiresAt = new Date(lease?.leaseExpiresAt ?? myRead.leaseExpiresAt ?? Date.now());
+  const reworkComment = lease?.reworkComment ?? myRead.reworkComment;
+  const protocol = task.protocol ?? { version: 0, labels: [] as ProtocolLabel[], annotationTypes: [{ kind: 'segmentation-3d' }] as AnnotationType[], instructions: '' };
+  const segmentation = protocol.annotationTypes.some((t) => t.kind !== 'classification') && protocol.labels.length > 0;
+
+  // ---- header ----------------------------------------------------------------------------------------------
+  const leaseOut = h('span', { class: 'lease', 'aria-live': 'off' });
+  const instructions = dialog('Instructions', h('div', { class: 'instructions' }, ...(protocol.instructions || 'No instructions were written for this protocol.').split(/\n{2,}/).map((p) => h('p', null, p))));
+  const help = dialog('Keyboard shortcuts', shortcutsTable());
+  const saveBtn = h('button', { type: 'button', onclick: () => saveDraft(false) }, 'Save draft');
+  const submitBtn = h('button', { type: 'button', class: 'primary', onclick: () => submit() }, 'Submit');
+  const releaseBtn = h('button', { type: 'button', onclick: () => release() }, 'Release');
+  const savedOut = h('span', { class: 'muted saved', 'aria-live': 'polite' });
+  header.append(
+    h('div', { class: 'ws-title' }, h('h1', null, `Task ${task.id.slice(0, 8)}`), h('span', { class: 'muted' }, `${task.modality} · ${task.kind} · round ${lease?.round ?? myRead.round} · protocol v${protocol.version}`), leaseOut),
+    h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => instructions.present() }, 'Instructions'), h('button', { type: 'button', 'aria-label': 'Keyboard shortcuts', onclick: () => help.present() }, 'Shortcuts ?'), savedOut, saveBtn, submitBtn, releaseBtn),
+  );
+  if (reworkComment) {
+    header.after(h('div', { class: 'banner rework', role: 'note', 'aria-label': 'Reviewer comment' }, h('strong', null, 'Sent back by the reviewer: '), h('span', { class: 'rework-comment' }, reworkComment)));
+  }
+  const showLease = () => {
+    if (leaseLost || submitted || !leaseExpiresAt) return;
+    const s = Math.max(0, Math.round((leaseExpiresAt.getTime() - Date.now()) / 1000));
+    leaseOut.textContent = `Lease: ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')} left`;
+  };
+  showLease();
+  timers.push(window.setInterval(showLease, 1000));
+
+  function loseLease(message: string) {
+    leaseLost = true;
+    leaseBanner.hidden = false;
+    leaseBanner.textContent = `${message} `;
+    leaseBanner.append(h('a', { href: `/projects/${projectId}/annotate` }, 'Back to my tasks'));
+    leaseOut.textContent = 'Lease lost';
+    saveBtn.disabled = submitBtn.disabled = releaseBtn.disabled = true;
+  }
+
+  async function heartbeat() {
+    if (leaseLost || submitted) return;
+    try {
+      const r = await api.heartbeat(projectId, readId);
+      leaseExpiresAt = new Date(r.leaseExpiresAt);
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 409 || e.status === 403 || e.status === 404)) loseLease(e.message);
+      else status.show(`Could not renew the lease: ${errorText(e)}`, 'error');
+    }
+  }
+  timers.push(window.setInterval(heartbeat, HEARTBEAT_MS));
+  void heartbeat();
+
+  // ---- questions (classification) -------------------------------------------------------------------------
+  const answers: Record<string, unknown> = {};
+  const questions = protocol.annotationTypes.filter((t): t is Extract<AnnotationType, { kind: 'classification' }> => t.kind === 'classification');
+  const questionsEl = h('section', { class: 'panel questions', 'aria-label': 'Questions' }, questions.length ? h('h2', null, 'Questions') : null);
+  const answerInputs: { q: string; inputs: HTMLInputElement[]; multiple: boolean }[] = [];
+  for (const [qi, q] of questions.entries()) {
+    const name = `q${qi}`;
+    const inputs = q.choices.map((c) => h('input', { type: q.multiple ? 'checkbox' : 'radio', name, value: c, onchange: () => readAnswers() }));
+    answerInputs.push({ q: q.question, inputs, multiple: Boolean(q.multiple) });
+    questionsEl.append(h('fieldset', null, h('legend', null, q.question), ...inputs.map((input, i) => h('label', { class: 'choice' }, input, q.choices[i]))));
+  }
+  function readAnswers() {
+    for (const a of answerInputs) {
+      const picked = a.inputs.filter((i) => i.checked).map((i) => i.value);
+      if (a.multiple) answers[a.q] = picked;
+      else if (picked[0]) answers[a.q] = picked[0];
+      else delete answers[a.q];
+    }
+    dirty = true;
+  }
+  function fillAnswers(from: Record<string, unknown> | null | undefined) {
+    if (!from) return;
+    for (const a of answerInputs) {
+      const v = from[a.q];
+      const values = Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
+      a.inputs.forEach((i) => (i.checked = values.includes(i.value)));
+    }
+    readAnswers();
+    dirty = false;
+  }
+
+  // ---- images ---------------------------------------------------------------------------------------------
+  try {
+    viewerHost.replaceChildren();
+    images = await openTaskImages(projectId, task, viewerHost, started, { editable: segmentation });
+  } catch (e) {
+    viewerHost.setAttribute('aria-busy', 'false');
+    status.show(errorText(e), 'error');
+    return cleanup;
+  }
+  viewerHost.setAttribute('aria-busy', 'false');
+  const { primary, viewers, metrics } = images;
+  primary.setLabels(protocol.labels);
+  displayBar.append(displayToolbar(viewers, task.modality));
+  readoutHost.append(readout(primary, protocol.labels));
+  const loadNote = h('p', { class: 'muted small' }, `Image ${primary.dims.join('×')} · ${(metrics.bytes / 1024).toFixed(0)} KB · first image in ${Math.round(metrics.firstImageMs)} ms`);
+
+  // Starting mask: my draft of this round, else my last submitted read (rework), else the model's draft.
+  const me = session.user?.id;
+  const mine = task.labels.filter((l) => l.authorId !== null && l.authorId === me);
+  // Versions come oldest first: the newest of my drafts and submissions is where I left off.
+  const myLatest = [...mine].reverse().find((l) => l.kind === 'read' || l.kind === 'read-draft');
+  const myDraft = myLatest?.kind === 'read-draft' ? myLatest : undefined;
+  const myLastRead = myLatest?.kind === 'read' ? myLatest : undefined;
+  const prelabel = [...task.labels].reverse().find((l) => l.kind === 'draft' && l.hasMask);
+  const start = myLatest ?? prelabel;
+  const colors = new Map(protocol.labels.map((l) => [l.id, l.color]));
+  let layersEl: HTMLElement | null = null;
+  try {
+    if (segmentation && start?.hasMask) primary.setMask(await images.fetchMask(start.id));
+    fillAnswers((myDraft ?? myLastRead)?.answers);
+    if (segmentation && prelabel?.hasMask) {
+      primary.setOverlay('prelabel', await images.fetchMask(prelabel.id), colors, 0.5, false);
+      layersEl = prelabelLayer(prelabel.model ? `${prelabel.model.name} ${prelabel.model.version}` : 'model');
+    }
+  } catch (e) {
+    status.show(`The saved mask could not be loaded: ${errorText(e)}`, 'error');
+  }
+  dirty = false;
+  const startNote = h('p', { class: 'muted small' }, start ? `Started from ${start === prelabel ? 'the model’s pre-label draft' : start === myDraft ? 'your saved draft' : 'your previous submission'}.` : 'Started from an empty mask.');
+
+  function prelabelLayer(model: string) {
+    const show = h('input', { type: 'checkbox', onchange: () => primary.setOverlayVisible('prelabel', show.checked) });
+    const opacity = h('input', { type: 'range', min: '0', max: '1', step: '0.05', value: '0.5', onInput: () => primary.setOverlayOpacity('prelabel', Number(opacity.value)) });
+    return h('section', { class: 'panel layers', 'aria-label': 'Layers' }, h('h2', null, 'Pre-label'), h('p', { class: 'muted small' }, `Draft by ${model}.`), h('label', { class: 'inline check' }, show, 'Show pre-label overlay'), h('label', { class: 'slider' }, 'Pre-label opacity ', opacity));
+  }
+
+  const tools = segmentation ? maskTools(primary, protocol.labels) : null;
+  side.append(...[tools, layersEl, questions.length ? questionsEl : null, h('section', { class: 'panel' }, startNote, loadNote)].filter((x): x is HTMLElement => Boolean(x)));
+  tools?.sync();
+  primary.onChange(() => (dirty = true));
+  removeShortcuts = installShortcuts(viewers, {
+    tools: tools ?? undefined,
+    labels: protocol.labels,
+    onSave: () => void saveDraft(false),
+    onHelp: () => help.present(),
+    onToggleMask: () => {
+      const box = tools?.querySelector<HTMLInputElement>('.row input[type=checkbox]');
+      if (box) {
+        box.checked = !box.checked;
+        primary.setDrawingVisible(box.checked);
+      }
+    },
+  });
+  exposeForTests({ viewer: primary, viewers, metrics, grid: images.grid, kind: 'annotation' });
+  status.show(reworkComment ? 'Rework: read the reviewer’s comment above, fix the mask and submit again.' : 'Ready. Paint with the brush (B) and submit when done.');
+  announce(`Task loaded in ${Math.round(metrics.firstImageMs)} milliseconds`);
+
+  // ---- draft, submit, release -----------------------------------------------------------------------------
+  function body() {
+    return { ...(segmentation ? { mask: images!.maskForServer() } : {}), ...(Object.keys(answers).length ? { answers: { ...answers } } : {}) };
+  }
+
+  async function saveDraft(quiet: boolean) {
+    if (leaseLost || submitted || !images) return;
+    const b = body();
+    if (!b.mask && !b.answers) return;
+    try {
+      dirty = false;
+      await api.saveDraft(projectId, readId, b);
+      savedOut.textContent = `Draft saved ${new Date().toLocaleTimeString()}`;
+      if (!quiet) status.show('Draft saved.', 'ok');
+    } catch (e) {
+      dirty = true;
+      if (e instanceof ApiError && e.status === 409) loseLease(e.message);
+      else status.show(`The draft was not saved: ${errorText(e)}`, 'error');
+    }
+  }
+  timers.push(window.setInterval(() => dirty && void saveDraft(true), AUTOSAVE_MS));
+
+  let idempotencyKey = crypto.randomUUID();
+  async function submit() {
+    if (leaseLost || submitted) return;
+    const missing = answerInputs.filter((a) => !a.inputs.some((i) => i.checked)).map((a) => a.q);
+    if (missing.length) {
+      status.show(`Answer every question before submitting: ${missing.join(', ')}.`, 'error');
+      return;
+    }
+    submitBtn.disabled = saveBtn.disabled = true;
+    status.show('Submitting…');
+    try {
+      const res = await api.submit(projectId, readId, body(), idempotencyKey);
+      submitted = true;
+      dirty = false;
+      releaseBtn.disabled = true;
+      leaseOut.textContent = 'Submitted';
+      status.show(`Submitted. The task is now “${res.taskState.replace(/_/g, ' ')}”.`, 'ok');
+      announce('Read submitted');
+      const next = h('button', {
+        type: 'button',
+        class: 'primary',
+        onclick: async () => {
+          const lease2 = await api.nextTask(projectId).catch((e) => (status.show(errorText(e), 'error'), undefined));
+          if (lease2) {
+            leaseCache.set(lease2.readId, lease2);
+            navigate(`/projects/${projectId}/annotate/${lease2.taskId}/${lease2.readId}`);
+          } else if (lease2 === undefined) status.show('No other task is waiting for you.', 'info');
+        },
+      }, 'Next task');
+      status.append(' ', next, ' ', h('a', { href: `/projects/${projectId}/annotate` }, 'Back to my tasks'));
+      next.focus();
+    } catch (e) {
+      submitBtn.disabled = saveBtn.disabled = false;
+      if (e instanceof ApiError && e.status === 409 && /lease/i.test(e.message)) loseLease(e.message);
+      else status.show(`Not submitted: ${errorText(e)}`, 'error');
+      // A refused submission will not succeed with the same key and other content; a network error may retry it.
+      if (e instanceof ApiError && e.status !== 0) idempotencyKey = crypto.randomUUID();
+    }
+  }
+
+  async function release() {
+    try {
+      await api.release(projectId, readId);
+      dirty = false;
+      submitted = true;
+      navigate(`/projects/${projectId}/annotate`);
+    } catch (e) {
+      status.show(errorText(e), 'error');
+    }
+  }
+
+  leaseCache.delete(readId);
+  primary.canvas.focus();
+  return cleanup;
+}

@@ -1,0 +1,529 @@
+// Manager dashboard: progress (tasks by state, throughput, time in state), quality (agreement distribution,
+// per-annotator agreement and rejections), the task list with priority, assignment and decisions, project
+// setup (protocol editor, members and skills, quality settings, split policy, pre-label models), data
+// (uploads with progress bars, quarantine) and queue depths.
+import { api, ProjectSettings, ProjectStats, TaskRow } from '../api';
+import { barChart, columnChart, progressBar } from '../charts';
+import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
+
+const STATE_COLORS: Record<string, string> = {
+  created: '#94a3b8',
+  prelabelling: '#a78bfa',
+  ready: '#60a5fa',
+  in_annotation: '#38bdf8',
+  consensus: '#2dd4bf',
+  adjudication: '#f472b6',
+  review: '#facc15',
+  rework: '#fb923c',
+  escalated: '#f87171',
+  approved: '#4ade80',
+  cancelled: '#64748b',
+};
+
+type Tab = { id: string; title: string; render: (panel: HTMLElement) => Promise<void> | void };
+
+export async function managerDashboard({ projectId }: Record<string, string>, outlet: HTMLElement) {
+  const status = statusLine();
+  let project: Awaited<ReturnType<typeof api.project>>;
+  try {
+    project = await api.project(projectId);
+  } catch (e) {
+    outlet.append(h('h1', null, 'Project dashboard'), status);
+    status.show(errorText(e), 'error');
+    return;
+  }
+  const timers: number[] = [];
+  const tabs: Tab[] = [
+    { id: 'overview', title: 'Progress & quality', render: (p) => overview(projectId, p) },
+    { id: 'tasks', title: 'Tasks', render: (p) => tasksTab(projectId, p) },
+    { id: 'setup', title: 'Setup', render: (p) => setupTab(projectId, project.settings, p) },
+    { id: 'data', title: 'Data', render: (p) => dataTab(projectId, p, timers) },
+    { id: 'queues', title: 'Queues', render: (p) => queuesTab(p, timers) },
+  ];
+  const tablist = h('div', { role: 'tablist', 'aria-label': 'Dashboard sections', class: 'tabs' });
+  const panels = h('div');
+  const buttons: HTMLButtonElement[] = [];
+  const select = async (i: number, focus = false) => {
+    timers.splice(0).forEach((t) => window.clearInterval(t));
+    buttons.forEach((b, j) => {
+      b.setAttribute('aria-selected', String(i === j));
+      b.tabIndex = i === j ? 0 : -1;
+    });
+    if (focus) buttons[i].focus();
+    const panel = h('div', { role: 'tabpanel', id: `panel-${tabs[i].id}`, 'aria-labelledby': `tab-${tabs[i].id}`, tabindex: '0', class: 'tab-panel' });
+    replace(panels, panel);
+    try {
+      await tabs[i].render(panel);
+    } catch (e) {
+      panel.append(h('p', { class: 'status-line error', role: 'alert' }, errorText(e)));
+    }
+    history.replaceState(null, '', `${location.pathname}#${tabs[i].id}`);
+  };
+  tabs.forEach((t, i) => {
+    const b = h('button', { type: 'button', role: 'tab', id: `tab-${t.id}`, 'aria-controls': `panel-${t.id}`, onclick: () => select(i) }, t.title);
+    b.addEventListener('keydown', (e) => {
+      const k = (e as KeyboardEvent).key;
+      const next = k === 'ArrowRight' ? (i + 1) % tabs.length : k === 'ArrowLeft' ? (i - 1 + tabs.length) % tabs.length : k === 'Home' ? 0 : k === 'End' ? tabs.length - 1 : -1;
+      if (next >= 0) {
+        e.preventDefault();
+        void select(next, true);
+      }
+    });
+    buttons.push(b);
+    tablist.append(b);
+  });
+  outlet.append(h('div', { class: 'page-head' }, h('h1', null, `${project.name} · dashboard`)), h('p', { class: 'muted' }, project.description || ''), status, tablist, panels);
+  const initial = Math.max(0, tabs.findIndex((t) => `#${t.id}` === location.hash));
+  await select(initial);
+  return () => timers.forEach((t) => window.clearInterval(t));
+}
+
+// ---- progress and quality ------------------------------------------------------------------------------------
+
+async function overview(projectId: string, panel: HTMLElement) {
+  const s: ProjectStats = await api.stats(projectId);
+  const total = s.byState.reduce((a, b) => a + b.n, 0);
+  const approved = s.byState.find((x) => x.state === 'approved')?.n ?? 0;
+  const rejectionRate = s.reviews.reviews ? s.reviews.rejected / s.reviews.reviews : null;
+  panel.append(
+    h(
+      'div',
+      { class: 'cards' },
+      card('Tasks', String(total), 'tasks-total'),
+      card('Approved', `${approved}`, 'tasks-approved'),
+      card('Mean agreement', fmtNum(s.agreement.mean), 'agreement-mean'),
+      card('Rejected reviews', rejectionRate === null ? '–' : `${s.reviews.rejected} / ${s.reviews.reviews}`, 'rejections'),
+    ),
+    h(
+      'div',
+      { class: 'chart-grid' },
+      h('section', { 'aria-label': 'Progress' }, h('h2', null, 'Progress'), barChart('Tasks by state', s.byState.map((b) => ({ label: b.state.replace(/_/g, ' '), value: b.n, color: STATE_COLORS[b.state] })))),
+      h('section', { 'aria-label': 'Throughput' }, h('h2', null, 'Throughput'), columnChart('Tasks approved per day', s.approvedPerDay.map((d) => ({ label: d.day.slice(5), value: d.approved })))),
+      h(
+        'section',
+        { 'aria-label': 'Time in state' },
+        h('h2', null, 'Time in each state'),
+        barChart('Mean time in state (median in brackets)', s.timeInState.map((t) => ({ label: t.state.replace(/_/g, ' '), value: t.meanSeconds, text: `${fmtSeconds(t.meanSeconds)} (${fmtSeconds(t.medianSeconds)}) · ${t.visits}×`, color: STATE_COLORS[t.state] }))),
+      ),
+      h(
+        'section',
+        { 'aria-label': 'Agreement distribution' },
+        h('h2', null, 'Agreement'),
+        columnChart(
+          'Tasks by agreement (mean Dice)',
+          Array.from({ length: 10 }, (_, i) => ({ label: (i / 10).toFixed(1), value: s.agreement.histogram.find((b) => b.bucket === i + 1)?.n ?? 0, color: i >= 8 ? '#4ade80' : i >= 6 ? '#facc15' : '#f87171' })),
+        ),
+      ),
+    ),
+    h('h2', null, 'Annotators'),
+    s.annotators.length
+      ? h(
+          'table',
+          { class: 'data annotators' },
+          h('caption', { class: 'visually-hidden' }, 'Per-annotator agreement and rejection rates'),
+          h('thead', null, h('tr', null, ...['Annotator', 'Reads', 'Rejected', 'Rejection rate', 'Mean Dice vs consensus'].map((c) => h('th', { scope: 'col' }, c)))),
+          h(
+            'tbody',
+            null,
+            ...s.annotators.map((a) =>
+              h('tr', null, h('th', { scope: 'row' }, a.username), h('td', null, String(a.reads)), h('td', null, String(a.rejected)), h('td', null, `${Math.round(a.rejectionRate * 100)}%`), h('td', null, fmtNum(a.meanDiceVsConsensus))),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No reads submitted yet.'),
+  );
+}
+
+function card(title: string, value: string, key: string) {
+  return h('div', { class: 'card stat', dataset: { stat: key } }, h('span', { class: 'stat-title' }, title), h('strong', { class: 'stat-value' }, value));
+}
+
+// ---- tasks ---------------------------------------------------------------------------------------------------
+
+async function tasksTab(projectId: string, panel: HTMLElement) {
+  const status = statusLine();
+  const filter = h('select', { 'aria-label': 'Filter by state', onchange: () => load() }, h('option', { value: '' }, 'All states'), ...Object.keys(STATE_COLORS).map((s) => h('option', { value: s }, s.replace(/_/g, ' '))));
+  const host = h('div');
+  panel.append(h('div', { class: 'row' }, h('h2', null, 'Tasks'), filter, h('button', { type: 'button', onclick: () => load() }, 'Refresh')), status, host);
+  const members = await api.members(projectId).catch(() => []);
+  const annotators = members.filter((m) => m.roles.includes('annotator'));
+  async function load() {
+    try {
+      const rows = await api.tasks(projectId, filter.value || undefined);
+      replace(host, rows.length ? table(rows) : h('p', { class: 'muted' }, 'No tasks.'));
+    } catch (e) {
+      status.show(errorText(e), 'error');
+    }
+  }
+  function table(rows: TaskRow[]) {
+    return h(
+      'table',
+      { class: 'data tasks' },
+      h('caption', { class: 'visually-hidden' }, 'Tasks of the project'),
+      h('thead', null, h('tr', null, ...['Task', 'State', 'Modality', 'Reads', 'Agreement', 'Priority', 'Round', 'Rejections', 'Since', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, ...rows.flatMap((t) => taskRows(t))),
+    );
+  }
+  function taskRows(t: TaskRow): HTMLElement[] {
+    const detail = h('tr', { class: 'detail', hidden: true }, h('td', { colspan: '10' }));
+    const toggle = h('button', {
+      type: 'button',
+      'aria-expanded': 'false',
+      'aria-label': `Manage task ${t.id.slice(0, 8)}`,
+      onclick: async () => {
+        const open = detail.hidden;
+        detail.hidden = !open;
+        toggle.setAttribute('aria-expanded', String(open));
+        if (open) await fillDetail(t, detail.firstElementChild as HTMLElement);
+      },
+    }, 'Manage');
+    const row = h(
+      'tr',
+      { dataset: { task: t.id, state: t.state } },
+      h('td', null, h('code', null, t.id.slice(0, 8))),
+      h('td', null, h('span', { class: 'pill', style: `--pill:${STATE_COLORS[t.state] ?? '#94a3b8'}` }, t.state.replace(/_/g, ' '))),
+      h('td', null, t.modality),
+      h('td', null, `${t.readsSubmitted}/${t.readsRequired}`),
+      h('td', { class: 'agreement' }, fmtNum(t.agreement)),
+      h('td', null, String(t.priority)),
+      h('td', null, String(t.reworkRound)),
+      h('td', null, String(t.rejectionCount)),
+      h('td', null, fmtDate(t.stateChangedAt)),
+      h('td', null, toggle),
+    );
+    return [row, detail];
+  }
+  async function fillDetail(t: TaskRow, cell: HTMLElement) {
+    const st = statusLine();
+    const prio = h('input', { type: 'number', min: '-1000', max: '1000', value: String(t.priority), class: 'num' });
+    const who = h('select', null, ...annotators.map((m) => h('option', { value: m.userId }, m.username)));
+    const decision = h('select', null, h('option', { value: 'approve' }, 'Approve as it is'), h('option', { value: 'reopen' }, 'Reopen for rework'), h('option', { value: 'cancel' }, 'Cancel'));
+    const comment = h('input', { type: 'text', placeholder: 'Reason' });
+    const historyList = h('ol', { class: 'history' });
+    const act = (fn: () => Promise<unknown>, ok: string) => async () => {
+      try {
+        await fn();
+        st.show(ok, 'ok');
+        announce(ok);
+      } catch (e) {
+        st.show(errorText(e), 'error');
+      }
+    };
+    replace(
+      cell,
+      h(
+        'div',
+        { class: 'task-detail' },
+        h('div', { class: 'row' }, field('Priority', prio), h('button', { type: 'button', onclick: act(() => api.setPriority(projectId, t.id, Number(prio.value)), 'Priority saved') }, 'Save priority')),
+        h('div', { class: 'row' }, field('Assign to', who), h('button', { type: 'button', disabled: !annotators.length, onclick: act(async () => { const r = await api.assign(projectId, who.value, [t.id]); if (r.skipped.length) throw new Error(r.skipped.map((s) => s.reason).join('; ')); }, 'Assigned') }, 'Assign')),
+        h('div', { class: 'row' }, field('Decision', decision), field('Comment', comment), h('button', { type: 'button', onclick: act(() => api.decide(projectId, t.id, decision.value as 'approve', comment.value), 'Decision recorded') }, 'Apply')),
+        st,
+        h('h3', null, 'History'),
+        historyList,
+      ),
+    );
+    try {
+      const hist = await api.history(projectId, t.id);
+      replace(historyList, ...hist.transitions.map((x) => h('li', null, `${fmtDate(x.at)} · ${x.from ?? '–'} → ${x.to} (${x.event}) by ${x.actor ?? 'system'}${x.reason ? `: ${x.reason}` : ''}`)));
+    } catch (e) {
+      historyList.append(h('li', null, errorText(e)));
+    }
+  }
+  await load();
+}
+
+// ---- setup ---------------------------------------------------------------------------------------------------
+
+async function setupTab(projectId: string, settings: ProjectSettings, panel: HTMLElement) {
+  const [protocols, members, users, models] = await Promise.all([api.protocols(projectId), api.members(projectId), api.users().catch(() => []), api.models().catch(() => [])]);
+  panel.append(protocolEditor(projectId, protocols), membersEditor(projectId, members, users), settingsEditor(projectId, settings, models));
+}
+
+function protocolEditor(projectId: string, protocols: Awaited<ReturnType<typeof api.protocols>>) {
+  const latest = protocols[0]?.definition;
+  const st = statusLine();
+  const labelRows = h('tbody');
+  const questionRows = h('div', { class: 'questions-edit' });
+  const addLabel = (l?: { id: number; name: string; color: string }) => {
+    const n = labelRows.children.length + 1;
+    const id = h('input', { type: 'number', min: '1', max: '255', value: String(l?.id ?? n), class: 'num', 'aria-label': `Label ${n} value` });
+    const name = h('input', { type: 'text', value: l?.name ?? '', 'aria-label': `Label ${n} name`, required: true });
+    const color = h('input', { type: 'color', value: l?.color ?? '#ff0000', 'aria-label': `Label ${n} colour` });
+    const row = h('tr', { class: 'label-edit' }, h('td', null, id), h('td', null, name), h('td', null, color), h('td', null, h('button', { type: 'button', 'aria-label': `Remove label ${n}`, onclick: () => row.remove() }, 'Remove')));
+    labelRows.append(row);
+  };
+  const addQuestion = (q?: { question: string; choices: string[]; multiple?: boolean }) => {
+    const n = questionRows.children.length + 1;
+    const question = h('input', { type: 'text', value: q?.question ?? '', 'aria-label': `Question ${n}` });
+    const choices = h('input', { type: 'text', value: q?.choices.join(', ') ?? '', 'aria-label': `Question ${n} choices, separated by commas` });
+    const multiple = h('input', { type: 'checkbox', checked: q?.multiple ?? false });
+    const row = h('div', { class: 'row question-edit' }, question, choices, h('label', { class: 'inline check' }, multiple, 'Several answers'), h('button', { type: 'button', 'aria-label': `Remove question ${n}`, onclick: () => row.remove() }, 'Remove'));
+    questionRows.append(row);
+  };
+  (latest?.labels ?? []).forEach((l) => addLabel(l));
+  (latest?.annotationTypes ?? []).forEach((t) => t.kind === 'classification' && addQuestion(t));
+  const seg = h('input', { type: 'checkbox', checked: latest ? latest.annotationTypes.some((t) => t.kind === 'segmentation-3d') : true });
+  const instructions = h('textarea', { rows: 4 }, latest?.instructions ?? '');
+  const save = async () => {
+    const labels = [...labelRows.querySelectorAll('tr')].map((r) => {
+      const [id, name, color] = [...r.querySelectorAll('input')] as HTMLInputElement[];
+      return { id: Number(id.value), name: name.value.trim(), color: color.value };
+    });
+    const questions = [...questionRows.querySelectorAll('.question-edit')].map((r) => {
+      const [q, c, m] = [...r.querySelectorAll('input')] as HTMLInputElement[];
+      return { kind: 'classification' as const, question: q.value.trim(), choices: c.value.split(',').map((x) => x.trim()).filter(Boolean), multiple: m.checked };
+    });
+    try {
+      const res = await api.createProtocol(projectId, { labels, annotationTypes: [...(seg.checked ? [{ kind: 'segmentation-3d' as const }] : []), ...questions], instructions: instructions.value });
+      st.show(`Saved as protocol version ${res.version}. New tasks use it.`, 'ok');
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  };
+  return h(
+    'section',
+    { class: 'card setup', 'aria-label': 'Protocol' },
+    h('h2', null, `Protocol${protocols[0] ? ` (current: version ${protocols[0].version})` : ''}`),
+    h('table', { class: 'data compact' }, h('caption', null, 'Labels'), h('thead', null, h('tr', null, ...['Value', 'Name', 'Colour', ''].map((c) => h('th', { scope: 'col' }, c)))), labelRows),
+    h('button', { type: 'button', onclick: () => addLabel() }, 'Add label'),
+    h('label', { class: 'inline check' }, seg, '3D segmentation masks'),
+    h('h3', null, 'Classification questions'),
+    questionRows,
+    h('button', { type: 'button', onclick: () => addQuestion() }, 'Add question'),
+    field('Instructions for annotators', instructions),
+    h('button', { type: 'button', class: 'primary', onclick: save }, 'Save as new version'),
+    st,
+  );
+}
+
+function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api.members>>, users: Awaited<ReturnType<typeof api.users>>) {
+  const st = statusLine();
+  const ROLES = ['manager', 'annotator', 'reviewer'];
+  const rows = members.map((m) => {
+    const boxes = ROLES.map((r) => h('input', { type: 'checkbox', checked: m.roles.includes(r), 'aria-label': `${m.username} is ${r}` }));
+    const skills = h('input', { type: 'text', value: (m.skills ?? []).join(', '), 'aria-label': `${m.username} skills` });
+    return h(
+      'tr',
+      null,
+      h('th', { scope: 'row' }, m.username),
+      ...boxes.map((b) => h('td', null, b)),
+      h('td', null, skills),
+      h(
+        'td',
+        null,
+        h('button', {
+          type: 'button',
+          onclick: async () => {
+            try {
+              await api.setMember(projectId, m.userId, ROLES.filter((_, i) => boxes[i].checked), splitList(skills.value));
+              st.show(`Saved ${m.username}.`, 'ok');
+            } catch (e) {
+              st.show(errorText(e), 'error');
+            }
+          },
+        }, 'Save'),
+        h('button', {
+          type: 'button',
+          onclick: async () => {
+            try {
+              await api.removeMember(projectId, m.userId);
+              st.show(`Removed ${m.username}.`, 'ok');
+            } catch (e) {
+              st.show(errorText(e), 'error');
+            }
+          },
+        }, 'Remove'),
+      ),
+    );
+  });
+  const candidates = users.filter((u) => !members.some((m) => m.userId === u.id));
+  const who = h('select', null, ...candidates.map((u) => h('option', { value: u.id }, `${u.username} (${u.roles.join(', ')})`)));
+  const newRoles = ROLES.map((r) => h('input', { type: 'checkbox', checked: r === 'annotator' }));
+  const newSkills = h('input', { type: 'text', placeholder: 'e.g. neuro-mr, body-ct' });
+  return h(
+    'section',
+    { class: 'card setup', 'aria-label': 'Members' },
+    h('h2', null, 'Members and skills'),
+    h('table', { class: 'data compact' }, h('caption', { class: 'visually-hidden' }, 'Members'), h('thead', null, h('tr', null, ...['Member', ...ROLES, 'Skills', ''].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', null, ...rows)),
+    candidates.length
+      ? h(
+          'div',
+          { class: 'row add-member' },
+          field('Add', who),
+          h('fieldset', { class: 'inline-fieldset' }, h('legend', null, 'Roles'), ...ROLES.map((r, i) => h('label', { class: 'inline check' }, newRoles[i], r))),
+          field('Skills', newSkills),
+          h('button', {
+            type: 'button',
+            onclick: async () => {
+              try {
+                await api.setMember(projectId, who.value, ROLES.filter((_, i) => newRoles[i].checked), splitList(newSkills.value));
+                st.show('Member added. Reopen the tab to see the list.', 'ok');
+              } catch (e) {
+                st.show(errorText(e), 'error');
+              }
+            },
+          }, 'Add member'),
+        )
+      : null,
+    st,
+  );
+}
+
+const splitList = (s: string) => s.split(/[,\s]+/).map((x) => x.trim().toLowerCase()).filter(Boolean);
+
+function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<ReturnType<typeof api.models>>) {
+  const st = statusLine();
+  const q = s.quality;
+  const reads = h('input', { type: 'number', min: '1', max: '5', value: String(q.reads), class: 'num' });
+  const threshold = h('input', { type: 'number', min: '0', max: '1', step: '0.01', value: String(q.agreementThreshold), class: 'num' });
+  const merge = h('select', null, ...['majority', 'staple'].map((m) => h('option', { value: m, selected: q.mergeMethod === m }, m === 'staple' ? 'STAPLE' : 'Majority vote')));
+  const review = h('input', { type: 'checkbox', checked: q.reviewRequired });
+  const rework = h('input', { type: 'number', min: '0', max: '20', value: String(q.maxReworkRounds), class: 'num' });
+  const leaseMin = h('input', { type: 'number', min: '1', max: '10080', value: String(Math.round(q.leaseSeconds / 60)), class: 'num' });
+  const policy = h('select', null, ...(['series', 'image', 'frames', 'view-group'] as const).map((p) => h('option', { value: p, selected: s.split.policy === p }, p)));
+  const frames = h('input', { type: 'number', min: '1', value: String(s.split.framesPerTask), class: 'num' });
+  const skills = h('input', { type: 'text', value: Object.entries(s.requiredSkills).map(([m, k]) => `${m}: ${k.join(' ')}`).join('; ') });
+  const modalities = h('input', { type: 'text', value: s.expectedModalities.join(', ') });
+  const modelBoxes = models.map((m) => ({ id: m.id, box: h('input', { type: 'checkbox', checked: s.prelabelModels.includes(m.id) }), m }));
+  const save = async () => {
+    try {
+      const requiredSkills: Record<string, string[]> = {};
+      for (const part of skills.value.split(';').map((x) => x.trim()).filter(Boolean)) {
+        const [mod, rest] = part.split(':');
+        if (!rest) throw new Error(`Write required skills as "CT: body-ct; MR: neuro-mr" (got "${part}")`);
+        requiredSkills[mod.trim().toUpperCase() || '*'] = splitList(rest);
+      }
+      await api.updateProject(projectId, {
+        settings: {
+          quality: { reads: Number(reads.value), agreementThreshold: Number(threshold.value), mergeMethod: merge.value as 'staple', reviewRequired: review.checked, maxReworkRounds: Number(rework.value), leaseSeconds: Number(leaseMin.value) * 60 },
+          split: { policy: policy.value as 'series', framesPerTask: Number(frames.value) },
+          requiredSkills,
+          expectedModalities: modalities.value.split(/[,\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean),
+          prelabelModels: modelBoxes.filter((m) => m.box.checked).map((m) => m.id),
+        },
+      });
+      st.show('Settings saved.', 'ok');
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  };
+  return h(
+    'section',
+    { class: 'card setup', 'aria-label': 'Quality and routing settings' },
+    h('h2', null, 'Quality, split and models'),
+    h(
+      'div',
+      { class: 'form-grid' },
+      field('Independent reads per task', reads),
+      field('Agreement threshold', threshold, 'Mean Dice (or answer agreement) needed to skip adjudication'),
+      field('Merge method', merge),
+      field('Rework rounds before escalation', rework),
+      field('Lease length (minutes)', leaseMin),
+      field('Split policy', policy),
+      field('Frames per task (frames policy)', frames),
+      field('Required skills', skills, 'By modality, e.g. "CT: body-ct; MR: neuro-mr"'),
+      field('Expected modalities', modalities, 'Anything else is quarantined; empty accepts all'),
+    ),
+    h('label', { class: 'inline check' }, review, 'Review required after consensus'),
+    h('fieldset', null, h('legend', null, 'Pre-label models'), ...(modelBoxes.length ? modelBoxes.map(({ box, m }) => h('label', { class: 'choice' }, box, `${m.name} ${m.version}${m.builtin ? ' (built in)' : ''}`)) : [h('p', { class: 'muted' }, 'No models registered.')])),
+    h('button', { type: 'button', class: 'primary', onclick: save }, 'Save settings'),
+    st,
+  );
+}
+
+// ---- data ------------------------------------------------------------------------------------------------------
+
+async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) {
+  const st = statusLine();
+  const fileId = uid('files');
+  const files = h('input', { type: 'file', id: fileId, multiple: true });
+  const sendBar = h('div');
+  const batchesEl = h('div', { class: 'batches' });
+  const quarantineEl = h('div');
+  const upload = async () => {
+    const list = [...(files.files ?? [])];
+    if (!list.length) return st.show('Choose one or more files (DICOM, zip or NIfTI) first.', 'error');
+    const bar = progressBar('Sending', 0, 1, '0%');
+    replace(sendBar, bar);
+    const prog = bar.querySelector('progress')!;
+    const text = bar.querySelector('.small')!;
+    try {
+      const res = await api.upload(projectId, list, (sent, total) => {
+        prog.max = Math.max(1, total);
+        prog.value = sent;
+        text.textContent = total ? `${Math.round((100 * sent) / total)}% of ${(total / 1048576).toFixed(1)} MB` : `${(sent / 1048576).toFixed(1)} MB`;
+      });
+      st.show(`Received ${res.files} file(s); processing…`, 'ok');
+      await refreshBatches();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  };
+  async function refreshBatches() {
+    const batches = (await api.uploads(projectId)).slice(0, 10);
+    const progress = await Promise.all(batches.map((b) => api.uploadProgress(projectId, b.id).catch(() => null)));
+    replace(
+      batchesEl,
+      ...(progress.length
+        ? progress.filter((p): p is NonNullable<typeof p> => Boolean(p)).map((p) => {
+            const finished = (p.counts.stored ?? 0) + (p.counts.duplicate ?? 0) + (p.counts.quarantined ?? 0);
+            return h(
+              'div',
+              { class: 'batch', dataset: { batch: p.batchId, done: String(p.done) } },
+              progressBar(`${p.label || 'Upload'} · ${fmtDate(p.createdAt)}`, finished, p.total, `${finished}/${p.total} · stored ${p.counts.stored ?? 0}, duplicate ${p.counts.duplicate ?? 0}, quarantined ${p.counts.quarantined ?? 0}${p.done ? ' · done' : ''}`),
+            );
+          })
+        : [h('p', { class: 'muted' }, 'No uploads yet.')]),
+    );
+    return progress.every((p) => !p || p.done);
+  }
+  async function refreshQuarantine() {
+    const items = await api.quarantine(projectId);
+    replace(
+      quarantineEl,
+      items.length
+        ? h(
+            'table',
+            { class: 'data compact' },
+            h('caption', { class: 'visually-hidden' }, 'Quarantined files'),
+            h('thead', null, h('tr', null, ...['File', 'Reason', 'Size', 'When'].map((c) => h('th', { scope: 'col' }, c)))),
+            h('tbody', null, ...items.map((i) => h('tr', null, h('td', null, i.fileName), h('td', null, i.reason), h('td', null, `${(Number(i.sizeBytes) / 1024).toFixed(0)} KB`), h('td', null, fmtDate(i.updatedAt))))),
+          )
+        : h('p', { class: 'muted' }, 'Nothing is quarantined.'),
+    );
+  }
+  panel.append(
+    h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files'), files, h('button', { type: 'button', class: 'primary', onclick: upload }, 'Upload')), sendBar, st),
+    h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads'), batchesEl),
+    h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), quarantineEl),
+  );
+  await Promise.all([refreshBatches(), refreshQuarantine()]);
+  timers.push(window.setInterval(() => void refreshBatches().then(async (allDone) => {
+    if (!allDone) await refreshQuarantine();
+  }), 2000));
+}
+
+// ---- queues ----------------------------------------------------------------------------------------------------
+
+async function queuesTab(panel: HTMLElement, timers: number[]) {
+  const host = h('div');
+  panel.append(h('h2', null, 'Queues'), host);
+  const load = async () => {
+    const health = await api.health();
+    const queues = Object.entries(health.queues.detail ?? {});
+    replace(
+      host,
+      h('p', null, `System: ${health.status} · PostgreSQL ${health.postgres.ok ? 'ok' : 'down'} · Redis ${health.redis.ok ? 'ok' : 'down'}`),
+      barChart('Jobs waiting per queue', queues.map(([name, q]) => ({ label: name, value: (q.counts.waiting ?? 0) + (q.counts.prioritized ?? 0) + (q.counts.delayed ?? 0) }))),
+      h(
+        'table',
+        { class: 'data compact queues' },
+        h('caption', { class: 'visually-hidden' }, 'Queue depths'),
+        h('thead', null, h('tr', null, ...['Queue', 'Waiting', 'Prioritised', 'Active', 'Delayed', 'Failed', 'Workers'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, ...queues.map(([name, q]) => h('tr', null, h('th', { scope: 'row' }, name), ...['waiting', 'prioritized', 'active', 'delayed', 'failed'].map((k) => h('td', null, String(q.counts[k] ?? 0))), h('td', null, String(q.workers))))),
+      ),
+    );
+  };
+  await load();
+  timers.push(window.setInterval(() => void load().catch(() => undefined), 5000));
+}

@@ -1,0 +1,98 @@
+// What the annotator and reviewer workspaces share: a task's series in linked viewers (the first one carries
+// the editable mask), the task's mask grid inside the first series' volume, mask download and upload in the
+// file's voxel order, and the time-to-first-image measurement.
+import { api, TaskDetail } from '../api';
+import { h } from '../dom';
+import { encodeMask, inflateLabelMap, placeZ, sliceZ, voxelCount } from '../label-map';
+import { Viewer } from '../viewer/viewer';
+
+export interface TaskGrid {
+  /** The mask's dims (what the server expects). */
+  dims: [number, number, number];
+  /** First slice of the mask inside the first series' volume (frames and image tasks cover part of a series). */
+  z0: number;
+}
+
+export interface LoadMetrics {
+  /** ms from opening the task to the first image on screen. */
+  firstImageMs: number;
+  fetchMs: number;
+  decodeMs: number;
+  bytes: number;
+  dims: [number, number, number];
+}
+
+/** The grid a task's masks live on, inside the first series' volume. */
+export function taskGrid(task: TaskDetail, volumeDims: [number, number, number]): TaskGrid {
+  const g = task.series[0]?.geometry;
+  if (task.kind === 'series' || !task.instanceId || !g?.slices) return { dims: g?.dims ?? volumeDims, z0: 0 };
+  const slices = g.slices;
+  if (task.kind === 'frames') {
+    const z0 = slices.findIndex((s) => s.id === task.instanceId && s.frame === (task.frameStart ?? 0));
+    const nz = (task.frameEnd ?? 0) - (task.frameStart ?? 0) + 1;
+    return { dims: [volumeDims[0], volumeDims[1], nz], z0: Math.max(0, z0) };
+  }
+  const z0 = slices.findIndex((s) => s.id === task.instanceId);
+  const nz = slices.filter((s) => s.id === task.instanceId).length || 1;
+  return { dims: [volumeDims[0], volumeDims[1], nz], z0: Math.max(0, z0) };
+}
+
+export interface TaskImages {
+  viewers: Viewer[];
+  primary: Viewer;
+  grid: TaskGrid;
+  metrics: LoadMetrics;
+  /** The primary viewer's mask, cut to the task grid, ready to send. */
+  maskForServer(): string;
+  /** A server mask (deflated, task grid) as a full-volume map in the file's voxel order. */
+  fetchMask(versionId: string): Promise<Uint8Array>;
+}
+
+/** Creates one viewer per series in `host`, loads the volumes, links them. */
+export async function openTaskImages(projectId: string, task: TaskDetail, host: HTMLElement, started: number, opts: { editable: boolean }): Promise<TaskImages> {
+  host.classList.toggle('multi', task.series.length > 1);
+  const viewers: Viewer[] = [];
+  let metrics: LoadMetrics | null = null;
+  for (const [i, s] of task.series.entries()) {
+    const cell = h('div', { class: 'viewer-cell' }, h('p', { class: 'viewer-caption' }, [s.modality, s.description || null, i === 0 && opts.editable ? 'mask' : null].filter(Boolean).join(' · ')));
+    host.append(cell);
+    const v = new Viewer(cell, { label: `${s.modality} image ${i + 1} of ${task.series.length}${s.description ? `: ${s.description}` : ''}. Use the arrow keys to change slice.`, editable: opts.editable && i === 0 });
+    await v.attach();
+    viewers.push(v);
+  }
+  // The first series decides the time to first image; the others load after it.
+  const loadOne = async (v: Viewer, seriesId: string, modality: string) => {
+    const t0 = performance.now();
+    const buf = await api.volume(projectId, seriesId);
+    const t1 = performance.now();
+    await v.load(buf, modality);
+    await new Promise<void>((r) => requestAnimationFrame(() => r()));
+    const t2 = performance.now();
+    return { fetchMs: t1 - t0, decodeMs: t2 - t1, bytes: buf.byteLength, firstImageMs: t2 - started, dims: v.dims };
+  };
+  metrics = await loadOne(viewers[0], task.series[0].id, task.series[0].modality);
+  for (let i = 1; i < viewers.length; i++) await loadOne(viewers[i], task.series[i].id, task.series[i].modality);
+  if (viewers.length > 1) Viewer.link(viewers);
+  const primary = viewers[0];
+  const grid = taskGrid(task, primary.dims);
+  if (grid.dims[0] !== primary.dims[0] || grid.dims[1] !== primary.dims[1] || grid.z0 + grid.dims[2] > primary.dims[2]) {
+    throw new Error(`The task's mask grid ${grid.dims.join('×')} does not fit the image ${primary.dims.join('×')}; this task cannot be annotated here.`);
+  }
+  return {
+    viewers,
+    primary,
+    grid,
+    metrics,
+    maskForServer: () => encodeMask(sliceZ(primary.getMask(), primary.dims, grid.z0, grid.dims[2])),
+    async fetchMask(versionId: string) {
+      const deflated = await api.labelMask(projectId, task.id, versionId);
+      const slab = inflateLabelMap(deflated, voxelCount(grid.dims));
+      return placeZ(slab, primary.dims, grid.z0);
+    },
+  };
+}
+
+/** Test and diagnostics hook: the workspace's viewer and measurements (read by the end-to-end test). */
+export function exposeForTests(value: Record<string, unknown>) {
+  (window as unknown as { contour?: Record<string, unknown> }).contour = value;
+}

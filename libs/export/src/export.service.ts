@@ -1,0 +1,353 @@
+// Dataset export (export queue, worker): approved labels of the chosen tasks leave as an archive with
+// nnU-Net v2 / Decathlon NIfTI pairs, DICOM SEG (and RTSTRUCT) referencing the de-identified sources, COCO for
+// 2D tasks, a provenance manifest per case, patient-level splits and the balance report. Cases are exported one
+// at a time (bounded memory) and each case's files are recorded, so an interrupted export resumes; the archive
+// is then streamed together from the stored files.
+import { createHmac } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { PNG } from 'pngjs';
+import { AuditService, systemActor } from '@contour/audit';
+import { DatasetExport, ExportCase, Instance, LabelProtocol, LabelVersion, Project, Series, Task } from '@contour/db';
+import { balanceReport, balanceReportHtml, caseProvenance, DatasetAttribute, DatasetCase, nnunetCaseFiles, nnunetCaseName, nnunetDatasetJson, nnunetLabelsFromProtocol, nnunetSplitsFinal, parseDicomAge, pseudonymousUserId, splitByPatient, Split, applyLabelRemap, maskToCocoRle, bboxOfMask, maskArea } from '@contour/dataset';
+import { readDicom } from '@contour/dicom';
+import { DeploymentSecret } from '@contour/ingest';
+import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
+import { TerminalJobError } from '@contour/queue';
+import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { NIFTI_INTENT_LABEL, writeNifti } from '@contour/volume';
+import { decodeLabelMap, TaskState } from '@contour/workflow';
+import { ExportOptions } from './export-options';
+
+const actor = systemActor('export');
+const VERSION_PREFERENCE = ['review-edit', 'adjudicated', 'merged'];
+
+interface ProtocolLabel {
+  id: number;
+  name: string;
+  color: string;
+  code?: { value: string; scheme: string; meaning: string };
+  category?: { value: string; scheme: string; meaning: string };
+}
+
+@Injectable()
+export class ExportService {
+  private readonly logger = new Logger(ExportService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly niftis: SeriesNifti,
+    private readonly volumes: SeriesVolumeLoader,
+    private readonly secret: DeploymentSecret,
+    private readonly audit: AuditService,
+  ) {}
+
+  async run(exportId: string, progress: (p: number) => Promise<void> = async () => undefined, finalAttempt = true) {
+    const exp = await this.dataSource.getRepository(DatasetExport).findOneBy({ id: exportId });
+    if (!exp) throw new TerminalJobError(`Export ${exportId} no longer exists`);
+    if (exp.state === 'done') return { state: 'done' };
+    const options = ExportOptions.parse(exp.options);
+    await this.dataSource.getRepository(DatasetExport).update(exportId, { state: 'running', error: null });
+    try {
+      const result = await this.build(exp, options, progress);
+      await this.dataSource.getRepository(DatasetExport).update(exportId, { state: 'done', progress: 100, report: result.report, resultBlobKey: result.key, sizeBytes: String(result.size), finishedAt: new Date() });
+      await this.audit.record(actor, { action: 'export.done', objectType: 'export', objectId: exportId, projectId: exp.projectId, details: { cases: result.cases, sizeBytes: result.size } });
+      return { state: 'done', cases: result.cases };
+    } catch (e) {
+      // Transient failures are retried by the queue (resuming after the cases already exported); the last one
+      // marks the export failed with its reason.
+      if (e instanceof TerminalJobError || finalAttempt) await this.dataSource.getRepository(DatasetExport).update(exportId, { state: 'failed', error: (e as Error).message });
+      throw e;
+    }
+  }
+
+  private async build(exp: DatasetExport, options: ReturnType<typeof ExportOptions.parse>, progress: (p: number) => Promise<void>) {
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: exp.projectId });
+    const secret = await this.secret.get();
+    const tasks = await this.selectTasks(exp.projectId, options);
+    if (!tasks.length) throw new TerminalJobError('No task matches the export filters (by default only approved tasks are exported)');
+
+    // 1. Describe every case (attributes from the de-identified headers) and split by patient.
+    const cases: (DatasetCase & { task: Task; versionIds: string[] })[] = [];
+    for (const task of tasks) cases.push(await this.describe(task, options, secret));
+    const split = splitByPatient(cases, { fractions: options.split.fractions, seed: options.split.seed, stratifyBy: options.split.stratifyBy as DatasetAttribute[], frozenTest: options.split.frozenTest });
+    const protocolRow = await this.dataSource.getRepository(LabelProtocol).findOne({ where: { projectId: exp.projectId }, order: { version: 'DESC' } });
+    const protocolLabels = ((protocolRow?.definition.labels as ProtocolLabel[] | undefined) ?? []).sort((a, b) => a.id - b.id);
+    const { labels: nnLabels, remap } = nnunetLabelsFromProtocol(protocolLabels.map((l) => ({ id: l.id, name: l.name })));
+
+    // 2. One case at a time; cases already exported by an earlier attempt are skipped.
+    const done = new Map((await this.dataSource.getRepository(ExportCase).findBy({ exportId: exp.id })).map((c) => [c.taskId, c]));
+    const sorted = [...cases].sort((a, b) => a.caseId.localeCompare(b.caseId));
+    for (const [index, c] of sorted.entries()) {
+      if (done.has(c.task.id)) continue;
+      const caseName = nnunetCaseName(options.casePrefix, index + 1);
+      const s = split.caseAssignment[c.caseId];
+      const files = await this.exportCase(c, caseName, s, options, protocolLabels, remap, secret);
+      const row = await this.dataSource.getRepository(ExportCase).save({ exportId: exp.id, taskId: c.task.id, caseName, split: s, files: files.files, summary: files.summary });
+      done.set(c.task.id, row);
+      const pct = Math.round(((index + 1) / sorted.length) * 90);
+      await this.dataSource.getRepository(DatasetExport).update(exp.id, { progress: pct });
+      await progress(pct);
+    }
+
+    // 3. Dataset-level files, then the archive.
+    const exported = [...done.values()];
+    const trainCount = exported.filter((c) => c.split !== 'test' && (c.summary as { nnunet?: boolean }).nnunet).length;
+    const balance = balanceReport(cases, split.assignment, { attributes: options.report.attributes as DatasetAttribute[], targets: options.report.targets as never, minGroupFraction: options.report.minGroupFraction });
+    const datasetFiles: { path: string; data: Buffer }[] = [
+      { path: 'report/balance.json', data: Buffer.from(JSON.stringify(balance, null, 2)) },
+      { path: 'report/balance.html', data: Buffer.from(balanceReportHtml(balance, { title: `${project.name}: dataset balance`, subtitle: exp.name })) },
+      { path: 'splits.json', data: Buffer.from(JSON.stringify({ seed: options.split.seed, fractions: split.fractions, perSplit: split.perSplit, achieved: split.achieved, cases: Object.fromEntries(exported.map((c) => [c.caseName, c.split])) }, null, 2)) },
+    ];
+    if (options.formats.includes('nnunet')) {
+      const channel = cases[0]?.attributes.modality ?? 'image';
+      datasetFiles.push({ path: 'nnunet/dataset.json', data: Buffer.from(JSON.stringify(nnunetDatasetJson({ name: project.name, description: exp.name, channelNames: { 0: channel }, labels: nnLabels, numTraining: trainCount }), null, 2)) });
+      datasetFiles.push({ path: 'nnunet/splits_final.json', data: Buffer.from(JSON.stringify(nnunetSplitsFinal(Object.fromEntries(exported.filter((c) => c.split !== 'test').map((c) => [c.caseName, c.split as Split]))), null, 2)) });
+    }
+    const coco = exported.flatMap((c) => ((c.summary as { coco?: unknown }).coco ? [c] : []));
+    if (coco.length) datasetFiles.push({ path: 'coco/annotations.json', data: Buffer.from(JSON.stringify(this.cocoJson(coco, protocolLabels), null, 2)) });
+    const archive = await this.writeArchive(exported, datasetFiles);
+    const report = { cases: exported.length, splits: split.perSplit, fractions: split.fractions, warnings: balance.warnings, labelRemap: remap };
+    return { key: archive.key, size: archive.size, cases: exported.length, report };
+  }
+
+  private async selectTasks(projectId: string, options: ReturnType<typeof ExportOptions.parse>): Promise<Task[]> {
+    const qb = this.dataSource.getRepository(Task).createQueryBuilder('t').where('t.project_id = :projectId', { projectId }).andWhere('t.state = ANY(:states)', { states: options.filters.states });
+    if (options.filters.from) qb.andWhere('t.state_changed_at >= :from', { from: options.filters.from });
+    if (options.filters.to) qb.andWhere('t.state_changed_at <= :to', { to: options.filters.to });
+    if (options.filters.protocolVersion) qb.andWhere('t.protocol_version = :v', { v: options.filters.protocolVersion });
+    return qb.orderBy('t.created_at').getMany();
+  }
+
+  /** The label versions to export for a task: the final one, or every reader's read. */
+  private async versionsOf(task: Task, choice: 'final' | 'reads'): Promise<LabelVersion[]> {
+    const all = await this.dataSource.getRepository(LabelVersion).find({ where: { taskId: task.id }, order: { createdAt: 'DESC' } });
+    if (choice === 'reads') {
+      const latest = new Map<string, LabelVersion>();
+      for (const v of all.filter((x) => x.kind === 'read')) if (!latest.has(v.authorId ?? '')) latest.set(v.authorId ?? '', v);
+      return [...latest.values()];
+    }
+    for (const kind of VERSION_PREFERENCE) {
+      const v = all.find((x) => x.kind === kind);
+      if (v) return [v];
+    }
+    const read = all.find((x) => x.kind === 'read');
+    return read ? [read] : [];
+  }
+
+  private async describe(task: Task, options: ReturnType<typeof ExportOptions.parse>, secret: string) {
+    const series = await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] });
+    const [patient] = await this.dataSource.query(`SELECT p.pseudonym, p.sex, p.age FROM studies s JOIN patients p ON p.id = s.patient_id WHERE s.id = $1`, [task.studyId]);
+    const first = await this.dataSource.getRepository(Instance).findOne({ where: { seriesId: series.id }, order: { instanceNumber: 'ASC' } });
+    const header = first ? readDicom(await this.blobs.getBuffer(first.blobKey)).dataset : {};
+    const [site] = await this.dataSource.query(`SELECT original->>'InstitutionName' AS institution FROM reid_keys r JOIN studies s ON s.study_instance_uid = r.deid_value AND s.project_id = r.project_id WHERE s.id = $1 AND r.kind = 'study'`, [task.studyId]);
+    const versions = await this.versionsOf(task, options.labelVersion);
+    const labels: Record<string, number> = {};
+    for (const v of versions) for (const [id, n] of Object.entries((v.stats as { voxels?: Record<string, number> }).voxels ?? {})) labels[`label-${id}`] = (labels[`label-${id}`] ?? 0) + n;
+    let age: number | null = null;
+    try {
+      age = parseDicomAge(patient?.age ?? header.PatientAge ?? null);
+    } catch {
+      age = null;
+    }
+    const num = (v: unknown) => (v === undefined || v === null || v === '' ? null : Number(v));
+    return {
+      caseId: task.id,
+      patientId: patient?.pseudonym ?? task.studyId,
+      studyId: task.studyId,
+      seriesId: series.id,
+      attributes: {
+        sex: (patient?.sex ?? header.PatientSex ?? null) as 'M' | 'F' | 'O' | null,
+        age,
+        // The institution stays in the re-identification key; the export carries a stable pseudonym of it.
+        site: site?.institution ? `SITE-${createHmac('sha256', secret).update(String(site.institution)).digest('hex').slice(0, 8).toUpperCase()}` : null,
+        manufacturer: header.Manufacturer ?? null,
+        model: header.ManufacturerModelName ?? null,
+        fieldStrength: num(header.MagneticFieldStrength),
+        kvp: num(header.KVP),
+        sliceThickness: num(header.SliceThickness),
+        modality: series.modality,
+      },
+      labels,
+      quality: { agreement: task.agreement ?? undefined, rejected: task.rejectionCount > 0, reworkRounds: task.reworkRound },
+      task,
+      versionIds: versions.map((v) => v.id),
+    };
+  }
+
+  private async exportCase(c: DatasetCase & { task: Task; versionIds: string[] }, caseName: string, split: Split, options: ReturnType<typeof ExportOptions.parse>, protocolLabels: ProtocolLabel[], remap: ReturnType<typeof nnunetLabelsFromProtocol>['remap'], secret: string) {
+    const task = c.task;
+    const files: { path: string; blobKey: string }[] = [];
+    const summary: Record<string, unknown> = {};
+    const put = async (path: string, data: Buffer) => files.push({ path, blobKey: (await this.blobs.put(data)).key });
+    const versions = await Promise.all(c.versionIds.map((id) => this.dataSource.getRepository(LabelVersion).findOneByOrFail({ id })));
+    const series = await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] });
+    const geometry = series.geometry as { dims: [number, number, number]; affineRas: number[][]; order?: string[] } | null;
+    const masks: { version: LabelVersion; map: Uint8Array }[] = [];
+    for (const v of versions.filter((x) => x.blobKey)) {
+      const dims = (v.grid as { dims?: [number, number, number] } | null)?.dims ?? geometry?.dims;
+      if (dims) masks.push({ version: v, map: decodeLabelMap(await this.blobs.getBuffer(v.blobKey!), dims) });
+    }
+    const suffix = (v: LabelVersion) => (options.labelVersion === 'reads' ? `_reader-${pseudonymousUserId(secret, v.authorId ?? 'unknown')}` : '');
+
+    if (task.kind === 'series' && geometry && options.formats.includes('nnunet') && masks.length) {
+      const names = nnunetCaseFiles(caseName, split, 1);
+      const imageKey = await this.niftis.niftiOf(task.projectId, series.id);
+      files.push({ path: `nnunet/${names.images[0]}`, blobKey: imageKey });
+      for (const m of masks) {
+        const remapped = applyLabelRemap(m.map, remap);
+        const label = writeNifti({ dims: geometry.dims, affineRas: geometry.affineRas as never, data: remapped, description: 'Contour label', intent: { code: NIFTI_INTENT_LABEL, name: 'label' }, gzip: true });
+        await put(`nnunet/${names.label.replace(/\.nii\.gz$/, `${suffix(m.version)}.nii.gz`)}`, label);
+      }
+      summary.nnunet = true;
+    }
+
+    const segments: SegmentDefinition[] = protocolLabels.map((l) => ({
+      labelValue: l.id,
+      label: l.name,
+      color: l.color,
+      type: l.code ?? { value: '85756007', scheme: 'SCT', meaning: 'Tissue' },
+      category: l.category,
+      algorithmType: 'MANUAL',
+    }));
+    if (task.kind === 'series' && series.source === 'dicom' && geometry?.order && masks.length && (options.formats.includes('dicom-seg') || options.formats.includes('rtstruct'))) {
+      const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: series.id });
+      const byId = new Map(instances.map((i) => [i.id, i]));
+      const sources = [];
+      for (const id of geometry.order) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey)).dataset);
+      const order = geometry.order.map((id) => byId.get(id)!.sopInstanceUid);
+      for (const m of masks) {
+        const present = new Set(m.map);
+        const used = segments.filter((s) => present.has(s.labelValue));
+        if (!used.length) continue;
+        const common = { sources, order, labelMap: m.map, segments: used, seriesDescription: `Contour ${caseName}`, softwareVersions: 'contour 0.1.0', uidSeed: `export/${task.id}/${m.version.id}` };
+        if (options.formats.includes('dicom-seg')) await put(`dicom-seg/${caseName}${suffix(m.version)}.dcm`, writeSegmentation({ ...common, contentLabel: 'CONTOUR' }));
+        if (options.formats.includes('rtstruct')) await put(`rtstruct/${caseName}${suffix(m.version)}.dcm`, writeRtStruct(common as never));
+      }
+    }
+
+    if ((task.kind === 'image' || task.kind === 'frames') && options.formats.includes('coco') && geometry) {
+      const volume = await this.volumes.load(series.id);
+      const [nx, ny] = [volume.dims[0], volume.dims[1]];
+      const z = task.kind === 'image' && geometry.order ? Math.max(0, geometry.order.indexOf(task.instanceId!)) : task.frameStart ?? 0;
+      const png = this.windowedPng(volume.data, nx, ny, z, options.coco.window);
+      await put(`coco/images/${caseName}.png`, png);
+      const annotations = masks.flatMap((m) => {
+        const slice = m.map.length === nx * ny ? m.map : m.map.subarray(0, nx * ny);
+        return [...new Set(slice)].filter((v) => v !== 0).map((label) => ({ label, rle: maskToCocoRle(slice, nx, ny, label), bbox: bboxOfMask(slice, nx, ny, label), area: maskArea(slice, nx, ny, label) }));
+      });
+      summary.coco = { fileName: `images/${caseName}.png`, width: nx, height: ny, annotations };
+    }
+
+    const draft = await this.dataSource.getRepository(LabelVersion).findOne({ where: { taskId: task.id, kind: 'draft' } });
+    const readers = (await this.dataSource.getRepository(LabelVersion).find({ where: { taskId: task.id, kind: 'read' } })).map((v) => v.authorId).filter((x): x is string => !!x);
+    const reviewers: { reviewer_id: string }[] = await this.dataSource.query(`SELECT DISTINCT reviewer_id FROM reviews WHERE task_id = $1`, [task.id]);
+    const [uids] = await this.dataSource.query(`SELECT st.study_instance_uid, se.series_instance_uid FROM series se JOIN studies st ON st.id = se.study_id WHERE se.id = $1`, [series.id]);
+    const [approved] = await this.dataSource.query(`SELECT max(at) AS at FROM task_transitions WHERE task_id = $1 AND to_state = 'approved'`, [task.id]);
+    const provenance = caseProvenance({
+      caseId: caseName,
+      source: { studyInstanceUid: uids.study_instance_uid, seriesInstanceUid: uids.series_instance_uid },
+      protocol: { version: task.protocolVersion ?? 'none' },
+      mergeMethod: (await this.dataSource.query(`SELECT method FROM consensus_results WHERE task_id = $1 ORDER BY created_at DESC LIMIT 1`, [task.id]))[0]?.method,
+      draft: draft?.model ? { model: String(draft.model.name), version: String(draft.model.version), uncertainty: (draft.stats as { uncertainty?: number }).uncertainty ?? undefined } : undefined,
+      annotators: [...new Set(readers)].map((id) => pseudonymousUserId(secret, id)),
+      reviewers: reviewers.map((r) => pseudonymousUserId(secret, r.reviewer_id)),
+      agreement: task.agreement !== null ? { task: task.agreement } : undefined,
+      reworkRounds: task.reworkRound,
+      split,
+      timestamps: { approved: approved?.at ?? undefined, exported: new Date() },
+    });
+    await put(`manifests/${caseName}.json`, Buffer.from(JSON.stringify({ ...provenance, labelVersions: versions.map((v) => ({ kind: v.kind, round: v.round })) }, null, 2)));
+    summary.state = task.state === TaskState.Approved ? 'approved' : task.state;
+    return { files, summary };
+  }
+
+  private windowedPng(data: ArrayLike<number>, nx: number, ny: number, z: number, window?: { center: number; width: number }): Buffer {
+    const offset = z * nx * ny;
+    let lo = window ? window.center - window.width / 2 : Infinity;
+    let hi = window ? window.center + window.width / 2 : -Infinity;
+    if (!window) for (let i = 0; i < nx * ny; i++) {
+      const v = data[offset + i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const png = new PNG({ width: nx, height: ny, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+    const range = hi - lo || 1;
+    const gray = Buffer.alloc(nx * ny);
+    for (let i = 0; i < nx * ny; i++) gray[i] = Math.max(0, Math.min(255, Math.round(((data[offset + i] - lo) / range) * 255)));
+    png.data = gray;
+    return PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+  }
+
+  /**
+   * COCO JSON from the per-case annotations computed during the case export (RLE, box and area per label), so
+   * no mask has to be held in memory at the end.
+   */
+  private cocoJson(cases: ExportCase[], labels: ProtocolLabel[]) {
+    const images = cases.map((c, i) => {
+      const s = (c.summary as { coco: { fileName: string; width: number; height: number } }).coco;
+      return { id: i + 1, file_name: s.fileName, width: s.width, height: s.height, case_id: c.caseName };
+    });
+    let id = 0;
+    const annotations = cases.flatMap((c, i) =>
+      (c.summary as { coco: { annotations: { label: number; rle: unknown; bbox: unknown; area: number }[] } }).coco.annotations.map((a) => ({
+        id: ++id,
+        image_id: i + 1,
+        category_id: a.label,
+        segmentation: a.rle,
+        area: a.area,
+        bbox: a.bbox,
+        iscrowd: 0,
+      })),
+    );
+    return {
+      info: { description: 'Contour export', version: '1.0', year: new Date().getFullYear(), date_created: new Date().toISOString() },
+      licenses: [],
+      images,
+      categories: labels.map((l) => ({ id: l.id, name: l.name, supercategory: 'label' })),
+      annotations,
+    };
+  }
+
+  /** Streams the stored files into one zip on disk, then into the blob store. Memory: one file at a time. */
+  private async writeArchive(cases: ExportCase[], extra: { path: string; data: Buffer }[]): Promise<{ key: string; size: number }> {
+    const dir = await mkdtemp(join(tmpdir(), 'contour-export-'));
+    const path = join(dir, 'export.zip');
+    const out = createWriteStream(path);
+    let failure: Error | null = null;
+    const finished = new Promise<void>((resolve, reject) => {
+      out.on('finish', () => resolve());
+      out.on('error', reject);
+    });
+    const zip = new Zip((err, chunk, final) => {
+      if (err) failure = err;
+      else out.write(Buffer.from(chunk));
+      if (final || err) out.end();
+    });
+    const add = (name: string, data: Uint8Array) => {
+      // Already-compressed files (.nii.gz, .png) are stored, not deflated again.
+      const entry = /\.(gz|png)$/.test(name) ? new ZipPassThrough(name) : new ZipDeflate(name, { level: 6 });
+      zip.add(entry);
+      entry.push(data, true);
+    };
+    try {
+      for (const c of cases) for (const f of c.files) add(f.path, new Uint8Array(await this.blobs.getBuffer(f.blobKey)));
+      for (const f of extra) add(f.path, new Uint8Array(f.data));
+      zip.end();
+      await finished;
+      if (failure) throw failure;
+      return await this.blobs.putFile(path);
+    } finally {
+      if (!out.writableEnded) out.end();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './export-options';
+export * from './export.service';
+export * from './export.module';

@@ -1,0 +1,49 @@
+// A series as a cached .nii.gz in the blob store: uploaded NIfTI volumes as they are, DICOM series built once
+// from their (de-identified) instances. The viewer, scripts and exports read this.
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Series } from '@contour/db';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { writeNifti } from '@contour/volume';
+import { SeriesVolumeLoader } from './series-volume.service';
+
+@Injectable()
+export class SeriesNifti {
+  private readonly building = new Map<string, Promise<string>>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly loader: SeriesVolumeLoader,
+  ) {}
+
+  /** Blob key of the series' NIfTI, building it the first time (concurrent callers share one build). */
+  async niftiOf(projectId: string, seriesId: string): Promise<string> {
+    const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId, projectId });
+    if (!series) throw new NotFoundException(`No series ${seriesId} in this project`);
+    if (series.volumeBlobKey && (await this.blobs.exists(series.volumeBlobKey))) return series.volumeBlobKey;
+    let pending = this.building.get(seriesId);
+    if (!pending) {
+      pending = (async () => {
+        const volume = await this.loader.load(seriesId);
+        const data = volume.data instanceof Float32Array && isIntegral(volume.data) ? Int16Array.from(volume.data) : volume.data;
+        const key = (await this.blobs.put(writeNifti({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour', gzip: true }))).key;
+        await this.dataSource.getRepository(Series).update(seriesId, { volumeBlobKey: key });
+        return key;
+      })().finally(() => this.building.delete(seriesId));
+      this.building.set(seriesId, pending);
+    }
+    return pending;
+  }
+}
+
+/** Rescaled CT/MR values are whole numbers within int16 far more often than not: store them compactly. */
+function isIntegral(data: Float32Array): boolean {
+  for (let i = 0; i < data.length; i += 97) {
+    const v = data[i];
+    if (v !== Math.round(v) || v < -32768 || v > 32767) return false;
+  }
+  for (let i = 0; i < data.length; i++) if (data[i] !== Math.round(data[i]) || data[i] < -32768 || data[i] > 32767) return false;
+  return true;
+}

@@ -1,0 +1,606 @@
+// The browser app end to end, in a real Chromium (WebGL2 through SwiftShader) against the built coordinator
+// and worker processes: three annotators take the same pre-labelled CT task, change window/level and zoom,
+// paint on the draft and submit; a reviewer rejects with a comment; the annotators see it, fix and resubmit;
+// the reviewer approves; the manager's dashboard shows the task approved with its agreement. Along the way:
+// the painted voxels land at the same (x, y, z) of the submitted label map as on screen (checked against the
+// synthetic phantom computed here, not through the app), the threshold brush and undo/redo, canvas pixels that
+// change when painting and when the overlay is toggled, axe-core in every workspace, screenshots for the docs,
+// and the time to first image of the CT and of a 5-megapixel mammogram.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { Client } from 'pg';
+import { PNG } from 'pngjs';
+import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
+import { ctPhantomSeries, largeImage } from '@contour/dicom';
+import { openTestDatabase } from '../support/database';
+import { DIST, REPO_ROOT } from '../support/env';
+import { ApiClient, contourEnv, coordinatorScript, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
+import { eventually } from '../support/system';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--use-gl=swiftshader', '--enable-unsafe-swiftshader'];
+const SHOTS = join(REPO_ROOT, 'docs/screenshots');
+const PASSWORD = 'web-e2e-password';
+
+// The synthetic CT: the same options the app sees through the upload.
+const PHANTOM = { seed: 'web-e2e', slices: 8, rows: 128, columns: 128, pixelSpacing: 2.7, sliceThickness: 5, patient: { name: 'Doe^Jane', id: 'P-WEB' } };
+const DIMS: [number, number, number] = [PHANTOM.columns, PHANTOM.rows, PHANTOM.slices];
+const idx = (v: readonly number[]) => v[0] + DIMS[0] * (v[1] + DIMS[1] * v[2]);
+const LESION = 4;
+
+/** Hounsfield units of the phantom at column x, row y of DICOM file k (ctPhantomSeries' formula). */
+function phantomHu(x: number, y: number, k: number): number {
+  const c = (PHANTOM.columns - 1) / 2;
+  const r = (PHANTOM.rows - 1) / 2;
+  const dx = (x - c) * PHANTOM.pixelSpacing;
+  const dy = (y - r) * PHANTOM.pixelSpacing;
+  const t = k / (PHANTOM.slices - 1);
+  let hu = -1000;
+  if ((dx / 160) ** 2 + (dy / 115) ** 2 <= 1) {
+    hu = 40;
+    if (((dx - 70) / 55) ** 2 + ((dy + 5) / 75) ** 2 <= 1 || ((dx + 70) / 55) ** 2 + ((dy + 5) / 75) ** 2 <= 1) hu = -800;
+    if ((dx / 18) ** 2 + ((dy - 70) / 18) ** 2 <= 1) hu = 700;
+    if (t >= 0.4 && t <= 0.6 && (dx + 70) ** 2 + (dy + 5) ** 2 <= 15 ** 2) hu = 60;
+  }
+  return hu;
+}
+
+/** Waits until `get` returns a value `ok` accepts (or the time is up) and returns the last value seen. */
+async function poll<T>(get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waiting assertions on what the screen shows (playwright-core has no expect of its own). */
+const see = (loc: Locator, timeoutMs?: number) => ({
+  visible: () => loc.first().waitFor({ state: 'visible', timeout: timeoutMs ?? 15_000 }),
+  text: async (expected: string) => expect(await poll(async () => ((await loc.first().textContent()) ?? '').trim(), (t) => t === expected, timeoutMs)).toBe(expected),
+  contains: async (expected: string) => expect(await poll(async () => (await loc.first().textContent()) ?? '', (t) => t.includes(expected), timeoutMs)).toContain(expected),
+  attr: async (name: string, expected: string | RegExp) => {
+    const v = await poll(async () => (await loc.first().getAttribute(name)) ?? '', (a) => (typeof expected === 'string' ? a === expected : expected.test(a)), timeoutMs);
+    if (typeof expected === 'string') expect(v).toBe(expected);
+    else expect(v).toMatch(expected);
+  },
+  value: async (expected: string) => expect(await poll(() => loc.first().inputValue(), (v) => v === expected, timeoutMs)).toBe(expected),
+  notValue: async (unexpected: string) => expect(await poll(() => loc.first().inputValue(), (v) => v !== unexpected, timeoutMs)).not.toBe(unexpected),
+  count: async (n: number) => expect(await poll(() => loc.count(), (c) => c === n, timeoutMs)).toBe(n),
+  checked: async (on: boolean) => expect(await poll(() => loc.first().isChecked(), (c) => c === on, timeoutMs)).toBe(on),
+});
+
+/**
+ * An empty database of this file's own. With DATABASE_URL it is not contour_test_<jest worker>: another jest
+ * run on the same server (a colleague's, a second terminal) recreates those and would pull it away mid-test.
+ * The coordinator runs the migrations itself, as in production.
+ */
+async function ownDatabase(): Promise<{ url: string; close(): Promise<void> }> {
+  if (!process.env.DATABASE_URL) {
+    const db = await openTestDatabase();
+    return { url: db.url, close: () => db.close() };
+  }
+  const server = new URL(process.env.DATABASE_URL);
+  const name = `contour_web_e2e_${process.pid}`;
+  const sql = async (q: string) => {
+    const c = new Client({ connectionString: server.toString() });
+    await c.connect();
+    await c.query(q).finally(() => c.end());
+  };
+  await sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await sql(`CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), close: () => sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+declare global {
+  interface Window {
+    contour?: { viewer: any; metrics: { firstImageMs: number; fetchMs: number; decodeMs: number; bytes: number; dims: number[] }; kind: string; readerMasks?: Uint8Array[] };
+    axe?: { run(ctx: Document, opts: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> };
+  }
+}
+
+describe('browser app: annotate, review, rework, approve, dashboard', () => {
+  let db: { url: string; close(): Promise<void> };
+  let coordinator: RunningProcess;
+  let worker: RunningProcess;
+  let base: string;
+  let admin: ApiClient;
+  let pm: ApiClient;
+  let browser: Browser;
+  let projectId: string;
+  let mammoProjectId: string;
+  let taskId: string;
+  let affineLps: number[][];
+  const users: Record<string, { id: string }> = {};
+  const contexts: BrowserContext[] = [];
+  const pageErrors: string[] = [];
+  const timings: Record<string, number> = {};
+  const axeResults: Record<string, AxeViolation[]> = {};
+
+  beforeAll(async () => {
+    if (!existsSync(join(DIST, 'web/index.html'))) throw new Error('dist/apps/web is missing: run `npx vite build --config apps/web/vite.config.ts` (part of `npm run build`) first');
+    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM_PATH`);
+    mkdirSync(SHOTS, { recursive: true });
+    db = await ownDatabase();
+    const env = await contourEnv(db.url, { DICOM_ENABLED: 'false' });
+    coordinator = startProcess(coordinatorScript, [], env);
+    base = `http://127.0.0.1:${env.PORT}`;
+    await waitForHealthy(base);
+    worker = startProcess(workerScript, [], env);
+    await worker.waitForOutput(/Contour worker ready/);
+    admin = await new ApiClient(base).login('admin', env.CONTOUR_ADMIN_PASSWORD!);
+    for (const [username, roles] of [['pm', ['manager']], ['ann1', ['annotator']], ['ann2', ['annotator']], ['ann3', ['annotator']], ['rev1', ['reviewer']]] as const) {
+      users[username] = await admin.request('POST', '/api/users', { username, password: PASSWORD, roles, skills: [] });
+    }
+    pm = await new ApiClient(base).login('pm', PASSWORD);
+    const [model] = (await pm.request('GET', '/api/models')) as { id: string; name: string }[];
+    const settings = { quality: { reads: 3, agreementThreshold: 0.7, mergeMethod: 'majority', reviewRequired: true, maxReworkRounds: 2, leaseSeconds: 900 }, prelabelModels: [model.id] };
+    projectId = (await pm.request('POST', '/api/projects', { name: 'Chest CT', description: 'Lesions on chest CT, three blinded reads', settings })).id;
+    for (const a of ['ann1', 'ann2', 'ann3']) await pm.request('PUT', `/api/projects/${projectId}/members/${users[a].id}`, { roles: ['annotator'] });
+    await pm.request('PUT', `/api/projects/${projectId}/members/${users.rev1.id}`, { roles: ['reviewer'] });
+    await pm.request('POST', `/api/projects/${projectId}/protocols`, {
+      labels: [
+        { id: 1, name: 'Lung', color: '#3b82f6' },
+        { id: 2, name: 'Soft tissue', color: '#f59e0b' },
+        { id: 3, name: 'Bone', color: '#e5e7eb' },
+        { id: LESION, name: 'Lesion', color: '#ef4444' },
+      ],
+      annotationTypes: [{ kind: 'segmentation-3d' }, { kind: 'classification', question: 'Image quality', choices: ['Good', 'Acceptable', 'Poor'] }],
+      instructions: 'Outline every lesion in red. Correct the lung, soft tissue and bone draft where it is wrong.',
+    });
+    const phantom = ctPhantomSeries(PHANTOM);
+    await pm.upload(projectId, phantom.files.map((data, i) => ({ name: `ct${i}.dcm`, data })));
+    // A 5-megapixel mammogram in a project of its own (one read, no review), for the time to first image.
+    mammoProjectId = (await pm.request('POST', '/api/projects', { name: 'Mammography', settings: { quality: { reads: 1, reviewRequired: false } } })).id;
+    await pm.request('PUT', `/api/projects/${mammoProjectId}/members/${users.ann1.id}`, { roles: ['annotator'] });
+    await pm.request('POST', `/api/projects/${mammoProjectId}/protocols`, { labels: [{ id: 1, name: 'Mass', color: '#ef4444' }], annotationTypes: [{ kind: 'segmentation-2d' }], instructions: 'Outline every mass.' });
+    await pm.upload(mammoProjectId, [{ name: 'mg.dcm', data: largeImage({ seed: 'web-e2e-mg', rows: 2560, columns: 2048 }) }]);
+    const [task] = await eventually(async () => {
+      const t = (await pm.request('GET', `/api/projects/${projectId}/tasks`)) as { id: string; state: string }[];
+      return t.length === 1 && t[0].state === 'ready' ? t : null;
+    }, 60_000, 250);
+    taskId = task.id;
+    const detail = await pm.request('GET', `/api/projects/${projectId}/tasks/${taskId}`);
+    expect(detail.series[0].geometry.dims).toEqual(DIMS);
+    expect(detail.labels.map((l: { kind: string }) => l.kind)).toEqual(['draft']);
+    affineLps = detail.series[0].geometry.affineLps;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+    await browser?.close();
+    await worker?.stop();
+    await coordinator?.stop();
+    await db?.close();
+    // eslint-disable-next-line no-console
+    console.log(`web e2e timings (ms): ${JSON.stringify(timings)}\naxe (all impacts): ${JSON.stringify(Object.fromEntries(Object.entries(axeResults).map(([k, v]) => [k, v.map((x) => `${x.id}:${x.impact}`)])))}`);
+  });
+
+  // ---- helpers -------------------------------------------------------------------------------------------------
+
+  async function signIn(username: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`${username}: ${e.message}`));
+    await page.goto(`${base}/projects`);
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/`);
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    return page;
+  }
+
+  async function axe(page: Page, name: string) {
+    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: require.resolve('axe-core') });
+    const violations = await page.evaluate(async () => {
+      const r = await window.axe!.run(document, { resultTypes: ['violations'] });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
+    });
+    axeResults[name] = violations;
+    expect({ name, serious: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ name, serious: [] });
+  }
+
+  async function openNextTask(page: Page, project = projectId) {
+    await page.goto(`${base}/projects/${project}/annotate`);
+    await page.evaluate(() => delete window.contour);
+    await page.getByRole('button', { name: 'Next task' }).click();
+    await page.waitForFunction(() => window.contour?.kind === 'annotation', null, { timeout: 60_000 });
+    return page.evaluate(() => window.contour!.metrics);
+  }
+
+  const canvas = (page: Page) => page.locator('canvas.viewer-canvas').first();
+
+  async function shot(page: Page, clip?: { x: number; y: number; width: number; height: number }) {
+    return PNG.sync.read(clip ? await page.screenshot({ clip }) : await canvas(page).screenshot());
+  }
+
+  /** Pixels that look like the lesion colour (#ef4444 blended over grey). */
+  function redPixels(png: PNG) {
+    let n = 0;
+    for (let i = 0; i < png.data.length; i += 4) if (png.data[i] > 120 && png.data[i] > png.data[i + 1] + 50 && png.data[i] > png.data[i + 2] + 50) n++;
+    return n;
+  }
+
+  function differentPixels(a: PNG, b: PNG) {
+    let n = 0;
+    for (let i = 0; i < a.data.length; i += 4) if (Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]) > 24) n++;
+    return n;
+  }
+
+  /** Page coordinates of a voxel (file order), after showing its slice. */
+  async function screenPoint(page: Page, voxel: number[]) {
+    await page.evaluate((v) => window.contour!.viewer.jumpTo(v), voxel);
+    const pos = (await page.evaluate((v) => window.contour!.viewer.canvasPositionOf(v), voxel)) as [number, number];
+    const box = (await canvas(page).boundingBox())!;
+    return { x: box.x + pos[0], y: box.y + pos[1] };
+  }
+
+  async function stroke(page: Page, from: number[], to: number[]) {
+    const a = await screenPoint(page, from);
+    const b = await screenPoint(page, to);
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForTimeout(150);
+    return { a, b };
+  }
+
+  const pageMaskVoxels = (page: Page, label: number) =>
+    page.evaluate((l) => {
+      const m: Uint8Array = window.contour!.viewer.getMask();
+      const out: number[] = [];
+      for (let i = 0; i < m.length; i++) if (m[i] === l) out.push(i);
+      return out;
+    }, label);
+
+  async function serverMask(versionId: string) {
+    const res = await fetch(`${base}/api/projects/${projectId}/tasks/${taskId}/labels/${versionId}`, { headers: { authorization: `Bearer ${pm.token}` } });
+    expect(res.status).toBe(200);
+    return new Uint8Array(inflateSync(Buffer.from(await res.arrayBuffer())));
+  }
+
+  const taskDetail = () => pm.request('GET', `/api/projects/${projectId}/tasks/${taskId}`);
+  const taskState = async () => (await taskDetail()).state as string;
+
+  /** The latest read version of an annotator, as the server stored it. */
+  async function submittedMask(username: string) {
+    const detail = await taskDetail();
+    const versions = detail.labels.filter((l: { kind: string; authorId: string }) => l.kind === 'read' && l.authorId === users[username].id);
+    return serverMask(versions[versions.length - 1].id);
+  }
+
+  async function submit(page: Page) {
+    await page.getByRole('button', { name: 'Submit', exact: true }).click();
+    await page.locator('.status-line.ok', { hasText: 'Submitted' }).waitFor({ timeout: 30_000 });
+  }
+
+  // Lesion strokes per annotator (volume voxels, file order): slightly different, so agreement is high, not 1.
+  const LESION_STROKES: Record<string, [number[], number[]]> = {
+    ann1: [[36, 61, 3], [39, 61, 3]],
+    ann2: [[36, 62, 3], [39, 62, 3]],
+    ann3: [[37, 61, 3], [40, 61, 3]],
+  };
+
+  /** Checks the server's copy: the lesion label exactly around the strokes, everything else the draft. */
+  function expectOnlyStrokesChanged(mask: Uint8Array, draft: Uint8Array, strokes: [number[], number[]][], radius = 3) {
+    let changed = 0;
+    for (let i = 0; i < mask.length; i++) {
+      if (mask[i] === draft[i]) continue;
+      changed++;
+      expect(mask[i]).toBe(LESION);
+      const z = Math.floor(i / (DIMS[0] * DIMS[1]));
+      const y = Math.floor((i % (DIMS[0] * DIMS[1])) / DIMS[0]);
+      const x = i % DIMS[0];
+      const near = strokes.some(([a, b]) => z === a[2] && y >= Math.min(a[1], b[1]) - radius && y <= Math.max(a[1], b[1]) + radius && x >= Math.min(a[0], b[0]) - radius && x <= Math.max(a[0], b[0]) + radius);
+      if (!near) throw new Error(`voxel (${x}, ${y}, ${z}) changed to ${mask[i]} away from every stroke`);
+    }
+    return changed;
+  }
+
+  let draftMask: Uint8Array;
+
+  // ---- annotators ------------------------------------------------------------------------------------------
+
+  it('annotator 1: next task, window/level and zoom, overlay, a stroke that lands on the same voxel, threshold brush, undo/redo, submit', async () => {
+    draftMask = await serverMask((await taskDetail()).labels[0].id);
+    const page = await signIn('ann1');
+    expect(await page.evaluate(() => Boolean(document.createElement('canvas').getContext('webgl2')))).toBe(true);
+    await axe(page, 'projects');
+    const metrics = await openNextTask(page);
+    timings.ctFirstImageMs = Math.round(metrics.firstImageMs);
+    expect(metrics.dims).toEqual(DIMS);
+    await see(page.getByText('Started from the model’s pre-label draft.')).visible();
+
+    // The image is drawn: the canvas is not one flat colour.
+    const first = await shot(page);
+    expect(new Set(Array.from({ length: 200 }, (_, i) => first.data[Math.floor((i / 200) * (first.data.length / 4)) * 4])).size).toBeGreaterThan(3);
+
+    // The pre-label mask is on screen: hiding it changes the pixels, showing it brings them back.
+    await page.getByLabel('Show mask').uncheck();
+    const hidden = await shot(page);
+    expect(differentPixels(first, hidden)).toBeGreaterThan(1000);
+    await page.getByLabel('Show mask').check();
+    expect(differentPixels(first, await shot(page))).toBeLessThan(200);
+    // The model's draft as a separate reference overlay.
+    await page.getByLabel('Show mask').uncheck();
+    await page.getByLabel('Show pre-label overlay').check();
+    expect(differentPixels(hidden, await shot(page))).toBeGreaterThan(1000);
+    await page.getByLabel('Show pre-label overlay').uncheck();
+    await page.getByLabel('Show mask').check();
+
+    // Window/level: the lung preset, then a right-drag, both reflected in the W and L fields and on screen.
+    await page.getByLabel('Window preset').selectOption('lung');
+    await see(page.getByLabel('Window width')).value('1500');
+    await see(page.getByLabel('Window level (centre)')).value('-600');
+    const lung = await shot(page);
+    expect(differentPixels(first, lung)).toBeGreaterThan(1000);
+    const box = (await canvas(page).boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.8, box.y + box.height * 0.2);
+    await page.mouse.down({ button: 'right' });
+    await page.mouse.move(box.x + box.width * 0.8 + 60, box.y + box.height * 0.2 + 40, { steps: 6 });
+    await page.mouse.up({ button: 'right' });
+    await see(page.getByLabel('Window width')).notValue('1500');
+    await page.getByLabel('Window preset').selectOption('mediastinum');
+    await see(page.getByLabel('Window width')).value('350');
+
+    // Zoom in: the zoom read-out and the picture change.
+    const beforeZoom = await shot(page);
+    await page.getByRole('button', { name: 'Zoom in' }).click();
+    await see(page.locator('.zoom-out')).text('125%');
+    expect(differentPixels(beforeZoom, await shot(page))).toBeGreaterThan(1000);
+
+    // Point at a voxel: the readout names that voxel (file order), its LPS position and the phantom's value there.
+    const target = LESION_STROKES.ann1[0];
+    await page.keyboard.press('n');
+    const p = await screenPoint(page, target);
+    await page.mouse.click(p.x, p.y);
+    const readout = page.getByLabel('Position and value');
+    await see(readout).attr('data-voxel', target.join(','));
+    const lps = [0, 1, 2].map((r) => affineLps[r][0] * target[0] + affineLps[r][1] * target[1] + affineLps[r][2] * target[2] + affineLps[r][3]);
+    const fileK = Math.round(-lps[2] / PHANTOM.sliceThickness); // ctPhantomSeries puts file k at z = -k * thickness
+    await see(readout).attr('data-value', String(phantomHu(target[0], target[1], fileK)));
+    await see(readout).contains(`LPS ${lps.map((c) => c.toFixed(1)).join(', ')} mm`);
+
+    // Paint the lesion: label 4, brush (size 5); the pixels around the stroke turn red.
+    await page.keyboard.press(String(LESION));
+    await page.keyboard.press('b');
+    await page.keyboard.press(']');
+    await page.keyboard.press(']');
+    const region = { x: p.x - 40, y: p.y - 40, width: 120, height: 80 };
+    const beforePaint = await shot(page, region);
+    const [from, to] = LESION_STROKES.ann1;
+    await stroke(page, from, to);
+    const afterPaint = await shot(page, region);
+    expect(redPixels(afterPaint)).toBeGreaterThan(redPixels(beforePaint) + 50);
+    await page.screenshot({ path: join(SHOTS, 'annotator.png') });
+
+    // Threshold brush (500..3000 HU) across the bone on another slice: only bone voxels take the label.
+    await page.keyboard.press('t');
+    await page.getByLabel('Threshold minimum').fill('500');
+    await page.getByLabel('Threshold minimum').press('Tab');
+    await page.getByLabel('Threshold maximum').fill('3000');
+    await page.getByLabel('Threshold maximum').press('Tab');
+    for (let i = 0; i < 4; i++) await page.keyboard.press(']');
+    const lesionBefore = await pageMaskVoxels(page, LESION);
+    await stroke(page, [56, 89, 1], [71, 89, 1]);
+    const painted = (await pageMaskVoxels(page, LESION)).filter((i) => !lesionBefore.includes(i));
+    expect(painted.length).toBeGreaterThan(20);
+    const fileOfZ1 = Math.round(-(affineLps[2][2] * 1 + affineLps[2][3]) / PHANTOM.sliceThickness);
+    for (const i of painted) {
+      const [x, y, z] = [i % DIMS[0], Math.floor(i / DIMS[0]) % DIMS[1], Math.floor(i / (DIMS[0] * DIMS[1]))];
+      expect(z).toBe(1);
+      expect(phantomHu(x, y, fileOfZ1)).toBe(700);
+    }
+    // The brush (9 voxels wide) also covered soft tissue around the bone: none of it was painted.
+    expect(draftMask[idx([59, 95, 1])]).toBe(2);
+    expect(painted).not.toContain(idx([59, 95, 1]));
+    // Undo takes the stroke back, redo restores it, undo again for good.
+    await page.keyboard.press('Control+z');
+    expect(await pageMaskVoxels(page, LESION)).toEqual(lesionBefore);
+    await page.keyboard.press('Control+y');
+    expect((await pageMaskVoxels(page, LESION)).length).toBe(lesionBefore.length + painted.length);
+    await page.getByRole('button', { name: 'Undo' }).click();
+    expect(await pageMaskVoxels(page, LESION)).toEqual(lesionBefore);
+
+    await page.getByLabel('Good').check();
+    await axe(page, 'annotator');
+    await submit(page);
+
+    // The server's copy: the lesion exactly where it was painted on screen (same x, y, z), the rest the draft.
+    const mask = await submittedMask('ann1');
+    expect(mask.length).toBe(DIMS[0] * DIMS[1] * DIMS[2]);
+    expect(mask[idx(target)]).toBe(LESION);
+    expect(mask[idx(to)]).toBe(LESION);
+    expect(expectOnlyStrokesChanged(mask, draftMask, [LESION_STROKES.ann1])).toBeGreaterThan(10);
+    await page.context().close();
+  });
+
+  it('annotators 2 and 3 paint slightly differently and submit; the task goes to review', async () => {
+    for (const name of ['ann2', 'ann3']) {
+      const page = await signIn(name);
+      await openNextTask(page);
+      await page.keyboard.press(String(LESION));
+      await page.keyboard.press('b');
+      await page.keyboard.press(']');
+      await page.keyboard.press(']');
+      const [from, to] = LESION_STROKES[name];
+      const a = await screenPoint(page, from);
+      const region = { x: a.x - 40, y: a.y - 40, width: 120, height: 80 };
+      const before = await shot(page, region);
+      await stroke(page, from, to);
+      expect(redPixels(await shot(page, region))).toBeGreaterThan(redPixels(before) + 50);
+      await page.getByLabel('Good').check();
+      await submit(page);
+      const mask = await submittedMask(name);
+      expect(mask[idx(from)]).toBe(LESION);
+      expectOnlyStrokesChanged(mask, draftMask, [LESION_STROKES[name]]);
+      await page.context().close();
+    }
+    await eventually(async () => (await taskState()) === 'review', 30_000, 200);
+  });
+
+  // ---- reviewer: reject ------------------------------------------------------------------------------------
+
+  it('the reviewer sees the reads, the agreement and the disagreement, and rejects with a comment', async () => {
+    const page = await signIn('rev1');
+    await page.goto(`${base}/projects/${projectId}/review`);
+    await page.getByRole('button', { name: 'Next review' }).click();
+    await page.waitForFunction(() => window.contour?.kind === 'review', null, { timeout: 60_000 });
+    const detail = await taskDetail();
+    const agreement = detail.consensus[detail.consensus.length - 1].agreement as number;
+    expect(agreement).toBeGreaterThan(0.7);
+    await see(page.locator('.agreement-value')).text(agreement.toFixed(3));
+    await see(page.locator('table.data tr[data-label="4"]')).contains('Lesion');
+    expect(await page.evaluate(() => window.contour!.readerMasks!.length)).toBe(3);
+
+    // Toggle one reader's overlay: pixels change.
+    await page.getByLabel('Show mask').uncheck();
+    const plain = await shot(page);
+    await page.getByRole('checkbox', { name: /^Reader 1/ }).check();
+    expect(differentPixels(plain, await shot(page))).toBeGreaterThan(500);
+    await page.getByRole('checkbox', { name: /^Reader 1/ }).uncheck();
+    await page.getByLabel('Show mask').check();
+    // Disagreement regions: the list jumps to them.
+    const region = page.locator('.region-list button').first();
+    await see(region).visible();
+    await region.click();
+    await see(page.getByLabel('Position and value')).attr('data-voxel', /,3$/);
+    await page.getByRole('checkbox', { name: /^Disagreement/ }).check();
+    await page.screenshot({ path: join(SHOTS, 'reviewer.png') });
+    await axe(page, 'reviewer');
+    // Side by side: one linked viewer per reader.
+    await page.getByRole('radio', { name: 'Side by side' }).check();
+    await see(page.locator('.viewers.grid canvas'), 30_000).count(3);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(SHOTS, 'reviewer-side-by-side.png') });
+    await page.getByRole('radio', { name: 'Overlaid' }).check();
+
+    // A rejection needs a comment.
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await see(page.locator('.decision .status-line.error')).contains('needs a comment');
+    await page.getByLabel('Comment for the annotators').fill('Include the lesion on the next slice too');
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await see(page.locator('.decision .status-line.ok')).contains('Rejected');
+    expect(await taskState()).toBe('rework');
+    await page.context().close();
+  });
+
+  // ---- rework ----------------------------------------------------------------------------------------------
+
+  it('each annotator gets the task back with the comment, starts from their own read, fixes it and resubmits', async () => {
+    // The backend returns the task to all three annotators (each read is reworked), so all three resubmit.
+    for (const name of ['ann1', 'ann2', 'ann3']) {
+      const page = await signIn(name);
+      await page.goto(`${base}/projects/${projectId}/annotate`);
+      await see(page.locator('.inbox')).contains('rework waiting');
+      await openNextTask(page);
+      await see(page.locator('.rework-comment')).text('Include the lesion on the next slice too');
+      await see(page.getByText('Started from your previous submission.')).visible();
+      const before = await submittedMask(name);
+      expect(await page.evaluate((i) => window.contour!.viewer.getMask()[i], idx(LESION_STROKES[name][0]))).toBe(LESION);
+      await page.keyboard.press(String(LESION));
+      await page.keyboard.press('b');
+      await page.keyboard.press(']');
+      await page.keyboard.press(']');
+      const [from, to] = LESION_STROKES[name];
+      await stroke(page, [from[0], from[1], 4], [to[0], to[1], 4]);
+      if (name === 'ann1') await page.screenshot({ path: join(SHOTS, 'annotator-rework.png') });
+      // The answers come back too (all three said "Good", so the answer agreement does not hold the task back).
+      await see(page.getByLabel('Good')).checked(true);
+      await submit(page);
+      const after = await submittedMask(name);
+      expect(after[idx([from[0], from[1], 4])]).toBe(LESION);
+      expectOnlyStrokesChanged(after, before, [[[from[0], from[1], 4], [to[0], to[1], 4]]]);
+      await page.context().close();
+    }
+    await eventually(async () => (await taskState()) === 'review', 30_000, 200);
+  });
+
+  // ---- reviewer: approve -----------------------------------------------------------------------------------
+
+  it('the reviewer approves the reworked task', async () => {
+    const page = await signIn('rev1');
+    await page.goto(`${base}/projects/${projectId}/review`);
+    await page.getByRole('button', { name: 'Next review' }).click();
+    await page.waitForFunction(() => window.contour?.kind === 'review', null, { timeout: 60_000 });
+    await see(page.locator('.side')).contains('Round 0: rejected — “Include the lesion on the next slice too”');
+    await page.getByLabel('Comment for the annotators').fill('Good');
+    await page.getByRole('button', { name: 'Approve', exact: true }).click();
+    await see(page.locator('.decision .status-line.ok')).contains('Approved');
+    expect(await taskState()).toBe('approved');
+    await page.context().close();
+  });
+
+  // ---- manager ---------------------------------------------------------------------------------------------
+
+  it('the manager dashboard shows the task approved, its agreement, the annotators and the queues', async () => {
+    const detail = await taskDetail();
+    const page = await signIn('pm');
+    await page.goto(`${base}/projects/${projectId}/manage`);
+    await see(page.locator('[data-stat="tasks-approved"] .stat-value')).text('1');
+    await see(page.locator('[data-stat="agreement-mean"] .stat-value')).text(Number(detail.agreement).toFixed(3));
+    await see(page.locator('[data-stat="rejections"] .stat-value')).text('1 / 2');
+    await see(page.getByRole('img', { name: 'Tasks by state' })).visible();
+    await see(page.locator('table.annotators')).contains('ann1');
+    await page.screenshot({ path: join(SHOTS, 'manager.png'), fullPage: true });
+    await axe(page, 'manager-overview');
+    await page.getByRole('tab', { name: 'Tasks' }).click();
+    const row = page.locator(`tr[data-task="${taskId}"]`);
+    await see(row).attr('data-state', 'approved');
+    await see(row.locator('td.agreement')).text(Number(detail.agreement).toFixed(3));
+    await row.getByRole('button', { name: /Manage task/ }).click();
+    await see(page.locator('ol.history')).contains('approve');
+    await page.screenshot({ path: join(SHOTS, 'manager-tasks.png'), fullPage: true });
+    await axe(page, 'manager-tasks');
+    await page.getByRole('tab', { name: 'Setup' }).click();
+    await see(page.getByRole('heading', { name: /Protocol \(current: version 1\)/ })).visible();
+    await axe(page, 'manager-setup');
+    await page.getByRole('tab', { name: 'Data' }).click();
+    await see(page.locator('.batch')).visible();
+    await see(page.locator('.batch[data-done="true"]')).count(1);
+    await axe(page, 'manager-data');
+    await page.getByRole('tab', { name: 'Queues' }).click();
+    await see(page.locator('table.queues')).contains('ingest');
+    await axe(page, 'manager-queues');
+    await page.context().close();
+  });
+
+  // ---- a large image ---------------------------------------------------------------------------------------
+
+  it('a 5-megapixel mammogram opens, paints and submits in a few seconds', async () => {
+    const page = await signIn('ann1');
+    const metrics = await openNextTask(page, mammoProjectId);
+    timings.mammoFirstImageMs = Math.round(metrics.firstImageMs);
+    timings.mammoFetchMs = Math.round(metrics.fetchMs);
+    timings.mammoDecodeMs = Math.round(metrics.decodeMs);
+    expect(metrics.dims).toEqual([2048, 2560, 1]);
+    expect(metrics.firstImageMs).toBeLessThan(20_000);
+    await page.keyboard.press('b');
+    const started = Date.now();
+    await stroke(page, [1000, 1200, 0], [1040, 1260, 0]);
+    expect((await pageMaskVoxels(page, 1)).length).toBeGreaterThan(0);
+    timings.mammoStrokeMs = Date.now() - started;
+    const t0 = Date.now();
+    await submit(page);
+    timings.mammoSubmitMs = Date.now() - t0;
+    await page.screenshot({ path: join(SHOTS, 'annotator-mammogram.png') });
+    await page.context().close();
+    expect(pageErrors).toEqual([]);
+  });
+});

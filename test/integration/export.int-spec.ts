@@ -1,0 +1,207 @@
+// Dataset export end to end: a project built from the shared real data plus synthetic patients with known
+// demographics, every task annotated and approved, exported as nnU-Net NIfTI + DICOM SEG + COCO with
+// patient-level splits and a balance report — checked with nibabel, dcm2niix and dciodvfy.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+import { ProjectRole, Role } from '@contour/db';
+import { ctPhantomSeries } from '@contour/dicom';
+import { QueueName } from '@contour/queue';
+import { dataPath } from '../support/env';
+import { maskBody } from '../support/masks';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+const run = promisify(execFile);
+const PY = '/usr/bin/python3';
+type U = { id: string; token: string };
+
+describe('dataset export', () => {
+  let sys: TestSystem;
+  let pm: U, ann: U;
+  const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
+  let projectId: string;
+  let files: Record<string, Uint8Array>;
+  const work = mkdtempSync(join(tmpdir(), 'export-'));
+
+  /** Annotates every ready task of the project with a box-shaped mask of label 1 (or 2 for odd tasks). */
+  async function annotateAll(project: string) {
+    for (;;) {
+      const res = await sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(ann));
+      if (res.status === 204) break;
+      const g = res.body.task.series[0].geometry;
+      const [nx, ny, nz] = g.dims;
+      const mask = new Uint8Array(nx * ny * nz);
+      for (let z = 0; z < nz; z++) for (let y = Math.floor(ny / 4); y < Math.floor(ny / 2); y++) for (let x = Math.floor(nx / 4); x < Math.floor(nx / 2); x++) mask[x + nx * (y + ny * z)] = 1 + (z % 2);
+      await sys.http().post(`/api/projects/${project}/reads/${res.body.readId}/submit`).set(bearer(ann)).send({ mask: maskBody(mask) }).expect(200);
+    }
+  }
+  const approvedCount = async (project: string) => Number(((await sys.http().get(`/api/projects/${project}/stats`).set(bearer(pm))).body.byState.find((s: { state: string }) => s.state === 'approved') ?? { n: 0 }).n);
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing, QueueName.Consensus, QueueName.Export] });
+    pm = await sys.user('pm', [Role.Manager]);
+    ann = await sys.user('ann', [Role.Annotator]);
+    const settings = { quality: { reads: 1, reviewRequired: false } };
+    projectId = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'export', settings }).expect(201)).body.id;
+    await sys.http().put(`/api/projects/${projectId}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${projectId}/protocols`).set(bearer(pm)).send({
+      labels: [
+        { id: 1, name: 'Region A', color: '#ff0000', code: { value: '52988006', scheme: 'SCT', meaning: 'Lesion' } },
+        { id: 2, name: 'Region B', color: '#00ff00', code: { value: '10200004', scheme: 'SCT', meaning: 'Liver' } },
+      ],
+      annotationTypes: [{ kind: 'segmentation-3d' }],
+    }).expect(201);
+    // Real data: the MR series and the 3 CT slices. Synthetic: 23 male patients and 1 female (4%: under-represented).
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    for (const d of ['dicom/series/mr-t1-vs-seg-001', 'dicom/series/ct-3slice']) for (const f of readdirSync(dataPath(d))) up.attach('files', readFileSync(dataPath(d, f)), `${d}/${f}`);
+    for (let i = 0; i < 24; i++) {
+      const s = ctPhantomSeries({ seed: `export-${i}`, slices: 2, rows: 16, columns: 16, pixelSpacing: 10, patient: { name: `Syn^${i}`, id: `SYN-${i}`, sex: i === 0 ? 'F' : 'M', age: `0${40 + i}Y` }, institution: i % 2 ? 'North Hospital' : 'South Hospital' });
+      s.files.forEach((f, k) => up.attach('files', f, `syn-${i}-${k}.dcm`));
+    }
+    await up.expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm))).body.length === 26, 90_000);
+    await eventually(async () => (await sys.http().get(`/api/projects/${projectId}/tasks?state=ready`).set(bearer(pm))).body.length === 26, 30_000);
+    await annotateAll(projectId);
+    await eventually(async () => (await approvedCount(projectId)) === 26, 60_000);
+
+    const created = await sys.http().post(`/api/projects/${projectId}/exports`).set(bearer(pm)).send({ name: 'v1', options: { formats: ['nnunet', 'dicom-seg'], split: { fractions: { train: 0.6, validation: 0.2, test: 0.2 }, seed: 7, stratifyBy: ['sex'] } } }).expect(202);
+    const done = await eventually(async () => {
+      const e = (await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}`).set(bearer(pm))).body;
+      if (e.state === 'failed') throw new Error(`export failed: ${e.error}`);
+      return e.state === 'done' ? e : null;
+    }, 180_000, 500);
+    expect(done.progress).toBe(100);
+    const zip = await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}/download`).set(bearer(pm)).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(zip.status).toBe(200);
+    files = unzipSync(new Uint8Array(zip.body as Buffer));
+  });
+  afterAll(() => sys.close());
+
+  const text = (p: string) => Buffer.from(files[p]).toString();
+  const write = (p: string) => {
+    const path = join(work, p.replace(/\//g, '__'));
+    writeFileSync(path, files[p]);
+    return path;
+  };
+  const manifests = () => Object.keys(files).filter((f) => f.startsWith('manifests/')).map((f) => JSON.parse(text(f)));
+
+  it('has the nnU-Net v2 layout with dataset.json from the protocol', () => {
+    const ds = JSON.parse(text('nnunet/dataset.json'));
+    expect(ds.labels).toEqual({ background: 0, 'Region A': 1, 'Region B': 2 });
+    expect(ds.file_ending).toBe('.nii.gz');
+    const trainImages = Object.keys(files).filter((f) => /^nnunet\/imagesTr\/CASE_\d{4}_0000\.nii\.gz$/.test(f));
+    expect(ds.numTraining).toBe(trainImages.length);
+    for (const img of trainImages) expect(files[img.replace('imagesTr', 'labelsTr').replace('_0000.nii.gz', '.nii.gz')]).toBeDefined();
+    expect(Object.keys(files).some((f) => f.startsWith('nnunet/imagesTs/'))).toBe(true);
+    expect(JSON.parse(text('nnunet/splits_final.json'))[0].train.length).toBeGreaterThan(0);
+  });
+
+  it('the MR case matches dcm2niix voxel for voxel, with the affine within 1e-3 (nibabel)', async () => {
+    const mr = manifests().find((m) => m.labelVersions && files[`nnunet/imagesTr/${m.caseId}_0000.nii.gz`] && true && readFileSync !== undefined && m.source);
+    expect(mr).toBeDefined();
+    // Find the 24-slice case by shape.
+    const images = Object.keys(files).filter((f) => /images(Tr|Ts)\/.*_0000\.nii\.gz$/.test(f));
+    const out = mkdtempSync(join(tmpdir(), 'dcm2niix-'));
+    await run('/usr/bin/dcm2niix', ['-z', 'y', '-f', 'ref', '-o', out, dataPath('dicom/series/mr-t1-vs-seg-001')]);
+    const script = `
+import sys, json, nibabel as nib, numpy as np
+ref = nib.as_closest_canonical(nib.load(sys.argv[1]))
+best = None
+for path in sys.argv[2:]:
+    img = nib.load(path)
+    if img.shape != (512, 512, 24) and img.shape != (512, 512, 24, 1): continue
+    can = nib.as_closest_canonical(img)
+    lab = nib.as_closest_canonical(nib.load(path.replace('imagesT', 'labelsT').replace('_0000.nii.gz', '.nii.gz')))
+    best = { 'shape': list(can.shape), 'refShape': list(ref.shape), 'affineDiff': float(np.abs(can.affine - ref.affine).max()),
+             'dataEqual': bool(np.array_equal(np.asarray(can.dataobj).astype(np.float64), np.asarray(ref.dataobj).astype(np.float64))),
+             'labelAffineDiff': float(np.abs(lab.affine - can.affine).max()), 'labelValues': sorted(int(v) for v in np.unique(np.asarray(lab.dataobj))) }
+print(json.dumps(best))`;
+    writeFileSync(join(work, 'check.py'), script);
+    images.forEach((img) => write(img.replace('imagesT', 'labelsT').replace('_0000.nii.gz', '.nii.gz')));
+    const { stdout } = await run(PY, [join(work, 'check.py'), join(out, 'ref.nii.gz'), ...images.map(write)]);
+    const r = JSON.parse(stdout);
+    expect(r.shape).toEqual(r.refShape);
+    expect(r.affineDiff).toBeLessThan(1e-3);
+    expect(r.dataEqual).toBe(true);
+    expect(r.labelAffineDiff).toBeLessThan(1e-3);
+    expect(r.labelValues).toEqual([0, 1, 2]);
+  });
+
+  it('no patient appears in two splits, and the split follows sex strata', async () => {
+    const splits = JSON.parse(text('splits.json'));
+    const rows: { case_name: string; pseudonym: string; sex: string }[] = await sys.db.dataSource.query(
+      `SELECT ec.case_name, p.pseudonym, p.sex FROM export_cases ec JOIN tasks t ON t.id = ec.task_id JOIN studies s ON s.id = t.study_id JOIN patients p ON p.id = s.patient_id`,
+    );
+    const perPatient = new Map<string, Set<string>>();
+    for (const r of rows) perPatient.set(r.pseudonym, new Set([...(perPatient.get(r.pseudonym) ?? []), splits.cases[r.case_name]]));
+    for (const s of perPatient.values()) expect(s.size).toBe(1);
+    const male = rows.filter((r) => r.sex === 'M');
+    const maleTrain = male.filter((r) => splits.cases[r.case_name] === 'train').length / male.length;
+    expect(Math.abs(maleTrain - 0.6)).toBeLessThanOrEqual(0.1);
+  });
+
+  it('DICOM SEG per case references the de-identified sources and passes dciodvfy', async () => {
+    const segs = Object.keys(files).filter((f) => f.startsWith('dicom-seg/'));
+    expect(segs.length).toBe(26);
+    const mrSeg = segs.map((s) => ({ s, size: files[s].length })).sort((a, b) => b.size - a.size)[0].s;
+    const { stdout, stderr } = await run('/usr/bin/dciodvfy', [write(mrSeg)]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${stdout}${stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+    const { stdout: refs } = await run(PY, ['-c', `import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); print(d.Modality, len(d.ReferencedSeriesSequence[0].ReferencedInstanceSequence), d.PatientIdentityRemoved if 'PatientIdentityRemoved' in d else 'NO')`, write(mrSeg)]);
+    expect(refs.trim()).toBe('SEG 24 YES');
+  });
+
+  it('every case has a provenance manifest with pseudonymous people', () => {
+    const m = manifests();
+    expect(m).toHaveLength(26);
+    for (const x of m) {
+      expect(x.annotators).toHaveLength(1);
+      expect(x.annotators[0]).toMatch(/^U-[A-Z2-7]{16}$/);
+      expect(JSON.stringify(x)).not.toMatch(/"ann"|"pm"/);
+      expect(x.source.studyInstanceUid).toMatch(/^2\.25\./);
+    }
+  });
+
+  it('the balance report (JSON and HTML) flags the under-represented group', () => {
+    const report = JSON.parse(text('report/balance.json'));
+    expect(report.warnings.some((w: { attribute: string; value: string; kind: string }) => w.attribute === 'sex' && w.value === 'F' && w.kind === 'under-represented')).toBe(true);
+    const html = text('report/balance.html');
+    expect(html).toMatch(/<svg/);
+    expect(html).toMatch(/sex = F/);
+    expect(html).not.toMatch(/North Hospital|South Hospital/);
+  });
+
+  it('exports 2D tasks as COCO with windowed PNGs', async () => {
+    const coco = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'coco', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'image' } } }).expect(201)).body.id;
+    await sys.http().put(`/api/projects/${coco}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${coco}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Region A', color: '#ff0000' }, { id: 2, name: 'Region B', color: '#00ff00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
+    await sys.http().post(`/api/projects/${coco}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/dx-xray.dcm')).expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${coco}/tasks?state=ready`).set(bearer(pm))).body.length === 1, 30_000);
+    await annotateAll(coco);
+    await eventually(async () => (await approvedCount(coco)) === 1, 30_000);
+    const created = await sys.http().post(`/api/projects/${coco}/exports`).set(bearer(pm)).send({ options: { formats: ['coco'] } }).expect(202);
+    await eventually(async () => {
+      const e = (await sys.http().get(`/api/projects/${coco}/exports/${created.body.id}`).set(bearer(pm))).body;
+      if (e.state === 'failed') throw new Error(`export failed: ${e.error}`);
+      return e.state === 'done';
+    }, 60_000, 3000);
+    const zip = await sys.http().get(`/api/projects/${coco}/exports/${created.body.id}/download`).set(bearer(pm)).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    const z = unzipSync(new Uint8Array(zip.body as Buffer));
+    const ann2 = JSON.parse(Buffer.from(z['coco/annotations.json']).toString());
+    expect(ann2.images[0]).toMatchObject({ width: 211, height: 169 });
+    expect(ann2.annotations.length).toBeGreaterThanOrEqual(1);
+    expect(ann2.annotations[0].segmentation.counts.length).toBeGreaterThan(1);
+    const png = Object.keys(z).find((f) => f.endsWith('.png'))!;
+    expect(Buffer.from(z[png]).subarray(1, 4).toString()).toBe('PNG');
+  });
+});
