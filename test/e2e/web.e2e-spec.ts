@@ -365,6 +365,29 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await see(page.locator('.zoom-out')).text('125%');
     expect(differentPixels(beforeZoom, await shot(page))).toBeGreaterThan(1000);
 
+    // Instructions and the keyboard shortcuts are one click (or key) away.
+    await page.getByRole('button', { name: 'Instructions' }).click();
+    await see(page.getByRole('dialog', { name: 'Instructions' })).contains('Outline every lesion in red.');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('?');
+    await see(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).contains('threshold brush');
+    await page.keyboard.press('Escape');
+    // Orthogonal views of the 3D series, then back to axial.
+    const axial = await shot(page);
+    await page.getByRole('button', { name: 'Orthogonal' }).click();
+    expect(differentPixels(axial, await shot(page))).toBeGreaterThan(1000);
+    await page.getByRole('button', { name: 'Axial' }).click();
+    // Cine: the slice moves on its own until stopped.
+    const sliceOf = async () => Number(((await page.getByLabel('Position and value').textContent()) ?? '').match(/slice (\d+)\//)?.[1]);
+    const sliceBefore = await sliceOf();
+    await page.getByRole('button', { name: 'Play cine' }).click();
+    expect(sliceBefore).toBeGreaterThan(0);
+    expect(await poll(sliceOf, (s) => s !== sliceBefore, 5000)).not.toBe(sliceBefore);
+    await page.getByRole('button', { name: 'Stop cine' }).click();
+    const stoppedAt = await sliceOf();
+    await page.waitForTimeout(400);
+    expect(await sliceOf()).toBe(stoppedAt);
+
     // Point at a voxel: the readout names that voxel (file order), its LPS position and the phantom's value there.
     const target = LESION_STROKES.ann1[0];
     await page.keyboard.press('n');
@@ -389,6 +412,10 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     const afterPaint = await shot(page, region);
     expect(redPixels(afterPaint)).toBeGreaterThan(redPixels(beforePaint) + 50);
     await page.screenshot({ path: join(SHOTS, 'annotator.png') });
+    // Save a draft by hand (auto-save does the same every 30 s when something changed).
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await see(page.locator('.status-line.ok')).contains('Draft saved.');
+    expect((await taskDetail()).labels.filter((l: { kind: string }) => l.kind === 'read-draft')).toHaveLength(1);
 
     // Threshold brush (500..3000 HU) across the bone on another slice: only bone voxels take the label.
     await page.keyboard.press('t');
@@ -574,6 +601,15 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await page.getByRole('tab', { name: 'Data' }).click();
     await see(page.locator('.batch')).visible();
     await see(page.locator('.batch[data-done="true"]')).count(1);
+    // An upload through the page (XHR with progress): a file that is not an image ends in quarantine, with its reason.
+    await page.getByLabel('Files').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not an image') });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await see(page.locator('.status-line.ok')).contains('Received 1 file(s)');
+    await see(page.locator('.batch progress')).count(2);
+    await see(page.locator('.batch[data-done="true"]')).count(2);
+    await see(page.locator('.batch').first()).contains('quarantined 1');
+    await see(page.locator('[aria-label="Quarantine"] table')).contains('notes.txt');
+    await page.screenshot({ path: join(SHOTS, 'manager-data.png'), fullPage: true });
     await axe(page, 'manager-data');
     await page.getByRole('tab', { name: 'Queues' }).click();
     await see(page.locator('table.queues')).contains('ingest');

@@ -80,7 +80,9 @@ export function placeZ(slab: Uint8Array, dims: readonly number[], z0: number): U
 export const deflateLabelMap = (map: Uint8Array) => zlibSync(map, { level: 6 });
 
 export function inflateLabelMap(data: Uint8Array, expected: number): Uint8Array {
-  const out = unzlibSync(data, { out: new Uint8Array(expected) });
+  // One byte of headroom: fflate stops silently at the end of a preallocated buffer, and a mask for another
+  // grid must fail rather than be cut to fit.
+  const out = unzlibSync(data, { out: new Uint8Array(expected + 1) });
   if (out.length !== expected) throw new Error(`The mask has ${out.length} voxels but the image has ${expected}`);
   return out;
 }

@@ -8,6 +8,7 @@ export type RejectionCode =
   | 'missing-transfer-syntax'
   | 'truncated'
   | 'invalid-vr'
+  | 'invalid-value'
   | 'corrupt-structure'
   | 'missing-uid'
   | 'missing-pixel-data'
@@ -65,13 +66,57 @@ function withCapturedWarnings<T>(fn: () => T): { value: T; warnings: string[] } 
 
 const looksLikeText = (b: Buffer) => b.subarray(0, 512).every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127));
 
+const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+const IS = /^[+-]?[0-9]{1,12}$/;
+const DS = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
+const VALUE_CHECKS: Record<string, (v: string) => boolean> = {
+  UI: (v) => v.length <= 64 && UID.test(v),
+  IS: (v) => IS.test(v),
+  DS: (v) => v.length <= 16 && DS.test(v),
+};
+
+const nameOf = (tag: string) => dcmjs.data.DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.name ?? 'an attribute';
+
+/** Top-level values that are not what their VR allows (e.g. IS "1A", a UID component with a leading zero). */
+export function invalidValues(dict: Record<string, { vr: string; Value?: unknown[]; _rawValue?: unknown[] }>, depth = 0): string[] {
+  const problems: string[] = [];
+  for (const [tag, el] of Object.entries(dict)) {
+    if (el.vr === 'SQ' && depth < 4) {
+      for (const item of (el.Value ?? []) as Record<string, { vr: string; Value?: unknown[] }>[]) if (item && typeof item === 'object') problems.push(...invalidValues(item, depth + 1));
+      continue;
+    }
+    const check = VALUE_CHECKS[el.vr];
+    if (!check || !el.Value) continue;
+    // dcmjs turns IS/DS text into numbers (parseInt("1A") is 1): check the text it kept.
+    for (const raw of el._rawValue ?? el.Value) {
+      if (raw === null || raw === undefined) continue;
+      if (typeof raw === 'number') {
+        // dcmjs turns IS/DS text into numbers: text that was not a number becomes NaN.
+        if (Number.isNaN(raw)) problems.push(`${el.vr} value that is not a number in ${nameOf(tag)} (${tag.slice(0, 4)},${tag.slice(4)})`);
+        continue;
+      }
+      const v = String(raw).replace(/\0/g, '').trim();
+      if (v !== '' && !check(v)) {
+        problems.push(`${el.vr} "${v.slice(0, 70)}" in ${nameOf(tag)} (${tag.slice(0, 4)},${tag.slice(4)})`);
+      }
+    }
+  }
+  return problems;
+}
+
 export function readDicom(buffer: Buffer): ParsedDicom {
   if (buffer.length === 0) throw new DicomRejection('empty', 'The file is empty (0 bytes): the transfer was probably interrupted; send it again');
   const hasPreamble = buffer.length >= 132 && buffer.toString('latin1', 128, 132) === 'DICM';
   if (!hasPreamble) {
-    // A bare dataset starts with a group 0x0008 (or 0x0002) tag; anything else is not DICOM at all.
-    const group = buffer.length >= 4 ? buffer.readUInt16LE(0) : -1;
-    if (group === 0x0008 || group === 0x0002 || group === 0x0010) {
+    // A bare dataset starts with a group 0x0002/0x0008 tag (possibly after a stray byte, as some writers
+    // leave); anything else is not DICOM at all.
+    const looksLikeDataset = [0, 1].some((o) => {
+      if (buffer.length < o + 8) return false;
+      const group = buffer.readUInt16LE(o);
+      const vr = buffer.toString('latin1', o + 4, o + 6);
+      return (group === 0x0008 || group === 0x0002) && (/^[A-Z]{2}$/.test(vr) || buffer.readUInt32LE(o + 4) < 1024);
+    });
+    if (looksLikeDataset) {
       throw new DicomRejection(
         'no-file-meta',
         'The file is a raw DICOM dataset without the 128-byte preamble and File Meta Information (not a DICOM Part 10 file): export it again from the source as a standard .dcm file',
@@ -104,10 +149,18 @@ export function readDicom(buffer: Buffer): ParsedDicom {
   }
   // dcmjs also reports the dictionary's ambiguous VRs ("xs", "ox") of implicit-VR files, which it resolves
   // itself; only a VR it cannot resolve (read as UN) means the file is corrupt.
-  const invalidVr = result.warnings.find((w) => /Invalid vr type.*using UN/i.test(w));
+  const invalidVr = result.warnings.find((w) => /Invalid vr type[\s\S]*using UN/i.test(w));
   if (invalidVr) {
-    const vr = /Invalid vr type\s*(\S*)/i.exec(invalidVr)?.[1];
-    throw new DicomRejection('invalid-vr', `The file contains a data element with an invalid value representation${vr ? ` "${vr}"` : ''}: the file is corrupt; re-export it from the source`);
+    const vr = /Invalid vr type ([\s\S]*?) - using UN/i.exec(invalidVr)?.[1] ?? '';
+    const shown = /^[A-Za-z]{2}$/.test(vr) ? `"${vr}"` : `(bytes ${Buffer.from(vr, 'latin1').toString('hex') || 'none'})`;
+    throw new DicomRejection('invalid-vr', `The file contains a data element with an invalid value representation ${shown}: the file is corrupt (often a sequence encoded in the wrong transfer syntax); re-export it from the source`);
+  }
+  const badValues = invalidValues(dict.dict);
+  if (badValues.length) {
+    throw new DicomRejection(
+      'invalid-value',
+      `The file has values that break their DICOM value representation: ${badValues.slice(0, 5).join('; ')}${badValues.length > 5 ? ` and ${badValues.length - 5} more` : ''}. The sender wrote an invalid file; fix its export and send it again`,
+    );
   }
   const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
   const required: [string, string][] = [

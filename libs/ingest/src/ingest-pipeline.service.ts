@@ -20,6 +20,9 @@ import { looksLikeNifti, NiftiIngest } from './nifti-ingest.service';
 const FINAL = [IngestItemStatus.Stored, IngestItemStatus.Duplicate, IngestItemStatus.Quarantined];
 export const GEOMETRY_DEBOUNCE_MS = 2000;
 
+/** PostgreSQL's jsonb refuses \u0000, which broken files put in strings: drop it. */
+const withoutNul = <T>(value: T): T => JSON.parse(JSON.stringify(value).replace(/\\u0000/g, ''));
+
 /** View of a mammogram or similar projection image, e.g. "L-CC", for linking views of one body part. */
 function viewOf(d: Record<string, any>): string | null {
   const laterality = d.ImageLaterality ?? d.Laterality;
@@ -92,7 +95,9 @@ export class IngestPipeline {
     } catch (e) {
       if (e instanceof DicomRejection) return this.quarantine(item, e.code, e.message);
       if (e instanceof PixelDecodeError) return this.quarantine(item, e.code, e.message);
-      throw e;
+      // prepare() only reads the bytes it was given: any other failure there is the file's, and retrying
+      // would fail the same way. Quarantine it with what went wrong rather than retry or lose it.
+      return this.quarantine(item, 'unreadable', `Contour could not read this file (${(e as Error).message}); it may be damaged or use a DICOM feature Contour does not support. An admin can download it from the quarantine.`);
     }
     const stored = await this.blobs.put(prepared.bytes);
     const sourceHash = createHash('sha256').update(raw).digest('hex');
@@ -171,7 +176,7 @@ export class IngestPipeline {
         stored.size,
         sourceHash,
         p.flags,
-        { geometry: p.geometry, view: viewOf(d) },
+        withoutNul({ geometry: p.geometry, view: viewOf(d) }),
       ],
     );
     let status = IngestItemStatus.Stored;
@@ -225,7 +230,15 @@ export class IngestPipeline {
     return rows[0].id;
   }
 
-  async quarantine(item: IngestItem, code: string, reason: string, m: EntityManager = this.dataSource.manager): Promise<IngestOutcome> {
+  async quarantineById(itemId: string, code: string, reason: string): Promise<IngestOutcome> {
+    const item = await this.dataSource.getRepository(IngestItem).findOneBy({ id: itemId });
+    if (!item) return { itemId, status: IngestItemStatus.Quarantined, reasonCode: code };
+    return this.quarantine(item, code, reason);
+  }
+
+  async quarantine(item: IngestItem, code: string, rawReason: string, m: EntityManager = this.dataSource.manager): Promise<IngestOutcome> {
+    // Reasons may quote bytes of a broken file; PostgreSQL text cannot hold NUL or other control characters.
+    const reason = rawReason.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '?');
     await m.update(IngestItem, item.id, { status: IngestItemStatus.Quarantined, reasonCode: code, reason, instanceId: null });
     await this.audit.record(actor, { action: 'ingest.item.quarantined', objectType: 'ingest_item', objectId: item.id, projectId: item.projectId, details: { code, reason, fileName: item.fileName } }, m);
     this.logger.warn({ itemId: item.id, code, fileName: item.fileName }, 'quarantined');

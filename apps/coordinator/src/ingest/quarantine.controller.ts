@@ -46,6 +46,7 @@ export class QuarantineController {
     await this.audit.record(actorOf(p), { action: 'quarantine.file.read', objectType: 'ingest_item', objectId: itemId, projectId, details: { fileName: item.fileName } });
     return new StreamableFile(await this.blobs.get(item.rawBlobKey), {
       type: 'application/octet-stream',
+      length: await this.blobs.size(item.rawBlobKey),
       disposition: `attachment; filename="${item.fileName.replace(/[^\w.-]/g, '_')}"`,
     });
   }

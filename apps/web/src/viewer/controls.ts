@@ -4,7 +4,7 @@
 // shortcuts with their help text.
 import type { ProtocolLabel } from '../api';
 import { h, uid } from '../dom';
-import { presetsFor, Tool, View, Viewer } from './viewer';
+import { Location, presetsFor, Tool, View, Viewer } from './viewer';
 
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
@@ -92,13 +92,16 @@ export function displayToolbar(viewers: Viewer[], modality: string): HTMLElement
 export function readout(viewer: Viewer, labels: ProtocolLabel[] = []): HTMLElement {
   const el = h('p', { class: 'readout', 'aria-label': 'Position and value', 'aria-live': 'off' });
   const names = new Map(labels.map((l) => [l.id, l.name]));
-  viewer.onLocation((l) => {
+  const show = (l: Location) => {
     const s = viewer.sliceInfo();
     const value = l.value === null ? '–' : Number.isInteger(l.value) ? String(l.value) : l.value.toFixed(2);
     el.textContent = `Voxel (${l.voxel.join(', ')}) · LPS ${l.lps.map((c) => fmt(c)).join(', ')} mm · value ${value}${l.label ? ` · ${names.get(l.label) ?? `label ${l.label}`}` : ''} · slice ${s.index + 1}/${s.count}`;
     el.dataset.voxel = l.voxel.join(',');
     el.dataset.value = String(l.value);
-  });
+  };
+  viewer.onLocation(show);
+  const now = viewer.location();
+  if (now) show(now);
   return el;
 }
 

@@ -85,8 +85,7 @@ export class Viewer {
       multiplanarShowRender: SHOW_RENDER.NEVER,
       isRadiologicalConvention: true,
       crosshairColor: [0.1, 0.8, 1, 0.7],
-      crosshairWidth: 0.5,
-      crosshairGap: 6,
+      crosshairWidth: 0.3,
       // Contour owns the keyboard: move NiiVue's own hot keys out of the way.
       clipPlaneHotKey: 'F20',
       viewModeHotKey: 'F21',

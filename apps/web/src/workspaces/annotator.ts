@@ -53,7 +53,7 @@ function inboxTable(projectId: string, reads: InboxRead[], takeNext: () => void)
     'table',
     { class: 'data' },
     h('caption', { class: 'visually-hidden' }, 'Your reads in this project'),
-    h('thead', null, h('tr', null, ...['Task', 'Modality', 'Your read', 'Round', 'Task state', 'When', ''].map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', null, h('tr', null, ...['Task', 'Modality', 'Your read', 'Round', 'Task state', 'When', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
     h(
       'tbody',
       null,

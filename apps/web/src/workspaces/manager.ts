@@ -121,7 +121,7 @@ async function overview(projectId: string, panel: HTMLElement) {
           'table',
           { class: 'data annotators' },
           h('caption', { class: 'visually-hidden' }, 'Per-annotator agreement and rejection rates'),
-          h('thead', null, h('tr', null, ...['Annotator', 'Reads', 'Rejected', 'Rejection rate', 'Mean Dice vs consensus'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('thead', null, h('tr', null, ...['Annotator', 'Reads', 'Rejected', 'Rejection rate', 'Mean Dice vs consensus'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
           h(
             'tbody',
             null,
@@ -160,7 +160,7 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
       'table',
       { class: 'data tasks' },
       h('caption', { class: 'visually-hidden' }, 'Tasks of the project'),
-      h('thead', null, h('tr', null, ...['Task', 'State', 'Modality', 'Reads', 'Agreement', 'Priority', 'Round', 'Rejections', 'Since', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ...['Task', 'State', 'Modality', 'Reads', 'Agreement', 'Priority', 'Round', 'Rejections', 'Since', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
       h('tbody', null, ...rows.flatMap((t) => taskRows(t))),
     );
   }
@@ -284,7 +284,7 @@ function protocolEditor(projectId: string, protocols: Awaited<ReturnType<typeof 
     'section',
     { class: 'card setup', 'aria-label': 'Protocol' },
     h('h2', null, `Protocol${protocols[0] ? ` (current: version ${protocols[0].version})` : ''}`),
-    h('table', { class: 'data compact' }, h('caption', null, 'Labels'), h('thead', null, h('tr', null, ...['Value', 'Name', 'Colour', ''].map((c) => h('th', { scope: 'col' }, c)))), labelRows),
+    h('table', { class: 'data compact' }, h('caption', null, 'Labels'), h('thead', null, h('tr', null, ...['Value', 'Name', 'Colour', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))), labelRows),
     h('button', { type: 'button', onclick: () => addLabel() }, 'Add label'),
     h('label', { class: 'inline check' }, seg, '3D segmentation masks'),
     h('h3', null, 'Classification questions'),
@@ -344,7 +344,7 @@ function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api
     'section',
     { class: 'card setup', 'aria-label': 'Members' },
     h('h2', null, 'Members and skills'),
-    h('table', { class: 'data compact' }, h('caption', { class: 'visually-hidden' }, 'Members'), h('thead', null, h('tr', null, ...['Member', ...ROLES, 'Skills', ''].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', null, ...rows)),
+    h('table', { class: 'data compact' }, h('caption', { class: 'visually-hidden' }, 'Members'), h('thead', null, h('tr', null, ...['Member', ...ROLES, 'Skills', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))), h('tbody', null, ...rows)),
     candidates.length
       ? h(
           'div',
@@ -475,7 +475,6 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
           })
         : [h('p', { class: 'muted' }, 'No uploads yet.')]),
     );
-    return progress.every((p) => !p || p.done);
   }
   async function refreshQuarantine() {
     const items = await api.quarantine(projectId);
@@ -486,7 +485,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
             'table',
             { class: 'data compact' },
             h('caption', { class: 'visually-hidden' }, 'Quarantined files'),
-            h('thead', null, h('tr', null, ...['File', 'Reason', 'Size', 'When'].map((c) => h('th', { scope: 'col' }, c)))),
+            h('thead', null, h('tr', null, ...['File', 'Reason', 'Size', 'When'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
             h('tbody', null, ...items.map((i) => h('tr', null, h('td', null, i.fileName), h('td', null, i.reason), h('td', null, `${(Number(i.sizeBytes) / 1024).toFixed(0)} KB`), h('td', null, fmtDate(i.updatedAt))))),
           )
         : h('p', { class: 'muted' }, 'Nothing is quarantined.'),
@@ -498,9 +497,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
     h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), quarantineEl),
   );
   await Promise.all([refreshBatches(), refreshQuarantine()]);
-  timers.push(window.setInterval(() => void refreshBatches().then(async (allDone) => {
-    if (!allDone) await refreshQuarantine();
-  }), 2000));
+  timers.push(window.setInterval(() => void Promise.all([refreshBatches(), refreshQuarantine()]).catch(() => undefined), 2000));
 }
 
 // ---- queues ----------------------------------------------------------------------------------------------------
@@ -519,7 +516,7 @@ async function queuesTab(panel: HTMLElement, timers: number[]) {
         'table',
         { class: 'data compact queues' },
         h('caption', { class: 'visually-hidden' }, 'Queue depths'),
-        h('thead', null, h('tr', null, ...['Queue', 'Waiting', 'Prioritised', 'Active', 'Delayed', 'Failed', 'Workers'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', null, h('tr', null, ...['Queue', 'Waiting', 'Prioritised', 'Active', 'Delayed', 'Failed', 'Workers'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
         h('tbody', null, ...queues.map(([name, q]) => h('tr', null, h('th', { scope: 'row' }, name), ...['waiting', 'prioritized', 'active', 'delayed', 'failed'].map((k) => h('td', null, String(q.counts[k] ?? 0))), h('td', null, String(q.workers))))),
       ),
     );

@@ -9,12 +9,22 @@ export class IngestProcessor {
     private readonly importer: DicomWebImporter,
   ) {}
 
-  /** Items are processed one after another; each is idempotent, so a redelivered chunk skips finished ones. */
+  /**
+   * Items are processed one after another; each is idempotent, so a redelivered chunk skips finished ones.
+   * An item that still fails on the job's last attempt is quarantined with the error, so neither it nor the
+   * rest of its chunk is lost.
+   */
   @JobHandler(JobName.IngestFiles)
   async handle(job: JobContext<JobName.IngestFiles>) {
     const outcomes = [];
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     for (const [i, itemId] of job.data.itemIds.entries()) {
-      outcomes.push(await this.pipeline.process(itemId));
+      try {
+        outcomes.push(await this.pipeline.process(itemId));
+      } catch (e) {
+        if (!lastAttempt) throw e;
+        outcomes.push(await this.pipeline.quarantineById(itemId, 'processing-failed', `Processing failed after ${job.attemptsMade + 1} attempts (${(e as Error).message}); an admin can re-process it from the quarantine once the cause is fixed`));
+      }
       if (job.data.itemIds.length > 1) await job.updateProgress(Math.round(((i + 1) / job.data.itemIds.length) * 100));
     }
     return outcomes;

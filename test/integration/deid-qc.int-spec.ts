@@ -1,0 +1,170 @@
+// De-identification and quality checks at ingest, on the real files: every broken file is quarantined with
+// an actionable reason while its batch survives; stored files carry no identifying attribute (checked by an
+// independent reader, pydicom); UIDs are remapped consistently across uploads; the re-identification key is
+// admins-only and audited; inconsistent geometry fails the series' check.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Role } from '@contour/db';
+import { ctPhantomSeries } from '@contour/dicom';
+import { QueueName } from '@contour/queue';
+import { dataPath } from '../support/env';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+const run = promisify(execFile);
+type U = { id: string; token: string };
+
+describe('de-identification and quality checks at ingest', () => {
+  let sys: TestSystem;
+  let pm: U;
+  let projectId: string;
+  const bearer = (u: U | string) => ({ authorization: `Bearer ${typeof u === 'string' ? u : u.token}` });
+  const work = mkdtempSync(join(tmpdir(), 'deid-'));
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing] });
+    pm = await sys.user('pm', [Role.Manager]);
+    projectId = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'deid', settings: { deid: { retainPatientCharacteristics: true } } }).expect(201)).body.id;
+  });
+  afterAll(() => sys.close());
+
+  const upload = async (files: { name: string; data: Buffer }[], project = projectId) => {
+    const req = sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm));
+    for (const f of files) req.attach('files', f.data, f.name);
+    const res = await req.expect(202);
+    return eventually(async () => {
+      const b = (await sys.http().get(`/api/projects/${project}/uploads/${res.body.batchId}?items=true`).set(bearer(pm))).body;
+      return b.done ? b : null;
+    }, 60_000);
+  };
+
+  it('quarantines every broken file with the reason it deserves, and stores the rest of the batch', async () => {
+    const broken = readdirSync(dataPath('dicom/broken')).map((name) => ({ name, data: readFileSync(dataPath('dicom/broken', name)) }));
+    const batch = await upload([...broken, { name: 'good.dcm', data: readFileSync(dataPath('dicom/modalities/ct-small.dcm')) }]);
+    const reason = (name: string) => batch.items.find((i: { fileName: string }) => i.fileName === name);
+    const expected: Record<string, string> = {
+      'empty.dcm': 'empty',
+      'not-dicom.txt.dcm': 'not-dicom',
+      'no-preamble-no-meta.dcm': 'no-file-meta',
+      'explicit-le-no-meta.dcm': 'no-file-meta',
+      'meta-missing-transfer-syntax.dcm': 'missing-transfer-syntax',
+      'mr-truncated.dcm': 'truncated',
+      'rtplan-truncated.dcm': 'truncated',
+      'bad-vr.dcm': 'invalid-value',
+      'jpeg2000-too-short.dcm': 'corrupt-pixel-data',
+      'bad-sequence.dcm': 'invalid-vr',
+    };
+    for (const [file, code] of Object.entries(expected)) {
+      expect({ file, status: reason(file).status, code: reason(file).reasonCode }).toEqual({ file, status: 'quarantined', code });
+      expect(reason(file).reason.length).toBeGreaterThan(30);
+    }
+    expect(reason('good.dcm').status).toBe('stored');
+    expect(readdirSync(dataPath('dicom/broken')).length).toBe(Object.keys(expected).length);
+    const q = (await sys.http().get(`/api/projects/${projectId}/quarantine`).set(bearer(pm)).expect(200)).body;
+    expect(q.length).toBe(Object.keys(expected).length);
+    // The received file of a quarantined item is for admins only (it may hold identifying data).
+    const item = reason('bad-vr.dcm');
+    await sys.http().get(`/api/projects/${projectId}/quarantine/${item.id}/file`).set(bearer(pm)).expect(403);
+    const raw = await sys.http().get(`/api/projects/${projectId}/quarantine/${item.id}/file`).set(bearer(sys.adminToken)).expect(200);
+    expect(Number(raw.headers['content-length'])).toBe(readFileSync(dataPath('dicom/broken/bad-vr.dcm')).length);
+    // Re-processing puts it through the pipeline again (and it is quarantined again, for the same reason).
+    await sys.http().post(`/api/projects/${projectId}/quarantine/${item.id}/reprocess`).set(bearer(pm)).expect(201);
+    await eventually(async () => (await sys.http().get(`/api/projects/${projectId}/quarantine`).set(bearer(pm))).body.some((x: { id: string; attempts: number }) => x.id === item.id && x.attempts === 2), 30_000);
+  });
+
+  it('stored files carry no identifying attribute (pydicom, attribute by attribute)', async () => {
+    const dir = dataPath('dicom/series/mr-t1-vs-seg-001');
+    const names = readdirSync(dir);
+    const originals = [...names.map((n) => join(dir, n)), dataPath('dicom/modalities/mr-with-overlays.dcm'), dataPath('dicom/modalities/us-rgb-single.dcm'), dataPath('dicom/modalities/rtstruct-breast-10roi.dcm')];
+    await upload(originals.map((p) => ({ name: p.split('/').pop()!, data: readFileSync(p) })));
+    const list = (await sys.http().get(`/api/projects/${projectId}/instances?limit=1000`).set(bearer(pm))).body.items as { id: string; flags: string[] }[];
+    const stored: string[] = [];
+    for (const inst of list) {
+      const res = await sys.http().get(`/api/projects/${projectId}/instances/${inst.id}/file`).set(bearer(pm)).buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+      const path = join(work, `${inst.id}.dcm`);
+      writeFileSync(path, res.body as Buffer);
+      stored.push(path);
+    }
+    const script = `
+import sys, json, pydicom
+originals = [pydicom.dcmread(p) for p in json.loads(sys.argv[1])]
+stored = [pydicom.dcmread(p) for p in json.loads(sys.argv[2])]
+IDENT = ['PatientName','PatientID','PatientBirthDate','AccessionNumber','InstitutionName','InstitutionAddress','ReferringPhysicianName','OperatorsName','PerformingPhysicianName','StationName','DeviceSerialNumber','StudyID','OtherPatientIDs','PatientAddress','RequestingPhysician','NameOfPhysiciansReadingStudy']
+leaks = []
+orig_values = {}
+for d in originals:
+    for k in IDENT:
+        v = str(d.get(k, '') or '')
+        if v.strip(): orig_values.setdefault(k, set()).add(v)
+orig_uids = set(str(d.SOPInstanceUID) for d in originals) | set(str(d.StudyInstanceUID) for d in originals) | set(str(d.SeriesInstanceUID) for d in originals)
+for d in stored:
+    if d.get('PatientIdentityRemoved') != 'YES': leaks.append('PatientIdentityRemoved')
+    for k in IDENT:
+        v = str(d.get(k, '') or '')
+        if v.strip() and v in orig_values.get(k, set()): leaks.append(k + '=' + v)
+    if str(d.SOPInstanceUID) in orig_uids or str(d.StudyInstanceUID) in orig_uids: leaks.append('UID')
+    if any(e.tag.is_private and not e.tag.is_private_creator for e in d.iterall() if e.tag.group not in (0x0019,)): leaks.append('private')
+    if not str(d.PatientID).startswith('CTR-'): leaks.append('pseudonym')
+print(json.dumps({'leaks': leaks, 'n': len(stored), 'sex': sorted(set(str(d.get('PatientSex','')) for d in stored))}))`;
+    writeFileSync(join(work, 'check.py'), script);
+    const { stdout } = await run('/usr/bin/python3', [join(work, 'check.py'), JSON.stringify(originals), JSON.stringify(stored)]);
+    const r = JSON.parse(stdout);
+    expect(r.leaks).toEqual([]);
+    expect(r.n).toBeGreaterThanOrEqual(27);
+    // Patient characteristics were retained as the project asked.
+    expect(r.sex.length).toBeGreaterThan(0);
+    // Ultrasound without a Burned In Annotation statement is flagged for review.
+    expect(list.some((i) => i.flags.includes('review-burned-in'))).toBe(true);
+    // Each study keeps its de-identification report.
+    const [study] = await sys.db.dataSource.query(`SELECT deid_report FROM studies WHERE deid_report->>'instanceCount' = '24'`);
+    const rows = study.deid_report.rows as { keyword: string; action: string; instances: number }[];
+    expect(rows.find((x) => x.keyword === 'PatientName')).toMatchObject({ instances: 24 });
+    expect(rows.find((x) => x.keyword === 'SOPInstanceUID')).toMatchObject({ action: 'replaced-uid', instances: 24 });
+  });
+
+  it('remaps UIDs consistently: two uploads of one study join the same study and series', async () => {
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'twice' }).expect(201)).body.id;
+    const dir = dataPath('dicom/series/mr-t1-vs-seg-001');
+    const names = readdirSync(dir).sort();
+    await upload(names.slice(0, 10).map((n) => ({ name: n, data: readFileSync(join(dir, n)) })), project);
+    await upload(names.slice(10).map((n) => ({ name: n, data: readFileSync(join(dir, n)) })), project);
+    const series = (await sys.http().get(`/api/projects/${project}/series`).set(bearer(pm))).body;
+    expect(series).toHaveLength(1);
+    expect(series[0].instanceCount).toBe(24);
+    // The same study in the other project got the same de-identified UID (one secret per deployment).
+    const uids = await sys.db.dataSource.query(`SELECT DISTINCT series_instance_uid FROM series WHERE series_instance_uid = $1`, [series[0].seriesInstanceUid]);
+    expect(uids).toHaveLength(1);
+  });
+
+  it('the re-identification key is for admins only, and every read is audited', async () => {
+    await sys.http().get(`/api/admin/projects/${projectId}/reid-keys?kind=patient`).set(bearer(pm)).expect(403);
+    const keys = (await sys.http().get(`/api/admin/projects/${projectId}/reid-keys?kind=patient`).set(bearer(sys.adminToken)).expect(200)).body;
+    expect(keys.some((k: { original: { PatientID: string } }) => k.original.PatientID === 'VS-SEG-001')).toBe(true);
+    const audit = (await sys.http().get('/api/audit?action=reid-key.read').set(bearer(sys.adminToken))).body;
+    expect(audit).toHaveLength(1);
+    expect(audit[0].details.query).toEqual({ kind: 'patient' });
+  });
+
+  it('unexpected modalities are quarantined; inconsistent geometry fails the series check', async () => {
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'ct-only', settings: { expectedModalities: ['CT'] } }).expect(201)).body.id;
+    const b = await upload([{ name: 'mr.dcm', data: readFileSync(dataPath('dicom/modalities/mr-small.dcm')) }], project);
+    expect(b.items[0]).toMatchObject({ status: 'quarantined', reasonCode: 'unexpected-modality' });
+    // A CT "series" with a slice of another size and a duplicated position.
+    const ct = ctPhantomSeries({ seed: 'qc', slices: 4, rows: 32, columns: 32, pixelSpacing: 8, patient: { name: 'Qc^Test', id: 'QC-1' } });
+    const odd = ctPhantomSeries({ seed: 'qc', slices: 4, rows: 48, columns: 48, pixelSpacing: 8, patient: { name: 'Qc^Test', id: 'QC-1' } });
+    const mixed = [...ct.files.slice(0, 3), odd.files[3]];
+    await upload(mixed.map((f, i) => ({ name: `m${i}.dcm`, data: f })), project);
+    const series = await eventually(async () => {
+      const [s] = await sys.db.dataSource.query(`SELECT qc_status, qc_issues FROM series WHERE project_id = $1`, [project]);
+      return s && s.qc_status !== 'pending' ? s : null;
+    }, 30_000);
+    expect(series.qc_status).toBe('failed');
+    expect(series.qc_issues.map((i: { code: string }) => i.code)).toContain('mixed-dimensions');
+  });
+});
