@@ -14,6 +14,7 @@ import { PNG } from 'pngjs';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
 import { ctPhantomSeries, largeImage } from '@contour/dicom';
 import { openTestDatabase } from '../support/database';
+import { maskBody } from '../support/masks';
 import { DIST, REPO_ROOT } from '../support/env';
 import { ApiClient, contourEnv, coordinatorScript, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
 import { eventually } from '../support/system';
@@ -129,7 +130,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
   const axeResults: Record<string, AxeViolation[]> = {};
 
   beforeAll(async () => {
-    if (!existsSync(join(DIST, 'web/index.html'))) throw new Error('dist/apps/web is missing: run `npx vite build --config apps/web/vite.config.ts` (part of `npm run build`) first');
+    if (!existsSync(join(DIST, 'web/index.html'))) throw new Error('dist/apps/web is missing: run `npx vite build --config apps/web/vite.config.mts` (part of `npm run build`) first');
     if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM_PATH`);
     mkdirSync(SHOTS, { recursive: true });
     db = await ownDatabase();
@@ -163,7 +164,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await pm.upload(projectId, phantom.files.map((data, i) => ({ name: `ct${i}.dcm`, data })));
     // A 5-megapixel mammogram in a project of its own (one read, no review), for the time to first image.
     mammoProjectId = (await pm.request('POST', '/api/projects', { name: 'Mammography', settings: { quality: { reads: 1, reviewRequired: false } } })).id;
-    await pm.request('PUT', `/api/projects/${mammoProjectId}/members/${users.ann1.id}`, { roles: ['annotator'] });
+    for (const a of ['ann1', 'ann2']) await pm.request('PUT', `/api/projects/${mammoProjectId}/members/${users[a].id}`, { roles: ['annotator'] });
     await pm.request('POST', `/api/projects/${mammoProjectId}/protocols`, { labels: [{ id: 1, name: 'Mass', color: '#ef4444' }], annotationTypes: [{ kind: 'segmentation-2d' }], instructions: 'Outline every mass.' });
     await pm.upload(mammoProjectId, [{ name: 'mg.dcm', data: largeImage({ seed: 'web-e2e-mg', rows: 2560, columns: 2048 }) }]);
     const [task] = await eventually(async () => {
@@ -602,7 +603,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await see(page.locator('.batch')).visible();
     await see(page.locator('.batch[data-done="true"]')).count(1);
     // An upload through the page (XHR with progress): a file that is not an image ends in quarantine, with its reason.
-    await page.getByLabel('Files').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not an image') });
+    await page.getByLabel('Files to upload').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not an image') });
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await see(page.locator('.status-line.ok')).contains('Received 1 file(s)');
     await see(page.locator('.batch progress')).count(2);
@@ -619,7 +620,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
 
   // ---- a large image ---------------------------------------------------------------------------------------
 
-  it('a 5-megapixel mammogram opens, paints and submits in a few seconds', async () => {
+  it('a 5-megapixel mammogram opens and paints in seconds; a lease that ran out and went to someone else is reported', async () => {
     const page = await signIn('ann1');
     const metrics = await openNextTask(page, mammoProjectId);
     timings.mammoFirstImageMs = Math.round(metrics.firstImageMs);
@@ -628,14 +629,32 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     expect(metrics.dims).toEqual([2048, 2560, 1]);
     expect(metrics.firstImageMs).toBeLessThan(20_000);
     await page.keyboard.press('b');
-    const started = Date.now();
+    let t0 = Date.now();
     await stroke(page, [1000, 1200, 0], [1040, 1260, 0]);
     expect((await pageMaskVoxels(page, 1)).length).toBeGreaterThan(0);
-    timings.mammoStrokeMs = Date.now() - started;
-    const t0 = Date.now();
-    await submit(page);
-    timings.mammoSubmitMs = Date.now() - t0;
+    timings.mammoStrokeMs = Date.now() - t0;
+    t0 = Date.now();
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await see(page.locator('.status-line.ok')).contains('Draft saved.');
+    timings.mammoSaveDraftMs = Date.now() - t0;
     await page.screenshot({ path: join(SHOTS, 'annotator-mammogram.png') });
+
+    // The lease runs out (as if ann1 had walked away); the lease sweep hands the read to the next annotator.
+    const sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    await sql.query(`UPDATE task_reads SET lease_expires_at = now() - interval '1 second' WHERE project_id = $1 AND state = 'leased'`, [mammoProjectId]).finally(() => sql.end());
+    const ann2 = await new ApiClient(base).login('ann2', PASSWORD);
+    const lease2 = await eventually(() => ann2.request('POST', `/api/projects/${mammoProjectId}/tasks/next`), 40_000, 500);
+    // ann1's screen says so plainly when they try to submit, and stops taking work.
+    await page.getByRole('button', { name: 'Submit', exact: true }).click();
+    await see(page.locator('.banner[role="alert"]')).contains('expired and the read was given to someone else');
+    expect(await page.getByRole('button', { name: 'Submit', exact: true }).isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'annotator-lease-lost.png') });
+    t0 = Date.now();
+    const done = await ann2.request('POST', `/api/projects/${mammoProjectId}/reads/${lease2.readId}/submit`, { mask: maskBody(new Uint8Array(2048 * 2560)) });
+    timings.mammoApiSubmitMs = Date.now() - t0;
+    expect(done.versionId).toBeTruthy();
+    await eventually(async () => ((await pm.request('GET', `/api/projects/${mammoProjectId}/tasks`)) as { state: string }[])[0].state === 'approved', 30_000, 250);
     await page.context().close();
     expect(pageErrors).toEqual([]);
   });

@@ -76,6 +76,7 @@ const ROUTES: RouteCase[] = [
   { method: 'post', path: `/api/projects/${P}/reads/:read/adjudicate`, allowed: ['admin', 'reviewer'], body: {} },
   { method: 'get', path: `/api/projects/${P}/tasks/:task`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/tasks/:task/labels/:version`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/api/projects/${P}/tasks/:task/labels/:version/seg`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/tasks`, allowed: ['admin', 'manager'] },
   { method: 'patch', path: `/api/projects/${P}/tasks/:task`, allowed: ['admin', 'manager'], body: { priority: 1 } },
   { method: 'post', path: `/api/projects/${P}/tasks/assign`, allowed: ['admin', 'manager'], body: {} },

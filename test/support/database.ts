@@ -19,7 +19,8 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   let url: string;
   if (process.env.DATABASE_URL) {
     const base = new URL(process.env.DATABASE_URL);
-    const name = `contour_test_${process.env.JEST_WORKER_ID ?? '0'}`;
+    // Unique per test process, so two test runs sharing one server never drop each other's database.
+    const name = `contour_test_${process.pid}_${process.env.JEST_WORKER_ID ?? '0'}`;
     const admin = new Client({ connectionString: base.toString() });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -44,6 +45,12 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     async close() {
       await dataSource.destroy();
       await embedded?.stop();
+      if (process.env.DATABASE_URL) {
+        const admin = new Client({ connectionString: process.env.DATABASE_URL });
+        await admin.connect();
+        await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`).catch(() => undefined);
+        await admin.end();
+      }
     },
   };
 }

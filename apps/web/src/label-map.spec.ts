@@ -1,7 +1,7 @@
 // The drawing-bitmap <-> file voxel order mapping, with the reorientations NiiVue applies (axis flips and
 // permutations), and the wire format of masks (zlib + base64) against Node's own zlib.
 import { deflateSync, inflateSync } from 'node:zlib';
-import { applyAffine, drawingToNative, encodeMask, fromBase64, inflateLabelMap, invertAffine, nativeToDrawing, nativeXyz, placeZ, rasToLps, RasMapping, rasToNativeIndex, sliceZ, toBase64 } from './label-map';
+import { applyAffine, drawingToNative, encodeMask, fromBase64, inflateLabelMap, invertAffine, nativeIndexOfRas, nativeToDrawing, nativeXyz, placeZ, rasToLps, RasMapping, sliceZ, toBase64 } from './label-map';
 
 /** The mapping NiiVue computes (img2RASstep / img2RASstart) for a permutation `perm` (1-based, negative = flipped). */
 function niivueMapping(dims: [number, number, number], perm: [number, number, number]): RasMapping {
@@ -32,25 +32,23 @@ describe('drawing bitmap <-> file voxel order', () => {
     ['permuted and flipped', [-3, 1, -2]],
   ] as [string, [number, number, number]][])('%s: round trip is exact and voxels keep their (x, y, z)', (_, perm) => {
     const m = niivueMapping(dims, perm);
-    const index = rasToNativeIndex(m);
-    const ras = nativeToDrawing(native, index);
-    expect(drawingToNative(ras, index, n)).toEqual(native);
-    // A voxel painted at RAS position (rx, ry, rz) is the file voxel NiiVue reads for that position.
+    const ras = nativeToDrawing(native, m);
+    expect(drawingToNative(ras, m)).toEqual(native);
+    // Every RAS voxel reads the file voxel NiiVue's own formula names.
+    for (let i = 0; i < n; i++) expect(ras[i]).toBe(native[nativeIndexOfRas(m, i)]);
+    // A voxel painted at RAS position (rx, ry, rz) lands on that one file voxel.
     const [rx, ry, rz] = [1, 2, 1].map((v, i) => Math.min(v, m.dimsRAS[i] - 1));
-    const rasIndex = rx + m.dimsRAS[0] * (ry + m.dimsRAS[1] * rz);
-    const painted = new Uint8Array(n);
     const bitmap = new Uint8Array(n);
-    bitmap[rasIndex] = 9;
-    painted.set(drawingToNative(bitmap, index, n));
+    bitmap[rx + m.dimsRAS[0] * (ry + m.dimsRAS[1] * rz)] = 9;
+    const painted = drawingToNative(bitmap, m);
     const nativeIndex = m.start[0] + rx * m.step[0] + m.start[1] + ry * m.step[1] + m.start[2] + rz * m.step[2];
     expect([...painted.keys()].filter((i) => painted[i])).toEqual([nativeIndex]);
   });
 
   it('flipped x and y: RAS voxel (0, 0, z) is the file voxel (nx-1, ny-1, z)', () => {
     const m = niivueMapping(dims, [-1, -2, 3]);
-    const index = rasToNativeIndex(m);
-    expect(nativeXyz(index[0], dims)).toEqual([4, 3, 0]);
-    expect(nativeXyz(index[dims[0] * dims[1] * 2 + 1], dims)).toEqual([3, 3, 2]);
+    expect(nativeXyz(nativeIndexOfRas(m, 0), dims)).toEqual([4, 3, 0]);
+    expect(nativeXyz(nativeIndexOfRas(m, dims[0] * dims[1] * 2 + 1), dims)).toEqual([3, 3, 2]);
   });
 });
 

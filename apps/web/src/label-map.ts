@@ -23,32 +23,45 @@ export const voxelCount = (dims: readonly number[]) => dims[0] * dims[1] * dims[
 /** The identity mapping (a file already in RAS order). */
 export const identityMapping = (dims: [number, number, number]): RasMapping => ({ dims, dimsRAS: dims, step: [1, dims[0], dims[0] * dims[1]], start: [0, 0, 0] });
 
-/** Native index of every RAS voxel, in RAS order (built once per volume). */
-export function rasToNativeIndex(m: RasMapping): Uint32Array {
+// The loops below walk the RAS grid row by row and step through the file's order; no per-voxel index table
+// (for a 512x512x300 CT that table alone would take 300 MB).
+
+/** The native (file) index of the RAS voxel with linear index `ras`. */
+export function nativeIndexOfRas(m: RasMapping, ras: number): number {
+  const [rx, ry] = m.dimsRAS;
+  const z = Math.floor(ras / (rx * ry));
+  const r = ras - z * rx * ry;
+  const y = Math.floor(r / rx);
+  const x = r - y * rx;
+  return m.start[0] + x * m.step[0] + m.start[1] + y * m.step[1] + m.start[2] + z * m.step[2];
+}
+
+/** A drawing bitmap (RAS order) as a label map in the file's voxel order. */
+export function drawingToNative(ras: Uint8Array, m: RasMapping): Uint8Array {
   const [rx, ry, rz] = m.dimsRAS;
-  const out = new Uint32Array(rx * ry * rz);
+  const out = new Uint8Array(rx * ry * rz);
   let i = 0;
   for (let z = 0; z < rz; z++) {
     const zi = m.start[2] + z * m.step[2];
     for (let y = 0; y < ry; y++) {
-      const yi = m.start[1] + y * m.step[1];
-      for (let x = 0; x < rx; x++) out[i++] = m.start[0] + x * m.step[0] + yi + zi;
+      let n = m.start[0] + m.start[1] + y * m.step[1] + zi;
+      for (let x = 0; x < rx; x++, n += m.step[0]) out[n] = ras[i++];
     }
   }
   return out;
 }
 
-/** A drawing bitmap (RAS order) as a label map in the file's voxel order. */
-export function drawingToNative(ras: Uint8Array, index: Uint32Array, nVox: number): Uint8Array {
-  const out = new Uint8Array(nVox);
-  for (let i = 0; i < index.length; i++) out[index[i]] = ras[i];
-  return out;
-}
-
 /** A label map in the file's voxel order as a drawing bitmap (RAS order). */
-export function nativeToDrawing(native: Uint8Array, index: Uint32Array): Uint8Array {
-  const out = new Uint8Array(index.length);
-  for (let i = 0; i < index.length; i++) out[i] = native[index[i]];
+export function nativeToDrawing(native: Uint8Array, m: RasMapping, out: Uint8Array = new Uint8Array(native.length)): Uint8Array {
+  const [rx, ry, rz] = m.dimsRAS;
+  let i = 0;
+  for (let z = 0; z < rz; z++) {
+    const zi = m.start[2] + z * m.step[2];
+    for (let y = 0; y < ry; y++) {
+      let n = m.start[0] + m.start[1] + y * m.step[1] + zi;
+      for (let x = 0; x < rx; x++, n += m.step[0]) out[i++] = native[n];
+    }
+  }
   return out;
 }
 

@@ -64,7 +64,7 @@ export class NiftiIngest {
     const affineLps = image.affine.map((row, r) => (r < 2 ? row.map((v) => -v) : [...row]));
     const geometry = { kind: 'volume', dims, spacing, affineRas: image.affine, affineLps, order: [], issues: [] };
     const studyUid = syntheticUid(`nifti/${item.projectId}/${subject}/${hash}/study`);
-    const seriesUid = syntheticUid(`nifti/${item.projectId}/${hash}/series`);
+    const seriesUid = syntheticUid(`nifti/${item.projectId}/${subject}/${hash}/series`);
     return this.dataSource.transaction(async (m) => {
       const [patient] = await m.query(
         `INSERT INTO patients (project_id, pseudonym) VALUES ($1, $2) ON CONFLICT (project_id, pseudonym) DO UPDATE SET pseudonym = EXCLUDED.pseudonym RETURNING id`,

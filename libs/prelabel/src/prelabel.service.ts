@@ -8,7 +8,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
-import { LabelProtocol, LabelVersion, Model, Project, Series, Task } from '@contour/db';
+import { Instance, LabelProtocol, LabelVersion, Model, Project, Series, Task } from '@contour/db';
+import { readDicom } from '@contour/dicom';
+import { SegmentDefinition, writeSegmentation } from '@contour/seg';
 import { LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { TaskLifecycle } from '@contour/tasks';
@@ -18,6 +20,7 @@ import { ModelRegistry } from './model-registry.service';
 import { SeriesVolumeLoader } from './series-volume.service';
 
 const actor: Actor = systemActor('prelabel');
+type ProtocolLabel = { id: number; name: string; color?: string; code?: { value: string; scheme: string; meaning: string } };
 
 export interface PrelabelOutcome {
   taskId: string;
@@ -106,9 +109,10 @@ export class PrelabelService implements OnModuleDestroy {
       for (let i = 0; i < native.length; i++) draft[i] = lut[native[i]];
       const t4 = performance.now();
       const blob = await this.blobs.put(encodeLabelMap(draft));
+      const segKey = volume.source === 'dicom' ? await this.writeSeg(task, volume.order, draft, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, chosen.model) : null;
       const uncertainty = segmentation.uncertainty.score;
       const stats = { voxels: labelCounts(draft), uncertainty, modelLabels: segmentation.labels, timing: { ...timing, loadMs: t1 - t0, preprocessMs: t2 - t1 } };
-      await this.finish(task, { modelId: chosen.model.id, name: chosen.model.name, version: chosen.model.version, blobKey: blob.key, stats, uncertainty });
+      await this.finish(task, { modelId: chosen.model.id, name: chosen.model.name, version: chosen.model.version, blobKey: blob.key, segKey, stats, uncertainty });
       const t5 = performance.now();
       const outcome = { taskId, status: 'drafted' as const, uncertainty, timing: { totalMs: t5 - t0, sessionRunMs: timing.sessionRunMs, loadMs: t1 - t0, preprocessMs: t2 - t1, inferMs: t3 - t2, postprocessMs: t4 - t3, storeMs: t5 - t4 } };
       this.logger.log({ taskId, model: chosen.model.name, uncertainty, totalMs: Math.round(outcome.timing.totalMs), sessionRunMs: Math.round(timing.sessionRunMs) }, 'draft stored');
@@ -123,13 +127,36 @@ export class PrelabelService implements OnModuleDestroy {
   }
 
   /** Stores the draft (if any), raises the priority by the uncertainty, and hands the task to annotators. */
-  private async finish(task: Task, draft: { modelId: string; name: string; version: string; blobKey: string; stats: Record<string, unknown>; uncertainty: number | null } | null, reason?: string) {
+  /**
+   * The draft as a DICOM SEG referencing the de-identified source instances, with the protocol's segment
+   * descriptions and codes (or the model's, when the project has no protocol).
+   */
+  private async writeSeg(task: Task, order: string[], draft: Uint8Array, manifest: ModelManifest, mapping: Map<number, number>, protocolLabels: ProtocolLabel[] | undefined, model: Model): Promise<string | null> {
+    const present = new Set(draft);
+    const segments: SegmentDefinition[] = [];
+    for (const [from, to] of mapping) {
+      if (!present.has(to)) continue;
+      const p = protocolLabels?.find((l) => l.id === to);
+      const m = manifest.labels[from - 1];
+      const code = p?.code ?? m.code;
+      segments.push({ labelValue: to, label: p?.name ?? m.name, color: p?.color, type: code ? { value: code.value, scheme: code.scheme, meaning: code.meaning } : { value: '85756007', scheme: 'SCT', meaning: 'Tissue' }, algorithmType: 'AUTOMATIC', algorithmName: model.name, algorithmVersion: model.version });
+    }
+    if (!segments.length) return null;
+    const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: task.seriesIds[0] });
+    const byId = new Map(instances.map((i) => [i.id, i]));
+    const sources = [];
+    for (const id of order) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey)).dataset);
+    const seg = writeSegmentation({ sources, order: order.map((id) => byId.get(id)!.sopInstanceUid), labelMap: draft, segments, seriesDescription: `Draft by ${model.name} ${model.version}`, softwareVersions: 'contour 0.1.0', contentLabel: 'DRAFT', uidSeed: `draft/${task.id}/${model.id}` });
+    return (await this.blobs.put(seg)).key;
+  }
+
+  private async finish(task: Task, draft: { modelId: string; name: string; version: string; blobKey: string; segKey?: string | null; stats: Record<string, unknown>; uncertainty: number | null } | null, reason?: string) {
     await this.dataSource.transaction(async (m) => {
       const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: task.id }).getOne();
       if (!locked || locked.state !== TaskState.Prelabelling) return;
       if (draft) {
         const grid = await m.query(`SELECT geometry FROM series WHERE id = $1`, [task.seriesIds[0]]);
-        await m.save(m.create(LabelVersion, { taskId: task.id, projectId: task.projectId, kind: 'draft', authorId: null, model: { id: draft.modelId, name: draft.name, version: draft.version }, round: 0, protocolVersion: task.protocolVersion, blobKey: draft.blobKey, encoding: LABELMAP_ENCODING, grid: { seriesId: task.seriesIds[0], dims: grid[0]?.geometry?.dims ?? null }, stats: draft.stats }));
+        await m.save(m.create(LabelVersion, { taskId: task.id, projectId: task.projectId, kind: 'draft', authorId: null, model: { id: draft.modelId, name: draft.name, version: draft.version }, round: 0, protocolVersion: task.protocolVersion, blobKey: draft.blobKey, segBlobKey: draft.segKey ?? null, encoding: LABELMAP_ENCODING, grid: { seriesId: task.seriesIds[0], dims: grid[0]?.geometry?.dims ?? null }, stats: draft.stats }));
       }
       // Uncertain drafts go first: up to +100 priority for a maximally uncertain model.
       const boost = draft?.uncertainty != null ? Math.round(draft.uncertainty * 100) : 0;

@@ -127,6 +127,9 @@ export class RoutingService {
       // The lease lapsed but nobody else took the read: the work is still welcome.
       return read;
     }
+    if (read.state === 'closed' && (read.annotatorId === userId || read.previousAnnotatorId === userId)) {
+      throw new ConflictException('The task was cancelled by a manager; your read is no longer needed');
+    }
     if (read.previousAnnotatorId === userId || (read.annotatorId !== userId && read.state === 'leased' && read.leaseExpiresAt)) {
       throw new ConflictException('Your lease on this read expired and the read was given to someone else; your changes could not be saved. Ask for the next task.');
     }

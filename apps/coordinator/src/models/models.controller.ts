@@ -85,7 +85,7 @@ export class ModelsController implements OnApplicationBootstrap {
     const active = await queue.getActiveCount();
     const slots = Math.max(1, workers.length);
     const etaSeconds = meanMs !== null && position !== null ? Math.round(((Math.ceil((position + active) / slots)) * meanMs) / 1000) : state === 'active' && meanMs !== null ? Math.round(Math.max(0, meanMs - (Date.now() - (job.processedOn ?? Date.now()))) / 1000) : null;
-    return { taskId, taskState: task.state, state, lane: job.opts.priority === LANE_PRIORITY.interactive ? 'interactive' : 'batch', position, ahead: position !== null ? position - 1 + active : null, workers: workers.length, meanJobSeconds: meanMs !== null ? meanMs / 1000 : null, etaSeconds, failedReason: job.failedReason ?? null };
+    return { taskId, taskState: task.state, state, lane: job.data.lane ?? 'batch', position, ahead: position !== null ? position - 1 + active : null, workers: workers.length, meanJobSeconds: meanMs !== null ? meanMs / 1000 : null, etaSeconds, failedReason: job.failedReason ?? null };
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator, ProjectRole.Manager] } })
@@ -95,7 +95,10 @@ export class ModelsController implements OnApplicationBootstrap {
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
     if (task.state !== 'prelabelling') throw new BadRequestException(`The task is ${task.state}: its pre-label step is over`);
     const job = await Job.fromId(this.jobs.queue(QueueName.Prelabel), `prelabel-${taskId}`);
-    if (job && (await job.getState()) === 'prioritized') await job.changePriority({ priority: LANE_PRIORITY.interactive });
+    if (job && (await job.getState()) === 'prioritized') {
+      await job.changePriority({ priority: LANE_PRIORITY.interactive });
+      await job.updateData({ ...job.data, lane: 'interactive' });
+    }
     else if (!job) await this.jobs.add(JobName.PrelabelTask, { taskId, lane: 'interactive' }, { jobId: `prelabel-${taskId}`, priority: LANE_PRIORITY.interactive });
     return this.status(projectId, taskId);
   }

@@ -8,6 +8,7 @@ import { actorOf, Principal } from '@contour/auth';
 import { ConsensusResult, LabelProtocol, LabelVersion, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { TaskState } from '@contour/workflow';
+import { TaskGrid } from '@contour/tasks';
 
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
@@ -18,6 +19,7 @@ export class TaskQueries {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly audit: AuditService,
+    private readonly grids: TaskGrid,
   ) {}
 
   private isManager(p: Principal) {
@@ -51,6 +53,7 @@ export class TaskQueries {
     const versions = await this.dataSource.getRepository(LabelVersion).find({ where: { taskId }, order: { createdAt: 'ASC' } });
     const reads = await this.dataSource.getRepository(TaskRead).find({ where: { taskId }, order: { kind: 'ASC', slot: 'ASC' } });
     const protocol = task.protocolVersion ? await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId, version: task.protocolVersion }) : null;
+    const grid = await this.grids.gridOf(task).catch(() => null);
     const consensus = vis.seesAll ? await this.dataSource.getRepository(ConsensusResult).find({ where: { taskId }, order: { createdAt: 'ASC' } }) : [];
     const reviews = vis.seesAll || vis.involved ? await this.dataSource.getRepository(Review).find({ where: { taskId }, order: { createdAt: 'ASC' } }) : [];
     return {
@@ -65,6 +68,8 @@ export class TaskQueries {
       agreement: vis.seesAll ? task.agreement : null,
       studyInstanceUid: study[0]?.study_instance_uid,
       instanceId: task.instanceId,
+      /** The grid masks of this task live on: for image and frame tasks, z0 is the first slice of the series. */
+      grid: grid ? { ...grid, z0: await this.firstSlice(task, series[0]) } : null,
       frameStart: task.frameStart,
       frameEnd: task.frameEnd,
       series: series.map((s) => ({ id: s.id, seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, description: s.description, geometry: s.geometry, qcStatus: s.qcStatus, source: s.source })),
@@ -78,6 +83,14 @@ export class TaskQueries {
     };
   }
 
+  /** Index of the task's first image in its series' slice order (0 for whole-series tasks). */
+  private async firstSlice(task: Task, series: Series | undefined): Promise<number> {
+    if (task.kind === 'frames') return task.frameStart ?? 0;
+    if (task.kind !== 'image' || !series?.geometry) return 0;
+    const order = (series.geometry as { order?: string[] }).order ?? [];
+    return Math.max(0, order.indexOf(task.instanceId!));
+  }
+
   async labelFor(projectId: string, taskId: string, versionId: string, p: Principal) {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
@@ -88,6 +101,18 @@ export class TaskQueries {
     if (!version.blobKey) throw new NotFoundException('This label version has no mask (answers only)');
     await this.audit.record(actorOf(p), { action: 'label.read', objectType: 'label_version', objectId: versionId, projectId, details: { taskId, kind: version.kind } });
     return { version, body: await this.blobs.getBuffer(version.blobKey) };
+  }
+
+  async segFor(projectId: string, taskId: string, versionId: string, p: Principal): Promise<Buffer> {
+    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
+    if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
+    const version = await this.dataSource.getRepository(LabelVersion).findOneBy({ id: versionId, taskId });
+    if (!version) throw new NotFoundException(`No label version ${versionId} on this task`);
+    const vis = await this.visibility(task, p);
+    if (!vis.canSee(version)) throw new ForbiddenException('Reads are blinded: you cannot see another person\u2019s work on this task while it collects reads');
+    if (!version.segBlobKey) throw new NotFoundException('No DICOM SEG was written for this label version');
+    await this.audit.record(actorOf(p), { action: 'label.read', objectType: 'label_version', objectId: versionId, projectId, details: { taskId, kind: version.kind, format: 'dicom-seg' } });
+    return this.blobs.getBuffer(version.segBlobKey);
   }
 
   async myReads(projectId: string, userId: string) {

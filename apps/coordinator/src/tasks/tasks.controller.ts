@@ -146,6 +146,15 @@ export class TasksController {
     res.send(body);
   }
 
+  /** The DICOM SEG written for a label version (model drafts), referencing the de-identified source series. */
+  @Access({ project: { param: 'projectId' } })
+  @Get('tasks/:taskId/labels/:versionId/seg')
+  async labelSeg(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Param('versionId', uuid) versionId: string, @Res() res: Response) {
+    const body = await this.queries.segFor(projectId, taskId, versionId, p);
+    res.setHeader('Content-Type', 'application/dicom');
+    res.send(body);
+  }
+
   // ---- managers --------------------------------------------------------------------------------------------
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })

@@ -6,12 +6,20 @@ import type { ProtocolLabel } from '../api';
 import { h, uid } from '../dom';
 import { Location, presetsFor, Tool, View, Viewer } from './viewer';
 
+/** Fired on document when a shortcut changed the zoom, so the toolbar's read-out follows. */
+const ZOOM_EVENT = 'contour:zoom';
+
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
-/** Display controls for one or several linked viewers (the first is the one whose values are shown). */
-export function displayToolbar(viewers: Viewer[], modality: string): HTMLElement {
-  const main = viewers[0];
-  const all = (fn: (v: Viewer) => void) => viewers.forEach(fn);
+/**
+ * Display controls for one or several linked viewers (the first is the one whose values are shown). Zoom,
+ * pan, slice and cine go to the first viewer only: linked viewers follow it (NiiVue broadcast); window,
+ * invert, views and reset go to each.
+ */
+export function displayToolbar(viewerList: Viewer[] | (() => Viewer[]), modality: string): HTMLElement {
+  const viewers = () => (typeof viewerList === 'function' ? viewerList() : viewerList);
+  const main = viewers()[0];
+  const all = (fn: (v: Viewer) => void) => viewers().forEach(fn);
   const presetSel = h(
     'select',
     { 'aria-label': 'Window preset', onchange: () => all((v) => v.applyPreset(presetSel.value)) },
@@ -30,9 +38,11 @@ export function displayToolbar(viewers: Viewer[], modality: string): HTMLElement
   const zoomLabel = h('output', { class: 'zoom-out', 'aria-live': 'off' }, '100%');
   const showZoom = () => (zoomLabel.textContent = `${Math.round(main.zoom() * 100)}%`);
   const zoom = (f: number) => {
-    all((v) => v.zoomBy(f));
+    main.zoomBy(f);
     showZoom();
   };
+  const onZoomEvent = () => (bar.isConnected ? showZoom() : document.removeEventListener(ZOOM_EVENT, onZoomEvent));
+  document.addEventListener(ZOOM_EVENT, onZoomEvent);
   const viewBtns = (['axial', 'coronal', 'sagittal', 'multiplanar'] as View[]).map((view) =>
     h(
       'button',
@@ -56,13 +66,13 @@ export function displayToolbar(viewers: Viewer[], modality: string): HTMLElement
     disabled: !main.is3D,
     title: 'Play the frames in a loop (multi-frame images)',
     onclick: () => {
-      if (main.playing) all((v) => v.stop());
-      else all((v) => v.play(10));
+      if (main.playing) main.stop();
+      else main.play(10);
       cine.setAttribute('aria-pressed', String(main.playing));
       cine.textContent = main.playing ? 'Stop cine' : 'Play cine';
     },
   }, 'Play cine');
-  return h(
+  const bar = h(
     'div',
     { class: 'toolbar', role: 'toolbar', 'aria-label': 'Display' },
     h('div', { class: 'group' }, presetSel, h('label', { class: 'inline' }, 'W ', width), h('label', { class: 'inline' }, 'L ', level)),
@@ -80,12 +90,14 @@ export function displayToolbar(viewers: Viewer[], modality: string): HTMLElement
           all((v) => v.reset());
           invert.checked = false;
           showZoom();
+          showWl(...main.windowLevel());
         },
       }, 'Reset'),
     ),
     h('div', { class: 'group', role: 'group', 'aria-label': 'View' }, ...viewBtns),
     h('div', { class: 'group' }, cine),
   );
+  return bar;
 }
 
 /** Voxel, LPS position and value under the crosshair. */
@@ -232,7 +244,7 @@ export function dialog(title: string, body: HTMLElement): HTMLDialogElement & { 
 }
 
 /** Keyboard shortcuts of a workspace; ignored while typing in a field. Returns the remover. */
-export function installShortcuts(viewers: Viewer[], extra: { tools?: HTMLElement & { sync(): void }; labels?: ProtocolLabel[]; onSave?: () => void; onHelp?: () => void; onToggleMask?: () => void; onZoom?: () => void }): () => void {
+export function installShortcuts(viewers: Viewer[], extra: { tools?: HTMLElement & { sync(): void }; labels?: ProtocolLabel[]; onSave?: () => void; onHelp?: () => void; onToggleMask?: () => void }): () => void {
   const main = viewers[0];
   const handler = (e: KeyboardEvent) => {
     const t = e.target as HTMLElement | null;
@@ -260,10 +272,11 @@ export function installShortcuts(viewers: Viewer[], extra: { tools?: HTMLElement
       extra.tools?.sync();
     } else if (key === '[') main.setPenSize(main.penSize - 1), extra.tools?.sync();
     else if (key === ']') main.setPenSize(main.penSize + 1), extra.tools?.sync();
-    else if (key === 'ArrowUp' || key === 'PageUp') viewers.forEach((v) => v.scroll(1));
-    else if (key === 'ArrowDown' || key === 'PageDown') viewers.forEach((v) => v.scroll(-1));
-    else if (key === '+' || key === '=') viewers.forEach((v) => v.zoomBy(1.25)), extra.onZoom?.();
-    else if (key === '-' || key === '_') viewers.forEach((v) => v.zoomBy(0.8)), extra.onZoom?.();
+    // Linked viewers follow the first one's slice and zoom.
+    else if (key === 'ArrowUp' || key === 'PageUp') main.scroll(1);
+    else if (key === 'ArrowDown' || key === 'PageDown') main.scroll(-1);
+    else if (key === '+' || key === '=') main.zoomBy(1.25), document.dispatchEvent(new Event(ZOOM_EVENT));
+    else if (key === '-' || key === '_') main.zoomBy(0.8), document.dispatchEvent(new Event(ZOOM_EVENT));
     else if (key.toLowerCase() === 'r') viewers.forEach((v) => v.reset());
     else if (key.toLowerCase() === 'i') viewers.forEach((v) => v.setInverted(!v.inverted));
     else if (key.toLowerCase() === 'm') extra.onToggleMask?.();

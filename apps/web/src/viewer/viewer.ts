@@ -5,7 +5,7 @@
 // NiiVue's drawing bitmap stays in its own RAS order inside this class.
 import { cmapper, DRAG_MODE, Niivue, NVImage, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
 import type { ProtocolLabel } from '../api';
-import { applyAffine, drawingToNative, invertAffine, Mat4, nativeToDrawing, nativeXyz, rasToLps, RasMapping, rasToNativeIndex, voxelCount } from '../label-map';
+import { applyAffine, drawingToNative, invertAffine, Mat4, nativeIndexOfRas, nativeToDrawing, nativeXyz, rasToLps, RasMapping, voxelCount } from '../label-map';
 
 export type Tool = 'navigate' | 'window' | 'pan' | 'brush' | 'eraser' | 'fill' | 'threshold';
 export type View = 'axial' | 'coronal' | 'sagittal' | 'multiplanar';
@@ -47,7 +47,6 @@ export class Viewer {
   affine: Mat4 = [];
   private inverse: Mat4 = [];
   mapping: RasMapping | null = null;
-  private index: Uint32Array | null = null;
   private scale = { slope: 1, inter: 0 };
   tool: Tool = 'navigate';
   view: View = 'axial';
@@ -125,7 +124,6 @@ export class Viewer {
     this.scale = { slope: hdr.scl_slope || 1, inter: hdr.scl_slope ? hdr.scl_inter || 0 : 0 };
     const v = vol as unknown as { dimsRAS: number[]; img2RASstep: number[]; img2RASstart: number[] };
     this.mapping = { dims: this.dims, dimsRAS: [v.dimsRAS[1], v.dimsRAS[2], v.dimsRAS[3]], step: v.img2RASstep as [number, number, number], start: v.img2RASstart as [number, number, number] };
-    this.index = rasToNativeIndex(this.mapping);
     if (this.editable) {
       this.nv.createEmptyDrawing();
       this.applyDrawLut();
@@ -287,7 +285,7 @@ export class Viewer {
     const ras = applyAffine(this.affine, voxel);
     let label = 0;
     const bmp = this.nv.drawBitmap;
-    if (bmp && this.index) {
+    if (bmp && this.mapping) {
       // RAS index of the voxel: search is avoided by going through NiiVue's own frac -> RAS voxel.
       const rv = this.nv.frac2vox(this.nv.scene.crosshairPos as never);
       const m = this.mapping!;
@@ -405,17 +403,15 @@ export class Viewer {
   /** The mask in the file's voxel order. */
   getMask(): Uint8Array {
     const bmp = this.nv.drawBitmap;
-    if (!bmp || !this.index) return new Uint8Array(voxelCount(this.dims));
-    return drawingToNative(bmp, this.index, voxelCount(this.dims));
+    if (!bmp || !this.mapping) return new Uint8Array(voxelCount(this.dims));
+    return drawingToNative(bmp, this.mapping);
   }
 
   /** Replaces the mask (file voxel order); clears undo/redo. */
   setMask(native: Uint8Array) {
-    if (!this.index) return;
+    if (!this.mapping) return;
     if (!this.nv.drawBitmap) this.nv.createEmptyDrawing();
-    const ras = nativeToDrawing(native, this.index);
-    const bmp = this.nv.drawBitmap!;
-    bmp.set(ras);
+    nativeToDrawing(native, this.mapping, this.nv.drawBitmap!);
     this.nv.refreshDrawing(true);
     this.undoStack = [];
     this.redoStack = [];
@@ -474,16 +470,15 @@ export class Viewer {
   private strokeEnd(before: Uint8Array) {
     const bmp = this.nv.drawBitmap;
     if (!bmp || bmp.length !== before.length) return;
-    const changed: number[] = [];
-    for (let i = 0; i < bmp.length; i++) if (bmp[i] !== before[i]) changed.push(i);
-    if (this.tool === 'threshold' && changed.length && this.volume && this.index) {
+    const changed = changedVoxels(before, bmp);
+    if (this.tool === 'threshold' && changed.length && this.volume && this.mapping) {
       // Threshold-limited brush: keep only painted voxels whose image value is inside the range.
       const img = this.volume.img as ArrayLike<number>;
       const [lo, hi] = this.threshold;
       let reverted = false;
       for (let k = 0; k < changed.length; k++) {
         const i = changed[k];
-        const v = img[this.index[i]] * this.scale.slope + this.scale.inter;
+        const v = img[nativeIndexOfRas(this.mapping, i)] * this.scale.slope + this.scale.inter;
         if (v < lo || v > hi) {
           bmp[i] = before[i];
           changed[k] = -1;
@@ -521,8 +516,13 @@ export class Viewer {
   setOverlay(key: string, native: Uint8Array, colors: Map<number, string>, opacity = 0.5, visible = true) {
     if (!this.volume) return;
     this.removeOverlay(key);
-    const image = NVImage.zerosLike(this.volume, 'uint8');
-    image.img = native as never;
+    // What NVImage.clone() does, without first copying the (possibly 300 MB) image it would then replace.
+    const image = new NVImage();
+    const internals = image as unknown as { hdr: unknown; img: unknown; calculateRAS(): void; calMinMax(): void };
+    internals.hdr = { ...this.volume.hdr, datatypeCode: 2, numBitsPerVoxel: 8, scl_slope: 1, scl_inter: 0 };
+    internals.img = native;
+    internals.calculateRAS();
+    internals.calMinMax();
     image.name = key;
     const o: Overlay = { image, opacity, visible, colors };
     this.applyOverlayLut(o);
@@ -600,6 +600,20 @@ export class Viewer {
     gl?.getExtension('WEBGL_lose_context')?.loseContext();
     this.canvas.remove();
   }
+}
+
+/** Indices where two bitmaps differ; compares 4 bytes at a time (a stroke touches few of millions of voxels). */
+function changedVoxels(a: Uint8Array, b: Uint8Array): number[] {
+  const out: number[] = [];
+  const words = a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 ? Math.floor(a.length / 4) : 0;
+  const a32 = new Uint32Array(a.buffer, a.byteOffset, words);
+  const b32 = new Uint32Array(b.buffer, b.byteOffset, words);
+  for (let w = 0; w < words; w++) {
+    if (a32[w] === b32[w]) continue;
+    for (let i = w * 4; i < w * 4 + 4; i++) if (a[i] !== b[i]) out.push(i);
+  }
+  for (let i = words * 4; i < a.length; i++) if (a[i] !== b[i]) out.push(i);
+  return out;
 }
 
 export const PRESETS: Record<string, { label: string; width: number; level: number; modalities: string[] }> = {

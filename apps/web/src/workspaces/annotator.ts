@@ -127,7 +127,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   leaseExpiresAt = new Date(lease?.leaseExpiresAt ?? myRead.leaseExpiresAt ?? Date.now());
   const reworkComment = lease?.reworkComment ?? myRead.reworkComment;
   const protocol = task.protocol ?? { version: 0, labels: [] as ProtocolLabel[], annotationTypes: [{ kind: 'segmentation-3d' }] as AnnotationType[], instructions: '' };
-  const segmentation = protocol.annotationTypes.some((t) => t.kind !== 'classification') && protocol.labels.length > 0;
+  // View-group tasks (several views of one object) take answers per task, not one mask on one grid.
+  const segmentation = protocol.annotationTypes.some((t) => t.kind !== 'classification') && protocol.labels.length > 0 && task.kind !== 'view-group';
 
   // ---- header ----------------------------------------------------------------------------------------------
   const leaseOut = h('span', { class: 'lease', 'aria-live': 'off' });
@@ -233,10 +234,12 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   const colors = new Map(protocol.labels.map((l) => [l.id, l.color]));
   let layersEl: HTMLElement | null = null;
   try {
-    if (segmentation && start?.hasMask) primary.setMask(await images.fetchMask(start.id));
+    const startMask = segmentation && start?.hasMask ? await images.fetchMask(start.id) : null;
+    if (startMask) primary.setMask(startMask);
     fillAnswers((myDraft ?? myLastRead)?.answers);
     if (segmentation && prelabel?.hasMask) {
-      primary.setOverlay('prelabel', await images.fetchMask(prelabel.id), colors, 0.5, false);
+      // setMask copied the map into NiiVue's bitmap, so the overlay may keep the same array.
+      primary.setOverlay('prelabel', start === prelabel && startMask ? startMask : await images.fetchMask(prelabel.id), colors, 0.5, false);
       layersEl = prelabelLayer(prelabel.model ? `${prelabel.model.name} ${prelabel.model.version}` : 'model');
     }
   } catch (e) {
@@ -288,7 +291,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
       if (!quiet) status.show('Draft saved.', 'ok');
     } catch (e) {
       dirty = true;
-      if (e instanceof ApiError && e.status === 409) loseLease(e.message);
+      if (e instanceof ApiError && (e.status === 409 || e.status === 403)) loseLease(e.message);
       else status.show(`The draft was not saved: ${errorText(e)}`, 'error');
     }
   }
@@ -327,8 +330,10 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
       next.focus();
     } catch (e) {
       submitBtn.disabled = saveBtn.disabled = false;
-      if (e instanceof ApiError && e.status === 409 && /lease/i.test(e.message)) loseLease(e.message);
-      else status.show(`Not submitted: ${errorText(e)}`, 'error');
+      if (e instanceof ApiError && ((e.status === 409 && /lease/i.test(e.message)) || e.status === 403)) {
+        loseLease(e.message);
+        status.show('Not submitted: the lease on this task is gone (see the message above).', 'error');
+      } else status.show(`Not submitted: ${errorText(e)}`, 'error');
       // A refused submission will not succeed with the same key and other content; a network error may retry it.
       if (e instanceof ApiError && e.status !== 0) idempotencyKey = crypto.randomUUID();
     }

@@ -222,6 +222,11 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
         historyList,
       ),
     );
+    if (t.state === 'prelabelling') {
+      // Where the pre-label job stands in its queue, and when it should be done.
+      const pre = await api.prelabelStatus(projectId, t.id).catch(() => null);
+      if (pre) historyList.before(h('p', { class: 'prelabel-status' }, `Pre-label: ${pre.state}${pre.position ? `, position ${pre.position} in the queue` : ''}${pre.etaSeconds !== null && pre.etaSeconds !== undefined ? `, ready in about ${fmtSeconds(pre.etaSeconds)}` : ''}${pre.failedReason ? ` — ${pre.failedReason}` : ''}`));
+    }
     try {
       const hist = await api.history(projectId, t.id);
       replace(historyList, ...hist.transitions.map((x) => h('li', null, `${fmtDate(x.at)} · ${x.from ?? '–'} → ${x.to} (${x.event}) by ${x.actor ?? 'system'}${x.reason ? `: ${x.reason}` : ''}`)));
@@ -369,6 +374,8 @@ function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api
   );
 }
 
+const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1048576).toFixed(1)} MB`);
+
 const splitList = (s: string) => s.split(/[,\s]+/).map((x) => x.trim().toLowerCase()).filter(Boolean);
 
 function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<ReturnType<typeof api.models>>) {
@@ -385,6 +392,14 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
   const skills = h('input', { type: 'text', value: Object.entries(s.requiredSkills).map(([m, k]) => `${m}: ${k.join(' ')}`).join('; ') });
   const modalities = h('input', { type: 'text', value: s.expectedModalities.join(', ') });
   const modelBoxes = models.map((m) => ({ id: m.id, box: h('input', { type: 'checkbox', checked: s.prelabelModels.includes(m.id) }), m }));
+  const DEID: [string, string][] = [
+    ['retainLongitudinalTemporal', 'Keep dates (shifted consistently)'],
+    ['retainPatientCharacteristics', 'Keep age, sex, size and weight'],
+    ['retainDeviceIdentity', 'Keep device and station identity'],
+    ['cleanDescriptors', 'Clean free-text descriptions'],
+    ['keepSafePrivateTags', 'Keep private tags known to be safe'],
+  ];
+  const deidBoxes = DEID.map(([key, text]) => ({ key, text, box: h('input', { type: 'checkbox', checked: Boolean(s.deid?.[key]) }) }));
   const save = async () => {
     try {
       const requiredSkills: Record<string, string[]> = {};
@@ -400,6 +415,7 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
           requiredSkills,
           expectedModalities: modalities.value.split(/[,\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean),
           prelabelModels: modelBoxes.filter((m) => m.box.checked).map((m) => m.id),
+          deid: Object.fromEntries(deidBoxes.map((d) => [d.key, d.box.checked])),
         },
       });
       st.show('Settings saved.', 'ok');
@@ -425,6 +441,7 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
       field('Expected modalities', modalities, 'Anything else is quarantined; empty accepts all'),
     ),
     h('label', { class: 'inline check' }, review, 'Review required after consensus'),
+    h('fieldset', null, h('legend', null, 'De-identification of new uploads (DICOM PS3.15 options)'), ...deidBoxes.map((d) => h('label', { class: 'choice' }, d.box, d.text))),
     h('fieldset', null, h('legend', null, 'Pre-label models'), ...(modelBoxes.length ? modelBoxes.map(({ box, m }) => h('label', { class: 'choice' }, box, `${m.name} ${m.version}${m.builtin ? ' (built in)' : ''}`)) : [h('p', { class: 'muted' }, 'No models registered.')])),
     h('button', { type: 'button', class: 'primary', onclick: save }, 'Save settings'),
     st,
@@ -451,7 +468,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
       const res = await api.upload(projectId, list, (sent, total) => {
         prog.max = Math.max(1, total);
         prog.value = sent;
-        text.textContent = total ? `${Math.round((100 * sent) / total)}% of ${(total / 1048576).toFixed(1)} MB` : `${(sent / 1048576).toFixed(1)} MB`;
+        text.textContent = total ? `${Math.round((100 * sent) / total)}% of ${fmtBytes(total)}` : fmtBytes(sent);
       });
       st.show(`Received ${res.files} file(s); processing…`, 'ok');
       await refreshBatches();
@@ -486,13 +503,13 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
             { class: 'data compact' },
             h('caption', { class: 'visually-hidden' }, 'Quarantined files'),
             h('thead', null, h('tr', null, ...['File', 'Reason', 'Size', 'When'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
-            h('tbody', null, ...items.map((i) => h('tr', null, h('td', null, i.fileName), h('td', null, i.reason), h('td', null, `${(Number(i.sizeBytes) / 1024).toFixed(0)} KB`), h('td', null, fmtDate(i.updatedAt))))),
+            h('tbody', null, ...items.map((i) => h('tr', null, h('td', null, i.fileName), h('td', null, i.reason), h('td', null, fmtBytes(Number(i.sizeBytes))), h('td', null, fmtDate(i.updatedAt))))),
           )
         : h('p', { class: 'muted' }, 'Nothing is quarantined.'),
     );
   }
   panel.append(
-    h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files'), files, h('button', { type: 'button', class: 'primary', onclick: upload }, 'Upload')), sendBar, st),
+    h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files to upload'), files, h('button', { type: 'button', class: 'primary', onclick: upload }, 'Upload')), sendBar, st),
     h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads'), batchesEl),
     h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), quarantineEl),
   );

@@ -139,7 +139,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   viewerHost.setAttribute('aria-busy', 'false');
   const { primary, viewers, grid } = images;
   primary.setLabels(protocol.labels);
-  displayBar.append(displayToolbar(viewers, task.modality));
+  displayBar.append(displayToolbar(() => [...viewers, ...extraViewers], task.modality));
   readoutHost.append(readout(primary, protocol.labels));
 
   const readerMasks: Uint8Array[] = [];
@@ -283,7 +283,8 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
         if (readerMasks[i]) v.setOverlay('mask', readerMasks[i], labelColors, 0.5, true);
         extraViewers.push(v);
       }
-      Viewer.link([...extraViewers]);
+      // Side by side follows the main view's slice, zoom and pan.
+      Viewer.link([...viewers, ...extraViewers]);
       sideBySide.setAttribute('aria-busy', 'false');
     }
     const l = primary.location();

@@ -75,7 +75,7 @@ export async function openTaskImages(projectId: string, task: TaskDetail, host: 
   if (viewers.length > 1) Viewer.link(viewers);
   const primary = viewers[0];
   const grid = taskGrid(task, primary.dims);
-  if (grid.dims[0] !== primary.dims[0] || grid.dims[1] !== primary.dims[1] || grid.z0 + grid.dims[2] > primary.dims[2]) {
+  if (opts.editable && (grid.dims[0] !== primary.dims[0] || grid.dims[1] !== primary.dims[1] || grid.z0 + grid.dims[2] > primary.dims[2])) {
     throw new Error(`The task's mask grid ${grid.dims.join('×')} does not fit the image ${primary.dims.join('×')}; this task cannot be annotated here.`);
   }
   return {
