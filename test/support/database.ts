@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { createDataSource, EmbeddedPostgres, migrate, startEmbeddedPostgres } from '@contour/db';
+import { createDataSource, migrate } from '@contour/db';
+import { startEmbeddedPostgresProcess } from './processes';
 
 export interface TestDatabase {
   url: string;
@@ -15,7 +16,7 @@ export interface TestDatabase {
  * worker, recreated per file); without it, an in-memory embedded PGlite.
  */
 export async function openTestDatabase(): Promise<TestDatabase> {
-  let embedded: EmbeddedPostgres | null = null;
+  let embedded: { url: string; stop(): Promise<void> } | null = null;
   let url: string;
   if (process.env.DATABASE_URL) {
     const base = new URL(process.env.DATABASE_URL);
@@ -29,7 +30,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     base.pathname = `/${name}`;
     url = base.toString();
   } else {
-    embedded = await startEmbeddedPostgres(null);
+    embedded = await startEmbeddedPostgresProcess(null);
     url = embedded.url;
   }
   const dataSource = createDataSource({ url, poolSize: 20 });
