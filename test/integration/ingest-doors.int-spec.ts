@@ -152,7 +152,9 @@ describe('ingest doors', () => {
     });
 
     it('retrieves an instance and a series as multipart/related, audited, and metadata as DICOM JSON', async () => {
-      const [study] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies?ModalitiesInStudy=MR&limit=1`).set(bearer(annotator.token))).text);
+      // The 24-slice MR series (other MR studies in the project hold a single instance).
+      const studies = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies?ModalitiesInStudy=MR`).set(bearer(annotator.token))).text);
+      const study = studies.find((s: Record<string, { Value?: unknown[] }>) => Number(s['00201208'].Value![0]) === 24);
       const studyUid = study['0020000D'].Value[0];
       const [series] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series`).set(bearer(annotator.token))).text);
       const seriesUid = series['0020000E'].Value[0];

@@ -37,6 +37,9 @@ export interface Submission {
   idempotencyKey?: string;
 }
 
+
+/** Task states in which open read slots may be leased. */
+const LEASABLE_STATES: TaskState[] = [TaskState.Ready, TaskState.InAnnotation, TaskState.Rework, TaskState.Review, TaskState.Adjudication];
 @Injectable()
 export class RoutingService {
   constructor(
@@ -64,7 +67,8 @@ export class RoutingService {
   }
 
   /**
-   * Leases the next read for the caller: their own assigned/rework reads first, then by priority and age.
+   * Leases the next read for the caller (only of a task whose state takes reads: a task still being
+   * pre-labelled, or cancelled, waits however its slots look): their own assigned/rework reads first, then by priority and age.
    * Eligibility: skills cover the task's, no earlier read of this task by the same person, and for reviews
    * and adjudications, not a task the caller annotated. Returns null when nothing is available.
    */
@@ -81,6 +85,7 @@ export class RoutingService {
                 WHERE r.project_id = $1 AND r.kind = ANY($2) AND r.state = 'open'
                   AND (r.assigned_to IS NULL OR r.assigned_to = $3)
                   AND r.required_skills <@ $4::text[]
+                  AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
                   AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
                   AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))
                 ORDER BY (r.assigned_to IS NOT NULL) DESC, r.priority DESC, r.task_created_at, r.slot
@@ -89,7 +94,7 @@ export class RoutingService {
                     lease_expires_at = now() + make_interval(secs => $5)
                FROM candidate WHERE t.id = candidate.id
              RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment`,
-            [projectId, kinds, userId, skills, lease],
+            [projectId, kinds, userId, skills, lease, LEASABLE_STATES],
           ));
           if (!rows.length) return null;
           const r = rows[0];
