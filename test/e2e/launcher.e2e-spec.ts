@@ -12,6 +12,7 @@ import { eventually } from '../support/system';
 describe('npm start (launcher with embedded PostgreSQL)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'contour-launch-'));
   let port: number;
+  let dicomPort: number;
   const env = () => ({
     DATABASE_URL: '',
     JWT_SECRET: '',
@@ -21,10 +22,12 @@ describe('npm start (launcher with embedded PostgreSQL)', () => {
     CONTOUR_DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',
+    DICOM_PORT: String(dicomPort),
   });
 
   beforeAll(async () => {
     port = await freePort();
+    dicomPort = await freePort();
   });
 
   it('starts everything, prints the admin login once, ingests a file, and keeps data across a restart', async () => {
@@ -33,6 +36,25 @@ describe('npm start (launcher with embedded PostgreSQL)', () => {
     const base = `http://127.0.0.1:${port}`;
     await waitForHealthy(base);
     expect(first.output()).toMatch(/Embedded PostgreSQL \(PGlite\) running/);
+    // First run: the demo project, its people (credentials printed once) and pre-labelled phantom tasks.
+    const [, annotatorPassword] = await first.waitForOutput(/demo-annotator1\s+(\S+)/, 60_000);
+    const demo = await new ApiClient(base).login('demo-annotator1', annotatorPassword).catch(async (e: Error) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      throw new Error(`${e.message}\nlauncher output:\n${first.output().slice(-4000)}`);
+    });
+    const [demoProject] = await demo.request('GET', '/api/projects');
+    expect(demoProject.name).toBe('Demo: chest CT phantom');
+    const lease = await eventually(async () => {
+      const res = await fetch(`${base}/api/projects/${demoProject.id}/tasks/next`, { method: 'POST', headers: { authorization: `Bearer ${demo.token}` } });
+      return res.status === 200 ? res.json() : null;
+    }, 120_000, 1000);
+    const draft = lease.task.labels.find((l: { kind: string }) => l.kind === 'draft');
+    if (!draft) throw new Error(`no draft on the leased demo task: ${JSON.stringify(lease.task).slice(0, 1000)}\n${first.output().slice(-3000)}`);
+    expect(draft.model.name).toBe('ct-starter-rules');
+    expect(draft.stats.voxels['1']).toBeGreaterThan(0);
+    // The web app is served at /.
+    const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
+    expect(await page.text()).toMatch(/<title>Contour/);
     const api = await new ApiClient(base).login('admin', password);
     const project = await api.request('POST', '/api/projects', { name: 'first-run' });
     const up = await api.upload(project.id, [{ name: 'ct.dcm', data: readFileSync(dataPath('dicom/series/ct-3slice/01.dcm')) }]);

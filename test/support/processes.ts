@@ -93,6 +93,8 @@ export async function contourEnv(databaseUrl: string, extra: Record<string, stri
     PORT: String(await freePort()),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
+    // Processes that need the C-STORE receiver pass DICOM_ENABLED and a free DICOM_PORT themselves.
+    DICOM_ENABLED: 'false',
     ...extra,
   };
 }
@@ -144,4 +146,20 @@ export class ApiClient {
     for (const f of files) form.append('files', new Blob([new Uint8Array(f.data)]), f.name);
     return this.request('POST', `/api/projects/${projectId}/uploads`, form);
   }
+}
+
+/**
+ * The embedded PostgreSQL (PGlite over the wire protocol) in a child process from the build, as the launcher
+ * runs it. PGlite loads its WebAssembly with a dynamic import, which jest's VM sandbox refuses in-process.
+ */
+export async function startEmbeddedPostgresProcess(dataDir: string | null): Promise<{ url: string; stop(): Promise<void> }> {
+  const module = join(DIST, '../libs/db/src/embedded-postgres.js');
+  const script = `const { startEmbeddedPostgres } = require(${JSON.stringify(module)});
+    startEmbeddedPostgres(${JSON.stringify(dataDir)}).then((pg) => {
+      console.log('embedded-postgres-url=' + pg.url);
+      process.on('SIGTERM', () => pg.stop().then(() => process.exit(0)));
+    });`;
+  const server = startProcess('-e', [script], {});
+  const [, url] = await server.waitForOutput(/embedded-postgres-url=(\S+)/, 60_000);
+  return { url, stop: async () => void (await server.stop()) };
 }

@@ -17,6 +17,7 @@ import { TasksController } from './tasks/tasks.controller';
 import { TaskQueries } from './tasks/task-queries.service';
 import { ProtocolsController } from './tasks/protocols.controller';
 import { Schedules } from './system/schedules.service';
+import { DemoSeeder } from './system/demo-seeder.service';
 import { PrelabelModule } from '@contour/prelabel';
 import { ModelsController } from './models/models.controller';
 import { ExportsController } from './export/exports.controller';
@@ -83,6 +84,7 @@ export class AppModule implements NestModule {
         DicomWebService,
         TaskQueries,
         Schedules,
+        DemoSeeder,
       ],
     };
   }

@@ -121,7 +121,10 @@ async function main() {
   await ds.destroy();
   if (applied.length) say(`Applied ${applied.length} database migration(s)`);
 
+  // A fresh data directory gets the demo project (CONTOUR_DEMO=false skips it).
+  const firstRun = !existsSync(join(dataDir, 'jwt-secret')) && !process.env.JWT_SECRET;
   const env: NodeJS.ProcessEnv = {
+    CONTOUR_DEMO: firstRun ? 'true' : 'false',
     ...process.env,
     DATABASE_URL: pg.url,
     REDIS_URL: redisUrl,

@@ -48,16 +48,29 @@ export class ModelRegistry {
     return model;
   }
 
-  /** The rule-based CT starter model, generated from code on first start so a new deployment can pre-label CT. */
-  async ensureBuiltins(): Promise<Model> {
-    const existing = await this.dataSource.getRepository(Model).findOneBy({ name: CT_STARTER_MANIFEST.name, version: CT_STARTER_MANIFEST.version });
-    if (existing) return existing;
-    try {
-      return await this.register(Buffer.from(buildCtStarterModel()), CT_STARTER_MANIFEST, systemActor('bootstrap'), true);
-    } catch (e) {
-      if (e instanceof ConflictException) return this.dataSource.getRepository(Model).findOneByOrFail({ name: CT_STARTER_MANIFEST.name, version: CT_STARTER_MANIFEST.version });
+  private builtins: Promise<Model> | null = null;
+
+  /**
+   * The rule-based CT starter model, generated from code on first start so a new deployment can pre-label CT.
+   * Safe to call from several places and processes at once: one registration wins, the others read it.
+   */
+  ensureBuiltins(): Promise<Model> {
+    this.builtins ??= (async () => {
+      const find = () => this.dataSource.getRepository(Model).findOneBy({ name: CT_STARTER_MANIFEST.name, version: CT_STARTER_MANIFEST.version });
+      const existing = await find();
+      if (existing) return existing;
+      try {
+        return await this.register(Buffer.from(buildCtStarterModel()), CT_STARTER_MANIFEST, systemActor('bootstrap'), true);
+      } catch (e) {
+        const raced = e instanceof ConflictException || (e as { code?: string }).code === '23505' || (e as { driverError?: { code?: string } }).driverError?.code === '23505';
+        if (raced) return (await find())!;
+        throw e;
+      }
+    })().catch((e) => {
+      this.builtins = null;
       throw e;
-    }
+    });
+    return this.builtins;
   }
 
   list() {

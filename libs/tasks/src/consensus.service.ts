@@ -44,6 +44,18 @@ export class ConsensusService {
     private readonly grids: TaskGrid,
   ) {}
 
+  private readonly pool: { mask: Uint8Array; confidence: Float32Array }[] = [];
+
+  private takeBuffers(voxels: number) {
+    const i = this.pool.findIndex((b) => b.mask.length === voxels);
+    return i >= 0 ? this.pool.splice(i, 1)[0] : { mask: new Uint8Array(voxels), confidence: new Float32Array(voxels) };
+  }
+
+  private returnBuffers(b: { mask: Uint8Array; confidence: Float32Array }) {
+    // Keep at most two sets (one per concurrent job): memory stays bounded.
+    if (this.pool.length < 2) this.pool.push(b);
+  }
+
   async run(taskId: string): Promise<{ state: string; agreement?: number }> {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId });
     if (!task || task.state !== TaskState.Consensus) return { state: task?.state ?? 'missing' };
@@ -64,7 +76,11 @@ export class ConsensusService {
       const labels = (await this.grids.allowedLabels(task)).filter((l) => masks.some((m) => labelCounts(m as Uint8Array)[l]));
       if (masks.length >= 2) {
         const started = performance.now();
-        const report = computeAgreement(masks, { dims: grid.dims, spacing: grid.spacing }, labels, { merge: settings.quality.mergeMethod === 'staple' ? 'staple' : 'majority' });
+        // Merge outputs are written into buffers kept from earlier tasks of the same size: allocating (and first
+        // touching) a fresh 300 MB confidence map costs more than STAPLE itself on a 512x512x300 grid.
+        // (Label maps above 255 need 16-bit outputs: those get fresh buffers.)
+        const output = labels.some((l) => l > 255) ? undefined : this.takeBuffers(masks[0].length);
+        const report = computeAgreement(masks, { dims: grid.dims, spacing: grid.spacing }, labels, { merge: settings.quality.mergeMethod === 'staple' ? 'staple' : 'majority', output });
         agreement = report.agreement;
         metrics = {
           method: settings.quality.mergeMethod,
@@ -77,6 +93,7 @@ export class ConsensusService {
         disagreement = { labels: regions.map((r) => ({ label: r.label, voxels: r.voxels, slices: r.perSlice.flatMap((n, z) => (n ? [{ z, voxels: n }] : [])), regions: r.regions.slice(0, 50) })) };
         merged.mask = encodeLabelMap(report.merged.mask as Uint8Array);
         merged.stats = { voxels: labelCounts(report.merged.mask as Uint8Array), meanConfidence: mean(report.merged.confidence, report.merged.box ? undefined : 1) };
+        if (output) this.returnBuffers(output);
       } else {
         merged.mask = encodeLabelMap(masks[0] as Uint8Array);
         merged.stats = { voxels: labelCounts(masks[0] as Uint8Array) };

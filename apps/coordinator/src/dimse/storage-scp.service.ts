@@ -16,6 +16,8 @@ import { IngestReceiver } from '@contour/ingest';
 import { DicomProjectResolver } from '../ingest/project-resolver.service';
 
 const { Scp, Server, Dataset } = dimse;
+// dcmjs-dimse logs every connection at info level to the console; Contour logs what matters itself.
+dimse.log.setLevel('warn');
 const { CEchoResponse, CStoreResponse } = dimse.responses;
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, StorageClass, Status, TransferSyntax } = dimse.constants;
 
