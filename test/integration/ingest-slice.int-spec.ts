@@ -2,6 +2,7 @@
 // file -> listed and downloaded through the API.
 import { readFileSync } from 'node:fs';
 import { Role } from '@contour/db';
+import { JobName, JobQueue } from '@contour/queue';
 import { dataPath } from '../support/env';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
@@ -70,6 +71,32 @@ describe('ingest slice', () => {
     expect(batch.counts).toMatchObject({ duplicate: 1 });
     const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM instances WHERE sop_class_uid = '1.2.840.10008.5.1.4.1.1.1.1'`);
     expect(n).toBe(1);
+  });
+
+  it('queues follow-up jobs only once what they need is committed (NIfTI split, DICOM series geometry)', async () => {
+    // A job queued inside the ingest transaction can start before the commit and find nothing: the first
+    // benchmark of ten NIfTI uploads left half of them without a task. Every follow-up job must see its rows.
+    const jobs = sys.worker!.get(JobQueue);
+    const seen: { name: string; visible: boolean }[] = [];
+    const add = jobs.add.bind(jobs);
+    const spy = jest.spyOn(jobs, 'add').mockImplementation(async (name, data, opts) => {
+      const d = data as { studyId?: string; seriesId?: string };
+      const [{ n }] = d.studyId
+        ? await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM series WHERE study_id = $1`, [d.studyId])
+        : await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM instances WHERE series_id = $1`, [d.seriesId]);
+      seen.push({ name, visible: n > 0 });
+      return add(name, data, opts);
+    });
+    try {
+      await sys.http().post(`/api/projects/${projectId}/uploads?modality=MR&subject=ORDER-1`).set(auth()).attach('files', dataPath('nifti/t1-brain-256.nii.gz')).expect(202);
+      await sys.http().post(`/api/projects/${projectId}/uploads`).set(auth()).attach('files', dataPath('dicom/series/ct-3slice/01.dcm')).expect(202);
+      await eventually(async () => (seen.some((s) => s.name === JobName.SplitStudy) && seen.some((s) => s.name === JobName.SeriesGeometry) ? true : null), 60_000);
+    } finally {
+      spy.mockRestore();
+    }
+    const followUps = seen.filter((s) => s.name === JobName.SplitStudy || s.name === JobName.SeriesGeometry);
+    expect(followUps.length).toBeGreaterThanOrEqual(2);
+    expect(followUps.filter((s) => !s.visible)).toEqual([]);
   });
 
   it('answers 400 when the upload holds no file', async () => {

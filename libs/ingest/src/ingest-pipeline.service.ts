@@ -101,7 +101,12 @@ export class IngestPipeline {
     }
     const stored = await this.blobs.put(prepared.bytes);
     const sourceHash = createHash('sha256').update(raw).digest('hex');
-    const outcome = await this.dataSource.transaction((m) => this.index(m, item, prepared, stored, sourceHash));
+    const { seriesId, ...outcome } = await this.dataSource.transaction((m) => this.index(m, item, prepared, stored, sourceHash));
+    if (outcome.status === IngestItemStatus.Stored && seriesId) {
+      // After the commit, so the geometry job sees this instance. Debounced: the geometry of a series is
+      // (re)built once its instances stop arriving for a moment.
+      await this.jobs.add(JobName.SeriesGeometry, { seriesId }, { delay: GEOMETRY_DEBOUNCE_MS, deduplication: { id: `geometry-${seriesId}`, ttl: GEOMETRY_DEBOUNCE_MS, extend: true, replace: true } });
+    }
     if (outcome.status !== IngestItemStatus.Quarantined) await this.dropRawIfUnused(item);
     return outcome;
   }
@@ -127,7 +132,7 @@ export class IngestPipeline {
     return { parsed, deid, deidDataset, bytes, flags: deid.flags, geometry };
   }
 
-  private async index(m: EntityManager, item: IngestItem, p: PreparedInstance, stored: { key: string; size: number }, sourceHash: string): Promise<IngestOutcome> {
+  private async index(m: EntityManager, item: IngestItem, p: PreparedInstance, stored: { key: string; size: number }, sourceHash: string): Promise<IngestOutcome & { seriesId?: string }> {
     const d = p.deidDataset;
     const projectId = item.projectId;
     const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
@@ -202,11 +207,7 @@ export class IngestPipeline {
     }
     await m.update(IngestItem, item.id, { status, instanceId, reasonCode: null, reason: null });
     await this.audit.record(actor, { action: `ingest.item.${status}`, objectType: 'ingest_item', objectId: item.id, projectId, details: { instanceId } }, m);
-    if (status === IngestItemStatus.Stored) {
-      // Debounced: the geometry of a series is (re)built once its instances stop arriving for a moment.
-      await this.jobs.add(JobName.SeriesGeometry, { seriesId }, { delay: GEOMETRY_DEBOUNCE_MS, deduplication: { id: `geometry-${seriesId}`, ttl: GEOMETRY_DEBOUNCE_MS, extend: true, replace: true } });
-    }
-    return { itemId: item.id, status, instanceId };
+    return { itemId: item.id, status, instanceId, seriesId };
   }
 
   /** The re-identification key: original identifiers behind each de-identified value, kept apart from the images. */

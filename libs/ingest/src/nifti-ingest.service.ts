@@ -65,7 +65,7 @@ export class NiftiIngest {
     const geometry = { kind: 'volume', dims, spacing, affineRas: image.affine, affineLps, order: [], issues: [] };
     const studyUid = syntheticUid(`nifti/${item.projectId}/${subject}/${hash}/study`);
     const seriesUid = syntheticUid(`nifti/${item.projectId}/${subject}/${hash}/series`);
-    return this.dataSource.transaction(async (m) => {
+    const { outcome, splitStudyId, seriesId } = await this.dataSource.transaction(async (m) => {
       const [patient] = await m.query(
         `INSERT INTO patients (project_id, pseudonym) VALUES ($1, $2) ON CONFLICT (project_id, pseudonym) DO UPDATE SET pseudonym = EXCLUDED.pseudonym RETURNING id`,
         [item.projectId, subject],
@@ -83,8 +83,10 @@ export class NiftiIngest {
       const status = inserted.length ? IngestItemStatus.Stored : IngestItemStatus.Duplicate;
       await m.update(IngestItem, item.id, { status, reasonCode: null, reason: null });
       await this.audit.record(actor, { action: `ingest.item.${status}`, objectType: 'ingest_item', objectId: item.id, projectId: item.projectId, details: { nifti: true, dims, seriesUid } }, m);
-      if (inserted.length) await this.jobs.add(JobName.SplitStudy, { studyId: study.id }, { jobId: `split-nifti-${inserted[0].id}` });
-      return { itemId: item.id, status };
+      return { outcome: { itemId: item.id, status }, splitStudyId: inserted.length ? (study.id as string) : null, seriesId: inserted[0]?.id as string | undefined };
     });
+    // Only once the series is committed: a split job that ran before would find nothing to split.
+    if (splitStudyId) await this.jobs.add(JobName.SplitStudy, { studyId: splitStudyId }, { jobId: `split-nifti-${seriesId}` });
+    return outcome;
   }
 }
