@@ -60,6 +60,9 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/frames/:frames`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/rendered`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/frames/:frames/rendered`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
@@ -150,6 +153,7 @@ describe('access control on every endpoint', () => {
         .replace(':study', '1.2.3')
         .replace(':series', '1.2.4')
         .replace(':sop', '1.2.5')
+        .replace(':frames', '1')
         .replace(':ae', 'MODALITY1')
         .replace(':decision', 'cancel')
         .replace(/:(read|task|version|export)/g, '00000000-0000-4000-8000-000000000000')

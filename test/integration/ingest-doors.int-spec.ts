@@ -1,12 +1,13 @@
 // Every door into Contour against real peers: DCMTK's storescu (C-STORE), a hand-built STOW-RS request, a zip
 // upload, and a real Orthanc PACS queried and retrieved over DICOMweb; then the data read back over QIDO-RS
-// and WADO-RS with role checks.
+// and WADO-RS (instances, metadata, frames, rendered) with role checks.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
+import { PNG } from 'pngjs';
 import { Role } from '@contour/db';
 import { spoolMultipart, parseContentType } from '@contour/dicomweb';
 import { readDicom } from '@contour/dicom';
@@ -189,6 +190,58 @@ describe('ingest doors', () => {
       expect(meta[0]['7FE00010'].BulkDataURI).toMatch(new RegExp(`/instances/${sop}$`));
       const reads = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body;
       expect(reads.filter((r: { actorName: string }) => r.actorName === 'ann').length).toBeGreaterThanOrEqual(26);
+    });
+
+    it('serves frames (uncompressed pixel data, checked with pydicom) and rendered PNGs, audited', async () => {
+      const studies = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies?ModalitiesInStudy=MR`).set(bearer(annotator.token))).text);
+      const studyUid = studies.find((s: Record<string, { Value?: unknown[] }>) => Number(s['00201208'].Value![0]) === 24)['0020000D'].Value[0];
+      const [series] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series`).set(bearer(annotator.token))).text);
+      const seriesUid = series['0020000E'].Value[0];
+      const [inst] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances?limit=1`).set(bearer(annotator.token))).text);
+      const base = `/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${inst['00080018'].Value[0]}`;
+      const binary = (r: import('node:http').IncomingMessage, cb: (e: Error | null, b: Buffer) => void) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      };
+      const dir = mkdtempSync(join(tmpdir(), 'frames-'));
+      // The stored (de-identified) instance, and its frame 1 over WADO-RS.
+      const whole = await sys.http().get(base).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse(binary);
+      const [dcm] = await spoolMultipart(Readable.from([whole.body as Buffer]), parseContentType(whole.headers['content-type']).params.boundary, dir);
+      const framesRes = await sys.http().get(`${base}/frames/1`).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/octet-stream"').buffer(true).parse(binary).expect(200);
+      const [frame] = await spoolMultipart(Readable.from([framesRes.body as Buffer]), parseContentType(framesRes.headers['content-type']).params.boundary, dir);
+      // The rendered image with a threshold window (width 1) at the frame's mean: every pixel is 0 or 255, and
+      // which one follows from the modality values alone.
+      const script = join(dir, 'check.py');
+      writeFileSync(script, [
+        'import sys, json, pydicom, numpy as np',
+        'ds = pydicom.dcmread(sys.argv[1]); px = ds.pixel_array',
+        'raw = np.frombuffer(open(sys.argv[2], "rb").read(), dtype=px.dtype.newbyteorder("<"))',
+        'hu = px.astype(np.float64) * float(getattr(ds, "RescaleSlope", 1)) + float(getattr(ds, "RescaleIntercept", 0))',
+        'print(json.dumps({"equal": bool(np.array_equal(raw.reshape(px.shape), px)), "rows": int(ds.Rows), "cols": int(ds.Columns), "threshold": float(np.round(hu.mean())), "values": hu.flatten().tolist()}))',
+      ].join('\n'));
+      const ref = JSON.parse((await run('/usr/bin/python3', [script, dcm.path, frame.path], { maxBuffer: 1 << 26 })).stdout);
+      expect(ref.equal).toBe(true);
+      const png = await sys.http().get(`${base}/frames/1/rendered?window=${ref.threshold + 0.5},1`).set(bearer(annotator.token)).set('accept', 'image/png').buffer(true).parse(binary).expect(200);
+      expect(png.headers['content-type']).toMatch(/^image\/png/);
+      const decoded = PNG.sync.read(png.body as Buffer);
+      expect([decoded.width, decoded.height]).toEqual([ref.cols, ref.rows]);
+      const wrong = (ref.values as number[]).filter((hu, i) => decoded.data[i * 4] !== (hu > ref.threshold ? 255 : 0)).length;
+      expect(wrong).toBe(0);
+      // Without a window: the stored one (or the frame's range); the instance-level URL renders frame 1.
+      const plain = await sys.http().get(`${base}/rendered`).set(bearer(annotator.token)).buffer(true).parse(binary).expect(200);
+      expect(PNG.sync.read(plain.body as Buffer).width).toBe(ref.cols);
+      // Clear errors for what cannot be served.
+      expect((await sys.http().get(`${base}/frames/2`).set(bearer(annotator.token)).expect(404)).body.message).toMatch(/Frame 2 does not exist: the instance has 1 frame/);
+      expect((await sys.http().get(`${base}/frames/0,x`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/not a frame list/);
+      expect((await sys.http().get(`${base}/rendered?window=40`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/window must be "center,width"/);
+      expect((await sys.http().get(`${base}/rendered?viewport=64,64`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/viewport is not supported/);
+      expect((await sys.http().get(`${base}/rendered`).set(bearer(annotator.token)).set('accept', 'image/jpeg').expect(406)).body.message).toMatch(/image\/png/);
+      expect((await sys.http().get(`${base}/frames/1`).set(bearer(annotator.token)).set('accept', 'multipart/related; type="image/jls"').expect(406)).body.message).toMatch(/uncompressed/);
+      await sys.http().get(`${base}/rendered`).set(bearer(outsider.token)).expect(403);
+      const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body as { actorName: string; details: { via: string } }[];
+      const vias = new Set(audit.filter((a) => a.actorName === 'ann').map((a) => a.details.via));
+      expect([...vias]).toEqual(expect.arrayContaining(['wado-rs-frames', 'wado-rs-rendered']));
     });
 
     it('refuses callers outside the project', async () => {

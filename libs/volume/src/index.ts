@@ -11,3 +11,4 @@ export * from './siemens-mosaic';
 export * from './volume-assembly';
 export * from './nifti';
 export * from './resampling';
+export * from './rendering';

@@ -1,7 +1,7 @@
 // DICOMweb for a project, under /dicom-web/projects/{projectId} (and /dicom-web for DICOM_DEFAULT_PROJECT):
-// QIDO-RS search, WADO-RS retrieve and metadata of the de-identified data, STOW-RS store. The Bearer token
+// QIDO-RS search, WADO-RS retrieve, metadata, frames and rendered images of the de-identified data, STOW-RS store. The Bearer token
 // of the login works, so OHIF or dicomweb-client can browse a project. Every image read is audited.
-import { BadRequestException, Controller, Get, HttpException, Inject, NotAcceptableException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpException, Inject, NotAcceptableException, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -15,10 +15,11 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { IngestItem, IngestItemStatus, IngestSource, Instance, ProjectRole } from '@contour/db';
-import { EXPLICIT_VR_LITTLE_ENDIAN, transcode } from '@contour/dicom';
+import { EXPLICIT_VR_LITTLE_ENDIAN, readDicom, transcode } from '@contour/dicom';
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
 import { IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { decodeFrames, DecodedFrames, encodePng, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, VoiWindow } from '@contour/volume';
 import { dicomJsonOf } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
 
@@ -36,6 +37,33 @@ export function acceptedTransferSyntax(accept: string | undefined): string {
     if (dicomPart || ct.mediaType === '*/*') return ct.params['transfer-syntax'] ?? EXPLICIT_VR_LITTLE_ENDIAN;
   }
   throw new NotAcceptableException('WADO-RS retrieves instances as multipart/related; type="application/dicom"');
+}
+
+/** WADO-RS frames are served uncompressed (Explicit VR Little Endian pixel data): refuse other requests. */
+export function acceptedFrameMediaType(accept: string | undefined): void {
+  if (!accept) return;
+  for (const range of accept.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
+    const ct = parseContentType(range);
+    const type = ct.mediaType === 'multipart/related' ? (ct.params.type ?? 'application/octet-stream') : ct.mediaType;
+    const ts = ct.params['transfer-syntax'];
+    if ((type === 'application/octet-stream' || type === '*/*') && (!ts || ts === '*' || ts === EXPLICIT_VR_LITTLE_ENDIAN)) return;
+  }
+  throw new NotAcceptableException(`WADO-RS frames are served as multipart/related; type="application/octet-stream" (uncompressed, transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN})`);
+}
+
+/** Rendered images are PNG. */
+export function acceptedRenderedMediaType(accept: string | undefined): void {
+  if (!accept) return;
+  const types = accept.split(',').map((r) => parseContentType(r).mediaType);
+  if (types.some((t) => t === 'image/png' || t === 'image/*' || t === '*/*')) return;
+  throw new NotAcceptableException(`Rendered images are served as image/png (asked for ${types.join(', ')})`);
+}
+
+/** A WADO-RS frame list ("1", "1,3,5"): 1-based frame numbers, in the order asked. */
+export function parseFrameList(list: string): number[] {
+  const numbers = list.split(',').map((f) => f.trim());
+  if (!numbers.length || numbers.some((n) => !/^[1-9][0-9]{0,5}$/.test(n))) throw new BadRequestException(`"${list}" is not a frame list: give frame numbers from 1, separated by commas (e.g. 1,2,3)`);
+  return numbers.map(Number);
 }
 
 @ApiTags('dicomweb')
@@ -121,6 +149,42 @@ export class DicomWebController {
     await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series, sop), res);
   }
 
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop/frames/:frames')
+  async retrieveFrames(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Param('frames') frameList: string, @Req() req: Request, @Res() res: Response) {
+    acceptedFrameMediaType(req.headers.accept);
+    const numbers = parseFrameList(frameList);
+    const [row] = await this.dicomweb.instances(projectId, study, series, sop);
+    const decoded = await this.decode(row);
+    const missing = numbers.filter((n) => n > decoded.frames);
+    if (missing.length) throw new NotFoundException(`Frame ${missing.join(', ')} does not exist: the instance has ${decoded.frames} frame(s)`);
+    await this.auditReads(p, projectId, [row], 'wado-rs-frames');
+    const frameValues = decoded.rows * decoded.columns * decoded.samplesPerPixel;
+    const boundary = `contour-${randomUUID()}`;
+    async function* parts() {
+      for (const n of numbers) {
+        const values = decoded.data.subarray((n - 1) * frameValues, n * frameValues);
+        yield { contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, body: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
+      }
+    }
+    res.status(200).setHeader('Content-Type', `multipart/related; type="application/octet-stream"; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}; boundary=${boundary}`);
+    Readable.from(multipartStream(boundary, parts())).pipe(res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop/rendered')
+  async renderedInstance(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Query() q: QueryParams, @Req() req: Request, @Res() res: Response) {
+    await this.rendered(p, projectId, study, series, sop, 1, q, req, res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop/frames/:frames/rendered')
+  async renderedFrame(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Param('frames') frameList: string, @Query() q: QueryParams, @Req() req: Request, @Res() res: Response) {
+    const numbers = parseFrameList(frameList);
+    if (numbers.length !== 1) throw new BadRequestException('Rendered frames are served one at a time: ask for .../frames/{n}/rendered');
+    await this.rendered(p, projectId, study, series, sop, numbers[0], q, req, res);
+  }
+
   // ---- STOW-RS -------------------------------------------------------------------------------------------
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
@@ -166,6 +230,47 @@ export class DicomWebController {
     }
     res.status(200).setHeader('Content-Type', `multipart/related; type="application/dicom"; boundary=${boundary}`);
     Readable.from(multipartStream(boundary, parts())).pipe(res);
+  }
+
+  private async decode(row: StoredInstanceRef): Promise<DecodedFrames> {
+    try {
+      return await decodeFrames(await this.blobs.getBuffer(row.blob_key), { untileMosaic: false });
+    } catch (e) {
+      if (e instanceof PixelDecodeError) throw new HttpException(`This instance has no frames to serve: ${e.message}`, 406);
+      throw e;
+    }
+  }
+
+  private async rendered(p: Principal, projectId: string, study: string, series: string, sop: string, frame: number, q: QueryParams, req: Request, res: Response) {
+    acceptedRenderedMediaType(req.headers.accept);
+    const unsupported = ['viewport', 'annotation', 'iccprofile'].filter((k) => q[k] !== undefined);
+    if (unsupported.length) throw new BadRequestException(`${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} not supported: the image is rendered at full resolution; "window" and "quality" are accepted`);
+    let window: VoiWindow | undefined;
+    try {
+      window = typeof q.window === 'string' ? parseWindowParameter(q.window) : undefined;
+    } catch (e) {
+      throw new BadRequestException((e as Error).message);
+    }
+    const [row] = await this.dicomweb.instances(projectId, study, series, sop);
+    const buffer = await this.blobs.getBuffer(row.blob_key);
+    const parsed = readDicom(buffer);
+    let decoded: DecodedFrames;
+    try {
+      decoded = await decodeFrames({ buffer, parsed }, { untileMosaic: false });
+    } catch (e) {
+      if (e instanceof PixelDecodeError) throw new HttpException(`This instance cannot be rendered: ${e.message}`, 406);
+      throw e;
+    }
+    if (frame > decoded.frames) throw new NotFoundException(`Frame ${frame} does not exist: the instance has ${decoded.frames} frame(s)`);
+    let png: Buffer;
+    try {
+      png = encodePng(renderFrame(decoded, frame - 1, window, storedWindow(parsed.dataset)));
+    } catch (e) {
+      if (e instanceof RenderError) throw new HttpException(`This instance cannot be rendered: ${e.message}`, 406);
+      throw e;
+    }
+    await this.auditReads(p, projectId, [row], 'wado-rs-rendered');
+    res.status(200).type('image/png').send(png);
   }
 
   private async metadata(p: Principal, projectId: string, rows: StoredInstanceRef[], res: Response) {
