@@ -1,10 +1,12 @@
 // Where the tests find PostgreSQL, Redis and the shared test data. DATABASE_URL and REDIS_URL come from the
 // environment (.ci/run sets them); without them each test file gets an embedded PGlite and jest's global
 // setup finds or launches a redis-server.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-export const TEST_DATA = resolve(process.env.CONTOUR_TEST_DATA ?? resolve(__dirname, '../../../shared/data'));
-export const REPO_ROOT = resolve(__dirname, '../..');
+// test/support/ in jest, dist/test/support/ when the benchmarks run it compiled.
+export const REPO_ROOT = existsSync(resolve(__dirname, '../../package.json')) ? resolve(__dirname, '../..') : resolve(__dirname, '../../..');
+export const TEST_DATA = resolve(process.env.CONTOUR_TEST_DATA ?? resolve(REPO_ROOT, '../shared/data'));
 export const DIST = resolve(REPO_ROOT, 'dist/apps');
 
 export const dataPath = (...parts: string[]) => resolve(TEST_DATA, ...parts);
