@@ -177,6 +177,24 @@ print(json.dumps(best))`;
     expect(html).not.toMatch(/North Hospital|South Hospital/);
   });
 
+  it('without a validation case, finishes without splits_final.json and says why (it used to fail at 90 %)', async () => {
+    const created = await sys.http().post(`/api/projects/${projectId}/exports`).set(bearer(pm)).send({ name: 'no-validation', options: { formats: ['nnunet'], split: { fractions: { train: 0.8, validation: 0, test: 0.2 }, seed: 7 } } }).expect(202);
+    const done = await eventually(async () => {
+      const e = (await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}`).set(bearer(pm))).body;
+      if (e.state === 'failed') throw new Error(`export failed: ${e.error}`);
+      return e.state === 'done' ? e : null;
+    }, 120_000, 500);
+    expect(done.report.notices.join(' ')).toMatch(/No validation case among the \d+ non-test case\(s\): nnunet\/splits_final.json is left out/);
+    const zip = await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}/download`).set(bearer(pm)).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    const names = Object.keys(unzipSync(new Uint8Array(zip.body as Buffer)));
+    expect(names).toContain('nnunet/dataset.json');
+    expect(names).not.toContain('nnunet/splits_final.json');
+  });
+
   it('exports 2D tasks as COCO with windowed PNGs', async () => {
     const coco = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'coco', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'image' } } }).expect(201)).body.id;
     await sys.http().put(`/api/projects/${coco}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);

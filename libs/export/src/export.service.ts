@@ -102,6 +102,7 @@ export class ExportService {
     const exported = [...done.values()];
     const trainCount = exported.filter((c) => c.split !== 'test' && (c.summary as { nnunet?: boolean }).nnunet).length;
     const balance = balanceReport(cases, split.assignment, { attributes: options.report.attributes as DatasetAttribute[], targets: options.report.targets as never, minGroupFraction: options.report.minGroupFraction });
+    const notices: string[] = [];
     const datasetFiles: { path: string; data: Buffer }[] = [
       { path: 'report/balance.json', data: Buffer.from(JSON.stringify(balance, null, 2)) },
       { path: 'report/balance.html', data: Buffer.from(balanceReportHtml(balance, { title: `${project.name}: dataset balance`, subtitle: exp.name })) },
@@ -110,12 +111,19 @@ export class ExportService {
     if (options.formats.includes('nnunet')) {
       const channel = cases[0]?.attributes.modality ?? 'image';
       datasetFiles.push({ path: 'nnunet/dataset.json', data: Buffer.from(JSON.stringify(nnunetDatasetJson({ name: project.name, description: exp.name, channelNames: { 0: channel }, labels: nnLabels, numTraining: trainCount }), null, 2)) });
-      datasetFiles.push({ path: 'nnunet/splits_final.json', data: Buffer.from(JSON.stringify(nnunetSplitsFinal(Object.fromEntries(exported.filter((c) => c.split !== 'test').map((c) => [c.caseName, c.split as Split]))), null, 2)) });
+      const trainVal = exported.filter((c) => c.split !== 'test');
+      if (trainVal.some((c) => c.split === 'train') && trainVal.some((c) => c.split === 'validation')) {
+        datasetFiles.push({ path: 'nnunet/splits_final.json', data: Buffer.from(JSON.stringify(nnunetSplitsFinal(Object.fromEntries(trainVal.map((c) => [c.caseName, c.split as Split]))), null, 2)) });
+      } else {
+        // Too few patients (or a zero fraction) for a validation case: rather than fail the whole export at the
+        // end, leave splits_final.json out, which makes nnU-Net create its own 5-fold cross-validation split.
+        notices.push(`No ${trainVal.some((c) => c.split === 'train') ? 'validation' : 'training'} case among the ${trainVal.length} non-test case(s): nnunet/splits_final.json is left out, so nnU-Net will make its own 5-fold cross-validation split. Raise split.fractions.validation or export more patients for a fixed validation set.`);
+      }
     }
     const coco = exported.flatMap((c) => ((c.summary as { coco?: unknown }).coco ? [c] : []));
     if (coco.length) datasetFiles.push({ path: 'coco/annotations.json', data: Buffer.from(JSON.stringify(this.cocoJson(coco, protocolLabels), null, 2)) });
     const archive = await this.writeArchive(exported, datasetFiles);
-    const report = { cases: exported.length, splits: split.perSplit, fractions: split.fractions, warnings: balance.warnings, labelRemap: remap };
+    const report = { cases: exported.length, splits: split.perSplit, fractions: split.fractions, warnings: balance.warnings, notices, labelRemap: remap };
     return { key: archive.key, size: archive.size, cases: exported.length, report };
   }
 
