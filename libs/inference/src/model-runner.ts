@@ -330,7 +330,10 @@ export class ModelRunner {
   }
 
   private async createSession(checksum: string, bytes: Uint8Array): Promise<LoadedModel> {
-    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    // No CPU memory arena and no memory pattern: the arena keeps (and over-allocates, growing by powers of two)
+    // its high-water mark for the life of the session. MeshNet on a 256^3 volume: peak RSS 2.26 GB with it,
+    // 0.98 GB without, for ~4 % more time in session.run.
+    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', enableCpuMemArena: false, enableMemPattern: false };
     if (this.options.intraOpNumThreads !== undefined) base.intraOpNumThreads = this.options.intraOpNumThreads;
     const requested = this.options.executionProviders ?? ['cpu'];
     let fallbackReason: string | undefined;
