@@ -27,8 +27,14 @@ export class SeriesNifti {
     if (!pending) {
       pending = (async () => {
         const volume = await this.loader.load(seriesId);
-        const data = volume.data instanceof Float32Array && isIntegral(volume.data) ? Int16Array.from(volume.data) : volume.data;
-        const key = (await this.blobs.put(writeNifti({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour', gzip: true }))).key;
+        let data = volume.data;
+        if (data instanceof Float32Array && isIntegral(data)) {
+          // Typed-array set converts natively (Int16Array.from iterates element by element).
+          const int16 = new Int16Array(data.length);
+          int16.set(data);
+          data = int16;
+        }
+        const key = (await this.blobs.put(writeNifti({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour', gzip: true, gzipLevel: 1 }))).key;
         await this.dataSource.getRepository(Series).update(seriesId, { volumeBlobKey: key });
         return key;
       })().finally(() => this.building.delete(seriesId));

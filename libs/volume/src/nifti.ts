@@ -205,6 +205,8 @@ export interface NiftiWriteInput {
   sclSlope?: number;
   sclInter?: number;
   gzip?: boolean;
+  /** zlib level when gzip is set (default 6). Level 1 is ~3x faster for ~10-20 % larger CT volumes. */
+  gzipLevel?: number;
 }
 
 const DATATYPE_BY_ARRAY: Record<string, { code: number; bits: number }> = {
@@ -371,7 +373,7 @@ export function writeNifti(input: NiftiWriteInput): Buffer {
   // Bytes 348..351: extension flag, all zero (no extensions).
   const voxels = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const file = Buffer.concat([header, voxels]);
-  return input.gzip ? gzipSync(file, { level: 6 }) : file;
+  return input.gzip ? gzipSync(file, { level: input.gzipLevel ?? 6 }) : file;
 }
 
 /** Shorthand: write a Volume (3D) with its RAS affine. */

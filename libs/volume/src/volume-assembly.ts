@@ -100,8 +100,14 @@ export function buildVolume(instances: InstanceForVolume[], options: BuildVolume
     const src = inst.frames.data.subarray(slice.frame * sliceLength, (slice.frame + 1) * sliceLength);
     if (rescale === 'float32') {
       const { slope, intercept } = rescaleOf(inst.frames, slice.frame);
+      // Convert with the native typed-array copy, then rescale in place on the one Float32Array: a loop reading
+      // the instances' differently typed arrays runs ~5x slower (megamorphic element access).
       const base = k * sliceLength;
-      for (let n = 0; n < sliceLength; n++) data[base + n] = src[n] * slope + intercept;
+      data.set(src, base);
+      if (slope !== 1 || intercept !== 0) {
+        const out = data as Float32Array;
+        for (let n = base, end = base + sliceLength; n < end; n++) out[n] = out[n] * slope + intercept;
+      }
     } else {
       data.set(src, k * sliceLength);
     }
