@@ -1,0 +1,118 @@
+// Pre-labelling cost and scaling through the real queue and worker processes: the overhead of a whole job
+// (load, conform, infer, post-process, resample back, write SEG/label, store) over the bare session.run time,
+// for MeshNet on the T1 volume and a sliding-window model on a 512x512x300 CT; batch throughput with one and
+// two workers; the worker's peak memory.
+import { readFileSync } from 'node:fs';
+import { Job, Queue } from 'bullmq';
+import { buildConv3dTestModel, MESHNET_MANIFEST, parseModelManifest } from '../libs/inference/src';
+import { ctPhantomSeries } from '../libs/dicom/src';
+import { dataPath } from '../test/support/env';
+import { fmt, peakRssMb, startContour, until } from './harness';
+
+const BATCH = Number(process.env.BENCH_BATCH ?? 20);
+
+async function registerModel(contour: Awaited<ReturnType<typeof startContour>>, file: Uint8Array, manifest: unknown) {
+  const form = new FormData();
+  form.append('model', new Blob([new Uint8Array(file)]), 'model.onnx');
+  form.append('manifest', JSON.stringify(manifest));
+  return (await contour.api.request('POST', '/api/models', form)).id as string;
+}
+
+async function jobStats(contour: Awaited<ReturnType<typeof startContour>>, project: string) {
+  const queue = new Queue('prelabel', { connection: { url: process.env.REDIS_URL }, prefix: contour.env.QUEUE_PREFIX });
+  const tasks: { id: string }[] = await contour.api.request('GET', `/api/projects/${project}/tasks?limit=1000`);
+  const out = [];
+  for (const t of tasks) {
+    const job = await Job.fromId(queue, `prelabel-${t.id}`);
+    const detail = await contour.api.request('GET', `/api/projects/${project}/tasks/${t.id}`);
+    const draft = detail.labels.find((l: { kind: string }) => l.kind === 'draft');
+    out.push({ jobMs: job!.finishedOn! - job!.processedOn!, start: job!.processedOn!, end: job!.finishedOn!, sessionRunMs: draft?.stats?.timing?.sessionRunMs as number, timing: draft?.stats?.timing });
+  }
+  await queue.close();
+  return out.sort((a, b) => a.start - b.start);
+}
+
+async function prelabelProject(contour: Awaited<ReturnType<typeof startContour>>, modelId: string, modality: string) {
+  return (await contour.api.request('POST', '/api/projects', { name: `prelabel-${Math.random()}`, settings: { prelabelModels: [modelId], expectedModalities: [modality] } })).id as string;
+}
+
+const readyCount = async (contour: Awaited<ReturnType<typeof startContour>>, project: string) =>
+  (await contour.api.request('GET', `/api/projects/${project}/tasks?state=ready&limit=1000`)).length as number;
+
+export async function main(): Promise<string> {
+  const lines: string[] = [];
+  const t1 = readFileSync(dataPath('nifti/t1-brain-256.nii.gz'));
+  const meshnet = readFileSync(dataPath('models/meshnet-gwm/model.onnx'));
+
+  // 1. MeshNet overhead, and the worker's peak memory.
+  {
+    const contour = await startContour({ workers: 1, queues: 'ingest,routing,prelabel', env: { WORKER_CONCURRENCY: '1' } });
+    const modelId = await registerModel(contour, meshnet, MESHNET_MANIFEST);
+    const project = await prelabelProject(contour, modelId, 'MR');
+    for (const s of ['a', 'b', 'c']) {
+      const f = new FormData();
+      f.append('files', new Blob([new Uint8Array(t1)]), `t1-${s}.nii.gz`);
+      await contour.api.request('POST', `/api/projects/${project}/uploads?modality=MR&subject=S-${s}`, f);
+    }
+    await until(async () => (await readyCount(contour, project)) === 3, 600_000, 1000).catch(async (e: Error) => {
+      const tasks = await contour.api.request('GET', `/api/projects/${project}/tasks?limit=1000`);
+      throw new Error(`${e.message}; tasks: ${JSON.stringify(tasks.map((t: { state: string; stateReason?: string }) => [t.state, t.stateReason]))}\nworker:\n${contour.workers[0].output().slice(-3000)}`);
+    });
+    const stats = await jobStats(contour, project);
+    const warm = stats.slice(1);
+    const ratio = warm.reduce((a, s) => a + s.jobMs / s.sessionRunMs, 0) / warm.length;
+    lines.push('| model | volume | job (warm) | bare session.run | overhead (job / session.run) |', '|---|---|---|---|---|');
+    lines.push(`| MeshNet (256^3 whole volume) | T1 256^3 NIfTI | ${fmt(warm[0].jobMs / 1000, 2)} s | ${fmt(warm[0].sessionRunMs / 1000, 2)} s | ${fmt(ratio, 3)} |`);
+    lines.push(`\nWorker peak RSS running MeshNet: ${fmt(peakRssMb(contour.workers[0].child.pid!), 0)} MB. Job breakdown (warm): ${JSON.stringify(Object.fromEntries(Object.entries(warm[0].timing).map(([k, v]) => [k, Math.round(Number(v))])))}.`);
+    await contour.stop();
+  }
+
+  // 2. Sliding window on a 512x512x300 CT with a small 3D conv net (patch 96^3, overlap 0.25, gaussian).
+  {
+    const contour = await startContour({ workers: 1, queues: 'ingest,routing,prelabel', env: { WORKER_CONCURRENCY: '2' } });
+    const kernel = Array.from({ length: 27 }, (_, i) => (i === 13 ? 1 : 0));
+    const model = buildConv3dTestModel({ channelsOut: 2, kernel: 3, weights: [...kernel.map((v) => v * 0.001), ...kernel.map((v) => -v * 0.001)], bias: [0, 0.5] });
+    const manifest = parseModelManifest({
+      schemaVersion: 1, name: 'sw-bench', version: '1.0.0', description: 'Sliding-window benchmark model', task: 'segmentation-3d',
+      appliesTo: { modalities: ['CT'] }, input: { name: 'input', layout: 'NCDHW', channels: 1 }, output: { name: 'output', kind: 'logits' },
+      preprocessing: { orientation: 'native', intensity: { kind: 'none' } },
+      inference: { mode: 'sliding-window', patchSize: [96, 96, 96], overlap: 0.25, blending: 'gaussian', batchSize: 1 },
+      postprocessing: { activation: 'softmax', decision: 'argmax' },
+      labels: [{ channel: 1, name: 'Dense' }],
+    });
+    const modelId = await registerModel(contour, model, manifest);
+    const project = await prelabelProject(contour, modelId, 'CT');
+    const series = ctPhantomSeries({ seed: 'sw', slices: 300, patient: { name: 'Sw^Bench', id: 'SW' } });
+    for (let i = 0; i < series.files.length; i += 50) await contour.api.upload(project, series.files.slice(i, i + 50).map((f, k) => ({ name: `${i + k}.dcm`, data: f })));
+    await until(async () => (await readyCount(contour, project)) === 1, 1_200_000, 2000);
+    const [s] = await jobStats(contour, project);
+    lines.push(`| sliding window (96^3 patches, 25 % overlap, gaussian) | CT 512x512x300 | ${fmt(s.jobMs / 1000, 2)} s | ${fmt(s.sessionRunMs / 1000, 2)} s | ${fmt(s.jobMs / s.sessionRunMs, 3)} |`);
+    lines.push(`\nSliding-window job breakdown: ${JSON.stringify(Object.fromEntries(Object.entries(s.timing).map(([k, v]) => [k, Math.round(Number(v))])))}.`);
+    await contour.stop();
+  }
+
+  // 3. Batch of volumes, one vs two worker processes (one ONNX thread each: two workers on two cores).
+  const batchTimes: number[] = [];
+  for (const workers of [1, 2]) {
+    const contour = await startContour({ workers, queues: 'ingest,routing,prelabel', env: { WORKER_CONCURRENCY: '1', INFERENCE_THREADS: '1' } });
+    const modelId = await registerModel(contour, meshnet, MESHNET_MANIFEST);
+    const project = await prelabelProject(contour, modelId, 'MR');
+    // Ingest the batch with the prelabel queue paused, then time the prelabel work alone.
+    const queue = new Queue('prelabel', { connection: { url: process.env.REDIS_URL }, prefix: contour.env.QUEUE_PREFIX });
+    await queue.pause();
+    for (let i = 0; i < BATCH; i++) {
+      const f = new FormData();
+      f.append('files', new Blob([new Uint8Array(t1)]), `t1-${i}.nii.gz`);
+      await contour.api.request('POST', `/api/projects/${project}/uploads?modality=MR&subject=B-${i}`, f);
+    }
+    await until(async () => (await contour.api.request('GET', `/api/projects/${project}/tasks?state=prelabelling&limit=1000`)).length === BATCH, 600_000, 1000);
+    const t0 = Date.now();
+    await queue.resume();
+    await until(async () => (await readyCount(contour, project)) === BATCH, 3_600_000, 1000);
+    batchTimes.push((Date.now() - t0) / 1000);
+    await queue.close();
+    await contour.stop();
+  }
+  lines.push(`\nBatch of ${BATCH} T1 volumes through MeshNet (INFERENCE_THREADS=1 per worker): one worker ${fmt(batchTimes[0], 0)} s, two workers ${fmt(batchTimes[1], 0)} s (ratio ${fmt(batchTimes[1] / batchTimes[0], 2)}).`);
+  return lines.join('\n');
+}

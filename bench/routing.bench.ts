@@ -1,0 +1,83 @@
+// 200 simulated annotators against the real coordinator (separate process), PostgreSQL and Redis: each loops
+// next-task -> submit as fast as it can. Throughput of next+submit operations, next-task latency percentiles,
+// and the invariants: no read handed out twice, none lost.
+import { performance } from 'node:perf_hooks';
+import { Agent, setGlobalDispatcher } from 'undici';
+import { newApiToken } from '../libs/auth/src/api-tokens';
+import { fmt, startContour } from './harness';
+
+const USERS = Number(process.env.BENCH_USERS ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
+
+export async function main(): Promise<string> {
+  setGlobalDispatcher(new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }));
+  const contour = await startContour({ workers: 0, env: { DATABASE_POOL_SIZE: '40' } });
+  const ds = contour.db.dataSource;
+  const project = (await contour.api.request('POST', '/api/projects', { name: 'routing-bench', settings: { quality: { reads: 1, reviewRequired: false } } })).id;
+  await contour.api.request('POST', `/api/projects/${project}/protocols`, { annotationTypes: [{ kind: 'classification', question: 'Finding?', choices: ['yes', 'no'] }] });
+  // Users and tasks straight into the database: the benchmark measures routing, not set-up.
+  const [{ id: patient }] = await ds.query(`INSERT INTO patients (project_id, pseudonym) VALUES ($1, 'BENCH') RETURNING id`, [project]);
+  const [{ id: study }] = await ds.query(`INSERT INTO studies (project_id, patient_id, study_instance_uid) VALUES ($1, $2, '1.2.3') RETURNING id`, [project, patient]);
+  const [{ id: series }] = await ds.query(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status) VALUES ($1, $2, '1.2.3.4', 'CT', 'ok') RETURNING id`, [project, study]);
+  await ds.query(
+    `WITH t AS (INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required, protocol_version)
+                SELECT $1, $2, ARRAY[$3::uuid], 'series', 'bench-' || g, 'CT', 'ready', 1, 1 FROM generate_series(1, $4) g RETURNING id, created_at)
+     INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) SELECT t.id, $1, 'annotation', 0, 'open', t.created_at FROM t`,
+    [project, study, series, TASKS],
+  );
+  const ids: string[] = (await ds.query(`INSERT INTO users (username, display_name, password_hash, roles) SELECT 'bench' || g, 'bench' || g, 'x', '{annotator}' FROM generate_series(1, $1) g RETURNING id`, [USERS])).map((r: { id: string }) => r.id);
+  await ds.query(`INSERT INTO project_members (project_id, user_id, roles) SELECT $1, unnest($2::uuid[]), '{annotator}'`, [project, ids]);
+  // API tokens for the simulated users (one each), created through the API as a script would.
+  const tokens: string[] = [];
+  for (const id of ids) {
+    const t = newApiToken();
+    await ds.query(`INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, 'bench', $2)`, [id, t.hash]);
+    tokens.push(t.secret);
+  }
+
+  const latencies: number[] = [];
+  let ops = 0;
+  let errors = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    tokens.map(async (token, i) => {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      let n = 0;
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const res = await fetch(`${contour.base}/api/projects/${project}/tasks/next`, { method: 'POST', headers });
+        latencies.push(performance.now() - t0);
+        ops++;
+        if (res.status !== 200) {
+          await res.text();
+          if (res.status !== 204) errors++;
+          continue;
+        }
+        const lease = (await res.json()) as { readId: string };
+        const sub = await fetch(`${contour.base}/api/projects/${project}/reads/${lease.readId}/submit`, { method: 'POST', headers: { ...headers, 'idempotency-key': `b-${i}-${n++}` }, body: JSON.stringify({ answers: { finding: i % 2 ? 'yes' : 'no' } }) });
+        await sub.text();
+        ops++;
+        if (sub.status !== 200) errors++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  const [{ dup }] = await ds.query(`SELECT count(*)::int AS dup FROM (SELECT task_id FROM label_versions WHERE kind = 'read' GROUP BY task_id HAVING count(*) > 1) d`);
+  const [{ submitted }] = await ds.query(`SELECT count(*)::int AS submitted FROM task_reads WHERE state = 'submitted'`);
+  const [{ versions }] = await ds.query(`SELECT count(*)::int AS versions FROM label_versions WHERE kind = 'read'`);
+  const [{ leased }] = await ds.query(`SELECT count(*)::int AS leased FROM task_reads WHERE state = 'leased'`);
+  await contour.stop();
+  return [
+    `${USERS} simulated annotators (API tokens, keep-alive HTTP), each looping next-task -> submit (classification answer) for ${SECONDS} s against one coordinator process; PostgreSQL and Redis local; the load generator runs on the same 2 cores.`,
+    '',
+    '| operations | ops/s | next-task p50 | p95 | p99 | errors | reads submitted | read versions | tasks with 2 reads (double assignment) | leases outstanding |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    `| ${ops} | ${fmt(ops / elapsed, 0)} | ${fmt(pct(50))} ms | ${fmt(pct(95))} ms | ${fmt(pct(99))} ms | ${errors} | ${submitted} | ${versions} | ${dup} | ${leased} |`,
+    '',
+    `"Lost" reads would show as submitted != versions or leases outstanding after the run beyond the ${USERS} in flight at the deadline.`,
+  ].join('\n');
+}
