@@ -1,6 +1,6 @@
 // A series as a voxel volume with its affine, from the stored (de-identified) DICOM instances or from an
 // uploaded NIfTI. Used by pre-labelling and exports; instances are read one at a time, decoded and stacked.
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Instance, Series } from '@contour/db';
@@ -43,7 +43,7 @@ export class SeriesVolumeLoader {
       return { dims: image.dims.slice(0, 3) as [number, number, number], data, affineRas, affineLps, source: 'nifti', order: [] };
     }
     const geometry = series.geometry as unknown as SeriesGeometry | null;
-    if (!geometry) throw new Error(`Series ${seriesId} has no geometry yet`);
+    if (!geometry) throw new ConflictException(`Series ${seriesId} has no volume geometry yet: it is built a few seconds after the last instance arrives (or the series failed its geometry check); try again shortly`);
     const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId });
     const byId = new Map(instances.map((i) => [i.id, i]));
     const parts = [];
