@@ -1,6 +1,7 @@
 // The working slice, in one process: HTTP upload -> BullMQ job -> worker module -> PostgreSQL rows + stored
 // file -> listed and downloaded through the API.
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { Role } from '@contour/db';
 import { JobName, JobQueue } from '@contour/queue';
 import { dataPath } from '../support/env';
@@ -97,6 +98,35 @@ describe('ingest slice', () => {
     const followUps = seen.filter((s) => s.name === JobName.SplitStudy || s.name === JobName.SeriesGeometry);
     expect(followUps.length).toBeGreaterThanOrEqual(2);
     expect(followUps.filter((s) => !s.visible)).toEqual([]);
+  });
+
+  it('serves a series volume as .nii.gz, or as the uncompressed .nii over HTTP gzip for browsers', async () => {
+    const series = (await sys.http().get(`/api/projects/${projectId}/series`).set(auth()).expect(200)).body;
+    // The uploaded NIfTI (no DICOM instances); the single DICOM MR slice has no geometry here, since this
+    // test's worker does not serve the routing queue that builds it: a clear 409, not a 500.
+    const t1 = series.find((s: { modality: string; instanceCount: number }) => s.modality === 'MR' && s.instanceCount === 0);
+    const pending = series.find((s: { instanceCount: number }) => s.instanceCount > 0);
+    expect((await sys.http().get(`/api/projects/${projectId}/series/${pending.id}/volume`).set(auth()).expect(409)).body.message).toMatch(/has no volume geometry yet/);
+    const get = (query: string, encoding: string) =>
+      sys.http().get(`/api/projects/${projectId}/series/${t1.id}/volume${query}`).set(auth()).set('accept-encoding', encoding).buffer(true).parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+    const gz = await get('', 'gzip');
+    expect(gz.headers['content-encoding']).toBeUndefined();
+    const nii = gunzipSync(gz.body as Buffer);
+    expect(nii.readInt32LE(0)).toBe(348);
+    // Browsers: the same bytes with Content-Encoding: gzip (supertest inflates them like a browser would).
+    const viaGzip = await get('?format=nii', 'gzip, deflate');
+    expect(viaGzip.headers['content-encoding']).toBe('gzip');
+    expect(viaGzip.headers['content-disposition']).toMatch(/\.nii"$/);
+    expect(Buffer.compare(viaGzip.body as Buffer, nii)).toBe(0);
+    // A client without gzip gets it inflated by the server.
+    const plain = await get('?format=nii', 'identity');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(Buffer.compare(plain.body as Buffer, nii)).toBe(0);
+    expect(JSON.parse((await get('?format=png', 'gzip').expect(400)).body.toString()).message.join(' ')).toMatch(/format: Invalid option: expected one of "nii.gz"\|"nii"/);
   });
 
   it('answers 400 when the upload holds no file', async () => {

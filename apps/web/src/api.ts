@@ -243,7 +243,8 @@ export const api = {
     return new Uint8Array(await res.arrayBuffer());
   },
   async volume(projectId: string, seriesId: string): Promise<ArrayBuffer> {
-    const res = await request('GET', `${p(projectId)}/series/${seriesId}/volume`);
+    // The uncompressed .nii over HTTP gzip: the browser inflates it natively.
+    const res = await request('GET', `${p(projectId)}/series/${seriesId}/volume?format=nii`);
     return res.arrayBuffer();
   },
   prelabelStatus: (projectId: string, taskId: string) => json<PrelabelStatus>('GET', `${p(projectId)}/tasks/${taskId}/prelabel`),

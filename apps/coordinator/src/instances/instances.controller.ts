@@ -1,4 +1,6 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { createGunzip } from 'node:zlib';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -17,6 +19,8 @@ const ListQuery = z.object({
 });
 
 /** The de-identified image data of a project, for any member. Every file read is audited. */
+const VolumeQuery = z.object({ format: z.enum(['nii.gz', 'nii']).default('nii.gz') });
+
 @ApiTags('images')
 @ApiBearerAuth()
 @Controller('api/projects/:projectId')
@@ -47,13 +51,33 @@ export class InstancesController {
    * The series as one NIfTI volume (.nii.gz), for the viewer and for scripts. Voxels are in Contour's volume
    * layout (i along the image rows' direction, j down the columns, k along the slice normal; masks of the
    * series' tasks use the same voxel order), the affine in NIfTI RAS. Built once from the stored
-   * de-identified instances and cached. Every read is audited.
+   * de-identified instances and cached. Every read is audited. `?format=nii` serves the uncompressed .nii
+   * (through HTTP gzip when the client accepts it).
    */
   @Access({ project: { param: 'projectId' } })
   @Get('series/:seriesId/volume')
-  async volume(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('seriesId', uuid) seriesId: string) {
+  async volume(
+    @CurrentPrincipal() p: Principal,
+    @Param('projectId', uuid) projectId: string,
+    @Param('seriesId', uuid) seriesId: string,
+    @Query({ schema: VolumeQuery }) q: z.infer<typeof VolumeQuery>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const key = await this.volumes.niftiOf(projectId, seriesId);
     await this.audit.record(actorOf(p), { action: 'series.volume.read', objectType: 'series', objectId: seriesId, projectId, details: { via: 'api' } });
+    if (q.format === 'nii') {
+      // The uncompressed .nii, carried by HTTP compression: the stored .nii.gz goes out as is with
+      // Content-Encoding: gzip, and the browser inflates it natively (far faster than inflating in JavaScript).
+      // A client that does not accept gzip gets it inflated here.
+      const disposition = `attachment; filename="${seriesId}.nii"`;
+      if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        res.setHeader('Content-Encoding', 'gzip');
+        res.setHeader('Vary', 'Accept-Encoding');
+        return new StreamableFile(await this.blobs.get(key), { type: 'application/octet-stream', length: await this.blobs.size(key), disposition });
+      }
+      return new StreamableFile((await this.blobs.get(key)).pipe(createGunzip()), { type: 'application/octet-stream', disposition });
+    }
     return new StreamableFile(await this.blobs.get(key), { type: 'application/octet-stream', length: await this.blobs.size(key), disposition: `attachment; filename="${seriesId}.nii.gz"` });
   }
 

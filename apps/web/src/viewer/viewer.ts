@@ -112,9 +112,9 @@ export class Viewer {
     await this.nv.attachToCanvas(this.canvas);
   }
 
-  /** Loads a .nii.gz (the series volume) and shows it. */
+  /** Loads the series volume (an uncompressed .nii: the API sends it over HTTP gzip) and shows it. */
   async load(buffer: ArrayBuffer, modality: string) {
-    await this.nv.loadFromArrayBuffer(buffer, 'series.nii.gz');
+    await this.nv.loadFromArrayBuffer(buffer, 'series.nii');
     const vol = this.nv.volumes[0];
     this.volume = vol;
     const hdr = vol.hdr!;
