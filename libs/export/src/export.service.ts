@@ -12,7 +12,6 @@ import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { PNG } from 'pngjs';
 import { AuditService, systemActor } from '@contour/audit';
 import { DatasetExport, ExportCase, Instance, LabelProtocol, LabelVersion, Project, Series, Task } from '@contour/db';
 import { balanceReport, balanceReportHtml, caseProvenance, DatasetAttribute, DatasetCase, nnunetCaseFiles, nnunetCaseName, nnunetDatasetJson, nnunetLabelsFromProtocol, nnunetSplitsFinal, parseDicomAge, pseudonymousUserId, splitByPatient, Split, applyLabelRemap, maskToCocoRle, bboxOfMask, maskArea } from '@contour/dataset';
@@ -22,7 +21,7 @@ import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { NIFTI_INTENT_LABEL, writeNifti } from '@contour/volume';
+import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, VoiWindow, writeNifti } from '@contour/volume';
 import { decodeLabelMap, TaskState } from '@contour/workflow';
 import { ExportOptions } from './export-options';
 
@@ -278,21 +277,11 @@ export class ExportService {
     return { files, summary };
   }
 
+  /** Slice `z` as an 8-bit PNG: through the COCO window when one is set, else the slice's own range. */
   private windowedPng(data: ArrayLike<number>, nx: number, ny: number, z: number, window?: { center: number; width: number }): Buffer {
     const offset = z * nx * ny;
-    let lo = window ? window.center - window.width / 2 : Infinity;
-    let hi = window ? window.center + window.width / 2 : -Infinity;
-    if (!window) for (let i = 0; i < nx * ny; i++) {
-      const v = data[offset + i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const png = new PNG({ width: nx, height: ny, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
-    const range = hi - lo || 1;
-    const gray = Buffer.alloc(nx * ny);
-    for (let i = 0; i < nx * ny; i++) gray[i] = Math.max(0, Math.min(255, Math.round(((data[offset + i] - lo) / range) * 255)));
-    png.data = gray;
-    return PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+    const voi: VoiWindow = window ? { ...window, function: 'LINEAR_EXACT' } : minMaxWindow(data, offset, nx * ny);
+    return encodePng({ width: nx, height: ny, channels: 1, data: applyWindow(data, offset, nx * ny, voi) });
   }
 
   /**
