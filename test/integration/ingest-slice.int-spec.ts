@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Role } from '@contour/db';
+import { SeriesGeometryService } from '@contour/ingest';
 import { JobName, JobQueue } from '@contour/queue';
 import { dataPath } from '../support/env';
 import { eventually, startSystem, TestSystem } from '../support/system';
@@ -127,6 +128,33 @@ describe('ingest slice', () => {
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(Buffer.compare(plain.body as Buffer, nii)).toBe(0);
     expect(JSON.parse((await get('?format=png', 'gzip').expect(400)).body.toString()).message.join(' ')).toMatch(/format: Invalid option: expected one of "nii.gz"\|"nii"/);
+  });
+
+  it('rebuilds a DICOM series volume when more instances arrive after it was first read', async () => {
+    // Found while reviewing the cache: a viewer opening a series mid-transfer cached a partial volume for good.
+    const geometry = sys.worker!.get(SeriesGeometryService);
+    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'late-slices' }).expect(201)).body.id;
+    const upload = async (files: string[]) => {
+      const req = sys.http().post(`/api/projects/${project}/uploads`).set(auth());
+      for (const f of files) req.attach('files', dataPath(`dicom/series/ct-3slice/${f}`));
+      const up = await req.expect(202);
+      await eventually(async () => (await sys.http().get(`/api/projects/${project}/uploads/${up.body.batchId}`).set(auth())).body.done || null);
+    };
+    const volumeDepth = async (seriesId: string) => {
+      const res = await sys.http().get(`/api/projects/${project}/series/${seriesId}/volume`).set(auth()).buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      }).expect(200);
+      return gunzipSync(res.body as Buffer).readInt16LE(40 + 2 * 3); // dim[3]
+    };
+    await upload(['01.dcm']);
+    const [series] = (await sys.http().get(`/api/projects/${project}/series`).set(auth())).body;
+    await geometry.build(series.id);
+    expect(await volumeDepth(series.id)).toBe(1);
+    await upload(['02.dcm', '03.dcm']);
+    await geometry.build(series.id);
+    expect(await volumeDepth(series.id)).toBe(3);
   });
 
   it('answers 400 when the upload holds no file', async () => {

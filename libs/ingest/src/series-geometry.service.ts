@@ -40,7 +40,10 @@ export class SeriesGeometryService {
     }
     const view = rows.find((r) => r.attributes?.view)?.attributes.view ?? null;
     await this.dataSource.transaction(async (m) => {
-      await m.query(`UPDATE series SET geometry = $2, qc_status = $3, qc_issues = $4, view_group = $5, updated_at = now() WHERE id = $1`, [seriesId, geometry ? JSON.stringify(geometry) : null, qcStatus, JSON.stringify(qcIssues), view ? `${series.studyId}:${series.bodyPart ?? series.modality}` : null]);
+      // A DICOM series' cached NIfTI (built when someone opened the series) is stale once its geometry changes:
+      // drop the reference so the next read rebuilds it with every instance.
+      await m.query(`UPDATE series SET geometry = $2, qc_status = $3, qc_issues = $4, view_group = $5, updated_at = now(),
+                            volume_blob_key = CASE WHEN source = 'dicom' THEN NULL ELSE volume_blob_key END WHERE id = $1`, [seriesId, geometry ? JSON.stringify(geometry) : null, qcStatus, JSON.stringify(qcIssues), view ? `${series.studyId}:${series.bodyPart ?? series.modality}` : null]);
       await this.audit.record(systemActor('geometry'), { action: 'series.checked', objectType: 'series', objectId: seriesId, projectId: series.projectId, details: { qcStatus, issues: qcIssues.map((i) => i.code), instances: rows.length } }, m);
     });
     if (qcStatus === 'failed') this.logger.warn(`series ${seriesId} failed its geometry check: ${qcIssues.map((i) => i.code).join(', ')}`);
