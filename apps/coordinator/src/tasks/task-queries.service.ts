@@ -91,25 +91,26 @@ export class TaskQueries {
     return Math.max(0, order.indexOf(task.instanceId!));
   }
 
-  async labelFor(projectId: string, taskId: string, versionId: string, p: Principal) {
+  /** A label version of a task the caller may see (blinded reads stay hidden); 404/403 otherwise. */
+  private async visibleVersion(projectId: string, taskId: string, versionId: string, p: Principal): Promise<LabelVersion> {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
     const version = await this.dataSource.getRepository(LabelVersion).findOneBy({ id: versionId, taskId });
     if (!version) throw new NotFoundException(`No label version ${versionId} on this task`);
     const vis = await this.visibility(task, p);
     if (!vis.canSee(version)) throw new ForbiddenException('Reads are blinded: you cannot see another person\u2019s work on this task while it collects reads');
+    return version;
+  }
+
+  async labelFor(projectId: string, taskId: string, versionId: string, p: Principal) {
+    const version = await this.visibleVersion(projectId, taskId, versionId, p);
     if (!version.blobKey) throw new NotFoundException('This label version has no mask (answers only)');
     await this.audit.record(actorOf(p), { action: 'label.read', objectType: 'label_version', objectId: versionId, projectId, details: { taskId, kind: version.kind } });
     return { version, body: await this.blobs.getBuffer(version.blobKey) };
   }
 
   async segFor(projectId: string, taskId: string, versionId: string, p: Principal): Promise<Buffer> {
-    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
-    if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
-    const version = await this.dataSource.getRepository(LabelVersion).findOneBy({ id: versionId, taskId });
-    if (!version) throw new NotFoundException(`No label version ${versionId} on this task`);
-    const vis = await this.visibility(task, p);
-    if (!vis.canSee(version)) throw new ForbiddenException('Reads are blinded: you cannot see another person\u2019s work on this task while it collects reads');
+    const version = await this.visibleVersion(projectId, taskId, versionId, p);
     if (!version.segBlobKey) throw new NotFoundException('No DICOM SEG was written for this label version');
     await this.audit.record(actorOf(p), { action: 'label.read', objectType: 'label_version', objectId: versionId, projectId, details: { taskId, kind: version.kind, format: 'dicom-seg' } });
     return this.blobs.getBuffer(version.segBlobKey);
