@@ -15,7 +15,7 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { IngestItem, IngestItemStatus, IngestSource, Instance, ProjectRole } from '@contour/db';
-import { EXPLICIT_VR_LITTLE_ENDIAN, readDicom, transcode } from '@contour/dicom';
+import { EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, transcode } from '@contour/dicom';
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
 import { IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
@@ -155,7 +155,7 @@ export class DicomWebController {
     acceptedFrameMediaType(req.headers.accept);
     const numbers = parseFrameList(frameList);
     const [row] = await this.dicomweb.instances(projectId, study, series, sop);
-    const decoded = await this.decode(row);
+    const decoded = await this.decode(await this.blobs.getBuffer(row.blob_key));
     const missing = numbers.filter((n) => n > decoded.frames);
     if (missing.length) throw new NotFoundException(`Frame ${missing.join(', ')} does not exist: the instance has ${decoded.frames} frame(s)`);
     await this.auditReads(p, projectId, [row], 'wado-rs-frames');
@@ -232,9 +232,10 @@ export class DicomWebController {
     Readable.from(multipartStream(boundary, parts())).pipe(res);
   }
 
-  private async decode(row: StoredInstanceRef): Promise<DecodedFrames> {
+  /** The instance's frames as stored (a mosaic stays one frame); 406 when it has none that decode. */
+  private async decode(buffer: Buffer, parsed?: ParsedDicom): Promise<DecodedFrames> {
     try {
-      return await decodeFrames(await this.blobs.getBuffer(row.blob_key), { untileMosaic: false });
+      return await decodeFrames({ buffer, parsed }, { untileMosaic: false });
     } catch (e) {
       if (e instanceof PixelDecodeError) throw new HttpException(`This instance has no frames to serve: ${e.message}`, 406);
       throw e;
@@ -254,13 +255,7 @@ export class DicomWebController {
     const [row] = await this.dicomweb.instances(projectId, study, series, sop);
     const buffer = await this.blobs.getBuffer(row.blob_key);
     const parsed = readDicom(buffer);
-    let decoded: DecodedFrames;
-    try {
-      decoded = await decodeFrames({ buffer, parsed }, { untileMosaic: false });
-    } catch (e) {
-      if (e instanceof PixelDecodeError) throw new HttpException(`This instance cannot be rendered: ${e.message}`, 406);
-      throw e;
-    }
+    const decoded = await this.decode(buffer, parsed);
     if (frame > decoded.frames) throw new NotFoundException(`Frame ${frame} does not exist: the instance has ${decoded.frames} frame(s)`);
     let png: Buffer;
     try {
