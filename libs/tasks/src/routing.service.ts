@@ -40,6 +40,34 @@ export interface Submission {
 
 /** Task states in which open read slots may be leased. */
 const LEASABLE_STATES: TaskState[] = [TaskState.Ready, TaskState.InAnnotation, TaskState.Rework, TaskState.Review, TaskState.Adjudication];
+
+interface ClaimedRow {
+  id: string;
+  task_id: string;
+  kind: WorkKind;
+  round: number;
+  lease_expires_at: Date;
+  rework_comment: string | null;
+}
+
+/**
+ * Claims one open slot of `scope` ($1 project, $2 kinds, $3 caller, $4 caller's skills, $5 lease seconds,
+ * $6 leasable task states). The ORDER BY matches the task_reads_claim index, so PostgreSQL walks it from the
+ * top and stops at the first eligible row nobody else has locked, instead of sorting every open slot.
+ */
+export const claimSql = (scope: 'r.assigned_to = $3' | 'r.assigned_to IS NULL') => `WITH candidate AS (
+   SELECT r.id FROM task_reads r
+    WHERE r.project_id = $1 AND r.state = 'open' AND ${scope} AND r.kind = ANY($2)
+      AND r.required_skills <@ $4::text[]
+      AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
+      AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
+      AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))
+    ORDER BY r.priority DESC, r.task_created_at, r.slot
+    LIMIT 1 FOR UPDATE SKIP LOCKED)
+ UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
+        lease_expires_at = now() + make_interval(secs => $5)
+   FROM candidate WHERE t.id = candidate.id
+ RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment`;
 @Injectable()
 export class RoutingService {
   constructor(
@@ -76,26 +104,13 @@ export class RoutingService {
     const userId = actor.id!;
     const [skills, lease] = await Promise.all([this.skills(projectId, userId), this.leaseSeconds(projectId)]);
     const kinds = kind === 'annotation' ? ['annotation'] : ['review', 'adjudication'];
+    const params = [projectId, kinds, userId, skills, lease, LEASABLE_STATES];
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         return await this.dataSource.transaction(async (m) => {
-          const rows: { id: string; task_id: string; kind: WorkKind; round: number; lease_expires_at: Date; rework_comment: string | null }[] = returned(await m.query(
-            `WITH candidate AS (
-               SELECT r.id FROM task_reads r
-                WHERE r.project_id = $1 AND r.kind = ANY($2) AND r.state = 'open'
-                  AND (r.assigned_to IS NULL OR r.assigned_to = $3)
-                  AND r.required_skills <@ $4::text[]
-                  AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
-                  AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
-                  AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))
-                ORDER BY (r.assigned_to IS NOT NULL) DESC, r.priority DESC, r.task_created_at, r.slot
-                LIMIT 1 FOR UPDATE SKIP LOCKED)
-             UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
-                    lease_expires_at = now() + make_interval(secs => $5)
-               FROM candidate WHERE t.id = candidate.id
-             RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment`,
-            [projectId, kinds, userId, skills, lease, LEASABLE_STATES],
-          ));
+          // The caller's push-assigned slots first (a small index), then the shared pool in routing order.
+          let rows = returned<ClaimedRow>(await m.query(claimSql('r.assigned_to = $3'), params));
+          if (!rows.length) rows = returned<ClaimedRow>(await m.query(claimSql('r.assigned_to IS NULL'), params));
           if (!rows.length) return null;
           const r = rows[0];
           if (r.kind === 'annotation') {

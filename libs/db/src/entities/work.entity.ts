@@ -127,7 +127,10 @@ export class Task {
  */
 @Entity('task_reads')
 @Index('task_reads_one_read_per_person', ['taskId', 'annotatorId'], { unique: true, where: `"kind" = 'annotation' AND "annotator_id" IS NOT NULL` })
-@Index('task_reads_open_queue', ['projectId', 'kind', 'priority', 'taskCreatedAt', 'slot'], { where: `"state" = 'open'` })
+// The claim index walks open, unassigned slots in routing order (priority DESC, then age); TypeORM cannot declare
+// a mixed-direction index, so the migration creates it and synchronisation leaves it alone.
+@Index('task_reads_claim', { synchronize: false })
+@Index('task_reads_assigned', ['assignedTo'], { where: `"state" = 'open' AND "assigned_to" IS NOT NULL` })
 export class TaskRead {
   @PrimaryGeneratedColumn('uuid')
   id: string;
