@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { ProjectRole, Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
-import { claimSql, RoutingService } from '@contour/tasks';
+import { CLAIM_SQL, RoutingService } from '@contour/tasks';
 import { dataPath } from '../support/env';
 import { discMask, maskBody } from '../support/masks';
 import { eventually, startSystem, TestSystem } from '../support/system';
@@ -285,12 +285,13 @@ describe('work routing and consensus', () => {
       [projectId, study.study_id, study.series_ids],
     );
     await sys.db.dataSource.query('ANALYZE task_reads');
-    const params = [projectId, ['annotation'], ann[0].id, ['body-ct'], 600, ['ready', 'in_annotation', 'rework', 'review', 'adjudication']];
-    const plan = (await sys.db.dataSource.query(`EXPLAIN ${claimSql('r.assigned_to IS NULL')}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
-    expect(plan).toContain('task_reads_claim');
-    expect(plan).not.toMatch(/\bSort\b/);
-    const assignedPlan = (await sys.db.dataSource.query(`EXPLAIN ${claimSql('r.assigned_to = $3')}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
-    expect(assignedPlan).toContain('task_reads_assigned');
+    const params = [projectId, ['annotation'], ann[0].id, ['body-ct'], 600, ['ready', 'in_annotation', 'rework', 'review', 'adjudication'], 'ann1', null, 'ready', 'in_annotation', 'lease'];
+    const plan = (await sys.db.dataSource.query(`EXPLAIN ${CLAIM_SQL}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+    // The caller's few assigned slots through their own index; the pool through the claim index, unsorted.
+    expect(plan).toContain('task_reads_assigned');
+    const pool = plan.slice(plan.indexOf('CTE pool'), plan.indexOf('CTE claimed'));
+    expect(pool).toContain('task_reads_claim');
+    expect(pool).not.toMatch(/\bSort\b/);
     await sys.db.dataSource.query(`DELETE FROM tasks WHERE split_key LIKE 'plan-%'`);
   });
 });

@@ -3,8 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { DataSource, IsNull } from 'typeorm';
-import { ApiToken, Project, ProjectMember, User } from '@contour/db';
+import { DataSource } from 'typeorm';
+import { ApiToken, ProjectRole } from '@contour/db';
 import { ACCESS, AccessSpec, decideAccess } from './access';
 import { hashApiToken, isApiToken } from './api-tokens';
 import { Principal } from './principal';
@@ -33,6 +33,31 @@ export function credentialOf(req: Pick<Request, 'headers'>): string | null {
   return null;
 }
 
+/** What one credential resolves to: the principal, and (when a project is named) the caller's membership of it. */
+export interface ResolvedPrincipal {
+  principal: Principal;
+  /** Roles in the named project, null when not a member (or no project named). */
+  projectRoles: ProjectRole[] | null;
+  projectExists: boolean;
+}
+
+interface PrincipalRow {
+  id: string;
+  username: string;
+  roles: Principal['roles'];
+  skills: string[];
+  active: boolean;
+  token_id: string | null;
+  token_expires_at: Date | null;
+  token_last_used_at: Date | null;
+  project_roles: ProjectRole[] | null;
+  project_skills: string[] | null;
+  project_exists: boolean;
+}
+
+/** An API token's last_used_at is written at most this often (it is for "is this token still in use?", not audit). */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 @Injectable()
 export class PrincipalResolver {
   constructor(
@@ -42,34 +67,51 @@ export class PrincipalResolver {
 
   /** The user behind a credential, or null when the credential is invalid, expired, revoked or disabled. */
   async resolve(credential: string): Promise<Principal | null> {
-    let userId: string;
+    return (await this.resolveFor(credential, null))?.principal ?? null;
+  }
+
+  /**
+   * One statement per request: the credential's user, and their membership of `projectId` when given (every
+   * API call goes through here, so this is the hottest query Contour has).
+   */
+  async resolveFor(credential: string, projectId: string | null): Promise<ResolvedPrincipal | null> {
     let via: Principal['via'];
+    let who: string;
     if (isApiToken(credential)) {
-      const token = await this.dataSource.getRepository(ApiToken).findOneBy({ tokenHash: hashApiToken(credential), revokedAt: IsNull() });
-      if (!token || (token.expiresAt && token.expiresAt < new Date())) return null;
-      userId = token.userId;
       via = 'api-token';
-      void this.dataSource.getRepository(ApiToken).update(token.id, { lastUsedAt: new Date() }).catch(() => undefined);
+      who = `JOIN api_tokens t ON t.user_id = u.id AND t.revoked_at IS NULL WHERE t.token_hash = $1`;
+      credential = hashApiToken(credential);
     } else {
       try {
-        userId = (await this.jwt.verifyAsync<JwtClaims>(credential)).sub;
+        credential = (await this.jwt.verifyAsync<JwtClaims>(credential)).sub;
       } catch {
         return null;
       }
+      if (!UUID.test(credential)) return null;
       via = 'jwt';
+      who = `LEFT JOIN api_tokens t ON false WHERE u.id = $1`;
     }
-    const user = await this.dataSource.getRepository(User).findOneBy({ id: userId });
-    if (!user || !user.active) return null;
-    return { userId: user.id, username: user.username, roles: user.roles, skills: user.skills, via };
-  }
-
-  async projectRoles(projectId: string, userId: string) {
-    const member = await this.dataSource.getRepository(ProjectMember).findOneBy({ projectId, userId });
-    return member?.roles ?? null;
-  }
-
-  async projectExists(projectId: string) {
-    return this.dataSource.getRepository(Project).existsBy({ id: projectId });
+    const rows: PrincipalRow[] = await this.dataSource.query(
+      `SELECT u.id, u.username, u.roles, u.skills, u.active, t.id AS token_id, t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at,
+              m.roles AS project_roles, m.skills AS project_skills, EXISTS (SELECT 1 FROM projects p WHERE p.id = $2) AS project_exists
+         FROM users u
+         LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $2
+         ${who}`,
+      [credential, projectId],
+    );
+    const row = rows[0];
+    if (!row || !row.active) return null;
+    if (row.token_id) {
+      if (row.token_expires_at && row.token_expires_at < new Date()) return null;
+      if (!row.token_last_used_at || Date.now() - row.token_last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+        void this.dataSource.getRepository(ApiToken).update(row.token_id, { lastUsedAt: new Date() }).catch(() => undefined);
+      }
+    }
+    return {
+      principal: { userId: row.id, username: row.username, roles: row.roles, skills: row.skills, projectSkills: row.project_skills ?? [], via },
+      projectRoles: row.project_roles,
+      projectExists: row.project_exists,
+    };
   }
 }
 
@@ -91,18 +133,19 @@ export class AuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
     const credential = credentialOf(req);
     if (!credential) throw new UnauthorizedException('Sign in first: send "Authorization: Bearer <token>" (POST /api/auth/login gives one)');
-    const principal = await this.principals.resolve(credential);
-    if (!principal) throw new UnauthorizedException('The token is invalid, expired or revoked, or the account is disabled: sign in again');
+    let projectId: string | null = null;
+    if (spec.project) {
+      const param = req.params[spec.project.param];
+      if (typeof param !== 'string' || !UUID.test(param)) throw new NotFoundException(`No project ${param}`);
+      projectId = param;
+    }
+    const resolved = await this.principals.resolveFor(credential, projectId);
+    if (!resolved) throw new UnauthorizedException('The token is invalid, expired or revoked, or the account is disabled: sign in again');
+    const { principal } = resolved;
     principal.ip = req.ip ?? null;
     req.principal = principal;
-
-    let projectRoles: Principal['projectRoles'] = null;
-    if (spec.project) {
-      const projectId = req.params[spec.project.param];
-      if (typeof projectId !== 'string' || !UUID.test(projectId)) throw new NotFoundException(`No project ${projectId}`);
-      projectRoles = await this.principals.projectRoles(projectId, principal.userId);
-      principal.projectRoles = projectRoles;
-    }
+    const projectRoles: Principal['projectRoles'] = spec.project ? resolved.projectRoles : null;
+    if (spec.project) principal.projectRoles = projectRoles;
     const decision = decideAccess(spec, { roles: principal.roles, projectRoles });
     if (decision === 'forbidden-role') {
       throw new ForbiddenException(`This action needs one of the roles: ${spec.roles!.join(', ')}`);
@@ -114,9 +157,7 @@ export class AuthGuard implements CanActivate {
           : 'You are not a member of this project',
       );
     }
-    if (spec.project && principal.roles.includes('admin' as never) && !(await this.principals.projectExists(req.params[spec.project.param] as string))) {
-      throw new NotFoundException(`No project ${req.params[spec.project.param]}`);
-    }
+    if (spec.project && principal.roles.includes('admin' as never) && !resolved.projectExists) throw new NotFoundException(`No project ${projectId}`);
     return true;
   }
 }

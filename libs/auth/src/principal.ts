@@ -7,6 +7,8 @@ export interface Principal {
   username: string;
   roles: Role[];
   skills: string[];
+  /** Skills the caller's membership of the named project adds (empty without one). */
+  projectSkills?: string[];
   /** How the caller authenticated. */
   via: 'jwt' | 'api-token';
   /** The caller's roles in the project the route names, when it names one. */

@@ -5,7 +5,7 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Actor, AuditService, systemActor } from '@contour/audit';
+import { Actor, AuditEntry, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { JobName, JobQueue } from '@contour/queue';
@@ -38,6 +38,8 @@ export interface Submission {
 }
 
 
+const DEFAULT_LEASE_SECONDS = parseProjectSettings({}).quality.leaseSeconds;
+
 /** Task states in which open read slots may be leased. */
 const LEASABLE_STATES: TaskState[] = [TaskState.Ready, TaskState.InAnnotation, TaskState.Rework, TaskState.Review, TaskState.Adjudication];
 
@@ -50,24 +52,44 @@ interface ClaimedRow {
   rework_comment: string | null;
 }
 
-/**
- * Claims one open slot of `scope` ($1 project, $2 kinds, $3 caller, $4 caller's skills, $5 lease seconds,
- * $6 leasable task states). The ORDER BY matches the task_reads_claim index, so PostgreSQL walks it from the
- * top and stops at the first eligible row nobody else has locked, instead of sorting every open slot.
- */
-export const claimSql = (scope: 'r.assigned_to = $3' | 'r.assigned_to IS NULL') => `WITH candidate AS (
-   SELECT r.id FROM task_reads r
-    WHERE r.project_id = $1 AND r.state = 'open' AND ${scope} AND r.kind = ANY($2)
+/** Eligibility of an open slot $1 project, $2 kinds, $3 caller, $4 caller's skills, $6 leasable task states. */
+const ELIGIBLE = `r.project_id = $1 AND r.state = 'open' AND r.kind = ANY($2)
       AND r.required_skills <@ $4::text[]
       AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
       AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
-      AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))
-    ORDER BY r.priority DESC, r.task_created_at, r.slot
-    LIMIT 1 FOR UPDATE SKIP LOCKED)
- UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
-        lease_expires_at = now() + make_interval(secs => $5)
-   FROM candidate WHERE t.id = candidate.id
- RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment`;
+      AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))`;
+const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT 1 FOR UPDATE SKIP LOCKED';
+
+/**
+ * The whole lease in one statement (no transaction round trips): the caller's push-assigned slot if any
+ * (small index), else the first eligible slot of the shared pool that nobody else has locked, walking the
+ * task_reads_claim index in routing order instead of sorting every open slot. The first annotation lease of a
+ * ready task moves it to in_annotation with its transition row; the audit lines are written alongside.
+ * Parameters: $1 project, $2 kinds, $3 caller, $4 skills, $5 default lease seconds (project settings are
+ * validated when written, so the stored value is an integer when present), $6 leasable task states,
+ * $7 actor name, $8 actor ip, $9 ready, $10 in annotation, $11 the lease event.
+ */
+export const CLAIM_SQL = `WITH mine AS (
+   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to = $3 ${ROUTING_ORDER}),
+ pool AS (
+   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
+ claimed AS (
+   UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
+          lease_expires_at = now() + make_interval(secs => COALESCE((SELECT (p.settings #>> '{quality,leaseSeconds}')::int FROM projects p WHERE p.id = $1), $5))
+     FROM (SELECT id FROM mine UNION ALL SELECT id FROM pool) c WHERE t.id = c.id
+   RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment),
+ moved AS (
+   UPDATE tasks tk SET state = $10, state_changed_at = now() FROM claimed c
+    WHERE tk.id = c.task_id AND c.kind = 'annotation' AND tk.state = $9 RETURNING tk.id),
+ transition AS (
+   INSERT INTO task_transitions (task_id, project_id, from_state, to_state, event, actor_id, actor_name) SELECT id, $1, $9, $10, $11, $3, $7 FROM moved),
+ audit AS (
+   INSERT INTO audit_events (actor_id, actor_name, ip, action, object_type, object_id, project_id, details)
+   SELECT $3, $7, $8, 'task.' || $11, 'task', id::text, $1, jsonb_build_object('from', $9::text, 'to', $10::text) FROM moved
+   UNION ALL
+   SELECT $3, $7, $8, 'read.leased', 'task_read', c.id::text, $1, jsonb_build_object('taskId', c.task_id, 'kind', c.kind, 'round', c.round) FROM claimed c)
+ SELECT * FROM claimed`;
+
 @Injectable()
 export class RoutingService {
   constructor(
@@ -100,27 +122,28 @@ export class RoutingService {
    * Eligibility: skills cover the task's, no earlier read of this task by the same person, and for reviews
    * and adjudications, not a task the caller annotated. Returns null when nothing is available.
    */
-  async next(projectId: string, actor: Actor, kind: WorkKind): Promise<LeasedRead | null> {
+  async next(projectId: string, actor: Actor, kind: WorkKind, skills?: string[]): Promise<LeasedRead | null> {
     const userId = actor.id!;
-    const [skills, lease] = await Promise.all([this.skills(projectId, userId), this.leaseSeconds(projectId)]);
     const kinds = kind === 'annotation' ? ['annotation'] : ['review', 'adjudication'];
-    const params = [projectId, kinds, userId, skills, lease, LEASABLE_STATES];
+    const params = [
+      projectId,
+      kinds,
+      userId,
+      skills ?? (await this.skills(projectId, userId)),
+      DEFAULT_LEASE_SECONDS,
+      LEASABLE_STATES,
+      actor.name,
+      actor.ip ?? null,
+      TaskState.Ready,
+      TaskState.InAnnotation,
+      TaskEvent.Lease,
+    ];
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return await this.dataSource.transaction(async (m) => {
-          // The caller's push-assigned slots first (a small index), then the shared pool in routing order.
-          let rows = returned<ClaimedRow>(await m.query(claimSql('r.assigned_to = $3'), params));
-          if (!rows.length) rows = returned<ClaimedRow>(await m.query(claimSql('r.assigned_to IS NULL'), params));
-          if (!rows.length) return null;
-          const r = rows[0];
-          if (r.kind === 'annotation') {
-            // The first lease starts annotation; later leases of other slots leave the task where it is.
-            const moved = await m.query(`UPDATE tasks SET state = $2, state_changed_at = now() WHERE id = $1 AND state = $3 RETURNING id`, [r.task_id, TaskState.InAnnotation, TaskState.Ready]);
-            if (moved[1] ?? moved.length) await this.recordTransition(m, r.task_id, projectId, TaskState.Ready, TaskState.InAnnotation, TaskEvent.Lease, actor);
-          }
-          await this.audit.record(actor, { action: `read.leased`, objectType: 'task_read', objectId: r.id, projectId, details: { taskId: r.task_id, kind: r.kind, round: r.round } }, m);
-          return { readId: r.id, taskId: r.task_id, kind: r.kind, round: r.round, leaseExpiresAt: r.lease_expires_at, reworkComment: r.rework_comment };
-        });
+        const rows = await this.dataSource.query<ClaimedRow[]>(CLAIM_SQL, params);
+        if (!rows.length) return null;
+        const r = rows[0];
+        return { readId: r.id, taskId: r.task_id, kind: r.kind, round: r.round, leaseExpiresAt: r.lease_expires_at, reworkComment: r.rework_comment };
       } catch (e) {
         // Two concurrent requests of one person raced for the same task: the unique index refused the second.
         if ((e as { code?: string }).code === '23505' && attempt < 2) continue;
@@ -136,8 +159,10 @@ export class RoutingService {
   }
 
   /** The caller's read, leased and not expired; a clear 409 otherwise. */
-  private async ownLease(m: EntityManager, projectId: string, readId: string, userId: string, lock = true): Promise<TaskRead> {
+  private async ownLease(m: EntityManager, projectId: string, readId: string, userId: string, lock = true, withTask = false): Promise<TaskRead> {
     const qb = m.getRepository(TaskRead).createQueryBuilder('r').where('r.id = :readId AND r.project_id = :projectId', { readId, projectId });
+    // With the task joined, FOR UPDATE locks the task row too (what a submission needs), in the same statement.
+    if (withTask) qb.innerJoinAndSelect('r.task', 't');
     if (lock) qb.setLock('pessimistic_write');
     const read = await qb.getOne();
     if (!read) throw new NotFoundException(`No read ${readId} in this project`);
@@ -205,7 +230,7 @@ export class RoutingService {
   }
 
   /** Stores a mask (validated against the task's grid and protocol) as an immutable label version. */
-  async storeLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission): Promise<LabelVersion> {
+  async storeLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission, auditLater?: AuditEntry[]): Promise<LabelVersion> {
     let blobKey: string | null = null;
     let grid: Record<string, unknown> | null = null;
     let stats: Record<string, unknown> = {};
@@ -235,7 +260,9 @@ export class RoutingService {
       idempotencyKey: submission.idempotencyKey ?? null,
     });
     await m.save(version);
-    await this.audit.record(actor, { action: `label.${kind}.saved`, objectType: 'label_version', objectId: version.id, projectId: task.projectId, details: { taskId: task.id, readId: read?.id ?? null, stats } }, m);
+    const entry: AuditEntry = { action: `label.${kind}.saved`, objectType: 'label_version', objectId: version.id, projectId: task.projectId, details: { taskId: task.id, readId: read?.id ?? null, stats } };
+    if (auditLater) auditLater.push(entry);
+    else await this.audit.record(actor, entry, m);
     return version;
   }
 
@@ -255,34 +282,45 @@ export class RoutingService {
    * reads of the round is in, the task moves to consensus and the consensus job is queued.
    */
   async submit(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<{ versionId: string; taskState: string; duplicate: boolean }> {
-    if (submission.idempotencyKey) {
-      const prior = await this.dataSource.getRepository(LabelVersion).findOneBy({ idempotencyKey: submission.idempotencyKey });
-      if (prior) {
-        if (prior.readId !== readId || prior.authorId !== actor.id) throw new ConflictException('This Idempotency-Key was already used for another submission');
-        const task = await this.dataSource.getRepository(Task).findOneByOrFail({ id: prior.taskId });
-        return { versionId: prior.id, taskState: task.state, duplicate: true };
-      }
+    let result: { versionId: string; taskState: string; taskId: string; round: number; complete: boolean };
+    try {
+      result = await this.dataSource.transaction(async (m) => {
+        const read = await this.ownLease(m, projectId, readId, actor.id!, true, true);
+        if (read.kind !== 'annotation') throw new ConflictException(`This is a ${read.kind}: use the ${read.kind} endpoint`);
+        let task = read.task!;
+        if (task.state === TaskState.Ready && read.previousAnnotatorId === actor.id) {
+          // A lapsed lease nobody took: the late work restarts annotation rather than being lost.
+          task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, 'late submission after the lease lapsed', {}, task)).task;
+        }
+        if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
+        const audits: AuditEntry[] = [];
+        const version = await this.storeLabel(m, task, read, 'read', actor, submission, audits);
+        // Submit the read and count the task's other unsubmitted reads in one statement (the count reads the
+        // statement's snapshot, in which this read is still leased: hence the id filter).
+        const [{ pending }] = await m.query(
+          `WITH done AS (
+             UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = $3, lease_expires_at = NULL WHERE id = $1 RETURNING id)
+           SELECT count(*)::int AS pending FROM task_reads WHERE task_id = $4 AND kind = 'annotation' AND state <> 'submitted' AND id NOT IN (SELECT id FROM done)`,
+          [read.id, actor.id, version.id, task.id],
+        );
+        audits.push({ action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } });
+        await this.audit.recordMany(actor, audits, m);
+        let state = task.state;
+        if (pending === 0) {
+          const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
+          state = (await this.lifecycle.apply(m, task.id, event, actor, null, {}, task)).to;
+        }
+        return { versionId: version.id, taskState: state, taskId: task.id, round: task.reworkRound, complete: pending === 0 };
+      });
+    } catch (e) {
+      // A retried request (same Idempotency-Key) finds its read already submitted, or the key already stored:
+      // answer with the first result. Looked up only when the submission failed, so the happy path skips it.
+      const prior = submission.idempotencyKey ? await this.dataSource.getRepository(LabelVersion).findOneBy({ idempotencyKey: submission.idempotencyKey }) : null;
+      if (!prior) throw e;
+      if (prior.readId !== readId || prior.authorId !== actor.id) throw new ConflictException('This Idempotency-Key was already used for another submission');
+      const task = await this.dataSource.getRepository(Task).findOneByOrFail({ id: prior.taskId });
+      return { versionId: prior.id, taskState: task.state, duplicate: true };
     }
-    const result = await this.dataSource.transaction(async (m) => {
-      const read = await this.ownLease(m, projectId, readId, actor.id!);
-      if (read.kind !== 'annotation') throw new ConflictException(`This is a ${read.kind}: use the ${read.kind} endpoint`);
-      let task = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: read.taskId }).getOneOrFail();
-      if (task.state === TaskState.Ready && read.previousAnnotatorId === actor.id) {
-        // A lapsed lease nobody took: the late work restarts annotation rather than being lost.
-        task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, 'late submission after the lease lapsed')).task;
-      }
-      if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
-      const version = await this.storeLabel(m, task, read, 'read', actor, submission);
-      await m.update(TaskRead, read.id, { state: 'submitted', annotatorId: actor.id, previousAnnotatorId: null, submittedAt: new Date(), labelVersionId: version.id, leaseExpiresAt: null });
-      await this.audit.record(actor, { action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } }, m);
-      const [{ pending }] = await m.query(`SELECT count(*)::int AS pending FROM task_reads WHERE task_id = $1 AND kind = 'annotation' AND state <> 'submitted'`, [task.id]);
-      let state = task.state;
-      if (pending === 0) {
-        const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
-        state = (await this.lifecycle.apply(m, task.id, event, actor)).to;
-      }
-      return { versionId: version.id, taskState: state, duplicate: false, taskId: task.id, round: task.reworkRound, complete: pending === 0 };
-    });
     if (result.complete) await this.jobs.add(JobName.ConsensusTask, { taskId: result.taskId, round: result.round }, { jobId: `consensus-${result.taskId}-${result.round}` });
     return { versionId: result.versionId, taskState: result.taskState, duplicate: false };
   }

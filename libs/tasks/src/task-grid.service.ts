@@ -21,9 +21,10 @@ export interface TaskGridInfo {
 export class TaskGrid {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async gridOf(task: Task): Promise<TaskGridInfo> {
+  /** The grid masks of `task` live on; pass its first series when already loaded. */
+  async gridOf(task: Task, firstSeries?: Series): Promise<TaskGridInfo> {
     if (task.kind === 'view-group') throw new ConflictException('View-group tasks take answers (boxes, points, classifications) per view, not one mask; send answers');
-    const series = await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] });
+    const series = firstSeries ?? (await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] }));
     const geometry = series.geometry as { dims: [number, number, number]; spacing: [number, number, number]; affineLps?: number[][] } | null;
     if (task.kind === 'series') {
       if (!geometry) throw new ConflictException('The series has no geometry yet (still being checked); try again in a moment');

@@ -28,14 +28,21 @@ export class TaskQueries {
 
   /** Which label versions of the task this person may open. */
   private async visibility(task: Task, p: Principal) {
-    const myReads = await this.dataSource.getRepository(TaskRead).find({ where: { taskId: task.id } });
-    const annotatedByMe = myReads.some((r) => r.kind === 'annotation' && (r.annotatorId === p.userId || r.assignedTo === p.userId || r.previousAnnotatorId === p.userId));
-    const authoredRead = await this.dataSource.getRepository(LabelVersion).existsBy({ taskId: task.id, authorId: p.userId, kind: 'read' });
+    const [reads, authoredRead] = await Promise.all([
+      this.dataSource.getRepository(TaskRead).find({ where: { taskId: task.id } }),
+      this.dataSource.getRepository(LabelVersion).existsBy({ taskId: task.id, authorId: p.userId, kind: 'read' }),
+    ]);
+    return this.visibilityOf(task, p, reads, authoredRead);
+  }
+
+  /** The same rule, from the task's reads and whether the caller authored a read (taskForWorker has both). */
+  private visibilityOf(task: Task, p: Principal, reads: TaskRead[], authoredRead: boolean) {
+    const annotatedByMe = reads.some((r) => r.kind === 'annotation' && (r.annotatorId === p.userId || r.assignedTo === p.userId || r.previousAnnotatorId === p.userId));
     const reviewer = (p.projectRoles ?? []).includes(ProjectRole.Reviewer);
     const seesAll = this.isManager(p) || (reviewer && OPEN_BOOK.includes(task.state) && !annotatedByMe && !authoredRead);
     return {
       seesAll,
-      involved: annotatedByMe || authoredRead || myReads.some((r) => r.annotatorId === p.userId),
+      involved: annotatedByMe || authoredRead || reads.some((r) => r.annotatorId === p.userId),
       canSee: (v: Pick<LabelVersion, 'kind' | 'authorId'>) => seesAll || v.kind === 'draft' || v.authorId === p.userId,
     };
   }
@@ -43,19 +50,25 @@ export class TaskQueries {
   async taskForWorker(projectId: string, taskId: string, p: Principal) {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
-    const vis = await this.visibility(task, p);
+    // Everything the task view needs, fetched at once (each a small indexed read); visibility is decided from
+    // the same reads and versions that are returned.
+    const [reads, versions, series, study, protocol, consensusRows, reviewRows] = await Promise.all([
+      this.dataSource.getRepository(TaskRead).find({ where: { taskId }, order: { kind: 'ASC', slot: 'ASC' } }),
+      this.dataSource.getRepository(LabelVersion).find({ where: { taskId }, order: { createdAt: 'ASC' } }),
+      this.dataSource.getRepository(Series).findBy(task.seriesIds.map((id) => ({ id }))),
+      this.dataSource.query<{ study_instance_uid: string }[]>(`SELECT study_instance_uid FROM studies WHERE id = $1`, [task.studyId]),
+      task.protocolVersion ? this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId, version: task.protocolVersion }) : null,
+      this.dataSource.getRepository(ConsensusResult).find({ where: { taskId }, order: { createdAt: 'ASC' } }),
+      this.dataSource.getRepository(Review).find({ where: { taskId }, order: { createdAt: 'ASC' } }),
+    ]);
+    const vis = this.visibilityOf(task, p, reads, versions.some((v) => v.authorId === p.userId && v.kind === 'read'));
     if (!vis.seesAll && !vis.involved && !this.isManager(p)) {
       // Annotators and reviewers open tasks through their leases; nothing else of the project is theirs to browse.
       throw new ForbiddenException('You have no read, review or adjudication of this task');
     }
-    const series = await this.dataSource.getRepository(Series).findBy(task.seriesIds.map((id) => ({ id })));
-    const study: { study_instance_uid: string }[] = await this.dataSource.query(`SELECT study_instance_uid FROM studies WHERE id = $1`, [task.studyId]);
-    const versions = await this.dataSource.getRepository(LabelVersion).find({ where: { taskId }, order: { createdAt: 'ASC' } });
-    const reads = await this.dataSource.getRepository(TaskRead).find({ where: { taskId }, order: { kind: 'ASC', slot: 'ASC' } });
-    const protocol = task.protocolVersion ? await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId, version: task.protocolVersion }) : null;
-    const grid = await this.grids.gridOf(task).catch(() => null);
-    const consensus = vis.seesAll ? await this.dataSource.getRepository(ConsensusResult).find({ where: { taskId }, order: { createdAt: 'ASC' } }) : [];
-    const reviews = vis.seesAll || vis.involved ? await this.dataSource.getRepository(Review).find({ where: { taskId }, order: { createdAt: 'ASC' } }) : [];
+    const grid = await this.grids.gridOf(task, series.find((s) => s.id === task.seriesIds[0])).catch(() => null);
+    const consensus = vis.seesAll ? consensusRows : [];
+    const reviews = vis.seesAll || vis.involved ? reviewRows : [];
     return {
       id: task.id,
       state: task.state,

@@ -31,6 +31,9 @@ const PatchTask = z.object({ priority: z.number().int().min(-1000).max(1000) });
 const DecisionBody = z.object({ comment: z.string().max(10_000).default('') });
 const ListQuery = z.object({ state: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) });
 
+/** The caller's skills in this project: their own plus what their membership adds (resolved with the credential). */
+const skillsOf = (p: Principal) => [...p.skills, ...(p.projectSkills ?? [])];
+
 function toSubmission(body: { mask?: string; answers?: Record<string, unknown> }, idempotencyKey?: string): Submission {
   return { mask: body.mask ? Buffer.from(body.mask, 'base64') : undefined, answers: body.answers, idempotencyKey: idempotencyKey || undefined };
 }
@@ -51,7 +54,7 @@ export class TasksController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator] } })
   @Post('tasks/next')
   async next(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Res({ passthrough: true }) res: Response) {
-    const lease = await this.routing.next(projectId, actorOf(p), 'annotation');
+    const lease = await this.routing.next(projectId, actorOf(p), 'annotation', skillsOf(p));
     if (!lease) {
       res.status(204);
       return;
@@ -102,7 +105,7 @@ export class TasksController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Reviewer] } })
   @Post('reviews/next')
   async nextReview(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Res({ passthrough: true }) res: Response) {
-    const lease = await this.routing.next(projectId, actorOf(p), 'review');
+    const lease = await this.routing.next(projectId, actorOf(p), 'review', skillsOf(p));
     if (!lease) {
       res.status(204);
       return;
