@@ -12,7 +12,7 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 
 export async function main(): Promise<string> {
   setGlobalDispatcher(new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }));
-  const contour = await startContour({ workers: 0, env: { DATABASE_POOL_SIZE: '40' } });
+  const contour = await startContour({ workers: 0, env: { DATABASE_POOL_SIZE: process.env.BENCH_POOL ?? '40' } });
   const ds = contour.db.dataSource;
   const project = (await contour.api.request('POST', '/api/projects', { name: 'routing-bench', settings: { quality: { reads: 1, reviewRequired: false } } })).id;
   await contour.api.request('POST', `/api/projects/${project}/protocols`, { annotationTypes: [{ kind: 'classification', question: 'Finding?', choices: ['yes', 'no'] }] });

@@ -2,7 +2,7 @@
 // docs/benchmarks.md. Each benchmark module exports `main(): Promise<string>` returning its section.
 import { resolve } from 'node:path';
 
-const ALL = ['consensus', 'routing', 'ingest', 'prelabel', 'export'];
+const ALL = ['consensus', 'routing', 'ingest', 'prelabel', 'export', 'web'];
 
 async function main() {
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ALL;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Role } from '@contour/db';
 import { SeriesGeometryService } from '@contour/ingest';
+import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { JobName, JobQueue } from '@contour/queue';
 import { dataPath } from '../support/env';
 import { eventually, startSystem, TestSystem } from '../support/system';
@@ -101,6 +102,14 @@ describe('ingest slice', () => {
     expect(followUps.filter((s) => !s.visible)).toEqual([]);
   });
 
+  /** Uploads slices of the shared 3-slice CT into `project` and waits until they are stored. */
+  const uploadCtSlices = async (project: string, files: string[]) => {
+    const req = sys.http().post(`/api/projects/${project}/uploads`).set(auth());
+    for (const f of files) req.attach('files', dataPath(`dicom/series/ct-3slice/${f}`));
+    const up = await req.expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${project}/uploads/${up.body.batchId}`).set(auth())).body.done || null);
+  };
+
   it('serves a series volume as .nii.gz, or as the uncompressed .nii over HTTP gzip for browsers', async () => {
     const series = (await sys.http().get(`/api/projects/${projectId}/series`).set(auth()).expect(200)).body;
     // The uploaded NIfTI (no DICOM instances); the single DICOM MR slice has no geometry here, since this
@@ -134,12 +143,7 @@ describe('ingest slice', () => {
     // Found while reviewing the cache: a viewer opening a series mid-transfer cached a partial volume for good.
     const geometry = sys.worker!.get(SeriesGeometryService);
     const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'late-slices' }).expect(201)).body.id;
-    const upload = async (files: string[]) => {
-      const req = sys.http().post(`/api/projects/${project}/uploads`).set(auth());
-      for (const f of files) req.attach('files', dataPath(`dicom/series/ct-3slice/${f}`));
-      const up = await req.expect(202);
-      await eventually(async () => (await sys.http().get(`/api/projects/${project}/uploads/${up.body.batchId}`).set(auth())).body.done || null);
-    };
+    const upload = (files: string[]) => uploadCtSlices(project, files);
     const volumeDepth = async (seriesId: string) => {
       const res = await sys.http().get(`/api/projects/${project}/series/${seriesId}/volume`).set(auth()).buffer(true).parse((r, cb) => {
         const chunks: Buffer[] = [];
@@ -155,6 +159,35 @@ describe('ingest slice', () => {
     await upload(['02.dcm', '03.dcm']);
     await geometry.build(series.id);
     expect(await volumeDepth(series.id)).toBe(3);
+  });
+
+  it('does not cache a volume whose series gained instances while it was being built', async () => {
+    // Found while adding the ahead-of-use build: a build that started before late instances arrived stored its
+    // partial volume after the geometry rebuild had cleared the key, so the series stayed one slice deep.
+    const geometry = sys.worker!.get(SeriesGeometryService);
+    const loader = sys.worker!.get(SeriesVolumeLoader);
+    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'race' }).expect(201)).body.id;
+    const upload = (files: string[]) => uploadCtSlices(project, files);
+    await upload(['01.dcm']);
+    const [series] = (await sys.http().get(`/api/projects/${project}/series`).set(auth())).body;
+    await geometry.build(series.id);
+    const load = loader.load.bind(loader);
+    const spy = jest.spyOn(loader, 'load').mockImplementationOnce(async (id: string) => {
+      const partial = await load(id);
+      await upload(['02.dcm', '03.dcm']);
+      await geometry.build(id);
+      return partial;
+    });
+    try {
+      await sys.worker!.get(SeriesNifti).prebuild(series.id);
+    } finally {
+      spy.mockRestore();
+    }
+    const [{ volume_blob_key }] = await sys.db.dataSource.query(`SELECT volume_blob_key FROM series WHERE id = $1`, [series.id]);
+    expect(volume_blob_key).toBeNull();
+    const key = await sys.worker!.get(SeriesNifti).prebuild(series.id);
+    const [{ volume_blob_key: cached }] = await sys.db.dataSource.query(`SELECT volume_blob_key FROM series WHERE id = $1`, [series.id]);
+    expect(cached).toBe(key);
   });
 
   it('answers 400 when the upload holds no file', async () => {

@@ -67,6 +67,9 @@ describe('work routing and consensus', () => {
     expect(await tasks()).toHaveLength(1);
     const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM task_reads WHERE task_id = $1 AND kind = 'annotation'`, [taskA]);
     expect(n).toBe(3);
+    // The checked series' NIfTI is built ahead of its first use (nobody has opened it yet).
+    const [{ series_ids }] = await sys.db.dataSource.query(`SELECT series_ids FROM tasks WHERE id = $1`, [taskA]);
+    await eventually(async () => (await sys.db.dataSource.query(`SELECT volume_blob_key FROM series WHERE id = $1`, [series_ids[0]]))[0].volume_blob_key, 30_000);
   });
 
   it('routes by skill and membership: no skill, no task; non-members and reviewers are refused', async () => {

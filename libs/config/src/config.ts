@@ -56,6 +56,7 @@ const envSchema = z.object({
   JOB_ATTEMPTS: int(1, 50).default(5),
   JOB_BACKOFF_MS: int(10, 600_000).default(2000),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(4 * 1024 ** 3),
+  VOLUME_PREBUILD_MAX_MB: int(0, 1_000_000).default(512),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.default(false),
   DB_MIGRATE: bool.default(true),
@@ -99,6 +100,14 @@ export interface ContourConfig {
   worker: { queues?: string[]; concurrency: number };
   jobs: { lockMs: number; attempts: number; backoffMs: number };
   uploads: { maxBytes: number };
+  volumes: {
+    /**
+     * A checked DICOM series whose volume needs at most this many MB while it is built (4 bytes per voxel) gets
+     * its NIfTI built right away, so the viewer, pre-labelling and exports find it ready; 0 turns this off.
+     * Larger series are built on first use.
+     */
+    prebuildMaxMb: number;
+  };
   log: { level: ContourEnv['LOG_LEVEL']; pretty: boolean };
   dicom: {
     /** Run the DICOM C-STORE receiver in the coordinator. */
@@ -174,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
     },
     jobs: { lockMs: e.JOB_LOCK_MS, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
     uploads: { maxBytes: e.UPLOAD_MAX_BYTES },
+    volumes: { prebuildMaxMb: e.VOLUME_PREBUILD_MAX_MB },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
     dicom: {
       enabled: e.DICOM_ENABLED,

@@ -1,11 +1,13 @@
 // Once a series' instances have arrived (debounced job), builds its volume geometry from the per-instance
 // records kept at ingest and runs the consistency checks: mixed orientation or size, duplicate or missing
 // slice positions, uneven spacing. A series that fails is kept, listed with its reasons, and not split into
-// tasks; then the study is (re)split.
-import { Injectable, Logger } from '@nestjs/common';
+// tasks; then the study is (re)split, and a series small enough (VOLUME_PREBUILD_MAX_MB) gets its NIfTI built
+// ahead of first use.
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
+import { CONFIG, ContourConfig } from '@contour/config';
 import { Series } from '@contour/db';
 import { JobName, JobQueue } from '@contour/queue';
 import { computeSeriesGeometry, InstanceGeometry } from '@contour/volume';
@@ -20,6 +22,7 @@ export class SeriesGeometryService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly jobs: JobQueue,
+    @Inject(CONFIG) private readonly config: ContourConfig,
   ) {}
 
   async build(seriesId: string) {
@@ -47,6 +50,13 @@ export class SeriesGeometryService {
       await this.audit.record(systemActor('geometry'), { action: 'series.checked', objectType: 'series', objectId: seriesId, projectId: series.projectId, details: { qcStatus, issues: qcIssues.map((i) => i.code), instances: rows.length } }, m);
     });
     if (qcStatus === 'failed') this.logger.warn(`series ${seriesId} failed its geometry check: ${qcIssues.map((i) => i.code).join(', ')}`);
+    const dims = (geometry?.dims as number[] | undefined) ?? [];
+    const buildMb = (dims.reduce((a, b) => a * b, 1) * 4) / 1024 ** 2;
+    if (series.source === 'dicom' && geometry && qcStatus !== 'failed' && buildMb <= this.config.volumes.prebuildMaxMb) {
+      // Debounced like the split: a series still receiving instances is built once, after the last one.
+      const dedupe = { id: `volume-${seriesId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true };
+      await this.jobs.add(JobName.SeriesVolume, { seriesId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: dedupe });
+    }
     await this.jobs.add(JobName.SplitStudy, { studyId: series.studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${series.studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
     return { status: qcStatus, issues: qcIssues.length };
   }

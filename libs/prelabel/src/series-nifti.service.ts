@@ -22,11 +22,21 @@ export class SeriesNifti {
   async niftiOf(projectId: string, seriesId: string): Promise<string> {
     const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId, projectId });
     if (!series) throw new NotFoundException(`No series ${seriesId} in this project`);
+    return this.ensure(series);
+  }
+
+  /** The series-volume job: builds the NIfTI of a checked series ahead of its first use (null when gone). */
+  async prebuild(seriesId: string): Promise<string | null> {
+    const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId });
+    return series ? this.ensure(series) : null;
+  }
+
+  private async ensure(series: Series): Promise<string> {
     if (series.volumeBlobKey && (await this.blobs.exists(series.volumeBlobKey))) return series.volumeBlobKey;
-    let pending = this.building.get(seriesId);
+    let pending = this.building.get(series.id);
     if (!pending) {
       pending = (async () => {
-        const volume = await this.loader.load(seriesId);
+        const volume = await this.loader.load(series.id);
         let data = volume.data;
         if (data instanceof Float32Array && isIntegral(data)) {
           // Typed-array set converts natively (Int16Array.from iterates element by element).
@@ -35,10 +45,12 @@ export class SeriesNifti {
           data = int16;
         }
         const key = (await this.blobs.put(writeNifti({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour', gzip: true, gzipLevel: 1 }))).key;
-        await this.dataSource.getRepository(Series).update(seriesId, { volumeBlobKey: key });
+        // Cache it only if the geometry is still the one this build started from: instances that arrived
+        // meanwhile rebuilt the geometry (and cleared the key), and this volume lacks them.
+        await this.dataSource.query(`UPDATE series SET volume_blob_key = $2 WHERE id = $1 AND geometry IS NOT DISTINCT FROM $3::jsonb`, [series.id, key, series.geometry === null ? null : JSON.stringify(series.geometry)]);
         return key;
-      })().finally(() => this.building.delete(seriesId));
-      this.building.set(seriesId, pending);
+      })().finally(() => this.building.delete(series.id));
+      this.building.set(series.id, pending);
     }
     return pending;
   }

@@ -24,6 +24,8 @@ export enum JobName {
   DicomWebImport = 'ingest.dicomweb-import',
   /** Build and check a series' volume geometry once its instances have arrived. */
   SeriesGeometry = 'routing.series-geometry',
+  /** Build a checked DICOM series' NIfTI ahead of its first use (viewer, pre-labelling, export). */
+  SeriesVolume = 'routing.series-volume',
   /** Split a study into tasks by the project's policy (idempotent). */
   SplitStudy = 'routing.split-study',
   /** Give expired leases back to the pool (repeating). */
@@ -78,6 +80,7 @@ export interface JobPayloads {
   [JobName.IngestFiles]: IngestFilesJob;
   [JobName.DicomWebImport]: DicomWebImportJob;
   [JobName.SeriesGeometry]: SeriesGeometryJob;
+  [JobName.SeriesVolume]: SeriesGeometryJob;
   [JobName.SplitStudy]: SplitStudyJob;
   [JobName.ExpireLeases]: Record<string, never>;
   [JobName.PrelabelTask]: PrelabelTaskJob;
@@ -90,6 +93,7 @@ export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
   [JobName.IngestFiles]: QueueName.Ingest,
   [JobName.DicomWebImport]: QueueName.Ingest,
   [JobName.SeriesGeometry]: QueueName.Routing,
+  [JobName.SeriesVolume]: QueueName.Routing,
   [JobName.SplitStudy]: QueueName.Routing,
   [JobName.ExpireLeases]: QueueName.Routing,
   [JobName.PrelabelTask]: QueueName.Prelabel,

@@ -48,8 +48,19 @@ export interface TaskImages {
   fetchMask(versionId: string): Promise<Uint8Array>;
 }
 
+/** A series volume and how long its download took. */
+async function timedVolume(projectId: string, seriesId: string): Promise<{ buf: ArrayBuffer; fetchMs: number }> {
+  const t0 = performance.now();
+  const buf = await api.volume(projectId, seriesId);
+  return { buf, fetchMs: performance.now() - t0 };
+}
+
 /** Creates one viewer per series in `host`, loads the volumes, links them. */
 export async function openTaskImages(projectId: string, task: TaskDetail, host: HTMLElement, started: number, opts: { editable: boolean }): Promise<TaskImages> {
+  // The first series' download starts now, while the viewers set up WebGL (shader compilation takes a few
+  // hundred ms in software rendering): the two overlap instead of adding up.
+  const firstFetch = timedVolume(projectId, task.series[0].id);
+  firstFetch.catch(() => undefined); // awaited below; this only keeps a failure during set-up from going unhandled
   host.classList.toggle('multi', task.series.length > 1);
   const viewers: Viewer[] = [];
   let metrics: LoadMetrics | null = null;
@@ -61,16 +72,15 @@ export async function openTaskImages(projectId: string, task: TaskDetail, host: 
     viewers.push(v);
   }
   // The first series decides the time to first image; the others load after it.
-  const loadOne = async (v: Viewer, seriesId: string, modality: string) => {
-    const t0 = performance.now();
-    const buf = await api.volume(projectId, seriesId);
+  const loadOne = async (v: Viewer, seriesId: string, modality: string, fetched = timedVolume(projectId, seriesId)) => {
+    const { buf, fetchMs } = await fetched;
     const t1 = performance.now();
     await v.load(buf, modality);
     await new Promise<void>((r) => requestAnimationFrame(() => r()));
     const t2 = performance.now();
-    return { fetchMs: t1 - t0, decodeMs: t2 - t1, bytes: buf.byteLength, firstImageMs: t2 - started, dims: v.dims };
+    return { fetchMs, decodeMs: t2 - t1, bytes: buf.byteLength, firstImageMs: t2 - started, dims: v.dims };
   };
-  metrics = await loadOne(viewers[0], task.series[0].id, task.series[0].modality);
+  metrics = await loadOne(viewers[0], task.series[0].id, task.series[0].modality, firstFetch);
   for (let i = 1; i < viewers.length; i++) await loadOne(viewers[i], task.series[i].id, task.series[i].modality);
   if (viewers.length > 1) Viewer.link(viewers);
   const primary = viewers[0];

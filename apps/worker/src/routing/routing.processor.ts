@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { SeriesGeometryService } from '@contour/ingest';
+import { SeriesNifti } from '@contour/prelabel';
 import { JobContext, JobHandler, JobName } from '@contour/queue';
 import { ConsensusService, RoutingService, TaskSplitter } from '@contour/tasks';
 
-/** Routing and consensus jobs: series geometry checks, study splitting, lease expiry, consensus. */
+/** Routing and consensus jobs: series geometry checks and volume prebuilds, study splitting, lease expiry, consensus. */
 @Injectable()
 export class RoutingProcessor {
   constructor(
@@ -11,11 +12,17 @@ export class RoutingProcessor {
     private readonly splitter: TaskSplitter,
     private readonly routing: RoutingService,
     private readonly consensus: ConsensusService,
+    private readonly niftis: SeriesNifti,
   ) {}
 
   @JobHandler(JobName.SeriesGeometry)
   seriesGeometry(job: JobContext<JobName.SeriesGeometry>) {
     return this.geometry.build(job.data.seriesId);
+  }
+
+  @JobHandler(JobName.SeriesVolume)
+  async seriesVolume(job: JobContext<JobName.SeriesVolume>) {
+    return { blobKey: await this.niftis.prebuild(job.data.seriesId) };
   }
 
   @JobHandler(JobName.SplitStudy)
