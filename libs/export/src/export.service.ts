@@ -211,7 +211,8 @@ export class ExportService {
       files.push({ path: `nnunet/${names.images[0]}`, blobKey: imageKey });
       for (const m of masks) {
         const remapped = applyLabelRemap(m.map, remap);
-        const label = writeNifti({ dims: geometry.dims, affineRas: geometry.affineRas as never, data: remapped, description: 'Contour label', intent: { code: NIFTI_INTENT_LABEL, name: 'label' }, gzip: true });
+        // Level 1: label maps are long runs that any level shrinks ~100x; higher levels only cost time.
+        const label = writeNifti({ dims: geometry.dims, affineRas: geometry.affineRas as never, data: remapped, description: 'Contour label', intent: { code: NIFTI_INTENT_LABEL, name: 'label' }, gzip: true, gzipLevel: 1 });
         await put(`nnunet/${names.label.replace(/\.nii\.gz$/, `${suffix(m.version)}.nii.gz`)}`, label);
       }
       summary.nnunet = true;

@@ -36,7 +36,7 @@ export class SeriesNifti {
     let pending = this.building.get(series.id);
     if (!pending) {
       pending = (async () => {
-        const volume = await this.loader.load(series.id);
+        const volume = await this.loader.load(series.id, { compact: true });
         let data = volume.data;
         if (data instanceof Float32Array && isIntegral(data)) {
           // Typed-array set converts natively (Int16Array.from iterates element by element).

@@ -121,6 +121,30 @@ describe('buildVolume', () => {
     expect(volume.data).toBeInstanceOf(Float32Array);
   });
 
+  describe("rescale 'int16-or-float32'", () => {
+    const decoded = () =>
+      Promise.all(
+        phantom.files.slice(0, 4).map(async (file) => {
+          const parsed = readDicom(file);
+          return { geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer: file, parsed }) };
+        }),
+      );
+    test.each([
+      ['whole slope and intercepts, even differing per slice', [1, 1, 1, 1], [-1024, -1000, -1024, -1024], Int16Array],
+      ['a fractional slope', [1, 0.5, 1, 1], [-1024, -1024, -1024, -1024], Float32Array],
+      ['a fractional intercept', [1, 1, 1, 1], [-1024, -1024.5, -1024, -1024], Float32Array],
+      ['values beyond int16 (slope 20 on 12-bit data)', [1, 20, 1, 1], [-1024, -1024, -1024, -1024], Float32Array],
+    ])('%s', async (_case, slopes, intercepts, type) => {
+      const instances = (await decoded()).map((inst, n) => ({ ...inst, frames: { ...inst.frames, rescaleSlope: slopes[n], rescaleIntercept: intercepts[n] } }));
+      const reference = buildVolume(instances, { rescale: 'float32' });
+      const volume = buildVolume(instances, { rescale: 'int16-or-float32' });
+      expect(volume.data).toBeInstanceOf(type);
+      expect([volume.rescaleSlope, volume.rescaleIntercept]).toEqual([1, 0]);
+      // The same real values as the float32 build, voxel for voxel.
+      expect(Array.from(volume.data).every((v, n) => v === reference.data[n])).toBe(true);
+    });
+  });
+
   test('images of different sizes cannot be stacked', async () => {
     const small = ctPhantomSeries({ patient: { name: 'P^Q', id: 'VOL-2' }, seed: 'volume-spec-small', slices: 1, rows: 64, columns: 64 });
     await expect(volumeFromDicomFiles([phantom.files[0], small.files[0]])).rejects.toBeInstanceOf(VolumeAssemblyError);

@@ -34,9 +34,11 @@ export interface SeriesVolume extends Volume {
 export interface BuildVolumeOptions {
   /**
    * 'none' (default): keep stored integers and report one slope/intercept (fails if slices disagree);
-   * 'float32': apply each slice's own slope/intercept and return real values (HU for CT).
+   * 'float32': apply each slice's own slope/intercept and return real values (HU for CT);
+   * 'int16-or-float32': real values as whole numbers in an Int16Array when every slope and intercept is a whole
+   * number and every value fits (most CT and MR: half the memory of float32 and one pass), else as 'float32'.
    */
-  rescale?: 'none' | 'float32';
+  rescale?: 'none' | 'float32' | 'int16-or-float32';
   tolerances?: GeometryTolerances;
 }
 
@@ -72,8 +74,13 @@ export function buildVolume(instances: InstanceForVolume[], options: BuildVolume
     }
   }
 
-  const rescale = options.rescale ?? 'none';
   const rescaleOf = (f: DecodedFrames, frame: number) => f.frameRescale?.[frame] ?? { slope: f.rescaleSlope, intercept: f.rescaleIntercept };
+  let rescale = options.rescale ?? 'none';
+  if (rescale === 'int16-or-float32') {
+    const compact = spp === 1 ? stackRealInt16(geometry, byId, sliceLength, rescaleOf) : null;
+    if (compact) return result(compact, 1, 0);
+    rescale = 'float32';
+  }
   let data: VoxelArray;
   if (rescale === 'float32') {
     data = new Float32Array(sliceLength * nz);
@@ -114,17 +121,43 @@ export function buildVolume(instances: InstanceForVolume[], options: BuildVolume
   });
 
   const ref = rescaleOf(first, 0);
-  return {
-    geometry,
-    dims: geometry.dims,
-    data,
-    affineRas: geometry.affineRas,
-    affineLps: geometry.affineLps,
-    samplesPerPixel: spp,
-    photometric: first.photometric,
-    rescaleSlope: rescale === 'float32' ? 1 : ref.slope,
-    rescaleIntercept: rescale === 'float32' ? 0 : ref.intercept,
-  };
+  return rescale === 'float32' ? result(data, 1, 0) : result(data, ref.slope, ref.intercept);
+
+  function result(voxels: VoxelArray, rescaleSlope: number, rescaleIntercept: number): SeriesVolume {
+    return { geometry, dims: geometry.dims, data: voxels, affineRas: geometry.affineRas, affineLps: geometry.affineLps, samplesPerPixel: spp, photometric: first.photometric, rescaleSlope, rescaleIntercept };
+  }
+}
+
+/**
+ * Real values (stored * slope + intercept) stacked straight into an Int16Array, or null as soon as a slope or
+ * intercept is fractional or a value falls outside int16 (the caller then builds float32).
+ */
+function stackRealInt16(
+  geometry: SeriesGeometry,
+  byId: Map<string, InstanceForVolume>,
+  sliceLength: number,
+  rescaleOf: (f: DecodedFrames, frame: number) => { slope: number; intercept: number },
+): Int16Array | null {
+  for (const slice of geometry.slices) {
+    const inst = byId.get(slice.id);
+    if (!inst) throw new VolumeAssemblyError('unknown-instance', `The slice order names instance ${slice.id}, which was not given`);
+    const { slope, intercept } = rescaleOf(inst.frames, slice.frame);
+    if (!Number.isInteger(slope) || !Number.isInteger(intercept)) return null;
+  }
+  const out = new Int16Array(sliceLength * geometry.slices.length);
+  for (let k = 0; k < geometry.slices.length; k++) {
+    const slice = geometry.slices[k];
+    const frames = byId.get(slice.id)!.frames;
+    const { slope, intercept } = rescaleOf(frames, slice.frame);
+    const src = frames.data.subarray(slice.frame * sliceLength, (slice.frame + 1) * sliceLength);
+    const base = k * sliceLength;
+    for (let n = 0; n < sliceLength; n++) {
+      const v = src[n] * slope + intercept;
+      if (v < -32768 || v > 32767) return null;
+      out[base + n] = v;
+    }
+  }
+  return out;
 }
 
 /** Parses, decodes and stacks the files of one series (a convenience over buildVolume). */
