@@ -10,6 +10,8 @@ import { dataPath } from '../test/support/env';
 import { fmt, peakRssMb, startContour, until } from './harness';
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 20);
+/** Which parts to run: meshnet, sliding, batch (all by default). */
+const PARTS = (process.env.BENCH_PRELABEL_PARTS ?? 'meshnet,sliding,batch').split(',');
 
 async function registerModel(contour: Awaited<ReturnType<typeof startContour>>, file: Uint8Array, manifest: unknown) {
   const form = new FormData();
@@ -45,7 +47,7 @@ export async function main(): Promise<string> {
   const meshnet = readFileSync(dataPath('models/meshnet-gwm/model.onnx'));
 
   // 1. MeshNet overhead, and the worker's peak memory.
-  {
+  if (PARTS.includes('meshnet')) {
     const contour = await startContour({ workers: 1, queues: 'ingest,routing,prelabel', env: { WORKER_CONCURRENCY: '1' } });
     const modelId = await registerModel(contour, meshnet, MESHNET_MANIFEST);
     const project = await prelabelProject(contour, modelId, 'MR');
@@ -68,7 +70,7 @@ export async function main(): Promise<string> {
   }
 
   // 2. Sliding window on a 512x512x300 CT with a small 3D conv net (patch 96^3, overlap 0.25, gaussian).
-  {
+  if (PARTS.includes('sliding')) {
     const contour = await startContour({ workers: 1, queues: 'ingest,routing,prelabel', env: { WORKER_CONCURRENCY: '2' } });
     const kernel = Array.from({ length: 27 }, (_, i) => (i === 13 ? 1 : 0));
     const model = buildConv3dTestModel({ channelsOut: 2, kernel: 3, weights: [...kernel.map((v) => v * 0.001), ...kernel.map((v) => -v * 0.001)], bias: [0, 0.5] });
@@ -93,7 +95,7 @@ export async function main(): Promise<string> {
 
   // 3. Batch of volumes, one vs two worker processes (one ONNX thread each: two workers on two cores).
   const batchTimes: number[] = [];
-  for (const workers of [1, 2]) {
+  for (const workers of PARTS.includes('batch') ? [1, 2] : []) {
     const contour = await startContour({ workers, queues: 'ingest,routing,prelabel', env: { WORKER_CONCURRENCY: '1', INFERENCE_THREADS: '1' } });
     const modelId = await registerModel(contour, meshnet, MESHNET_MANIFEST);
     const project = await prelabelProject(contour, modelId, 'MR');
@@ -113,6 +115,6 @@ export async function main(): Promise<string> {
     await queue.close();
     await contour.stop();
   }
-  lines.push(`\nBatch of ${BATCH} T1 volumes through MeshNet (INFERENCE_THREADS=1 per worker): one worker ${fmt(batchTimes[0], 0)} s, two workers ${fmt(batchTimes[1], 0)} s (ratio ${fmt(batchTimes[1] / batchTimes[0], 2)}).`);
+  if (batchTimes.length) lines.push(`\nBatch of ${BATCH} T1 volumes through MeshNet (INFERENCE_THREADS=1 per worker): one worker ${fmt(batchTimes[0], 0)} s, two workers ${fmt(batchTimes[1], 0)} s (ratio ${fmt(batchTimes[1] / batchTimes[0], 2)}).`);
   return lines.join('\n');
 }

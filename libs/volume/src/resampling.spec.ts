@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { affineFromColumns, invertAffine, maxAbsDifference, multiply, transformPoint, type Mat4 } from './affine';
 import { niftiVolume, readNifti } from './nifti';
 import { orientationOf, reorient } from './orientation';
-import { conformedGrid, conformTo, resampleToGrid, unconform } from './resampling';
+import { conformedGrid, conformTo, exactVoxelMapping, resampleToGrid, unconform } from './resampling';
 import type { Volume } from './voxel-data';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
@@ -74,6 +74,36 @@ describe('resampleToGrid', () => {
     const exact = reorient(v, code);
     expect(Array.from(out.data)).toEqual(Array.from(exact.data));
     expect(maxAbsDifference(exact.affineRas, target.affineRas)).toBeLessThan(1e-12);
+  });
+});
+
+describe('exact voxel mappings (the copy fast path)', () => {
+  const id = affineFromColumns([1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]);
+  test.each([
+    ['identity', true, id],
+    ['whole-voxel shift', true, affineFromColumns([1, 0, 0], [0, 1, 0], [0, 0, 1], [3, -2, 1])],
+    ['axes swapped and flipped', true, affineFromColumns([0, 1, 0], [-1, 0, 0], [0, 0, -1], [4, 0, 3])],
+    ['half-voxel shift', false, affineFromColumns([1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0, 0])],
+    ['different spacing', false, affineFromColumns([2, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0])],
+    ['a rotation', false, affineFromColumns([Math.cos(0.1), Math.sin(0.1), 0], [-Math.sin(0.1), Math.cos(0.1), 0], [0, 0, 1], [0, 0, 0])],
+  ] as const)('%s: exact %s', (_name, exact, m) => {
+    expect(exactVoxelMapping(m as Mat4) !== null).toBe(exact);
+  });
+
+  test.each([
+    ['a swap of i and j with a flip of k and a shift', [0, 1, 0], [1, 0, 0], [0, 0, -1], [0, 1, 3]],
+    ['a flip of every axis', [-1, 0, 0], [0, -1, 0], [0, 0, -1], [5, 4, 3]],
+  ] as const)('%s reads the same voxels as the interpolating path', (_name, c0, c1, c2, offset) => {
+    const v = indexed();
+    const target = { dims: [5, 6, 4] as [number, number, number], affineRas: multiply(v.affineRas, affineFromColumns([...c0], [...c1], [...c2], [...offset])) };
+    // A thousandth of a voxel off the exact mapping takes the general path; nearest then reads the same voxels.
+    const nudged = { dims: target.dims, affineRas: multiply(target.affineRas, affineFromColumns([1, 0, 0], [0, 1, 0], [0, 0, 1], [1e-3, 1e-3, 1e-3])) };
+    for (const interpolation of ['nearest', 'linear'] as const) {
+      const fast = resampleToGrid(v, target, interpolation, { fill: -1 });
+      const general = resampleToGrid(v, nudged, 'nearest', { fill: -1 });
+      expect(Array.from(fast.data)).toEqual(Array.from(general.data));
+      expect(fast.data).toBeInstanceOf(interpolation === 'nearest' ? Int16Array : Float32Array);
+    }
   });
 });
 

@@ -45,6 +45,24 @@ export function resampleToGrid(source: Volume, target: Grid, interpolation: Inte
   const src = source.data;
   const strideY = sx;
   const strideZ = sx * sy;
+  const exact = exactVoxelMapping(m);
+  if (exact) {
+    // Every target voxel centre is a source voxel centre (same spacing, axes permuted or flipped, whole-voxel
+    // shift: e.g. conforming a volume that is already 256^3 1 mm LIA): both interpolations read the voxel itself.
+    const [[a00, a01, a02, a03], [a10, a11, a12, a13], [a20, a21, a22, a23]] = exact;
+    let o = 0;
+    for (let k = 0; k < tz; k++) {
+      for (let j = 0; j < ty; j++) {
+        let x = a01 * j + a02 * k + a03;
+        let y = a11 * j + a12 * k + a13;
+        let z = a21 * j + a22 * k + a23;
+        for (let i = 0; i < tx; i++, o++, x += a00, y += a10, z += a20) {
+          out[o] = x < 0 || y < 0 || z < 0 || x >= sx || y >= sy || z >= sz ? fill : src[x + y * strideY + z * strideZ];
+        }
+      }
+    }
+    return { dims: [tx, ty, tz], data: out, affineRas: target.affineRas.map((r) => [...r]) };
+  }
   const [di0, di1, di2] = [m[0][0], m[1][0], m[2][0]];
   let o = 0;
   for (let k = 0; k < tz; k++) {
@@ -98,6 +116,21 @@ export function resampleToGrid(source: Volume, target: Grid, interpolation: Inte
     }
   }
   return { dims: [tx, ty, tz], data: out, affineRas: target.affineRas.map((r) => [...r]) };
+}
+
+/**
+ * The target-to-source voxel map as whole numbers when it is a signed axis permutation with a whole-voxel
+ * shift (within 1e-4 voxel), else null.
+ */
+export function exactVoxelMapping(m: Mat4): number[][] | null {
+  const rounded = m.slice(0, 3).map((row) => row.map((v) => Math.round(v)));
+  for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) if (Math.abs(m[r][c] - rounded[r][c]) > 1e-4) return null;
+  for (let r = 0; r < 3; r++) {
+    const row = rounded[r].slice(0, 3);
+    const column = rounded.map((x) => x[r]);
+    if (row.filter((v) => v !== 0).length !== 1 || column.filter((v) => v !== 0).length !== 1 || row.some((v) => Math.abs(v) > 1)) return null;
+  }
+  return rounded;
 }
 
 export interface ConformOptions {
