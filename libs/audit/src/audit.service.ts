@@ -32,6 +32,21 @@ export interface AuditQuery {
 }
 
 /**
+ * An INSERT of audit rows from two jsonb parameters, for statements that write their change and its audit
+ * lines in one round trip (as a CTE): `$actor` is auditActor(actor), `$rows` is auditRows(entries). Rows keep
+ * their order (ids ascend in the order given).
+ */
+export const auditInsertSql = (actorParam: number, rowsParam: number) =>
+  `INSERT INTO audit_events (actor_id, actor_name, ip, action, object_type, object_id, project_id, details)
+   SELECT ($${actorParam}::jsonb ->> 'id')::uuid, $${actorParam}::jsonb ->> 'name', $${actorParam}::jsonb ->> 'ip', x.action, x.object_type, x.object_id, x.project_id, COALESCE(x.details, '{}')
+     FROM ROWS FROM (jsonb_to_recordset($${rowsParam}::jsonb) AS (action text, object_type text, object_id text, project_id uuid, details jsonb))
+          WITH ORDINALITY AS x(action, object_type, object_id, project_id, details, n)
+    ORDER BY x.n`;
+export const auditActor = (actor: Actor) => JSON.stringify({ id: actor.id, name: actor.name, ip: actor.ip ?? null });
+export const auditRows = (entries: AuditEntry[]) =>
+  JSON.stringify(entries.map((e) => ({ action: e.action, object_type: e.objectType, object_id: e.objectId ?? null, project_id: e.projectId ?? null, details: e.details ?? {} })));
+
+/**
  * Writes to and reads from the append-only audit log. Pass the transaction's EntityManager when the audited
  * change happens in a transaction, so the change and its audit line commit (or roll back) together.
  */

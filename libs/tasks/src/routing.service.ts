@@ -5,7 +5,7 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Actor, AuditEntry, AuditService, systemActor } from '@contour/audit';
+import { Actor, auditActor, AuditEntry, auditInsertSql, auditRows, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { JobName, JobQueue } from '@contour/queue';
@@ -295,16 +295,16 @@ export class RoutingService {
         if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
         const audits: AuditEntry[] = [];
         const version = await this.storeLabel(m, task, read, 'read', actor, submission, audits);
-        // Submit the read and count the task's other unsubmitted reads in one statement (the count reads the
-        // statement's snapshot, in which this read is still leased: hence the id filter).
+        audits.push({ action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } });
+        // Submit the read, write the audit lines and count the task's other unsubmitted reads in one statement
+        // (the count reads the statement's snapshot, in which this read is still leased: hence the id filter).
         const [{ pending }] = await m.query(
           `WITH done AS (
-             UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = $3, lease_expires_at = NULL WHERE id = $1 RETURNING id)
+             UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = $3, lease_expires_at = NULL WHERE id = $1 RETURNING id),
+           audit AS (${auditInsertSql(5, 6)})
            SELECT count(*)::int AS pending FROM task_reads WHERE task_id = $4 AND kind = 'annotation' AND state <> 'submitted' AND id NOT IN (SELECT id FROM done)`,
-          [read.id, actor.id, version.id, task.id],
+          [read.id, actor.id, version.id, task.id, auditActor(actor), auditRows(audits)],
         );
-        audits.push({ action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } });
-        await this.audit.recordMany(actor, audits, m);
         let state = task.state;
         if (pending === 0) {
           const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;

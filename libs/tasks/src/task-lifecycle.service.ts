@@ -2,7 +2,7 @@
 // state the event leaves from), a task_transitions row and an audit line, all in the caller's transaction.
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { Actor } from '@contour/audit';
+import { Actor, auditActor, auditInsertSql, auditRows } from '@contour/audit';
 import { Task, TaskTransition } from '@contour/db';
 import { TaskEvent, TaskState, transition, TransitionError } from '@contour/workflow';
 
@@ -34,15 +34,21 @@ export class TaskLifecycle {
     const changed = from !== to;
     if (!changed && !Object.keys(patch).length) return { task, from, to };
     const update: Partial<Task> = { ...patch, ...(changed ? { state: to, stateChangedAt: new Date() } : {}) };
-    await m.update(Task, taskId, update as Parameters<EntityManager['update']>[2]);
-    Object.assign(task, update);
-    // The transition row and its audit line in one statement.
+    // The task row, its transition row and its audit line in one statement.
+    const columns = Object.keys(update).map((property) => {
+      const column = m.connection.getMetadata(Task).findColumnWithPropertyName(property);
+      if (!column) throw new Error(`Task has no column for ${property}`);
+      return column.databaseName;
+    });
+    const audit = { action: `task.${event}`, objectType: 'task', objectId: taskId, projectId: task.projectId, details: { from, to, ...(reason ? { reason } : {}) } };
     await m.query(
-      `WITH transition AS (
-         INSERT INTO task_transitions (task_id, project_id, from_state, to_state, event, actor_id, actor_name, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
-       INSERT INTO audit_events (actor_id, actor_name, ip, action, object_type, object_id, project_id, details) VALUES ($6, $7, $9, 'task.' || $5, 'task', $1, $2, $10)`,
-      [taskId, task.projectId, from, to, event, actor.id, actor.name, reason ?? null, actor.ip ?? null, { from, to, ...(reason ? { reason } : {}) }],
+      `WITH moved AS (UPDATE tasks SET ${columns.map((c, i) => `"${c}" = $${i + 9}`).join(', ')} WHERE id = $1 RETURNING id),
+            transition AS (INSERT INTO task_transitions (task_id, project_id, from_state, to_state, event, actor_id, actor_name, reason)
+                           SELECT $1, $2, $3, $4, $5, ($7::jsonb ->> 'id')::uuid, $7::jsonb ->> 'name', $6 FROM moved)
+       ${auditInsertSql(7, 8)}`,
+      [taskId, task.projectId, from, to, event, reason ?? null, auditActor(actor), auditRows([audit]), ...Object.values(update)],
     );
+    Object.assign(task, update);
     return { task, from, to };
   }
 

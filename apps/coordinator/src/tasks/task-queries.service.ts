@@ -10,6 +10,19 @@ import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { TaskState } from '@contour/workflow';
 import { TaskGrid } from '@contour/tasks';
 
+type Row = Record<string, unknown>;
+const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'leasedAt', 'leaseExpiresAt', 'submittedAt']);
+
+/** A row as PostgreSQL's json_agg/row_to_json gives it (snake_case, timestamps as text), as the entity reads. */
+function entityOf<T>(row: Row): T {
+  const out: Row = {};
+  for (const [k, v] of Object.entries(row)) {
+    const key = k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    out[key] = DATE_FIELDS.has(key) && typeof v === 'string' ? new Date(v) : v;
+  }
+  return out as T;
+}
+
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
 
@@ -50,17 +63,26 @@ export class TaskQueries {
   async taskForWorker(projectId: string, taskId: string, p: Principal) {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
-    // Everything the task view needs, fetched at once (each a small indexed read); visibility is decided from
-    // the same reads and versions that are returned.
-    const [reads, versions, series, study, protocol, consensusRows, reviewRows] = await Promise.all([
-      this.dataSource.getRepository(TaskRead).find({ where: { taskId }, order: { kind: 'ASC', slot: 'ASC' } }),
-      this.dataSource.getRepository(LabelVersion).find({ where: { taskId }, order: { createdAt: 'ASC' } }),
-      this.dataSource.getRepository(Series).findBy(task.seriesIds.map((id) => ({ id }))),
-      this.dataSource.query<{ study_instance_uid: string }[]>(`SELECT study_instance_uid FROM studies WHERE id = $1`, [task.studyId]),
-      task.protocolVersion ? this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId, version: task.protocolVersion }) : null,
-      this.dataSource.getRepository(ConsensusResult).find({ where: { taskId }, order: { createdAt: 'ASC' } }),
-      this.dataSource.getRepository(Review).find({ where: { taskId }, order: { createdAt: 'ASC' } }),
-    ]);
+    // Everything else the task view needs in one statement (reads, versions, series, study, protocol,
+    // consensus, reviews): this runs on every "next task", so round trips matter. Visibility is decided from the
+    // same reads and versions that are returned.
+    const [related]: { study_uid: string | null; protocol: Record<string, unknown> | null; reads: Row[]; versions: Row[]; series: Row[]; consensus: Row[]; reviews: Row[] }[] = await this.dataSource.query(
+      `SELECT (SELECT study_instance_uid FROM studies WHERE id = $3) AS study_uid,
+              (SELECT row_to_json(p) FROM label_protocols p WHERE p.project_id = $2 AND p.version = $4) AS protocol,
+              COALESCE((SELECT json_agg(r ORDER BY r.kind, r.slot) FROM task_reads r WHERE r.task_id = $1), '[]') AS reads,
+              COALESCE((SELECT json_agg(v ORDER BY v.created_at) FROM label_versions v WHERE v.task_id = $1), '[]') AS versions,
+              COALESCE((SELECT json_agg(s ORDER BY array_position($5::uuid[], s.id)) FROM series s WHERE s.id = ANY($5::uuid[])), '[]') AS series,
+              COALESCE((SELECT json_agg(c ORDER BY c.created_at) FROM consensus_results c WHERE c.task_id = $1), '[]') AS consensus,
+              COALESCE((SELECT json_agg(x ORDER BY x.created_at) FROM reviews x WHERE x.task_id = $1), '[]') AS reviews`,
+      [taskId, projectId, task.studyId, task.protocolVersion, task.seriesIds],
+    );
+    const reads = related.reads.map((r) => entityOf<TaskRead>(r));
+    const versions = related.versions.map((r) => entityOf<LabelVersion>(r));
+    const series = related.series.map((r) => entityOf<Series>(r));
+    const consensusRows = related.consensus.map((r) => entityOf<ConsensusResult>(r));
+    const reviewRows = related.reviews.map((r) => entityOf<Review>(r));
+    const protocol = related.protocol ? entityOf<LabelProtocol>(related.protocol) : null;
+    const study = [{ study_instance_uid: related.study_uid }];
     const vis = this.visibilityOf(task, p, reads, versions.some((v) => v.authorId === p.userId && v.kind === 'read'));
     if (!vis.seesAll && !vis.involved && !this.isManager(p)) {
       // Annotators and reviewers open tasks through their leases; nothing else of the project is theirs to browse.
