@@ -11,7 +11,7 @@ import { TaskState } from '@contour/workflow';
 import { TaskGrid } from '@contour/tasks';
 
 type Row = Record<string, unknown>;
-const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'leasedAt', 'leaseExpiresAt', 'submittedAt']);
+const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'leasedAt', 'leaseExpiresAt', 'submittedAt', 'stateChangedAt']);
 
 /** A row as PostgreSQL's json_agg/row_to_json gives it (snake_case, timestamps as text), as the entity reads. */
 function entityOf<T>(row: Row): T {
@@ -61,21 +61,23 @@ export class TaskQueries {
   }
 
   async taskForWorker(projectId: string, taskId: string, p: Principal) {
-    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
-    if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
-    // Everything else the task view needs in one statement (reads, versions, series, study, protocol,
+    // The task and everything the task view needs in one statement (reads, versions, series, study, protocol,
     // consensus, reviews): this runs on every "next task", so round trips matter. Visibility is decided from the
     // same reads and versions that are returned.
-    const [related]: { study_uid: string | null; protocol: Record<string, unknown> | null; reads: Row[]; versions: Row[]; series: Row[]; consensus: Row[]; reviews: Row[] }[] = await this.dataSource.query(
-      `SELECT (SELECT study_instance_uid FROM studies WHERE id = $3) AS study_uid,
-              (SELECT row_to_json(p) FROM label_protocols p WHERE p.project_id = $2 AND p.version = $4) AS protocol,
-              COALESCE((SELECT json_agg(r ORDER BY r.kind, r.slot) FROM task_reads r WHERE r.task_id = $1), '[]') AS reads,
-              COALESCE((SELECT json_agg(v ORDER BY v.created_at) FROM label_versions v WHERE v.task_id = $1), '[]') AS versions,
-              COALESCE((SELECT json_agg(s ORDER BY array_position($5::uuid[], s.id)) FROM series s WHERE s.id = ANY($5::uuid[])), '[]') AS series,
-              COALESCE((SELECT json_agg(c ORDER BY c.created_at) FROM consensus_results c WHERE c.task_id = $1), '[]') AS consensus,
-              COALESCE((SELECT json_agg(x ORDER BY x.created_at) FROM reviews x WHERE x.task_id = $1), '[]') AS reviews`,
-      [taskId, projectId, task.studyId, task.protocolVersion, task.seriesIds],
+    const [related]: ({ task: Row; study_uid: string | null; protocol: Row | null; reads: Row[]; versions: Row[]; series: Row[]; consensus: Row[]; reviews: Row[] } | undefined)[] = await this.dataSource.query(
+      `SELECT row_to_json(t) AS task,
+              (SELECT study_instance_uid FROM studies WHERE id = t.study_id) AS study_uid,
+              (SELECT row_to_json(p) FROM label_protocols p WHERE p.project_id = t.project_id AND p.version = t.protocol_version) AS protocol,
+              COALESCE((SELECT json_agg(r ORDER BY r.kind, r.slot) FROM task_reads r WHERE r.task_id = t.id), '[]') AS reads,
+              COALESCE((SELECT json_agg(v ORDER BY v.created_at) FROM label_versions v WHERE v.task_id = t.id), '[]') AS versions,
+              COALESCE((SELECT json_agg(s ORDER BY array_position(t.series_ids, s.id)) FROM series s WHERE s.id = ANY(t.series_ids)), '[]') AS series,
+              COALESCE((SELECT json_agg(c ORDER BY c.created_at) FROM consensus_results c WHERE c.task_id = t.id), '[]') AS consensus,
+              COALESCE((SELECT json_agg(x ORDER BY x.created_at) FROM reviews x WHERE x.task_id = t.id), '[]') AS reviews
+         FROM tasks t WHERE t.id = $1 AND t.project_id = $2`,
+      [taskId, projectId],
     );
+    if (!related) throw new NotFoundException(`No task ${taskId} in this project`);
+    const task = entityOf<Task>(related.task);
     const reads = related.reads.map((r) => entityOf<TaskRead>(r));
     const versions = related.versions.map((r) => entityOf<LabelVersion>(r));
     const series = related.series.map((r) => entityOf<Series>(r));
