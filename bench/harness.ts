@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { openTestDatabase, TestDatabase } from '../test/support/database';
-import { ApiClient, contourEnv, coordinatorScript, RunningProcess, startProcess, waitForHealthy, workerScript } from '../test/support/processes';
+import { ApiClient, contourEnv, coordinatorScript, removeDataDir, RunningProcess, startProcess, waitForHealthy, workerScript } from '../test/support/processes';
 
 export interface Contour {
   db: TestDatabase;
@@ -43,6 +43,7 @@ export async function startContour(options: { workers?: number; queues?: string;
       await Promise.all(workers.map((w) => w.stop()));
       await coordinator.stop();
       await db.close();
+      removeDataDir(env);
     },
   };
 }

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { largeImage } from '@contour/dicom';
 import { openTestDatabase, TestDatabase } from '../support/database';
 import { dataPath } from '../support/env';
-import { ApiClient, contourEnv, coordinatorScript, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
+import { ApiClient, contourEnv, coordinatorScript, removeDataDir, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
 import { eventually } from '../support/system';
 
 describe('coordinator and worker processes', () => {
@@ -31,6 +31,7 @@ describe('coordinator and worker processes', () => {
     await Promise.all(workers.map((w) => w.stop()));
     await coordinator?.stop();
     await db.close();
+    removeDataDir(env);
   });
 
   const startWorker = async (args: string[] = ['--queues', 'ingest']) => {

@@ -16,7 +16,7 @@ import { ctPhantomSeries, largeImage } from '@contour/dicom';
 import { openTestDatabase } from '../support/database';
 import { maskBody } from '../support/masks';
 import { DIST, REPO_ROOT } from '../support/env';
-import { ApiClient, contourEnv, coordinatorScript, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
+import { ApiClient, contourEnv, coordinatorScript, removeDataDir, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
 import { eventually } from '../support/system';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -116,6 +116,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
   let coordinator: RunningProcess;
   let worker: RunningProcess;
   let base: string;
+  let env: NodeJS.ProcessEnv = {};
   let admin: ApiClient;
   let pm: ApiClient;
   let browser: Browser;
@@ -134,7 +135,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM_PATH`);
     mkdirSync(SHOTS, { recursive: true });
     db = await ownDatabase();
-    const env = await contourEnv(db.url, { DICOM_ENABLED: 'false' });
+    env = await contourEnv(db.url, { DICOM_ENABLED: 'false' });
     coordinator = startProcess(coordinatorScript, [], env);
     base = `http://127.0.0.1:${env.PORT}`;
     await waitForHealthy(base);
@@ -185,6 +186,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await worker?.stop();
     await coordinator?.stop();
     await db?.close();
+    removeDataDir(env);
     // eslint-disable-next-line no-console
     console.log(`web e2e timings (ms): ${JSON.stringify(timings)}\naxe (all impacts): ${JSON.stringify(Object.fromEntries(Object.entries(axeResults).map(([k, v]) => [k, v.map((x) => `${x.id}:${x.impact}`)])))}`);
   });

@@ -1,6 +1,6 @@
 // Starts Contour's real processes (from dist/, as `npm start` and the Dockerfile do) for end-to-end tests.
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,11 @@ export function startProcess(script: string, args: string[], env: NodeJS.Process
 export interface ProcessEnv {
   DATABASE_URL: string;
   [k: string]: string;
+}
+
+/** Deletes the blob store and spool of a contourEnv() once its processes have stopped (tests and benchmarks). */
+export function removeDataDir(env: NodeJS.ProcessEnv) {
+  if (env.CONTOUR_DATA_DIR?.includes('contour-e2e-')) rmSync(env.CONTOUR_DATA_DIR, { recursive: true, force: true });
 }
 
 /** Environment shared by a coordinator and its workers in one e2e test. */

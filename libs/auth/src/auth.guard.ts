@@ -77,17 +77,19 @@ export class PrincipalResolver {
   async resolveFor(credential: string, projectId: string | null): Promise<ResolvedPrincipal | null> {
     let via: Principal['via'];
     let who: string;
+    /** $1: the API token's hash, or the user id a verified JWT names. */
+    let key: string;
     if (isApiToken(credential)) {
       via = 'api-token';
       who = `JOIN api_tokens t ON t.user_id = u.id AND t.revoked_at IS NULL WHERE t.token_hash = $1`;
-      credential = hashApiToken(credential);
+      key = hashApiToken(credential);
     } else {
       try {
-        credential = (await this.jwt.verifyAsync<JwtClaims>(credential)).sub;
+        key = (await this.jwt.verifyAsync<JwtClaims>(credential)).sub;
       } catch {
         return null;
       }
-      if (!UUID.test(credential)) return null;
+      if (!UUID.test(key)) return null;
       via = 'jwt';
       who = `LEFT JOIN api_tokens t ON false WHERE u.id = $1`;
     }
@@ -97,7 +99,7 @@ export class PrincipalResolver {
          FROM users u
          LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $2
          ${who}`,
-      [credential, projectId],
+      [key, projectId],
     );
     const row = rows[0];
     if (!row || !row.active) return null;
