@@ -4,6 +4,17 @@
 // with a black (or garbage) bottom. So for those checks we read the element framing ourselves.
 
 const ITEM = 0xe000fffe; // (FFFE,E000) read as a little-endian uint32
+const PIXEL_DATA_LE = Buffer.from([0xe0, 0x7f, 0x10, 0x00]);
+const PIXEL_DATA_BE = Buffer.from([0x7f, 0xe0, 0x00, 0x10]);
+
+/**
+ * Every offset where `pattern` occurs, found by Buffer's native search (the pixel data of a CT holds many
+ * bytes equal to the tag's first one; stepping through them one by one in JavaScript took ~10 % of ingest).
+ */
+function* occurrences(file: Uint8Array, pattern: Buffer): Generator<number> {
+  const bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  for (let p = bytes.indexOf(pattern); p >= 0; p = bytes.indexOf(pattern, p + 1)) yield p;
+}
 const SEQUENCE_DELIMITER = 0xe0ddfffe; // (FFFE,E0DD)
 
 /** Where a native Pixel Data value starts and how many of its bytes the file really holds. */
@@ -19,10 +30,9 @@ export interface NativePixelDataBytes {
  */
 export function locateNativePixelData(file: Uint8Array, expectedLength: number, opts: { bigEndian: boolean; explicitVr: boolean }): NativePixelDataBytes | undefined {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const tag = opts.bigEndian ? [0x7f, 0xe0, 0x00, 0x10] : [0xe0, 0x7f, 0x10, 0x00];
   let found: NativePixelDataBytes | undefined;
-  for (let p = file.indexOf(tag[0]); p >= 0 && p + 8 <= file.byteLength; p = file.indexOf(tag[0], p + 1)) {
-    if (file[p + 1] !== tag[1] || file[p + 2] !== tag[2] || file[p + 3] !== tag[3]) continue;
+  for (const p of occurrences(file, opts.bigEndian ? PIXEL_DATA_BE : PIXEL_DATA_LE)) {
+    if (p + 8 > file.byteLength) break;
     let lengthAt: number;
     if (opts.explicitVr) {
       const vr = String.fromCharCode(file[p + 4], file[p + 5]);
@@ -56,9 +66,9 @@ export interface EncapsulatedPixelData {
 export function readEncapsulatedPixelData(file: Uint8Array): EncapsulatedPixelData | undefined {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   let start = -1;
-  for (let p = file.indexOf(0xe0); p >= 0 && p + 16 <= file.byteLength; p = file.indexOf(0xe0, p + 1)) {
+  for (const p of occurrences(file, PIXEL_DATA_LE)) {
+    if (p + 16 > file.byteLength) break;
     if (
-      file[p + 1] === 0x7f && file[p + 2] === 0x10 && file[p + 3] === 0x00 &&
       file[p + 4] === 0x4f && (file[p + 5] === 0x42 || file[p + 5] === 0x57) &&
       view.getUint32(p + 8, true) === 0xffffffff && view.getUint32(p + 12, true) === ITEM
     ) {
