@@ -15,7 +15,8 @@ export interface Contour {
   stop(): Promise<void>;
 }
 
-export async function startContour(options: { workers?: number; queues?: string; env?: Record<string, string> } = {}): Promise<Contour> {
+/** `queues` applies to every worker; `workerQueues[i]`, when given, to worker i. */
+export async function startContour(options: { workers?: number; queues?: string; workerQueues?: string[]; env?: Record<string, string> } = {}): Promise<Contour> {
   process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
   const db = await openTestDatabase();
   const env = await contourEnv(db.url, { LOG_LEVEL: 'warn', ...options.env });
@@ -27,7 +28,8 @@ export async function startContour(options: { workers?: number; queues?: string;
   const workers: RunningProcess[] = [];
   for (let i = 0; i < (options.workers ?? 1); i++) {
     // Workers log at info: their "ready" line is what we wait for (one line per job, as in production).
-    const w = startProcess(workerScript, options.queues ? ['--queues', options.queues] : [], { ...env, LOG_LEVEL: 'info' });
+    const queues = options.workerQueues?.[i] ?? options.queues;
+    const w = startProcess(workerScript, queues ? ['--queues', queues] : [], { ...env, LOG_LEVEL: 'info' });
     workers.push(w);
     await w.waitForOutput(/Contour worker ready/, 120_000);
   }

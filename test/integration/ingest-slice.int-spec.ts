@@ -190,6 +190,21 @@ describe('ingest slice', () => {
     expect(cached).toBe(key);
   });
 
+  it('skips an ahead-of-use build when the series has changed or grown past VOLUME_PREBUILD_MAX_MB since the job was queued', async () => {
+    // Found by the ingest benchmark: a 2000-slice series got a build queued while its first slices were in (small
+    // enough), which then ran on the whole series and doubled the worker's peak memory.
+    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'cap' }).expect(201)).body.id;
+    await uploadCtSlices(project, ['01.dcm', '02.dcm', '03.dcm']);
+    const [series] = (await sys.http().get(`/api/projects/${project}/series`).set(auth())).body;
+    await sys.worker!.get(SeriesGeometryService).build(series.id);
+    const niftis = sys.worker!.get(SeriesNifti);
+    expect(await niftis.prebuild(series.id, 1)).toBeNull(); // 512x512x3 needs 3 MB
+    expect((await sys.db.dataSource.query(`SELECT volume_blob_key FROM series WHERE id = $1`, [series.id]))[0].volume_blob_key).toBeNull();
+    // A job queued for an earlier geometry (fewer slices) builds nothing: the series changed since.
+    expect(await niftis.prebuild(series.id, 512, [512, 512, 2])).toBeNull();
+    expect(await niftis.prebuild(series.id, 512, [512, 512, 3])).toEqual(expect.any(String));
+  });
+
   it('answers 400 when the upload holds no file', async () => {
     const res = await sys.http().post(`/api/projects/${projectId}/uploads`).set(auth()).field('x', 'y').expect(400);
     expect(res.body.message).toMatch(/No files/);

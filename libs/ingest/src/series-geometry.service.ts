@@ -60,7 +60,7 @@ export class SeriesGeometryService {
     if (series.source === 'dicom' && geometry && qcStatus !== 'failed' && buildMb <= this.config.volumes.prebuildMaxMb) {
       // Debounced: a series still receiving instances is built once, after the last one.
       const dedupe = { id: `volume-${seriesId}`, ttl: VOLUME_DEBOUNCE_MS, extend: true, replace: true };
-      await this.jobs.add(JobName.SeriesVolume, { seriesId }, { delay: VOLUME_DEBOUNCE_MS, deduplication: dedupe });
+      await this.jobs.add(JobName.SeriesVolume, { seriesId, dims }, { delay: VOLUME_DEBOUNCE_MS, deduplication: dedupe });
     }
     await this.jobs.add(JobName.SplitStudy, { studyId: series.studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${series.studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
     return { status: qcStatus, issues: qcIssues.length };

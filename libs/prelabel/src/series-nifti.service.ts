@@ -25,10 +25,19 @@ export class SeriesNifti {
     return this.ensure(series);
   }
 
-  /** The series-volume job: builds the NIfTI of a checked series ahead of its first use (null when gone). */
-  async prebuild(seriesId: string): Promise<string | null> {
+  /**
+   * The series-volume job: builds the NIfTI of a checked series ahead of its first use. Null (nothing built)
+   * when the series is gone, when its geometry is no longer the one the job was queued for (instances kept
+   * arriving: the newer geometry check queues its own job if the series is still small enough), or when it needs
+   * more than `maxMb` (4 bytes per voxel) to build.
+   */
+  async prebuild(seriesId: string, maxMb = Infinity, queuedDims?: number[]): Promise<string | null> {
     const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId });
-    return series ? this.ensure(series) : null;
+    if (!series) return null;
+    const dims = (series.geometry as { dims?: number[] } | null)?.dims ?? [];
+    if (queuedDims && dims.join('x') !== queuedDims.join('x')) return null;
+    if ((dims.reduce((a, b) => a * b, 1) * 4) / 1024 ** 2 > maxMb) return null;
+    return this.ensure(series);
   }
 
   private async ensure(series: Series): Promise<string> {

@@ -55,6 +55,12 @@ export interface SeriesGeometryJob {
   seriesId: string;
 }
 
+export interface SeriesVolumeJob {
+  seriesId: string;
+  /** The geometry's dims when the job was queued: a series that changed since is left to its newer job. */
+  dims: number[];
+}
+
 export interface SplitStudyJob {
   studyId: string;
 }
@@ -80,7 +86,7 @@ export interface JobPayloads {
   [JobName.IngestFiles]: IngestFilesJob;
   [JobName.DicomWebImport]: DicomWebImportJob;
   [JobName.SeriesGeometry]: SeriesGeometryJob;
-  [JobName.SeriesVolume]: SeriesGeometryJob;
+  [JobName.SeriesVolume]: SeriesVolumeJob;
   [JobName.SplitStudy]: SplitStudyJob;
   [JobName.ExpireLeases]: Record<string, never>;
   [JobName.PrelabelTask]: PrelabelTaskJob;

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG, ContourConfig } from '@contour/config';
 import { SeriesGeometryService } from '@contour/ingest';
 import { SeriesNifti } from '@contour/prelabel';
 import { JobContext, JobHandler, JobName } from '@contour/queue';
@@ -13,6 +14,7 @@ export class RoutingProcessor {
     private readonly routing: RoutingService,
     private readonly consensus: ConsensusService,
     private readonly niftis: SeriesNifti,
+    @Inject(CONFIG) private readonly config: ContourConfig,
   ) {}
 
   @JobHandler(JobName.SeriesGeometry)
@@ -22,7 +24,7 @@ export class RoutingProcessor {
 
   @JobHandler(JobName.SeriesVolume)
   async seriesVolume(job: JobContext<JobName.SeriesVolume>) {
-    return { blobKey: await this.niftis.prebuild(job.data.seriesId) };
+    return { blobKey: await this.niftis.prebuild(job.data.seriesId, this.config.volumes.prebuildMaxMb, job.data.dims) };
   }
 
   @JobHandler(JobName.SplitStudy)
