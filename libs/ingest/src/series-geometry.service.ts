@@ -10,7 +10,7 @@ import { AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { Series } from '@contour/db';
 import { JobName, JobQueue } from '@contour/queue';
-import { computeSeriesGeometry, InstanceGeometry } from '@contour/volume';
+import { computeSeriesGeometry, InstanceGeometry, volumeBuildMb } from '@contour/volume';
 
 export const SPLIT_DEBOUNCE_MS = 1500;
 /**
@@ -56,8 +56,7 @@ export class SeriesGeometryService {
     });
     if (qcStatus === 'failed') this.logger.warn(`series ${seriesId} failed its geometry check: ${qcIssues.map((i) => i.code).join(', ')}`);
     const dims = (geometry?.dims as number[] | undefined) ?? [];
-    const buildMb = (dims.reduce((a, b) => a * b, 1) * 4) / 1024 ** 2;
-    if (series.source === 'dicom' && geometry && qcStatus !== 'failed' && buildMb <= this.config.volumes.prebuildMaxMb) {
+    if (series.source === 'dicom' && geometry && qcStatus !== 'failed' && volumeBuildMb(dims) <= this.config.volumes.prebuildMaxMb) {
       // Debounced: a series still receiving instances is built once, after the last one.
       const dedupe = { id: `volume-${seriesId}`, ttl: VOLUME_DEBOUNCE_MS, extend: true, replace: true };
       await this.jobs.add(JobName.SeriesVolume, { seriesId, dims }, { delay: VOLUME_DEBOUNCE_MS, deduplication: dedupe });

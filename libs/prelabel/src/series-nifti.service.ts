@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Series } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { writeNifti } from '@contour/volume';
+import { volumeBuildMb, writeNifti } from '@contour/volume';
 import { SeriesVolumeLoader } from './series-volume.service';
 
 @Injectable()
@@ -36,7 +36,7 @@ export class SeriesNifti {
     if (!series) return null;
     const dims = (series.geometry as { dims?: number[] } | null)?.dims ?? [];
     if (queuedDims && dims.join('x') !== queuedDims.join('x')) return null;
-    if ((dims.reduce((a, b) => a * b, 1) * 4) / 1024 ** 2 > maxMb) return null;
+    if (volumeBuildMb(dims) > maxMb) return null;
     return this.ensure(series);
   }
 

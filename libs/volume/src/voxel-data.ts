@@ -22,3 +22,6 @@ export function allocateLike(like: VoxelArray, length: number): VoxelArray {
 }
 
 export const voxelCount = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+
+/** Memory a series volume build is budgeted at (4 bytes per voxel), in MB: what VOLUME_PREBUILD_MAX_MB limits. */
+export const volumeBuildMb = (dims: readonly number[]): number => (voxelCount(dims) * 4) / 1024 ** 2;
