@@ -17,3 +17,5 @@ export { compareReads, overlapMetrics } from './overlap';
 export type { LabelOverlap, LabelSummary, OverlapOptions, PairOverlap, ReadComparison, Spread } from './overlap';
 export { staple, STAPLE_MAX_READS } from './staple';
 export type { RaterPerformance, StapleLabel, StapleOptions, StapleResult } from './staple';
+export { polygonIoU, shapeAgreement, shapeSimilarity } from './shapes';
+export type { MergedShapeInfo, ShapeAgreementOptions, ShapeAgreementReport, ShapeLabelAgreement, ShapeLike } from './shapes';

@@ -154,14 +154,14 @@ export function ctPhantomSeries(o: CtPhantomOptions): { files: Buffer[]; studyIn
 }
 
 /** One 16-bit single-frame image of any size (e.g. a 5-megapixel mammogram), with a smooth gradient. */
-export function largeImage(o: { seed: string; rows: number; columns: number; modality?: string; patient?: PatientSpec; laterality?: 'L' | 'R'; view?: 'CC' | 'MLO' }): Buffer {
+export function largeImage(o: { seed: string; rows: number; columns: number; modality?: string; patient?: PatientSpec; laterality?: 'L' | 'R'; view?: 'CC' | 'MLO'; /** images with the same study seed share a study (e.g. four mammography views) */ studySeed?: string }): Buffer {
   const pixels = new Uint16Array(o.rows * o.columns);
   for (let y = 0; y < o.rows; y++) for (let x = 0; x < o.columns; x++) pixels[y * o.columns + x] = ((x * 7 + y * 3) & 0x0fff) as number;
   const modality = o.modality ?? 'MG';
   return writeDicom({
     SOPClassUID: modality === 'MG' ? SOP_CLASS.DigitalMammographyForPresentation : SOP_CLASS.SecondaryCapture,
     SOPInstanceUID: syntheticUid(`${o.seed}/instance`),
-    StudyInstanceUID: syntheticUid(`${o.seed}/study`),
+    StudyInstanceUID: syntheticUid(`${o.studySeed ?? o.seed}/study`),
     SeriesInstanceUID: syntheticUid(`${o.seed}/series`),
     PatientName: o.patient?.name ?? 'Synthetic^Patient',
     PatientID: o.patient?.id ?? 'SYN-0001',

@@ -4,11 +4,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { computeAgreement, disagreementRegions, Mask } from '@contour/consensus';
+import { computeAgreement, disagreementRegions, Mask, shapeAgreement } from '@contour/consensus';
 import { Actor, systemActor } from '@contour/audit';
 import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { afterConsensus, decodeLabelMap, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
+import { afterConsensus, decodeLabelMap, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, questionAnswers, SHAPES_KEY, shapesOf, TaskEvent, TaskState } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
 
@@ -99,13 +99,26 @@ export class ConsensusService {
         merged.stats = { voxels: labelCounts(masks[0] as Uint8Array) };
       }
     }
-    const answered = versions.filter((v) => Object.keys(v.answers ?? {}).length);
+    // Each kind of answer gives its own agreement; the task's is the lowest (every part must agree).
+    const parts: number[] = withMasks.length >= 2 ? [agreement] : [];
+    const answered = versions.filter((v) => Object.keys(questionAnswers(v.answers)).length);
     if (answered.length) {
-      const a = answerAgreement(answered.map((v) => v.answers));
+      const a = answerAgreement(answered.map((v) => questionAnswers(v.answers)));
       merged.answers = a.merged;
       metrics = { ...metrics, answers: a.perQuestion };
-      agreement = withMasks.length >= 2 ? Math.min(agreement, a.agreement) : a.agreement;
+      parts.push(a.agreement);
     }
+    // Boxes, points and polygons: every reader counts, including one who drew none ("nothing to mark").
+    const drawn = versions.filter((v) => SHAPES_KEY in (v.answers ?? {}));
+    if (drawn.length) {
+      const report = shapeAgreement(drawn.map((v) => shapesOf(v.answers)));
+      merged.answers = { ...merged.answers, [SHAPES_KEY]: report.merged };
+      merged.stats = { ...merged.stats, shapes: report.merged.length };
+      metrics = { ...metrics, shapes: { agreement: report.agreement, labels: report.labels, pairs: report.pairs, merged: report.mergedInfo, readers: drawn.map((v) => v.authorId) } };
+      disagreement = { ...disagreement, shapes: report.disputed.slice(0, 200) };
+      if (drawn.length >= 2) parts.push(report.agreement);
+    }
+    if (parts.length) agreement = Math.min(...parts);
     const mergedKey = merged.mask ? (await this.blobs.put(merged.mask)).key : null;
 
     return this.dataSource.transaction(async (m) => {

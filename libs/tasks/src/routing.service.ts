@@ -10,7 +10,7 @@ import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, TaskEvent, TaskState, unknownLabels } from '@contour/workflow';
+import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, unknownLabels } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
 
@@ -244,6 +244,8 @@ export class RoutingService {
     } else if (!submission.answers || Object.keys(submission.answers).length === 0) {
       throw new ConflictException('A submission needs a mask, answers, or both');
     }
+    const answers = (await this.grids.checkAnswers(task, submission.answers)) ?? {};
+    if (answers[SHAPES_KEY]) stats = { ...stats, shapes: (answers[SHAPES_KEY] as unknown[]).length };
     const version = m.create(LabelVersion, {
       taskId: task.id,
       projectId: task.projectId,
@@ -255,7 +257,7 @@ export class RoutingService {
       blobKey,
       encoding: LABELMAP_ENCODING,
       grid,
-      answers: submission.answers ?? {},
+      answers,
       stats,
       idempotencyKey: submission.idempotencyKey ?? null,
     });

@@ -1,10 +1,10 @@
 // The voxel grid a task's masks live on, and the labels its protocol allows. Masks are tied to this grid:
 // a mask for another grid is refused with both sizes named.
-import { ConflictException, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { Instance, LabelProtocol, Series, Task } from '@contour/db';
-import { decodeLabelMap, Grid, LabelMapError } from '@contour/workflow';
+import { checkShapes, decodeLabelMap, Grid, LabelMapError, Shape, ShapeContext, ShapeError, SHAPES_KEY } from '@contour/workflow';
 
 export interface TaskGridInfo {
   seriesId: string;
@@ -40,6 +40,41 @@ export class TaskGrid {
     if (task.protocolVersion === null) return Array.from({ length: 255 }, (_, i) => i + 1);
     const protocol = await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion });
     return ((protocol?.definition.labels as { id: number }[] | undefined) ?? []).map((l) => l.id);
+  }
+
+  /**
+   * What a task's boxes, points and polygons are checked against: the protocol's labels and annotation types,
+   * and the task's images (the mask grid for series, image and frame tasks; every series of a view group).
+   */
+  async shapeContext(task: Task): Promise<ShapeContext> {
+    const protocol = task.protocolVersion === null ? null : await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion });
+    const definition = (protocol?.definition ?? {}) as { labels?: { id: number }[]; annotationTypes?: { kind: string }[] };
+    const labels = protocol ? (definition.labels ?? []).map((l) => l.id) : Array.from({ length: 255 }, (_, i) => i + 1);
+    const annotationTypes = protocol ? (definition.annotationTypes ?? []).map((t) => t.kind) : ['bounding-box', 'point', 'polygon'];
+    if (task.kind !== 'view-group') {
+      const grid = await this.gridOf(task);
+      return { labels, annotationTypes, images: [{ id: grid.seriesId, dims: grid.dims }] };
+    }
+    const series = await this.dataSource.getRepository(Series).findBy({ id: In(task.seriesIds) });
+    const images = task.seriesIds.map((id) => {
+      const dims = (series.find((s) => s.id === id)?.geometry as { dims?: [number, number, number] } | null)?.dims;
+      if (!dims) throw new ConflictException(`Series ${id} of this view group has no geometry yet (still being checked); try again in a moment`);
+      return { id, dims };
+    });
+    return { labels, annotationTypes, images };
+  }
+
+  /** The answers with their shapes checked (400 naming each bad shape) and each shape's image filled in. */
+  async checkAnswers(task: Task, answers: Record<string, unknown> | undefined): Promise<Record<string, unknown> | undefined> {
+    if (!answers || !(SHAPES_KEY in answers)) return answers;
+    let shapes: Shape[];
+    try {
+      shapes = checkShapes(answers[SHAPES_KEY], await this.shapeContext(task));
+    } catch (e) {
+      if (e instanceof ShapeError) throw new BadRequestException(e.message);
+      throw e;
+    }
+    return { ...answers, [SHAPES_KEY]: shapes };
   }
 
   async decodeForTask(task: Task, mask: Buffer): Promise<{ map: Uint8Array; grid: TaskGridInfo; allowedLabels: number[] }> {

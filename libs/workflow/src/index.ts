@@ -3,3 +3,4 @@ export * from './project-settings';
 export * from './protocol';
 export * from './split-policy';
 export * from './label-map';
+export * from './shapes';

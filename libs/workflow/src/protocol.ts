@@ -1,6 +1,7 @@
 // The labelling protocol: what annotators mark and how. Versioned: a change makes a new version, and every
 // task and label records the version it was made under.
 import { z } from 'zod';
+import { SHAPES_KEY } from './shapes';
 
 export const CodedConcept = z.object({
   value: z.string().min(1),
@@ -39,6 +40,9 @@ export const ProtocolInput = z
     p.labels.forEach((l, i) => {
       if (ids.has(l.id)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'id'], message: `label id ${l.id} is used twice` });
       ids.add(l.id);
+    });
+    p.annotationTypes.forEach((t, i) => {
+      if (t.kind === 'classification' && t.question === SHAPES_KEY) ctx.addIssue({ code: 'custom', path: ['annotationTypes', i, 'question'], message: '"shapes" is reserved for boxes, points and polygons; name the question differently' });
     });
     const needsLabels = p.annotationTypes.some((t) => t.kind !== 'classification');
     if (needsLabels && p.labels.length === 0) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'masks, boxes, polygons and points need at least one label' });

@@ -1,0 +1,134 @@
+// Boxes, points and polygons through the real API, PostgreSQL, Redis and the consensus worker: bad shapes are
+// refused with every problem named and nothing stored; two readers' boxes are matched and merged; a point
+// only one reader marked is listed as disputed and lowers the task's agreement; in a four-view mammography
+// task each shape names its view and is checked against that view's size.
+import { readdirSync, readFileSync } from 'node:fs';
+import { ProjectRole, Role } from '@contour/db';
+import { largeImage } from '@contour/dicom';
+import { QueueName } from '@contour/queue';
+import { dataPath } from '../support/env';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+type U = { id: string; token: string };
+
+describe('boxes, points and polygons', () => {
+  let sys: TestSystem;
+  let pm: U;
+  const ann: U[] = [];
+  const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
+  const labels = [
+    { id: 1, name: 'Nodule', color: '#ff0000' },
+    { id: 2, name: 'Calcification', color: '#00ff00' },
+  ];
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing, QueueName.Consensus] });
+    pm = await sys.user('pm', [Role.Manager]);
+    for (let i = 1; i <= 2; i++) ann.push(await sys.user(`ann${i}`, [Role.Annotator]));
+  });
+  afterAll(() => sys.close());
+
+  async function project(name: string, settings: Record<string, unknown>, annotationTypes: unknown[]) {
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name, settings }).expect(201)).body.id as string;
+    for (const a of ann) await sys.http().put(`/api/projects/${id}/members/${a.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({ labels, annotationTypes, instructions: 'Mark every finding.' }).expect(201);
+    return id;
+  }
+  const tasksOf = async (projectId: string) => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string }[];
+  const next = async (projectId: string, u: U) => (await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(u)).expect(200)).body as { readId: string; taskId: string; task: { series: { id: string }[] } };
+  const submit = (projectId: string, u: U, readId: string, answers: Record<string, unknown>) => sys.http().post(`/api/projects/${projectId}/reads/${readId}/submit`).set(bearer(u)).send({ answers });
+  const taskView = async (projectId: string, taskId: string) => (await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}`).set(bearer(pm)).expect(200)).body;
+
+  it('two readers box the same nodule: bad shapes are refused, the boxes merge, the lone point is disputed', async () => {
+    const projectId = await project('detection', { quality: { reads: 2, agreementThreshold: 0.4, reviewRequired: true } }, [{ kind: 'bounding-box' }, { kind: 'point' }, { kind: 'classification', question: 'Malignant?', choices: ['yes', 'no'] }]);
+    const dir = dataPath('dicom/series/ct-3slice');
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    for (const f of readdirSync(dir)) up.attach('files', readFileSync(`${dir}/${f}`), f);
+    await up.expect(202);
+    const [task] = await eventually(async () => {
+      const t = await tasksOf(projectId);
+      return t.length === 1 && t[0].state === 'ready' ? t : null;
+    }, 30_000);
+    const l1 = await next(projectId, ann[0]);
+    const l2 = await next(projectId, ann[1]);
+
+    const bad = await submit(projectId, ann[0], l1.readId, {
+      'Malignant?': 'no',
+      shapes: [
+        { kind: 'box', label: 1, slice: 1, box: [100, 100, 600, 140] },
+        { kind: 'box', label: 9, slice: 1, box: [1, 1, 5, 5] },
+        { kind: 'polygon', label: 1, points: [[1, 1], [5, 5], [1, 9]] },
+        { kind: 'point', label: 2, slice: 3, point: [10, 10] },
+      ],
+    }).expect(400);
+    expect(bad.body.message).toMatch(/^4 shapes are not valid/);
+    expect(bad.body.message).toMatch(/shapes\[0\] \(box\): box \[100, 100, 600, 140\] goes outside the 512x512 image/);
+    expect(bad.body.message).toMatch(/shapes\[1\] \(box\): label 9 is not in the protocol \(labels 1, 2\)/);
+    expect(bad.body.message).toMatch(/shapes\[2\] \(polygon\): the protocol has no "polygon" annotation type/);
+    expect(bad.body.message).toMatch(/shapes\[3\] \(point\): slice 3 is outside the image's slices 0..2/);
+    const malformed = await submit(projectId, ann[0], l1.readId, { shapes: [{ kind: 'box', label: 1, box: [1, 2] }] }).expect(400);
+    expect(malformed.body.message).toMatch(/shapes\[0\]\.box/);
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM label_versions WHERE task_id = $1`, [task.id]);
+    expect(n).toBe(0);
+
+    await submit(projectId, ann[0], l1.readId, { 'Malignant?': 'no', shapes: [{ kind: 'box', label: 1, slice: 1, box: [100, 100, 140, 150] }, { kind: 'point', label: 2, slice: 2, point: [300.5, 300.5] }] }).expect(200);
+    const last = await submit(projectId, ann[1], l2.readId, { 'Malignant?': 'no', shapes: [{ kind: 'box', label: 1, slice: 1, box: [102, 100, 142, 152] }] }).expect(200);
+    expect(last.body.taskState).toBe('consensus');
+
+    const view = await eventually(async () => {
+      const v = await taskView(projectId, task.id);
+      return v.state === 'review' ? v : null;
+    }, 30_000);
+    const [consensus] = view.consensus;
+    // Boxes: IoU 0.870; the point only reader 1 marked: pair agreement 0.870 / mean(2, 1) = 0.580.
+    expect(consensus.metrics.shapes.agreement).toBeCloseTo((38 * 50) / (40 * 50 + 40 * 52 - 38 * 50) / 1.5, 3);
+    expect(consensus.agreement).toBeCloseTo(consensus.metrics.shapes.agreement, 6);
+    expect(consensus.metrics.shapes.labels).toEqual([
+      { label: 1, agreement: expect.closeTo((38 * 50) / (40 * 50 + 40 * 52 - 38 * 50), 3), counts: [1, 1] },
+      { label: 2, agreement: 0, counts: [1, 0] },
+    ]);
+    expect(consensus.metrics.answers).toEqual({ 'Malignant?': 1 });
+    expect(consensus.disagreement.shapes).toEqual([{ readers: 1, similarity: 1, shape: expect.objectContaining({ kind: 'point', point: [300.5, 300.5] }) }]);
+    const merged = view.labels.find((l: { kind: string }) => l.kind === 'merged');
+    expect(merged.answers).toEqual({ 'Malignant?': 'no', shapes: [{ kind: 'box', label: 1, slice: 1, image: view.series[0].id, box: [101, 100, 141, 151] }] });
+  });
+
+  it('a four-view mammography task: each shape names its view and is checked against it', async () => {
+    const projectId = await project('mammo boxes', { quality: { reads: 1, reviewRequired: false }, split: { policy: 'view-group' } }, [{ kind: 'bounding-box' }, { kind: 'polygon' }]);
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    for (const [laterality, view] of [['L', 'CC'], ['R', 'CC'], ['L', 'MLO'], ['R', 'MLO']] as const) {
+      up.attach('files', largeImage({ seed: `shapes-mg-${laterality}${view}`, studySeed: 'shapes-mg', rows: 120 + (laterality === 'R' ? 20 : 0), columns: 100, laterality, view }), `${laterality}${view}.dcm`);
+    }
+    await up.expect(202);
+    await eventually(async () => {
+      const t = await tasksOf(projectId);
+      return t.length === 1 && t[0].state === 'ready';
+    }, 30_000);
+    const lease = await next(projectId, ann[0]);
+    expect(lease.task.series).toHaveLength(4);
+    const views = await Promise.all(lease.task.series.map(async (s) => ({ id: s.id, rows: (await sys.db.dataSource.query(`SELECT geometry FROM series WHERE id = $1`, [s.id]))[0].geometry.dims[1] as number })));
+    const tall = views.find((v) => v.rows === 140)!;
+    const short = views.find((v) => v.rows === 120)!;
+
+    const noImage = await submit(projectId, ann[0], lease.readId, { shapes: [{ kind: 'box', label: 1, box: [1, 1, 5, 5] }] }).expect(400);
+    expect(noImage.body.message).toMatch(/this task has 4 images; say which one with "image"/);
+    const tooLow = await submit(projectId, ann[0], lease.readId, { shapes: [{ kind: 'box', label: 1, image: short.id, box: [10, 100, 20, 130] }] }).expect(400);
+    expect(tooLow.body.message).toMatch(/goes outside the 100x120 image/);
+    const other = await submit(projectId, ann[0], lease.readId, { shapes: [{ kind: 'box', label: 1, image: '00000000-0000-0000-0000-000000000000', box: [1, 1, 5, 5] }] }).expect(400);
+    expect(other.body.message).toMatch(/is not one of this task's images/);
+
+    const shapes = [
+      { kind: 'box', label: 1, image: tall.id, box: [10, 100, 20, 130] },
+      { kind: 'polygon', label: 2, image: short.id, points: [[10, 10], [30, 10], [20, 25]] },
+    ];
+    const done = await submit(projectId, ann[0], lease.readId, { shapes }).expect(200);
+    expect(done.body.taskState).toBe('consensus');
+    const view = await eventually(async () => {
+      const v = await taskView(projectId, lease.taskId);
+      return v.state === 'approved' ? v : null;
+    }, 30_000);
+    const merged = view.labels.find((l: { kind: string }) => l.kind === 'merged');
+    expect(merged.answers.shapes).toEqual(shapes.map((s) => ({ ...s, slice: 0 })));
+    expect(view.consensus[0].metrics.shapes.agreement).toBe(1);
+  });
+});
