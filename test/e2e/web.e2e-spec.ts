@@ -106,7 +106,7 @@ interface AxeViolation {
 
 declare global {
   interface Window {
-    contour?: { viewer: any; metrics: { firstImageMs: number; fetchMs: number; decodeMs: number; bytes: number; dims: number[] }; kind: string; readerMasks?: Uint8Array[] };
+    contour?: { viewer: any; viewers?: any[]; shapes?: any; metrics: { firstImageMs: number; fetchMs: number; decodeMs: number; bytes: number; dims: number[] }; kind: string; readerMasks?: Uint8Array[] };
     axe?: { run(ctx: Document, opts: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> };
   }
 }
@@ -122,6 +122,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
   let browser: Browser;
   let projectId: string;
   let mammoProjectId: string;
+  let shapesProjectId: string;
   let taskId: string;
   let affineLps: number[][];
   const users: Record<string, { id: string }> = {};
@@ -168,6 +169,22 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     for (const a of ['ann1', 'ann2']) await pm.request('PUT', `/api/projects/${mammoProjectId}/members/${users[a].id}`, { roles: ['annotator'] });
     await pm.request('POST', `/api/projects/${mammoProjectId}/protocols`, { labels: [{ id: 1, name: 'Mass', color: '#ef4444' }], annotationTypes: [{ kind: 'segmentation-2d' }], instructions: 'Outline every mass.' });
     await pm.upload(mammoProjectId, [{ name: 'mg.dcm', data: largeImage({ seed: 'web-e2e-mg', rows: 2560, columns: 2048 }) }]);
+    // Four mammography views in one task, two reads, boxes, points and polygons.
+    shapesProjectId = (await pm.request('POST', '/api/projects', { name: 'Mammography findings', settings: { quality: { reads: 2, agreementThreshold: 0.5, reviewRequired: true }, split: { policy: 'view-group' } } })).id;
+    for (const a of ['ann1', 'ann2']) await pm.request('PUT', `/api/projects/${shapesProjectId}/members/${users[a].id}`, { roles: ['annotator'] });
+    await pm.request('PUT', `/api/projects/${shapesProjectId}/members/${users.rev1.id}`, { roles: ['reviewer'] });
+    await pm.request('POST', `/api/projects/${shapesProjectId}/protocols`, {
+      labels: [
+        { id: 1, name: 'Mass', color: '#ef4444' },
+        { id: 2, name: 'Calcification', color: '#22c55e' },
+      ],
+      annotationTypes: [{ kind: 'bounding-box' }, { kind: 'point' }, { kind: 'polygon' }],
+      instructions: 'Box every mass; mark every calcification with a point.',
+    });
+    await pm.upload(
+      shapesProjectId,
+      (['LCC', 'RCC', 'LMLO', 'RMLO'] as const).map((v) => ({ name: `${v}.dcm`, data: largeImage({ seed: `web-e2e-views-${v}`, studySeed: 'web-e2e-views', rows: 160, columns: 128, laterality: v[0] as 'L' | 'R', view: v.slice(1) as 'CC' | 'MLO' }) })),
+    );
     const [task] = await eventually(async () => {
       const t = (await pm.request('GET', `/api/projects/${projectId}/tasks`)) as { id: string; state: string }[];
       return t.length === 1 && t[0].state === 'ready' ? t : null;
@@ -618,6 +635,113 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await see(page.locator('table.queues')).contains('ingest');
     await axe(page, 'manager-queues');
     await page.context().close();
+  });
+
+  // ---- boxes, points and polygons --------------------------------------------------------------------------
+
+  /** Page coordinates of a shape pixel position on viewer `i` (file order of that view's image). */
+  async function viewPoint(page: Page, i: number, x: number, y: number) {
+    const pos = (await page.evaluate(([n, px, py]) => window.contour!.viewers![n].canvasOfPixel(px, py, 0), [i, x, y])) as [number, number];
+    const box = (await page.locator('canvas.viewer-canvas').nth(i).boundingBox())!;
+    return { x: box.x + pos[0], y: box.y + pos[1] };
+  }
+
+  it('four mammography views: an annotator boxes a mass and marks a calcification with the mouse; the reviewer sees both reads, adds the shape only one reader drew, and approves', async () => {
+    const tasks = await eventually(async () => {
+      const t = (await pm.request('GET', `/api/projects/${shapesProjectId}/tasks`)) as { id: string; state: string }[];
+      return t.length === 1 && t[0].state === 'ready' ? t : null;
+    }, 60_000, 250);
+    const detail = await pm.request('GET', `/api/projects/${shapesProjectId}/tasks/${tasks[0].id}`);
+    const seriesIds = detail.series.map((s: { id: string }) => s.id) as string[];
+    expect(seriesIds).toHaveLength(4);
+
+    const page = await signIn('ann1');
+    await openNextTask(page, shapesProjectId);
+    await see(page.locator('canvas.viewer-canvas')).count(4);
+    await see(page.locator('.shape-count')).text('No shapes yet.');
+    // No mask tools on a protocol without segmentation.
+    expect(await page.locator('[aria-label="Mask tools"]').count()).toBe(0);
+
+    // Box tool (X), drag on the first view: the box is on screen and in the list.
+    await page.keyboard.press('x');
+    await see(page.getByRole('radio', { name: /^Box/ })).checked(true);
+    const cell = page.locator('.viewer-cell').first();
+    const before = PNG.sync.read(await cell.screenshot());
+    const a = await viewPoint(page, 0, 20, 30);
+    const b = await viewPoint(page, 0, 60, 80);
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 6 });
+    await page.mouse.up();
+    await see(page.locator('.shape-count')).text('1 shape');
+    expect(redPixels(PNG.sync.read(await cell.screenshot()))).toBeGreaterThan(redPixels(before) + 40);
+    const drawn = (await page.evaluate(() => window.contour!.shapes.shapes)) as { kind: string; label: number; image: string; box: number[] }[];
+    expect(drawn).toHaveLength(1);
+    expect(drawn[0]).toMatchObject({ kind: 'box', label: 1, image: seriesIds[0], slice: 0 });
+    drawn[0].box.forEach((c, i) => expect(Math.abs(c - [20, 30, 60, 80][i])).toBeLessThan(1));
+
+    // Point tool (O), label 2, a click on the third view; a stray point deleted from the list.
+    await page.keyboard.press('o');
+    await page.keyboard.press('2');
+    const p = await viewPoint(page, 2, 50, 40);
+    await page.mouse.click(p.x, p.y);
+    const stray = await viewPoint(page, 2, 90, 120);
+    await page.mouse.click(stray.x, stray.y);
+    await see(page.locator('.shape-count')).text('3 shapes');
+    const points = (await page.evaluate(() => window.contour!.shapes.shapes.slice(1))) as { kind: string; label: number; image: string; point: number[] }[];
+    expect(points.map((s) => [s.kind, s.label, s.image])).toEqual([
+      ['point', 2, seriesIds[2]],
+      ['point', 2, seriesIds[2]],
+    ]);
+    points.forEach((s, i) => s.point.forEach((c, j) => expect(Math.abs(c - [[50, 40], [90, 120]][i][j])).toBeLessThan(1)));
+    await page.locator('.shape-list li').nth(2).getByRole('button', { name: /^Delete Point · Calcification · slice 1/ }).click();
+    await see(page.locator('.shape-count')).text('2 shapes');
+    await page.screenshot({ path: join(SHOTS, 'annotator-shapes.png') });
+    await axe(page, 'annotator-shapes');
+    await submit(page);
+    const mine = (await pm.request('GET', `/api/projects/${shapesProjectId}/tasks/${tasks[0].id}`)).labels.find((l: { kind: string }) => l.kind === 'read');
+    expect(mine.answers.shapes.map((s: { kind: string; image: string; label: number }) => [s.kind, s.image, s.label])).toEqual([
+      ['box', seriesIds[0], 1],
+      ['point', seriesIds[2], 2],
+    ]);
+    await page.context().close();
+
+    // The second reader boxes the same mass (through the API) and marks no calcification.
+    const ann2 = await new ApiClient(base).login('ann2', PASSWORD);
+    const lease = await ann2.request('POST', `/api/projects/${shapesProjectId}/tasks/next`);
+    await ann2.request('POST', `/api/projects/${shapesProjectId}/reads/${lease.readId}/submit`, { answers: { shapes: [{ kind: 'box', label: 1, image: seriesIds[0], box: [21, 30, 61, 81] }] } });
+    await eventually(async () => (await pm.request('GET', `/api/projects/${shapesProjectId}/tasks/${tasks[0].id}`)).state === 'review', 30_000, 250);
+
+    // The reviewer: shape agreement, both readers' shapes, the disputed point; adds it and approves the edit.
+    const rev = await signIn('rev1');
+    await rev.goto(`${base}/projects/${shapesProjectId}/review`);
+    await rev.getByRole('button', { name: 'Next review' }).click();
+    await rev.waitForFunction(() => window.contour?.kind === 'review', null, { timeout: 60_000 });
+    const agreement = Number(await rev.locator('.shape-agreement').textContent());
+    expect(agreement).toBeGreaterThan(0.5);
+    expect(agreement).toBeLessThan(0.7);
+    await see(rev.locator('.disputed-shapes')).contains('Point · Calcification');
+    await see(rev.locator('.shape-count')).text('1 shape');
+    await rev.getByRole('button', { name: /^Add to the result: Point/ }).click();
+    await see(rev.locator('.shape-count')).text('2 shapes');
+    await rev.getByLabel('Reader 1').check();
+    await rev.getByLabel('Reader 2').check();
+    await rev.screenshot({ path: join(SHOTS, 'reviewer-shapes.png') });
+    await axe(rev, 'reviewer-shapes');
+    await rev.getByRole('button', { name: 'Edit & approve' }).click();
+    await see(rev.locator('.status-line.ok')).contains('Edited and approved');
+    const final = await eventually(async () => {
+      const d = await pm.request('GET', `/api/projects/${shapesProjectId}/tasks/${tasks[0].id}`);
+      return d.state === 'approved' ? d : null;
+    }, 30_000, 250);
+    const edit = final.labels.find((l: { kind: string }) => l.kind === 'review-edit');
+    expect(edit.answers.shapes.map((s: { kind: string; image: string }) => [s.kind, s.image])).toEqual([
+      ['box', seriesIds[0]],
+      ['point', seriesIds[2]],
+    ]);
+    expect(edit.answers.shapes[0].box).toEqual(expect.arrayContaining([expect.any(Number)]));
+    await rev.context().close();
+    expect(pageErrors).toEqual([]);
   });
 
   // ---- a large image ---------------------------------------------------------------------------------------

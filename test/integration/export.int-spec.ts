@@ -6,12 +6,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { unzipSync } from 'fflate';
 import { ProjectRole, Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { dataPath } from '../support/env';
 import { maskBody } from '../support/masks';
+import { runExport } from '../support/exports';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
 const run = promisify(execFile);
@@ -67,20 +67,9 @@ describe('dataset export', () => {
     await annotateAll(projectId);
     await eventually(async () => (await approvedCount(projectId)) === 26, 60_000);
 
-    const created = await sys.http().post(`/api/projects/${projectId}/exports`).set(bearer(pm)).send({ name: 'v1', options: { formats: ['nnunet', 'dicom-seg'], split: { fractions: { train: 0.6, validation: 0.2, test: 0.2 }, seed: 7, stratifyBy: ['sex'] } } }).expect(202);
-    const done = await eventually(async () => {
-      const e = (await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}`).set(bearer(pm))).body;
-      if (e.state === 'failed') throw new Error(`export failed: ${e.error}`);
-      return e.state === 'done' ? e : null;
-    }, 180_000, 500);
-    expect(done.progress).toBe(100);
-    const zip = await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}/download`).set(bearer(pm)).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
-    expect(zip.status).toBe(200);
-    files = unzipSync(new Uint8Array(zip.body as Buffer));
+    const run = await runExport(sys, projectId, pm.token, { name: 'v1', options: { formats: ['nnunet', 'dicom-seg'], split: { fractions: { train: 0.6, validation: 0.2, test: 0.2 }, seed: 7, stratifyBy: ['sex'] } } }, 180_000);
+    expect(run.report.progress).toBe(100);
+    files = run.files;
   });
   afterAll(() => sys.close());
 
@@ -178,19 +167,9 @@ print(json.dumps(best))`;
   });
 
   it('without a validation case, finishes without splits_final.json and says why (it used to fail at 90 %)', async () => {
-    const created = await sys.http().post(`/api/projects/${projectId}/exports`).set(bearer(pm)).send({ name: 'no-validation', options: { formats: ['nnunet'], split: { fractions: { train: 0.8, validation: 0, test: 0.2 }, seed: 7 } } }).expect(202);
-    const done = await eventually(async () => {
-      const e = (await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}`).set(bearer(pm))).body;
-      if (e.state === 'failed') throw new Error(`export failed: ${e.error}`);
-      return e.state === 'done' ? e : null;
-    }, 120_000, 500);
-    expect(done.report.notices.join(' ')).toMatch(/No validation case among the \d+ non-test case\(s\): nnunet\/splits_final.json is left out/);
-    const zip = await sys.http().get(`/api/projects/${projectId}/exports/${created.body.id}/download`).set(bearer(pm)).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
-    const names = Object.keys(unzipSync(new Uint8Array(zip.body as Buffer)));
+    const run = await runExport(sys, projectId, pm.token, { name: 'no-validation', options: { formats: ['nnunet'], split: { fractions: { train: 0.8, validation: 0, test: 0.2 }, seed: 7 } } }, 120_000);
+    expect(run.report.report.notices.join(' ')).toMatch(/No validation case among the \d+ non-test case\(s\): nnunet\/splits_final.json is left out/);
+    const names = Object.keys(run.files);
     expect(names).toContain('nnunet/dataset.json');
     expect(names).not.toContain('nnunet/splits_final.json');
   });
@@ -203,18 +182,7 @@ print(json.dumps(best))`;
     await eventually(async () => (await sys.http().get(`/api/projects/${coco}/tasks?state=ready`).set(bearer(pm))).body.length === 1, 30_000);
     await annotateAll(coco);
     await eventually(async () => (await approvedCount(coco)) === 1, 30_000);
-    const created = await sys.http().post(`/api/projects/${coco}/exports`).set(bearer(pm)).send({ options: { formats: ['coco'] } }).expect(202);
-    await eventually(async () => {
-      const e = (await sys.http().get(`/api/projects/${coco}/exports/${created.body.id}`).set(bearer(pm))).body;
-      if (e.state === 'failed') throw new Error(`export failed: ${e.error}`);
-      return e.state === 'done';
-    }, 60_000, 3000);
-    const zip = await sys.http().get(`/api/projects/${coco}/exports/${created.body.id}/download`).set(bearer(pm)).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
-    const z = unzipSync(new Uint8Array(zip.body as Buffer));
+    const z = (await runExport(sys, coco, pm.token, { options: { formats: ['coco'] } })).files;
     const ann2 = JSON.parse(Buffer.from(z['coco/annotations.json']).toString());
     expect(ann2.images[0]).toMatchObject({ width: 211, height: 169 });
     expect(ann2.annotations.length).toBeGreaterThanOrEqual(1);

@@ -7,6 +7,7 @@ import { ProjectRole, Role } from '@contour/db';
 import { largeImage } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { dataPath } from '../support/env';
+import { runExport } from '../support/exports';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
 type U = { id: string; token: string };
@@ -22,7 +23,7 @@ describe('boxes, points and polygons', () => {
   ];
 
   beforeAll(async () => {
-    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing, QueueName.Consensus] });
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing, QueueName.Consensus, QueueName.Export] });
     pm = await sys.user('pm', [Role.Manager]);
     for (let i = 1; i <= 2; i++) ann.push(await sys.user(`ann${i}`, [Role.Annotator]));
   });
@@ -130,5 +131,18 @@ describe('boxes, points and polygons', () => {
     const merged = view.labels.find((l: { kind: string }) => l.kind === 'merged');
     expect(merged.answers.shapes).toEqual(shapes.map((s) => ({ ...s, slice: 0 })));
     expect(view.consensus[0].metrics.shapes.agreement).toBe(1);
+
+    // COCO export: one image per view (views without findings too), the box and the polygon on their views.
+    const { files } = await runExport(sys, projectId, pm.token, { options: { formats: ['coco'] } });
+    const coco = JSON.parse(Buffer.from(files['coco/annotations.json']).toString());
+    expect(coco.images).toHaveLength(4);
+    for (const im of coco.images) expect(Buffer.from(files[`coco/${im.file_name}`]).subarray(1, 4).toString()).toBe('PNG');
+    const viewOf = (id: string) => coco.images[lease.task.series.findIndex((s) => s.id === id)];
+    expect(viewOf(tall.id)).toMatchObject({ width: 100, height: 140 });
+    expect([...coco.annotations].sort((a, b) => a.category_id - b.category_id)).toEqual([
+      { id: expect.any(Number), image_id: viewOf(tall.id).id, category_id: 1, segmentation: [], area: 300, bbox: [10, 100, 10, 30], iscrowd: 0 },
+      { id: expect.any(Number), image_id: viewOf(short.id).id, category_id: 2, segmentation: [[10, 10, 30, 10, 20, 25]], area: 150, bbox: [10, 10, 20, 15], iscrowd: 0 },
+    ]);
+    expect(coco.categories.map((c: { name: string }) => c.name)).toEqual(['Nodule', 'Calcification']);
   });
 });

@@ -92,8 +92,13 @@ export interface ConsensusInfo {
     readers?: string[];
     labels?: { label: number; present?: boolean; dice: Overlap; iou?: Overlap; hd95?: Overlap | null; vsMerged?: { dice: number }[] }[];
     answers?: Record<string, number>;
+    shapes?: { agreement: number; labels: { label: number; agreement: number; counts: number[] }[]; merged: { readers: number; similarity: number }[] };
   };
-  disagreement: { labels: { label: number; voxels: number; slices: { z: number; voxels: number }[]; regions: { box: number[]; voxels: number }[] }[] } | null;
+  disagreement: {
+    labels?: { label: number; voxels: number; slices: { z: number; voxels: number }[]; regions: { box: number[]; voxels: number }[] }[];
+    /** Shapes some readers drew but not a majority. */
+    shapes?: { readers: number; similarity: number; shape: import('./viewer/shapes').WebShape }[];
+  } | null;
   mergedVersionId: string | null;
 }
 

@@ -14,7 +14,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
 import { DatasetExport, ExportCase, Instance, LabelProtocol, LabelVersion, Project, Series, Task } from '@contour/db';
-import { balanceReport, balanceReportHtml, caseProvenance, DatasetAttribute, DatasetCase, nnunetCaseFiles, nnunetCaseName, nnunetDatasetJson, nnunetLabelsFromProtocol, nnunetSplitsFinal, parseDicomAge, pseudonymousUserId, splitByPatient, Split, applyLabelRemap, maskToCocoRle, bboxOfMask, maskArea } from '@contour/dataset';
+import { balanceReport, balanceReportHtml, caseProvenance, DatasetAttribute, DatasetCase, nnunetCaseFiles, nnunetCaseName, nnunetDatasetJson, nnunetLabelsFromProtocol, nnunetSplitsFinal, parseDicomAge, pseudonymousUserId, splitByPatient, Split, applyLabelRemap, maskToCocoRle, bboxOfMask, maskArea, boxToCoco, polygonArea as cocoPolygonArea } from '@contour/dataset';
 import { readDicom } from '@contour/dicom';
 import { DeploymentSecret } from '@contour/ingest';
 import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
@@ -22,7 +22,7 @@ import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, VoiWindow, writeNifti } from '@contour/volume';
-import { decodeLabelMap, TaskState } from '@contour/workflow';
+import { decodeLabelMap, Shape, shapesOf, TaskState } from '@contour/workflow';
 import { ExportOptions } from './export-options';
 
 const actor = systemActor('export');
@@ -242,17 +242,9 @@ export class ExportService {
       }
     }
 
-    if ((task.kind === 'image' || task.kind === 'frames') && options.formats.includes('coco') && geometry) {
-      const volume = await this.volumes.load(series.id);
-      const [nx, ny] = [volume.dims[0], volume.dims[1]];
-      const z = task.kind === 'image' && geometry.order ? Math.max(0, geometry.order.indexOf(task.instanceId!)) : task.frameStart ?? 0;
-      const png = this.windowedPng(volume.data, nx, ny, z, options.coco.window);
-      await put(`coco/images/${caseName}.png`, png);
-      const annotations = masks.flatMap((m) => {
-        const slice = m.map.length === nx * ny ? m.map : m.map.subarray(0, nx * ny);
-        return [...new Set(slice)].filter((v) => v !== 0).map((label) => ({ label, rle: maskToCocoRle(slice, nx, ny, label), bbox: bboxOfMask(slice, nx, ny, label), area: maskArea(slice, nx, ny, label) }));
-      });
-      summary.coco = { fileName: `images/${caseName}.png`, width: nx, height: ny, annotations };
+    if (options.formats.includes('coco')) {
+      const images = await this.cocoImages(task, series, geometry, masks, versions, caseName, options.coco.window, put);
+      if (images.length) summary.coco = { images };
     }
 
     const draft = await this.dataSource.getRepository(LabelVersion).findOne({ where: { taskId: task.id, kind: 'draft' } });
@@ -278,6 +270,45 @@ export class ExportService {
     return { files, summary };
   }
 
+  /**
+   * The COCO images of one case and their annotations: masks (RLE), boxes, polygons and points. An image or
+   * frame task is one image; a view group one image per view (views without findings too: negatives count
+   * in detection datasets); a 3D series with shapes one image per slice that has shapes.
+   */
+  private async cocoImages(
+    task: Task,
+    series: Series,
+    geometry: { dims: [number, number, number]; order?: string[] } | null,
+    masks: { map: Uint8Array }[],
+    versions: LabelVersion[],
+    caseName: string,
+    window: { center: number; width: number } | undefined,
+    put: (path: string, data: Buffer) => Promise<unknown>,
+  ): Promise<CocoCaseImage[]> {
+    const shapes = versions.flatMap((v) => shapesOf(v.answers));
+    const out: CocoCaseImage[] = [];
+    const image = async (seriesId: string, z: number, name: string, annotations: CocoCaseAnnotation[]) => {
+      const volume = await this.volumes.load(seriesId);
+      const [nx, ny] = [volume.dims[0], volume.dims[1]];
+      await put(`coco/images/${name}.png`, this.windowedPng(volume.data, nx, ny, z, window));
+      out.push({ fileName: `images/${name}.png`, width: nx, height: ny, annotations });
+    };
+    if ((task.kind === 'image' || task.kind === 'frames') && geometry) {
+      const [nx, ny] = geometry.dims;
+      const z = task.kind === 'image' && geometry.order ? Math.max(0, geometry.order.indexOf(task.instanceId!)) : task.frameStart ?? 0;
+      const fromMasks = masks.flatMap((m) => {
+        const slice = m.map.length === nx * ny ? m.map : m.map.subarray(0, nx * ny);
+        return [...new Set(slice)].filter((v) => v !== 0).map((label) => ({ label, rle: maskToCocoRle(slice, nx, ny, label), bbox: bboxOfMask(slice, nx, ny, label), area: maskArea(slice, nx, ny, label) }));
+      });
+      await image(series.id, z, caseName, [...fromMasks, ...shapes.filter((s) => s.slice === 0).map(shapeToCoco)]);
+    } else if (task.kind === 'view-group') {
+      for (const [i, seriesId] of task.seriesIds.entries()) await image(seriesId, 0, `${caseName}_view${i}`, shapes.filter((s) => s.image === seriesId && s.slice === 0).map(shapeToCoco));
+    } else if (task.kind === 'series' && geometry) {
+      for (const z of [...new Set(shapes.map((s) => s.slice))].sort((a, b) => a - b)) await image(series.id, z, `${caseName}_z${z}`, shapes.filter((s) => s.slice === z).map(shapeToCoco));
+    }
+    return out;
+  }
+
   /** Slice `z` as an 8-bit PNG: through the COCO window when one is set, else the slice's own range. */
   private windowedPng(data: ArrayLike<number>, nx: number, ny: number, z: number, window?: { center: number; width: number }): Buffer {
     const offset = z * nx * ny;
@@ -290,27 +321,30 @@ export class ExportService {
    * no mask has to be held in memory at the end.
    */
   private cocoJson(cases: ExportCase[], labels: ProtocolLabel[]) {
-    const images = cases.map((c, i) => {
-      const s = (c.summary as { coco: { fileName: string; width: number; height: number } }).coco;
-      return { id: i + 1, file_name: s.fileName, width: s.width, height: s.height, case_id: c.caseName };
+    // Cases exported before one case could hold several images kept one image as `coco` itself.
+    const perCase = cases.map((c) => {
+      const coco = (c.summary as { coco: { images?: CocoCaseImage[] } & CocoCaseImage }).coco;
+      return { caseName: c.caseName, images: coco.images ?? [coco] };
     });
-    let id = 0;
-    const annotations = cases.flatMap((c, i) =>
-      (c.summary as { coco: { annotations: { label: number; rle: unknown; bbox: unknown; area: number }[] } }).coco.annotations.map((a) => ({
-        id: ++id,
-        image_id: i + 1,
-        category_id: a.label,
-        segmentation: a.rle,
-        area: a.area,
-        bbox: a.bbox,
-        iscrowd: 0,
-      })),
-    );
+    const images: { id: number; file_name: string; width: number; height: number; case_id: string }[] = [];
+    const annotations: Record<string, unknown>[] = [];
+    const withPoints = new Set<number>();
+    for (const c of perCase) {
+      for (const im of c.images) {
+        const imageId = images.length + 1;
+        images.push({ id: imageId, file_name: im.fileName, width: im.width, height: im.height, case_id: c.caseName });
+        for (const a of im.annotations) {
+          if ('point' in a) withPoints.add(a.label);
+          annotations.push({ id: annotations.length + 1, image_id: imageId, category_id: a.label, ...cocoAnnotationBody(a), iscrowd: 0 });
+        }
+      }
+    }
     return {
       info: { description: 'Contour export', version: '1.0', year: new Date().getFullYear(), date_created: new Date().toISOString() },
       licenses: [],
       images,
-      categories: labels.map((l) => ({ id: l.id, name: l.name, supercategory: 'label' })),
+      // A category with points carries one keypoint named "point" (COCO's keypoint format).
+      categories: labels.map((l) => ({ id: l.id, name: l.name, supercategory: 'label', ...(withPoints.has(l.id) ? { keypoints: ['point'], skeleton: [] } : {}) })),
       annotations,
     };
   }
@@ -348,4 +382,40 @@ export class ExportService {
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+type CocoCaseAnnotation =
+  | { label: number; rle: unknown; bbox: unknown; area: number }
+  | { label: number; box: [number, number, number, number] }
+  | { label: number; polygon: number[] }
+  | { label: number; point: [number, number] };
+
+interface CocoCaseImage {
+  fileName: string;
+  width: number;
+  height: number;
+  annotations: CocoCaseAnnotation[];
+}
+
+/** A stored shape as the per-case COCO annotation kept in the case summary. */
+function shapeToCoco(s: Shape): CocoCaseAnnotation {
+  if (s.kind === 'box') return { label: s.label, box: s.box };
+  if (s.kind === 'point') return { label: s.label, point: s.point };
+  return { label: s.label, polygon: s.points.flat() };
+}
+
+/** segmentation, bbox and area (and keypoints for a point) of one COCO annotation. */
+function cocoAnnotationBody(a: CocoCaseAnnotation): Record<string, unknown> {
+  if ('rle' in a) return { segmentation: a.rle, area: a.area, bbox: a.bbox };
+  if ('box' in a) {
+    const bbox = boxToCoco(a.box);
+    return { segmentation: [], area: bbox[2] * bbox[3], bbox };
+  }
+  if ('polygon' in a) {
+    const xs = a.polygon.filter((_, i) => i % 2 === 0);
+    const ys = a.polygon.filter((_, i) => i % 2 === 1);
+    const [x0, y0] = [Math.min(...xs), Math.min(...ys)];
+    return { segmentation: [a.polygon], area: cocoPolygonArea(a.polygon), bbox: [x0, y0, Math.max(...xs) - x0, Math.max(...ys) - y0] };
+  }
+  return { segmentation: [], area: 0, bbox: [a.point[0], a.point[1], 0, 0], keypoints: [a.point[0], a.point[1], 2], num_keypoints: 1 };
 }

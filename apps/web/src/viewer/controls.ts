@@ -4,6 +4,7 @@
 // shortcuts with their help text.
 import type { ProtocolLabel } from '../api';
 import { h, uid } from '../dom';
+import type { ShapeEditor } from './shapes';
 import { Location, presetsFor, Tool, View, Viewer } from './viewer';
 
 /** Fired on document when a shortcut changed the zoom, so the toolbar's read-out follows. */
@@ -207,6 +208,9 @@ export function maskTools(viewer: Viewer, labels: ProtocolLabel[]): HTMLElement 
 export const SHORTCUTS: [string, string][] = [
   ['N / W / P', 'Navigate, window/level drag, pan'],
   ['B / E / F / T', 'Brush, eraser, fill outline, threshold brush'],
+  ['X / O / G', 'Box, point, polygon tool (protocols with shapes); the same key again turns it off'],
+  ['Enter, Esc, Backspace', 'Close, cancel, or take back the last corner of a polygon'],
+  ['Delete', 'Delete the selected shape'],
   ['1 … 9', 'Choose label 1 to 9 of the palette'],
   ['[ and ]', 'Smaller / larger brush'],
   ['Ctrl+Z, Ctrl+Y (Ctrl+Shift+Z)', 'Undo, redo'],
@@ -244,7 +248,10 @@ export function dialog(title: string, body: HTMLElement): HTMLDialogElement & { 
 }
 
 /** Keyboard shortcuts of a workspace; ignored while typing in a field. Returns the remover. */
-export function installShortcuts(viewers: Viewer[], extra: { tools?: HTMLElement & { sync(): void }; labels?: ProtocolLabel[]; onSave?: () => void; onHelp?: () => void; onToggleMask?: () => void }): () => void {
+export function installShortcuts(
+  viewers: Viewer[],
+  extra: { tools?: HTMLElement & { sync(): void }; shapes?: ShapeEditor | null; labels?: ProtocolLabel[]; onSave?: () => void; onHelp?: () => void; onToggleMask?: () => void },
+): () => void {
   const main = viewers[0];
   const handler = (e: KeyboardEvent) => {
     const t = e.target as HTMLElement | null;
@@ -258,7 +265,8 @@ export function installShortcuts(viewers: Viewer[], extra: { tools?: HTMLElement
     const key = e.key;
     const ctrl = e.ctrlKey || e.metaKey;
     let handled = true;
-    if (ctrl && (key === 'z' || key === 'Z')) (e.shiftKey ? main.redo() : main.undo());
+    if (!ctrl && !e.altKey && extra.shapes?.handleKey(e)) handled = true;
+    else if (ctrl && (key === 'z' || key === 'Z')) (e.shiftKey ? main.redo() : main.undo());
     else if (ctrl && (key === 'y' || key === 'Y')) main.redo();
     else if (ctrl && (key === 's' || key === 'S')) extra.onSave?.();
     else if (ctrl || e.altKey) handled = false;
@@ -269,6 +277,8 @@ export function installShortcuts(viewers: Viewer[], extra: { tools?: HTMLElement
       viewers.forEach((v) => v.setTool(TOOL_KEYS[key.toLowerCase()]));
     } else if (/^[1-9]$/.test(key) && extra.labels?.[Number(key) - 1]) {
       main.setPenLabel(extra.labels[Number(key) - 1].id);
+      extra.shapes?.setLabel(extra.labels[Number(key) - 1].id);
+      extra.shapes?.changed(false);
       extra.tools?.sync();
     } else if (key === '[') main.setPenSize(main.penSize - 1), extra.tools?.sync();
     else if (key === ']') main.setPenSize(main.penSize + 1), extra.tools?.sync();

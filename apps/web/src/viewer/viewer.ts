@@ -62,7 +62,7 @@ export class Viewer {
   private before: Uint8Array | null = null;
   private overlays = new Map<string, Overlay>();
   private cineTimer: number | null = null;
-  private listeners = { change: [] as (() => void)[], location: [] as ((l: Location) => void)[], window: [] as ((w: number, l: number) => void)[] };
+  private listeners = { change: [] as (() => void)[], location: [] as ((l: Location) => void)[], window: [] as ((w: number, l: number) => void)[], tool: [] as ((t: Tool) => void)[] };
   readonly editable: boolean;
   inverted = false;
 
@@ -272,6 +272,43 @@ export class Viewer {
     return [pos[0] / dpr, pos[1] / dpr];
   }
 
+  /**
+   * Continuous pixel coordinates (x, y; pixel (i, j) covers [i, i+1) x [j, j+1), as Contour's shapes use)
+   * of a mouse position, and the slice shown; null outside the image or when the view is not the image's plane.
+   */
+  pixelAt(clientX: number, clientY: number): { x: number; y: number; slice: number } | null {
+    if (!this.volume || this.view !== this.planeView()) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    const dpr = (this.nv as unknown as { uiData: { dpr: number } }).uiData.dpr || 1;
+    const frac = this.nv.canvasPos2frac([(clientX - rect.left) * dpr, (clientY - rect.top) * dpr]);
+    if (!frac || frac[0] < 0) return null;
+    const mm = this.nv.frac2mm(frac as never);
+    const v = applyAffine(this.inverse, [mm[0], mm[1], mm[2]]);
+    return { x: v[0] + 0.5, y: v[1] + 0.5, slice: this.location()?.voxel[2] ?? 0 };
+  }
+
+  /** Canvas CSS position of a point given in shape pixel coordinates on slice `slice`. */
+  canvasOfPixel(x: number, y: number, slice: number): [number, number] | null {
+    return this.canvasPositionOf([x - 0.5, y - 0.5, slice]);
+  }
+
+  /** The view that shows the file's own image plane (its first two axes): where shapes are drawn. */
+  planeView(): View {
+    const m = this.mapping;
+    if (!m) return 'axial';
+    const sliceStride = m.dims[0] * m.dims[1];
+    // The displayed (RAS) axis the file's third axis runs along; a single slice: the RAS axis of size 1.
+    let axis = m.step.findIndex((s, r) => Math.abs(s) === sliceStride && m.dimsRAS[r] === m.dims[2] && m.dims[2] > 1);
+    if (axis < 0) axis = m.dimsRAS.findIndex((d, r) => d === 1 && Math.abs(m.step[r]) !== 1);
+    return axis === 0 ? 'sagittal' : axis === 1 ? 'coronal' : 'axial';
+  }
+
+  /** A token that changes whenever what the canvas shows moves (slice, zoom, pan, view, size). */
+  viewSignature(): string {
+    const s = this.nv.scene;
+    return `${this.view}|${Array.from(s.pan2Dxyzmm).join(',')}|${Array.from(s.crosshairPos).join(',')}|${this.canvas.width}x${this.canvas.height}`;
+  }
+
   // ---- location readout ---------------------------------------------------------------------------------
 
   location(): Location | null {
@@ -335,6 +372,12 @@ export class Viewer {
       this.nv.opts.penSize = this.penSize;
     }
     this.canvas.dataset.tool = this.tool;
+    for (const fn of this.listeners.tool) fn(this.tool);
+  }
+
+  /** Fires whenever the tool changes (shape tools step aside when a mask tool is picked). */
+  onTool(fn: (t: Tool) => void) {
+    this.listeners.tool.push(fn);
   }
 
   setPenLabel(id: number) {

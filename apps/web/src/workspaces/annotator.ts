@@ -4,6 +4,7 @@ import { AnnotationType, api, ApiError, InboxRead, Lease, ProtocolLabel, session
 import { announce, errorText, fmtDate, h, replace, statusLine } from '../dom';
 import { navigate } from '../router';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
+import { ShapeEditor, shapeKinds, WebShape } from '../viewer/shapes';
 import { exposeForTests, openTaskImages, TaskImages } from './task-images';
 
 const HEARTBEAT_MS = 30_000;
@@ -105,6 +106,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     timers = [];
     removeShortcuts();
     if (dirty && !submitted && !leaseLost && images) void saveDraft(true);
+    shapes?.destroy();
     images?.viewers.forEach((v) => v.destroy());
     document.querySelectorAll('dialog.dialog').forEach((d) => d.remove());
   };
@@ -128,7 +130,10 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   const reworkComment = lease?.reworkComment ?? myRead.reworkComment;
   const protocol = task.protocol ?? { version: 0, labels: [] as ProtocolLabel[], annotationTypes: [{ kind: 'segmentation-3d' }] as AnnotationType[], instructions: '' };
   // View-group tasks (several views of one object) take answers per task, not one mask on one grid.
-  const segmentation = protocol.annotationTypes.some((t) => t.kind !== 'classification') && protocol.labels.length > 0 && task.kind !== 'view-group';
+  const segmentation = protocol.annotationTypes.some((t) => t.kind.startsWith('segmentation')) && protocol.labels.length > 0 && task.kind !== 'view-group';
+  // Boxes, points and polygons: on every image of the task, view groups included.
+  const kinds = protocol.labels.length ? shapeKinds(protocol.annotationTypes) : [];
+  let shapes: ShapeEditor | null = null;
 
   // ---- header ----------------------------------------------------------------------------------------------
   const leaseOut = h('span', { class: 'lease', 'aria-live': 'off' });
@@ -246,7 +251,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     status.show(`The saved mask could not be loaded: ${errorText(e)}`, 'error');
   }
   dirty = false;
-  const startNote = h('p', { class: 'muted small' }, start ? `Started from ${start === prelabel ? 'the model’s pre-label draft' : start === myDraft ? 'your saved draft' : 'your previous submission'}.` : 'Started from an empty mask.');
+  const startNote = h('p', { class: 'muted small' }, start ? `Started from ${start === prelabel ? 'the model’s pre-label draft' : start === myDraft ? 'your saved draft' : 'your previous submission'}.` : segmentation ? 'Started from an empty mask.' : 'Started from scratch.');
 
   function prelabelLayer(model: string) {
     const show = h('input', { type: 'checkbox', onchange: () => primary.setOverlayVisible('prelabel', show.checked) });
@@ -254,12 +259,21 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     return h('section', { class: 'panel layers', 'aria-label': 'Layers' }, h('h2', null, 'Pre-label'), h('p', { class: 'muted small' }, `Draft by ${model}.`), h('label', { class: 'inline check' }, show, 'Show pre-label overlay'), h('label', { class: 'slider' }, 'Pre-label opacity ', opacity));
   }
 
+  let shapesEl: HTMLElement | null = null;
+  if (kinds.length) {
+    shapes = new ShapeEditor(kinds, protocol.labels, true);
+    viewers.forEach((v, i) => shapes!.attach(v, task.series[i].id));
+    shapes.setShapes(((myDraft ?? myLastRead)?.answers?.shapes as WebShape[] | undefined) ?? []);
+    shapes.onChange(() => (dirty = true));
+    shapesEl = shapes.panel();
+  }
   const tools = segmentation ? maskTools(primary, protocol.labels) : null;
-  side.append(...[tools, layersEl, questions.length ? questionsEl : null, h('section', { class: 'panel' }, startNote, loadNote)].filter((x): x is HTMLElement => Boolean(x)));
+  side.append(...[shapesEl, tools, layersEl, questions.length ? questionsEl : null, h('section', { class: 'panel' }, startNote, loadNote)].filter((x): x is HTMLElement => Boolean(x)));
   tools?.sync();
   primary.onChange(() => (dirty = true));
   removeShortcuts = installShortcuts(viewers, {
     tools: tools ?? undefined,
+    shapes,
     labels: protocol.labels,
     onSave: () => void saveDraft(false),
     onHelp: () => help.present(),
@@ -271,13 +285,16 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
       }
     },
   });
-  exposeForTests({ viewer: primary, viewers, metrics, grid: images.grid, kind: 'annotation' });
-  status.show(reworkComment ? 'Rework: read the reviewer’s comment above, fix the mask and submit again.' : 'Ready. Paint with the brush (B) and submit when done.');
+  exposeForTests({ viewer: primary, viewers, metrics, grid: images.grid, kind: 'annotation', shapes });
+  const how = segmentation ? 'Paint with the brush (B)' : kinds.length ? `Mark the findings (${kinds.map((k) => ({ box: 'box: X', point: 'point: O', polygon: 'polygon: G' })[k]).join(', ')})` : 'Answer the questions';
+  status.show(reworkComment ? 'Rework: read the reviewer’s comment above, fix your read and submit again.' : `Ready. ${how} and submit when done.`);
   announce(`Task loaded in ${Math.round(metrics.firstImageMs)} milliseconds`);
 
   // ---- draft, submit, release -----------------------------------------------------------------------------
   function body() {
-    return { ...(segmentation ? { mask: images!.maskForServer() } : {}), ...(Object.keys(answers).length ? { answers: { ...answers } } : {}) };
+    // Shapes always go with the read, an empty list included: "nothing to mark" is an answer.
+    const all = { ...answers, ...(shapes ? { shapes: shapes.forServer() } : {}) };
+    return { ...(segmentation ? { mask: images!.maskForServer() } : {}), ...(Object.keys(all).length ? { answers: all } : {}) };
   }
 
   async function saveDraft(quiet: boolean) {

@@ -6,6 +6,7 @@ import { api, ApiError, ConsensusInfo, Lease, ProtocolLabel, TaskDetail } from '
 import { announce, errorText, fmtNum, h, statusLine, uid } from '../dom';
 import { navigate } from '../router';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
+import { describeShape, ShapeEditor, shapeKinds, WebShape } from '../viewer/shapes';
 import { Viewer } from '../viewer/viewer';
 import { exposeForTests, openTaskImages, TaskImages } from './task-images';
 
@@ -59,10 +60,12 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   let images: TaskImages | null = null;
   const extraViewers: Viewer[] = [];
   let removeShortcuts = () => undefined as void;
+  let shapes: ShapeEditor | null = null;
   let done = false;
   const cleanup = () => {
     timers.forEach((t) => window.clearInterval(t));
     removeShortcuts();
+    shapes?.destroy();
     images?.viewers.forEach((v) => v.destroy());
     extraViewers.forEach((v) => v.destroy());
     document.querySelectorAll('dialog.dialog').forEach((d) => d.remove());
@@ -87,6 +90,10 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   const protocol = task.protocol ?? { version: 0, labels: [] as ProtocolLabel[], annotationTypes: [], instructions: '' };
   const labelName = new Map(protocol.labels.map((l) => [l.id, l.name]));
   const consensus: ConsensusInfo | undefined = task.consensus[task.consensus.length - 1];
+  // A mask to review when the protocol has segmentation (or names no annotation types: older protocols).
+  const types = protocol.annotationTypes;
+  const segmentation = protocol.labels.length > 0 && task.kind !== 'view-group' && (types.length === 0 || types.some((t) => t.kind.startsWith('segmentation')));
+  const kinds = protocol.labels.length ? shapeKinds(types) : [];
   const annotationReads = task.reads.filter((r) => r.kind === 'annotation' && r.labelVersionId).sort((a, b) => a.slot - b.slot);
   const readers = annotationReads.map((r, i) => ({ read: r, name: `Reader ${i + 1}`, color: READER_COLORS[i % READER_COLORS.length], version: task.labels.find((l) => l.id === r.labelVersionId) }));
 
@@ -130,7 +137,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
 
   // ---- images and layers -----------------------------------------------------------------------------------
   try {
-    images = await openTaskImages(projectId, task, viewerHost, started, { editable: protocol.labels.length > 0 });
+    images = await openTaskImages(projectId, task, viewerHost, started, { editable: segmentation });
   } catch (e) {
     viewerHost.setAttribute('aria-busy', 'false');
     status.show(errorText(e), 'error');
@@ -144,7 +151,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
 
   const readerMasks: Uint8Array[] = [];
   try {
-    for (const r of readers) readerMasks.push(r.version?.hasMask ? await images.fetchMask(r.version.id) : new Uint8Array(primary.dims[0] * primary.dims[1] * primary.dims[2]));
+    if (segmentation) for (const r of readers) readerMasks.push(r.version?.hasMask ? await images.fetchMask(r.version.id) : new Uint8Array(primary.dims[0] * primary.dims[1] * primary.dims[2]));
   } catch (e) {
     status.show(`A read could not be loaded: ${errorText(e)}`, 'error');
   }
@@ -159,7 +166,8 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   if (disagreement) primary.setOverlay('disagreement', disagreement.map, new Map<number, string>([[1, DISAGREE_COLOR]]), 0.7, kind === 'adjudication');
   // The final mask starts from the merged result (or, without one, the readers' majority).
   let startedFrom = 'the merged result';
-  if (consensus?.mergedVersionId) {
+  if (!segmentation) startedFrom = '';
+  else if (consensus?.mergedVersionId) {
     try {
       primary.setMask(await images.fetchMask(consensus.mergedVersionId));
     } catch (e) {
@@ -171,6 +179,19 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   }
   let edited = false;
   primary.onChange(() => (edited = true));
+  // Shapes: each reader's as a dashed layer in the reader's colour, the merged ones as the editable result.
+  const mergedVersion = task.labels.find((l) => l.id === consensus?.mergedVersionId);
+  const mergedAnswers = { ...(mergedVersion?.answers ?? {}) };
+  delete mergedAnswers.shapes;
+  let shapesEl: HTMLElement | null = null;
+  if (kinds.length) {
+    shapes = new ShapeEditor(kinds, protocol.labels, true);
+    viewers.forEach((v, i) => shapes!.attach(v, task.series[i].id));
+    shapes.groups = readers.map((r, i) => ({ key: `reader-${i}`, name: r.name, color: r.color, shapes: (r.version?.answers?.shapes as WebShape[] | undefined) ?? [], visible: kind === 'adjudication' }));
+    shapes.setShapes((mergedVersion?.answers?.shapes as WebShape[] | undefined) ?? []);
+    shapes.onChange(() => (edited = true));
+    shapesEl = shapes.panel();
+  }
 
   // ---- side panel ------------------------------------------------------------------------------------------
   const modeName = uid('mode');
@@ -178,7 +199,15 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   const sbs = h('input', { type: 'radio', name: modeName, value: 'side', onchange: () => setMode('side') });
   const modeEl = h('fieldset', { class: 'panel' }, h('legend', null, 'Reads'), h('label', { class: 'choice' }, overlaid, 'Overlaid'), h('label', { class: 'choice' }, sbs, 'Side by side'));
   const readerRows = readers.map((r, i) => {
-    const box = h('input', { type: 'checkbox', checked: primary.overlayVisible(`reader-${i}`), onchange: () => primary.setOverlayVisible(`reader-${i}`, box.checked) });
+    const toggle = (on: boolean) => {
+      primary.setOverlayVisible(`reader-${i}`, on);
+      const group = shapes?.groups[i];
+      if (group) {
+        group.visible = on;
+        shapes!.changed(false);
+      }
+    };
+    const box = h('input', { type: 'checkbox', checked: segmentation ? primary.overlayVisible(`reader-${i}`) : kind === 'adjudication', onchange: () => toggle(box.checked) });
     const dice = consensus?.metrics.labels?.filter((l) => l.present !== false).map((l) => l.vsMerged?.[i]?.dice).filter((d): d is number => typeof d === 'number') ?? [];
     const meanDice = dice.length ? dice.reduce((a, b) => a + b, 0) / dice.length : null;
     return h(
@@ -197,9 +226,10 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     { class: 'panel layers', 'aria-label': 'Layers' },
     h('h2', null, 'Layers'),
     ...readerRows,
-    h('label', { class: 'choice' }, finalBox, h('span', { class: 'swatch merged', 'aria-hidden': 'true' }), kind === 'adjudication' ? 'Final mask (editable)' : 'Merged result (editable)'),
-    h('label', { class: 'choice' }, disBox, h('span', { class: 'swatch', style: `background:${DISAGREE_COLOR}`, 'aria-hidden': 'true' }), `Disagreement${disagreement ? ` (${disagreement.count} voxels)` : ''}`),
-    h('p', { class: 'muted small' }, `Final mask starts from ${startedFrom}.`),
+    segmentation ? h('label', { class: 'choice' }, finalBox, h('span', { class: 'swatch merged', 'aria-hidden': 'true' }), kind === 'adjudication' ? 'Final mask (editable)' : 'Merged result (editable)') : null,
+    segmentation ? h('label', { class: 'choice' }, disBox, h('span', { class: 'swatch', style: `background:${DISAGREE_COLOR}`, 'aria-hidden': 'true' }), `Disagreement${disagreement ? ` (${disagreement.count} voxels)` : ''}`) : null,
+    segmentation ? h('p', { class: 'muted small' }, `Final mask starts from ${startedFrom}.`) : null,
+    kinds.length ? h('p', { class: 'muted small' }, 'Readers’ shapes are dashed in their colour; the merged shapes (editable, under Shapes) are solid.') : null,
   );
 
   const agreementEl = agreementTable(consensus, labelName);
@@ -209,7 +239,8 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     extraViewers.forEach((x) => x.jumpTo(v));
     announce(`Moved to voxel ${v.join(', ')}`);
   });
-  const tools = protocol.labels.length ? maskTools(primary, protocol.labels) : null;
+  const disputedEl = disputedShapes(consensus, shapes);
+  const tools = segmentation ? maskTools(primary, protocol.labels) : null;
   const previous = task.reviews.length
     ? h('section', { class: 'panel' }, h('h2', null, 'Earlier reviews'), h('ul', { class: 'plain' }, ...task.reviews.map((r) => h('li', null, `Round ${r.round}: ${r.decision}${r.comment ? ` — “${r.comment}”` : ''}`))))
     : null;
@@ -229,11 +260,15 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     buttons.forEach((b) => (b.disabled = true));
     decisionStatus.show('Sending…');
     try {
-      const mask = images!.maskForServer();
+      // The final result: the mask (segmentation protocols) and the answers with the edited shapes.
+      const result = {
+        ...(segmentation ? { mask: images!.maskForServer() } : {}),
+        ...(shapes || Object.keys(mergedAnswers).length ? { answers: { ...mergedAnswers, ...(shapes ? { shapes: shapes.forServer() } : {}) } } : {}),
+      };
       const res =
         decision === 'adjudicate'
-          ? await api.adjudicate(projectId, readId, { mask, comment: comment.value })
-          : await api.review(projectId, readId, { decision, comment: comment.value, ...(decision === 'edit-approve' ? { mask } : {}) });
+          ? await api.adjudicate(projectId, readId, { ...result, comment: comment.value })
+          : await api.review(projectId, readId, { decision, comment: comment.value, ...(decision === 'edit-approve' ? result : {}) });
       done = true;
       leaseOut.textContent = 'Done';
       const words = { approve: 'Approved', 'edit-approve': 'Edited and approved', reject: 'Rejected and sent back to the annotators', adjudicate: 'Final mask submitted' }[decision];
@@ -263,7 +298,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     h('div', { class: 'row' }, ...buttons),
     decisionStatus,
   );
-  side.append(...[decisionEl, agreementEl, regionsEl, modeEl, layers, tools, previous].filter((x): x is HTMLElement => Boolean(x)));
+  side.append(...[decisionEl, agreementEl, regionsEl, disputedEl, modeEl, layers, shapesEl, tools, previous].filter((x): x is HTMLElement => Boolean(x)));
 
   // Side by side: one linked viewer per reader, each with that reader's mask in the protocol colours.
   let sideBuilt = false;
@@ -291,8 +326,8 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     if (mode === 'side' && l) extraViewers.forEach((v) => v.jumpTo(l.voxel));
   }
 
-  removeShortcuts = installShortcuts(viewers, { tools: tools ?? undefined, labels: protocol.labels, onHelp: () => help.present(), onToggleMask: () => ((finalBox.checked = !finalBox.checked), primary.setDrawingVisible(finalBox.checked)) });
-  exposeForTests({ viewer: primary, viewers, metrics: images.metrics, grid, kind, readerMasks, edited: () => edited });
+  removeShortcuts = installShortcuts(viewers, { tools: tools ?? undefined, shapes, labels: protocol.labels, onHelp: () => help.present(), onToggleMask: () => ((finalBox.checked = !finalBox.checked), primary.setDrawingVisible(finalBox.checked)) });
+  exposeForTests({ viewer: primary, viewers, metrics: images.metrics, grid, kind, readerMasks, shapes, edited: () => edited });
   if (kind === 'adjudication') regionsEl?.querySelector<HTMLButtonElement>('button')?.click();
   status.show(kind === 'adjudication' ? 'Adjudication: the magenta layer shows where the readers disagree. Fix the final mask there and submit it.' : 'Compare the reads, then approve, edit and approve, or reject with a comment.');
   return cleanup;
@@ -359,7 +394,40 @@ function agreementTable(c: ConsensusInfo | undefined, names: Map<number, string>
       ),
     ),
   );
+  const s = c.metrics.shapes;
+  if (s) {
+    el.append(
+      h('p', null, 'Shapes: agreement ', h('strong', { class: 'shape-agreement' }, fmtNum(s.agreement)), h('span', { class: 'muted small' }, ' (matched boxes/polygons by IoU ≥ 0.5, points within 5 px; mean over reader pairs)')),
+      h(
+        'table',
+        { class: 'data compact shape-agreement-table' },
+        h('caption', { class: 'visually-hidden' }, 'Shape agreement per label'),
+        h('thead', null, h('tr', null, ...['Label', 'Agreement', 'Shapes per reader'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', null, ...s.labels.map((l) => h('tr', { dataset: { label: String(l.label) } }, h('th', { scope: 'row' }, names.get(l.label) ?? `Label ${l.label}`), h('td', null, fmtNum(l.agreement)), h('td', null, l.counts.join(' / '))))),
+      ),
+    );
+  }
   return el;
+}
+
+/** Shapes only some readers drew (not a majority), each with a button that shows it. */
+function disputedShapes(c: ConsensusInfo | undefined, editor: ShapeEditor | null): HTMLElement | null {
+  const list = c?.disagreement?.shapes ?? [];
+  if (!list.length || !editor) return null;
+  return h(
+    'section',
+    { class: 'panel disputed-shapes', 'aria-label': 'Shapes the readers disagree on' },
+    h('h2', null, 'Shapes not agreed'),
+    h('p', { class: 'muted small' }, 'Drawn by some readers but not by a majority, so not in the merged result.'),
+    h(
+      'ul',
+      { class: 'plain' },
+      ...list.map((d) => {
+        const text = `${describeShape(d.shape, editor.nameOf(d.shape.label))} · ${d.readers} reader${d.readers > 1 ? 's' : ''}`;
+        return h('li', null, h('button', { type: 'button', class: 'link', onclick: () => editor.show(d.shape) }, text), ' ', h('button', { type: 'button', class: 'small', 'aria-label': `Add to the result: ${text}`, onclick: () => editor.add({ ...d.shape }) }, 'Add'));
+      }),
+    ),
+  );
 }
 
 function disagreementList(c: ConsensusInfo | undefined, names: Map<number, string>, jump: (voxel: number[]) => void): HTMLElement | null {
