@@ -90,6 +90,10 @@ describe('boxes, points and polygons', () => {
     ]);
     expect(consensus.metrics.answers).toEqual({ 'Malignant?': 1 });
     expect(consensus.disagreement.shapes).toEqual([{ readers: 1, similarity: 1, shape: expect.objectContaining({ kind: 'point', point: [300.5, 300.5] }) }]);
+    // The dashboard: each annotator's shape agreement is that of the one pair they were in.
+    const stats = (await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(pm)).expect(200)).body;
+    for (const a of stats.annotators) expect(a.meanShapeAgreement).toBeCloseTo(consensus.metrics.shapes.agreement, 6);
+    expect(stats.annotators).toHaveLength(2);
     const merged = view.labels.find((l: { kind: string }) => l.kind === 'merged');
     expect(merged.answers).toEqual({ 'Malignant?': 'no', shapes: [{ kind: 'box', label: 1, slice: 1, image: view.series[0].id, box: [101, 100, 141, 151] }] });
   });

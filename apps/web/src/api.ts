@@ -347,7 +347,7 @@ export interface ProjectStats {
   timeInState: { state: string; meanSeconds: number; medianSeconds: number; visits: number }[];
   reviews: { rejected: number; reviews: number };
   agreement: { mean: number | null; histogram: { bucket: number; n: number }[] };
-  annotators: { userId: string; username: string; reads: number; rejected: number; rejectionRate: number; meanDiceVsConsensus: number | null }[];
+  annotators: { userId: string; username: string; reads: number; rejected: number; rejectionRate: number; meanDiceVsConsensus: number | null; /** mean shape agreement of the reader pairs they were in */ meanShapeAgreement: number | null }[];
 }
 
 export interface ProjectSettings {

@@ -214,14 +214,19 @@ export class TaskQueries {
       [projectId],
     );
     // Per annotator: mean Dice of their reads against the merged result, and how often their work was rejected.
-    const perReader = new Map<string, { dice: number[]; reads: number; rejected: number }>();
-    const results: { metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[] } }[] = await this.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId]);
+    // Shapes: the mean agreement of the reader pairs the annotator was part of.
+    const perReader = new Map<string, { dice: number[]; shapes: number[] }>();
+    const entry = (reader: string) => perReader.get(reader) ?? perReader.set(reader, { dice: [], shapes: [] }).get(reader)!;
+    const results: { metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[]; shapes?: { readers?: string[]; pairs?: [number, number, number][] } } }[] = await this.dataSource.query(
+      `SELECT metrics FROM consensus_results WHERE project_id = $1`,
+      [projectId],
+    );
     for (const r of results) {
       (r.metrics.readers ?? []).forEach((reader, i) => {
-        const entry = perReader.get(reader) ?? { dice: [], reads: 0, rejected: 0 };
-        for (const label of r.metrics.labels ?? []) if (label.vsMerged?.[i]) entry.dice.push(label.vsMerged[i].dice);
-        perReader.set(reader, entry);
+        for (const label of r.metrics.labels ?? []) if (label.vsMerged?.[i]) entry(reader).dice.push(label.vsMerged[i].dice);
       });
+      const shapeReaders = r.metrics.shapes?.readers ?? [];
+      for (const [i, j, value] of r.metrics.shapes?.pairs ?? []) for (const k of [i, j]) if (shapeReaders[k]) entry(shapeReaders[k]).shapes.push(value);
     }
     const readsPerAnnotator: { user_id: string; username: string; reads: number; rejected: number }[] = await this.dataSource.query(
       `SELECT lv.author_id AS user_id, u.username, count(*)::int AS reads,
@@ -230,8 +235,9 @@ export class TaskQueries {
       [projectId],
     );
     const annotators = readsPerAnnotator.map((a) => {
-      const d = perReader.get(a.user_id)?.dice ?? [];
-      return { userId: a.user_id, username: a.username, reads: a.reads, rejected: a.rejected, rejectionRate: a.reads ? a.rejected / a.reads : 0, meanDiceVsConsensus: d.length ? d.reduce((x, y) => x + y, 0) / d.length : null };
+      const mean = (v: number[] | undefined) => (v?.length ? v.reduce((x, y) => x + y, 0) / v.length : null);
+      const mine = perReader.get(a.user_id);
+      return { userId: a.user_id, username: a.username, reads: a.reads, rejected: a.rejected, rejectionRate: a.reads ? a.rejected / a.reads : 0, meanDiceVsConsensus: mean(mine?.dice), meanShapeAgreement: mean(mine?.shapes) };
     });
     const [{ mean_agreement }] = await this.dataSource.query(`SELECT avg(agreement)::float AS mean_agreement FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL`, [projectId]);
     return { byState, approvedPerDay: perDay, timeInState, reviews: rejections[0], agreement: { mean: mean_agreement, histogram: agreementHistogram }, annotators };

@@ -13,19 +13,25 @@ import { TaskQueries } from './task-queries.service';
 
 const uuid = { schema: z.uuid() };
 const base64 = z.string().regex(/^[A-Za-z0-9+/=\s]*$/, 'the mask is base64 of the deflated label map');
+/** Checked in depth against the protocol and the task's images when stored (TaskGrid.checkAnswers). */
+const answers = z
+  .record(z.string(), z.unknown())
+  .describe(
+    'Classification answers keyed by question text, and `shapes`: a list of boxes, points and polygons, each {kind: "box" | "point" | "polygon", label, image (series id; required when the task has several), slice (default 0), box: [x0, y0, x1, y1] | point: [x, y] | points: [[x, y], ...]} in continuous pixel coordinates of the file\'s voxel order (pixel (i, j) covers [i, i+1) x [j, j+1)). An empty `shapes` list means nothing to mark.',
+  );
 export const SubmissionBody = z
   .object({
     mask: base64.optional(),
-    answers: z.record(z.string(), z.unknown()).optional(),
+    answers: answers.optional(),
   })
   .refine((b) => b.mask || (b.answers && Object.keys(b.answers).length), 'send a mask, answers, or both');
 const ReviewBody = z.object({
   decision: z.enum(['approve', 'edit-approve', 'reject']),
   comment: z.string().max(10_000).default(''),
   mask: base64.optional(),
-  answers: z.record(z.string(), z.unknown()).optional(),
+  answers: answers.optional(),
 });
-const AdjudicateBody = z.object({ mask: base64.optional(), answers: z.record(z.string(), z.unknown()).optional(), comment: z.string().max(10_000).default('') });
+const AdjudicateBody = z.object({ mask: base64.optional(), answers: answers.optional(), comment: z.string().max(10_000).default('') });
 const AssignBody = z.object({ userId: z.uuid(), taskIds: z.array(z.uuid()).min(1).max(1000) });
 const PatchTask = z.object({ priority: z.number().int().min(-1000).max(1000) });
 const DecisionBody = z.object({ comment: z.string().max(10_000).default('') });

@@ -121,12 +121,12 @@ async function overview(projectId: string, panel: HTMLElement) {
           'table',
           { class: 'data annotators' },
           h('caption', { class: 'visually-hidden' }, 'Per-annotator agreement and rejection rates'),
-          h('thead', null, h('tr', null, ...['Annotator', 'Reads', 'Rejected', 'Rejection rate', 'Mean Dice vs consensus'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+          h('thead', null, h('tr', null, ...['Annotator', 'Reads', 'Rejected', 'Rejection rate', 'Mean Dice vs consensus', 'Shape agreement'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
           h(
             'tbody',
             null,
             ...s.annotators.map((a) =>
-              h('tr', null, h('th', { scope: 'row' }, a.username), h('td', null, String(a.reads)), h('td', null, String(a.rejected)), h('td', null, `${Math.round(a.rejectionRate * 100)}%`), h('td', null, fmtNum(a.meanDiceVsConsensus))),
+              h('tr', null, h('th', { scope: 'row' }, a.username), h('td', null, String(a.reads)), h('td', null, String(a.rejected)), h('td', null, `${Math.round(a.rejectionRate * 100)}%`), h('td', null, fmtNum(a.meanDiceVsConsensus)), h('td', null, fmtNum(a.meanShapeAgreement))),
             ),
           ),
         )
