@@ -88,7 +88,7 @@ export async function main(): Promise<string> {
     for (const f of files) {
       const buffer = await readFile(f);
       const parsed = readDicom(buffer);
-      parts.push({ geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer, parsed }) });
+      parts.push({ geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer, parsed }, { consumeParsed: true }) });
     }
     return buildVolume(parts);
   });

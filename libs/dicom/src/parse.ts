@@ -131,7 +131,10 @@ export function readDicom(buffer: Buffer): ParsedDicom {
   }
   let result: { value: dcmjs.data.DicomDict; warnings: string[] };
   try {
-    result = withCapturedWarnings(() => dcmjs.data.DicomMessage.readFile(toArrayBuffer(buffer), { ignoreErrors: false, untilTag: null, includeUntilTagValue: false, noCopy: false, forceStoreRaw: false }));
+    // dcmjs only reads its input (values are copied out): a Buffer that spans its whole ArrayBuffer (what
+    // fs.readFile and the blob store return for anything but tiny files) is handed over without a copy.
+    const input = buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength ? (buffer.buffer as ArrayBuffer) : toArrayBuffer(buffer);
+    result = withCapturedWarnings(() => dcmjs.data.DicomMessage.readFile(input, { ignoreErrors: false, untilTag: null, includeUntilTagValue: false, noCopy: false, forceStoreRaw: false }));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     if (/reading 'Value'/.test(message) || /TransferSyntax/i.test(message)) {

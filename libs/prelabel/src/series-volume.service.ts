@@ -57,7 +57,7 @@ export class SeriesVolumeLoader {
       const buffer = await this.blobs.getBuffer(inst.blobKey);
       const parsed = readDicom(buffer);
       const record = (inst.attributes as { geometry?: InstanceGeometry }).geometry!;
-      parts.push({ geometry: { ...record, id }, frames: await decodeFrames({ buffer, parsed }, { untileMosaic: true }) });
+      parts.push({ geometry: { ...record, id }, frames: await decodeFrames({ buffer, parsed }, { untileMosaic: true, consumeParsed: true }) });
     }
     const volume = buildVolume(parts, { rescale: options.compact ? 'int16-or-float32' : 'float32' });
     return { dims: volume.dims as [number, number, number], data: volume.data as LoadedVolume['data'], affineRas: volume.affineRas as number[][], affineLps: volume.affineLps as number[][], source: 'dicom', order: volume.geometry.order };

@@ -26,11 +26,13 @@ export interface NativePixelDataBytes {
 
 /**
  * Finds the top-level native Pixel Data element whose declared length matches `expectedLength` (the only
- * reliable way to tell the real element from an icon's, or from bytes that happen to look like the tag).
+ * reliable way to tell the real element from an icon's, or from bytes that happen to look like the tag). The
+ * first match wins: the header before it holds no pixel bytes, and the search stops there instead of running on
+ * through the pixel data (bytes inside it that happen to look like the tag and a matching length would only
+ * mislead).
  */
 export function locateNativePixelData(file: Uint8Array, expectedLength: number, opts: { bigEndian: boolean; explicitVr: boolean }): NativePixelDataBytes | undefined {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  let found: NativePixelDataBytes | undefined;
   for (const p of occurrences(file, opts.bigEndian ? PIXEL_DATA_BE : PIXEL_DATA_LE)) {
     if (p + 8 > file.byteLength) break;
     let lengthAt: number;
@@ -45,9 +47,9 @@ export function locateNativePixelData(file: Uint8Array, expectedLength: number, 
     const declared = view.getUint32(lengthAt, !opts.bigEndian);
     if (declared !== expectedLength && declared !== expectedLength + 1) continue;
     const valueOffset = lengthAt + 4;
-    found = { valueOffset, declaredLength: declared, availableLength: Math.min(declared, file.byteLength - valueOffset) };
+    return { valueOffset, declaredLength: declared, availableLength: Math.min(declared, file.byteLength - valueOffset) };
   }
-  return found;
+  return undefined;
 }
 
 export interface EncapsulatedPixelData {

@@ -212,6 +212,26 @@ describe('native pixel layouts', () => {
     expect(Array.from(d.data)).toEqual(expected);
   });
 
+  test('a dataset the caller keeps is left as it was; one given up is decoded in place, to the same values', async () => {
+    const file = syntheticImage({ Rows: 2, Columns: 2, BitsStored: 12, HighBit: 11, PixelRepresentation: 1 }, words([0x0fff, 0x07ff, 0x0800, 0xf123]));
+    const kept = readDicom(file);
+    const before = Buffer.from(kept.dict.dict['7FE00010'].Value[0] as ArrayBuffer).toString('hex');
+    const copied = await decodeFrames({ buffer: file, parsed: kept });
+    expect(Buffer.from(kept.dict.dict['7FE00010'].Value[0] as ArrayBuffer).toString('hex')).toBe(before);
+    const consumed = await decodeFrames({ buffer: file, parsed: readDicom(file) }, { consumeParsed: true });
+    expect(Array.from(consumed.data)).toEqual(Array.from(copied.data));
+    expect(Array.from(consumed.data)).toEqual([-1, 2047, -2048, 0x123]);
+  });
+
+  test('bytes inside the pixel data that look like a Pixel Data tag with the right length do not fool the truncation check', async () => {
+    // 16 x 16 16-bit pixels (512 bytes) whose values spell (7FE0,0010) OW, length 512, halfway through.
+    const bytes = new Uint8Array(512);
+    bytes.set([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x57, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00], 256);
+    const d = await decodeFrames(syntheticImage({ Rows: 16, Columns: 16 }, bytes));
+    expect(d.data.length).toBe(256);
+    expect(d.data[128]).toBe(0x7fe0);
+  });
+
   const rgb = [
     [255, 0, 0],
     [0, 255, 0],

@@ -41,6 +41,11 @@ export type DecodeInput = Buffer | ParsedDicom | { buffer: Buffer; parsed?: Pars
 export interface DecodeOptions {
   /** Cut Siemens MOSAIC images into slices (default true). */
   untileMosaic?: boolean;
+  /**
+   * The caller is done with the parsed dataset: native pixel data may be decoded in place in dcmjs' copy of the
+   * value instead of being copied first (volume building; never when the dataset is written out again).
+   */
+  consumeParsed?: boolean;
 }
 
 const TS = {
@@ -143,17 +148,17 @@ function normalizeInput(input: DecodeInput): { parsed: ParsedDicom; file?: Uint8
 }
 
 /** Bits per sample for the output array, and its constructor. */
-function arrayFor(bitsAllocated: number, signed: boolean, float: 'none' | 'float' | 'double'): { make: (b: ArrayBuffer) => VoxelArray; bytes: number } {
-  if (float === 'float') return { make: (b) => new Float32Array(b), bytes: 4 };
-  if (float === 'double') return { make: (b) => new Float64Array(b), bytes: 8 };
+function arrayFor(bitsAllocated: number, signed: boolean, float: 'none' | 'float' | 'double'): { make: (b: ArrayBuffer, offset?: number, length?: number) => VoxelArray; bytes: number } {
+  if (float === 'float') return { make: (b, o, n) => new Float32Array(b, o, n), bytes: 4 };
+  if (float === 'double') return { make: (b, o, n) => new Float64Array(b, o, n), bytes: 8 };
   switch (bitsAllocated) {
     case 1:
     case 8:
-      return { make: (b) => (signed ? new Int8Array(b) : new Uint8Array(b)), bytes: 1 };
+      return { make: (b, o, n) => (signed ? new Int8Array(b, o, n) : new Uint8Array(b, o, n)), bytes: 1 };
     case 16:
-      return { make: (b) => (signed ? new Int16Array(b) : new Uint16Array(b)), bytes: 2 };
+      return { make: (b, o, n) => (signed ? new Int16Array(b, o, n) : new Uint16Array(b, o, n)), bytes: 2 };
     case 32:
-      return { make: (b) => (signed ? new Int32Array(b) : new Uint32Array(b)), bytes: 4 };
+      return { make: (b, o, n) => (signed ? new Int32Array(b, o, n) : new Uint32Array(b, o, n)), bytes: 4 };
     default:
       throw new PixelDecodeError('unsupported-pixel-format', `Bits Allocated (0028,0100) is ${bitsAllocated}; only 1, 8, 16 and 32 are defined for images: the file is corrupt or not an image`);
   }
@@ -283,6 +288,7 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
   const native = ts === TS.implicitLE || ts === TS.explicitLE || ts === TS.deflatedLE || ts === TS.explicitBE;
 
   let bytes: Uint8Array; // all frames, decoded, little-endian, interleaved samples (before 1-bit unpacking)
+  let inPlace = false; // `bytes` is a view on dcmjs' own copy of the value (consumeParsed)
   if (native) {
     // 1-bit data (SEG) is packed continuously across frames; YBR_FULL_422 stores 2 bytes per pixel.
     const expected =
@@ -304,7 +310,9 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
         `The Pixel Data holds ${available} bytes but ${columns}x${rows} pixels x ${frames} frame(s) x ${samplesPerPixel} sample(s) at ${bitsAllocated} bits need ${expected}: the file was cut short in transfer; send it again`,
       );
     }
-    bytes = value.slice(0, expected); // a copy: aligned, and ours to modify
+    // Our own bytes to modify: a copy (aligned), or dcmjs' value itself when the caller gave it up.
+    inPlace = Boolean(options.consumeParsed) && value.byteOffset % out.bytes === 0;
+    bytes = inPlace ? value.subarray(0, expected) : value.slice(0, expected);
     if (ts === TS.explicitBE && out.bytes > 1) swapBytes(bytes, out.bytes);
     if (photometric === 'YBR_FULL_422' && bitsAllocated === 8) {
       const expanded = new Uint8Array(pixelsPerFrame * 3 * frames);
@@ -335,9 +343,10 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
     }
     data = unpacked;
   } else {
-    // `bytes` is always our own copy; reuse its buffer when it spans it whole (aligned from offset 0).
+    // `bytes` is ours: reuse its buffer when it spans it whole or is dcmjs' value given up by the caller (codec
+    // output may sit in a larger shared buffer: that is copied out).
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    data = out.make((whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) as ArrayBuffer);
+    data = whole || inPlace ? out.make(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / out.bytes) : out.make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     if (floatElement === 'none') applyBitsStored(data, bitsStored, bitsAllocated, signed);
   }
   if (photometric === 'YBR_FULL' && samplesPerPixel === 3 && bitsAllocated === 8) {

@@ -167,7 +167,8 @@ export async function volumeFromDicomFiles(files: (Buffer | ParsedDicom)[], opti
     const parsed = Buffer.isBuffer(file) ? readDicom(file) : file;
     instances.push({
       geometry: instanceGeometryFromDicom(parsed),
-      frames: await decodeFrames(Buffer.isBuffer(file) ? { buffer: file, parsed } : parsed),
+      // A dataset handed in parsed may still be used by the caller; one parsed here is ours to consume.
+      frames: await decodeFrames(Buffer.isBuffer(file) ? { buffer: file, parsed } : parsed, { consumeParsed: Buffer.isBuffer(file) }),
     });
   }
   return buildVolume(instances, options);
