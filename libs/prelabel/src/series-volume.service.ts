@@ -1,12 +1,13 @@
 // A series as a voxel volume with its affine, from the stored (de-identified) DICOM instances or from an
-// uploaded NIfTI. Used by pre-labelling and exports; instances are read one at a time, decoded and stacked.
+// uploaded NIfTI. Used by pre-labelling and exports; instances are read one at a time, decoded and copied into
+// the volume (VolumeBuilder), so a build holds the volume and one file.
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Instance, Series } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { buildVolume, decodeFrames, InstanceGeometry, readNifti, SeriesGeometry } from '@contour/volume';
+import { decodeFrames, InstanceGeometry, readNifti, SeriesGeometry, VolumeBuilder } from '@contour/volume';
 
 export interface LoadedVolume {
   dims: [number, number, number];
@@ -50,16 +51,19 @@ export class SeriesVolumeLoader {
     if (!geometry) throw new ConflictException(`Series ${seriesId} has no volume geometry yet: it is built a few seconds after the last instance arrives (or the series failed its geometry check); try again shortly`);
     const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId });
     const byId = new Map(instances.map((i) => [i.id, i]));
-    const parts = [];
-    for (const id of [...new Set(geometry.order)]) {
+    const ids = [...new Set(geometry.order)];
+    const records = ids.map((id) => {
       const inst = byId.get(id);
       if (!inst) throw new Error(`Instance ${id} of the series geometry is missing`);
-      const buffer = await this.blobs.getBuffer(inst.blobKey);
-      const parsed = readDicom(buffer);
-      const record = (inst.attributes as { geometry?: InstanceGeometry }).geometry!;
-      parts.push({ geometry: { ...record, id }, frames: await decodeFrames({ buffer, parsed }, { untileMosaic: true, consumeParsed: true }) });
+      return { ...(inst.attributes as { geometry?: InstanceGeometry }).geometry!, id };
+    });
+    // One instance at a time into the volume: memory is the volume plus one file.
+    const builder = new VolumeBuilder(records, { rescale: options.compact ? 'int16-or-float32' : 'float32' });
+    for (const id of ids) {
+      const buffer = await this.blobs.getBuffer(byId.get(id)!.blobKey);
+      builder.add(id, await decodeFrames({ buffer, parsed: readDicom(buffer) }, { untileMosaic: true, consumeParsed: true }));
     }
-    const volume = buildVolume(parts, { rescale: options.compact ? 'int16-or-float32' : 'float32' });
+    const volume = builder.finish();
     return { dims: volume.dims as [number, number, number], data: volume.data as LoadedVolume['data'], affineRas: volume.affineRas as number[][], affineLps: volume.affineLps as number[][], source: 'dicom', order: volume.geometry.order };
   }
 }

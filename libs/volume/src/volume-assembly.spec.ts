@@ -12,7 +12,7 @@ import { instanceGeometryFromDicom } from './dicom-geometry';
 import { readNifti } from './nifti';
 import { orientationOf, reorient } from './orientation';
 import { decodeFrames } from './pixel-decoding';
-import { buildVolume, volumeFromDicomFiles, VolumeAssemblyError } from './volume-assembly';
+import { buildVolume, volumeFromDicomFiles, VolumeAssemblyError, VolumeBuilder } from './volume-assembly';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
 
@@ -142,6 +142,35 @@ describe('buildVolume', () => {
       expect([volume.rescaleSlope, volume.rescaleIntercept]).toEqual([1, 0]);
       // The same real values as the float32 build, voxel for voxel.
       expect(Array.from(volume.data).every((v, n) => v === reference.data[n])).toBe(true);
+    });
+  });
+
+  describe('VolumeBuilder (one instance at a time)', () => {
+    const decodedAll = () =>
+      Promise.all(
+        phantom.files.slice(0, 6).map(async (file) => {
+          const parsed = readDicom(file);
+          return { geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer: file, parsed }) };
+        }),
+      );
+
+    test.each(['none', 'float32', 'int16-or-float32'] as const)('rescale %s: in any order, the same volume as buildVolume', async (rescale) => {
+      const instances = await decodedAll();
+      const reference = buildVolume(instances, { rescale });
+      const builder = new VolumeBuilder(instances.map((i) => i.geometry), { rescale });
+      for (const i of [...instances].reverse()) builder.add(i.geometry.id, i.frames);
+      const volume = builder.finish();
+      expect(volume.data.constructor).toBe(reference.data.constructor);
+      expect(Buffer.from(volume.data.buffer).equals(Buffer.from(reference.data.buffer))).toBe(true);
+      expect([volume.rescaleSlope, volume.rescaleIntercept]).toEqual([reference.rescaleSlope, reference.rescaleIntercept]);
+    });
+
+    test('an instance outside the geometry, and a volume finished with a slice missing, are refused', async () => {
+      const [a, b, c] = await decodedAll();
+      const builder = new VolumeBuilder([a.geometry, b.geometry], { rescale: 'float32' });
+      expect(() => builder.add(c.geometry.id, c.frames)).toThrow(expect.objectContaining({ code: 'unknown-instance' }));
+      builder.add(a.geometry.id, a.frames);
+      expect(() => builder.finish()).toThrow(expect.objectContaining({ code: 'unknown-instance', message: expect.stringContaining(b.geometry.id) }));
     });
   });
 

@@ -47,117 +47,163 @@ export interface InstanceForVolume {
   frames: DecodedFrames;
 }
 
-/** Builds a volume from already-decoded instances. */
+/** Builds a volume from already-decoded instances (all held at once; VolumeBuilder takes one at a time). */
 export function buildVolume(instances: InstanceForVolume[], options: BuildVolumeOptions = {}): SeriesVolume {
   if (!instances.length) throw new VolumeAssemblyError('empty', 'No images were given, so there is no volume to build');
-  const geometry = computeSeriesGeometry(
+  const builder = new VolumeBuilder(
     instances.map((i) => i.geometry),
-    options.tolerances,
+    options,
   );
-  const mixed = geometry.issues.find((i) => i.code === 'mixed-dimensions');
-  if (mixed) throw new VolumeAssemblyError('mixed-dimensions', mixed.message);
+  for (const i of instances) builder.add(i.geometry.id, i.frames);
+  return builder.finish();
+}
 
-  const byId = new Map(instances.map((i) => [i.geometry.id, i]));
-  const first = instances[0].frames;
-  const spp = first.samplesPerPixel;
-  const [nx, ny, nz] = geometry.dims;
-  const sliceLength = nx * ny * spp;
-  for (const { geometry: g, frames: f } of instances) {
+type RescaleOf = (f: DecodedFrames, frame: number) => { slope: number; intercept: number };
+const rescaleOf: RescaleOf = (f, frame) => f.frameRescale?.[frame] ?? { slope: f.rescaleSlope, intercept: f.rescaleIntercept };
+
+/**
+ * Builds a volume one decoded instance at a time: the series geometry comes first (from the instances'
+ * geometry records, as ingest stores them), then each instance is copied into its slices as it is added and
+ * can be dropped. A series then needs its own size in memory plus one instance, where holding every decoded
+ * instance first needs two to three times that (and the garbage collector's time to match).
+ */
+export class VolumeBuilder {
+  readonly geometry: SeriesGeometry;
+  private readonly slicesOf = new Map<string, { k: number; frame: number }[]>();
+  private readonly records: Map<string, InstanceGeometry>;
+  private readonly filled: Uint8Array;
+  private mode: 'none' | 'float32' | 'int16';
+  private data: VoxelArray | null = null;
+  private first: DecodedFrames | null = null;
+  private sliceLength = 0;
+
+  constructor(
+    records: InstanceGeometry[],
+    private readonly options: BuildVolumeOptions = {},
+  ) {
+    if (!records.length) throw new VolumeAssemblyError('empty', 'No images were given, so there is no volume to build');
+    this.geometry = computeSeriesGeometry(records, options.tolerances);
+    this.records = new Map(records.map((r) => [r.id, r]));
+    const mixed = this.geometry.issues.find((i) => i.code === 'mixed-dimensions');
+    if (mixed) throw new VolumeAssemblyError('mixed-dimensions', mixed.message);
+    this.geometry.slices.forEach((slice, k) => {
+      const list = this.slicesOf.get(slice.id) ?? [];
+      list.push({ k, frame: slice.frame });
+      this.slicesOf.set(slice.id, list);
+    });
+    this.filled = new Uint8Array(this.geometry.slices.length);
+    const rescale = options.rescale ?? 'none';
+    this.mode = rescale === 'int16-or-float32' ? 'int16' : rescale;
+  }
+
+  /** Copies the frames of instance `id` into their slices. */
+  add(id: string, f: DecodedFrames): void {
+    const slices = this.slicesOf.get(id);
+    if (!slices) throw new VolumeAssemblyError('unknown-instance', `Instance ${id} is not part of this series' geometry`);
+    const [nx, ny, nz] = this.geometry.dims;
+    const frames = Math.max(1, this.records.get(id)?.numberOfFrames ?? 1);
     if (f.rows !== ny || f.columns !== nx) {
-      throw new VolumeAssemblyError('mixed-dimensions', `Instance ${g.id} decoded to ${f.columns}x${f.rows} pixels but the series grid is ${nx}x${ny}: its geometry record and pixel data disagree`);
+      throw new VolumeAssemblyError('mixed-dimensions', `Instance ${id} decoded to ${f.columns}x${f.rows} pixels but the series grid is ${nx}x${ny}: its geometry record and pixel data disagree`);
     }
-    if (f.frames !== Math.max(1, g.numberOfFrames)) {
-      throw new VolumeAssemblyError('frame-count-mismatch', `Instance ${g.id} has ${f.frames} decoded frame(s) but its geometry lists ${g.numberOfFrames}: the Number of Frames (0028,0008) is wrong or the pixel data incomplete`);
+    if (f.frames !== frames) {
+      throw new VolumeAssemblyError('frame-count-mismatch', `Instance ${id} has ${f.frames} decoded frame(s) but its geometry lists ${frames}: the Number of Frames (0028,0008) is wrong or the pixel data incomplete`);
     }
-    if (f.samplesPerPixel !== spp) {
-      throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${g.id} has ${f.samplesPerPixel} sample(s) per pixel where the others have ${spp}: colour and greyscale images cannot share a volume; split the series`);
+    if (!this.first) {
+      this.first = f;
+      this.sliceLength = nx * ny * f.samplesPerPixel;
+      if (this.mode === 'int16' && f.samplesPerPixel !== 1) this.mode = 'float32';
+      const n = this.sliceLength * nz;
+      this.data = this.mode === 'float32' ? new Float32Array(n) : this.mode === 'int16' ? new Int16Array(n) : new (f.data.constructor as { new (n: number): VoxelArray })(n);
     }
-  }
-
-  const rescaleOf = (f: DecodedFrames, frame: number) => f.frameRescale?.[frame] ?? { slope: f.rescaleSlope, intercept: f.rescaleIntercept };
-  let rescale = options.rescale ?? 'none';
-  if (rescale === 'int16-or-float32') {
-    const compact = spp === 1 ? stackRealInt16(geometry, byId, sliceLength, rescaleOf) : null;
-    if (compact) return result(compact, 1, 0);
-    rescale = 'float32';
-  }
-  let data: VoxelArray;
-  if (rescale === 'float32') {
-    data = new Float32Array(sliceLength * nz);
-  } else {
-    const type = first.data.constructor;
-    const ref = rescaleOf(first, 0);
-    for (const { geometry: g, frames: f } of instances) {
-      if (f.data.constructor !== type) {
-        throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${g.id} stores pixels as ${f.data.constructor.name} where others use ${type.name} (different Bits Allocated or Pixel Representation): build the volume with { rescale: 'float32' }`);
+    const first = this.first;
+    if (f.samplesPerPixel !== first.samplesPerPixel) {
+      throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${id} has ${f.samplesPerPixel} sample(s) per pixel where the others have ${first.samplesPerPixel}: colour and greyscale images cannot share a volume; split the series`);
+    }
+    if (this.mode === 'none') {
+      if (f.data.constructor !== first.data.constructor) {
+        throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${id} stores pixels as ${f.data.constructor.name} where others use ${first.data.constructor.name} (different Bits Allocated or Pixel Representation): build the volume with { rescale: 'float32' }`);
       }
+      const ref = rescaleOf(first, 0);
       for (let fr = 0; fr < f.frames; fr++) {
         const r = rescaleOf(f, fr);
         if (r.slope !== ref.slope || r.intercept !== ref.intercept) {
-          throw new VolumeAssemblyError('mixed-rescale', `Instance ${g.id} has Rescale Slope/Intercept ${r.slope}/${r.intercept} where others have ${ref.slope}/${ref.intercept}, so one slope/intercept cannot describe the volume: build it with { rescale: 'float32' }`);
+          throw new VolumeAssemblyError('mixed-rescale', `Instance ${id} has Rescale Slope/Intercept ${r.slope}/${r.intercept} where others have ${ref.slope}/${ref.intercept}, so one slope/intercept cannot describe the volume: build it with { rescale: 'float32' }`);
         }
       }
     }
-    data = new (type as { new (n: number): VoxelArray })(sliceLength * nz);
+    const L = this.sliceLength;
+    for (const { k, frame } of slices) {
+      const src = f.data.subarray(frame * L, (frame + 1) * L);
+      const { slope, intercept } = rescaleOf(f, frame);
+      if (this.mode === 'int16' && !copyRealInt16(f, src, slope, intercept, this.data as Int16Array, k * L)) this.toFloat32();
+      if (this.mode === 'float32') {
+        // Convert with the native typed-array copy, then rescale in place on the one Float32Array: a loop reading
+        // the instances' differently typed arrays runs ~5x slower (megamorphic element access).
+        const out = this.data as Float32Array;
+        const base = k * L;
+        out.set(src, base);
+        if (slope !== 1 || intercept !== 0) for (let n = base, end = base + L; n < end; n++) out[n] = out[n] * slope + intercept;
+      } else if (this.mode === 'none') {
+        this.data!.set(src, k * L);
+      }
+      this.filled[k] = 1;
+    }
   }
 
-  geometry.slices.forEach((slice, k) => {
-    const inst = byId.get(slice.id);
-    if (!inst) throw new VolumeAssemblyError('unknown-instance', `The slice order names instance ${slice.id}, which was not given`);
-    const src = inst.frames.data.subarray(slice.frame * sliceLength, (slice.frame + 1) * sliceLength);
-    if (rescale === 'float32') {
-      const { slope, intercept } = rescaleOf(inst.frames, slice.frame);
-      // Convert with the native typed-array copy, then rescale in place on the one Float32Array: a loop reading
-      // the instances' differently typed arrays runs ~5x slower (megamorphic element access).
-      const base = k * sliceLength;
-      data.set(src, base);
-      if (slope !== 1 || intercept !== 0) {
-        const out = data as Float32Array;
-        for (let n = base, end = base + sliceLength; n < end; n++) out[n] = out[n] * slope + intercept;
-      }
-    } else {
-      data.set(src, k * sliceLength);
+  /** Real values do not all fit int16 (or are fractional): what is stacked so far moves to float32. */
+  private toFloat32() {
+    const wide = new Float32Array(this.data!.length);
+    wide.set(this.data!);
+    this.data = wide;
+    this.mode = 'float32';
+  }
+
+  finish(): SeriesVolume {
+    const missing = this.geometry.slices.find((_, k) => !this.filled[k]);
+    if (missing || !this.first || !this.data) {
+      throw new VolumeAssemblyError('unknown-instance', `The slice order names instance ${(missing ?? this.geometry.slices[0]).id}, which was not given`);
     }
-  });
-
-  const ref = rescaleOf(first, 0);
-  return rescale === 'float32' ? result(data, 1, 0) : result(data, ref.slope, ref.intercept);
-
-  function result(voxels: VoxelArray, rescaleSlope: number, rescaleIntercept: number): SeriesVolume {
-    return { geometry, dims: geometry.dims, data: voxels, affineRas: geometry.affineRas, affineLps: geometry.affineLps, samplesPerPixel: spp, photometric: first.photometric, rescaleSlope, rescaleIntercept };
+    const ref = rescaleOf(this.first, 0);
+    const raw = this.mode === 'none';
+    const g = this.geometry;
+    return { geometry: g, dims: g.dims, data: this.data, affineRas: g.affineRas, affineLps: g.affineLps, samplesPerPixel: this.first.samplesPerPixel, photometric: this.first.photometric, rescaleSlope: raw ? ref.slope : 1, rescaleIntercept: raw ? ref.intercept : 0 };
   }
 }
 
 /**
- * Real values (stored * slope + intercept) stacked straight into an Int16Array, or null as soon as a slope or
- * intercept is fractional or a value falls outside int16 (the caller then builds float32).
+ * Real values (stored * slope + intercept) of one slice into an Int16Array at `base`; false (and the slice
+ * left unfinished) when the slope or intercept is fractional or a value falls outside int16. When Bits Stored
+ * bounds every stored value so that they and the real values fit int16 (12-bit CT with intercept -1024: always),
+ * the slice is copied by the native typed-array copy and rescaled in place on the Int16Array, with no per-voxel
+ * range check; a loop reading the decoders' differently typed arrays would be several times slower.
  */
-function stackRealInt16(
-  geometry: SeriesGeometry,
-  byId: Map<string, InstanceForVolume>,
-  sliceLength: number,
-  rescaleOf: (f: DecodedFrames, frame: number) => { slope: number; intercept: number },
-): Int16Array | null {
-  for (const slice of geometry.slices) {
-    const inst = byId.get(slice.id);
-    if (!inst) throw new VolumeAssemblyError('unknown-instance', `The slice order names instance ${slice.id}, which was not given`);
-    const { slope, intercept } = rescaleOf(inst.frames, slice.frame);
-    if (!Number.isInteger(slope) || !Number.isInteger(intercept)) return null;
-  }
-  const out = new Int16Array(sliceLength * geometry.slices.length);
-  for (let k = 0; k < geometry.slices.length; k++) {
-    const slice = geometry.slices[k];
-    const frames = byId.get(slice.id)!.frames;
-    const { slope, intercept } = rescaleOf(frames, slice.frame);
-    const src = frames.data.subarray(slice.frame * sliceLength, (slice.frame + 1) * sliceLength);
-    const base = k * sliceLength;
-    for (let n = 0; n < sliceLength; n++) {
-      const v = src[n] * slope + intercept;
-      if (v < -32768 || v > 32767) return null;
-      out[base + n] = v;
+function copyRealInt16(f: DecodedFrames, src: VoxelArray, slope: number, intercept: number, out: Int16Array, base: number): boolean {
+  if (!Number.isInteger(slope) || !Number.isInteger(intercept)) return false;
+  const n = src.length;
+  const stored = storedRange(f);
+  if (stored) {
+    const [lo, hi] = stored;
+    const a = slope * lo + intercept;
+    const b = slope * hi + intercept;
+    if (lo >= -32768 && hi <= 32767 && Math.min(a, b) >= -32768 && Math.max(a, b) <= 32767) {
+      out.set(src, base);
+      if (slope !== 1 || intercept !== 0) for (let i = base, end = base + n; i < end; i++) out[i] = out[i] * slope + intercept;
+      return true;
     }
   }
-  return out;
+  for (let i = 0; i < n; i++) {
+    const v = src[i] * slope + intercept;
+    if (v < -32768 || v > 32767) return false;
+    out[base + i] = v;
+  }
+  return true;
+}
+
+/** The range Bits Stored allows for integer pixels (decoding masks or sign-extends to it); null for others. */
+function storedRange(f: DecodedFrames): [number, number] | null {
+  const bits = f.bitsStored;
+  if (!(f.data instanceof Uint8Array || f.data instanceof Int8Array || f.data instanceof Uint16Array || f.data instanceof Int16Array) || !(bits >= 1 && bits <= 16)) return null;
+  return f.pixelRepresentation === 1 ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
 }
 
 /** Parses, decodes and stacks the files of one series (a convenience over buildVolume). */
