@@ -9,28 +9,36 @@ const BIG_ENDIAN = '1.2.840.10008.1.2.2';
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 
 /**
- * Byte offset of the top-level Pixel Data element in a Part 10 file, or -1. Searches from the end (nested
- * icon images also carry Pixel Data) and checks the element's header against the rest of the file.
+ * Byte offset of the top-level Pixel Data element in a Part 10 file, or -1. Searches forward with Buffer's
+ * native search and takes the first element whose header fits the file and after which the dataset ends (or
+ * only trailing elements follow: digital signatures, padding): icon images nested before it carry Pixel Data
+ * too, but a sequence goes on after theirs. Searching backwards from the end instead walked through every
+ * pixel byte (about 1 ms of a 512 KB CT slice, the largest single cost of ingest).
  */
 export function pixelDataOffset(file: Buffer, transferSyntaxUid: string): number {
   if (transferSyntaxUid === DEFLATED_EXPLICIT_LE) return -1;
   const big = transferSyntaxUid === BIG_ENDIAN;
+  const implicit = transferSyntaxUid === IMPLICIT_LE;
   const tag = big ? Buffer.from([0x7f, 0xe0, 0x00, 0x10]) : Buffer.from([0xe0, 0x7f, 0x10, 0x00]);
-  let at = file.lastIndexOf(tag);
-  while (at >= 132) {
-    if (transferSyntaxUid === IMPLICIT_LE) {
-      const len = file.readUInt32LE(at + 4);
-      if (len === 0xffffffff || at + 8 + len <= file.length) return at;
-    } else {
+  for (let at = file.indexOf(tag, 132); at >= 0; at = file.indexOf(tag, at + 1)) {
+    const headerLength = implicit ? 8 : 12;
+    if (at + headerLength > file.length) break;
+    if (!implicit) {
       const vr = file.toString('latin1', at + 4, at + 6);
-      if (vr === 'OB' || vr === 'OW') {
-        const len = big ? file.readUInt32BE(at + 8) : file.readUInt32LE(at + 8);
-        if (len === 0xffffffff || at + 12 + len <= file.length) return at;
-      }
+      if (vr !== 'OB' && vr !== 'OW') continue;
     }
-    at = file.lastIndexOf(tag, at - 1);
+    const len = implicit ? file.readUInt32LE(at + 4) : big ? file.readUInt32BE(at + 8) : file.readUInt32LE(at + 8);
+    if (len !== 0xffffffff && at + headerLength + len > file.length) continue;
+    if (endsDataset(file, pixelDataEnd(file, at, transferSyntaxUid), big)) return at;
   }
   return -1;
+}
+
+/** Nothing but trailing elements (group above Pixel Data's, not an item delimiter) from `end` on. */
+function endsDataset(file: Buffer, end: number, big: boolean): boolean {
+  if (end + 4 > file.length) return true;
+  const group = big ? file.readUInt16BE(end) : file.readUInt16LE(end);
+  return group > 0x7fe0 && group !== 0xfffe;
 }
 
 /** End (exclusive) of the Pixel Data element starting at `at`: its value, or its encapsulated fragments. */

@@ -3,6 +3,9 @@
 // Item never comes. Both mean the file was truncated, and both would otherwise reach training data as images
 // with a black (or garbage) bottom. So for those checks we read the element framing ourselves.
 
+import { pixelDataOffset } from '@contour/dicom';
+
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const ITEM = 0xe000fffe; // (FFFE,E000) read as a little-endian uint32
 const PIXEL_DATA_LE = Buffer.from([0xe0, 0x7f, 0x10, 0x00]);
 const PIXEL_DATA_BE = Buffer.from([0x7f, 0xe0, 0x00, 0x10]);
@@ -67,17 +70,10 @@ export interface EncapsulatedPixelData {
 /** Reads the items of the (last, i.e. top-level) encapsulated Pixel Data element of an explicit VR LE file. */
 export function readEncapsulatedPixelData(file: Uint8Array): EncapsulatedPixelData | undefined {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  let start = -1;
-  for (const p of occurrences(file, PIXEL_DATA_LE)) {
-    if (p + 16 > file.byteLength) break;
-    if (
-      file[p + 4] === 0x4f && (file[p + 5] === 0x42 || file[p + 5] === 0x57) &&
-      view.getUint32(p + 8, true) === 0xffffffff && view.getUint32(p + 12, true) === ITEM
-    ) {
-      start = p + 12;
-    }
-  }
-  if (start < 0) return undefined;
+  // The top-level element (not an icon's), found without walking through the compressed bytes.
+  const at = pixelDataOffset(Buffer.from(file.buffer, file.byteOffset, file.byteLength), EXPLICIT_LE);
+  if (at < 0 || at + 16 > file.byteLength || view.getUint32(at + 8, true) !== 0xffffffff || view.getUint32(at + 12, true) !== ITEM) return undefined;
+  const start = at + 12;
   const botLength = view.getUint32(start + 4, true);
   let p = start + 8;
   const offsets: number[] = [];
