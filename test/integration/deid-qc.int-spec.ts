@@ -121,8 +121,11 @@ print(json.dumps({'leaks': leaks, 'n': len(stored), 'sex': sorted(set(str(d.get(
     expect(r.sex.length).toBeGreaterThan(0);
     // Ultrasound without a Burned In Annotation statement is flagged for review.
     expect(list.some((i) => i.flags.includes('review-burned-in'))).toBe(true);
-    // Each study keeps its de-identification report.
-    const [study] = await sys.db.dataSource.query(`SELECT deid_report FROM studies WHERE deid_report->>'instanceCount' = '24'`);
+    // Each study keeps its de-identification report (summed from its instances' once the series settles).
+    const [study] = await eventually(async () => {
+      const rows = await sys.db.dataSource.query(`SELECT deid_report FROM studies WHERE deid_report->>'instanceCount' = '24'`);
+      return rows.length ? rows : null;
+    }, 20_000);
     const rows = study.deid_report.rows as { keyword: string; action: string; instances: number }[];
     expect(rows.find((x) => x.keyword === 'PatientName')).toMatchObject({ instances: 24 });
     expect(rows.find((x) => x.keyword === 'SOPInstanceUID')).toMatchObject({ action: 'replaced-uid', instances: 24 });

@@ -1,14 +1,14 @@
 // The processing side of ingest (worker process): parse -> de-identify -> check -> store -> index, one received
 // file per job. Idempotent: a redelivered job for a finished item does nothing; one for an item whose worker
 // died half-way redoes the work, and the unique keys make sure each instance is stored exactly once.
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as dcmjs from 'dcmjs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In, Not } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
 import { IngestItem, IngestItemStatus, Instance, Project } from '@contour/db';
-import { combineSummaries, deidentify, DeidResult, mergeReports } from '@contour/deid';
+import { deidentify, DeidResult, mergeReports } from '@contour/deid';
 import { DicomRejection, ParsedDicom, readDicom, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, TerminalJobError } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
@@ -30,6 +30,56 @@ function viewOf(d: Record<string, any>): string | null {
   return typeof laterality === 'string' && laterality && typeof view === 'string' && view ? `${laterality}-${view}` : null;
 }
 const actor = systemActor('ingest');
+
+// Found-or-created rows: INSERT ... ON CONFLICT DO NOTHING takes no lock on an existing row (DO UPDATE would,
+// and every instance of a series would then queue behind the others). The plain SELECT after it reads the
+// statement's snapshot: a row another transaction committed meanwhile is missed, and the caller runs the
+// statement again. Every later step depends on the instance row being inserted (`ins`).
+const INDEX_SQL = `
+WITH pi AS (
+  INSERT INTO patients (project_id, pseudonym, sex, age) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (project_id, pseudonym) DO NOTHING RETURNING id
+), pat AS (
+  SELECT id FROM pi UNION ALL SELECT id FROM patients WHERE project_id = $1 AND pseudonym = $2 LIMIT 1
+), pfill AS (
+  -- A patient first seen without sex or age gets them from a later instance (locks the row only then).
+  UPDATE patients SET sex = COALESCE(sex, $3), age = COALESCE(age, $4)
+   WHERE id = (SELECT id FROM pat) AND NOT EXISTS (SELECT 1 FROM pi)
+     AND ((sex IS NULL AND $3::text IS NOT NULL) OR (age IS NULL AND $4::text IS NOT NULL))
+), sti AS (
+  INSERT INTO studies (project_id, patient_id, study_instance_uid, study_date, description)
+  SELECT $1, pat.id, $5, $6, $7 FROM pat
+  ON CONFLICT (project_id, study_instance_uid) DO NOTHING RETURNING id
+), st AS (
+  SELECT id FROM sti UNION ALL SELECT id FROM studies WHERE project_id = $1 AND study_instance_uid = $5 LIMIT 1
+), sei AS (
+  INSERT INTO series (project_id, study_id, series_instance_uid, modality, description, body_part, series_number, frame_of_reference_uid)
+  SELECT $1, st.id, $8, $9, $10, $11, $12, $13 FROM st
+  ON CONFLICT (project_id, series_instance_uid) DO NOTHING RETURNING id
+), se AS (
+  SELECT id FROM sei UNION ALL SELECT id FROM series WHERE project_id = $1 AND series_instance_uid = $8 LIMIT 1
+), ins AS (
+  INSERT INTO instances (id, project_id, series_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, instance_number, rows, columns,
+                         number_of_frames, image_position, image_orientation, pixel_spacing, blob_key, size_bytes, source_hash, flags, attributes)
+  SELECT $14, $1, se.id, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM se
+  ON CONFLICT (project_id, sop_instance_uid) DO NOTHING RETURNING id, series_id
+), reid AS (
+  INSERT INTO reid_keys (project_id, kind, deid_value, original)
+  SELECT $1, k, v, o::jsonb FROM unnest($31::text[], $32::text[], $33::text[]) AS t(k, v, o) WHERE EXISTS (SELECT 1 FROM ins)
+  ON CONFLICT (project_id, kind, deid_value) DO NOTHING
+), item AS (
+  UPDATE ingest_items SET status = 'stored', instance_id = $14, reason_code = NULL, reason = NULL, updated_at = now()
+   WHERE id = $30 AND EXISTS (SELECT 1 FROM ins)
+), audit AS (
+  INSERT INTO audit_events (actor_id, actor_name, ip, action, object_type, object_id, project_id, details)
+  SELECT NULL, $34, NULL, a.action, a.object_type, a.object_id, $1, a.details
+    FROM ins, (VALUES
+      (1, 'instance.stored', 'instance', $14::text, jsonb_build_object('itemId', $30::text, 'seriesId', (SELECT series_id FROM ins), 'flags', $35::jsonb)),
+      (2, 'ingest.item.stored', 'ingest_item', $30::text, jsonb_build_object('instanceId', $14::text))
+    ) AS a(n, action, object_type, object_id, details)
+   ORDER BY a.n
+)
+SELECT (SELECT id FROM ins) AS instance_id, (SELECT id FROM se) AS series_id`;
 
 export interface IngestOutcome {
   itemId: string;
@@ -100,8 +150,9 @@ export class IngestPipeline {
       return this.quarantine(item, 'unreadable', `Contour could not read this file (${(e as Error).message}); it may be damaged or use a DICOM feature Contour does not support. An admin can download it from the quarantine.`);
     }
     const stored = await this.blobs.put(prepared.bytes);
-    const sourceHash = createHash('sha256').update(raw).digest('hex');
-    const { seriesId, ...outcome } = await this.dataSource.transaction((m) => this.index(m, item, prepared, stored, sourceHash));
+    // Blob keys are the SHA-256 of the content: the received file's key is its hash.
+    const sourceHash = item.rawBlobKey;
+    const { seriesId, ...outcome } = await this.index(item, prepared, stored, sourceHash);
     if (outcome.status === IngestItemStatus.Stored && seriesId) {
       // After the commit, so the geometry job sees this instance. Debounced: the geometry of a series is
       // (re)built once its instances stop arriving for a moment.
@@ -132,69 +183,75 @@ export class IngestPipeline {
     return { parsed, deid, deidDataset, bytes, flags: deid.flags, geometry };
   }
 
-  private async index(m: EntityManager, item: IngestItem, p: PreparedInstance, stored: { key: string; size: number }, sourceHash: string): Promise<IngestOutcome & { seriesId?: string }> {
+  /**
+   * Indexes a stored instance in one statement: patient, study and series (found or created), the instance,
+   * its re-identification keys, the item's new status and the two audit lines. Rows that already exist are
+   * found, not updated, so instances of one series arriving together never wait on each other's row locks
+   * (the study's de-identification report, which every instance used to update, is summed up by the geometry
+   * job instead). A single statement is atomic without a transaction block, and is one round trip.
+   */
+  private async index(item: IngestItem, p: PreparedInstance, stored: { key: string; size: number }, sourceHash: string): Promise<IngestOutcome & { seriesId?: string }> {
     const d = p.deidDataset;
     const projectId = item.projectId;
     const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
-    const patientId = await this.upsertId(
-      m,
-      `INSERT INTO patients (project_id, pseudonym, sex, age) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (project_id, pseudonym) DO UPDATE SET sex = COALESCE(patients.sex, EXCLUDED.sex), age = COALESCE(patients.age, EXCLUDED.age) RETURNING id`,
-      [projectId, p.deid.pseudonym, text(d.PatientSex), text(d.PatientAge)],
-    );
     const studyUid = String(d.StudyInstanceUID);
     const seriesUid = String(d.SeriesInstanceUID);
     const sopUid = String(d.SOPInstanceUID);
-    const summary = mergeReports([p.deid.report]);
-    const [study]: { id: string; deid_report: Record<string, unknown> }[] = await m.query(
-      `INSERT INTO studies (project_id, patient_id, study_instance_uid, study_date, description) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (project_id, study_instance_uid) DO UPDATE SET study_instance_uid = EXCLUDED.study_instance_uid RETURNING id, deid_report`,
-      [projectId, patientId, studyUid, text(d.StudyDate), text(d.StudyDescription) ?? ''],
-    );
-    const studyId = study.id;
-    const seriesId = await this.upsertId(
-      m,
-      `INSERT INTO series (project_id, study_id, series_instance_uid, modality, description, body_part, series_number, frame_of_reference_uid)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (project_id, series_instance_uid) DO UPDATE SET series_instance_uid = EXCLUDED.series_instance_uid RETURNING id`,
-      [projectId, studyId, seriesUid, p.parsed.modality, text(d.SeriesDescription) ?? '', text(d.BodyPartExamined), num(d.SeriesNumber), text(d.FrameOfReferenceUID)],
-    );
-    const inserted: { id: string }[] = await m.query(
-      `INSERT INTO instances (project_id, series_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, instance_number, rows, columns,
-         number_of_frames, image_position, image_orientation, pixel_spacing, blob_key, size_bytes, source_hash, flags, attributes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-       ON CONFLICT (project_id, sop_instance_uid) DO NOTHING RETURNING id`,
-      [
-        projectId,
-        seriesId,
-        sopUid,
-        p.parsed.sopClassUid,
-        p.parsed.transferSyntaxUid,
-        num(d.InstanceNumber),
-        num(d.Rows),
-        num(d.Columns),
-        num(d.NumberOfFrames) ?? 1,
-        nums(d.ImagePositionPatient),
-        nums(d.ImageOrientationPatient),
-        nums(d.PixelSpacing),
-        stored.key,
-        stored.size,
-        sourceHash,
-        p.flags,
-        withoutNul({ geometry: p.geometry, view: viewOf(d) }),
-      ],
-    );
-    let status = IngestItemStatus.Stored;
-    let instanceId: string;
-    if (inserted.length) {
-      instanceId = inserted[0].id;
-      await this.audit.record(actor, { action: 'instance.stored', objectType: 'instance', objectId: instanceId, projectId, details: { itemId: item.id, seriesId, flags: p.flags } }, m);
-      // The study's de-identification report grows with each instance (row locked by the upsert above).
-      await m.query(`UPDATE studies SET deid_report = $2 WHERE id = $1`, [studyId, combineSummaries(study.deid_report as never, summary)]);
-      await this.recordReidKeys(m, projectId, p, { patient: p.deid.pseudonym, study: studyUid, series: seriesUid, instance: sopUid });
-    } else {
+    const instanceId = randomUUID();
+    const o = p.deid.originals;
+    const reid: [string, string, Record<string, unknown>][] = [
+      ['patient', p.deid.pseudonym, { PatientName: o.PatientName, PatientID: o.PatientID, IssuerOfPatientID: o.IssuerOfPatientID, PatientBirthDate: o.PatientBirthDate, dateShiftDays: p.deid.dateShiftDays }],
+      ['study', studyUid, { StudyInstanceUID: o.StudyInstanceUID, AccessionNumber: o.AccessionNumber, InstitutionName: o.InstitutionName, StudyDate: p.parsed.dataset.StudyDate ?? null }],
+      ['series', seriesUid, { SeriesInstanceUID: o.SeriesInstanceUID }],
+      ['instance', sopUid, { SOPInstanceUID: o.SOPInstanceUID }],
+    ];
+    const params = [
+      projectId, // 1
+      p.deid.pseudonym, // 2
+      text(d.PatientSex), // 3
+      text(d.PatientAge), // 4
+      studyUid, // 5
+      text(d.StudyDate), // 6
+      text(d.StudyDescription) ?? '', // 7
+      seriesUid, // 8
+      p.parsed.modality, // 9
+      text(d.SeriesDescription) ?? '', // 10
+      text(d.BodyPartExamined), // 11
+      num(d.SeriesNumber), // 12
+      text(d.FrameOfReferenceUID), // 13
+      instanceId, // 14
+      sopUid, // 15
+      p.parsed.sopClassUid, // 16
+      p.parsed.transferSyntaxUid, // 17
+      num(d.InstanceNumber), // 18
+      num(d.Rows), // 19
+      num(d.Columns), // 20
+      num(d.NumberOfFrames) ?? 1, // 21
+      nums(d.ImagePositionPatient), // 22
+      nums(d.ImageOrientationPatient), // 23
+      nums(d.PixelSpacing), // 24
+      stored.key, // 25
+      stored.size, // 26
+      sourceHash, // 27
+      p.flags, // 28
+      withoutNul({ geometry: p.geometry, view: viewOf(d), deid: mergeReports([p.deid.report]) }), // 29
+      item.id, // 30
+      reid.map((r) => r[0]), // 31
+      reid.map((r) => r[1]), // 32
+      reid.map((r) => JSON.stringify(r[2])), // 33
+      actor.name, // 34
+      JSON.stringify(p.flags), // 35
+    ];
+    for (let attempt = 1; ; attempt++) {
+      const [row]: { instance_id: string | null; series_id: string | null }[] = await this.dataSource.query(INDEX_SQL, params);
+      if (row.instance_id) return { itemId: item.id, status: IngestItemStatus.Stored, instanceId: row.instance_id, seriesId: row.series_id! };
+      if (row.series_id) break; // the SOP Instance UID is already stored: a duplicate, or a conflicting one
+      // Another instance created the patient, study or series while this statement ran, after its snapshot:
+      // the next statement sees it.
+      if (attempt >= 3) throw new Error(`Could not index instance ${sopUid}: its series row was not visible after ${attempt} attempts`);
+    }
+    return this.dataSource.transaction(async (m) => {
       const existing = await m.findOneByOrFail(Instance, { projectId, sopInstanceUid: sopUid });
-      instanceId = existing.id;
       if (existing.sourceHash !== sourceHash) {
         return this.quarantine(
           item,
@@ -203,32 +260,10 @@ export class IngestPipeline {
           m,
         );
       }
-      status = IngestItemStatus.Duplicate;
-    }
-    await m.update(IngestItem, item.id, { status, instanceId, reasonCode: null, reason: null });
-    await this.audit.record(actor, { action: `ingest.item.${status}`, objectType: 'ingest_item', objectId: item.id, projectId, details: { instanceId } }, m);
-    return { itemId: item.id, status, instanceId, seriesId };
-  }
-
-  /** The re-identification key: original identifiers behind each de-identified value, kept apart from the images. */
-  private async recordReidKeys(m: EntityManager, projectId: string, p: PreparedInstance, values: { patient: string; study: string; series: string; instance: string }) {
-    const o = p.deid.originals;
-    const rows: [string, string, Record<string, unknown>][] = [
-      ['patient', values.patient, { PatientName: o.PatientName, PatientID: o.PatientID, IssuerOfPatientID: o.IssuerOfPatientID, PatientBirthDate: o.PatientBirthDate, dateShiftDays: p.deid.dateShiftDays }],
-      ['study', values.study, { StudyInstanceUID: o.StudyInstanceUID, AccessionNumber: o.AccessionNumber, InstitutionName: o.InstitutionName, StudyDate: p.parsed.dataset.StudyDate ?? null }],
-      ['series', values.series, { SeriesInstanceUID: o.SeriesInstanceUID }],
-      ['instance', values.instance, { SOPInstanceUID: o.SOPInstanceUID }],
-    ];
-    await m.query(
-      `INSERT INTO reid_keys (project_id, kind, deid_value, original) SELECT $1, k, v, o::jsonb FROM unnest($2::text[], $3::text[], $4::text[]) AS t(k, v, o)
-       ON CONFLICT (project_id, kind, deid_value) DO NOTHING`,
-      [projectId, rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => JSON.stringify(r[2]))],
-    );
-  }
-
-  private async upsertId(m: EntityManager, sql: string, params: unknown[]): Promise<string> {
-    const rows: { id: string }[] = await m.query(sql, params);
-    return rows[0].id;
+      await m.update(IngestItem, item.id, { status: IngestItemStatus.Duplicate, instanceId: existing.id, reasonCode: null, reason: null });
+      await this.audit.record(actor, { action: `ingest.item.${IngestItemStatus.Duplicate}`, objectType: 'ingest_item', objectId: item.id, projectId, details: { instanceId: existing.id } }, m);
+      return { itemId: item.id, status: IngestItemStatus.Duplicate, instanceId: existing.id, seriesId: existing.seriesId };
+    });
   }
 
   async quarantineById(itemId: string, code: string, reason: string): Promise<IngestOutcome> {
@@ -248,12 +283,13 @@ export class IngestPipeline {
 
   /** The received file holds identifying data: keep it only while some item still needs it. */
   private async dropRawIfUnused(item: IngestItem) {
-    const stillNeeded =
-      (await this.dataSource.getRepository(IngestItem).exists({
-        where: { rawBlobKey: item.rawBlobKey, id: Not(item.id), status: In([IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]) },
-      })) ||
-      // A file that needed no change is stored under the same content key as the received one.
-      (await this.dataSource.getRepository(Instance).existsBy({ blobKey: item.rawBlobKey }));
-    if (!stillNeeded) await this.blobs.delete(item.rawBlobKey);
+    // Still needed by another item of the same file not yet done (or quarantined), or stored unchanged as an
+    // instance (a file that needed no change has the same content key).
+    const [{ needed }]: { needed: boolean }[] = await this.dataSource.query(
+      `SELECT EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = $1 AND id <> $2 AND status = ANY($3::text[]))
+           OR EXISTS (SELECT 1 FROM instances WHERE blob_key = $1) AS needed`,
+      [item.rawBlobKey, item.id, [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]],
+    );
+    if (!needed) await this.blobs.delete(item.rawBlobKey);
   }
 }

@@ -2,13 +2,14 @@
 // records kept at ingest and runs the consistency checks: mixed orientation or size, duplicate or missing
 // slice positions, uneven spacing. A series that fails is kept, listed with its reasons, and not split into
 // tasks; then the study is (re)split, and a series small enough (VOLUME_PREBUILD_MAX_MB) gets its NIfTI built
-// ahead of first use.
+// ahead of first use. The study's de-identification report is summed up here from its instances' reports.
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { Series } from '@contour/db';
+import { combineSummaries, StudyDeidSummary } from '@contour/deid';
 import { JobName, JobQueue } from '@contour/queue';
 import { computeSeriesGeometry, InstanceGeometry, volumeBuildMb } from '@contour/volume';
 
@@ -52,6 +53,17 @@ export class SeriesGeometryService {
       // drop the reference so the next read rebuilds it with every instance.
       await m.query(`UPDATE series SET geometry = $2, qc_status = $3, qc_issues = $4, view_group = $5, updated_at = now(),
                             volume_blob_key = CASE WHEN source = 'dicom' THEN NULL ELSE volume_blob_key END WHERE id = $1`, [seriesId, geometry ? JSON.stringify(geometry) : null, qcStatus, JSON.stringify(qcIssues), view ? `${series.studyId}:${series.bodyPart ?? series.modality}` : null]);
+      // The study's de-identification report: the sum of its instances' reports, kept with each instance at
+      // ingest (summed here rather than by every instance, which would make them wait on the study row).
+      const reports: { deid: StudyDeidSummary }[] = await m.query(
+        `SELECT i.attributes -> 'deid' AS deid FROM instances i JOIN series s ON s.id = i.series_id
+          WHERE s.study_id = $1 AND i.attributes ? 'deid' ORDER BY i.created_at, i.id`,
+        [series.studyId],
+      );
+      if (reports.length) {
+        const report = reports.reduce<StudyDeidSummary | null>((sum, r) => combineSummaries(sum, r.deid), null);
+        await m.query(`UPDATE studies SET deid_report = $2 WHERE id = $1`, [series.studyId, JSON.stringify(report)]);
+      }
       await this.audit.record(systemActor('geometry'), { action: 'series.checked', objectType: 'series', objectId: seriesId, projectId: series.projectId, details: { qcStatus, issues: qcIssues.map((i) => i.code), instances: rows.length } }, m);
     });
     if (qcStatus === 'failed') this.logger.warn(`series ${seriesId} failed its geometry check: ${qcIssues.map((i) => i.code).join(', ')}`);

@@ -8,6 +8,7 @@ export interface StoredBlob {
   size: number;
 }
 
+/** Content-addressed: a blob's key is the SHA-256 (hex) of its bytes, in every implementation. */
 export interface BlobStore {
   /** Streams `source` into the store; memory use does not depend on its size. */
   put(source: Readable | Buffer): Promise<StoredBlob>;
