@@ -61,7 +61,7 @@ export async function main(): Promise<string> {
 
   for (const workers of [1, 2]) {
     const dicomPort = await freePort();
-    const contour = await startContour({ workers, queues: 'ingest,routing', env: { DICOM_ENABLED: 'true', DICOM_PORT: String(dicomPort), WORKER_CONCURRENCY: '2' } });
+    const contour = await startContour({ workers, queues: 'ingest,routing', env: { DICOM_ENABLED: 'true', DICOM_PORT: String(dicomPort), WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '2' } });
     const project = (await contour.api.request('POST', '/api/projects', { name: 'bench' })).id;
     await contour.api.request('PUT', `/api/projects/${project}/ae-routes/BENCH`);
     const up = await timed(async () => {

@@ -97,17 +97,32 @@ export interface UncertaintyScore {
   voxels: number;
 }
 
-/** Mean normalised entropy of the channel distribution inside the foreground of `labels` (see UncertaintyScore). */
-export function uncertaintyScore(data: Float32Array, channels: number, labels: Uint8Array, input: EntropyInput): UncertaintyScore {
+/**
+ * The most voxels the uncertainty score averages over. Larger regions are sampled at an even stride: the
+ * score is a mean of values in [0, 1], so 2^20 samples put its standard error below 0.0005, far finer than
+ * the routing priority it feeds, while the exp/log per voxel of a 40 M-voxel CT foreground took ~1.5 s.
+ */
+export const UNCERTAINTY_SAMPLES = 1 << 20;
+
+/**
+ * Mean normalised entropy of the channel distribution inside the foreground of `labels` (see UncertaintyScore),
+ * over at most `maxSamples` voxels of it taken at an even stride.
+ */
+export function uncertaintyScore(data: Float32Array, channels: number, labels: Uint8Array, input: EntropyInput, maxSamples = UNCERTAINTY_SAMPLES): UncertaintyScore {
   const voxels = labels.length;
   let foreground = 0;
   for (let i = 0; i < voxels; i++) if (labels[i] !== 0) foreground++;
   const region = foreground > 0 ? 'foreground' : 'whole-volume';
   const norm = input === 'independent-probabilities' || channels < 2 ? LN2 : log(channels);
   const h = (p: number) => (p > 0 ? -p * log(p) : 0);
+  const stride = Math.max(1, Math.ceil((foreground > 0 ? foreground : voxels) / maxSamples));
   let total = 0;
+  let counted = 0;
+  let seen = 0;
   for (let i = 0; i < voxels; i++) {
     if (foreground > 0 && labels[i] === 0) continue;
+    if (seen++ % stride !== 0) continue;
+    counted++;
     let entropy = 0;
     if (input === 'independent-probabilities' || channels < 2) {
       for (let c = 0, j = i; c < channels; c++, j += voxels) {
@@ -135,8 +150,7 @@ export function uncertaintyScore(data: Float32Array, channels: number, labels: U
     }
     total += entropy / norm;
   }
-  const counted = foreground > 0 ? foreground : voxels;
-  return { score: counted ? total / counted : 0, region, voxels: counted };
+  return { score: counted ? total / counted : 0, region, voxels: foreground > 0 ? foreground : voxels };
 }
 
 /** Voxels per label value, index 0 = background. */
