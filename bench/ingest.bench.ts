@@ -4,10 +4,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { ctPhantomSeries, largeImage, readDicom } from '../libs/dicom/src';
-import { buildVolume, decodeFrames, InstanceGeometry, instanceGeometryFromDicom, VolumeBuilder } from '../libs/volume/src';
+import { promisify } from 'node:util';
+import { ctPhantomSeries, largeImage } from '../libs/dicom/src';
 import { startOrthanc } from '../test/support/orthanc';
 import { freePort } from '../test/support/processes';
 import { fmt, peakRssMb, startContour, timed, until } from './harness';
@@ -81,43 +80,19 @@ export async function main(): Promise<string> {
     await contour.stop();
   }
 
-  // Volume building vs dcm2niix on the same series, each measured three times on a quiet machine (the
-  // services above are stopped); the median counts. Two Contour paths: stacking the stored values as they are
-  // (what dcm2niix does: it writes the raw integers with scl_slope/scl_inter), and the NIfTI build Contour
-  // runs (HU values into int16, one file at a time into the volume, the geometry from the ingest index).
-  const records: InstanceGeometry[] = [];
-  for (const f of files) records.push({ ...instanceGeometryFromDicom(readDicom(await readFile(f))), id: f });
+  // Volume building vs dcm2niix on the same series, each in a fresh process (bench/volume-build.ts), three
+  // times; the median counts. Two Contour paths: stacking the stored values as they are (what dcm2niix does:
+  // it writes the raw integers with scl_slope/scl_inter), and the NIfTI build Contour runs (HU values into
+  // int16, one file at a time into the volume, the geometry from the ingest index).
   const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+  const contourBuild = async (mode: 'raw' | 'hu') => JSON.parse((await run(process.execPath, [join(__dirname, 'volume-build.js'), dir, mode])).stdout).ms as number;
   const d2nRuns: number[] = [];
   const rawRuns: number[] = [];
   const huRuns: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
     d2nRuns.push((await timed(() => run('/usr/bin/dcm2niix', ['-z', 'n', '-f', 'ref', '-o', mkdtempSync(join(tmpdir(), 'd2n-')), dir]))).ms);
-    rawRuns.push(
-      (
-        await timed(async () => {
-          const parts = [];
-          for (const f of files) {
-            const buffer = await readFile(f);
-            const parsed = readDicom(buffer);
-            parts.push({ geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer, parsed }, { consumeParsed: true }) });
-          }
-          return buildVolume(parts);
-        })
-      ).ms,
-    );
-    huRuns.push(
-      (
-        await timed(async () => {
-          const builder = new VolumeBuilder(records, { rescale: 'int16-or-float32' });
-          for (const f of files) {
-            const buffer = await readFile(f);
-            builder.add(f, await decodeFrames({ buffer, parsed: readDicom(buffer) }, { consumeParsed: true }));
-          }
-          return builder.finish();
-        })
-      ).ms,
-    );
+    rawRuns.push(await contourBuild('raw'));
+    huRuns.push(await contourBuild('hu'));
   }
   const d2n = { ms: median(d2nRuns) };
   const vol = { ms: median(rawRuns) };

@@ -41,6 +41,16 @@ export interface ParsedDicom {
   modality: string;
   /** Problems dcmjs tolerated but reported (e.g. an unknown VR it read as UN). */
   warnings: string[];
+  /** Read with `untilPixelData`: the Pixel Data element (and anything after it) is not in `dict`. */
+  headerOnly?: boolean;
+}
+
+export interface ReadDicomOptions {
+  /**
+   * Stop before the Pixel Data element: the header only, without dcmjs copying the pixels (decodeFrames reads
+   * native pixels straight from the file then; others re-read the file whole).
+   */
+  untilPixelData?: boolean;
 }
 
 const validationLog = dcmjs.log.getLogger('validation.dcmjs');
@@ -104,7 +114,7 @@ export function invalidValues(dict: Record<string, { vr: string; Value?: unknown
   return problems;
 }
 
-export function readDicom(buffer: Buffer): ParsedDicom {
+export function readDicom(buffer: Buffer, options: ReadDicomOptions = {}): ParsedDicom {
   if (buffer.length === 0) throw new DicomRejection('empty', 'The file is empty (0 bytes): the transfer was probably interrupted; send it again');
   const hasPreamble = buffer.length >= 132 && buffer.toString('latin1', 128, 132) === 'DICM';
   if (!hasPreamble) {
@@ -134,7 +144,7 @@ export function readDicom(buffer: Buffer): ParsedDicom {
     // dcmjs only reads its input (values are copied out): a Buffer that spans its whole ArrayBuffer (what
     // fs.readFile and the blob store return for anything but tiny files) is handed over without a copy.
     const input = buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength ? (buffer.buffer as ArrayBuffer) : toArrayBuffer(buffer);
-    result = withCapturedWarnings(() => dcmjs.data.DicomMessage.readFile(input, { ignoreErrors: false, untilTag: null, includeUntilTagValue: false, noCopy: false, forceStoreRaw: false }));
+    result = withCapturedWarnings(() => dcmjs.data.DicomMessage.readFile(input, { ignoreErrors: false, untilTag: options.untilPixelData ? '7FE00010' : null, includeUntilTagValue: false, noCopy: false, forceStoreRaw: false }));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     if (/reading 'Value'/.test(message) || /TransferSyntax/i.test(message)) {
@@ -186,5 +196,6 @@ export function readDicom(buffer: Buffer): ParsedDicom {
     seriesInstanceUid: dataset.SeriesInstanceUID,
     modality: typeof dataset.Modality === 'string' && dataset.Modality ? dataset.Modality : 'OT',
     warnings: result.warnings,
+    ...(options.untilPixelData ? { headerOnly: true } : {}),
   };
 }

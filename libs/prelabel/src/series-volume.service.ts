@@ -61,7 +61,7 @@ export class SeriesVolumeLoader {
     const builder = new VolumeBuilder(records, { rescale: options.compact ? 'int16-or-float32' : 'float32' });
     for (const id of ids) {
       const buffer = await this.blobs.getBuffer(byId.get(id)!.blobKey);
-      builder.add(id, await decodeFrames({ buffer, parsed: readDicom(buffer) }, { untileMosaic: true, consumeParsed: true }));
+      builder.add(id, await decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: true, consumeParsed: true }));
     }
     const volume = builder.finish();
     return { dims: volume.dims as [number, number, number], data: volume.data as LoadedVolume['data'], affineRas: volume.affineRas as number[][], affineLps: volume.affineLps as number[][], source: 'dicom', order: volume.geometry.order };

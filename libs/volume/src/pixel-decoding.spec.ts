@@ -152,6 +152,25 @@ describe('every image in dicom/modalities decodes', () => {
     expect(d.data.some((v) => v !== d.data[0])).toBe(true);
   });
 
+  test.each(fs.readdirSync(path.join(DATA, 'dicom/modalities')).filter((f) => !/ecg|rtstruct|sr-report/.test(f)))(
+    '%s: a header-only parse decodes to the same pixels as a full one (native from the file, others re-read)',
+    async (file) => {
+      const buffer = load(`dicom/modalities/${file}`);
+      const full = await decodeFrames(buffer);
+      const header = await decodeFrames({ buffer: Buffer.from(buffer), parsed: readDicom(buffer, { untilPixelData: true }) }, { consumeParsed: true });
+      expect(header.data.constructor).toBe(full.data.constructor);
+      expect(Buffer.from(header.data.buffer, header.data.byteOffset, header.data.byteLength).equals(Buffer.from(full.data.buffer, full.data.byteOffset, full.data.byteLength))).toBe(true);
+      expect([header.rescaleSlope, header.rescaleIntercept, header.photometric]).toEqual([full.rescaleSlope, full.rescaleIntercept, full.photometric]);
+    },
+  );
+
+  test('a header-only parse of a truncated file and of a non-image still give their reasons', async () => {
+    const truncated = load('dicom/broken/mr-truncated.dcm');
+    expect((await decodeError({ buffer: truncated, parsed: readDicom(truncated, { untilPixelData: true }) })).code).toBe('truncated');
+    const sr = load('dicom/modalities/sr-report.dcm');
+    expect((await decodeError({ buffer: sr, parsed: readDicom(sr, { untilPixelData: true }) })).code).toBe('missing-pixel-data');
+  });
+
   test.each(['ecg-waveform.dcm', 'rtstruct-breast-10roi.dcm', 'sr-report.dcm'])('%s has no pixels: missing-pixel-data', async (file) => {
     expect((await decodeError(load(`dicom/modalities/${file}`))).code).toBe('missing-pixel-data');
   });

@@ -42,8 +42,9 @@ export interface DecodeOptions {
   /** Cut Siemens MOSAIC images into slices (default true). */
   untileMosaic?: boolean;
   /**
-   * The caller is done with the parsed dataset: native pixel data may be decoded in place in dcmjs' copy of the
-   * value instead of being copied first (volume building; never when the dataset is written out again).
+   * The caller is done with the parsed dataset and the file: native pixel data may be decoded in place (in
+   * dcmjs' copy of the value, or in the file's bytes after a header-only parse) instead of being copied first
+   * (volume building; never when the dataset or the file is written out again).
    */
   consumeParsed?: boolean;
 }
@@ -256,14 +257,27 @@ function rleHeaderIsSound(stream: Uint8Array): boolean {
  * cannot be parsed (see @contour/dicom readDicom).
  */
 export async function decodeFrames(input: DecodeInput, options: DecodeOptions = {}): Promise<DecodedFrames> {
-  const { parsed, file } = normalizeInput(input);
+  const normalized = normalizeInput(input);
+  const { file } = normalized;
+  let parsed = normalized.parsed;
+  const nativeSyntax = parsed.transferSyntaxUid === TS.implicitLE || parsed.transferSyntaxUid === TS.explicitLE || parsed.transferSyntaxUid === TS.explicitBE;
+  // A header-only parse (readDicom untilPixelData): native pixels are read from the file below; anything
+  // else (encapsulated, deflated) needs the whole file parsed.
+  if (parsed.headerOnly && (!nativeSyntax || !file)) {
+    if (!file) throw new Error('decodeFrames got a header-only parse without the file bytes');
+    parsed = readDicom(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
+  }
+  const fromFile = Boolean(parsed.headerOnly);
   const ds = parsed.dataset;
   const dict = parsed.dict.dict;
   const ts = parsed.transferSyntaxUid;
 
   const floatElement = dict['7FE00008'] ? 'float' : dict['7FE00009'] ? 'double' : 'none';
   const pixelElement = dict['7FE00010'] ?? dict['7FE00008'] ?? dict['7FE00009'];
-  if (!pixelElement?.Value?.length) {
+  // After a header-only parse, the file tells: no Pixel Data tag at all (a truncated element is found below).
+  const pixelTag = ts === TS.explicitBE ? [0x7f, 0xe0, 0x00, 0x10] : [0xe0, 0x7f, 0x10, 0x00];
+  const noPixels = fromFile ? floatElement === 'none' && Buffer.from(file!.buffer, file!.byteOffset, file!.byteLength).indexOf(Buffer.from(pixelTag), 132) < 0 : !pixelElement?.Value?.length;
+  if (noPixels) {
     throw new PixelDecodeError('missing-pixel-data', `This ${parsed.modality} object has no Pixel Data (7FE0,0010): it is not an image (e.g. a report, structure set or waveform), so there is nothing to decode`);
   }
 
@@ -297,12 +311,22 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
         : photometric === 'YBR_FULL_422'
           ? pixelsPerFrame * 2 * frames
           : frameBytes * frames;
-    const value = toBytes(pixelElement.Value[0]);
-    let available = value?.byteLength ?? 0;
-    if (file && ts !== TS.deflatedLE) {
-      // dcmjs zero-pads a value the file cuts short; the original bytes tell how much really arrived.
-      const located = locateNativePixelData(file, expected, { bigEndian: ts === TS.explicitBE, explicitVr: ts !== TS.implicitLE });
-      if (located) available = Math.min(available, located.availableLength);
+    let value: Uint8Array | undefined;
+    let available: number;
+    if (fromFile) {
+      // The pixels as the file holds them, found by their declared length (no element: no pixel data).
+      const located = locateNativePixelData(file!, expected, { bigEndian: ts === TS.explicitBE, explicitVr: ts !== TS.implicitLE });
+      if (!located) throw new PixelDecodeError('missing-pixel-data', `This ${parsed.modality} object has no Pixel Data (7FE0,0010) of the ${expected} bytes its header describes: it is not an image, or the header is damaged`);
+      value = file!.subarray(located.valueOffset, located.valueOffset + located.availableLength);
+      available = located.availableLength;
+    } else {
+      value = toBytes(pixelElement!.Value![0]);
+      available = value?.byteLength ?? 0;
+      if (file && ts !== TS.deflatedLE) {
+        // dcmjs zero-pads a value the file cuts short; the original bytes tell how much really arrived.
+        const located = locateNativePixelData(file, expected, { bigEndian: ts === TS.explicitBE, explicitVr: ts !== TS.implicitLE });
+        if (located) available = Math.min(available, located.availableLength);
+      }
     }
     if (!value || available < expected) {
       throw new PixelDecodeError(
