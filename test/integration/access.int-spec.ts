@@ -38,6 +38,8 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: `/api/projects/${P}/uploads`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/uploads/00000000-0000-4000-8000-000000000000`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/series`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/api/projects/${P}/studies`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/api/projects/${P}/studies/00000000-0000-4000-8000-000000000000/deid-report`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/instances`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/instances/00000000-0000-4000-8000-000000000000/file`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/ae-routes`, allowed: ['admin', 'manager'] },

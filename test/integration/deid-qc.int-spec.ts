@@ -121,14 +121,24 @@ print(json.dumps({'leaks': leaks, 'n': len(stored), 'sex': sorted(set(str(d.get(
     expect(r.sex.length).toBeGreaterThan(0);
     // Ultrasound without a Burned In Annotation statement is flagged for review.
     expect(list.some((i) => i.flags.includes('review-burned-in'))).toBe(true);
-    // Each study keeps its de-identification report (summed from its instances' once the series settles).
-    const [study] = await eventually(async () => {
-      const rows = await sys.db.dataSource.query(`SELECT deid_report FROM studies WHERE deid_report->>'instanceCount' = '24'`);
-      return rows.length ? rows : null;
+    // Each study keeps its de-identification report (summed from its instances' once the series settles),
+    // served to the project's managers (audited), not to other members.
+    const studies = (await sys.http().get(`/api/projects/${projectId}/studies`).set(bearer(pm)).expect(200)).body as { id: string; instanceCount: number }[];
+    const mr = studies.find((st) => st.instanceCount === 24)!;
+    const report = await eventually(async () => {
+      const r = (await sys.http().get(`/api/projects/${projectId}/studies/${mr.id}/deid-report`).set(bearer(pm)).expect(200)).body;
+      return r.instanceCount === 24 ? r : null;
     }, 20_000);
-    const rows = study.deid_report.rows as { keyword: string; action: string; instances: number }[];
+    const rows = report.rows as { keyword: string; action: string; instances: number; reasons: string[] }[];
     expect(rows.find((x) => x.keyword === 'PatientName')).toMatchObject({ instances: 24 });
     expect(rows.find((x) => x.keyword === 'SOPInstanceUID')).toMatchObject({ action: 'replaced-uid', instances: 24 });
+    expect(rows.every((x) => x.reasons.length > 0)).toBe(true);
+    const audited = (await sys.http().get(`/api/projects/${projectId}/audit?action=study.deid-report.read`).set(bearer(pm)).expect(200)).body;
+    expect(audited.length).toBeGreaterThanOrEqual(1);
+    const annotator = await sys.user('deid-annotator', [Role.Annotator]);
+    await sys.http().put(`/api/projects/${projectId}/members/${annotator.id}`).set(bearer(pm)).send({ roles: ['annotator'] }).expect(204);
+    await sys.http().get(`/api/projects/${projectId}/studies/${mr.id}/deid-report`).set(bearer(annotator)).expect(403);
+    await sys.http().get(`/api/projects/${projectId}/studies/00000000-0000-0000-0000-000000000000/deid-report`).set(bearer(pm)).expect(404);
   });
 
   it('remaps UIDs consistently: two uploads of one study join the same study and series', async () => {

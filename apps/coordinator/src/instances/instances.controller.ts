@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
-import { Instance, Series } from '@contour/db';
+import { Instance, ProjectRole, Series } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { SeriesNifti } from '@contour/prelabel';
 
@@ -31,6 +31,35 @@ export class InstancesController {
     private readonly audit: AuditService,
     private readonly volumes: SeriesNifti,
   ) {}
+
+  /** The project's studies with their series and instance counts (de-identified UIDs and dates only). */
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies')
+  studies(@Param('projectId', uuid) projectId: string) {
+    return this.dataSource.query(
+      `SELECT st.id, st.study_instance_uid AS "studyInstanceUid", st.study_date AS "studyDate", st.description, p.pseudonym AS "patientPseudonym",
+              (SELECT count(*)::int FROM series se WHERE se.study_id = st.id) AS "seriesCount",
+              (SELECT count(*)::int FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = st.id) AS "instanceCount"
+         FROM studies st JOIN patients p ON p.id = st.patient_id
+        WHERE st.project_id = $1 ORDER BY st.created_at`,
+      [projectId],
+    );
+  }
+
+  /**
+   * A study's de-identification report: each attribute removed, replaced, emptied or kept, how many instances
+   * it concerned, and why (the profile rule or the project's option). Summed from the instances' reports once
+   * a series settles (the geometry job), so it can trail the newest instances by a few seconds. It names
+   * attributes, never their original values; managers only, and each read is audited.
+   */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get('studies/:studyId/deid-report')
+  async deidReport(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('studyId', uuid) studyId: string) {
+    const [study]: { deid_report: Record<string, unknown> }[] = await this.dataSource.query(`SELECT deid_report FROM studies WHERE id = $1 AND project_id = $2`, [studyId, projectId]);
+    if (!study) throw new NotFoundException(`No study ${studyId} in this project`);
+    await this.audit.record(actorOf(p), { action: 'study.deid-report.read', objectType: 'study', objectId: studyId, projectId });
+    return study.deid_report;
+  }
 
   @Access({ project: { param: 'projectId' } })
   @Get('series')
