@@ -629,6 +629,18 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await see(page.locator('.batch[data-done="true"]')).count(2);
     await see(page.locator('.batch').first()).contains('quarantined 1');
     await see(page.locator('[aria-label="Quarantine"] table')).contains('notes.txt');
+    // The study, de-identified, with its de-identification report one click away.
+    await see(page.locator('table.studies tbody tr')).count(1);
+    await see(page.locator('table.studies')).contains(String(PHANTOM.slices));
+    await page.getByRole('button', { name: /^De-identification report of the study of/ }).click();
+    const report = page.getByRole('dialog', { name: /De-identification report/ });
+    // Columns after the attribute: tag, action, images, why.
+    await see(report.locator('tr', { hasText: 'PatientName' }).locator('td').nth(2)).text(String(PHANTOM.slices));
+    await see(report).contains('replaced-uid');
+    await axe(page, 'manager-deid-report');
+    await page.keyboard.press('Escape');
+    // Nothing on the page names the patient.
+    expect(await page.locator('body').innerText()).not.toContain('Doe');
     await page.screenshot({ path: join(SHOTS, 'manager-data.png'), fullPage: true });
     await axe(page, 'manager-data');
     await page.getByRole('tab', { name: 'Queues' }).click();

@@ -102,6 +102,15 @@ export interface ConsensusInfo {
   mergedVersionId: string | null;
 }
 
+/** A study's de-identification report (libs/deid StudyDeidSummary): what happened to each attribute, and why. */
+export interface DeidReport {
+  instanceCount?: number;
+  profile?: string;
+  edition?: string;
+  options?: Record<string, unknown>;
+  rows?: { tag: string; keyword: string; action: string; count: number; instances: number; paths: string[]; reasons: string[] }[];
+}
+
 export interface TaskDetail {
   id: string;
   state: string;
@@ -275,6 +284,8 @@ export const api = {
   removeMember: (projectId: string, userId: string) => json<void>('DELETE', `${p(projectId)}/members/${userId}`),
   users: () => json<User[]>('GET', '/api/users'),
   models: () => json<{ id: string; name: string; version: string; builtin: boolean; manifest: { description?: string; modality?: string[] | string } }[]>('GET', '/api/models'),
+  studies: (projectId: string) => json<{ id: string; studyInstanceUid: string; studyDate: string | null; description: string; patientPseudonym: string; seriesCount: number; instanceCount: number }[]>('GET', `${p(projectId)}/studies`),
+  deidReport: (projectId: string, studyId: string) => json<DeidReport>('GET', `${p(projectId)}/studies/${studyId}/deid-report`),
   quarantine: (projectId: string) => json<{ id: string; fileName: string; sizeBytes: string; reasonCode: string; reason: string; updatedAt: string }[]>('GET', `${p(projectId)}/quarantine`),
   uploads: (projectId: string) => json<{ id: string; label: string; source: string; createdAt: string }[]>('GET', `${p(projectId)}/uploads`),
   uploadProgress: (projectId: string, batchId: string) => json<BatchProgress>('GET', `${p(projectId)}/uploads/${batchId}`),

@@ -5,6 +5,7 @@
 import { api, ProjectSettings, ProjectStats, TaskRow } from '../api';
 import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
+import { dialog } from '../viewer/controls';
 
 const STATE_COLORS: Record<string, string> = {
   created: '#94a3b8',
@@ -493,6 +494,60 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
         : [h('p', { class: 'muted' }, 'No uploads yet.')]),
     );
   }
+  const studiesEl = h('div');
+  async function refreshStudies() {
+    const studies = await api.studies(projectId);
+    replace(
+      studiesEl,
+      studies.length
+        ? h(
+            'table',
+            { class: 'data compact studies' },
+            h('caption', { class: 'visually-hidden' }, 'Studies (de-identified)'),
+            h('thead', null, h('tr', null, ...['Patient (pseudonym)', 'Study date', 'Description', 'Series', 'Images', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+            h(
+              'tbody',
+              null,
+              ...studies.map((st) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', null, st.patientPseudonym),
+                  h('td', null, st.studyDate ?? '–'),
+                  h('td', null, st.description || '–'),
+                  h('td', null, String(st.seriesCount)),
+                  h('td', null, String(st.instanceCount)),
+                  h('td', null, h('button', { type: 'button', class: 'small', 'aria-label': `De-identification report of the study of ${st.patientPseudonym}`, onclick: () => void showDeidReport(st.id, st.patientPseudonym) }, 'De-identification report')),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No studies yet.'),
+    );
+  }
+  async function showDeidReport(studyId: string, patient: string) {
+    try {
+      const r = await api.deidReport(projectId, studyId);
+      const body = h(
+        'div',
+        { class: 'deid-report' },
+        h('p', null, r.rows ? `${r.profile ?? 'Basic profile'} (${r.edition ?? ''}) · ${r.instanceCount ?? 0} image(s)` : 'The report is summed a few seconds after the last image of a series arrives; try again shortly.'),
+        r.options ? h('p', { class: 'muted small' }, `Options: ${Object.entries(r.options).filter(([, v]) => v).map(([k]) => k).join(', ') || 'none'}`) : null,
+        r.rows
+          ? h(
+              'table',
+              { class: 'data compact' },
+              h('caption', { class: 'visually-hidden' }, 'Attributes and what de-identification did to them'),
+              h('thead', null, h('tr', null, ...['Attribute', 'Tag', 'Action', 'Images', 'Why'].map((c) => h('th', { scope: 'col' }, c)))),
+              h('tbody', null, ...r.rows.map((row) => h('tr', null, h('th', { scope: 'row' }, row.keyword || row.tag), h('td', null, h('code', null, row.tag)), h('td', null, row.action), h('td', null, String(row.instances)), h('td', null, row.reasons.join('; '))))),
+            )
+          : null,
+      );
+      dialog(`De-identification report · ${patient}`, body).present();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  }
   async function refreshQuarantine() {
     const items = await api.quarantine(projectId);
     replace(
@@ -511,9 +566,11 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
   panel.append(
     h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files to upload'), files, h('button', { type: 'button', class: 'primary', onclick: upload }, 'Upload')), sendBar, st),
     h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads'), batchesEl),
+    h('section', { class: 'card', 'aria-label': 'Studies' }, h('h2', null, 'Studies'), studiesEl),
     h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), quarantineEl),
   );
-  await Promise.all([refreshBatches(), refreshQuarantine()]);
+  await Promise.all([refreshBatches(), refreshQuarantine(), refreshStudies()]);
+  timers.push(window.setInterval(() => void refreshStudies().catch(() => undefined), 10_000));
   timers.push(window.setInterval(() => void Promise.all([refreshBatches(), refreshQuarantine()]).catch(() => undefined), 2000));
 }
 
