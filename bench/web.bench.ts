@@ -2,6 +2,8 @@
 // and worker: time from "Next task" to the first image of a 5-megapixel mammogram, with the series volume
 // built ahead of use (the default) and built on first open (VOLUME_PREBUILD_MAX_MB=0), and how long one slice
 // step takes when scrolling a 512x512 CT.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance as clock } from 'node:perf_hooks';
 import { chromium, Page } from 'playwright-core';
 import { ctPhantomSeries, largeImage } from '../libs/dicom/src/synthetic';
@@ -10,6 +12,7 @@ import { Contour, fmt, startContour, until } from './harness';
 
 const RUNS = Number(process.env.BENCH_WEB_RUNS ?? 3);
 const CT_SLICES = Number(process.env.BENCH_WEB_CT_SLICES ?? 200);
+// BENCH_WEB_PROFILE: a directory for a CPU profile of the page opening the CT.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--use-gl=swiftshader', '--enable-unsafe-swiftshader'];
 const PASSWORD = 'annotator-password-1';
@@ -21,7 +24,7 @@ interface Metrics {
   bytes: number;
 }
 
-type WindowWithContour = Window & { contour?: { metrics: Metrics; viewer: { scroll(d: number): void; sliceInfo(): { index: number; count: number } }; kind: string } };
+type WindowWithContour = Window & { contour?: { metrics: Metrics; timeline: { openedAt: number; readyAt: number }; viewer: { scroll(d: number): void; sliceInfo(): { index: number; count: number } }; kind: string } };
 
 async function project(contour: Contour, name: string, annotator: string, kind: string): Promise<string> {
   const id = (await contour.api.request('POST', '/api/projects', { name, settings: { quality: { reads: 1, reviewRequired: false } } })).id as string;
@@ -47,11 +50,14 @@ async function signIn(base: string, page: Page) {
 async function openNext(base: string, page: Page, projectId: string): Promise<Metrics & { clickToImageMs: number }> {
   await page.goto(`${base}/projects/${projectId}/annotate`);
   await page.evaluate(() => delete (window as WindowWithContour).contour);
+  const pageClickAt = await page.evaluate(() => performance.now());
   const t0 = clock.now();
   await page.getByRole('button', { name: 'Next task' }).click();
   await page.waitForFunction(() => (window as WindowWithContour).contour?.kind === 'annotation', null, { timeout: 120_000 });
   const clickToImageMs = clock.now() - t0;
-  return { ...(await page.evaluate(() => (window as WindowWithContour).contour!.metrics)), clickToImageMs };
+  const c = await page.evaluate(() => ({ metrics: (window as WindowWithContour).contour!.metrics, timeline: (window as WindowWithContour).contour!.timeline }));
+  if (process.env.BENCH_WEB_PROFILE) console.error(`click -> task screen ${Math.round(c.timeline.openedAt - pageClickAt)} ms, first image +${Math.round(c.metrics.firstImageMs)} ms, ready ${Math.round(c.timeline.readyAt - c.timeline.openedAt)} ms after opening`);
+  return { ...c.metrics, clickToImageMs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -77,7 +83,19 @@ async function run(prebuildMaxMb: string) {
     await signIn(contour.base, page);
     const mammoRuns: (Metrics & { clickToImageMs: number })[] = [];
     for (let i = 0; i < RUNS; i++) mammoRuns.push(await openNext(contour.base, page, mammo));
+    // BENCH_WEB_PROFILE=<dir>: a CPU profile of the page while the CT opens (DevTools protocol), for
+    // node's --cpu-prof tooling or Chrome DevTools.
+    const cdp = process.env.BENCH_WEB_PROFILE ? await context.newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     const ctOpen = await openNext(contour.base, page, ct);
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      mkdirSync(process.env.BENCH_WEB_PROFILE!, { recursive: true });
+      writeFileSync(join(process.env.BENCH_WEB_PROFILE!, `ct-open-${prebuildMaxMb}.cpuprofile`), JSON.stringify(profile));
+    }
     // Scrolling: one slice step per animation frame, as a held arrow key or a wheel does; ms per step.
     const scroll = await page.evaluate(async (steps) => {
       const viewer = (window as WindowWithContour).contour!.viewer;

@@ -364,6 +364,9 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await page.getByLabel('Show pre-label overlay').uncheck();
     await page.getByLabel('Show mask').check();
 
+    // A CT opens in the mediastinal window (set on the image before it reaches the GPU).
+    await see(page.getByLabel('Window width')).value('350');
+    await see(page.getByLabel('Window level (centre)')).value('50');
     // Window/level: the lung preset, then a right-drag, both reflected in the W and L fields and on screen.
     await page.getByLabel('Window preset').selectOption('lung');
     await see(page.getByLabel('Window width')).value('1500');

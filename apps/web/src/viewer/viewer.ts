@@ -112,10 +112,19 @@ export class Viewer {
     await this.nv.attachToCanvas(this.canvas);
   }
 
-  /** Loads the series volume (an uncompressed .nii: the API sends it over HTTP gzip) and shows it. */
+  /**
+   * Loads the series volume (an uncompressed .nii: the API sends it over HTTP gzip) and shows it. NiiVue
+   * rebuilds its whole 3D volume texture whenever the window or a colour table changes (all slices through a
+   * shader: seconds for a 512x512 CT in software WebGL), so the starting window is set on the image before it
+   * is added, and the drawing's colour table is changed without that rebuild (applyDrawLut): one build per load.
+   */
   async load(buffer: ArrayBuffer, modality: string) {
-    await this.nv.loadFromArrayBuffer(buffer, 'series.nii');
-    const vol = this.nv.volumes[0];
+    const vol = await NVImage.loadFromUrl({ url: 'series.nii', name: 'series.nii', buffer });
+    this.defaultPreset = modality === 'CT' ? 'mediastinum' : 'auto';
+    const [lo, hi] = presetRange(this.defaultPreset, vol);
+    vol.cal_min = lo;
+    vol.cal_max = hi;
+    this.nv.addVolume(vol);
     this.volume = vol;
     const hdr = vol.hdr!;
     this.dims = [hdr.dims[1], hdr.dims[2], Math.max(1, hdr.dims[3])];
@@ -130,11 +139,15 @@ export class Viewer {
       this.nv.setDrawOpacity(this.drawingOpacity);
     }
     this.setView('axial');
-    this.defaultPreset = modality === 'CT' ? 'mediastinum' : 'auto';
-    this.applyPreset(this.defaultPreset);
     this.setTool('navigate');
     this.nv.drawScene();
     this.emitLocation();
+  }
+
+  /** Blocks until the GPU has finished everything asked of it so far (a one-pixel read-back). */
+  waitForGpu() {
+    const gl = (this.nv as unknown as { gl: WebGL2RenderingContext | null }).gl;
+    gl?.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
   }
 
   get is3D() {
@@ -164,11 +177,7 @@ export class Viewer {
   applyPreset(name: string) {
     const v = this.volume;
     if (!v) return;
-    const preset = PRESETS[name];
-    if (preset) return this.setWindowLevel(preset.width, preset.level);
-    // Auto: NiiVue's robust range (2nd-98th percentile) of this image.
-    const lo = (v as unknown as { robust_min?: number }).robust_min ?? v.global_min ?? 0;
-    const hi = (v as unknown as { robust_max?: number }).robust_max ?? v.global_max ?? 1;
+    const [lo, hi] = presetRange(name, v);
     this.setWindowLevel(hi - lo, (hi + lo) / 2);
   }
 
@@ -417,7 +426,12 @@ export class Viewer {
       I.push(l.id);
       names.push(l.name);
     }
-    this.nv.setDrawColormap({ R, G, B, A, I, labels: names } as never);
+    // What setDrawColormap does, without its full rebuild of the volume texture: the drawing's colours live
+    // in the colour-table texture only.
+    const nv = this.nv as unknown as { drawLut: unknown; refreshColormaps(): void };
+    nv.drawLut = cmapper.makeDrawLut({ R, G, B, A, I, labels: names } as never);
+    if (this.volume) nv.refreshColormaps();
+    this.nv.drawScene();
   }
 
   setLabelVisible(id: number, visible: boolean) {
@@ -665,6 +679,15 @@ export const PRESETS: Record<string, { label: string; width: number; level: numb
   bone: { label: 'Bone (W2000 L500)', width: 2000, level: 500, modalities: ['CT'] },
   brain: { label: 'Brain (W80 L40)', width: 80, level: 40, modalities: ['CT'] },
 };
+
+/** [min, max] of a preset's window; 'auto' is NiiVue's robust range (2nd-98th percentile) of the image. */
+function presetRange(name: string, v: NVImage): [number, number] {
+  const preset = PRESETS[name];
+  if (preset) return [preset.level - preset.width / 2, preset.level + preset.width / 2];
+  const lo = (v as unknown as { robust_min?: number }).robust_min ?? v.global_min ?? 0;
+  const hi = (v as unknown as { robust_max?: number }).robust_max ?? v.global_max ?? 1;
+  return [lo, Math.max(hi, lo + 1)];
+}
 
 export function presetsFor(modality: string): { key: string; label: string }[] {
   const list = Object.entries(PRESETS)

@@ -285,7 +285,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
       }
     },
   });
-  exposeForTests({ viewer: primary, viewers, metrics, grid: images.grid, kind: 'annotation', shapes });
+  exposeForTests({ viewer: primary, viewers, metrics, grid: images.grid, kind: 'annotation', shapes, timeline: { openedAt: started, readyAt: performance.now() } });
   const how = segmentation ? 'Paint with the brush (B)' : kinds.length ? `Mark the findings (${kinds.map((k) => ({ box: 'box: X', point: 'point: O', polygon: 'polygon: G' })[k]).join(', ')})` : 'Answer the questions';
   status.show(reworkComment ? 'Rework: read the reviewer’s comment above, fix your read and submit again.' : `Ready. ${how} and submit when done.`);
   announce(`Task loaded in ${Math.round(metrics.firstImageMs)} milliseconds`);

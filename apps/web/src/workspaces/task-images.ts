@@ -77,6 +77,9 @@ export async function openTaskImages(projectId: string, task: TaskDetail, host: 
     const t1 = performance.now();
     await v.load(buf, modality);
     await new Promise<void>((r) => requestAnimationFrame(() => r()));
+    // WebGL queues its work: reading one pixel back waits until the first picture is really drawn (in software
+    // rendering, building NiiVue's volume texture finishes seconds after the calls that asked for it return).
+    v.waitForGpu();
     const t2 = performance.now();
     return { fetchMs, decodeMs: t2 - t1, bytes: buf.byteLength, firstImageMs: t2 - started, dims: v.dims };
   };
