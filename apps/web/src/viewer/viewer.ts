@@ -569,6 +569,25 @@ export class Viewer {
 
   // ---- overlays -----------------------------------------------------------------------------------------
 
+  /**
+   * Runs `fn` (several overlays added or removed, colour tables changed) with one rebuild of NiiVue's volume
+   * texture at the end instead of one per change: each rebuild renders every slice of every layer (seconds for
+   * a CT in software WebGL).
+   */
+  batch(fn: () => void) {
+    const nv = this.nv as unknown as { updateGLVolume(): void };
+    let pending = false;
+    nv.updateGLVolume = () => {
+      pending = true;
+    };
+    try {
+      fn();
+    } finally {
+      delete (nv as { updateGLVolume?: unknown }).updateGLVolume; // the prototype's method again
+      if (pending) this.nv.updateGLVolume();
+    }
+  }
+
   /** Adds (or replaces) a read-only label layer from a map in the file's voxel order. */
   setOverlay(key: string, native: Uint8Array, colors: Map<number, string>, opacity = 0.5, visible = true) {
     if (!this.volume) return;

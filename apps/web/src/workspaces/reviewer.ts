@@ -156,14 +156,16 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     status.show(`A read could not be loaded: ${errorText(e)}`, 'error');
   }
   const labelColors = new Map(protocol.labels.map((l) => [l.id, l.color]));
-  readers.forEach((r, i) => {
-    if (!readerMasks[i]) return;
-    const colors = new Map(protocol.labels.map((l) => [l.id, r.color]));
-    primary.setOverlay(`reader-${i}`, readerMasks[i], colors, 0.45, false);
-  });
   // Disagreement: voxels where the readers do not all give the same label.
   const disagreement = disagreementMap(readerMasks);
-  if (disagreement) primary.setOverlay('disagreement', disagreement.map, new Map<number, string>([[1, DISAGREE_COLOR]]), 0.7, kind === 'adjudication');
+  primary.batch(() => {
+    readers.forEach((r, i) => {
+      if (!readerMasks[i]) return;
+      const colors = new Map(protocol.labels.map((l) => [l.id, r.color]));
+      primary.setOverlay(`reader-${i}`, readerMasks[i], colors, 0.45, false);
+    });
+    if (disagreement) primary.setOverlay('disagreement', disagreement.map, new Map<number, string>([[1, DISAGREE_COLOR]]), 0.7, kind === 'adjudication');
+  });
   // The final mask starts from the merged result (or, without one, the readers' majority).
   let startedFrom = 'the merged result';
   if (!segmentation) startedFrom = '';
