@@ -225,6 +225,32 @@ type LabelArray = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Arra
  * exceed protocol ids, so they always fit). Throws on a voxel whose id the remap does not know.
  */
 export function applyLabelRemap<T extends LabelArray>(labelMap: T, remap: LabelRemap): T {
+  if (labelMap instanceof Uint8Array) {
+    // The usual case, a byte per voxel: check the ids with a histogram, then remap through a 256-entry table
+    // (or copy when every id keeps its value); the general loop below is kept for naming a bad voxel.
+    const seen = new Uint32Array(256);
+    for (let i = 0; i < labelMap.length; i++) seen[labelMap[i]]++;
+    const table = new Uint8Array(256);
+    const known = new Uint8Array(256);
+    for (const p of remap.pairs) {
+      if (p.protocolId > 255) continue;
+      table[p.protocolId] = p.datasetId;
+      known[p.protocolId] = 1;
+    }
+    let identity = true;
+    let unknown = false;
+    for (let id = 0; id < 256; id++) {
+      if (!seen[id]) continue;
+      if (!known[id]) unknown = true;
+      else if (table[id] !== id) identity = false;
+    }
+    if (!unknown) {
+      if (identity) return labelMap.slice() as T;
+      const out = new Uint8Array(labelMap.length);
+      for (let i = 0; i < labelMap.length; i++) out[i] = table[labelMap[i]];
+      return out as T;
+    }
+  }
   const maxId = remap.pairs.length > 0 ? remap.pairs[remap.pairs.length - 1].protocolId : 0;
   const table = new Int32Array(maxId + 1).fill(-1);
   for (const p of remap.pairs) table[p.protocolId] = p.datasetId;

@@ -73,7 +73,9 @@ export class ConsensusService {
     if (withMasks.length) {
       const grid = await this.grids.gridOf(task);
       const masks: Mask[] = await Promise.all(withMasks.map(async (v) => decodeLabelMap(await this.blobs.getBuffer(v.blobKey!), grid.dims)));
-      const labels = (await this.grids.allowedLabels(task)).filter((l) => masks.some((m) => labelCounts(m as Uint8Array)[l]));
+      // Count each mask once (it used to be counted again for every label of the protocol).
+      const counts = masks.map((m) => labelCounts(m as Uint8Array));
+      const labels = (await this.grids.allowedLabels(task)).filter((l) => counts.some((c) => c[l]));
       if (masks.length >= 2) {
         const started = performance.now();
         // Merge outputs are written into buffers kept from earlier tasks of the same size: allocating (and first
@@ -96,7 +98,7 @@ export class ConsensusService {
         if (output) this.returnBuffers(output);
       } else {
         merged.mask = encodeLabelMap(masks[0] as Uint8Array);
-        merged.stats = { voxels: labelCounts(masks[0] as Uint8Array) };
+        merged.stats = { voxels: counts[0] };
       }
     }
     // Each kind of answer gives its own agreement; the task's is the lowest (every part must agree).

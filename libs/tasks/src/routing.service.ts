@@ -236,11 +236,12 @@ export class RoutingService {
     let stats: Record<string, unknown> = {};
     if (submission.mask) {
       const { map, grid: taskGrid, allowedLabels } = await this.grids.decodeForTask(task, submission.mask);
-      const unknown = unknownLabels(map, allowedLabels);
+      const voxels = labelCounts(map);
+      const unknown = unknownLabels(voxels, allowedLabels);
       if (unknown.length) throw new ConflictException(`The mask uses label value(s) ${unknown.join(', ')} that the protocol does not define (defined: ${allowedLabels.join(', ') || 'none'})`);
       blobKey = (await this.blobs.put(encodeLabelMap(map))).key;
       grid = taskGrid as unknown as Record<string, unknown>;
-      stats = { voxels: labelCounts(map) };
+      stats = { voxels };
     } else if (!submission.answers || Object.keys(submission.answers).length === 0) {
       throw new ConflictException('A submission needs a mask, answers, or both');
     }

@@ -40,17 +40,18 @@ export function decodeLabelMap(data: Buffer, dims: readonly number[]): Uint8Arra
 
 /** Voxels per label id present in the map. */
 export function labelCounts(map: Uint8Array): Record<number, number> {
-  const counts = new Float64Array(256);
+  // Uint32 counters (a volume has fewer than 2^32 voxels): integer increments, about twice as fast as Float64.
+  const counts = new Uint32Array(256);
   for (let i = 0; i < map.length; i++) counts[map[i]]++;
   const out: Record<number, number> = {};
   for (let v = 1; v < 256; v++) if (counts[v]) out[v] = counts[v];
   return out;
 }
 
-/** Label ids in the map that the protocol does not define. */
-export function unknownLabels(map: Uint8Array, allowed: Iterable<number>): number[] {
+/** Label ids in the map (or in its labelCounts, when already counted) that the protocol does not define. */
+export function unknownLabels(map: Uint8Array | Record<number, number>, allowed: Iterable<number>): number[] {
   const ok = new Set(allowed);
-  return Object.keys(labelCounts(map))
+  return Object.keys(map instanceof Uint8Array ? labelCounts(map) : map)
     .map(Number)
     .filter((v) => !ok.has(v));
 }
