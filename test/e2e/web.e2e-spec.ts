@@ -159,7 +159,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
         { id: 3, name: 'Bone', color: '#e5e7eb' },
         { id: LESION, name: 'Lesion', color: '#ef4444' },
       ],
-      annotationTypes: [{ kind: 'segmentation-3d' }, { kind: 'classification', question: 'Image quality', choices: ['Good', 'Acceptable', 'Poor'] }],
+      annotationTypes: [{ kind: 'segmentation-3d' }, { kind: 'bounding-box' }, { kind: 'classification', question: 'Image quality', choices: ['Good', 'Acceptable', 'Poor'] }],
       instructions: 'Outline every lesion in red. Correct the lung, soft tissue and bone draft where it is wrong.',
     });
     const phantom = ctPhantomSeries(PHANTOM);
@@ -422,6 +422,23 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     const fileK = Math.round(-lps[2] / PHANTOM.sliceThickness); // ctPhantomSeries puts file k at z = -k * thickness
     await see(readout).attr('data-value', String(phantomHu(target[0], target[1], fileK)));
     await see(readout).contains(`LPS ${lps.map((c) => c.toFixed(1)).join(', ')} mm`);
+
+    // A box on this slice of the 3D series lands on the file's slice k, in pixel coordinates of the file's voxel
+    // order (a voxel's centre is +0.5), whatever the display's orientation; then it is deleted again.
+    await page.keyboard.press('x');
+    const corner0 = await screenPoint(page, [20, 30, target[2]]);
+    const corner1 = await screenPoint(page, [40, 45, target[2]]);
+    await page.mouse.move(corner0.x, corner0.y);
+    await page.mouse.down();
+    await page.mouse.move(corner1.x, corner1.y, { steps: 5 });
+    await page.mouse.up();
+    await see(page.locator('.shape-count')).text('1 shape');
+    const drawnBox = (await page.evaluate(() => window.contour!.shapes.shapes[0])) as { slice: number; box: number[] };
+    expect(drawnBox.slice).toBe(target[2]);
+    drawnBox.box.forEach((c, i) => expect(Math.abs(c - [20.5, 30.5, 40.5, 45.5][i])).toBeLessThan(0.6));
+    await page.getByRole('button', { name: /^Delete Box/ }).click();
+    await see(page.locator('.shape-count')).text('No shapes yet.');
+    await page.keyboard.press('x');
 
     // Paint the lesion: label 4, brush (size 5); the pixels around the stroke turn red.
     await page.keyboard.press(String(LESION));

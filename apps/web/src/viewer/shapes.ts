@@ -201,7 +201,12 @@ export class ShapeEditor {
     const visible = h('input', { type: 'checkbox', checked: this.editVisible, onchange: () => ((this.editVisible = visible.checked), this.changed(false)) });
     const list = h('ul', { class: 'plain shape-list', 'aria-label': 'Shapes' });
     const count = h('p', { class: 'muted small shape-count', 'aria-live': 'polite' });
-    const hint = h('p', { class: 'muted small' }, this.kinds.includes('polygon') ? 'Box: drag. Point: click. Polygon: click each corner, then click the first one, double-click or press Enter; Esc cancels.' : this.kinds.includes('box') ? 'Box: drag over the finding. Point: click.' : 'Point: click on the finding.');
+    const how: Record<ShapeKind, string> = {
+      box: 'Box: drag over the finding.',
+      point: 'Point: click on it.',
+      polygon: 'Polygon: click each corner, then the first one again, double-click or press Enter; Esc cancels.',
+    };
+    const hint = h('p', { class: 'muted small' }, this.kinds.map((k) => how[k]).join(' '));
     const el = h(
       'section',
       { class: 'panel shape-tools', 'aria-label': 'Shapes' },

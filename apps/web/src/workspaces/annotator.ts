@@ -268,7 +268,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     shapesEl = shapes.panel();
   }
   const tools = segmentation ? maskTools(primary, protocol.labels) : null;
-  side.append(...[shapesEl, tools, layersEl, questions.length ? questionsEl : null, h('section', { class: 'panel' }, startNote, loadNote)].filter((x): x is HTMLElement => Boolean(x)));
+  // The main tool first: the mask tools for segmentation protocols, the shapes for detection ones.
+  side.append(...[tools, shapesEl, layersEl, questions.length ? questionsEl : null, h('section', { class: 'panel' }, startNote, loadNote)].filter((x): x is HTMLElement => Boolean(x)));
   tools?.sync();
   primary.onChange(() => (dirty = true));
   removeShortcuts = installShortcuts(viewers, {
