@@ -100,6 +100,7 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: `/api/projects/${P}/exports`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/exports/:export`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/exports/:export/download`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/exports/:export/balance-report`, allowed: ['admin', 'manager'] },
   { method: 'get', path: '/api/audit', allowed: ['admin'] },
   { method: 'get', path: `/api/projects/${P}/audit`, allowed: ['admin', 'manager'] },
   { method: 'get', path: '/api/health', allowed: 'public' },

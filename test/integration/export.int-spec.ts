@@ -24,6 +24,7 @@ describe('dataset export', () => {
   const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
   let projectId: string;
   let files: Record<string, Uint8Array>;
+  let firstExportId: string;
   const work = mkdtempSync(join(tmpdir(), 'export-'));
 
   /** Annotates every ready task of the project with a box-shaped mask of label 1 (or 2 for odd tasks). */
@@ -70,6 +71,7 @@ describe('dataset export', () => {
     const run = await runExport(sys, projectId, pm.token, { name: 'v1', options: { formats: ['nnunet', 'dicom-seg'], split: { fractions: { train: 0.6, validation: 0.2, test: 0.2 }, seed: 7, stratifyBy: ['sex'] } } }, 180_000);
     expect(run.report.progress).toBe(100);
     files = run.files;
+    firstExportId = run.report.id;
   });
   afterAll(() => sys.close());
 
@@ -164,6 +166,13 @@ print(json.dumps(best))`;
     expect(html).toMatch(/<svg/);
     expect(html).toMatch(/sex = F/);
     expect(html).not.toMatch(/North Hospital|South Hospital/);
+  });
+
+  it('serves the same balance report page to the dashboard', async () => {
+    const res = await sys.http().get(`/api/projects/${projectId}/exports/${firstExportId}/balance-report`).set(bearer(pm)).expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toBe(text('report/balance.html'));
+    await sys.http().get(`/api/projects/${projectId}/exports/${firstExportId}/balance-report`).set(bearer(ann)).expect(403);
   });
 
   it('without a validation case, finishes without splits_final.json and says why (it used to fail at 90 %)', async () => {

@@ -122,7 +122,8 @@ export class ExportService {
     const coco = exported.flatMap((c) => ((c.summary as { coco?: unknown }).coco ? [c] : []));
     if (coco.length) datasetFiles.push({ path: 'coco/annotations.json', data: Buffer.from(JSON.stringify(this.cocoJson(coco, protocolLabels), null, 2)) });
     const archive = await this.writeArchive(exported, datasetFiles);
-    const report = { cases: exported.length, splits: split.perSplit, fractions: split.fractions, warnings: balance.warnings, notices, labelRemap: remap };
+    // The balance report itself goes with the summary, so the dashboard can show it without the archive.
+    const report = { cases: exported.length, splits: split.perSplit, fractions: split.fractions, warnings: balance.warnings, notices, labelRemap: remap, balance };
     return { key: archive.key, size: archive.size, cases: exported.length, report };
   }
 

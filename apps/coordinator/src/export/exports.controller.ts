@@ -1,11 +1,13 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, StreamableFile } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Res, StreamableFile } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
-import { DatasetExport, ProjectRole } from '@contour/db';
+import { balanceReportHtml, type BalanceReport } from '@contour/dataset';
+import { DatasetExport, Project, ProjectRole } from '@contour/db';
 import { ExportOptions } from '@contour/export';
 import { JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
@@ -49,6 +51,23 @@ export class ExportsController {
     const exp = await this.dataSource.getRepository(DatasetExport).findOneBy({ id: exportId, projectId });
     if (!exp) throw new NotFoundException(`No export ${exportId} in this project`);
     return exp;
+  }
+
+  /**
+   * The export's dataset balance report as a self-contained HTML page (the report/balance.html of the archive):
+   * groups per split, warnings for under-represented groups, agreement and rejection by group.
+   */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get(':exportId/balance-report')
+  async balanceReport(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('exportId', uuid) exportId: string, @Res({ passthrough: true }) res: Response) {
+    const exp = await this.dataSource.getRepository(DatasetExport).findOneBy({ id: exportId, projectId });
+    if (!exp) throw new NotFoundException(`No export ${exportId} in this project`);
+    const balance = (exp.report as { balance?: BalanceReport } | null)?.balance;
+    if (exp.state !== 'done' || !balance) throw new BadRequestException(`The export is ${exp.state} (${exp.progress}%); its balance report comes with the finished export`);
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
+    await this.audit.record(actorOf(p), { action: 'export.balance-report.read', objectType: 'export', objectId: exportId, projectId });
+    res.type('text/html; charset=utf-8');
+    return balanceReportHtml(balance, { title: `${project.name}: dataset balance`, subtitle: exp.name });
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
