@@ -6,9 +6,10 @@
 // synthetic phantom computed here, not through the app), the threshold brush and undo/redo, canvas pixels that
 // change when painting and when the overlay is toggled, axe-core in every workspace, screenshots for the docs,
 // and the time to first image of the CT and of a 5-megapixel mammogram.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { unzipSync } from 'fflate';
 import { Client } from 'pg';
 import { PNG } from 'pngjs';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
@@ -666,6 +667,23 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await page.getByRole('tab', { name: 'Queues' }).click();
     await see(page.locator('table.queues')).contains('ingest');
     await axe(page, 'manager-queues');
+
+    // Exports: start one, follow its progress to the end, read its balance report, download the archive.
+    await page.getByRole('tab', { name: 'Exports' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('first export');
+    await page.getByRole('button', { name: 'Start export' }).click();
+    await see(page.locator('.export[data-state="done"]'), 60_000).count(1);
+    await see(page.locator('.export')).contains('1 case(s)');
+    expect(await page.locator('.export').innerText()).not.toContain('[object');
+    await axe(page, 'manager-exports');
+    await page.getByRole('button', { name: 'Balance report of first export' }).click();
+    await see(page.frameLocator('iframe.balance-report').locator('h1')).contains('dataset balance');
+    await page.screenshot({ path: join(SHOTS, 'manager-exports.png') });
+    await page.keyboard.press('Escape');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download zip of first export' }).click()]);
+    expect(download.suggestedFilename()).toBe('first_export.zip');
+    const zip = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
+    expect(Object.keys(zip)).toEqual(expect.arrayContaining(['nnunet/dataset.json', 'report/balance.html']));
     await page.context().close();
   });
 

@@ -284,6 +284,16 @@ export const api = {
   removeMember: (projectId: string, userId: string) => json<void>('DELETE', `${p(projectId)}/members/${userId}`),
   users: () => json<User[]>('GET', '/api/users'),
   models: () => json<{ id: string; name: string; version: string; builtin: boolean; manifest: { description?: string; modality?: string[] | string } }[]>('GET', '/api/models'),
+  exports: (projectId: string) => json<ExportRow[]>('GET', `${p(projectId)}/exports`),
+  exportDetail: (projectId: string, exportId: string) => json<ExportRow & { report: ExportReport | null }>('GET', `${p(projectId)}/exports/${exportId}`),
+  createExport: (projectId: string, body: { name?: string; options: Record<string, unknown> }) => json<{ id: string }>('POST', `${p(projectId)}/exports`, body),
+  async balanceReport(projectId: string, exportId: string): Promise<string> {
+    return (await request('GET', `${p(projectId)}/exports/${exportId}/balance-report`)).text();
+  },
+  /** The finished export's zip (the API needs the bearer token, so not a plain link). */
+  async exportArchive(projectId: string, exportId: string): Promise<Blob> {
+    return (await request('GET', `${p(projectId)}/exports/${exportId}/download`)).blob();
+  },
   studies: (projectId: string) => json<{ id: string; studyInstanceUid: string; studyDate: string | null; description: string; patientPseudonym: string; seriesCount: number; instanceCount: number }[]>('GET', `${p(projectId)}/studies`),
   deidReport: (projectId: string, studyId: string) => json<DeidReport>('GET', `${p(projectId)}/studies/${studyId}/deid-report`),
   quarantine: (projectId: string) => json<{ id: string; fileName: string; sizeBytes: string; reasonCode: string; reason: string; updatedAt: string }[]>('GET', `${p(projectId)}/quarantine`),
@@ -350,6 +360,24 @@ export interface TaskRow {
   stateChangedAt: string;
   createdAt: string;
   stateReason: string | null;
+}
+
+export interface ExportRow {
+  id: string;
+  name: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | string;
+  progress: number;
+  sizeBytes: string | null;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface ExportReport {
+  cases: number;
+  splits: Record<string, { cases: number; patients: number }>;
+  warnings: { attribute: string; value: string; kind: string; message?: string }[];
+  notices: string[];
 }
 
 export interface ProjectStats {

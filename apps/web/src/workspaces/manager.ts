@@ -39,6 +39,7 @@ export async function managerDashboard({ projectId }: Record<string, string>, ou
     { id: 'tasks', title: 'Tasks', render: (p) => tasksTab(projectId, p) },
     { id: 'setup', title: 'Setup', render: (p) => setupTab(projectId, project.settings, p) },
     { id: 'data', title: 'Data', render: (p) => dataTab(projectId, p, timers) },
+    { id: 'exports', title: 'Exports', render: (p) => exportsTab(projectId, p, timers) },
     { id: 'queues', title: 'Queues', render: (p) => queuesTab(p, timers) },
   ];
   const tablist = h('div', { role: 'tablist', 'aria-label': 'Dashboard sections', class: 'tabs' });
@@ -572,6 +573,133 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
   await Promise.all([refreshBatches(), refreshQuarantine(), refreshStudies()]);
   timers.push(window.setInterval(() => void refreshStudies().catch(() => undefined), 10_000));
   timers.push(window.setInterval(() => void Promise.all([refreshBatches(), refreshQuarantine()]).catch(() => undefined), 2000));
+}
+
+// ---- exports ---------------------------------------------------------------------------------------------------
+
+const FORMATS: [string, string][] = [
+  ['nnunet', 'nnU-Net v2 (NIfTI image + label)'],
+  ['dicom-seg', 'DICOM SEG'],
+  ['rtstruct', 'DICOM RTSTRUCT'],
+  ['coco', 'COCO (2D: PNG + annotations.json)'],
+];
+const STRATA: [string, string][] = [
+  ['sex', 'Sex'],
+  ['ageBand', 'Age band'],
+  ['site', 'Site'],
+  ['manufacturer', 'Scanner maker'],
+  ['labelPresence', 'Labels present'],
+];
+
+/** Start a dataset export (formats, label version, patient-level split), follow it, download it, read its balance report. */
+async function exportsTab(projectId: string, panel: HTMLElement, timers: number[]) {
+  const st = statusLine();
+  const name = h('input', { type: 'text', id: uid('export-name'), placeholder: 'e.g. v1 for the first training run' });
+  const formats = FORMATS.map(([value, label]) => ({ value, box: h('input', { type: 'checkbox', checked: value !== 'rtstruct' }), label }));
+  const versionName = uid('version');
+  const finalVersion = h('input', { type: 'radio', name: versionName, value: 'final', checked: true });
+  const readsVersion = h('input', { type: 'radio', name: versionName, value: 'reads' });
+  const fraction = (label: string, value: number) => h('input', { type: 'number', min: '0', max: '1', step: '0.05', value: String(value), class: 'num', 'aria-label': `${label} fraction` });
+  const train = fraction('Training', 0.7);
+  const validation = fraction('Validation', 0.1);
+  const test = fraction('Test', 0.2);
+  const seed = h('input', { type: 'text', value: '42', class: 'num', 'aria-label': 'Split seed' });
+  const strata = STRATA.map(([value, label]) => ({ value, box: h('input', { type: 'checkbox', checked: value === 'sex' }), label }));
+  const list = h('div', { class: 'exports' });
+  const start = async () => {
+    const chosen = formats.filter((f) => f.box.checked).map((f) => f.value);
+    if (!chosen.length) return st.show('Choose at least one format.', 'error');
+    const fractions = { train: Number(train.value), validation: Number(validation.value), test: Number(test.value) };
+    if (Math.abs(fractions.train + fractions.validation + fractions.test - 1) > 1e-6) return st.show('The training, validation and test fractions must add up to 1.', 'error');
+    try {
+      await api.createExport(projectId, {
+        name: name.value.trim() || undefined,
+        options: { formats: chosen, labelVersion: readsVersion.checked ? 'reads' : 'final', split: { fractions, seed: /^\d+$/.test(seed.value) ? Number(seed.value) : seed.value, stratifyBy: strata.filter((x) => x.box.checked).map((x) => x.value) } },
+      });
+      st.show('Export started; it appears below with its progress.', 'ok');
+      await refresh();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  };
+  async function download(id: string, file: string) {
+    try {
+      const blob = await api.exportArchive(projectId, id);
+      const a = h('a', { href: URL.createObjectURL(blob), download: `${file.replace(/[^\w.-]+/g, '_')}.zip` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      window.setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  }
+  async function showBalance(id: string, title: string) {
+    try {
+      const html = await api.balanceReport(projectId, id);
+      // The report is a page of its own: shown sandboxed (no scripts) inside the dialog.
+      const frame = h('iframe', { class: 'balance-report', title: `Dataset balance report of ${title}`, sandbox: '' }) as HTMLIFrameElement;
+      frame.srcdoc = html;
+      dialog(`Dataset balance · ${title}`, frame).present();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  }
+  // A finished export does not change: its summary is fetched once.
+  const finished = new Map<string, Promise<Awaited<ReturnType<typeof api.exportDetail>> | null>>();
+  async function refresh() {
+    const rows = (await api.exports(projectId)).slice(0, 20);
+    const details = await Promise.all(
+      rows.map((r) => {
+        if (r.state !== 'done') return Promise.resolve(null);
+        if (!finished.has(r.id)) finished.set(r.id, api.exportDetail(projectId, r.id).catch(() => null));
+        return finished.get(r.id)!;
+      }),
+    );
+    replace(
+      list,
+      ...(rows.length
+        ? rows.map((r, i) => {
+            const report = details[i]?.report;
+            const warnings = report?.warnings ?? [];
+            return h(
+              'div',
+              { class: 'export', dataset: { export: r.id, state: r.state } },
+              progressBar(`${r.name} · ${fmtDate(r.createdAt)}`, r.progress, 100, `${r.state}${r.state === 'done' ? ` · ${fmtBytes(Number(r.sizeBytes ?? 0))}` : ` · ${r.progress}%`}`),
+              r.error ? h('p', { class: 'status-line error', role: 'alert' }, r.error) : null,
+              report ? h('p', { class: 'small' }, `${report.cases} case(s): ${Object.entries(report.splits ?? {}).map(([k, v]) => `${k} ${v.cases} (${v.patients} patient${v.patients === 1 ? '' : 's'})`).join(', ')}${warnings.length ? ` · ${warnings.length} balance warning(s)` : ''}`) : null,
+              ...(report?.notices ?? []).map((n) => h('p', { class: 'muted small' }, n)),
+              warnings.length ? h('ul', { class: 'plain small warnings' }, ...warnings.slice(0, 5).map((w) => h('li', null, w.message ?? `${w.attribute} = ${w.value}: ${w.kind}`))) : null,
+              r.state === 'done'
+                ? h(
+                    'div',
+                    { class: 'row' },
+                    h('button', { type: 'button', 'aria-label': `Download zip of ${r.name}`, onclick: () => void download(r.id, r.name) }, 'Download zip'),
+                    h('button', { type: 'button', 'aria-label': `Balance report of ${r.name}`, onclick: () => void showBalance(r.id, r.name) }, 'Balance report'),
+                  )
+                : null,
+            );
+          })
+        : [h('p', { class: 'muted' }, 'No exports yet.')]),
+    );
+  }
+  panel.append(
+    h(
+      'section',
+      { class: 'card', 'aria-label': 'New export' },
+      h('h2', null, 'New export'),
+      h('p', { class: 'muted small' }, 'Approved tasks become cases; patients never cross splits; the archive holds the images, labels, provenance per case and the balance report.'),
+      h('div', { class: 'row' }, h('label', { for: name.id }, 'Name'), name),
+      h('fieldset', null, h('legend', null, 'Formats'), ...formats.map((f) => h('label', { class: 'choice' }, f.box, f.label))),
+      h('fieldset', null, h('legend', null, 'Labels'), h('label', { class: 'choice' }, finalVersion, 'The final, approved label'), h('label', { class: 'choice' }, readsVersion, 'Every reader’s read (inter-reader studies)')),
+      h('fieldset', null, h('legend', null, 'Split by patient'), h('div', { class: 'row' }, h('label', { class: 'inline' }, 'Training ', train), h('label', { class: 'inline' }, 'Validation ', validation), h('label', { class: 'inline' }, 'Test ', test), h('label', { class: 'inline' }, 'Seed ', seed)), h('p', { class: 'small' }, 'Stratify by:'), ...strata.map((x) => h('label', { class: 'choice' }, x.box, x.label))),
+      h('button', { type: 'button', class: 'primary', onclick: () => void start() }, 'Start export'),
+      st,
+    ),
+    h('section', { class: 'card', 'aria-label': 'Exports' }, h('h2', null, 'Exports'), list),
+  );
+  await refresh();
+  timers.push(window.setInterval(() => void refresh().catch(() => undefined), 2000));
 }
 
 // ---- queues ----------------------------------------------------------------------------------------------------
