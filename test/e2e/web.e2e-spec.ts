@@ -16,7 +16,8 @@ import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-cor
 import { ctPhantomSeries, largeImage } from '@contour/dicom';
 import { openTestDatabase } from '../support/database';
 import { maskBody } from '../support/masks';
-import { DIST, REPO_ROOT } from '../support/env';
+import { dataPath, DIST, REPO_ROOT } from '../support/env';
+import { startOrthanc } from '../support/orthanc';
 import { ApiClient, contourEnv, coordinatorScript, removeDataDir, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
 import { eventually } from '../support/system';
 
@@ -660,6 +661,24 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await see(report).contains('replaced-uid');
     await axe(page, 'manager-deid-report');
     await page.keyboard.press('Escape');
+    // A real PACS (Orthanc) connected over DICOMweb: search it, import the study found; the import is a batch
+    // with its progress like an upload, and the study joins the list.
+    const orthanc = await startOrthanc();
+    try {
+      await orthanc.upload(readFileSync(dataPath('dicom/modalities/ct-small.dcm')));
+      await page.getByLabel('Name', { exact: true }).fill('Test PACS');
+      await page.getByLabel('DICOMweb URL').fill(orthanc.dicomWebUrl);
+      await page.getByRole('button', { name: 'Connect PACS' }).click();
+      await page.getByRole('button', { name: 'Search Test PACS' }).click();
+      await see(page.locator('.source-results h3')).text('1 study in Test PACS');
+      await page.getByRole('button', { name: 'Import selected studies' }).click();
+      await see(page.locator('.status-line.ok')).contains('Importing 1 study from Test PACS');
+      await see(page.locator('.batch[data-done="true"]'), 60_000).count(3);
+      await see(page.locator('.batch').first()).contains('stored 1');
+      await see(page.locator('table.studies tbody tr'), 20_000).count(2);
+    } finally {
+      await orthanc.stop();
+    }
     // Nothing on the page names the patient.
     expect(await page.locator('body').innerText()).not.toContain('Doe');
     await page.screenshot({ path: join(SHOTS, 'manager-data.png'), fullPage: true });

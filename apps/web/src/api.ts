@@ -294,6 +294,16 @@ export const api = {
   async exportArchive(projectId: string, exportId: string): Promise<Blob> {
     return (await request('GET', `${p(projectId)}/exports/${exportId}/download`)).blob();
   },
+  sources: (projectId: string) => json<{ id: string; name: string; url: string; authType: string }[]>('GET', `${p(projectId)}/sources`),
+  addSource: (projectId: string, body: { name: string; url: string; auth: { type: 'none' } | { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string } }) =>
+    json<{ id: string }>('POST', `${p(projectId)}/sources`, body),
+  deleteSource: (projectId: string, sourceId: string) => json<void>('DELETE', `${p(projectId)}/sources/${sourceId}`),
+  searchSource: (projectId: string, sourceId: string, query: Record<string, string>) =>
+    json<{ studyInstanceUid: string; studyDate: string | null; studyDescription: string | null; modalities: string[]; instances: number | null }[]>('GET', `${p(projectId)}/sources/${sourceId}/studies?${new URLSearchParams(query)}`),
+  importStudies: (projectId: string, sourceId: string, studyInstanceUids: string[]) => json<{ batchId: string }>('POST', `${p(projectId)}/sources/${sourceId}/imports`, { studyInstanceUids }),
+  aeRoutes: (projectId: string) => json<{ callingAeTitle: string }[]>('GET', `${p(projectId)}/ae-routes`),
+  setAeRoute: (projectId: string, ae: string) => json<void>('PUT', `${p(projectId)}/ae-routes/${encodeURIComponent(ae)}`),
+  deleteAeRoute: (projectId: string, ae: string) => json<void>('DELETE', `${p(projectId)}/ae-routes/${encodeURIComponent(ae)}`),
   studies: (projectId: string) => json<{ id: string; studyInstanceUid: string; studyDate: string | null; description: string; patientPseudonym: string; seriesCount: number; instanceCount: number }[]>('GET', `${p(projectId)}/studies`),
   deidReport: (projectId: string, studyId: string) => json<DeidReport>('GET', `${p(projectId)}/studies/${studyId}/deid-report`),
   quarantine: (projectId: string) => json<{ id: string; fileName: string; sizeBytes: string; reasonCode: string; reason: string; updatedAt: string }[]>('GET', `${p(projectId)}/quarantine`),

@@ -495,6 +495,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
         : [h('p', { class: 'muted' }, 'No uploads yet.')]),
     );
   }
+  const sourcesEl = sourcesCard(projectId, st, () => refreshBatches());
   const studiesEl = h('div');
   async function refreshStudies() {
     const studies = await api.studies(projectId);
@@ -566,13 +567,162 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
   }
   panel.append(
     h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files to upload'), files, h('button', { type: 'button', class: 'primary', onclick: upload }, 'Upload')), sendBar, st),
-    h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads'), batchesEl),
+    sourcesEl,
+    h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads and imports'), batchesEl),
     h('section', { class: 'card', 'aria-label': 'Studies' }, h('h2', null, 'Studies'), studiesEl),
     h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), quarantineEl),
   );
   await Promise.all([refreshBatches(), refreshQuarantine(), refreshStudies()]);
   timers.push(window.setInterval(() => void refreshStudies().catch(() => undefined), 10_000));
   timers.push(window.setInterval(() => void Promise.all([refreshBatches(), refreshQuarantine()]).catch(() => undefined), 2000));
+}
+
+// ---- sources -----------------------------------------------------------------------------------------------------
+
+/**
+ * Where studies come from besides uploads: DICOMweb PACS the project imports from (search by QIDO-RS, import the
+ * chosen studies by WADO-RS as one batch with progress) and calling AE titles whose C-STORE goes to this project.
+ */
+function sourcesCard(projectId: string, st: ReturnType<typeof statusLine>, onImported: () => Promise<void>): HTMLElement {
+  const list = h('div', { class: 'sources' });
+  const results = h('div', { class: 'source-results' });
+  const name = h('input', { type: 'text', id: uid('src-name'), placeholder: 'e.g. Hospital PACS' });
+  const url = h('input', { type: 'url', id: uid('src-url'), placeholder: 'http://pacs:8042/dicom-web' });
+  const authType = h('select', { 'aria-label': 'Authentication', onchange: () => syncAuth() }, ...[['none', 'None'], ['basic', 'User name and password'], ['bearer', 'Bearer token']].map(([v, l]) => h('option', { value: v }, l)));
+  const user = h('input', { type: 'text', 'aria-label': 'PACS user name', placeholder: 'user name', hidden: true });
+  const password = h('input', { type: 'password', 'aria-label': 'PACS password', placeholder: 'password', hidden: true, autocomplete: 'off' });
+  const token = h('input', { type: 'password', 'aria-label': 'PACS bearer token', placeholder: 'token', hidden: true, autocomplete: 'off' });
+  const syncAuth = () => {
+    user.hidden = password.hidden = authType.value !== 'basic';
+    token.hidden = authType.value !== 'bearer';
+  };
+  const ae = h('input', { type: 'text', 'aria-label': 'Calling AE title', placeholder: 'e.g. CT_SCANNER_1', maxlength: '16' });
+  const aeList = h('ul', { class: 'plain ae-routes' });
+
+  async function refresh() {
+    const [sources, routes] = await Promise.all([api.sources(projectId), api.aeRoutes(projectId)]);
+    replace(
+      list,
+      sources.length
+        ? h(
+            'ul',
+            { class: 'plain' },
+            ...sources.map((src) => {
+              const q = { PatientID: h('input', { type: 'text', 'aria-label': `Patient ID to search in ${src.name}`, placeholder: 'Patient ID' }), StudyDate: h('input', { type: 'text', 'aria-label': `Study date or range to search in ${src.name}`, placeholder: 'YYYYMMDD or range' }), ModalitiesInStudy: h('input', { type: 'text', 'aria-label': `Modality to search in ${src.name}`, placeholder: 'CT, MR…', class: 'num' }) };
+              return h(
+                'li',
+                { class: 'source', dataset: { source: src.id } },
+                h('strong', null, src.name),
+                ' ',
+                h('code', { class: 'small' }, src.url),
+                h('span', { class: 'muted small' }, ` · auth: ${src.authType}`),
+                h(
+                  'div',
+                  { class: 'row' },
+                  q.PatientID,
+                  q.StudyDate,
+                  q.ModalitiesInStudy,
+                  h('button', { type: 'button', 'aria-label': `Search ${src.name}`, onclick: () => void search(src.id, src.name, Object.fromEntries(Object.entries(q).filter(([, i]) => i.value.trim()).map(([k, i]) => [k, i.value.trim()]))) }, 'Search'),
+                  h('button', { type: 'button', class: 'danger', 'aria-label': `Remove source ${src.name}`, onclick: () => void remove(src.id) }, 'Remove'),
+                ),
+              );
+            }),
+          )
+        : h('p', { class: 'muted' }, 'No PACS connected.'),
+    );
+    replace(aeList, ...routes.map((r) => h('li', null, h('code', null, r.callingAeTitle), ' ', h('button', { type: 'button', class: 'small', 'aria-label': `Stop routing ${r.callingAeTitle}`, onclick: () => void dropAe(r.callingAeTitle) }, 'Remove'))));
+  }
+  async function search(sourceId: string, sourceName: string, query: Record<string, string>) {
+    replace(results, h('p', { class: 'muted' }, `Searching ${sourceName}…`));
+    try {
+      const studies = await api.searchSource(projectId, sourceId, { ...query, limit: '200' });
+      const boxes = studies.map((s) => ({ s, box: h('input', { type: 'checkbox', checked: true, 'aria-label': `Import study ${s.studyDescription || s.studyInstanceUid} of ${s.studyDate ?? 'unknown date'}` }) }));
+      replace(
+        results,
+        h('h3', null, `${studies.length} stud${studies.length === 1 ? 'y' : 'ies'} in ${sourceName}`),
+        studies.length
+          ? h(
+              'table',
+              { class: 'data compact' },
+              h('caption', { class: 'visually-hidden' }, `Studies found in ${sourceName}`),
+              h('thead', null, h('tr', null, ...['Import', 'Date', 'Description', 'Modalities', 'Images'].map((c) => h('th', { scope: 'col' }, c)))),
+              h('tbody', null, ...boxes.map(({ s, box }) => h('tr', null, h('td', null, box), h('td', null, s.studyDate ?? '–'), h('td', null, s.studyDescription || '–'), h('td', null, s.modalities.join(', ') || '–'), h('td', null, s.instances === null ? '–' : String(s.instances))))),
+            )
+          : null,
+        studies.length
+          ? h('button', {
+              type: 'button',
+              class: 'primary',
+              onclick: async () => {
+                const uids = boxes.filter((b) => b.box.checked).map((b) => b.s.studyInstanceUid);
+                if (!uids.length) return st.show('Tick at least one study to import.', 'error');
+                try {
+                  await api.importStudies(projectId, sourceId, uids);
+                  st.show(`Importing ${uids.length} stud${uids.length === 1 ? 'y' : 'ies'} from ${sourceName}: progress under "Recent uploads and imports".`, 'ok');
+                  replace(results);
+                  await onImported();
+                } catch (e) {
+                  st.show(errorText(e), 'error');
+                }
+              },
+            }, 'Import selected studies')
+          : null,
+      );
+    } catch (e) {
+      replace(results);
+      st.show(errorText(e), 'error');
+    }
+  }
+  async function remove(sourceId: string) {
+    try {
+      await api.deleteSource(projectId, sourceId);
+      await refresh();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  }
+  async function dropAe(title: string) {
+    try {
+      await api.deleteAeRoute(projectId, title);
+      await refresh();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  }
+  const add = async () => {
+    const auth = authType.value === 'basic' ? { type: 'basic' as const, username: user.value, password: password.value } : authType.value === 'bearer' ? { type: 'bearer' as const, token: token.value } : { type: 'none' as const };
+    try {
+      await api.addSource(projectId, { name: name.value.trim(), url: url.value.trim(), auth });
+      name.value = url.value = user.value = password.value = token.value = '';
+      st.show('PACS connected. Search it to choose studies to import.', 'ok');
+      await refresh();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  };
+  const addAe = async () => {
+    try {
+      await api.setAeRoute(projectId, ae.value.trim());
+      ae.value = '';
+      await refresh();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+    }
+  };
+  void refresh().catch((e) => st.show(errorText(e), 'error'));
+  return h(
+    'section',
+    { class: 'card', 'aria-label': 'Sources' },
+    h('h2', null, 'Sources'),
+    h('h3', null, 'DICOMweb PACS'),
+    list,
+    results,
+    h('div', { class: 'row' }, h('label', { for: name.id }, 'Name'), name, h('label', { for: url.id }, 'DICOMweb URL'), url, authType, user, password, token, h('button', { type: 'button', onclick: () => void add() }, 'Connect PACS')),
+    h('h3', null, 'DICOM C-STORE'),
+    h('p', { class: 'muted small' }, 'Images that these calling AE titles send to Contour’s storage service (C-STORE; its AE title is DICOM_AE_TITLE, CONTOUR by default) come to this project.'),
+    aeList,
+    h('div', { class: 'row' }, ae, h('button', { type: 'button', onclick: () => void addAe() }, 'Route AE title here')),
+  );
 }
 
 // ---- exports ---------------------------------------------------------------------------------------------------
