@@ -673,22 +673,17 @@ function sourcesCard(projectId: string, st: ReturnType<typeof statusLine>, onImp
       st.show(errorText(e), 'error');
     }
   }
-  async function remove(sourceId: string) {
+  /** Runs a change, then shows the lists again; a refusal is shown in the status line. */
+  async function change(fn: () => Promise<unknown>) {
     try {
-      await api.deleteSource(projectId, sourceId);
+      await fn();
       await refresh();
     } catch (e) {
       st.show(errorText(e), 'error');
     }
   }
-  async function dropAe(title: string) {
-    try {
-      await api.deleteAeRoute(projectId, title);
-      await refresh();
-    } catch (e) {
-      st.show(errorText(e), 'error');
-    }
-  }
+  const remove = (sourceId: string) => change(() => api.deleteSource(projectId, sourceId));
+  const dropAe = (title: string) => change(() => api.deleteAeRoute(projectId, title));
   const add = async () => {
     const auth = authType.value === 'basic' ? { type: 'basic' as const, username: user.value, password: password.value } : authType.value === 'bearer' ? { type: 'bearer' as const, token: token.value } : { type: 'none' as const };
     try {
@@ -700,15 +695,11 @@ function sourcesCard(projectId: string, st: ReturnType<typeof statusLine>, onImp
       st.show(errorText(e), 'error');
     }
   };
-  const addAe = async () => {
-    try {
+  const addAe = () =>
+    change(async () => {
       await api.setAeRoute(projectId, ae.value.trim());
       ae.value = '';
-      await refresh();
-    } catch (e) {
-      st.show(errorText(e), 'error');
-    }
-  };
+    });
   void refresh().catch((e) => st.show(errorText(e), 'error'));
   return h(
     'section',
