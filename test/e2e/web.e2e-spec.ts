@@ -381,6 +381,20 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await page.mouse.move(box.x + box.width * 0.8 + 60, box.y + box.height * 0.2 + 40, { steps: 6 });
     await page.mouse.up({ button: 'right' });
     await see(page.getByLabel('Window width')).notValue('1500');
+    // The last window of the drag is the one drawn (rebuilds during a drag wait for the GPU; the latest is kept).
+    const settle = () => page.evaluate(async () => {
+      for (let i = 0; i < 5; i++) await new Promise((r) => requestAnimationFrame(r));
+      window.contour!.viewer.waitForGpu();
+    });
+    await settle();
+    const dragged = await shot(page);
+    await page.evaluate(() => {
+      const v = window.contour!.viewer;
+      const [w, l] = v.windowLevel();
+      v.setWindowLevel(w, l);
+    });
+    await settle();
+    expect(differentPixels(dragged, await shot(page))).toBeLessThan(50);
     await page.getByLabel('Window preset').selectOption('mediastinum');
     await see(page.getByLabel('Window width')).value('350');
 
