@@ -98,6 +98,32 @@ describe('boxes, points and polygons', () => {
     expect(merged.answers).toEqual({ 'Malignant?': 'no', shapes: [{ kind: 'box', label: 1, slice: 1, image: view.series[0].id, box: [101, 100, 141, 151] }] });
   });
 
+  it('cine frames: a box on the third frame of a range is exported on that frame, every frame of the range an image', async () => {
+    const projectId = await project('cine boxes', { quality: { reads: 1, reviewRequired: false }, split: { policy: 'frames', framesPerTask: 4 } }, [{ kind: 'bounding-box' }]);
+    await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/us-multiframe-8.dcm')).expect(202);
+    await eventually(async () => {
+      const t = await tasksOf(projectId);
+      return t.length === 2 && t.every((x) => x.state === 'ready');
+    }, 30_000);
+    for (let i = 0; i < 2; i++) {
+      const lease = await next(projectId, ann[0]);
+      const shapes = i === 0 ? [{ kind: 'box', label: 1, slice: 2, box: [10, 20, 110, 80] }] : [];
+      await submit(projectId, ann[0], lease.readId, { shapes }).expect(200);
+    }
+    await eventually(async () => (await tasksOf(projectId)).every((t) => t.state === 'approved'), 30_000);
+    const { files } = await runExport(sys, projectId, pm.token, { options: { formats: ['coco'] } });
+    const coco = JSON.parse(Buffer.from(files['coco/annotations.json']).toString());
+    expect(coco.images).toHaveLength(8);
+    expect(coco.images.every((im: { width: number; height: number }) => im.width === 320 && im.height === 240)).toBe(true);
+    for (const im of coco.images) expect(Buffer.from(files[`coco/${im.file_name}`]).subarray(1, 4).toString()).toBe('PNG');
+    // Each image is its own frame (a cine changes from frame to frame).
+    expect(new Set(coco.images.map((im: { file_name: string }) => Buffer.from(files[`coco/${im.file_name}`]).toString('base64'))).size).toBe(8);
+    expect(coco.annotations).toHaveLength(1);
+    const boxed = coco.images.find((im: { id: number }) => im.id === coco.annotations[0].image_id);
+    expect(boxed.file_name).toMatch(/_f002\.png$/);
+    expect(coco.annotations[0].bbox).toEqual([10, 20, 100, 60]);
+  });
+
   it('a four-view mammography task: each shape names its view and is checked against it', async () => {
     const projectId = await project('mammo boxes', { quality: { reads: 1, reviewRequired: false }, split: { policy: 'view-group' } }, [{ kind: 'bounding-box' }, { kind: 'polygon' }]);
     const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));

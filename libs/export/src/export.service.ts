@@ -288,20 +288,31 @@ export class ExportService {
   ): Promise<CocoCaseImage[]> {
     const shapes = versions.flatMap((v) => shapesOf(v.answers));
     const out: CocoCaseImage[] = [];
+    // Each series is read once however many of its slices become images.
+    const loaded = new Map<string, ReturnType<SeriesVolumeLoader['load']>>();
     const image = async (seriesId: string, z: number, name: string, annotations: CocoCaseAnnotation[]) => {
-      const volume = await this.volumes.load(seriesId);
+      if (!loaded.has(seriesId)) loaded.set(seriesId, this.volumes.load(seriesId));
+      const volume = await loaded.get(seriesId)!;
       const [nx, ny] = [volume.dims[0], volume.dims[1]];
       await put(`coco/images/${name}.png`, this.windowedPng(volume.data, nx, ny, z, window));
       out.push({ fileName: `images/${name}.png`, width: nx, height: ny, annotations });
     };
     if ((task.kind === 'image' || task.kind === 'frames') && geometry) {
+      // One image per frame of the task (an image task is usually one frame; a cine range all of its frames,
+      // those without findings too), each with the masks' slice and the shapes drawn on it.
       const [nx, ny] = geometry.dims;
-      const z = task.kind === 'image' && geometry.order ? Math.max(0, geometry.order.indexOf(task.instanceId!)) : task.frameStart ?? 0;
-      const fromMasks = masks.flatMap((m) => {
-        const slice = m.map.length === nx * ny ? m.map : m.map.subarray(0, nx * ny);
-        return [...new Set(slice)].filter((v) => v !== 0).map((label) => ({ label, rle: maskToCocoRle(slice, nx, ny, label), bbox: bboxOfMask(slice, nx, ny, label), area: maskArea(slice, nx, ny, label) }));
-      });
-      await image(series.id, z, caseName, [...fromMasks, ...shapes.filter((s) => s.slice === 0).map(shapeToCoco)]);
+      const plane = nx * ny;
+      const first = geometry.order ? Math.max(0, geometry.order.indexOf(task.instanceId!)) : 0;
+      const z0 = first + (task.kind === 'frames' ? task.frameStart ?? 0 : 0);
+      const frames = Math.max(1, ...masks.map((m) => Math.floor(m.map.length / plane)), task.kind === 'frames' ? (task.frameEnd ?? 0) - (task.frameStart ?? 0) + 1 : 1);
+      for (let k = 0; k < frames; k++) {
+        const fromMasks = masks.flatMap((m) => {
+          if (m.map.length < (k + 1) * plane) return [];
+          const slice = m.map.subarray(k * plane, (k + 1) * plane);
+          return [...new Set(slice)].filter((v) => v !== 0).map((label) => ({ label, rle: maskToCocoRle(slice, nx, ny, label), bbox: bboxOfMask(slice, nx, ny, label), area: maskArea(slice, nx, ny, label) }));
+        });
+        await image(series.id, z0 + k, frames === 1 ? caseName : `${caseName}_f${String(k).padStart(3, '0')}`, [...fromMasks, ...shapes.filter((s) => s.slice === k).map(shapeToCoco)]);
+      }
     } else if (task.kind === 'view-group') {
       for (const [i, seriesId] of task.seriesIds.entries()) await image(seriesId, 0, `${caseName}_view${i}`, shapes.filter((s) => s.image === seriesId && s.slice === 0).map(shapeToCoco));
     } else if (task.kind === 'series' && geometry) {
