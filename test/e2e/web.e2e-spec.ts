@@ -818,8 +818,12 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await see(rev.locator('.shape-count')).text('1 shape');
     await rev.getByRole('button', { name: /^Add to the result: Point/ }).click();
     await see(rev.locator('.shape-count')).text('2 shapes');
-    await rev.getByLabel('Reader 1').check();
-    await rev.getByLabel('Reader 2').check();
+    // Side by side: each reader's own box in that reader's viewer (the first view).
+    await rev.getByRole('radio', { name: 'Side by side' }).check();
+    await see(rev.locator('.viewers.grid .shape-layer[data-shapes="1"]'), 60_000).count(2);
+    await rev.getByRole('radio', { name: 'Overlaid' }).check();
+    await rev.getByRole('checkbox', { name: 'Reader 1' }).check();
+    await rev.getByRole('checkbox', { name: 'Reader 2' }).check();
     await rev.screenshot({ path: join(SHOTS, 'reviewer-shapes.png') });
     await axe(rev, 'reviewer-shapes');
     await rev.getByRole('button', { name: 'Edit & approve' }).click();

@@ -61,11 +61,13 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   const extraViewers: Viewer[] = [];
   let removeShortcuts = () => undefined as void;
   let shapes: ShapeEditor | null = null;
+  const sideShapes: ShapeEditor[] = [];
   let done = false;
   const cleanup = () => {
     timers.forEach((t) => window.clearInterval(t));
     removeShortcuts();
     shapes?.destroy();
+    sideShapes.forEach((e) => e.destroy());
     images?.viewers.forEach((v) => v.destroy());
     extraViewers.forEach((v) => v.destroy());
     document.querySelectorAll('dialog.dialog').forEach((d) => d.remove());
@@ -318,6 +320,13 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
         await v.attach();
         await v.load(buf.slice(0), task.modality);
         if (readerMasks[i]) v.setOverlay('mask', readerMasks[i], labelColors, 0.5, true);
+        if (kinds.length) {
+          // That reader's boxes, points and polygons, read only, in the protocol's colours.
+          const own = new ShapeEditor(kinds, protocol.labels, false);
+          own.attach(v, task.series[0].id);
+          own.setShapes(((r.version?.answers?.shapes as WebShape[] | undefined) ?? []).filter((shape) => (shape.image ?? task.series[0].id) === task.series[0].id));
+          sideShapes.push(own);
+        }
         extraViewers.push(v);
       }
       // Side by side follows the main view's slice, zoom and pan.
