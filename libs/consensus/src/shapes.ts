@@ -74,6 +74,11 @@ export function shapeSimilarity(a: ShapeLike, b: ShapeLike, opts: ShapeAgreement
 
 /** IoU of two simple polygons, by point sampling on a 256 x 256 grid over their joint bounding box. */
 export function polygonIoU(a: ReadonlyArray<readonly number[]>, b: ReadonlyArray<readonly number[]>): number {
+  // Polygons whose bounding boxes do not overlap share nothing: no sampling (most pairs of a busy read).
+  const bounds = (poly: ReadonlyArray<readonly number[]>) => [Math.min(...poly.map((p) => p[0])), Math.min(...poly.map((p) => p[1])), Math.max(...poly.map((p) => p[0])), Math.max(...poly.map((p) => p[1]))];
+  const [ax0, ay0, ax1, ay1] = bounds(a);
+  const [bx0, by0, bx1, by1] = bounds(b);
+  if (ax1 <= bx0 || bx1 <= ax0 || ay1 <= by0 || by1 <= ay0) return 0;
   const xs = [...a, ...b].map((p) => p[0]);
   const ys = [...a, ...b].map((p) => p[1]);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];

@@ -55,13 +55,16 @@ export class SeriesGeometryService {
                             volume_blob_key = CASE WHEN source = 'dicom' THEN NULL ELSE volume_blob_key END WHERE id = $1`, [seriesId, geometry ? JSON.stringify(geometry) : null, qcStatus, JSON.stringify(qcIssues), view ? `${series.studyId}:${series.bodyPart ?? series.modality}` : null]);
       // The study's de-identification report: the sum of its instances' reports, kept with each instance at
       // ingest (summed here rather than by every instance, which would make them wait on the study row).
-      const reports: { deid: StudyDeidSummary }[] = await m.query(
-        `SELECT i.attributes -> 'deid' AS deid FROM instances i JOIN series s ON s.id = i.series_id
-          WHERE s.study_id = $1 AND i.attributes ? 'deid' ORDER BY i.created_at, i.id`,
+      // The study row is locked first: two series of one study checked at once would otherwise each write a
+      // sum read before the other's instances were in.
+      await m.query(`SELECT 1 FROM studies WHERE id = $1 FOR UPDATE`, [series.studyId]);
+      const reports: { deid: StudyDeidSummary | null }[] = await m.query(
+        `SELECT i.attributes -> 'deid' AS deid FROM instances i JOIN series s ON s.id = i.series_id WHERE s.study_id = $1 ORDER BY i.created_at, i.id`,
         [series.studyId],
       );
-      if (reports.length) {
-        const report = reports.reduce<StudyDeidSummary | null>((sum, r) => combineSummaries(sum, r.deid), null);
+      // Instances indexed before reports were kept per instance have none: their study keeps the report it has.
+      if (reports.length && reports.every((r) => r.deid)) {
+        const report = reports.reduce<StudyDeidSummary | null>((sum, r) => combineSummaries(sum, r.deid!), null);
         await m.query(`UPDATE studies SET deid_report = $2 WHERE id = $1`, [series.studyId, JSON.stringify(report)]);
       }
       await this.audit.record(systemActor('geometry'), { action: 'series.checked', objectType: 'series', objectId: seriesId, projectId: series.projectId, details: { qcStatus, issues: qcIssues.map((i) => i.code), instances: rows.length } }, m);

@@ -164,6 +164,28 @@ describe('every image in dicom/modalities decodes', () => {
     },
   );
 
+  test('Float Pixel Data (parametric maps) decodes after a header-only parse too (it comes before Pixel Data)', async () => {
+    const values = Float32Array.from([0.5, -1.25, 3, 1e-3]);
+    const file = writeDicom({
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.30',
+      SOPInstanceUID: syntheticUid('float-spec/instance'),
+      StudyInstanceUID: syntheticUid('float-spec/study'),
+      SeriesInstanceUID: syntheticUid('float-spec/series'),
+      Modality: 'MR',
+      Rows: 2,
+      Columns: 2,
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      BitsAllocated: 32,
+      FloatPixelData: [values.buffer],
+      _vrMap: { FloatPixelData: 'OF' },
+    });
+    const full = await decodeFrames(file);
+    const header = await decodeFrames({ buffer: file, parsed: readDicom(file, { untilPixelData: true }) }, { consumeParsed: true });
+    expect(Array.from(full.data)).toEqual(Array.from(values));
+    expect(Array.from(header.data)).toEqual(Array.from(values));
+  });
+
   test('a header-only parse of a truncated file and of a non-image still give their reasons', async () => {
     const truncated = load('dicom/broken/mr-truncated.dcm');
     expect((await decodeError({ buffer: truncated, parsed: readDicom(truncated, { untilPixelData: true }) })).code).toBe('truncated');

@@ -267,12 +267,13 @@ export async function decodeFrames(input: DecodeInput, options: DecodeOptions = 
     if (!file) throw new Error('decodeFrames got a header-only parse without the file bytes');
     parsed = readDicom(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
   }
-  const fromFile = Boolean(parsed.headerOnly);
   const ds = parsed.dataset;
   const dict = parsed.dict.dict;
   const ts = parsed.transferSyntaxUid;
 
   const floatElement = dict['7FE00008'] ? 'float' : dict['7FE00009'] ? 'double' : 'none';
+  // Float and Double Float Pixel Data come before (7FE0,0010): a header-only parse has read them already.
+  const fromFile = Boolean(parsed.headerOnly) && floatElement === 'none';
   const pixelElement = dict['7FE00010'] ?? dict['7FE00008'] ?? dict['7FE00009'];
   // After a header-only parse, the file tells: no Pixel Data tag at all (a truncated element is found below).
   const pixelTag = ts === TS.explicitBE ? [0x7f, 0xe0, 0x00, 0x10] : [0xe0, 0x7f, 0x10, 0x00];

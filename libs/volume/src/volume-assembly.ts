@@ -74,12 +74,13 @@ export class VolumeBuilder {
   private readonly filled: Uint8Array;
   private mode: 'none' | 'float32' | 'int16';
   private data: VoxelArray | null = null;
-  private first: DecodedFrames | null = null;
+  /** What the volume takes from its first instance (not the instance itself: its pixels can be dropped). */
+  private first: { samplesPerPixel: number; photometric: string; type: Function; rescale: { slope: number; intercept: number } } | null = null;
   private sliceLength = 0;
 
   constructor(
     records: InstanceGeometry[],
-    private readonly options: BuildVolumeOptions = {},
+    options: BuildVolumeOptions = {},
   ) {
     if (!records.length) throw new VolumeAssemblyError('empty', 'No images were given, so there is no volume to build');
     this.geometry = computeSeriesGeometry(records, options.tolerances);
@@ -109,7 +110,7 @@ export class VolumeBuilder {
       throw new VolumeAssemblyError('frame-count-mismatch', `Instance ${id} has ${f.frames} decoded frame(s) but its geometry lists ${frames}: the Number of Frames (0028,0008) is wrong or the pixel data incomplete`);
     }
     if (!this.first) {
-      this.first = f;
+      this.first = { samplesPerPixel: f.samplesPerPixel, photometric: f.photometric, type: f.data.constructor, rescale: rescaleOf(f, 0) };
       this.sliceLength = nx * ny * f.samplesPerPixel;
       if (this.mode === 'int16' && f.samplesPerPixel !== 1) this.mode = 'float32';
       const n = this.sliceLength * nz;
@@ -120,10 +121,10 @@ export class VolumeBuilder {
       throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${id} has ${f.samplesPerPixel} sample(s) per pixel where the others have ${first.samplesPerPixel}: colour and greyscale images cannot share a volume; split the series`);
     }
     if (this.mode === 'none') {
-      if (f.data.constructor !== first.data.constructor) {
-        throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${id} stores pixels as ${f.data.constructor.name} where others use ${first.data.constructor.name} (different Bits Allocated or Pixel Representation): build the volume with { rescale: 'float32' }`);
+      if (f.data.constructor !== first.type) {
+        throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${id} stores pixels as ${f.data.constructor.name} where others use ${first.type.name} (different Bits Allocated or Pixel Representation): build the volume with { rescale: 'float32' }`);
       }
-      const ref = rescaleOf(first, 0);
+      const ref = first.rescale;
       for (let fr = 0; fr < f.frames; fr++) {
         const r = rescaleOf(f, fr);
         if (r.slope !== ref.slope || r.intercept !== ref.intercept) {
@@ -163,7 +164,7 @@ export class VolumeBuilder {
     if (missing || !this.first || !this.data) {
       throw new VolumeAssemblyError('unknown-instance', `The slice order names instance ${(missing ?? this.geometry.slices[0]).id}, which was not given`);
     }
-    const ref = rescaleOf(this.first, 0);
+    const ref = this.first.rescale;
     const raw = this.mode === 'none';
     const g = this.geometry;
     return { geometry: g, dims: g.dims, data: this.data, affineRas: g.affineRas, affineLps: g.affineLps, samplesPerPixel: this.first.samplesPerPixel, photometric: this.first.photometric, rescaleSlope: raw ? ref.slope : 1, rescaleIntercept: raw ? ref.intercept : 0 };

@@ -1,4 +1,4 @@
-import { checkShapes, polygonArea, ProtocolInput, questionAnswers, shapeBounds, ShapeContext, ShapeError, shapesOf } from './index';
+import { checkShapes, polygonArea, ProtocolInput, questionAnswers, ShapeContext, ShapeError, shapesOf } from './index';
 
 const ctx: ShapeContext = { labels: [1, 2], annotationTypes: ['bounding-box', 'point', 'polygon'], images: [{ id: 'img', dims: [100, 80, 3] }] };
 const two: ShapeContext = { ...ctx, images: [{ id: 'a', dims: [100, 80, 1] }, { id: 'b', dims: [50, 50, 1] }] };
@@ -73,12 +73,6 @@ describe('shape helpers', () => {
     [[[0, 0], [2, 2], [4, 4]], 0],
   ])('polygonArea(%j) = %d', (points, area) => {
     expect(polygonArea(points)).toBe(area);
-  });
-
-  it('bounds of each kind', () => {
-    expect(shapeBounds({ kind: 'box', label: 1, slice: 0, box: [1, 2, 3, 4] })).toEqual([1, 2, 3, 4]);
-    expect(shapeBounds({ kind: 'point', label: 1, slice: 0, point: [5, 6] })).toEqual([5, 6, 5, 6]);
-    expect(shapeBounds({ kind: 'polygon', label: 1, slice: 0, points: [[3, 1], [9, 4], [2, 8]] })).toEqual([2, 1, 9, 8]);
   });
 
   it('splits answers into shapes and questions', () => {

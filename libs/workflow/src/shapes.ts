@@ -108,15 +108,6 @@ export function polygonArea(points: ReadonlyArray<readonly number[]>): number {
   return Math.abs(twice) / 2;
 }
 
-/** The axis-aligned box [x0, y0, x1, y1] around a shape (a point's box has zero size). */
-export function shapeBounds(s: Shape): [number, number, number, number] {
-  if (s.kind === 'box') return [...s.box];
-  if (s.kind === 'point') return [s.point[0], s.point[1], s.point[0], s.point[1]];
-  const xs = s.points.map((p) => p[0]);
-  const ys = s.points.map((p) => p[1]);
-  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-}
-
 /** The shapes of a stored answers object (already checked when they were stored). */
 export function shapesOf(answers: Record<string, unknown> | null | undefined): Shape[] {
   const s = answers?.[SHAPES_KEY];

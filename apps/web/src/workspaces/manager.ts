@@ -788,15 +788,20 @@ async function exportsTab(projectId: string, panel: HTMLElement, timers: number[
   }
   // A finished export does not change: its summary is fetched once.
   const finished = new Map<string, Promise<Awaited<ReturnType<typeof api.exportDetail>> | null>>();
+  let shown = '';
   async function refresh() {
     const rows = (await api.exports(projectId)).slice(0, 20);
+    // Re-render only when something changed: a rebuilt list would take the keyboard focus off its buttons.
+    const key = JSON.stringify(rows.map((r) => [r.id, r.state, r.progress]));
+    if (key === shown) return;
     const details = await Promise.all(
       rows.map((r) => {
         if (r.state !== 'done') return Promise.resolve(null);
-        if (!finished.has(r.id)) finished.set(r.id, api.exportDetail(projectId, r.id).catch(() => null));
+        if (!finished.has(r.id)) finished.set(r.id, api.exportDetail(projectId, r.id).catch(() => (finished.delete(r.id), null)));
         return finished.get(r.id)!;
       }),
     );
+    shown = details.some((d, i) => rows[i].state === 'done' && !d) ? '' : key;
     replace(
       list,
       ...(rows.length

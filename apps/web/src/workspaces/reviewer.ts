@@ -183,6 +183,8 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   }
   let edited = false;
   primary.onChange(() => (edited = true));
+  // A reader's layer (mask and shapes together) starts as its mask overlay does; without masks, shown when adjudicating.
+  const readerVisible = (i: number) => (segmentation ? primary.overlayVisible(`reader-${i}`) : kind === 'adjudication');
   // Shapes: each reader's as a dashed layer in the reader's colour, the merged ones as the editable result.
   const mergedVersion = task.labels.find((l) => l.id === consensus?.mergedVersionId);
   const mergedAnswers = { ...(mergedVersion?.answers ?? {}) };
@@ -191,7 +193,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   if (kinds.length) {
     shapes = new ShapeEditor(kinds, protocol.labels, true);
     viewers.forEach((v, i) => shapes!.attach(v, task.series[i].id));
-    shapes.groups = readers.map((r, i) => ({ key: `reader-${i}`, name: r.name, color: r.color, shapes: (r.version?.answers?.shapes as WebShape[] | undefined) ?? [], visible: kind === 'adjudication' }));
+    shapes.groups = readers.map((r, i) => ({ key: `reader-${i}`, name: r.name, color: r.color, shapes: (r.version?.answers?.shapes as WebShape[] | undefined) ?? [], visible: readerVisible(i) }));
     shapes.setShapes((mergedVersion?.answers?.shapes as WebShape[] | undefined) ?? []);
     shapes.onChange(() => (edited = true));
     shapesEl = shapes.panel();
@@ -211,7 +213,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
         shapes!.changed(false);
       }
     };
-    const box = h('input', { type: 'checkbox', checked: segmentation ? primary.overlayVisible(`reader-${i}`) : kind === 'adjudication', onchange: () => toggle(box.checked) });
+    const box = h('input', { type: 'checkbox', checked: readerVisible(i), onchange: () => toggle(box.checked) });
     const dice = consensus?.metrics.labels?.filter((l) => l.present !== false).map((l) => l.vsMerged?.[i]?.dice).filter((d): d is number => typeof d === 'number') ?? [];
     const meanDice = dice.length ? dice.reduce((a, b) => a + b, 0) / dice.length : null;
     return h(
