@@ -4,7 +4,7 @@ import { AnnotationType, api, ApiError, InboxRead, Lease, ProtocolLabel, session
 import { announce, errorText, fmtDate, h, replace, statusLine } from '../dom';
 import { navigate } from '../router';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
-import { ShapeEditor, shapeKinds, WebShape } from '../viewer/shapes';
+import { SHAPE_KEYS, ShapeEditor, ShapeKind, shapeKinds, WebShape } from '../viewer/shapes';
 import { exposeForTests, openTaskImages, TaskImages } from './task-images';
 
 const HEARTBEAT_MS = 30_000;
@@ -287,7 +287,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     },
   });
   exposeForTests({ viewer: primary, viewers, metrics, grid: images.grid, kind: 'annotation', shapes, timeline: { openedAt: started, readyAt: performance.now() } });
-  const how = segmentation ? 'Paint with the brush (B)' : kinds.length ? `Mark the findings (${kinds.map((k) => ({ box: 'box: X', point: 'point: O', polygon: 'polygon: G' })[k]).join(', ')})` : 'Answer the questions';
+  const keyOf = (k: ShapeKind) => Object.entries(SHAPE_KEYS).find(([, kind]) => kind === k)![0].toUpperCase();
+  const how = segmentation ? 'Paint with the brush (B)' : kinds.length ? `Mark the findings (${kinds.map((k) => `${k}: ${keyOf(k)}`).join(', ')})` : 'Answer the questions';
   status.show(reworkComment ? 'Rework: read the reviewer’s comment above, fix your read and submit again.' : `Ready. ${how} and submit when done.`);
   announce(`Task loaded in ${Math.round(metrics.firstImageMs)} milliseconds`);
 
