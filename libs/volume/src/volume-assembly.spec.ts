@@ -121,14 +121,17 @@ describe('buildVolume', () => {
     expect(volume.data).toBeInstanceOf(Float32Array);
   });
 
+  /** The first `n` phantom slices, parsed and decoded. */
+  const decodedSlices = (n: number) =>
+    Promise.all(
+      phantom.files.slice(0, n).map(async (file) => {
+        const parsed = readDicom(file);
+        return { geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer: file, parsed }) };
+      }),
+    );
+
   describe("rescale 'int16-or-float32'", () => {
-    const decoded = () =>
-      Promise.all(
-        phantom.files.slice(0, 4).map(async (file) => {
-          const parsed = readDicom(file);
-          return { geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer: file, parsed }) };
-        }),
-      );
+    const decoded = () => decodedSlices(4);
     test.each([
       ['whole slope and intercepts, even differing per slice', [1, 1, 1, 1], [-1024, -1000, -1024, -1024], Int16Array],
       ['a fractional slope', [1, 0.5, 1, 1], [-1024, -1024, -1024, -1024], Float32Array],
@@ -146,13 +149,7 @@ describe('buildVolume', () => {
   });
 
   describe('VolumeBuilder (one instance at a time)', () => {
-    const decodedAll = () =>
-      Promise.all(
-        phantom.files.slice(0, 6).map(async (file) => {
-          const parsed = readDicom(file);
-          return { geometry: instanceGeometryFromDicom(parsed), frames: await decodeFrames({ buffer: file, parsed }) };
-        }),
-      );
+    const decodedAll = () => decodedSlices(6);
 
     test.each(['none', 'float32', 'int16-or-float32'] as const)('rescale %s: in any order, the same volume as buildVolume', async (rescale) => {
       const instances = await decodedAll();
