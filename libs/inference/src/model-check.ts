@@ -107,34 +107,60 @@ export function checkModelAgainstManifest(modelOrSession: ModelSignature | Sessi
     if (output.type && output.type !== 'float32') problems.push(`output '${output.name}' is ${output.type}; Contour reads float32`);
     const shape = output.shape;
     if (shape && shape.length) {
-      const segmentation = manifest.task === 'segmentation-3d' || manifest.task === 'segmentation-2d';
-      if (segmentation && shape.length !== rank) {
-        problems.push(`output '${output.name}' has rank ${shape.length} ${describe(shape)} but a ${manifest.input.layout} segmentation model must output rank ${rank}`);
-      } else if (segmentation) {
-        const [, channels, ...rest] = shape;
-        if (typeof channels === 'number') {
-          if (manifest.output.kind === 'labels' && channels !== 1)
-            problems.push(`output '${output.name}' has ${channels} channels but output kind 'labels' expects one channel of label numbers`);
-          if (manifest.output.kind !== 'labels') {
-            manifest.labels.forEach((label, i) => {
-              if (label.channel >= channels)
-                problems.push(`labels[${i}] ('${label.name}') reads channel ${label.channel} but output '${output.name}' has ${channels} channel(s) (0..${channels - 1})`);
-            });
-            if (manifest.postprocessing.decision === 'argmax' && channels < 2)
-              problems.push(`output '${output.name}' has 1 channel; argmax over one channel always picks it, use decision { threshold } instead`);
-          }
-        }
-        if (inputSpatial)
-          rest.forEach((d, i) => {
-            const inDim = inputSpatial![i];
-            if (typeof d === 'number' && typeof inDim === 'number' && d !== inDim)
-              problems.push(`output '${output.name}' spatial size ${describe(rest)} differs from input size ${describe(inputSpatial!)}; Contour needs outputs on the input grid`);
-          });
-        dedupe(problems);
-      }
+      if (manifest.task === 'classification') checkScoresOutput(output.name, shape, manifest, problems);
+      else if (manifest.task === 'detection') checkBoxesOutput(output.name, shape, batchSize, problems);
+      else checkSegmentationOutput(output.name, shape, inputSpatial, rank, manifest, problems);
+      dedupe(problems);
     }
   }
   return problems;
+}
+
+/** The channels the labels read exist, and argmax has something to choose between. */
+function checkChannels(name: string, channels: number | string | undefined, manifest: ModelManifest, problems: string[]): void {
+  if (typeof channels !== 'number') return;
+  manifest.labels.forEach((label, i) => {
+    if (label.channel >= channels) problems.push(`labels[${i}] ('${label.name}') reads channel ${label.channel} but output '${name}' has ${channels} channel(s) (0..${channels - 1})`);
+  });
+  if (manifest.postprocessing.decision === 'argmax' && channels < 2)
+    problems.push(`output '${name}' has 1 channel; argmax over one channel always picks it, use decision { threshold } instead`);
+}
+
+function checkSegmentationOutput(name: string, shape: ReadonlyArray<number | string>, inputSpatial: ReadonlyArray<number | string> | undefined, rank: number, manifest: ModelManifest, problems: string[]): void {
+  if (shape.length !== rank) {
+    problems.push(`output '${name}' has rank ${shape.length} ${describe(shape)} but a ${manifest.input.layout} segmentation model must output rank ${rank}`);
+    return;
+  }
+  const [, channels, ...rest] = shape;
+  if (manifest.output.kind === 'labels' && typeof channels === 'number' && channels !== 1)
+    problems.push(`output '${name}' has ${channels} channels but output kind 'labels' expects one channel of label numbers`);
+  if (manifest.output.kind !== 'labels') checkChannels(name, channels, manifest, problems);
+  if (inputSpatial)
+    rest.forEach((d, i) => {
+      const inDim = inputSpatial[i];
+      if (typeof d === 'number' && typeof inDim === 'number' && d !== inDim)
+        problems.push(`output '${name}' spatial size ${describe(rest)} differs from input size ${describe(inputSpatial)}; Contour needs outputs on the input grid`);
+    });
+}
+
+/** Classification: [N, C], one score per choice. */
+function checkScoresOutput(name: string, shape: ReadonlyArray<number | string>, manifest: ModelManifest, problems: string[]): void {
+  if (shape.length !== 2) {
+    problems.push(`output '${name}' has rank ${shape.length} ${describe(shape)} but a classification model must output [N, C]: one score per choice`);
+    return;
+  }
+  checkChannels(name, shape[1], manifest, problems);
+}
+
+/** Detection: [N, K, 6] or, for a batch of one, [K, 6]: rows of x0, y0, x1, y1, score, class. */
+function checkBoxesOutput(name: string, shape: ReadonlyArray<number | string>, batchSize: number, problems: string[]): void {
+  if (shape.length !== 3 && shape.length !== 2) {
+    problems.push(`output '${name}' has rank ${shape.length} ${describe(shape)} but a detection model must output [N, K, 6] or [K, 6] (x0, y0, x1, y1, score, class)`);
+    return;
+  }
+  const last = shape[shape.length - 1];
+  if (typeof last === 'number' && last !== 6) problems.push(`output '${name}' rows have ${last} values ${describe(shape)}; a detection row is x0, y0, x1, y1, score, class (6 values)`);
+  if (shape.length === 2 && batchSize > 1) problems.push(`output '${name}' ${describe(shape)} has no batch axis, so inference.batchSize must be 1 (it is ${batchSize})`);
 }
 
 function dedupe(items: string[]): void {

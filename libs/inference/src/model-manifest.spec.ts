@@ -183,3 +183,79 @@ describe('manifestAppliesTo', () => {
     expect(manifestAppliesTo(CT_STARTER_MANIFEST, { modality: 'PT' })).toBe(false);
   });
 });
+
+// Classification and detection manifests: what they must say, and the output shapes their models must have.
+const classifier: ModelManifestInput = {
+  ...base,
+  name: 'breast-density',
+  task: 'classification',
+  question: 'Breast density',
+  appliesTo: { modalities: ['MG'] },
+  input: { name: 'image', layout: 'NCHW', channels: 1 },
+  preprocessing: { fixedGrid: [224, 224, 1], intensity: { kind: 'minmax' } },
+  inference: { mode: 'whole' },
+  labels: [
+    { channel: 0, name: 'fatty' },
+    { channel: 1, name: 'dense' },
+  ],
+};
+const detector: ModelManifestInput = {
+  ...classifier,
+  name: 'mass-detector',
+  task: 'detection',
+  question: undefined,
+  output: { name: 'boxes', kind: 'boxes' },
+  postprocessing: { activation: 'none', decision: { threshold: 0.3 }, nmsIou: 0.5 },
+  labels: [{ channel: 0, name: 'Mass' }],
+};
+const json = (m: ModelManifestInput, mutate: (m: any) => void = () => undefined): unknown => {
+  const copy = JSON.parse(JSON.stringify(m));
+  mutate(copy);
+  return copy;
+};
+
+describe('classification and detection manifests', () => {
+  it('accepts a classifier and a detector', () => {
+    expect(parseModelManifest(json(classifier)).question).toBe('Breast density');
+    expect(parseModelManifest(json(detector)).postprocessing).toMatchObject({ nmsIou: 0.5, decision: { threshold: 0.3 } });
+  });
+
+  it.each<[string, ModelManifestInput, (m: any) => void, string]>([
+    ['classifier without question', classifier, (m) => delete m.question, "question: required when task is 'classification'"],
+    ['question on a segmentation model', base, (m) => (m.question = 'Liver?'), "question: only used when task is 'classification'"],
+    ['classifier in sliding window', classifier, (m) => (m.inference = { mode: 'sliding-window', patchSize: [64, 64, 1] }), "inference.mode: task 'classification' runs on whole images"],
+    ['classifier outputting boxes', classifier, (m) => ((m.output.kind = 'boxes'), (m.postprocessing.activation = 'none')), "output.kind: a classification model outputs one score per choice"],
+    ['detector outputting logits', detector, (m) => (m.output.kind = 'logits'), "output.kind: a detection model must output 'boxes'"],
+    ['boxes from a segmentation model', base, (m) => ((m.output.kind = 'boxes'), (m.postprocessing.activation = 'none')), "output.kind: 'boxes' is the output of detection models"],
+    ['3D detector', detector, (m) => ((m.input.layout = 'NCDHW'), (m.preprocessing.fixedGrid = [224, 224, 8])), 'input.layout: a detection model finds boxes on 2D images'],
+    ['detector with softmax', detector, (m) => (m.postprocessing.activation = 'softmax'), "postprocessing.activation: must be 'none' for a detection model"],
+    ['detector with argmax', detector, (m) => (m.postprocessing.decision = 'argmax'), 'postprocessing.decision: a detection model needs { threshold }'],
+    ['nms on a classifier', classifier, (m) => (m.postprocessing.nmsIou = 0.5), 'postprocessing: nmsIou and maxDetections are for detection models'],
+    ['nms out of range', detector, (m) => (m.postprocessing.nmsIou = 1), 'postprocessing.nmsIou:'],
+  ])('names the field: %s', (_case, start, mutate, expected) => {
+    expect(problemsOf(json(start, mutate)).join('\n')).toContain(expected);
+  });
+
+  const signature = (output: ModelSignature['outputs'][number]['shape']): ModelSignature => ({
+    inputs: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 224, 224] }],
+    outputs: [{ name: output && output.length && output[output.length - 1] === 6 ? 'boxes' : 'scores', isTensor: true, type: 'float32', shape: output }],
+  });
+
+  it('checks a classifier outputs [N, C] with a score for each choice', () => {
+    const m = parseModelManifest(json(classifier));
+    expect(checkModelAgainstManifest(signature(['N', 2]), m)).toEqual([]);
+    expect(checkModelAgainstManifest(signature(['N', 2, 1, 1]), m)[0]).toContain('a classification model must output [N, C]');
+    expect(checkModelAgainstManifest(signature(['N', 1]), m).join('\n')).toContain("labels[1] ('dense') reads channel 1 but output 'scores' has 1 channel(s)");
+  });
+
+  it('checks a detector outputs rows of six values', () => {
+    const m = parseModelManifest(json(detector));
+    expect(checkModelAgainstManifest(signature(['N', 'K', 6]), m)).toEqual([]);
+    expect(checkModelAgainstManifest(signature(['K', 6]), m)).toEqual([]);
+    const five: ModelSignature = { ...signature(['N', 'K', 5]), outputs: [{ name: 'boxes', isTensor: true, type: 'float32', shape: ['N', 'K', 5] }] };
+    expect(checkModelAgainstManifest(five, m)[0]).toContain('a detection row is x0, y0, x1, y1, score, class (6 values)');
+    const batched = parseModelManifest(json(detector, (x) => ((x.inference = { mode: 'per-slice', batchSize: 4 }), delete x.preprocessing.fixedGrid)));
+    const noBatch: ModelSignature = { inputs: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }], outputs: [{ name: 'boxes', isTensor: true, type: 'float32', shape: ['K', 6] }] };
+    expect(checkModelAgainstManifest(noBatch, batched)[0]).toContain('has no batch axis, so inference.batchSize must be 1');
+  });
+});

@@ -50,6 +50,11 @@ export const ModelManifestSchema = z
     version: z.string().regex(SEMVER, 'expected a semantic version such as 1.0.0'),
     description: z.string().min(1),
     task: z.enum(['segmentation-3d', 'segmentation-2d', 'classification', 'detection']),
+    /**
+     * Classification models: the protocol question the model answers (its text, as in the protocol's
+     * classification annotation type); `labels` are then the question's choices, by name.
+     */
+    question: z.string().min(1).optional(),
     appliesTo: z.strictObject({
       /** DICOM Modality (0008,0060) values, e.g. ['CT'] or ['MR']. */
       modalities: z.array(z.string().regex(/^[A-Z0-9_]{2,16}$/, 'expected a DICOM modality code such as CT or MR')).min(1),
@@ -74,8 +79,12 @@ export const ModelManifestSchema = z
     input: z.strictObject({ name: tensorName, layout: z.enum(['NCDHW', 'NCHW']), channels: count.max(16) }),
     output: z.strictObject({
       name: tensorName,
-      /** logits: raw scores; probabilities: already softmax/sigmoid; labels: one channel of label numbers. */
-      kind: z.enum(['logits', 'probabilities', 'labels']),
+      /**
+       * logits: raw scores; probabilities: already softmax/sigmoid; labels: one channel of label numbers;
+       * boxes (detection): rows of [x0, y0, x1, y1, score, class] in pixels of the model's input image,
+       * shaped [N, K, 6] (or [K, 6] for a batch of one), class being the output channel named in `labels`.
+       */
+      kind: z.enum(['logits', 'probabilities', 'labels', 'boxes']),
     }),
     preprocessing: z.strictObject({
       /** Orientation the volume must be resampled to before inference; 'native' leaves it as acquired. */
@@ -115,6 +124,10 @@ export const ModelManifestSchema = z
       keepLargestComponent: z.union([z.boolean(), z.array(z.number().int().min(1))]).default(false),
       /** Components smaller than this many voxels become background. */
       minComponentSize: z.number().int().min(0).default(0),
+      /** Detection: boxes of one label overlapping a higher-scoring one by more than this IoU are dropped (non-maximum suppression). */
+      nmsIou: z.number().gt(0).lt(1).optional(),
+      /** Detection: at most this many boxes per image, highest scores first (default 100). */
+      maxDetections: count.max(10_000).optional(),
     }),
     /**
      * The protocol labels, in label-value order: the n-th entry is label value n in the label map (1-based, like
@@ -136,6 +149,20 @@ export const ModelManifestSchema = z
       issue(['postprocessing', 'activation'], "must be 'none' when output kind is 'labels' (the model already decided)");
     if (m.output.kind === 'probabilities' && m.postprocessing.activation !== 'none')
       issue(['postprocessing', 'activation'], `must be 'none' when output kind is 'probabilities' (applying ${m.postprocessing.activation} twice flattens the scores)`);
+    const classifies = m.task === 'classification';
+    const detects = m.task === 'detection';
+    if (classifies && !m.question) issue(['question'], "required when task is 'classification': the protocol question the model answers");
+    if (!classifies && m.question) issue(['question'], `only used when task is 'classification' (task is '${m.task}')`);
+    if ((classifies || detects) && mode === 'sliding-window') issue(['inference', 'mode'], `task '${m.task}' runs on whole images: mode 'whole' or 'per-slice'`);
+    if (classifies && m.output.kind !== 'logits' && m.output.kind !== 'probabilities')
+      issue(['output', 'kind'], `a classification model outputs one score per choice: 'logits' or 'probabilities' (got '${m.output.kind}')`);
+    if (detects && m.output.kind !== 'boxes') issue(['output', 'kind'], `a detection model must output 'boxes' (rows of x0, y0, x1, y1, score, class); got '${m.output.kind}'`);
+    if (!detects && m.output.kind === 'boxes') issue(['output', 'kind'], `'boxes' is the output of detection models (task is '${m.task}')`);
+    if (detects && layout !== 'NCHW') issue(['input', 'layout'], 'a detection model finds boxes on 2D images, so layout must be NCHW');
+    if (detects && m.postprocessing.activation !== 'none') issue(['postprocessing', 'activation'], "must be 'none' for a detection model (its boxes carry their scores)");
+    if (detects && m.postprocessing.decision === 'argmax') issue(['postprocessing', 'decision'], 'a detection model needs { threshold }: the lowest box score kept');
+    if (!detects && (m.postprocessing.nmsIou !== undefined || m.postprocessing.maxDetections !== undefined))
+      issue(['postprocessing'], `nmsIou and maxDetections are for detection models (task is '${m.task}')`);
     const seenChannels = new Map<number, number>();
     const seenNames = new Map<string, number>();
     m.labels.forEach((label, i) => {

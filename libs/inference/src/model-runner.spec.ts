@@ -285,8 +285,8 @@ describe('ModelRunner', () => {
       ['non-integer dims', () => runner.run(convModel, volume, [40, 36, 29.5], convManifest({ mode: 'whole' })), 'dims must be three positive whole numbers'],
       [
         'a classification manifest',
-        () => runner.run(convModel, volume, dims, convManifest({ mode: 'whole' }, { task: 'classification' })),
-        "ModelRunner runs segmentation models; manifest 'conv-test' has task 'classification'",
+        () => runner.run(convModel, volume, dims, convManifest({ mode: 'whole' }, { task: 'classification', question: 'Kind?' })),
+        "manifest 'conv-test' is a classification model; it cannot be used for segmentation",
       ],
     ])('refuses %s', async (_name, attempt, message) => {
       const error = await attempt().catch((e: unknown) => e);

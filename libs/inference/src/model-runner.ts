@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { applyIntensity, channelTransforms, type IntensityTransform } from './intensity';
 import { checkModelAgainstManifest, modelSignature, type ModelSignature } from './model-check';
 import type { ModelManifest } from './model-manifest';
+import { classifyScores, decodeDetections, detectionUncertainty, type Classification, type Detection } from './heads';
 import { postprocess, type Segmentation } from './postprocessing';
 import { accumulatePatch, extractPatch, planSlidingWindow, type Vec3, type VoxelArray } from './sliding-window';
 
@@ -86,7 +87,7 @@ export class LoadedModel {
    */
   async run(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<InferenceResult> {
     const started = performance.now();
-    this.assertRunnable(volume, dims, manifest);
+    this.assertRunnable(volume, dims, manifest, 'segmentation');
     const inChannels = manifest.input.channels;
     const transforms = channelTransforms(volume, inChannels, manifest.preprocessing.intensity);
     const state: RunState = { sessionRunMs: 0, batches: 0, patches: 0 };
@@ -117,13 +118,76 @@ export class LoadedModel {
     return { segmentation, timing: { ...result.timing, postprocessMs: performance.now() - started } };
   }
 
+  /**
+   * A classification model on one or more volumes (the views of an exam): one run per volume (mode 'whole'), or
+   * one per z slice (mode 'per-slice': frames of a cine, slices of a series), the probabilities averaged over all.
+   */
+  async classify(images: readonly { volume: VoxelArray; dims: Vec3 }[], manifest: ModelManifest): Promise<{ classification: Classification; timing: InferenceTiming }> {
+    const outputs: Float32Array[] = [];
+    const timing: InferenceTiming = { sessionRunMs: 0, totalMs: 0, patches: 0, batches: 0 };
+    let channels = 0;
+    for (const { volume, dims } of images) {
+      this.assertRunnable(volume, dims, manifest, 'classification');
+      const run = await this.runImages(volume, dims, manifest);
+      outputs.push(...run.outputs);
+      if (channels && run.channels !== channels) throw new InferenceError(`output '${manifest.output.name}' gave ${run.channels} scores on one image and ${channels} on another`);
+      channels = run.channels;
+      for (const k of ['sessionRunMs', 'totalMs', 'patches', 'batches'] as const) timing[k] += run.timing[k];
+    }
+    return { classification: classifyScores(outputs, channels, manifest), timing };
+  }
+
+  /** A detection model on every z slice (or the one image) of the volume: boxes in the volume's pixel coordinates, `image` = slice. */
+  async detect(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<{ detections: Detection[]; uncertainty: number | null; timing: InferenceTiming }> {
+    this.assertRunnable(volume, dims, manifest, 'detection');
+    const { outputs, timing } = await this.runImages(volume, dims, manifest);
+    const detections = outputs.flatMap((rows, slice) => decodeDetections(rows, slice, dims[0], dims[1], manifest));
+    return { detections, uncertainty: detectionUncertainty(detections), timing };
+  }
+
+  /**
+   * The model's raw output for each image it is fed: the whole (normalised) volume in mode 'whole', each z
+   * slice in mode 'per-slice' (batched). Outputs are split per image along the batch axis.
+   */
+  private async runImages(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<{ outputs: Float32Array[]; channels: number; timing: InferenceTiming }> {
+    const started = performance.now();
+    const [nx, ny, nz] = dims;
+    const perSlice = manifest.inference.mode === 'per-slice';
+    const imageVoxels = perSlice ? nx * ny : nx * ny * nz;
+    const images = perSlice ? nz : 1;
+    const voxels = nx * ny * nz;
+    const inChannels = manifest.input.channels;
+    const transforms = channelTransforms(volume, inChannels, manifest.preprocessing.intensity);
+    const batch = perSlice ? (this.fixedBatch(manifest) ?? manifest.inference.batchSize) : 1;
+    const buffer = new Float32Array(batch * inChannels * imageVoxels);
+    const spatial = manifest.input.layout === 'NCDHW' ? [nz, ny, nx] : [ny, nx];
+    const state: RunState = { sessionRunMs: 0, batches: 0, patches: 0 };
+    const outputs: Float32Array[] = [];
+    let channels = 0;
+    for (let i0 = 0; i0 < images; i0 += batch) {
+      const count = Math.min(batch, images - i0);
+      fillImages(volume, voxels, imageVoxels, transforms, i0, count, buffer);
+      const feed = this.fixedBatch(manifest) ?? count;
+      const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * imageVoxels), [feed, inChannels, ...spatial], state);
+      // [N, C] scores, [N, K, 6] boxes, or [K, 6] boxes for a batch of one.
+      const batched = !(manifest.output.kind === 'boxes' && y.dims.length === 2);
+      if (batched && y.dims[0] !== feed)
+        throw new InferenceError(`output '${manifest.output.name}' has shape [${y.dims.join(', ')}] for a batch of ${feed}; expected the batch first`);
+      const per = batched ? y.data.length / feed : y.data.length;
+      channels = manifest.output.kind === 'boxes' ? 6 : per;
+      for (let b = 0; b < count; b++) outputs.push(y.data.slice(b * per, (b + 1) * per));
+      state.patches += count;
+    }
+    return { outputs, channels, timing: { sessionRunMs: state.sessionRunMs, totalMs: performance.now() - started, patches: state.patches, batches: state.batches } };
+  }
+
   release(): Promise<void> {
     return this.session.release();
   }
 
-  private assertRunnable(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): void {
-    if (manifest.task !== 'segmentation-3d' && manifest.task !== 'segmentation-2d')
-      throw new InferenceError(`ModelRunner runs segmentation models; manifest '${manifest.name}' has task '${manifest.task}'`);
+  private assertRunnable(volume: VoxelArray, dims: Vec3, manifest: ModelManifest, purpose: 'segmentation' | 'classification' | 'detection'): void {
+    const kind = manifest.task === 'segmentation-3d' || manifest.task === 'segmentation-2d' ? 'segmentation' : manifest.task;
+    if (kind !== purpose) throw new InferenceError(`manifest '${manifest.name}' is a ${manifest.task} model; it cannot be used for ${purpose}`);
     const problems = this.check(manifest);
     if (problems.length) throw new InferenceError(`model ${this.checksum.slice(0, 12)} does not match manifest '${manifest.name}'`, problems);
     if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0))
@@ -226,13 +290,7 @@ export class LoadedModel {
     let batchOutput = channelCount ? new Float32Array(batch * channelCount * sliceVoxels) : undefined;
     for (let z0 = 0; z0 < nz; z0 += batch) {
       const count = Math.min(batch, nz - z0);
-      for (let b = 0; b < count; b++)
-        for (let c = 0; c < inChannels; c++) {
-          const t = transforms[c];
-          const src = c * voxels + (z0 + b) * sliceVoxels;
-          const dst = (b * inChannels + c) * sliceVoxels;
-          for (let i = 0; i < sliceVoxels; i++) buffer[dst + i] = applyIntensity(volume[src + i], t);
-        }
+      fillImages(volume, voxels, sliceVoxels, transforms, z0, count, buffer);
       const feed = this.fixedBatch(manifest) ?? count;
       const into = batchOutput && { data: batchOutput.subarray(0, feed * channelCount * sliceVoxels), dims: [feed, channelCount, ny, nx] };
       const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * sliceVoxels), [feed, inChannels, ny, nx], state, into);
@@ -276,6 +334,21 @@ export class LoadedModel {
     }
     return { channels: output!, channelCount };
   }
+}
+
+/**
+ * Copies images first..first+count-1 (each `imageVoxels` long; channel c starts at c · voxels) into a batch
+ * buffer [b][c][...], normalised by the per-channel transforms.
+ */
+function fillImages(volume: VoxelArray, voxels: number, imageVoxels: number, transforms: IntensityTransform[], first: number, count: number, buffer: Float32Array): void {
+  const channels = transforms.length;
+  for (let b = 0; b < count; b++)
+    for (let c = 0; c < channels; c++) {
+      const t = transforms[c];
+      const src = c * voxels + (first + b) * imageVoxels;
+      const dst = (b * channels + c) * imageVoxels;
+      for (let i = 0; i < imageVoxels; i++) buffer[dst + i] = applyIntensity(volume[src + i], t);
+    }
 }
 
 interface RunState {
