@@ -154,9 +154,22 @@ export function ctPhantomSeries(o: CtPhantomOptions): { files: Buffer[]; studyIn
 }
 
 /** One 16-bit single-frame image of any size (e.g. a 5-megapixel mammogram), with a smooth gradient. */
-export function largeImage(o: { seed: string; rows: number; columns: number; modality?: string; patient?: PatientSpec; laterality?: 'L' | 'R'; view?: 'CC' | 'MLO'; /** images with the same study seed share a study (e.g. four mammography views) */ studySeed?: string }): Buffer {
+export function largeImage(o: {
+  seed: string;
+  rows: number;
+  columns: number;
+  modality?: string;
+  patient?: PatientSpec;
+  laterality?: 'L' | 'R';
+  view?: 'CC' | 'MLO';
+  /** images with the same study seed share a study (e.g. four mammography views) */
+  studySeed?: string;
+  /** The stored value of pixel (x, y), 0..4095; default a diagonal ramp. */
+  pixelValue?: (x: number, y: number) => number;
+}): Buffer {
   const pixels = new Uint16Array(o.rows * o.columns);
-  for (let y = 0; y < o.rows; y++) for (let x = 0; x < o.columns; x++) pixels[y * o.columns + x] = ((x * 7 + y * 3) & 0x0fff) as number;
+  const value = o.pixelValue ?? ((x: number, y: number) => (x * 7 + y * 3) & 0x0fff);
+  for (let y = 0; y < o.rows; y++) for (let x = 0; x < o.columns; x++) pixels[y * o.columns + x] = value(x, y);
   const modality = o.modality ?? 'MG';
   return writeDicom({
     SOPClassUID: modality === 'MG' ? SOP_CLASS.DigitalMammographyForPresentation : SOP_CLASS.SecondaryCapture,

@@ -3,7 +3,7 @@
 // process), post-processed, brought back onto the native grid and stored as the task's draft label version,
 // with an uncertainty score that raises the task's routing priority. A model that fails leaves the task
 // going to annotators without a draft, with the reason recorded.
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
@@ -11,13 +11,13 @@ import { CONFIG, ContourConfig } from '@contour/config';
 import { Instance, LabelProtocol, LabelVersion, Model, Project, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { SegmentDefinition, writeSegmentation } from '@contour/seg';
-import { LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
+import { Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { TaskLifecycle } from '@contour/tasks';
-import { conformTo, unconform } from '@contour/volume';
-import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
+import { TaskGrid, TaskLifecycle } from '@contour/tasks';
+import { conformTo, resizeTo, toNativePixels, unconform, type Grid } from '@contour/volume';
+import { BoxShape, encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
 import { ModelRegistry } from './model-registry.service';
-import { SeriesVolumeLoader } from './series-volume.service';
+import { LoadedVolume, SeriesVolumeLoader } from './series-volume.service';
 
 const actor: Actor = systemActor('prelabel');
 type ProtocolLabel = { id: number; name: string; color?: string; code?: { value: string; scheme: string; meaning: string } };
@@ -41,6 +41,88 @@ export function labelMapping(manifest: ModelManifest, protocolLabels: { id: numb
   return map;
 }
 
+/** A model's draft for a task: a mask (blobKey) or answers (classification choices, boxes), with its numbers. */
+interface Draft {
+  model: Model;
+  blobKey: string | null;
+  segKey: string | null;
+  answers: Record<string, unknown>;
+  grid: Record<string, unknown> | null;
+  stats: Record<string, unknown>;
+  uncertainty: number | null;
+}
+
+/** One image of the task on the model's input grid, with what brings results back to the task's grid. */
+interface Prepared {
+  seriesId: string;
+  volume: LoadedVolume;
+  input: LoadedVolume['data'];
+  dims: [number, number, number];
+  /** Absent when the model runs on the native grid. */
+  back?: { dims: [number, number, number]; affineRas: number[][]; native: Grid };
+}
+
+/** Why the model cannot pre-label a task of this kind, or null. */
+export function unsupportedReason(kind: string, manifest: ModelManifest): string | null {
+  const segmentation = manifest.task === 'segmentation-3d' || manifest.task === 'segmentation-2d';
+  if (segmentation && kind === 'view-group') return `${manifest.name} draws masks, and view-group tasks take boxes, points and answers per view`;
+  return null;
+}
+
+/**
+ * The volume on the grid the manifest asks for. Orientation 'native' keeps the image's own axes and only
+ * resizes (a 2D image stays in its plane; per-slice models keep every slice); any other orientation is a
+ * conform (reorientation and resampling, e.g. FreeSurfer's LIA 256^3).
+ */
+export function prepareInput(volume: Pick<LoadedVolume, 'data' | 'dims' | 'affineRas'>, manifest: ModelManifest): { input: LoadedVolume['data']; dims: [number, number, number]; back?: Prepared['back'] } {
+  const pre = manifest.preprocessing;
+  const grid = { dims: volume.dims, affineRas: volume.affineRas };
+  if (pre.orientation && pre.orientation !== 'native') {
+    const c = conformTo({ data: volume.data }, grid, { dims: pre.fixedGrid ?? undefined, spacing: pre.spacing ?? undefined, orientation: pre.orientation });
+    return { input: c.data as LoadedVolume['data'], dims: c.dims, back: c };
+  }
+  if (!pre.fixedGrid && !pre.spacing) return { input: volume.data, dims: volume.dims };
+  // A per-slice model sees every slice: only the in-plane size (or spacing) is the manifest's.
+  const perSlice = manifest.inference.mode === 'per-slice';
+  const g = pre.fixedGrid;
+  const sp = pre.spacing;
+  const r = g
+    ? resizeTo({ data: volume.data }, grid, { dims: [g[0], g[1], perSlice ? volume.dims[2] : g[2]] })
+    : resizeTo({ data: volume.data }, grid, { spacing: [sp![0], sp![1], perSlice ? spacingOf(volume.affineRas, 2) : sp![2]] });
+  return { input: r.data as LoadedVolume['data'], dims: r.dims, back: r };
+}
+
+const spacingOf = (a: number[][], axis: number) => Math.hypot(a[0][axis], a[1][axis], a[2][axis]);
+
+/** A detection on the model's input grid as a box on the task's image: corners mapped back, slice from the box centre. */
+export function nativeBox(d: Detection, image: Pick<Prepared, 'back' | 'volume'>): { slice: number; box: [number, number, number, number] } {
+  if (!image.back) return { slice: d.image, box: d.box };
+  const toNative = toNativePixels(image.back);
+  const [x0, y0, x1, y1] = d.box;
+  const z = d.image + 0.5;
+  const corners = [toNative([x0, y0, z]), toNative([x1, y0, z]), toNative([x0, y1, z]), toNative([x1, y1, z])];
+  const xs = corners.map((c) => c[0]);
+  const ys = corners.map((c) => c[1]);
+  const [w, h, slices] = image.volume.dims;
+  const clip = (v: number, hi: number) => Math.min(hi, Math.max(0, v));
+  const slice = Math.min(slices - 1, Math.max(0, Math.floor(toNative([(x0 + x1) / 2, (y0 + y1) / 2, z])[2])));
+  return { slice, box: [clip(Math.min(...xs), w), clip(Math.min(...ys), h), clip(Math.max(...xs), w), clip(Math.max(...ys), h)] };
+}
+
+/** The model does not fit the task's protocol (a question or choice it lacks): retrying cannot help. */
+export class ProtocolMismatch extends Error {}
+
+/** The protocol's classification question the model answers; every model choice must be one of its choices. */
+export function protocolQuestion(manifest: ModelManifest, protocol: Pick<LabelProtocol, 'definition'> | null): { question: string; choices: string[]; multiple: boolean } {
+  const types = ((protocol?.definition.annotationTypes ?? []) as { kind: string; question?: string; choices?: string[]; multiple?: boolean }[]).filter((t) => t.kind === 'classification');
+  const wanted = manifest.question!.trim().toLowerCase();
+  const found = types.find((t) => t.question!.trim().toLowerCase() === wanted);
+  if (!found) throw new ProtocolMismatch(`the protocol has no classification question '${manifest.question}' (its questions: ${types.map((t) => `'${t.question}'`).join(', ') || 'none'})`);
+  const missing = manifest.labels.filter((l) => !found.choices!.some((c) => c.toLowerCase() === l.name.toLowerCase())).map((l) => `'${l.name}'`);
+  if (missing.length) throw new ProtocolMismatch(`the model's choice(s) ${missing.join(', ')} are not choices of '${found.question}' (${found.choices!.map((c) => `'${c}'`).join(', ')})`);
+  return { question: found.question!, choices: found.choices!, multiple: Boolean(found.multiple) };
+}
+
 @Injectable()
 export class PrelabelService implements OnModuleDestroy {
   private readonly logger = new Logger(PrelabelService.name);
@@ -53,6 +135,7 @@ export class PrelabelService implements OnModuleDestroy {
     private readonly models: ModelRegistry,
     private readonly volumes: SeriesVolumeLoader,
     private readonly lifecycle: TaskLifecycle,
+    private readonly grids: TaskGrid,
     private readonly audit: AuditService,
   ) {
     this.runner = new ModelRunner({ intraOpNumThreads: config.inference.threads, executionProviders: config.inference.providers, logger: { warn: (m: string) => this.logger.warn(m) } });
@@ -81,49 +164,113 @@ export class PrelabelService implements OnModuleDestroy {
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: task.projectId });
     const settings = parseProjectSettings(project.settings);
     const chosen = await this.chooseModel(task, settings.prelabelModels);
-    if (!chosen || task.kind !== 'series') {
-      await this.finish(task, null, chosen ? 'pre-labelling applies to 3D series tasks only' : 'no registered model of the project applies to this series');
-      return { taskId, status: 'no-model' };
+    const unsupported = chosen ? unsupportedReason(task.kind, chosen.manifest) : 'no registered model of the project applies to this series';
+    if (!chosen || unsupported) {
+      await this.finish(task, null, unsupported!);
+      return { taskId, status: 'no-model', reason: unsupported! };
     }
     const t0 = performance.now();
     try {
-      const volume = await this.volumes.load(task.seriesIds[0]);
+      const protocol = task.protocolVersion ? await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion }) : null;
+      const images = await this.volumes.loadForTask(task);
       const t1 = performance.now();
       const manifest = chosen.manifest;
-      const pre = manifest.preprocessing;
-      const conformed = pre.fixedGrid || pre.spacing || (pre.orientation && pre.orientation !== 'native')
-        ? conformTo({ data: volume.data }, { dims: volume.dims, affineRas: volume.affineRas as never }, { dims: pre.fixedGrid ?? undefined, spacing: pre.spacing ?? undefined, orientation: pre.orientation && pre.orientation !== 'native' ? pre.orientation : undefined })
-        : null;
-      const input = conformed ? conformed.data : volume.data;
-      const dims = (conformed ? conformed.dims : volume.dims) as [number, number, number];
+      const prepared = images.map((image) => ({ seriesId: image.seriesId, volume: image.volume, ...prepareInput(image.volume, manifest) }));
       const t2 = performance.now();
       const model = await this.loaded(chosen.model);
-      const { segmentation, timing } = await model.segment(input, dims, manifest);
-      const t3 = performance.now();
-      const native = conformed ? (unconform(segmentation.labelMap, conformed, 'nearest').data as Uint8Array) : segmentation.labelMap;
-      const protocol = task.protocolVersion ? await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion }) : null;
-      const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
-      const lut = new Uint8Array(256);
-      for (const [from, to] of mapping) lut[from] = to;
-      const draft = new Uint8Array(native.length);
-      for (let i = 0; i < native.length; i++) draft[i] = lut[native[i]];
-      const t4 = performance.now();
-      const blob = await this.blobs.put(encodeLabelMap(draft));
-      const segKey = volume.source === 'dicom' ? await this.writeSeg(task, volume.order, draft, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, chosen.model) : null;
-      const uncertainty = segmentation.uncertainty.score;
-      const stats = { voxels: labelCounts(draft), uncertainty, modelLabels: segmentation.labels, timing: { ...timing, loadMs: t1 - t0, preprocessMs: t2 - t1 } };
-      await this.finish(task, { modelId: chosen.model.id, name: chosen.model.name, version: chosen.model.version, blobKey: blob.key, segKey, stats, uncertainty });
+      const loadMs = t1 - t0;
+      const preprocessMs = t2 - t1;
+      let result: { draft: Draft; sessionRunMs: number; inferMs: number; postprocessMs: number; storeStart: number };
+      if (manifest.task === 'classification') result = await this.classify(task, model, prepared, manifest, protocol, chosen.model, t2);
+      else if (manifest.task === 'detection') result = await this.detect(task, model, prepared, manifest, protocol, chosen.model, t2);
+      else result = await this.segment(task, model, prepared[0], manifest, protocol, chosen.model, t2);
+      result.draft.stats.timing = { ...(result.draft.stats.timing as object), loadMs, preprocessMs };
+      await this.finish(task, result.draft);
       const t5 = performance.now();
-      const outcome = { taskId, status: 'drafted' as const, uncertainty, timing: { totalMs: t5 - t0, sessionRunMs: timing.sessionRunMs, loadMs: t1 - t0, preprocessMs: t2 - t1, inferMs: t3 - t2, postprocessMs: t4 - t3, storeMs: t5 - t4 } };
-      this.logger.log({ taskId, model: chosen.model.name, uncertainty, totalMs: Math.round(outcome.timing.totalMs), sessionRunMs: Math.round(timing.sessionRunMs) }, 'draft stored');
+      const uncertainty = result.draft.uncertainty;
+      const outcome = {
+        taskId,
+        status: 'drafted' as const,
+        uncertainty,
+        timing: { totalMs: t5 - t0, sessionRunMs: result.sessionRunMs, loadMs, preprocessMs, inferMs: result.inferMs, postprocessMs: result.postprocessMs, storeMs: t5 - result.storeStart },
+      };
+      this.logger.log({ taskId, model: chosen.model.name, uncertainty, totalMs: Math.round(outcome.timing.totalMs), sessionRunMs: Math.round(result.sessionRunMs) }, 'draft stored');
       return outcome;
     } catch (e) {
-      // Transient errors are retried by the queue; on the last attempt the task goes on without a draft.
-      if (!finalAttempt) throw e;
+      // Transient errors are retried by the queue; on the last attempt the task goes on without a draft. A
+      // model that does not fit the project's protocol fails the same way every time: no retry.
+      if (!finalAttempt && !(e instanceof ProtocolMismatch || e instanceof BadRequestException)) throw e;
       const reason = `${chosen.model.name} ${chosen.model.version} failed: ${(e as Error).message}`;
       await this.finish(task, null, reason);
       return { taskId, status: 'failed', reason };
     }
+  }
+
+  /** A segmentation model's mask on the task's grid, stored as a label map (and as a DICOM SEG for DICOM series). */
+  private async segment(task: Task, model: LoadedModel, image: Prepared, manifest: ModelManifest, protocol: LabelProtocol | null, record: Model, t2: number) {
+    const { segmentation, timing } = await model.segment(image.input, image.dims, manifest);
+    const t3 = performance.now();
+    const native = image.back ? (unconform(segmentation.labelMap, image.back, 'nearest').data as Uint8Array) : segmentation.labelMap;
+    const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
+    const lut = new Uint8Array(256);
+    for (const [from, to] of mapping) lut[from] = to;
+    const draft = new Uint8Array(native.length);
+    for (let i = 0; i < native.length; i++) draft[i] = lut[native[i]];
+    const t4 = performance.now();
+    const blob = await this.blobs.put(encodeLabelMap(draft));
+    const segKey = image.volume.source === 'dicom' && task.kind === 'series' ? await this.writeSeg(task, image.volume.order, draft, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, record) : null;
+    const uncertainty = segmentation.uncertainty.score;
+    const stats = { voxels: labelCounts(draft), uncertainty, modelLabels: segmentation.labels, timing };
+    const grid = await this.grids.gridOf(task);
+    return {
+      draft: { model: record, blobKey: blob.key, segKey, answers: {}, grid: { seriesId: grid.seriesId, dims: grid.dims }, stats, uncertainty },
+      sessionRunMs: timing.sessionRunMs,
+      inferMs: t3 - t2,
+      postprocessMs: t4 - t3,
+      storeStart: t4,
+    };
+  }
+
+  /**
+   * A classification model's answer to its protocol question: every image of the task (slices or frames in
+   * per-slice mode, each view of a view group) is scored and the probabilities averaged.
+   */
+  private async classify(task: Task, model: LoadedModel, images: Prepared[], manifest: ModelManifest, protocol: LabelProtocol | null, record: Model, t2: number) {
+    const question = protocolQuestion(manifest, protocol);
+    const { classification, timing } = await model.classify(images.map((i) => ({ volume: i.input, dims: i.dims })), manifest);
+    const t3 = performance.now();
+    const choices = classification.choices.map((c) => question.choices.find((q) => q.toLowerCase() === c.toLowerCase())!);
+    const answers = choices.length ? { [question.question]: question.multiple ? choices : choices[0] } : {};
+    const uncertainty = classification.uncertainty;
+    const stats = { classification: { question: question.question, choices, probabilities: classification.probabilities, images: classification.images }, uncertainty, timing };
+    return { draft: { model: record, blobKey: null, segKey: null, answers, grid: null, stats, uncertainty }, sessionRunMs: timing.sessionRunMs, inferMs: t3 - t2, postprocessMs: 0, storeStart: t3 };
+  }
+
+  /**
+   * A detection model's boxes on every slice (frame, view) of the task, brought back from the model's input
+   * grid to the task's pixel coordinates and checked like an annotator's boxes.
+   */
+  private async detect(task: Task, model: LoadedModel, images: Prepared[], manifest: ModelManifest, protocol: LabelProtocol | null, record: Model, t2: number) {
+    const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
+    const shapes: BoxShape[] = [];
+    const found: Detection[] = [];
+    const timing = { sessionRunMs: 0, totalMs: 0, patches: 0, batches: 0 };
+    for (const image of images) {
+      const run = await model.detect(image.input, image.dims, manifest);
+      for (const k of ['sessionRunMs', 'totalMs', 'patches', 'batches'] as const) timing[k] += run.timing[k];
+      for (const d of run.detections) {
+        const label = mapping.get(d.label);
+        if (label === undefined) continue;
+        found.push(d);
+        shapes.push({ kind: 'box', label, image: image.seriesId, ...nativeBox(d, image) });
+      }
+    }
+    const t3 = performance.now();
+    const uncertainty = detectionUncertainty(found);
+    // The same checks as an annotator's boxes (protocol allows boxes, labels exist, inside the image).
+    const answers = (await this.grids.checkAnswers(task, { [SHAPES_KEY]: shapes })) ?? {};
+    const stats = { detection: { boxes: shapes.length, scores: found.map((d) => Math.round(d.score * 1000) / 1000) }, uncertainty, timing };
+    return { draft: { model: record, blobKey: null, segKey: null, answers, grid: null, stats, uncertainty }, sessionRunMs: timing.sessionRunMs, inferMs: t3 - t2, postprocessMs: 0, storeStart: t3 };
   }
 
   /** Stores the draft (if any), raises the priority by the uncertainty, and hands the task to annotators. */
@@ -150,17 +297,17 @@ export class PrelabelService implements OnModuleDestroy {
     return (await this.blobs.put(seg)).key;
   }
 
-  private async finish(task: Task, draft: { modelId: string; name: string; version: string; blobKey: string; segKey?: string | null; stats: Record<string, unknown>; uncertainty: number | null } | null, reason?: string) {
+  private async finish(task: Task, draft: Draft | null, reason?: string) {
     await this.dataSource.transaction(async (m) => {
       const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: task.id }).getOne();
       if (!locked || locked.state !== TaskState.Prelabelling) return;
       if (draft) {
-        const grid = await m.query(`SELECT geometry FROM series WHERE id = $1`, [task.seriesIds[0]]);
-        await m.save(m.create(LabelVersion, { taskId: task.id, projectId: task.projectId, kind: 'draft', authorId: null, model: { id: draft.modelId, name: draft.name, version: draft.version }, round: 0, protocolVersion: task.protocolVersion, blobKey: draft.blobKey, segBlobKey: draft.segKey ?? null, encoding: LABELMAP_ENCODING, grid: { seriesId: task.seriesIds[0], dims: grid[0]?.geometry?.dims ?? null }, stats: draft.stats }));
+        const model = { id: draft.model.id, name: draft.model.name, version: draft.model.version };
+        await m.save(m.create(LabelVersion, { taskId: task.id, projectId: task.projectId, kind: 'draft', authorId: null, model, round: 0, protocolVersion: task.protocolVersion, blobKey: draft.blobKey, segBlobKey: draft.segKey, encoding: LABELMAP_ENCODING, grid: draft.grid, answers: draft.answers, stats: draft.stats }));
       }
       // Uncertain drafts go first: up to +100 priority for a maximally uncertain model.
       const boost = draft?.uncertainty != null ? Math.round(draft.uncertainty * 100) : 0;
-      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draft.name} ${draft.version}` : reason, { uncertainty: draft?.uncertainty ?? null, priority: locked.priority + boost, stateReason: draft ? null : reason ?? null });
+      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draft.model.name} ${draft.model.version}` : reason, { uncertainty: draft?.uncertainty ?? null, priority: locked.priority + boost, stateReason: draft ? null : reason ?? null });
       await m.query(`UPDATE task_reads SET priority = $2 WHERE task_id = $1`, [task.id, locked.priority + boost]);
     });
   }

@@ -4,7 +4,7 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Instance, Series } from '@contour/db';
+import { Instance, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { decodeFrames, InstanceGeometry, readNifti, SeriesGeometry, VolumeBuilder } from '@contour/volume';
@@ -65,5 +65,53 @@ export class SeriesVolumeLoader {
     }
     const volume = builder.finish();
     return { dims: volume.dims as [number, number, number], data: volume.data as LoadedVolume['data'], affineRas: volume.affineRas as number[][], affineLps: volume.affineLps as number[][], source: 'dicom', order: volume.geometry.order };
+  }
+
+  /**
+   * What a task's masks and shapes are drawn on, one volume per image of the task: the series (series tasks),
+   * each view's series (view groups), or the task's frames of its instance (image and frame-range tasks), so
+   * voxel (x, y, z) here is pixel (x, y) of slice z in the task's own coordinates.
+   */
+  async loadForTask(task: Pick<Task, 'kind' | 'seriesIds' | 'instanceId' | 'frameStart' | 'frameEnd'>): Promise<{ seriesId: string; volume: LoadedVolume }[]> {
+    if (task.kind === 'series' || task.kind === 'view-group') {
+      const out = [];
+      for (const seriesId of task.kind === 'series' ? task.seriesIds.slice(0, 1) : task.seriesIds) out.push({ seriesId, volume: await this.load(seriesId) });
+      return out;
+    }
+    return [{ seriesId: task.seriesIds[0], volume: await this.loadFrames(task.instanceId!, task.frameStart, task.frameEnd) }];
+  }
+
+  /**
+   * Frames first..last (0-based, inclusive; all when null) of one instance as a [columns, rows, frames] Float32
+   * volume of real values (rescale applied, per frame where an enhanced object has its own). Colour images
+   * become luminance (ITU-R BT.601 weights). The affine is the pixel spacing on the image axes.
+   */
+  async loadFrames(instanceId: string, first: number | null, last: number | null): Promise<LoadedVolume> {
+    const instance = await this.dataSource.getRepository(Instance).findOneBy({ id: instanceId });
+    if (!instance) throw new NotFoundException(`No instance ${instanceId}`);
+    const buffer = await this.blobs.getBuffer(instance.blobKey);
+    const frames = await decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: false, consumeParsed: true });
+    const start = first ?? 0;
+    const end = last ?? frames.frames - 1;
+    if (start < 0 || end >= frames.frames || end < start) throw new Error(`frames ${start}..${end} are outside the instance's ${frames.frames} frame(s)`);
+    const pixels = frames.rows * frames.columns;
+    const spp = frames.samplesPerPixel;
+    const data = new Float32Array(pixels * (end - start + 1));
+    for (let f = start; f <= end; f++) {
+      const { slope, intercept } = frames.frameRescale?.[f] ?? { slope: frames.rescaleSlope, intercept: frames.rescaleIntercept };
+      const src = f * pixels * spp;
+      const dst = (f - start) * pixels;
+      if (spp === 1) for (let i = 0; i < pixels; i++) data[dst + i] = (frames.data[src + i] as number) * slope + intercept;
+      else for (let i = 0, j = src; i < pixels; i++, j += spp) data[dst + i] = 0.299 * (frames.data[j] as number) + 0.587 * (frames.data[j + 1] as number) + 0.114 * (frames.data[j + 2] as number);
+    }
+    const [rowSpacing, columnSpacing] = instance.pixelSpacing ?? [1, 1];
+    const affineLps = [
+      [columnSpacing, 0, 0, 0],
+      [0, rowSpacing, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ];
+    const affineRas = affineLps.map((row, r) => (r < 2 ? row.map((v) => -v) : [...row]));
+    return { dims: [frames.columns, frames.rows, end - start + 1], data, affineRas, affineLps, source: 'dicom', order: [instance.id] };
   }
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { affineFromColumns, invertAffine, maxAbsDifference, multiply, transformPoint, type Mat4 } from './affine';
 import { niftiVolume, readNifti } from './nifti';
 import { orientationOf, reorient } from './orientation';
-import { conformedGrid, conformTo, exactVoxelMapping, resampleToGrid, unconform } from './resampling';
+import { conformedGrid, conformTo, exactVoxelMapping, resampleToGrid, resizedGrid, resizeTo, toNativePixels, unconform } from './resampling';
 import type { Volume } from './voxel-data';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
@@ -187,5 +187,41 @@ describe('conform', () => {
   test('a wrong orientation code is refused with a reason', () => {
     expect(() => conformedGrid(indexed(), { orientation: 'LRA' })).toThrow(/names the same direction twice/);
     expect(() => conformedGrid(indexed(), { orientation: 'XYZ' })).toThrow(/not an orientation letter/);
+  });
+});
+
+describe('resizedGrid / resizeTo (orientation native)', () => {
+  const image = (dims: [number, number, number], spacing: [number, number, number], values: number[]) => ({
+    dims,
+    affineRas: [
+      [-spacing[0], 0, 0, 10],
+      [0, 0, spacing[2], -5],
+      [0, -spacing[1], 0, 30],
+      [0, 0, 0, 1],
+    ],
+    data: Float32Array.from(values),
+  });
+
+  it.each<[string, ReturnType<typeof image>, { dims?: [number, number, number]; spacing?: [number, number, number] }, [number, number, number], [number, number, number], number[]]>([
+    ['halves a 4x2 image', image([4, 2, 1], [0.5, 0.5, 3], [0, 1, 2, 3, 4, 5, 6, 7]), { dims: [2, 1, 1] }, [2, 1, 1], [1, 1, 3], [2.5, 4.5]],
+    ['doubles a 2x1 image (edges take the edge pixel)', image([2, 1, 1], [1, 1, 1], [0, 4]), { dims: [4, 1, 1] }, [4, 1, 1], [0.5, 1, 1], [0, 1, 3, 4]],
+    ['to a spacing: dims from the field of view', image([4, 2, 1], [0.5, 0.5, 3], [0, 1, 2, 3, 4, 5, 6, 7]), { spacing: [1, 1, 3] }, [2, 1, 1], [1, 1, 3], [2.5, 4.5]],
+  ])('%s', (_name, source, options, dims, spacing, values) => {
+    const grid = resizedGrid(source, options);
+    expect(grid.dims).toEqual(dims);
+    grid.spacing.forEach((s, k) => expect(s).toBeCloseTo(spacing[k], 10));
+    // The axes stay the source's: same orientation code, columns parallel.
+    expect(orientationOf(grid.affineRas)).toBe(orientationOf(source.affineRas));
+    const resized = resizeTo(source, source, options);
+    expect(Array.from(resized.data as Float32Array).map((v) => Math.round(v * 1000) / 1000)).toEqual(values);
+  });
+
+  it('maps pixel coordinates of the resized image back to the source image', () => {
+    const source = image([4, 2, 1], [0.5, 0.5, 3], [0, 1, 2, 3, 4, 5, 6, 7]);
+    const toNative = toNativePixels(resizeTo(source, source, { dims: [2, 1, 1] }));
+    // The whole 2x1 resized image is the whole 4x2 source; its pixel (1, 0) is source pixels 2..4 x 0..2.
+    expect(toNative([0, 0, 0]).map((v) => Math.round(v * 1e6) / 1e6)).toEqual([0, 0, 0]);
+    expect(toNative([2, 1, 1]).map((v) => Math.round(v * 1e6) / 1e6)).toEqual([4, 2, 1]);
+    expect(toNative([1, 0, 0]).map((v) => Math.round(v * 1e6) / 1e6)).toEqual([2, 0, 0]);
   });
 });

@@ -180,6 +180,44 @@ export function conformTo(volume: { data: VoxelArray }, geometry: Grid, options:
 }
 
 /**
+ * A grid on the source's own axes (a model's orientation 'native'): new `dims` and/or `spacing`, centred on the
+ * source so it covers the same field of view. With dims alone the spacing stretches to fit edge to edge (pixel
+ * centres at half-pixel offsets, as image resizing does); with spacing alone the dims are the field of view
+ * over the spacing, rounded. A 2D image resized for a 224x224 classifier stays in its own plane.
+ */
+export function resizedGrid(source: Grid, options: { dims?: Vec3; spacing?: Vec3 }): Grid & { spacing: Vec3 } {
+  const a = source.affineRas;
+  const sourceSpacing = [0, 1, 2].map((c) => Math.hypot(a[0][c], a[1][c], a[2][c]));
+  const dims = [0, 1, 2].map((k) => options.dims?.[k] ?? Math.max(1, Math.round((source.dims[k] * sourceSpacing[k]) / options.spacing![k]))) as [number, number, number];
+  // Source voxels per target voxel, and the shift that puts the two centres on each other.
+  const step = [0, 1, 2].map((k) => (options.spacing ? options.spacing[k] / sourceSpacing[k] : source.dims[k] / dims[k]));
+  const shift = [0, 1, 2].map((k) => (source.dims[k] - 1) / 2 - (step[k] * (dims[k] - 1)) / 2);
+  const toSource: Mat4 = [
+    [step[0], 0, 0, shift[0]],
+    [0, step[1], 0, shift[1]],
+    [0, 0, step[2], shift[2]],
+    [0, 0, 0, 1],
+  ];
+  return { dims, affineRas: multiply(a, toSource), spacing: step.map((s, k) => s * sourceSpacing[k]) as Vec3 };
+}
+
+/** conformTo on the volume's own axes: resampled onto resizedGrid(geometry, options); unconform() brings results back. */
+export function resizeTo(volume: { data: VoxelArray }, geometry: Grid, options: { dims?: Vec3; spacing?: Vec3; interpolation?: Interpolation }): Volume & { spacing: Vec3; native: Grid } {
+  const grid = resizedGrid(geometry, options);
+  const resampled = resampleToGrid({ dims: geometry.dims, affineRas: geometry.affineRas, data: volume.data }, grid, options.interpolation ?? 'linear');
+  return { ...resampled, spacing: grid.spacing, native: { dims: [...geometry.dims] as [number, number, number], affineRas: geometry.affineRas.map((r) => [...r]) } };
+}
+
+/**
+ * The map from continuous pixel coordinates of a resized or conformed grid (pixel i covers [i, i + 1), COCO's
+ * convention) to those of the grid it came from: where a model's box on its input image lies on the native image.
+ */
+export function toNativePixels(conformed: Pick<ConformedVolume, 'affineRas' | 'native'>): (p: Vec3) => Vec3 {
+  const m = multiply(invertAffine(conformed.native.affineRas), conformed.affineRas);
+  return (p) => transformPoint(m, [p[0] - 0.5, p[1] - 0.5, p[2] - 0.5]).map((v) => v + 0.5) as Vec3;
+}
+
+/**
  * Brings data computed on a conformed grid (typically a model's label map) back onto the native grid the
  * volume was conformed from. Nearest neighbour by default, so labels stay labels.
  */

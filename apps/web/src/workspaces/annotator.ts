@@ -1,6 +1,6 @@
 // Annotator workspace: the inbox with "Next task", and the task screen: viewer(s), mask tools, pre-label
 // layer, classification questions, lease heartbeat, auto-saved drafts and submission.
-import { AnnotationType, api, ApiError, InboxRead, Lease, ProtocolLabel, session, TaskDetail } from '../api';
+import { AnnotationType, api, ApiError, InboxRead, LabelVersionInfo, Lease, ProtocolLabel, session, TaskDetail } from '../api';
 import { announce, errorText, fmtDate, h, replace, statusLine } from '../dom';
 import { navigate } from '../router';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
@@ -181,6 +181,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   void heartbeat();
 
   // ---- questions (classification) -------------------------------------------------------------------------
+  // The model's draft: a mask, or answers (a classification's choice, a detector's boxes) to start from.
+  const modelDraft = [...task.labels].reverse().find((l) => l.kind === 'draft');
   const answers: Record<string, unknown> = {};
   const questions = protocol.annotationTypes.filter((t): t is Extract<AnnotationType, { kind: 'classification' }> => t.kind === 'classification');
   const questionsEl = h('section', { class: 'panel questions', 'aria-label': 'Questions' }, questions.length ? h('h2', null, 'Questions') : null);
@@ -189,7 +191,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     const name = `q${qi}`;
     const inputs = q.choices.map((c) => h('input', { type: q.multiple ? 'checkbox' : 'radio', name, value: c, onchange: () => readAnswers() }));
     answerInputs.push({ q: q.question, inputs, multiple: Boolean(q.multiple) });
-    questionsEl.append(h('fieldset', null, h('legend', null, q.question), ...inputs.map((input, i) => h('label', { class: 'choice' }, input, q.choices[i]))));
+    const suggestion = modelSuggestion(modelDraft, q.question);
+    questionsEl.append(h('fieldset', null, h('legend', null, q.question), ...inputs.map((input, i) => h('label', { class: 'choice' }, input, q.choices[i])), suggestion ? h('p', { class: 'muted small model-suggestion' }, suggestion) : null));
   }
   function readAnswers() {
     for (const a of answerInputs) {
@@ -234,24 +237,26 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   const myLatest = [...mine].reverse().find((l) => l.kind === 'read' || l.kind === 'read-draft');
   const myDraft = myLatest?.kind === 'read-draft' ? myLatest : undefined;
   const myLastRead = myLatest?.kind === 'read' ? myLatest : undefined;
-  const prelabel = [...task.labels].reverse().find((l) => l.kind === 'draft' && l.hasMask);
-  const start = myLatest ?? prelabel;
+  const prelabel = modelDraft?.hasMask ? modelDraft : undefined;
+  // A model's answers (classification, boxes) are where a first read starts, as its mask is.
+  const modelAnswers = !myLatest && modelDraft && !modelDraft.hasMask && Object.keys(modelDraft.answers ?? {}).length ? modelDraft : undefined;
+  const start = myLatest ?? prelabel ?? modelAnswers;
   const colors = new Map(protocol.labels.map((l) => [l.id, l.color]));
   let layersEl: HTMLElement | null = null;
   try {
     const startMask = segmentation && start?.hasMask ? await images.fetchMask(start.id) : null;
     if (startMask) primary.setMask(startMask);
-    fillAnswers((myDraft ?? myLastRead)?.answers);
+    fillAnswers((myDraft ?? myLastRead ?? modelAnswers)?.answers);
     if (segmentation && prelabel?.hasMask) {
       // setMask copied the map into NiiVue's bitmap, so the overlay may keep the same array.
       primary.setOverlay('prelabel', start === prelabel && startMask ? startMask : await images.fetchMask(prelabel.id), colors, 0.5, false);
-      layersEl = prelabelLayer(prelabel.model ? `${prelabel.model.name} ${prelabel.model.version}` : 'model');
+      layersEl = prelabelLayer(modelName(prelabel));
     }
   } catch (e) {
     status.show(`The saved mask could not be loaded: ${errorText(e)}`, 'error');
   }
   dirty = false;
-  const startNote = h('p', { class: 'muted small' }, start ? `Started from ${start === prelabel ? 'the model’s pre-label draft' : start === myDraft ? 'your saved draft' : 'your previous submission'}.` : segmentation ? 'Started from an empty mask.' : 'Started from scratch.');
+  const startNote = h('p', { class: 'muted small' }, start ? `Started from ${start === prelabel ? 'the model’s pre-label draft' : start === modelAnswers ? `the suggestions of ${modelName(modelAnswers)}` : start === myDraft ? 'your saved draft' : 'your previous submission'}.` : segmentation ? 'Started from an empty mask.' : 'Started from scratch.');
 
   function prelabelLayer(model: string) {
     const show = h('input', { type: 'checkbox', onchange: () => primary.setOverlayVisible('prelabel', show.checked) });
@@ -263,7 +268,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   if (kinds.length) {
     shapes = new ShapeEditor(kinds, protocol.labels, true);
     viewers.forEach((v, i) => shapes!.attach(v, task.series[i].id));
-    shapes.setShapes(((myDraft ?? myLastRead)?.answers?.shapes as WebShape[] | undefined) ?? []);
+    shapes.setShapes(((myDraft ?? myLastRead ?? modelAnswers)?.answers?.shapes as WebShape[] | undefined) ?? []);
     shapes.onChange(() => (dirty = true));
     shapesEl = shapes.panel();
   }
@@ -372,4 +377,14 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   leaseCache.delete(readId);
   primary.canvas.focus();
   return cleanup;
+}
+
+const modelName = (v: LabelVersionInfo) => (v.model ? `${v.model.name} ${v.model.version}` : 'the model');
+
+/** "Model (name version): bright 88 %, dark 12 %" for a question a classification model answered, else null. */
+export function modelSuggestion(draft: LabelVersionInfo | undefined, question: string): string | null {
+  const c = draft?.stats?.classification as { question?: string; probabilities?: Record<string, number> } | undefined;
+  if (!draft || !c?.probabilities || c.question?.toLowerCase() !== question.toLowerCase()) return null;
+  const ranked = Object.entries(c.probabilities).sort((a, b) => b[1] - a[1]);
+  return `Model (${modelName(draft)}): ${ranked.map(([choice, p]) => `${choice} ${Math.round(p * 100)} %`).join(', ')}`;
 }

@@ -1,0 +1,77 @@
+// The pure parts of pre-labelling: which grid a model's input is put on, how a box found there comes back to
+// the task's pixels, which protocol question a classifier answers, and which task kinds a model can draft.
+import { parseModelManifest } from '@contour/inference';
+import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../inference/src/testing/rule-manifests';
+import { nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
+
+const affine = (sx: number, sy: number, sz: number) => [
+  [-sx, 0, 0, 0],
+  [0, -sy, 0, 0],
+  [0, 0, sz, 0],
+  [0, 0, 0, 1],
+];
+const volume = (dims: [number, number, number]) => ({ dims, data: new Float32Array(dims[0] * dims[1] * dims[2]), affineRas: affine(0.5, 0.5, 2) });
+const manifest = (over: Record<string, unknown>) => parseModelManifest({ ...DETECTOR_TEST_MANIFEST, ...over });
+
+describe('prepareInput', () => {
+  it.each<[string, Record<string, unknown>, [number, number, number], [number, number, number], boolean]>([
+    ['no grid asked: the volume as it is', { preprocessing: { intensity: { kind: 'none' } } }, [40, 30, 5], [40, 30, 5], false],
+    ['fixed grid, whole image', { preprocessing: { fixedGrid: [16, 16, 1], intensity: { kind: 'none' } }, inference: { mode: 'whole' } }, [40, 30, 1], [16, 16, 1], true],
+    ['fixed grid, per slice: every slice kept', { preprocessing: { fixedGrid: [16, 16, 1], intensity: { kind: 'none' } } }, [40, 30, 5], [16, 16, 5], true],
+    ['spacing, per slice: the slice spacing kept', { preprocessing: { spacing: [1, 1, 1], intensity: { kind: 'none' } } }, [40, 30, 5], [20, 15, 5], true],
+  ])('%s', (_name, over, dims, expected, resampled) => {
+    const out = prepareInput(volume(dims), manifest(over));
+    expect(out.dims).toEqual(expected);
+    expect(Boolean(out.back)).toBe(resampled);
+  });
+});
+
+describe('nativeBox', () => {
+  it.each<[string, [number, number, number], [number, number, number, number], number, { slice: number; box: number[] }]>([
+    // 40x30 resized to 20x15: every coordinate doubles.
+    ['doubles back', [40, 30, 3], [2, 3, 10, 6], 1, { slice: 1, box: [4, 6, 20, 12] }],
+    ['clipped to the image', [40, 30, 3], [0, 0, 20, 15], 2, { slice: 2, box: [0, 0, 40, 30] }],
+  ])('%s', (_name, dims, box, image, expected) => {
+    const v = volume(dims);
+    const prepared = prepareInput(v, manifest({ preprocessing: { fixedGrid: [dims[0] / 2, dims[1] / 2, 1], intensity: { kind: 'none' } } }));
+    const out = nativeBox({ box, image, score: 1, label: 1 }, { back: prepared.back, volume: { ...v, affineLps: v.affineRas, source: 'dicom', order: [] } });
+    expect({ slice: out.slice, box: out.box.map((c) => Math.round(c * 1e6) / 1e6) }).toEqual(expected);
+  });
+
+  it('without resampling the box is the model’s', () => {
+    const v = { ...volume([4, 4, 1]), affineLps: affine(1, 1, 1), source: 'dicom' as const, order: [] };
+    expect(nativeBox({ box: [1, 1, 2, 2], image: 0, score: 1, label: 1 }, { volume: v })).toEqual({ slice: 0, box: [1, 1, 2, 2] });
+  });
+});
+
+describe('protocolQuestion', () => {
+  const classifier = parseModelManifest(CLASSIFIER_TEST_MANIFEST);
+  const protocol = (types: unknown[]) => ({ definition: { annotationTypes: types } });
+  it.each<[string, unknown[], { question: string; choices: string[]; multiple: boolean } | string]>([
+    ['found, case-insensitive', [{ kind: 'classification', question: 'brightness ', choices: ['Dark', 'Bright'] }], { question: 'brightness ', choices: ['Dark', 'Bright'], multiple: false }],
+    ['multiple choice', [{ kind: 'classification', question: 'Brightness', choices: ['dark', 'bright', 'other'], multiple: true }], { question: 'Brightness', choices: ['dark', 'bright', 'other'], multiple: true }],
+    ['no such question', [{ kind: 'classification', question: 'Density', choices: ['a', 'b'] }, { kind: 'bounding-box' }], "the protocol has no classification question 'Brightness' (its questions: 'Density')"],
+    ['a model choice the question lacks', [{ kind: 'classification', question: 'Brightness', choices: ['dark', 'grey'] }], "the model's choice(s) 'bright' are not choices of 'Brightness' ('dark', 'grey')"],
+    ['no protocol questions', [], "the protocol has no classification question 'Brightness' (its questions: none)"],
+  ])('%s', (_name, types, expected) => {
+    if (typeof expected === 'string') {
+      expect(() => protocolQuestion(classifier, protocol(types))).toThrow(ProtocolMismatch);
+      expect(() => protocolQuestion(classifier, protocol(types))).toThrow(expected);
+    } else expect(protocolQuestion(classifier, protocol(types))).toEqual(expected);
+  });
+});
+
+describe('unsupportedReason', () => {
+  const segmentation = parseModelManifest({ ...CLASSIFIER_TEST_MANIFEST, task: 'segmentation-2d', question: undefined, inference: { mode: 'per-slice' } });
+  it.each<[string, string, boolean]>([
+    ['series', 'segmentation', false],
+    ['image', 'segmentation', false],
+    ['frames', 'segmentation', false],
+    ['view-group', 'segmentation', true],
+    ['view-group', 'classification', false],
+    ['view-group', 'detection', false],
+  ])('%s task, %s model', (kind, task, refused) => {
+    const m = task === 'segmentation' ? segmentation : task === 'classification' ? parseModelManifest(CLASSIFIER_TEST_MANIFEST) : manifest({});
+    expect(unsupportedReason(kind, m) !== null).toBe(refused);
+  });
+});

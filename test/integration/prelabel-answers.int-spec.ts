@@ -1,0 +1,129 @@
+// Models that answer instead of drawing masks, through the real queue, onnxruntime, PostgreSQL and Redis: a
+// detection model's boxes on each view of a four-view mammography task (found on a resized copy of each view,
+// brought back to the view's own pixels), a classification model's answer to the protocol question averaged
+// over the views, a classifier whose question the protocol lacks (no draft, the reason kept), and
+// registrations whose manifest does not fit the model refused with the mismatch named.
+import '../../libs/inference/src/testing/onnxruntime-realm';
+import { ProjectRole, Role } from '@contour/db';
+import { largeImage } from '@contour/dicom';
+import { buildBrightRegionDetector, buildMeanIntensityClassifier } from '@contour/inference';
+import { QueueName } from '@contour/queue';
+import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../libs/inference/src/testing/rule-manifests';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+type U = { id: string; token: string };
+type Rect = [number, number, number, number];
+
+describe('pre-labelling with classification and detection models', () => {
+  let sys: TestSystem;
+  let pm: U;
+  let ann: U;
+  const admin = () => ({ authorization: `Bearer ${sys.adminToken}` });
+  const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
+  // Four 100x120 views; each has a bright rectangle (4095) on a dark background (100), except the last.
+  const views: { laterality: 'L' | 'R'; view: 'CC' | 'MLO'; bright: Rect | null }[] = [
+    { laterality: 'L', view: 'CC', bright: [20, 30, 60, 90] },
+    { laterality: 'R', view: 'CC', bright: [0, 0, 100, 90] },
+    { laterality: 'L', view: 'MLO', bright: [10, 10, 90, 110] },
+    { laterality: 'R', view: 'MLO', bright: null },
+  ];
+  const fraction = (r: Rect | null) => (r ? ((r[2] - r[0]) * (r[3] - r[1])) / (100 * 120) : 0);
+  const detector = { ...DETECTOR_TEST_MANIFEST, appliesTo: { modalities: ['MG'] }, preprocessing: { fixedGrid: [64, 64, 1], intensity: { kind: 'minmax' } }, inference: { mode: 'whole' } };
+  const classifier = { ...CLASSIFIER_TEST_MANIFEST, preprocessing: { intensity: { kind: 'minmax' } } };
+  const register = (file: Uint8Array, manifest: unknown) => sys.http().post('/api/models').set(admin()).attach('model', Buffer.from(file), 'model.onnx').field('manifest', JSON.stringify(manifest));
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing, QueueName.Prelabel], env: { INFERENCE_THREADS: '1' } });
+    pm = await sys.user('pm', [Role.Manager]);
+    ann = await sys.user('ann', [Role.Annotator]);
+  });
+  afterAll(() => sys.close());
+
+  async function project(name: string, modelId: string, question = 'Brightness') {
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name, settings: { prelabelModels: [modelId], quality: { reads: 1 }, split: { policy: 'view-group' } } }).expect(201)).body.id as string;
+    await sys.http().put(`/api/projects/${id}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({
+      labels: [{ id: 3, name: 'Bright region', color: '#ffcc00' }],
+      annotationTypes: [{ kind: 'bounding-box' }, { kind: 'classification', question, choices: ['Dark', 'Bright'] }],
+    }).expect(201);
+    const up = sys.http().post(`/api/projects/${id}/uploads`).set(bearer(pm));
+    for (const v of views) {
+      const inside = (x: number, y: number) => v.bright !== null && x >= v.bright[0] && x < v.bright[2] && y >= v.bright[1] && y < v.bright[3];
+      up.attach('files', largeImage({ seed: `${name}-${v.laterality}${v.view}`, studySeed: name, rows: 120, columns: 100, laterality: v.laterality, view: v.view, pixelValue: (x, y) => (inside(x, y) ? 4095 : 100) }), `${v.laterality}${v.view}.dcm`);
+    }
+    await up.expect(202);
+    return id;
+  }
+  const readyTask = (projectId: string) =>
+    eventually(async () => {
+      const tasks = (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string }[];
+      return tasks.length === 1 && tasks[0].state === 'ready' ? tasks[0] : null;
+    }, 60_000, 250);
+  const taskView = async (projectId: string, taskId: string, u = pm) => (await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}`).set(bearer(u)).expect(200)).body;
+
+  it('refuses manifests that do not fit the model, naming the mismatch', async () => {
+    const wrongOutput = await register(buildMeanIntensityClassifier({ weights: [-4, 4], bias: [1, -1] }), detector).expect(400);
+    expect(wrongOutput.body.message).toMatch(/manifest says output 'boxes' but the model's outputs are: scores/);
+    const noQuestion = await register(buildMeanIntensityClassifier({ weights: [-4, 4], bias: [1, -1] }), { ...classifier, question: undefined }).expect(400);
+    expect(noQuestion.body.message).toMatch(/question: required when task is 'classification'/);
+  });
+
+  it('a detection model boxes the bright region of each view, in the view’s own pixels', async () => {
+    const modelId = (await register(buildBrightRegionDetector({ threshold: 0.5 }), detector).expect(201)).body.id;
+    const projectId = await project('detect', modelId);
+    const task = await readyTask(projectId);
+    // The annotator who takes the task sees the model's boxes (drafts are visible to the readers).
+    const lease = (await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(200)).body;
+    expect(lease.taskId).toBe(task.id);
+    const view = await taskView(projectId, task.id, ann);
+    const draft = view.labels.find((l: { kind: string }) => l.kind === 'draft');
+    expect(draft).toMatchObject({ hasMask: false, model: { name: 'bright-detector', version: '1.0.0' } });
+    const shapes = draft.answers.shapes as { kind: string; label: number; image: string; slice: number; box: Rect }[];
+    expect(shapes).toHaveLength(3);
+    for (const shape of shapes) {
+      expect(shape).toMatchObject({ kind: 'box', label: 3, slice: 0 });
+      expect(view.series.map((s: { id: string }) => s.id)).toContain(shape.image);
+    }
+    // Each box is the view's bright rectangle within one resized pixel (100/64 = 1.6 px across, 120/64 = 1.9 px down).
+    const expected = views.filter((v) => v.bright).map((v) => v.bright!);
+    for (const rect of expected) {
+      const match = shapes.find((s) => s.box.every((c, i) => Math.abs(c - rect[i]) <= 2));
+      expect({ rect, match: Boolean(match) }).toEqual({ rect, match: true });
+    }
+    // The boxes are on three different views, and the view without a bright region has none.
+    expect(new Set(shapes.map((s) => s.image)).size).toBe(3);
+    expect(draft.stats.detection.boxes).toBe(3);
+  });
+
+  it('a classification model answers the protocol question from all four views', async () => {
+    const modelId = (await register(buildMeanIntensityClassifier({ weights: [-4, 4], bias: [1, -1] }), classifier).expect(201)).body.id;
+    const projectId = await project('classify', modelId);
+    const task = await readyTask(projectId);
+    const draft = (await taskView(projectId, task.id)).labels.find((l: { kind: string }) => l.kind === 'draft');
+    // Minmax-scaled, each view's mean is its bright fraction f; p(bright) = sigmoid(8f - 2), averaged over the views.
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    const pBright = views.reduce((a, v) => a + sigmoid(8 * fraction(v.bright) - 2), 0) / views.length;
+    expect(pBright).toBeGreaterThan(0.5);
+    // The protocol spells the choices 'Dark'/'Bright'; the answer uses the protocol's spelling.
+    expect(draft.answers).toEqual({ Brightness: 'Bright' });
+    expect(draft.stats.classification.probabilities.bright).toBeCloseTo(pBright, 4);
+    expect(draft.stats.classification.images).toBe(4);
+    const entropy = -(pBright * Math.log(pBright) + (1 - pBright) * Math.log(1 - pBright)) / Math.log(2);
+    expect(draft.stats.uncertainty).toBeCloseTo(entropy, 4);
+    const [row] = await sys.db.dataSource.query(`SELECT uncertainty, priority FROM tasks WHERE id = $1`, [task.id]);
+    expect(row.uncertainty).toBeCloseTo(entropy, 4);
+    expect(row.priority).toBe(Math.round(entropy * 100));
+  });
+
+  it('a classifier whose question the protocol lacks leaves the task to annotators without a draft, with the reason', async () => {
+    const modelId = (await register(buildMeanIntensityClassifier({ weights: [-4, 4], bias: [1, -1] }), { ...classifier, version: '1.0.1' }).expect(201)).body.id;
+    const projectId = await project('mismatch', modelId, 'Density');
+    const task = await readyTask(projectId);
+    const [row] = await sys.db.dataSource.query(`SELECT state_reason FROM tasks WHERE id = $1`, [task.id]);
+    expect(row.state_reason).toBe("mean-classifier 1.0.1 failed: the protocol has no classification question 'Brightness' (its questions: 'Density')");
+    const view = await taskView(projectId, task.id);
+    expect(view.labels.filter((l: { kind: string }) => l.kind === 'draft')).toEqual([]);
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE object_id = $1 AND action LIKE 'task.%'`, [task.id]);
+    expect(n).toBeGreaterThan(0);
+  });
+});
