@@ -14,6 +14,8 @@ import { Client } from 'pg';
 import { PNG } from 'pngjs';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
 import { ctPhantomSeries, largeImage } from '@contour/dicom';
+import { buildBrightRegionDetector, buildMeanIntensityClassifier } from '@contour/inference';
+import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../libs/inference/src/testing/rule-manifests';
 import { openTestDatabase } from '../support/database';
 import { maskBody } from '../support/masks';
 import { dataPath, DIST, REPO_ROOT } from '../support/env';
@@ -840,6 +842,68 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     expect(edit.answers.shapes[0].box).toEqual(expect.arrayContaining([expect.any(Number)]));
     await rev.context().close();
     expect(pageErrors).toEqual([]);
+  });
+
+  // ---- models that answer ----------------------------------------------------------------------------------
+
+  it('models that answer: the annotator starts from a detector’s boxes and sees a classifier’s suggestion', async () => {
+    const register = async (file: Uint8Array, manifest: unknown) => {
+      const form = new FormData();
+      form.append('model', new Blob([Buffer.from(file)]), 'model.onnx');
+      form.append('manifest', JSON.stringify(manifest));
+      return (await admin.request('POST', '/api/models', form)).id as string;
+    };
+    const detectorId = await register(buildBrightRegionDetector({ threshold: 0.5 }), { ...DETECTOR_TEST_MANIFEST, preprocessing: { fixedGrid: [64, 64, 1], intensity: { kind: 'minmax' } }, inference: { mode: 'whole' } });
+    const classifierId = await register(buildMeanIntensityClassifier({ weights: [-4, 4], bias: [1, -1] }), { ...CLASSIFIER_TEST_MANIFEST, preprocessing: { intensity: { kind: 'minmax' } } });
+    // Two projects of four views each, one per model; a bright rectangle on two of the views.
+    const bright = { LCC: [20, 30, 60, 90], RMLO: [10, 10, 90, 110] } as Record<string, number[]>;
+    const projects: string[] = [];
+    for (const [name, modelId] of [['detector', detectorId], ['classifier', classifierId]]) {
+      const id = (await pm.request('POST', '/api/projects', { name: `Models: ${name}`, settings: { prelabelModels: [modelId], quality: { reads: 1, reviewRequired: false }, split: { policy: 'view-group' } } })).id as string;
+      await pm.request('PUT', `/api/projects/${id}/members/${users.ann3.id}`, { roles: ['annotator'] });
+      await pm.request('POST', `/api/projects/${id}/protocols`, { labels: [{ id: 1, name: 'Bright region', color: '#ef4444' }], annotationTypes: [{ kind: 'bounding-box' }, { kind: 'classification', question: 'Brightness', choices: ['dark', 'bright'] }] });
+      await pm.upload(
+        id,
+        (['LCC', 'RCC', 'LMLO', 'RMLO'] as const).map((v) => {
+          const r = bright[v];
+          const pixelValue = (x: number, y: number) => (r && x >= r[0] && x < r[2] && y >= r[1] && y < r[3] ? 4095 : 100);
+          return { name: `${v}.dcm`, data: largeImage({ seed: `web-e2e-models-${name}-${v}`, studySeed: `web-e2e-models-${name}`, rows: 120, columns: 100, laterality: v[0] as 'L' | 'R', view: v.slice(1) as 'CC' | 'MLO', pixelValue }) };
+        }),
+      );
+      projects.push(id);
+    }
+    for (const id of projects)
+      await eventually(async () => {
+        const t = (await pm.request('GET', `/api/projects/${id}/tasks`)) as { state: string }[];
+        return t.length === 1 && t[0].state === 'ready';
+      }, 60_000, 250);
+
+    // The detector's boxes are the annotator's starting shapes, on the views they were found on.
+    const page = await signIn('ann3');
+    await openNextTask(page, projects[0]);
+    await see(page.locator('canvas.viewer-canvas')).count(4);
+    await see(page.locator('.shape-count')).text('2 shapes');
+    expect(await page.getByText('Started from the suggestions of bright-detector 1.0.0.').count()).toBe(1);
+    const shapes = (await page.evaluate(() => window.contour!.shapes.shapes)) as { kind: string; box: number[] }[];
+    expect(shapes.map((s) => s.kind)).toEqual(['box', 'box']);
+    for (const rect of Object.values(bright)) expect(shapes.some((s) => s.box.every((c, i) => Math.abs(c - rect[i]) <= 2))).toBe(true);
+    // No question answered: the detector has nothing to say about brightness.
+    expect(await page.getByRole('radio', { name: 'bright' }).isChecked()).toBe(false);
+    await page.screenshot({ path: join(SHOTS, 'annotator-model-boxes.png') });
+    await page.getByRole('radio', { name: 'dark' }).check();
+    await submit(page);
+
+    // The classifier's answer is pre-selected and its probabilities are shown next to the question.
+    await openNextTask(page, projects[1]);
+    await see(page.getByRole('radio', { name: 'dark' })).checked(true);
+    await see(page.locator('.model-suggestion')).contains('Model (mean-classifier 1.0.0): dark');
+    // Views' bright fractions 0.2, 0, 0, 0.667: p(bright) = mean of sigmoid(8f - 2) = 0.31.
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    const pBright = (sigmoid(8 * 0.2 - 2) + 2 * sigmoid(-2) + sigmoid((8 * 8000) / 12000 - 2)) / 4;
+    await see(page.locator('.model-suggestion')).contains(`bright ${Math.round(pBright * 100)} %`);
+    await axe(page, 'annotator-model-suggestion');
+    await submit(page);
+    await page.context().close();
   });
 
   // ---- a large image ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The pure parts of pre-labelling: which grid a model's input is put on, how a box found there comes back to
 // the task's pixels, which protocol question a classifier answers, and which task kinds a model can draft.
 import { parseModelManifest } from '@contour/inference';
+import { orientationOf } from '@contour/volume';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../inference/src/testing/rule-manifests';
 import { nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
 
@@ -23,6 +24,8 @@ describe('prepareInput', () => {
     const out = prepareInput(volume(dims), manifest(over));
     expect(out.dims).toEqual(expected);
     expect(Boolean(out.back)).toBe(resampled);
+    // Orientation 'native' keeps the image's axes (it used to be conformed to LIA, turning a 2D image on its side).
+    if (out.back) expect(orientationOf(out.back.affineRas)).toBe(orientationOf(volume(dims).affineRas));
   });
 });
 
