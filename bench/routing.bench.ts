@@ -56,7 +56,7 @@ export async function main(): Promise<string> {
           continue;
         }
         const lease = (await res.json()) as { readId: string };
-        const sub = await fetch(`${contour.base}/api/projects/${project}/reads/${lease.readId}/submit`, { method: 'POST', headers: { ...headers, 'idempotency-key': `b-${i}-${n++}` }, body: JSON.stringify({ answers: { finding: i % 2 ? 'yes' : 'no' } }) });
+        const sub = await fetch(`${contour.base}/api/projects/${project}/reads/${lease.readId}/submit`, { method: 'POST', headers: { ...headers, 'idempotency-key': `b-${i}-${n++}` }, body: JSON.stringify({ answers: { 'Finding?': i % 2 ? 'yes' : 'no' } }) });
         await sub.text();
         ops++;
         if (sub.status !== 200) errors++;

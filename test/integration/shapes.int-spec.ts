@@ -67,6 +67,9 @@ describe('boxes, points and polygons', () => {
     expect(bad.body.message).toMatch(/shapes\[1\] \(box\): label 9 is not in the protocol \(labels 1, 2\)/);
     expect(bad.body.message).toMatch(/shapes\[2\] \(polygon\): the protocol has no "polygon" annotation type/);
     expect(bad.body.message).toMatch(/shapes\[3\] \(point\): slice 3 is outside the image's slices 0..2/);
+    // Answers to questions the protocol does not ask, or outside its choices, are refused the same way.
+    const badAnswers = await submit(projectId, ann[0], l1.readId, { 'Malignant?': 'maybe', Size: 'big', shapes: [] }).expect(400);
+    expect(badAnswers.body.message).toBe('2 answers are not valid: "Malignant?": "maybe" is not one of its choices ("yes", "no"); "Size" is not a question of the protocol (its questions: "Malignant?")');
     const malformed = await submit(projectId, ann[0], l1.readId, { shapes: [{ kind: 'box', label: 1, box: [1, 2] }] }).expect(400);
     expect(malformed.body.message).toMatch(/shapes\[0\]\.box/);
     const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM label_versions WHERE task_id = $1`, [task.id]);

@@ -4,7 +4,7 @@ import { BadRequestException, ConflictException, Injectable } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { Instance, LabelProtocol, Series, Task } from '@contour/db';
-import { checkShapes, decodeLabelMap, Grid, LabelMapError, Shape, ShapeContext, ShapeError, SHAPES_KEY } from '@contour/workflow';
+import { AnswerError, checkQuestionAnswers, checkShapes, decodeLabelMap, Grid, LabelMapError, QuestionSpec, Shape, ShapeContext, ShapeError, SHAPES_KEY } from '@contour/workflow';
 
 export interface TaskGridInfo {
   seriesId: string;
@@ -20,6 +20,24 @@ export interface TaskGridInfo {
 @Injectable()
 export class TaskGrid {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Protocol versions never change (an edit makes a new version), so each is read from the database once per process. */
+  private readonly protocols = new Map<string, Promise<LabelProtocol | null>>();
+
+  /** The protocol version the task was made under (null without one). */
+  protocolOf(task: Pick<Task, 'projectId' | 'protocolVersion'>): Promise<LabelProtocol | null> {
+    if (task.protocolVersion === null) return Promise.resolve(null);
+    const key = `${task.projectId}/${task.protocolVersion}`;
+    let found = this.protocols.get(key);
+    if (!found) {
+      if (this.protocols.size >= 1000) this.protocols.delete(this.protocols.keys().next().value!);
+      found = this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion });
+      // A version that does not exist yet is not remembered, nor is a failed read.
+      found.then((p) => !p && this.protocols.delete(key), () => this.protocols.delete(key));
+      this.protocols.set(key, found);
+    }
+    return found;
+  }
 
   /** The grid masks of `task` live on; pass its first series when already loaded. */
   async gridOf(task: Task, firstSeries?: Series): Promise<TaskGridInfo> {
@@ -38,7 +56,7 @@ export class TaskGrid {
 
   async allowedLabels(task: Task): Promise<number[]> {
     if (task.protocolVersion === null) return Array.from({ length: 255 }, (_, i) => i + 1);
-    const protocol = await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion });
+    const protocol = await this.protocolOf(task);
     return ((protocol?.definition.labels as { id: number }[] | undefined) ?? []).map((l) => l.id);
   }
 
@@ -47,7 +65,7 @@ export class TaskGrid {
    * and the task's images (the mask grid for series, image and frame tasks; every series of a view group).
    */
   async shapeContext(task: Task): Promise<ShapeContext> {
-    const protocol = task.protocolVersion === null ? null : await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion });
+    const protocol = await this.protocolOf(task);
     const definition = (protocol?.definition ?? {}) as { labels?: { id: number }[]; annotationTypes?: { kind: string }[] };
     const labels = protocol ? (definition.labels ?? []).map((l) => l.id) : Array.from({ length: 255 }, (_, i) => i + 1);
     const annotationTypes = protocol ? (definition.annotationTypes ?? []).map((t) => t.kind) : ['bounding-box', 'point', 'polygon'];
@@ -64,9 +82,23 @@ export class TaskGrid {
     return { labels, annotationTypes, images };
   }
 
-  /** The answers with their shapes checked (400 naming each bad shape) and each shape's image filled in. */
+  /**
+   * The answers checked against the protocol (400 naming each bad answer: a question the protocol lacks, a
+   * value that is not one of its choices; each bad shape), with each shape's image filled in.
+   */
   async checkAnswers(task: Task, answers: Record<string, unknown> | undefined): Promise<Record<string, unknown> | undefined> {
-    if (!answers || !(SHAPES_KEY in answers)) return answers;
+    if (!answers) return answers;
+    if (task.protocolVersion !== null) {
+      const protocol = await this.protocolOf(task);
+      const questions = ((protocol?.definition.annotationTypes ?? []) as (QuestionSpec & { kind: string })[]).filter((t) => t.kind === 'classification');
+      try {
+        checkQuestionAnswers(answers, questions);
+      } catch (e) {
+        if (e instanceof AnswerError) throw new BadRequestException(e.message);
+        throw e;
+      }
+    }
+    if (!(SHAPES_KEY in answers)) return answers;
     let shapes: Shape[];
     try {
       shapes = checkShapes(answers[SHAPES_KEY], await this.shapeContext(task));

@@ -4,3 +4,4 @@ export * from './protocol';
 export * from './split-policy';
 export * from './label-map';
 export * from './shapes';
+export * from './answers';
