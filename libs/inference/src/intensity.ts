@@ -21,6 +21,8 @@ export interface IntensityTransform {
 
 /** Gathers the statistics `spec` needs over one channel (`start`..`start + length` of `volume`). */
 export function intensityTransform(volume: VoxelArray, spec: IntensitySpec, start = 0, length = volume.length - start): IntensityTransform {
+  // Raw values of an integer volume need no statistics: every value is finite and goes in unchanged.
+  if (spec.kind === 'none' && !spec.clip && isIntegerArray(volume)) return { lo: NEG_INF, hi: POS_INF, offset: 0, scale: 1, minimum: 0 };
   let lo = spec.clip?.[0] ?? NEG_INF;
   let hi = spec.clip?.[1] ?? POS_INF;
   if (spec.kind === 'window' && spec.window) {
@@ -57,6 +59,14 @@ export function intensityTransform(volume: VoxelArray, spec: IntensitySpec, star
     case 'none':
       return { lo, hi, offset: 0, scale: 1, minimum: min };
   }
+}
+
+const isIntegerArray = (v: VoxelArray) =>
+  v instanceof Int16Array || v instanceof Uint16Array || v instanceof Uint8Array || v instanceof Int8Array || v instanceof Int32Array || v instanceof Uint32Array || v instanceof Uint8ClampedArray;
+
+/** True when the transform leaves every value as it is (raw values of an integer volume). */
+export function isIdentityTransform(t: IntensityTransform): boolean {
+  return t.offset === 0 && t.scale === 1 && t.lo === NEG_INF && t.hi === POS_INF && t.minimum === 0;
 }
 
 /** Applies a transform to one value. */

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { applyIntensity, channelTransforms, type IntensityTransform } from './intensity';
+import { applyIntensity, channelTransforms, isIdentityTransform, type IntensityTransform } from './intensity';
 import { checkModelAgainstManifest, modelSignature, type ModelSignature } from './model-check';
 import type { ModelManifest } from './model-manifest';
 import { classifyScores, decodeDetections, detectionUncertainty, type Classification, type Detection } from './heads';
@@ -86,6 +86,10 @@ export class LoadedModel {
    * (orientation, spacing, fixedGrid are the volume library's job). The input is not modified.
    */
   async run(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<InferenceResult> {
+    return this.runModel(volume, dims, manifest, false);
+  }
+
+  private async runModel(volume: VoxelArray, dims: Vec3, manifest: ModelManifest, pooled: boolean): Promise<InferenceResult> {
     const started = performance.now();
     this.assertRunnable(volume, dims, manifest, 'segmentation');
     const inChannels = manifest.input.channels;
@@ -100,7 +104,7 @@ export class LoadedModel {
         out = await this.runPerSlice(volume, dims, manifest, transforms, state);
         break;
       case 'sliding-window':
-        out = await this.runSlidingWindow(volume, dims, manifest, transforms, state);
+        out = await this.runSlidingWindow(volume, dims, manifest, transforms, state, pooled);
         break;
     }
     return {
@@ -112,9 +116,12 @@ export class LoadedModel {
 
   /** run() followed by the manifest's post-processing: label map, voxels per label, uncertainty. */
   async segment(volume: VoxelArray, dims: Vec3, manifest: ModelManifest): Promise<SegmentationResult> {
-    const result = await this.run(volume, dims, manifest);
+    const pooled = manifest.inference.mode === 'sliding-window';
+    const result = await this.runModel(volume, dims, manifest, pooled);
     const started = performance.now();
     const segmentation = postprocess(result.channels, result.channelCount, dims, manifest);
+    // The blended output is not part of the result: its buffer serves the next sliding-window job.
+    if (pooled) outputPool.giveBack(result.channels);
     return { segmentation, timing: { ...result.timing, postprocessMs: performance.now() - started } };
   }
 
@@ -307,7 +314,7 @@ export class LoadedModel {
     return { channels: output!, channelCount };
   }
 
-  private async runSlidingWindow(volume: VoxelArray, dims: Vec3, manifest: ModelManifest, transforms: IntensityTransform[], state: RunState) {
+  private async runSlidingWindow(volume: VoxelArray, dims: Vec3, manifest: ModelManifest, transforms: IntensityTransform[], state: RunState, pooled: boolean) {
     const { patchSize, overlap, blending, sigmaScale, padding } = manifest.inference;
     const plan = planSlidingWindow(dims, patchSize!, { overlap, blending, sigmaScale });
     const [px, py, pz] = plan.patchSize;
@@ -316,7 +323,7 @@ export class LoadedModel {
     const batch = this.fixedBatch(manifest) ?? manifest.inference.batchSize;
     const buffer = new Float32Array(batch * inChannels * patchVoxels);
     const spatial = manifest.input.layout === 'NCDHW' ? [pz, py, px] : [py, px];
-    const map = (v: number, c: number) => applyIntensity(v, transforms[c]);
+    const map = transforms.every(isIdentityTransform) ? undefined : (v: number, c: number) => applyIntensity(v, transforms[c]);
     let output: Float32Array | undefined;
     let channelCount = this.declaredChannels(manifest) ?? 0;
     let batchOutput = channelCount ? new Float32Array(batch * channelCount * patchVoxels) : undefined;
@@ -327,7 +334,7 @@ export class LoadedModel {
       const into = batchOutput && { data: batchOutput.subarray(0, feed * channelCount * patchVoxels), dims: [feed, channelCount, ...spatial] };
       const y = await this.infer(manifest, buffer.subarray(0, feed * inChannels * patchVoxels), [feed, inChannels, ...spatial], state, into);
       channelCount = this.outputChannels(manifest, y.dims, feed, spatial);
-      output ??= new Float32Array(channelCount * dims[0] * dims[1] * dims[2]);
+      output ??= pooled ? outputPool.take(channelCount * dims[0] * dims[1] * dims[2]) : new Float32Array(channelCount * dims[0] * dims[1] * dims[2]);
       batchOutput ??= new Float32Array(batch * channelCount * patchVoxels);
       for (let b = 0; b < count; b++) accumulatePatch(plan, output, channelCount, p0 + b, y.data, b * channelCount * patchVoxels);
       state.patches += count;
@@ -350,6 +357,27 @@ function fillImages(volume: VoxelArray, voxels: number, imageVoxels: number, tra
       for (let i = 0; i < imageVoxels; i++) buffer[dst + i] = applyIntensity(volume[src + i], t);
     }
 }
+
+/**
+ * Sliding-window output volumes kept between jobs. Blending writes every voxel of a volume-sized output (600 MB
+ * for two channels of a 512x512x300 CT), and the first touch of a fresh buffer's pages cost as much as the
+ * blending itself (1.6 s of 3.3 s measured); a reused buffer is only zeroed. One idle buffer is kept: a worker
+ * pre-labels series of a few sizes, and memory stays bounded.
+ */
+const outputPool = {
+  idle: null as Float32Array | null,
+  take(length: number): Float32Array {
+    const buffer = this.idle;
+    if (buffer && buffer.length === length) {
+      this.idle = null;
+      return buffer.fill(0);
+    }
+    return new Float32Array(length);
+  },
+  giveBack(buffer: Float32Array): void {
+    this.idle = buffer;
+  },
+};
 
 interface RunState {
   sessionRunMs: number;

@@ -185,12 +185,17 @@ export function extractPatch(
   target: Float32Array,
   offset: number,
   padding: 'edge' | 'zero',
-  map: (value: number, channel: number) => number = (v) => v,
+  /** The value transform; absent: values are copied as they are (typed-array rows are copied natively). */
+  map?: (value: number, channel: number) => number,
 ): void {
   const [nx, ny, nz] = plan.dims;
   const [px, py, pz] = plan.patchSize;
   const [ox, oy, oz] = patchOrigin(plan, index);
   const volumeVoxels = nx * ny * nz;
+  const view = ArrayBuffer.isView(volume) ? (volume as unknown as Float32Array) : null;
+  const copy = !map && view !== null;
+  if (!map) map = (v) => v;
+  const rowInside = ox + px <= nx;
   let dst = offset;
   for (let c = 0; c < channels; c++) {
     const base = c * volumeVoxels;
@@ -205,6 +210,12 @@ export function extractPatch(
           continue;
         }
         const row = base + ((z < nz ? z : nz - 1) * ny + (y < ny ? y : ny - 1)) * nx;
+        if (copy && rowInside) {
+          // One native copy (and conversion, e.g. int16 -> float32) per row.
+          target.set(view!.subarray(row + ox, row + ox + px), dst);
+          dst += px;
+          continue;
+        }
         for (let tx = 0; tx < px; tx++, dst++) {
           const x = ox + tx;
           target[dst] = x < nx ? map(volume[row + x], c) : padding === 'zero' ? 0 : map(volume[row + nx - 1], c);

@@ -15,7 +15,7 @@ import { Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelM
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { TaskGrid, TaskLifecycle } from '@contour/tasks';
 import { conformTo, resizeTo, toNativePixels, unconform, type Grid } from '@contour/volume';
-import { BoxShape, encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
+import { BoxShape, encodeLabelMapAsync, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
 import { ModelRegistry } from './model-registry.service';
 import { LoadedVolume, SeriesVolumeLoader } from './series-volume.service';
 
@@ -107,6 +107,21 @@ export function nativeBox(d: Detection, image: Pick<Prepared, 'back' | 'volume'>
   const clip = (v: number, hi: number) => Math.min(hi, Math.max(0, v));
   const slice = Math.min(slices - 1, Math.max(0, Math.floor(toNative([(x0 + x1) / 2, (y0 + y1) / 2, z])[2])));
   return { slice, box: [clip(Math.min(...xs), w), clip(Math.min(...ys), h), clip(Math.max(...xs), w), clip(Math.max(...ys), h)] };
+}
+
+/**
+ * The model's label values (1..n) as the protocol's label ids. When every value maps to itself the model's map
+ * is returned as it is (no 80 M-voxel copy for a CT).
+ */
+export function remapLabels(labels: Uint8Array, mapping: Map<number, number>, modelLabelCount: number): Uint8Array {
+  let identity = true;
+  for (let v = 1; v <= modelLabelCount; v++) if ((mapping.get(v) ?? 0) !== v) identity = false;
+  if (identity) return labels;
+  const lut = new Uint8Array(256);
+  for (const [from, to] of mapping) lut[from] = to;
+  const out = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) out[i] = lut[labels[i]];
+  return out;
 }
 
 /** The model does not fit the task's protocol (a question or choice it lacks): retrying cannot help. */
@@ -212,15 +227,16 @@ export class PrelabelService implements OnModuleDestroy {
     const t3 = performance.now();
     const native = image.back ? (unconform(segmentation.labelMap, image.back, 'nearest').data as Uint8Array) : segmentation.labelMap;
     const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
-    const lut = new Uint8Array(256);
-    for (const [from, to] of mapping) lut[from] = to;
-    const draft = new Uint8Array(native.length);
-    for (let i = 0; i < native.length; i++) draft[i] = lut[native[i]];
+    const draft = remapLabels(native, mapping, manifest.labels.length);
     const t4 = performance.now();
-    const blob = await this.blobs.put(encodeLabelMap(draft));
-    const segKey = image.volume.source === 'dicom' && task.kind === 'series' ? await this.writeSeg(task, image.volume.order, draft, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, record) : null;
+    const voxels = labelCounts(draft);
+    // The label map is deflated on libuv's thread pool while this thread writes the DICOM SEG.
+    const [blob, segKey] = await Promise.all([
+      encodeLabelMapAsync(draft).then((encoded) => this.blobs.put(encoded)),
+      image.volume.source === 'dicom' && task.kind === 'series' ? this.writeSeg(task, image.volume.order, draft, voxels, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, record) : null,
+    ]);
     const uncertainty = segmentation.uncertainty.score;
-    const stats = { voxels: labelCounts(draft), uncertainty, modelLabels: segmentation.labels, timing };
+    const stats = { voxels, uncertainty, modelLabels: segmentation.labels, timing: { ...timing, storeDraftMs: performance.now() - t4 } };
     const grid = await this.grids.gridOf(task);
     return {
       draft: { model: record, blobKey: blob.key, segKey, answers: {}, grid: { seriesId: grid.seriesId, dims: grid.dims }, stats, uncertainty },
@@ -278,8 +294,8 @@ export class PrelabelService implements OnModuleDestroy {
    * The draft as a DICOM SEG referencing the de-identified source instances, with the protocol's segment
    * descriptions and codes (or the model's, when the project has no protocol).
    */
-  private async writeSeg(task: Task, order: string[], draft: Uint8Array, manifest: ModelManifest, mapping: Map<number, number>, protocolLabels: ProtocolLabel[] | undefined, model: Model): Promise<string | null> {
-    const present = new Set(draft);
+  private async writeSeg(task: Task, order: string[], draft: Uint8Array, voxels: Record<string, number>, manifest: ModelManifest, mapping: Map<number, number>, protocolLabels: ProtocolLabel[] | undefined, model: Model): Promise<string | null> {
+    const present = new Set(Object.keys(voxels).map(Number));
     const segments: SegmentDefinition[] = [];
     for (const [from, to] of mapping) {
       if (!present.has(to)) continue;
@@ -292,7 +308,8 @@ export class PrelabelService implements OnModuleDestroy {
     const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: task.seriesIds[0] });
     const byId = new Map(instances.map((i) => [i.id, i]));
     const sources = [];
-    for (const id of order) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey)).dataset);
+    // The SEG needs the sources' attributes, not their pixels: header-only parses.
+    for (const id of order) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
     const seg = writeSegmentation({ sources, order: order.map((id) => byId.get(id)!.sopInstanceUid), labelMap: draft, segments, seriesDescription: `Draft by ${model.name} ${model.version}`, softwareVersions: 'contour 0.1.0', contentLabel: 'DRAFT', uidSeed: `draft/${task.id}/${model.id}` });
     return (await this.blobs.put(seg)).key;
   }

@@ -1,6 +1,6 @@
 // Bit packing of BINARY segmentation frames, compared byte for byte with pydicom's pack_bits, and the RLE
 // decoder against hand-encoded PackBits runs.
-import { decodeRleFrame, packBits, unpackFrame } from './pixels';
+import { decodeRleFrame, packBits, packLabelFrames, unpackFrame } from './pixels';
 import { pydicomPackBits } from '../test/tools';
 
 /** A deterministic pseudo-random 0/1 pattern. */
@@ -13,6 +13,22 @@ function pattern(length: number, seed: number): Uint8Array {
   }
   return out;
 }
+
+describe('packLabelFrames', () => {
+  // A 2-slice 3x3 label map; frames pick (label, slice) pairs in any order.
+  const map = Uint8Array.from([1, 2, 0, 0, 2, 2, 1, 0, 0, /* slice 1 */ 2, 0, 0, 1, 1, 0, 0, 0, 2]);
+  test.each<[string, { labelValue: number; slice: number }[]]>([
+    ['one frame', [{ labelValue: 2, slice: 0 }]],
+    ['frames crossing byte boundaries', [{ labelValue: 1, slice: 0 }, { labelValue: 2, slice: 1 }, { labelValue: 1, slice: 1 }]],
+  ])('%s: the same bits as packBits of the 0/1 frames', (_name, frames) => {
+    const expected = packBits(frames.map(({ labelValue, slice }) => map.subarray(slice * 9, slice * 9 + 9).map((v) => (v === labelValue ? 1 : 0))), 9);
+    expect([...packLabelFrames(map, frames, 9)]).toEqual([...expected]);
+  });
+
+  test('refuses a slice outside the map', () => {
+    expect(() => packLabelFrames(map, [{ labelValue: 1, slice: 2 }], 9)).toThrow('Slice 2 is outside the label map (2 slices)');
+  });
+});
 
 describe('packBits', () => {
   test('pixels are packed least significant bit first', () => {

@@ -18,6 +18,24 @@ export function packBits(frames: readonly Uint8Array[], pixelsPerFrame: number):
   return out;
 }
 
+/**
+ * The packed bit stream of packBits straight from a label map ([slice][row][column]): frame i is 1 where slice
+ * frames[i].slice holds frames[i].labelValue. No intermediate 0/1 frame is made (a CT's are as large as its map).
+ */
+export function packLabelFrames(labelMap: Uint8Array, frames: readonly { labelValue: number; slice: number }[], pixelsPerFrame: number): Uint8Array {
+  const totalBits = frames.length * pixelsPerFrame;
+  let bytes = Math.ceil(totalBits / 8);
+  if (bytes % 2) bytes++;
+  const out = new Uint8Array(bytes);
+  let bit = 0;
+  for (const { labelValue, slice } of frames) {
+    const base = slice * pixelsPerFrame;
+    if (base + pixelsPerFrame > labelMap.length) throw new Error(`Slice ${slice} is outside the label map (${labelMap.length / pixelsPerFrame} slices)`);
+    for (let p = 0; p < pixelsPerFrame; p++, bit++) if (labelMap[base + p] === labelValue) out[bit >> 3] |= 1 << (bit & 7);
+  }
+  return out;
+}
+
 /** Pixel `pixel` (0-based, row by row) of frame `frame` in a native packed bit stream. */
 export function bitAt(packed: Uint8Array, pixelsPerFrame: number, frame: number, pixel: number): number {
   const bit = frame * pixelsPerFrame + pixel;

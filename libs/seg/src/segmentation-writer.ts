@@ -10,7 +10,7 @@
 // found" is information; highdicom does the same). A map with no voxel of any segment is rejected, because a
 // SEG must have at least one frame.
 import { syntheticUid, writeDicom } from '@contour/dicom';
-import { packBits } from './pixels';
+import { packLabelFrames } from './pixels';
 import {
   characterSet,
   checkLabelMapOnSeries,
@@ -111,13 +111,7 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
   const sliceSize = rows * columns;
   const planned = planFrames(series, input.frames ?? 'occupied');
 
-  const frames = planned.map(({ labelValue, slice }) => {
-    const out = new Uint8Array(sliceSize);
-    const base = slice * sliceSize;
-    for (let p = 0; p < sliceSize; p++) if (input.labelMap[base + p] === labelValue) out[p] = 1;
-    return out;
-  });
-  const pixelData = packBits(frames, sliceSize);
+  const pixelData = packLabelFrames(input.labelMap, planned, sliceSize);
 
   const dimensionOrganizationUid = syntheticUid(`${uids.seed}/dimension-organization`);
   const pixelMeasures: Record<string, unknown> = {

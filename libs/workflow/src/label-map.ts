@@ -1,7 +1,7 @@
 // Masks as compressed label maps: one byte per voxel (0 = background, 1..255 = protocol label ids), x fastest,
 // deflated. Long runs of equal values compress ~1000:1, so a 512x512x300 mask is typically well under 1 MB,
 // and decoding is a single zlib call (fast enough for the browser and the consensus worker).
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflate, deflateSync, inflateSync } from 'node:zlib';
 
 export const LABELMAP_ENCODING = 'labelmap-u8-deflate';
 
@@ -16,6 +16,11 @@ export function encodeLabelMap(map: Uint8Array): Buffer {
   // Level 1: label maps are long runs, so the fastest level already shrinks them ~100x (level 6 halves that
   // again at three to four times the time, which every draft, read and merge pays).
   return deflateSync(map, { level: 1 });
+}
+
+/** encodeLabelMap on libuv's thread pool, so the calling thread can do other work meanwhile (same bytes). */
+export function encodeLabelMapAsync(map: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => deflate(map, { level: 1 }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 export class LabelMapError extends Error {
