@@ -327,6 +327,8 @@ export class LoadedModel {
     let output: Float32Array | undefined;
     let channelCount = this.declaredChannels(manifest) ?? 0;
     let batchOutput = channelCount ? new Float32Array(batch * channelCount * patchVoxels) : undefined;
+    // For segment(), whose output only feeds the softmax: logits blended relative to channel 0 (see accumulatePatch).
+    const relative = pooled && manifest.output.kind === 'logits' && manifest.postprocessing.activation === 'softmax';
     for (let p0 = 0; p0 < plan.patchCount; p0 += batch) {
       const count = Math.min(batch, plan.patchCount - p0);
       for (let b = 0; b < count; b++) extractPatch(plan, volume, inChannels, p0 + b, buffer, b * inChannels * patchVoxels, padding, map);
@@ -336,7 +338,7 @@ export class LoadedModel {
       channelCount = this.outputChannels(manifest, y.dims, feed, spatial);
       output ??= pooled ? outputPool.take(channelCount * dims[0] * dims[1] * dims[2]) : new Float32Array(channelCount * dims[0] * dims[1] * dims[2]);
       batchOutput ??= new Float32Array(batch * channelCount * patchVoxels);
-      for (let b = 0; b < count; b++) accumulatePatch(plan, output, channelCount, p0 + b, y.data, b * channelCount * patchVoxels);
+      for (let b = 0; b < count; b++) accumulatePatch(plan, output, channelCount, p0 + b, y.data, b * channelCount * patchVoxels, relative);
       state.patches += count;
     }
     return { channels: output!, channelCount };

@@ -41,6 +41,13 @@ export function sigmoidInPlace(data: Float32Array): Float32Array {
 export function argmaxLabels(data: Float32Array, channels: number, labelOf: Uint8Array): Uint8Array {
   const voxels = data.length / channels;
   const out = new Uint8Array(voxels);
+  if (channels === 2) {
+    // The common two-class case without the channel loop.
+    const l0 = labelOf[0];
+    const l1 = labelOf[1];
+    for (let i = 0; i < voxels; i++) out[i] = data[voxels + i] > data[i] ? l1 : l0;
+    return out;
+  }
   for (let i = 0; i < voxels; i++) {
     let best = 0;
     let bestValue = data[i];
@@ -108,10 +115,10 @@ export const UNCERTAINTY_SAMPLES = 1 << 20;
  * Mean normalised entropy of the channel distribution inside the foreground of `labels` (see UncertaintyScore),
  * over at most `maxSamples` voxels of it taken at an even stride.
  */
-export function uncertaintyScore(data: Float32Array, channels: number, labels: Uint8Array, input: EntropyInput, maxSamples = UNCERTAINTY_SAMPLES): UncertaintyScore {
+export function uncertaintyScore(data: Float32Array, channels: number, labels: Uint8Array, input: EntropyInput, maxSamples = UNCERTAINTY_SAMPLES, foregroundVoxels?: number): UncertaintyScore {
   const voxels = labels.length;
-  let foreground = 0;
-  for (let i = 0; i < voxels; i++) if (labels[i] !== 0) foreground++;
+  let foreground = foregroundVoxels ?? 0;
+  if (foregroundVoxels === undefined) for (let i = 0; i < voxels; i++) if (labels[i] !== 0) foreground++;
   const region = foreground > 0 ? 'foreground' : 'whole-volume';
   const norm = input === 'independent-probabilities' || channels < 2 ? LN2 : log(channels);
   const h = (p: number) => (p > 0 ? -p * log(p) : 0);
@@ -155,9 +162,10 @@ export function uncertaintyScore(data: Float32Array, channels: number, labels: U
 
 /** Voxels per label value, index 0 = background. */
 export function labelVoxelCounts(labels: Uint8Array, labelCount: number): number[] {
-  const counts = new Array<number>(labelCount + 1).fill(0);
-  for (let i = 0; i < labels.length; i++) if (labels[i] <= labelCount) counts[labels[i]]++;
-  return counts;
+  // Uint32 counters (a volume has fewer than 2^32 voxels): integer increments, about twice as fast as numbers.
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  return Array.from(counts.subarray(0, labelCount + 1));
 }
 
 export interface Segmentation {
@@ -207,7 +215,7 @@ export function postprocess(channels: Float32Array, channelCount: number, dims: 
     labelMap,
     dims,
     labels: manifest.labels.map((l, i) => ({ value: i + 1, name: l.name, voxels: counts[i + 1] })),
-    uncertainty: entropyInput ? uncertaintyScore(channels, channelCount, labelMap, entropyInput) : { score: null, region: 'none', voxels: 0 },
+    uncertainty: entropyInput ? uncertaintyScore(channels, channelCount, labelMap, entropyInput, UNCERTAINTY_SAMPLES, voxels - counts[0]) : { score: null, region: 'none', voxels: 0 },
     removedVoxels,
   };
 }

@@ -119,6 +119,29 @@ function slidingWindow(volume: Float32Array, dims: Vec3, patch: Vec3, overlap: n
   return { plan, output };
 }
 
+describe('blending relative to channel 0', () => {
+  it('blends channel c − channel 0 into channel c and leaves channel 0 at zero', () => {
+    const dims: Vec3 = [20, 18, 12];
+    const patch: Vec3 = [8, 8, 8];
+    const plan = planSlidingWindow(dims, patch, { overlap: 0.5, blending: 'gaussian' });
+    const voxels = dims[0] * dims[1] * dims[2];
+    const plain = new Float32Array(3 * voxels);
+    const relative = new Float32Array(3 * voxels);
+    for (let i = 0; i < plan.patchCount; i++) {
+      // Patch outputs that differ per patch, so overlapping patches disagree.
+      const out = Float32Array.from({ length: 3 * 512 }, (_, k) => Math.sin(k * 0.37 + i) * 3);
+      accumulatePatch(plan, plain, 3, i, out);
+      accumulatePatch(plan, relative, 3, i, out, 0, true);
+    }
+    let worst = 0;
+    for (let v = 0; v < voxels; v++) {
+      expect(relative[v]).toBe(0);
+      for (let c = 1; c < 3; c++) worst = Math.max(worst, Math.abs(relative[c * voxels + v] - (plain[c * voxels + v] - plain[v])));
+    }
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
 describe('blending', () => {
   it.each<[Vec3, Vec3, number, Blending]>([
     [[40, 36, 30], [16, 16, 16], 0.5, 'gaussian'],

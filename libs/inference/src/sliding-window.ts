@@ -144,7 +144,20 @@ export function patchOrigin(plan: SlidingWindowPlan, index: number): Vec3 {
  * ([channels][z][y][x], zero-initialised), weighted by the plan's normalised factors. After every patch has been
  * added, `output` holds the blended prediction; nothing is left to divide.
  */
-export function accumulatePatch(plan: SlidingWindowPlan, output: Float32Array, channels: number, index: number, source: Float32Array, offset = 0): void {
+export function accumulatePatch(
+  plan: SlidingWindowPlan,
+  output: Float32Array,
+  channels: number,
+  index: number,
+  source: Float32Array,
+  offset = 0,
+  /**
+   * Blend channel c − channel 0 into channel c (c ≥ 1) and leave channel 0 alone (zero). For logits that go
+   * through a softmax this changes nothing downstream (softmax, its argmax and its entropy are the same for
+   * z and z − z₀ at every voxel, and blending is linear), and a two-class model has half the blending to do.
+   */
+  relativeToChannel0 = false,
+): void {
   const [nx, ny, nz] = plan.dims;
   const [px, py, pz] = plan.patchSize;
   const [kx, ky, kz] = patchIndices(plan, index);
@@ -155,7 +168,7 @@ export function accumulatePatch(plan: SlidingWindowPlan, output: Float32Array, c
   const ez = Math.min(pz, nz - oz);
   const volume = nx * ny * nz;
   const patchVoxels = px * py * pz;
-  for (let c = 0; c < channels; c++) {
+  for (let c = relativeToChannel0 ? 1 : 0; c < channels; c++) {
     for (let tz = 0; tz < ez; tz++) {
       const wz = fz[kz * pz + tz];
       for (let ty = 0; ty < ey; ty++) {
@@ -163,7 +176,10 @@ export function accumulatePatch(plan: SlidingWindowPlan, output: Float32Array, c
         let dst = c * volume + ((oz + tz) * ny + (oy + ty)) * nx + ox;
         let src = offset + c * patchVoxels + (tz * py + ty) * px;
         const fxBase = kx * px;
-        for (let tx = 0; tx < ex; tx++, dst++, src++) output[dst] += wzy * fx[fxBase + tx] * source[src];
+        if (relativeToChannel0) {
+          let ref = offset + (tz * py + ty) * px;
+          for (let tx = 0; tx < ex; tx++, dst++, src++, ref++) output[dst] += wzy * fx[fxBase + tx] * (source[src] - source[ref]);
+        } else for (let tx = 0; tx < ex; tx++, dst++, src++) output[dst] += wzy * fx[fxBase + tx] * source[src];
       }
     }
   }

@@ -229,7 +229,8 @@ export class PrelabelService implements OnModuleDestroy {
     const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
     const draft = remapLabels(native, mapping, manifest.labels.length);
     const t4 = performance.now();
-    const voxels = labelCounts(draft);
+    // Post-processing counted the model's labels; they are the draft's when the labels kept their numbers.
+    const voxels = draft === native && !image.back ? Object.fromEntries(segmentation.labels.filter((l) => l.voxels > 0).map((l) => [l.value, l.voxels])) : labelCounts(draft);
     // The label map is deflated on libuv's thread pool while this thread writes the DICOM SEG.
     const [blob, segKey] = await Promise.all([
       encodeLabelMapAsync(draft).then((encoded) => this.blobs.put(encoded)),
