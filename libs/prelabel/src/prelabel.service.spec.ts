@@ -3,7 +3,7 @@
 import { parseModelManifest } from '@contour/inference';
 import { orientationOf } from '@contour/volume';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../inference/src/testing/rule-manifests';
-import { nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
+import { bestScoring, nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
 
 const affine = (sx: number, sy: number, sz: number) => [
   [-sx, 0, 0, 0],
@@ -76,5 +76,16 @@ describe('unsupportedReason', () => {
   ])('%s task, %s model', (kind, task, refused) => {
     const m = task === 'segmentation' ? segmentation : task === 'classification' ? parseModelManifest(CLASSIFIER_TEST_MANIFEST) : manifest({});
     expect(unsupportedReason(kind, m) !== null).toBe(refused);
+  });
+});
+
+describe('bestScoring', () => {
+  it.each<[string, number[], number, number[]]>([
+    ['all fit', [0.2, 0.9, 0.5], 3, [0.2, 0.9, 0.5]],
+    ['the best two, in their order', [0.2, 0.9, 0.5], 2, [0.9, 0.5]],
+    ['ties at the cut: the first ones', [0.5, 0.9, 0.5, 0.5], 2, [0.5, 0.9]],
+    ['ties at the cut, more room', [0.5, 0.9, 0.5, 0.1, 0.5], 3, [0.5, 0.9, 0.5]],
+  ])('%s', (_name, scores, max, expected) => {
+    expect(bestScoring(scores, max, (s) => s)).toEqual(expected);
   });
 });

@@ -15,7 +15,7 @@ import { Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelM
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { TaskGrid, TaskLifecycle } from '@contour/tasks';
 import { conformTo, resizeTo, toNativePixels, unconform, type Grid } from '@contour/volume';
-import { BoxShape, encodeLabelMapAsync, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
+import { BoxShape, encodeLabelMapAsync, LABELMAP_ENCODING, labelCounts, MAX_SHAPES, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
 import { ModelRegistry } from './model-registry.service';
 import { LoadedVolume, SeriesVolumeLoader } from './series-volume.service';
 
@@ -122,6 +122,14 @@ export function remapLabels(labels: Uint8Array, mapping: Map<number, number>, mo
   const out = new Uint8Array(labels.length);
   for (let i = 0; i < labels.length; i++) out[i] = lut[labels[i]];
   return out;
+}
+
+/** At most `max` items, the highest scores kept, in their original order (all of them when they fit). */
+export function bestScoring<T>(items: T[], max: number, score: (item: T) => number): T[] {
+  if (items.length <= max) return items;
+  const cut = items.map(score).sort((a, b) => b - a)[max - 1];
+  let ties = items.filter((i) => score(i) > cut).length;
+  return items.filter((i) => score(i) > cut || (score(i) === cut && ties++ < max));
 }
 
 /** The model does not fit the task's protocol (a question or choice it lacks): retrying cannot help. */
@@ -269,8 +277,7 @@ export class PrelabelService implements OnModuleDestroy {
    */
   private async detect(task: Task, model: LoadedModel, images: Prepared[], manifest: ModelManifest, protocol: LabelProtocol | null, record: Model, t2: number) {
     const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
-    const shapes: BoxShape[] = [];
-    const found: Detection[] = [];
+    let found: { d: Detection; shape: BoxShape }[] = [];
     const timing = { sessionRunMs: 0, totalMs: 0, patches: 0, batches: 0 };
     for (const image of images) {
       const run = await model.detect(image.input, image.dims, manifest);
@@ -278,15 +285,18 @@ export class PrelabelService implements OnModuleDestroy {
       for (const d of run.detections) {
         const label = mapping.get(d.label);
         if (label === undefined) continue;
-        found.push(d);
-        shapes.push({ kind: 'box', label, image: image.seriesId, ...nativeBox(d, image) });
+        found.push({ d, shape: { kind: 'box', label, image: image.seriesId, ...nativeBox(d, image) } });
       }
     }
+    // maxDetections holds per image; a read holds at most MAX_SHAPES shapes (a 300-slice series could give more):
+    // the best-scoring ones are kept.
+    const dropped = Math.max(0, found.length - MAX_SHAPES);
+    found = bestScoring(found, MAX_SHAPES, (f) => f.d.score);
     const t3 = performance.now();
-    const uncertainty = detectionUncertainty(found);
+    const uncertainty = detectionUncertainty(found.map((f) => f.d));
     // The same checks as an annotator's boxes (protocol allows boxes, labels exist, inside the image).
-    const answers = (await this.grids.checkAnswers(task, { [SHAPES_KEY]: shapes })) ?? {};
-    const stats = { detection: { boxes: shapes.length, scores: found.map((d) => Math.round(d.score * 1000) / 1000) }, uncertainty, timing };
+    const answers = (await this.grids.checkAnswers(task, { [SHAPES_KEY]: found.map((f) => f.shape) })) ?? {};
+    const stats = { detection: { boxes: found.length, dropped, scores: found.map((f) => Math.round(f.d.score * 1000) / 1000) }, uncertainty, timing };
     return { draft: { model: record, blobKey: null, segKey: null, answers, grid: null, stats, uncertainty }, sessionRunMs: timing.sessionRunMs, inferMs: t3 - t2, postprocessMs: 0, storeStart: t3 };
   }
 

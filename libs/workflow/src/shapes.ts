@@ -9,6 +9,8 @@
 import { z } from 'zod';
 
 export const SHAPES_KEY = 'shapes';
+/** The most shapes one read may hold. */
+export const MAX_SHAPES = 10_000;
 
 const coord = z.number().finite();
 const xy = z.tuple([coord, coord]);
@@ -58,7 +60,7 @@ const fmt = (n: number) => String(Math.round(n * 1000) / 1000);
  */
 export function checkShapes(raw: unknown, ctx: ShapeContext): Shape[] {
   if (raw === undefined || raw === null) return [];
-  const parsed = z.array(Shape).max(10_000, 'at most 10,000 shapes per read').safeParse(raw);
+  const parsed = z.array(Shape).max(MAX_SHAPES, `at most ${MAX_SHAPES.toLocaleString('en')} shapes per read`).safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 10).map((i) => `${[SHAPES_KEY, ...i.path].map((p, k) => (typeof p === 'number' ? `[${p}]` : k ? `.${String(p)}` : String(p))).join('')}: ${i.message}`);
     throw new ShapeError(`The shapes are not valid: ${problems.join('; ')}`);
