@@ -18,6 +18,8 @@ describe('pre-labelling with classification and detection models', () => {
   let sys: TestSystem;
   let pm: U;
   let ann: U;
+  let detectorId: string;
+  let classifierId: string;
   const admin = () => ({ authorization: `Bearer ${sys.adminToken}` });
   const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
   // Four 100x120 views; each has a bright rectangle (4095) on a dark background (100), except the last.
@@ -39,8 +41,8 @@ describe('pre-labelling with classification and detection models', () => {
   });
   afterAll(() => sys.close());
 
-  async function project(name: string, modelId: string, question = 'Brightness') {
-    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name, settings: { prelabelModels: [modelId], quality: { reads: 1 }, split: { policy: 'view-group' } } }).expect(201)).body.id as string;
+  async function project(name: string, modelId: string | string[], question = 'Brightness') {
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name, settings: { prelabelModels: [modelId].flat(), quality: { reads: 1 }, split: { policy: 'view-group' } } }).expect(201)).body.id as string;
     await sys.http().put(`/api/projects/${id}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
     await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({
       labels: [{ id: 3, name: 'Bright region', color: '#ffcc00' }],
@@ -70,6 +72,7 @@ describe('pre-labelling with classification and detection models', () => {
 
   it('a detection model boxes the bright region of each view, in the view’s own pixels', async () => {
     const modelId = (await register(buildBrightRegionDetector({ threshold: 0.5 }), detector).expect(201)).body.id;
+    detectorId = modelId;
     const projectId = await project('detect', modelId);
     const task = await readyTask(projectId);
     // The annotator who takes the task sees the model's boxes (drafts are visible to the readers).
@@ -97,6 +100,7 @@ describe('pre-labelling with classification and detection models', () => {
 
   it('a classification model answers the protocol question from all four views', async () => {
     const modelId = (await register(buildMeanIntensityClassifier({ weights: [-4, 4], bias: [1, -1] }), classifier).expect(201)).body.id;
+    classifierId = modelId;
     const projectId = await project('classify', modelId);
     const task = await readyTask(projectId);
     const draft = (await taskView(projectId, task.id)).labels.find((l: { kind: string }) => l.kind === 'draft');
@@ -125,5 +129,18 @@ describe('pre-labelling with classification and detection models', () => {
     expect(view.labels.filter((l: { kind: string }) => l.kind === 'draft')).toEqual([]);
     const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE object_id = $1 AND action LIKE 'task.%'`, [task.id]);
     expect(n).toBeGreaterThan(0);
+  });
+
+  it('a classifier and a detector on one project: one draft with the answer and the boxes, the worse uncertainty', async () => {
+    const projectId = await project('both', [classifierId, detectorId]);
+    const task = await readyTask(projectId);
+    const draft = (await taskView(projectId, task.id)).labels.find((l: { kind: string }) => l.kind === 'draft');
+    expect(draft.answers.Brightness).toBe('Bright');
+    expect(draft.answers.shapes).toHaveLength(3);
+    expect(draft.model).toMatchObject({ name: 'mean-classifier', models: [{ name: 'mean-classifier' }, { name: 'bright-detector' }] });
+    expect(draft.stats.models.map((m: { name: string }) => m.name)).toEqual(['mean-classifier', 'bright-detector']);
+    // The detector is sure (uncertainty 0), the classifier is not: the task is as uncertain as the classifier.
+    expect(draft.stats.uncertainty).toBeCloseTo(draft.stats.models[0].uncertainty, 6);
+    expect(draft.stats.uncertainty).toBeGreaterThan(0.5);
   });
 });

@@ -71,7 +71,8 @@ export interface LabelVersionInfo {
   authorId: string | null;
   readId: string | null;
   round: number;
-  model?: { name: string; version: string } | null;
+  /** The model that drafted it; a draft of several models lists them all in `models`. */
+  model?: { name: string; version: string; models?: { name: string; version: string }[] } | null;
   answers: Record<string, unknown> | null;
   stats: Record<string, unknown> | null;
   hasMask: boolean;

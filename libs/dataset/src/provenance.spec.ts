@@ -60,6 +60,14 @@ describe('caseProvenance', () => {
     expect(Object.keys(record)).not.toContain('adjudicator');
   });
 
+  it('lists every model of a draft several models made', () => {
+    const models = [
+      { model: 'liver-seg', version: '1.2.0' },
+      { model: 'lesion-detector', version: '0.3.0' },
+    ];
+    expect(caseProvenance({ ...input, draft: { model: 'liver-seg', version: '1.2.0', models } }).draft).toEqual({ model: 'liver-seg', version: '1.2.0', models });
+  });
+
   it.each<[string, Partial<CaseProvenanceInput>, string]>([
     ['a username as annotator', { annotators: ['alice'] }, 'Annotator id "alice" is not pseudonymous; pass user ids through pseudonymousUserId()'],
     ['a username as reviewer', { reviewers: ['carol@hospital.org'] }, 'Reviewer id "carol@hospital.org" is not pseudonymous'],

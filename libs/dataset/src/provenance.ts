@@ -35,8 +35,8 @@ export interface CaseProvenanceInput {
   /** De-identified UIDs of the source (after UID remapping): never the originals. */
   source: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUids?: readonly string[] };
   protocol: { id?: string; name?: string; version: string | number };
-  /** The model whose draft the annotators started from, if any. */
-  draft?: { model: string; version: string; uncertainty?: number };
+  /** The model whose draft the annotators started from, if any (with every model, when several drafted it). */
+  draft?: { model: string; version: string; uncertainty?: number; models?: readonly { model: string; version: string }[] };
   /** Pseudonymous ids ({@link pseudonymousUserId}), never usernames. */
   annotators: readonly string[];
   reviewers?: readonly string[];
@@ -64,7 +64,7 @@ export interface CaseProvenance {
   caseId: string;
   source: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUids?: string[] };
   protocol: { id?: string; name?: string; version: string | number };
-  draft?: { model: string; version: string; uncertainty?: number };
+  draft?: { model: string; version: string; uncertainty?: number; models?: { model: string; version: string }[] };
   annotators: string[];
   reviewers?: string[];
   adjudicator?: string;
@@ -133,7 +133,7 @@ export function caseProvenance(input: CaseProvenanceInput): CaseProvenance {
     caseId: input.caseId,
     source: { studyInstanceUid: input.source.studyInstanceUid, seriesInstanceUid: input.source.seriesInstanceUid, sopInstanceUids: input.source.sopInstanceUids ? [...input.source.sopInstanceUids] : undefined },
     protocol: { id: input.protocol.id, name: input.protocol.name, version: input.protocol.version },
-    draft: input.draft ? { model: input.draft.model, version: input.draft.version, uncertainty: input.draft.uncertainty } : undefined,
+    draft: input.draft ? { model: input.draft.model, version: input.draft.version, uncertainty: input.draft.uncertainty, models: input.draft.models?.map((m) => ({ model: m.model, version: m.version })) } : undefined,
     annotators: [...(input.annotators ?? [])],
     reviewers: input.reviewers ? [...input.reviewers] : undefined,
     adjudicator: input.adjudicator,

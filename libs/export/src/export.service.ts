@@ -258,7 +258,14 @@ export class ExportService {
       source: { studyInstanceUid: uids.study_instance_uid, seriesInstanceUid: uids.series_instance_uid },
       protocol: { version: task.protocolVersion ?? 'none' },
       mergeMethod: (await this.dataSource.query(`SELECT method FROM consensus_results WHERE task_id = $1 ORDER BY created_at DESC LIMIT 1`, [task.id]))[0]?.method,
-      draft: draft?.model ? { model: String(draft.model.name), version: String(draft.model.version), uncertainty: (draft.stats as { uncertainty?: number }).uncertainty ?? undefined } : undefined,
+      draft: draft?.model
+        ? {
+            model: String(draft.model.name),
+            version: String(draft.model.version),
+            uncertainty: (draft.stats as { uncertainty?: number }).uncertainty ?? undefined,
+            models: (draft.model.models as { name: string; version: string }[] | undefined)?.map((m) => ({ model: m.name, version: m.version })),
+          }
+        : undefined,
       annotators: [...new Set(readers)].map((id) => pseudonymousUserId(secret, id)),
       reviewers: reviewers.map((r) => pseudonymousUserId(secret, r.reviewer_id)),
       agreement: task.agreement !== null ? { task: task.agreement } : undefined,

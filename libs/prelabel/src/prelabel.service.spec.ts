@@ -3,7 +3,7 @@
 import { parseModelManifest } from '@contour/inference';
 import { orientationOf } from '@contour/volume';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../inference/src/testing/rule-manifests';
-import { bestScoring, nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
+import { bestScoring, mergeDrafts, pickModels, nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
 
 const affine = (sx: number, sy: number, sz: number) => [
   [-sx, 0, 0, 0],
@@ -87,5 +87,49 @@ describe('bestScoring', () => {
     ['ties at the cut, more room', [0.5, 0.9, 0.5, 0.1, 0.5], 3, [0.5, 0.9, 0.5]],
   ])('%s', (_name, scores, max, expected) => {
     expect(bestScoring(scores, max, (s) => s)).toEqual(expected);
+  });
+});
+
+describe('pickModels', () => {
+  const seg = (name: string) => ({ name, manifest: parseModelManifest({ ...CLASSIFIER_TEST_MANIFEST, name, task: 'segmentation-2d', question: undefined, inference: { mode: 'per-slice' } }) });
+  const cls = (name: string, question: string) => ({ name, manifest: parseModelManifest({ ...CLASSIFIER_TEST_MANIFEST, name, question }) });
+  const det = (name: string) => ({ name, manifest: manifest({ name }) });
+  it.each<[string, { name: string; manifest: ReturnType<typeof parseModelManifest> }[], string[]]>([
+    ['one of each output', [seg('a'), cls('b', 'Q1'), det('c')], ['a', 'b', 'c']],
+    ['the first model per output, in the project order', [det('c1'), seg('a1'), seg('a2'), det('c2')], ['c1', 'a1']],
+    ['one classifier per question (case-insensitive)', [cls('b1', 'Density'), cls('b2', 'density '), cls('b3', 'Quality')], ['b1', 'b3']],
+  ])('%s', (_name, candidates, expected) => {
+    expect(pickModels(candidates).map((c) => c.name)).toEqual(expected);
+  });
+});
+
+describe('mergeDrafts', () => {
+  const model = (name: string) => ({ id: name, name, version: '1.0.0' }) as never;
+  const part = (name: string, draft: Record<string, unknown>) => ({ model: model(name), draft: { model: model(name), blobKey: null, segKey: null, answers: {}, grid: null, stats: {}, uncertainty: null, ...draft } as never });
+
+  it('keeps one model’s draft as it is', () => {
+    const only = part('seg', { blobKey: 'k', grid: { dims: [1, 1, 1] }, stats: { voxels: { 1: 5 }, uncertainty: 0.2, timing: { sessionRunMs: 3 } }, uncertainty: 0.2 });
+    const merged = mergeDrafts([only]);
+    expect(merged).toMatchObject({ blobKey: 'k', grid: { dims: [1, 1, 1] }, stats: { voxels: { 1: 5 }, uncertainty: 0.2, timing: { sessionRunMs: 3 } }, uncertainty: 0.2 });
+    expect(merged.models.map((m) => m.name)).toEqual(['seg']);
+  });
+
+  it('combines a mask, boxes and answers; the highest uncertainty; statistics per model', () => {
+    const merged = mergeDrafts([
+      part('seg', { blobKey: 'k', segKey: 's', grid: { dims: [2, 2, 1] }, stats: { voxels: { 1: 3 }, uncertainty: 0.1, timing: { sessionRunMs: 1 } }, uncertainty: 0.1 }),
+      part('det', { answers: { shapes: [{ kind: 'box' }] }, stats: { detection: { boxes: 1 }, uncertainty: 0.4, timing: { sessionRunMs: 2 } }, uncertainty: 0.4 }),
+      part('cls', { answers: { Density: 'dense' }, stats: { classification: { question: 'Density' }, uncertainty: null, timing: {} }, uncertainty: null }),
+    ]);
+    expect(merged).toMatchObject({ blobKey: 'k', segKey: 's', grid: { dims: [2, 2, 1] }, answers: { shapes: [{ kind: 'box' }], Density: 'dense' }, uncertainty: 0.4 });
+    expect(merged.stats).toMatchObject({ voxels: { 1: 3 }, detection: { boxes: 1 }, classification: { question: 'Density' }, uncertainty: 0.4 });
+    expect((merged.stats.models as { name: string; uncertainty: number | null }[]).map((m) => [m.name, m.uncertainty])).toEqual([['seg', 0.1], ['det', 0.4], ['cls', null]]);
+    expect(merged.models.map((m) => m.name)).toEqual(['seg', 'det', 'cls']);
+  });
+
+  it('lists the answers of several classifiers', () => {
+    const merged = mergeDrafts([part('a', { answers: { Q1: 'x' }, stats: { classification: { question: 'Q1' } } }), part('b', { answers: { Q2: 'y' }, stats: { classification: { question: 'Q2' } } })]);
+    expect(merged.stats.classifications).toEqual([{ question: 'Q1' }, { question: 'Q2' }]);
+    expect(merged.answers).toEqual({ Q1: 'x', Q2: 'y' });
+    expect(merged.uncertainty).toBeNull();
   });
 });

@@ -52,6 +52,68 @@ interface Draft {
   uncertainty: number | null;
 }
 
+/** The task's draft: the parts of every model that drafted it, merged. */
+interface MergedDraft extends Omit<Draft, 'model'> {
+  models: Model[];
+}
+
+type Part = { model: Model; draft: Draft };
+type Chosen = { model: Model; manifest: ModelManifest };
+
+/** "name version" of each model of a draft. */
+const draftModels = (d: MergedDraft) => d.models.map((m) => `${m.name} ${m.version}`).join(', ');
+
+/**
+ * Which of the applicable models (in the project's order) pre-label a task: one per output, so their drafts
+ * combine: the first segmentation model draws the mask, the first detector the boxes, and the first classifier
+ * of each question answers it.
+ */
+export function pickModels<T extends { manifest: ModelManifest }>(candidates: T[]): T[] {
+  const taken = new Set<string>();
+  return candidates.filter((c) => {
+    const m = c.manifest;
+    const slot = m.task === 'classification' ? `question:${m.question!.trim().toLowerCase()}` : m.task === 'detection' ? 'boxes' : 'mask';
+    if (taken.has(slot)) return false;
+    taken.add(slot);
+    return true;
+  });
+}
+
+/**
+ * One draft from the parts of several models: the mask (and SEG) of the segmentation model, the answers and
+ * boxes of the others, the highest uncertainty (the task is as uncertain as its least sure model). One part's
+ * statistics are kept as they are; several are listed per model, with their outputs' numbers side by side.
+ */
+export function mergeDrafts(parts: readonly Part[]): MergedDraft {
+  const mask = parts.find((p) => p.draft.blobKey);
+  const uncertainties = parts.map((p) => p.draft.uncertainty).filter((u): u is number => u !== null && u !== undefined);
+  const uncertainty = uncertainties.length ? Math.max(...uncertainties) : null;
+  let stats: Record<string, unknown>;
+  if (parts.length === 1) stats = parts[0].draft.stats;
+  else {
+    const classifications = parts.map((p) => p.draft.stats.classification).filter(Boolean);
+    const outputs = parts.map((p) => {
+      const { timing: _timing, uncertainty: _uncertainty, classification: _classification, ...rest } = p.draft.stats;
+      return rest;
+    });
+    stats = {
+      ...Object.assign({}, ...outputs),
+      ...(classifications.length === 1 ? { classification: classifications[0] } : classifications.length ? { classifications } : {}),
+      uncertainty,
+      models: parts.map((p) => ({ name: p.model.name, version: p.model.version, uncertainty: p.draft.uncertainty, timing: p.draft.stats.timing })),
+    };
+  }
+  return {
+    models: parts.map((p) => p.model),
+    blobKey: mask?.draft.blobKey ?? null,
+    segKey: mask?.draft.segKey ?? null,
+    grid: mask?.draft.grid ?? null,
+    answers: Object.assign({}, ...parts.map((p) => p.draft.answers)),
+    stats,
+    uncertainty,
+  };
+}
+
 /** One image of the task on the model's input grid, with what brings results back to the task's grid. */
 interface Prepared {
   seriesId: string;
@@ -169,16 +231,17 @@ export class PrelabelService implements OnModuleDestroy {
     return this.runner.load(new Uint8Array(await this.models.file(model)));
   }
 
-  /** The first of the project's models that applies to the task's series. */
-  private async chooseModel(task: Task, modelIds: string[]): Promise<{ model: Model; manifest: ModelManifest } | null> {
+  /** The project's models that apply to the task's series, in the project's order. */
+  private async applicableModels(task: Task, modelIds: string[]): Promise<Chosen[]> {
     const series = await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] });
+    const out: Chosen[] = [];
     for (const id of modelIds) {
       const model = await this.dataSource.getRepository(Model).findOneBy({ id });
       if (!model) continue;
       const manifest = model.manifest as unknown as ModelManifest;
-      if (manifestAppliesTo(manifest, { modality: series.modality, bodyPartExamined: series.bodyPart ?? undefined, seriesDescription: series.description })) return { model, manifest };
+      if (manifestAppliesTo(manifest, { modality: series.modality, bodyPartExamined: series.bodyPart ?? undefined, seriesDescription: series.description })) out.push({ model, manifest });
     }
-    return null;
+    return out;
   }
 
   async run(taskId: string, finalAttempt: boolean): Promise<PrelabelOutcome> {
@@ -186,47 +249,66 @@ export class PrelabelService implements OnModuleDestroy {
     if (!task || task.state !== TaskState.Prelabelling) return { taskId, status: 'skipped', reason: `task is ${task?.state ?? 'gone'}` };
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: task.projectId });
     const settings = parseProjectSettings(project.settings);
-    const chosen = await this.chooseModel(task, settings.prelabelModels);
-    const unsupported = chosen ? unsupportedReason(task.kind, chosen.manifest) : 'no registered model of the project applies to this series';
-    if (!chosen || unsupported) {
-      await this.finish(task, null, unsupported!);
-      return { taskId, status: 'no-model', reason: unsupported! };
+    const applicable = pickModels(await this.applicableModels(task, settings.prelabelModels));
+    const unsupported = applicable.map((c) => unsupportedReason(task.kind, c.manifest)).filter((r): r is string => r !== null);
+    const chosen = applicable.filter((c) => !unsupportedReason(task.kind, c.manifest));
+    if (!chosen.length) {
+      const reason = unsupported[0] ?? 'no registered model of the project applies to this series';
+      await this.finish(task, null, reason);
+      return { taskId, status: 'no-model', reason };
     }
     const t0 = performance.now();
+    let protocol: LabelProtocol | null;
+    let images: Awaited<ReturnType<SeriesVolumeLoader['loadForTask']>>;
     try {
-      const protocol = task.protocolVersion ? await this.dataSource.getRepository(LabelProtocol).findOneBy({ projectId: task.projectId, version: task.protocolVersion }) : null;
-      const images = await this.volumes.loadForTask(task);
-      const t1 = performance.now();
-      const manifest = chosen.manifest;
-      const prepared = images.map((image) => ({ seriesId: image.seriesId, volume: image.volume, ...prepareInput(image.volume, manifest) }));
-      const t2 = performance.now();
-      const model = await this.loaded(chosen.model);
-      const loadMs = t1 - t0;
-      const preprocessMs = t2 - t1;
-      let result: { draft: Draft; sessionRunMs: number; inferMs: number; postprocessMs: number; storeStart: number };
-      if (manifest.task === 'classification') result = await this.classify(task, model, prepared, manifest, protocol, chosen.model, t2);
-      else if (manifest.task === 'detection') result = await this.detect(task, model, prepared, manifest, protocol, chosen.model, t2);
-      else result = await this.segment(task, model, prepared[0], manifest, protocol, chosen.model, t2);
-      result.draft.stats.timing = { ...(result.draft.stats.timing as object), loadMs, preprocessMs };
-      await this.finish(task, result.draft);
-      const t5 = performance.now();
-      const uncertainty = result.draft.uncertainty;
-      const outcome = {
-        taskId,
-        status: 'drafted' as const,
-        uncertainty,
-        timing: { totalMs: t5 - t0, sessionRunMs: result.sessionRunMs, loadMs, preprocessMs, inferMs: result.inferMs, postprocessMs: result.postprocessMs, storeMs: t5 - result.storeStart },
-      };
-      this.logger.log({ taskId, model: chosen.model.name, uncertainty, totalMs: Math.round(outcome.timing.totalMs), sessionRunMs: Math.round(result.sessionRunMs) }, 'draft stored');
-      return outcome;
+      protocol = await this.grids.protocolOf(task);
+      images = await this.volumes.loadForTask(task);
     } catch (e) {
-      // Transient errors are retried by the queue; on the last attempt the task goes on without a draft. A
-      // model that does not fit the project's protocol fails the same way every time: no retry.
-      if (!finalAttempt && !(e instanceof ProtocolMismatch || e instanceof BadRequestException)) throw e;
-      const reason = `${chosen.model.name} ${chosen.model.version} failed: ${(e as Error).message}`;
+      if (!finalAttempt) throw e;
+      const reason = `the task's images could not be read for pre-labelling: ${(e as Error).message}`;
       await this.finish(task, null, reason);
       return { taskId, status: 'failed', reason };
     }
+    const loadMs = performance.now() - t0;
+    const parts: Part[] = [];
+    const failures: string[] = [...unsupported];
+    const totals = { sessionRunMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, storeMs: 0 };
+    for (const c of chosen) {
+      try {
+        const t1 = performance.now();
+        const prepared = images.map((image) => ({ seriesId: image.seriesId, volume: image.volume, ...prepareInput(image.volume, c.manifest) }));
+        const t2 = performance.now();
+        const model = await this.loaded(c.model);
+        let result: { draft: Draft; sessionRunMs: number; inferMs: number; postprocessMs: number; storeStart: number };
+        if (c.manifest.task === 'classification') result = await this.classify(task, model, prepared, c.manifest, protocol, c.model, t2);
+        else if (c.manifest.task === 'detection') result = await this.detect(task, model, prepared, c.manifest, protocol, c.model, t2);
+        else result = await this.segment(task, model, prepared[0], c.manifest, protocol, c.model, t2);
+        result.draft.stats.timing = { ...(result.draft.stats.timing as object), loadMs, preprocessMs: t2 - t1 };
+        parts.push({ model: c.model, draft: result.draft });
+        totals.sessionRunMs += result.sessionRunMs;
+        totals.preprocessMs += t2 - t1;
+        totals.inferMs += result.inferMs;
+        totals.postprocessMs += result.postprocessMs;
+        totals.storeMs += performance.now() - result.storeStart;
+      } catch (e) {
+        // Transient errors are retried by the queue (every model again); on the last attempt the task goes on with
+        // the drafts of the models that worked. A model that does not fit the project's protocol fails the same way
+        // every time: no retry.
+        if (!finalAttempt && !(e instanceof ProtocolMismatch || e instanceof BadRequestException)) throw e;
+        failures.push(`${c.model.name} ${c.model.version} failed: ${(e as Error).message}`);
+      }
+    }
+    const reason = failures.length ? failures.join('; ') : undefined;
+    if (!parts.length) {
+      await this.finish(task, null, reason);
+      return { taskId, status: 'failed', reason };
+    }
+    const draft = mergeDrafts(parts);
+    await this.finish(task, draft, reason);
+    const t5 = performance.now();
+    const outcome = { taskId, status: 'drafted' as const, uncertainty: draft.uncertainty, reason, timing: { totalMs: t5 - t0, loadMs, ...totals } };
+    this.logger.log({ taskId, models: parts.map((p) => p.model.name), uncertainty: draft.uncertainty, totalMs: Math.round(outcome.timing.totalMs), sessionRunMs: Math.round(totals.sessionRunMs) }, 'draft stored');
+    return outcome;
   }
 
   /** A segmentation model's mask on the task's grid, stored as a label map (and as a DICOM SEG for DICOM series). */
@@ -267,7 +349,7 @@ export class PrelabelService implements OnModuleDestroy {
     const choices = classification.choices.map((c) => question.choices.find((q) => q.toLowerCase() === c.toLowerCase())!);
     const answers = choices.length ? { [question.question]: question.multiple ? choices : choices[0] } : {};
     const uncertainty = classification.uncertainty;
-    const stats = { classification: { question: question.question, choices, probabilities: classification.probabilities, images: classification.images }, uncertainty, timing };
+    const stats = { classification: { question: question.question, choices, probabilities: classification.probabilities, images: classification.images, model: `${record.name} ${record.version}` }, uncertainty, timing };
     return { draft: { model: record, blobKey: null, segKey: null, answers, grid: null, stats, uncertainty }, sessionRunMs: timing.sessionRunMs, inferMs: t3 - t2, postprocessMs: 0, storeStart: t3 };
   }
 
@@ -325,17 +407,19 @@ export class PrelabelService implements OnModuleDestroy {
     return (await this.blobs.put(seg)).key;
   }
 
-  private async finish(task: Task, draft: Draft | null, reason?: string) {
+  private async finish(task: Task, draft: MergedDraft | null, reason?: string) {
     await this.dataSource.transaction(async (m) => {
       const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: task.id }).getOne();
       if (!locked || locked.state !== TaskState.Prelabelling) return;
       if (draft) {
-        const model = { id: draft.model.id, name: draft.model.name, version: draft.model.version };
+        const [first, ...others] = draft.models;
+        // The first model names the draft; with several, all of them are listed.
+        const model = { id: first.id, name: first.name, version: first.version, ...(others.length ? { models: draft.models.map((x) => ({ id: x.id, name: x.name, version: x.version })) } : {}) };
         await m.save(m.create(LabelVersion, { taskId: task.id, projectId: task.projectId, kind: 'draft', authorId: null, model, round: 0, protocolVersion: task.protocolVersion, blobKey: draft.blobKey, segBlobKey: draft.segKey, encoding: LABELMAP_ENCODING, grid: draft.grid, answers: draft.answers, stats: draft.stats }));
       }
       // Uncertain drafts go first: up to +100 priority for a maximally uncertain model.
       const boost = draft?.uncertainty != null ? Math.round(draft.uncertainty * 100) : 0;
-      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draft.model.name} ${draft.model.version}` : reason, { uncertainty: draft?.uncertainty ?? null, priority: locked.priority + boost, stateReason: draft ? null : reason ?? null });
+      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draftModels(draft)}${reason ? ` (${reason})` : ''}` : reason, { uncertainty: draft?.uncertainty ?? null, priority: locked.priority + boost, stateReason: reason ?? null });
       await m.query(`UPDATE task_reads SET priority = $2 WHERE task_id = $1`, [task.id, locked.priority + boost]);
     });
   }

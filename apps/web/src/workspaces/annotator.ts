@@ -379,12 +379,18 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   return cleanup;
 }
 
-const modelName = (v: LabelVersionInfo) => (v.model ? `${v.model.name} ${v.model.version}` : 'the model');
+const modelName = (v: LabelVersionInfo) => {
+  const models = v.model?.models ?? (v.model ? [v.model] : []);
+  return models.length ? models.map((m) => `${m.name} ${m.version}`).join(', ') : 'the model';
+};
 
 /** "Model (name version): bright 88 %, dark 12 %" for a question a classification model answered, else null. */
 export function modelSuggestion(draft: LabelVersionInfo | undefined, question: string): string | null {
-  const c = draft?.stats?.classification as { question?: string; probabilities?: Record<string, number> } | undefined;
-  if (!draft || !c?.probabilities || c.question?.toLowerCase() !== question.toLowerCase()) return null;
+  type Answer = { question?: string; probabilities?: Record<string, number>; model?: string };
+  const stats = draft?.stats as { classification?: Answer; classifications?: Answer[]; models?: { name: string; version: string }[] } | null | undefined;
+  const all = [...(stats?.classification ? [stats.classification] : []), ...(stats?.classifications ?? [])];
+  const c = all.find((x) => x.question?.toLowerCase() === question.toLowerCase());
+  if (!draft || !c?.probabilities) return null;
   const ranked = Object.entries(c.probabilities).sort((a, b) => b[1] - a[1]);
-  return `Model (${modelName(draft)}): ${ranked.map(([choice, p]) => `${choice} ${Math.round(p * 100)} %`).join(', ')}`;
+  return `Model (${c.model ?? modelName(draft)}): ${ranked.map(([choice, p]) => `${choice} ${Math.round(p * 100)} %`).join(', ')}`;
 }
