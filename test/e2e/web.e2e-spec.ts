@@ -853,7 +853,33 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
       form.append('manifest', JSON.stringify(manifest));
       return (await admin.request('POST', '/api/models', form)).id as string;
     };
-    const detectorId = await register(buildBrightRegionDetector({ threshold: 0.5 }), { ...DETECTOR_TEST_MANIFEST, preprocessing: { fixedGrid: [64, 64, 1], intensity: { kind: 'minmax' } }, inference: { mode: 'whole' } });
+    // The admin registers the detector on the Models page: a manifest that does not fit the model is refused with
+    // the mismatch named, the corrected one is listed.
+    const detectorManifest = { ...DETECTOR_TEST_MANIFEST, preprocessing: { fixedGrid: [64, 64, 1], intensity: { kind: 'minmax' } }, inference: { mode: 'whole' } };
+    const adminPage = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    contexts.push(adminPage.context());
+    adminPage.on('pageerror', (e) => pageErrors.push(`admin: ${e.message}`));
+    await adminPage.goto(`${base}/login`);
+    await adminPage.getByLabel('Username').fill('admin');
+    await adminPage.getByLabel('Password').fill(env.CONTOUR_ADMIN_PASSWORD!);
+    await adminPage.getByRole('button', { name: 'Sign in' }).click();
+    await adminPage.getByRole('heading', { name: 'Projects' }).waitFor();
+    await adminPage.getByRole('link', { name: 'Models' }).click();
+    await adminPage.getByRole('heading', { name: 'Register a model' }).waitFor();
+    await see(adminPage.locator('table.models tbody tr')).count(1);
+    await adminPage.getByLabel('ONNX file').setInputFiles({ name: 'detector.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(buildBrightRegionDetector({ threshold: 0.5 })) });
+    await adminPage.getByLabel('Manifest (JSON)').fill(JSON.stringify({ ...detectorManifest, output: { name: 'detections', kind: 'boxes' } }, null, 2));
+    await adminPage.getByRole('button', { name: 'Register model' }).click();
+    await see(adminPage.locator('.register-model .status-line.error')).contains('The model does not match its manifest');
+    await see(adminPage.locator('ul.problems li')).contains("manifest says output 'detections' but the model's outputs are: boxes");
+    await adminPage.getByLabel('Manifest (JSON)').fill(JSON.stringify(detectorManifest, null, 2));
+    await adminPage.getByRole('button', { name: 'Register model' }).click();
+    await see(adminPage.locator('.register-model .status-line.ok')).contains('Registered bright-detector 1.0.0.');
+    await see(adminPage.locator('table.models tr[data-model="bright-detector 1.0.0"]')).contains('detection');
+    await axe(adminPage, 'admin-models');
+    await adminPage.screenshot({ path: join(SHOTS, 'admin-models.png') });
+    await adminPage.context().close();
+    const detectorId = ((await pm.request('GET', '/api/models')) as { id: string; name: string }[]).find((m) => m.name === 'bright-detector')!.id;
     const classifierId = await register(buildMeanIntensityClassifier({ weights: [-4, 4], bias: [1, -1] }), { ...CLASSIFIER_TEST_MANIFEST, preprocessing: { intensity: { kind: 'minmax' } } });
     // Two projects of four views each, one per model; a bright rectangle on two of the views.
     const bright = { LCC: [20, 30, 60, 90], RMLO: [10, 10, 90, 110] } as Record<string, number[]>;

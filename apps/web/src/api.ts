@@ -284,6 +284,12 @@ export const api = {
   setMember: (projectId: string, userId: string, roles: string[], skills: string[]) => json<void>('PUT', `${p(projectId)}/members/${userId}`, { roles, skills }),
   removeMember: (projectId: string, userId: string) => json<void>('DELETE', `${p(projectId)}/members/${userId}`),
   users: () => json<User[]>('GET', '/api/users'),
+  registerModel: (file: File, manifest: string) => {
+    const form = new FormData();
+    form.append('model', file);
+    form.append('manifest', manifest);
+    return json<{ id: string; name: string; version: string }>('POST', '/api/models', form);
+  },
   models: () => json<{ id: string; name: string; version: string; builtin: boolean; manifest: { description?: string; modality?: string[] | string } }[]>('GET', '/api/models'),
   exports: (projectId: string) => json<ExportRow[]>('GET', `${p(projectId)}/exports`),
   exportDetail: (projectId: string, exportId: string) => json<ExportRow & { report: ExportReport | null }>('GET', `${p(projectId)}/exports/${exportId}`),

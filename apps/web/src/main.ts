@@ -6,6 +6,7 @@ import { currentPath, navigate, route, startRouter } from './router';
 import { annotatorInbox, annotatorWorkspace } from './workspaces/annotator';
 import { homeScreen, loginScreen } from './workspaces/home';
 import { managerDashboard } from './workspaces/manager';
+import { modelsScreen } from './workspaces/models';
 import { reviewerQueue, reviewerWorkspace } from './workspaces/reviewer';
 
 const app = document.getElementById('app')!;
@@ -21,6 +22,8 @@ function renderHeader(path: string) {
   replace(nav);
   if (!user) return;
   const m = path.match(/^\/projects\/([^/]+)/);
+  const admin = user.roles.includes('admin');
+  if (!m && admin) nav.append(h('a', { href: '/', 'aria-current': path === '/' ? 'page' : undefined }, 'Projects'), h('a', { href: '/models', 'aria-current': path === '/models' ? 'page' : undefined }, 'Models'));
   if (m) {
     const pid = m[1];
     const links: [string, string][] = [
@@ -56,6 +59,7 @@ route('/projects/:projectId/annotate/:taskId/:readId', annotatorWorkspace);
 route('/projects/:projectId/review', reviewerQueue);
 route('/projects/:projectId/review/:taskId/:readId', reviewerWorkspace);
 route('/projects/:projectId/manage', managerDashboard);
+route('/models', modelsScreen);
 
 startRouter(main, {
   guard: (path) => (!session.token && path !== '/login' ? `/login` : null),
@@ -70,6 +74,7 @@ function titleFor(path: string) {
   if (path.endsWith('/annotate')) return 'My tasks · Contour';
   if (path.includes('/review')) return 'Review · Contour';
   if (path.includes('/manage')) return 'Project dashboard · Contour';
+  if (path === '/models') return 'Models · Contour';
   if (path === '/login') return 'Sign in · Contour';
   return 'Projects · Contour';
 }

@@ -36,7 +36,7 @@ export class ModelRegistry {
       } catch (e) {
         throw new BadRequestException(`The file is not a model ONNX Runtime can load: ${(e as Error).message}`);
       }
-      if (problems.length) throw new BadRequestException(`The model does not match its manifest: ${problems.join('; ')}`);
+      if (problems.length) throw new BadRequestException(`The model does not match its manifest:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     } finally {
       await runner.release();
     }

@@ -23,6 +23,7 @@ export const CLASSIFIER_TEST_MANIFEST: ModelManifestInput = {
 export const DETECTOR_TEST_MANIFEST: ModelManifestInput = {
   ...CLASSIFIER_TEST_MANIFEST,
   name: 'bright-detector',
+  description: 'the bounding box of the bright region of each image',
   task: 'detection',
   question: undefined,
   output: { name: 'boxes', kind: 'boxes' },
