@@ -8,6 +8,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -22,10 +24,14 @@ import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, VoiWindow, writeNifti } from '@contour/volume';
-import { decodeLabelMap, Shape, shapesOf, TaskState } from '@contour/workflow';
+import { decodeLabelMap, labelCounts, Shape, shapesOf, TaskState } from '@contour/workflow';
 import { ExportOptions } from './export-options';
+import { inLanes } from './lanes';
 
 const actor = systemActor('export');
+const gzipAsync = promisify(gzip);
+/** Cases exported at once: two lanes keep two cores busy (decoding on this thread, compressing on libuv's pool). */
+const EXPORT_CASES_IN_FLIGHT = 2;
 const VERSION_PREFERENCE = ['review-edit', 'adjudicated', 'merged'];
 
 interface ProtocolLabel {
@@ -82,20 +88,22 @@ export class ExportService {
     const protocolLabels = ((protocolRow?.definition.labels as ProtocolLabel[] | undefined) ?? []).sort((a, b) => a.id - b.id);
     const { labels: nnLabels, remap } = nnunetLabelsFromProtocol(protocolLabels.map((l) => ({ id: l.id, name: l.name })));
 
-    // 2. One case at a time; cases already exported by an earlier attempt are skipped.
+    // 2. Two cases at a time (one case's volume is decoded on this thread while the other's NIfTI is compressed
+    //    on libuv's thread pool; memory stays bounded by two cases); cases exported by an earlier attempt are skipped.
     const done = new Map((await this.dataSource.getRepository(ExportCase).findBy({ exportId: exp.id })).map((c) => [c.taskId, c]));
     const sorted = [...cases].sort((a, b) => a.caseId.localeCompare(b.caseId));
-    for (const [index, c] of sorted.entries()) {
-      if (done.has(c.task.id)) continue;
+    const pending = [...sorted.entries()].filter(([, c]) => !done.has(c.task.id));
+    const exportOne = async ([index, c]: [number, (typeof sorted)[number]]) => {
       const caseName = nnunetCaseName(options.casePrefix, index + 1);
       const s = split.caseAssignment[c.caseId];
       const files = await this.exportCase(c, caseName, s, options, protocolLabels, remap, secret);
       const row = await this.dataSource.getRepository(ExportCase).save({ exportId: exp.id, taskId: c.task.id, caseName, split: s, files: files.files, summary: files.summary });
       done.set(c.task.id, row);
-      const pct = Math.round(((index + 1) / sorted.length) * 90);
+      const pct = Math.round((done.size / sorted.length) * 90);
       await this.dataSource.getRepository(DatasetExport).update(exp.id, { progress: pct });
       await progress(pct);
-    }
+    };
+    await inLanes(pending, EXPORT_CASES_IN_FLIGHT, exportOne);
 
     // 3. Dataset-level files, then the archive.
     const exported = [...done.values()];
@@ -213,7 +221,8 @@ export class ExportService {
       for (const m of masks) {
         const remapped = applyLabelRemap(m.map, remap);
         // Level 1: label maps are long runs that any level shrinks ~100x; higher levels only cost time.
-        const label = writeNifti({ dims: geometry.dims, affineRas: geometry.affineRas as never, data: remapped, description: 'Contour label', intent: { code: NIFTI_INTENT_LABEL, name: 'label' }, gzip: true, gzipLevel: 1 });
+        const nii = writeNifti({ dims: geometry.dims, affineRas: geometry.affineRas as never, data: remapped, description: 'Contour label', intent: { code: NIFTI_INTENT_LABEL, name: 'label' } });
+        const label = await gzipAsync(nii, { level: 1 });
         await put(`nnunet/${names.label.replace(/\.nii\.gz$/, `${suffix(m.version)}.nii.gz`)}`, label);
       }
       summary.nnunet = true;
@@ -231,10 +240,11 @@ export class ExportService {
       const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: series.id });
       const byId = new Map(instances.map((i) => [i.id, i]));
       const sources = [];
-      for (const id of geometry.order) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey)).dataset);
+      // Header-only: a SEG or RTSTRUCT needs the sources' attributes, never their pixels.
+      for (const id of geometry.order) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
       const order = geometry.order.map((id) => byId.get(id)!.sopInstanceUid);
       for (const m of masks) {
-        const present = new Set(m.map);
+        const present = new Set(Object.keys(labelCounts(m.map)).map(Number));
         const used = segments.filter((s) => present.has(s.labelValue));
         if (!used.length) continue;
         const common = { sources, order, labelMap: m.map, segments: used, seriesDescription: `Contour ${caseName}`, softwareVersions: 'contour 0.1.0', uidSeed: `export/${task.id}/${m.version.id}` };
