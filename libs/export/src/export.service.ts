@@ -8,8 +8,6 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -23,13 +21,12 @@ import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, VoiWindow, writeNifti } from '@contour/volume';
+import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, VoiWindow, writeNiftiGzip } from '@contour/volume';
 import { decodeLabelMap, labelCounts, Shape, shapesOf, TaskState } from '@contour/workflow';
 import { ExportOptions } from './export-options';
 import { inLanes } from './lanes';
 
 const actor = systemActor('export');
-const gzipAsync = promisify(gzip);
 /** Cases exported at once: two lanes keep two cores busy (decoding on this thread, compressing on libuv's pool). */
 const EXPORT_CASES_IN_FLIGHT = 2;
 const VERSION_PREFERENCE = ['review-edit', 'adjudicated', 'merged'];
@@ -221,8 +218,7 @@ export class ExportService {
       for (const m of masks) {
         const remapped = applyLabelRemap(m.map, remap);
         // Level 1: label maps are long runs that any level shrinks ~100x; higher levels only cost time.
-        const nii = writeNifti({ dims: geometry.dims, affineRas: geometry.affineRas as never, data: remapped, description: 'Contour label', intent: { code: NIFTI_INTENT_LABEL, name: 'label' } });
-        const label = await gzipAsync(nii, { level: 1 });
+        const label = await writeNiftiGzip({ dims: geometry.dims, affineRas: geometry.affineRas as never, data: remapped, description: 'Contour label', intent: { code: NIFTI_INTENT_LABEL, name: 'label' } }, 1);
         await put(`nnunet/${names.label.replace(/\.nii\.gz$/, `${suffix(m.version)}.nii.gz`)}`, label);
       }
       summary.nnunet = true;

@@ -1,15 +1,11 @@
 // A series as a cached .nii.gz in the blob store: uploaded NIfTI volumes as they are, DICOM series built once
 // from their (de-identified) instances. The viewer, scripts and exports read this.
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Series } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { volumeBuildMb, writeNifti } from '@contour/volume';
-
-const gzipAsync = promisify(gzip);
+import { volumeBuildMb, writeNiftiGzip } from '@contour/volume';
 import { SeriesVolumeLoader } from './series-volume.service';
 
 @Injectable()
@@ -59,8 +55,7 @@ export class SeriesNifti {
         }
         // Compressed on libuv's thread pool: a 300-slice CT takes ~1 s to gzip, which would otherwise stall every
         // other job of this process (a pre-label job of the same series, typically) for that long.
-        const nii = writeNifti({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour' });
-        const key = (await this.blobs.put(await gzipAsync(nii, { level: 1 }))).key;
+        const key = (await this.blobs.put(await writeNiftiGzip({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour' }, 1))).key;
         // Cache it only if the geometry is still the one this build started from: instances that arrived
         // meanwhile rebuilt the geometry (and cleared the key), and this volume lacks them.
         await this.dataSource.query(`UPDATE series SET volume_blob_key = $2 WHERE id = $1 AND geometry IS NOT DISTINCT FROM $3::jsonb`, [series.id, key, series.geometry === null ? null : JSON.stringify(series.geometry)]);

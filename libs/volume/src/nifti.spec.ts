@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { affineFromColumns, maxAbsDifference, type Mat4 } from './affine';
-import { NIFTI_DATATYPE, NIFTI_INTENT_LABEL, niftiVolume, readNifti, writeNifti } from './nifti';
+import { gunzipSync } from 'node:zlib';
+import { NIFTI_DATATYPE, NIFTI_INTENT_LABEL, niftiVolume, readNifti, writeNifti, writeNiftiGzip } from './nifti';
 import type { VoxelArray } from './voxel-data';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
@@ -137,5 +138,16 @@ describe('readNifti on nifti/t1-brain-256.nii.gz', () => {
     expect(image.pixdim).toEqual([1, 1, 1]);
     const volume = niftiVolume(image);
     expect(samples.map(([i, j, k]) => volume.data[i + 256 * (j + 256 * k)])).toEqual(seen.values);
+  });
+});
+
+describe('writeNiftiGzip', () => {
+  it('gzips exactly the bytes writeNifti writes, and reads back', async () => {
+    const data = Int16Array.from({ length: 4 * 3 * 2 }, (_, i) => i * 37 - 300);
+    const input = { dims: [4, 3, 2], affineRas: [[-0.5, 0, 0, 10], [0, 0.5, 0, -4], [0, 0, 2, 7], [0, 0, 0, 1]], data, description: 'test' };
+    const gz = await writeNiftiGzip(input, 1);
+    expect(gunzipSync(gz).equals(writeNifti(input))).toBe(true);
+    const back = readNifti(gz);
+    expect(Array.from(back.data as Int16Array)).toEqual(Array.from(data));
   });
 });

@@ -4,7 +4,7 @@
 // both set from the affine (codes 2 "aligned": the affine comes from the scanner geometry) and mm units.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { affineFromColumns, column, determinant3, norm, type Mat4 } from './affine';
 import { voxelCount, type Volume, type VoxelArray } from './voxel-data';
 
@@ -334,6 +334,31 @@ function qformAffine(b: number, c: number, d: number, qfac: number, pixdim: numb
 
 /** Serialises a volume as NIfTI-1. */
 export function writeNifti(input: NiftiWriteInput): Buffer {
+  const file = Buffer.concat(niftiParts(input));
+  return input.gzip ? gzipSync(file, { level: input.gzipLevel ?? 6 }) : file;
+}
+
+/**
+ * writeNifti(..., gzip) on libuv's thread pool and without an uncompressed copy of the file: the header and the
+ * voxels' own bytes stream through one gzip (a 300-slice CT: 157 MB never copied, the event loop free meanwhile).
+ */
+export async function writeNiftiGzip(input: Omit<NiftiWriteInput, 'gzip'>, level = 1): Promise<Buffer> {
+  const [header, voxels] = niftiParts(input);
+  const gz = createGzip({ level, chunkSize: 1 << 20 });
+  const chunks: Buffer[] = [];
+  gz.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    gz.on('end', resolve);
+    gz.on('error', reject);
+  });
+  gz.write(header);
+  gz.end(voxels);
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** The NIfTI-1 file as its header (with the extension flag) and its voxels, the latter a view of `data` (no copy). */
+function niftiParts(input: Omit<NiftiWriteInput, 'gzip'>): [Buffer, Buffer] {
   const { dims, affineRas, data } = input;
   if (dims.length < 1 || dims.length > 7 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 32767)) {
     throw new Error(`NIfTI-1 dims must be 1 to 7 integers between 1 and 32767; got [${dims.join(', ')}]`);
@@ -371,9 +396,7 @@ export function writeNifti(input: NiftiWriteInput): Buffer {
   header.write((input.intent?.name ?? '').slice(0, 15), 328, 'latin1');
   header.write('n+1\0', 344, 'latin1');
   // Bytes 348..351: extension flag, all zero (no extensions).
-  const voxels = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const file = Buffer.concat([header, voxels]);
-  return input.gzip ? gzipSync(file, { level: input.gzipLevel ?? 6 }) : file;
+  return [header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)];
 }
 
 /** Shorthand: write a Volume (3D) with its RAS affine. */
