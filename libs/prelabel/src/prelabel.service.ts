@@ -1,8 +1,10 @@
-// Pre-labelling of one task (prelabel queue, worker): the project's model drafts a mask on the task's series.
-// The series is conformed to the model's grid, run through ONNX Runtime (one warm session per model per
-// process), post-processed, brought back onto the native grid and stored as the task's draft label version,
-// with an uncertainty score that raises the task's routing priority. A model that fails leaves the task
-// going to annotators without a draft, with the reason recorded.
+// Pre-labelling of one task (prelabel queue, worker): the project's models that apply to the task draft it, one
+// per output: a segmentation model's mask, a detector's boxes, a classifier's answer to its question. The task's
+// images (its series, each view of a view group, or an instance's frames) are put on each model's grid, run
+// through ONNX Runtime (one warm session per model per process), post-processed and brought back to the task's
+// own grid and pixels; the parts are stored as one draft label version, with an uncertainty score that raises
+// the task's routing priority. A model that fails leaves the task going to annotators without its part, with the
+// reason recorded.
 import { BadRequestException, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
