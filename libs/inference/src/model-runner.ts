@@ -47,6 +47,14 @@ export interface InferenceTiming {
   batches: number;
 }
 
+/** Adds `more` into `total` (several runs of one job: views, models). */
+export function addTiming(total: InferenceTiming, more: InferenceTiming): void {
+  total.sessionRunMs += more.sessionRunMs;
+  total.totalMs += more.totalMs;
+  total.patches += more.patches;
+  total.batches += more.batches;
+}
+
 export interface InferenceResult {
   /** Model output, [channel][z][y][x] (x fastest), on the input grid. */
   channels: Float32Array;
@@ -139,7 +147,7 @@ export class LoadedModel {
       outputs.push(...run.outputs);
       if (channels && run.channels !== channels) throw new InferenceError(`output '${manifest.output.name}' gave ${run.channels} scores on one image and ${channels} on another`);
       channels = run.channels;
-      for (const k of ['sessionRunMs', 'totalMs', 'patches', 'batches'] as const) timing[k] += run.timing[k];
+      addTiming(timing, run.timing);
     }
     return { classification: classifyScores(outputs, channels, manifest), timing };
   }

@@ -13,7 +13,7 @@ import { CONFIG, ContourConfig } from '@contour/config';
 import { Instance, LabelProtocol, LabelVersion, Model, Project, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { SegmentDefinition, writeSegmentation } from '@contour/seg';
-import { Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
+import { addTiming, Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { TaskGrid, TaskLifecycle } from '@contour/tasks';
 import { conformTo, resizeTo, toNativePixels, unconform, type Grid } from '@contour/volume';
@@ -252,8 +252,9 @@ export class PrelabelService implements OnModuleDestroy {
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: task.projectId });
     const settings = parseProjectSettings(project.settings);
     const applicable = pickModels(await this.applicableModels(task, settings.prelabelModels));
-    const unsupported = applicable.map((c) => unsupportedReason(task.kind, c.manifest)).filter((r): r is string => r !== null);
-    const chosen = applicable.filter((c) => !unsupportedReason(task.kind, c.manifest));
+    const reasons = applicable.map((c) => unsupportedReason(task.kind, c.manifest));
+    const unsupported = reasons.filter((r): r is string => r !== null);
+    const chosen = applicable.filter((_, i) => reasons[i] === null);
     if (!chosen.length) {
       const reason = unsupported[0] ?? 'no registered model of the project applies to this series';
       await this.finish(task, null, reason);
@@ -365,7 +366,7 @@ export class PrelabelService implements OnModuleDestroy {
     const timing = { sessionRunMs: 0, totalMs: 0, patches: 0, batches: 0 };
     for (const image of images) {
       const run = await model.detect(image.input, image.dims, manifest);
-      for (const k of ['sessionRunMs', 'totalMs', 'patches', 'batches'] as const) timing[k] += run.timing[k];
+      addTiming(timing, run.timing);
       for (const d of run.detections) {
         const label = mapping.get(d.label);
         if (label === undefined) continue;
