@@ -161,9 +161,10 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
         { id: 1, name: 'Lung', color: '#3b82f6' },
         { id: 2, name: 'Soft tissue', color: '#f59e0b' },
         { id: 3, name: 'Bone', color: '#e5e7eb' },
-        { id: LESION, name: 'Lesion', color: '#ef4444' },
+        { id: LESION, name: 'Lesion', color: '#ef4444', code: { value: '52988006', scheme: 'SCT', meaning: 'Lesion' } },
       ],
       annotationTypes: [{ kind: 'segmentation-3d' }, { kind: 'bounding-box' }, { kind: 'classification', question: 'Image quality', choices: ['Good', 'Acceptable', 'Poor'] }],
+      appliesTo: { modalities: ['CT'], bodyParts: [] },
       instructions: 'Outline every lesion in red. Correct the lung, soft tissue and bone draft where it is wrong.',
     });
     const phantom = ctPhantomSeries(PHANTOM);
@@ -182,8 +183,8 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
         { id: 1, name: 'Mass', color: '#ef4444' },
         { id: 2, name: 'Calcification', color: '#22c55e' },
       ],
-      annotationTypes: [{ kind: 'bounding-box' }, { kind: 'point' }, { kind: 'polygon' }],
-      instructions: 'Box every mass; mark every calcification with a point.',
+      annotationTypes: [{ kind: 'bounding-box' }, { kind: 'point' }, { kind: 'polygon' }, { kind: 'classification', question: 'Breast density', choices: ['fatty', 'scattered', 'heterogeneous', 'dense'] }],
+      instructions: 'Box every mass; mark every calcification with a point; grade the breast density.',
     });
     await pm.upload(
       shapesProjectId,
@@ -656,6 +657,28 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await page.getByRole('tab', { name: 'Setup' }).click();
     await see(page.getByRole('heading', { name: /Protocol \(current: version 1\)/ })).visible();
     await axe(page, 'manager-setup');
+    // A new protocol version from the editor: an optional question added; what the editor does not change
+    // (boxes, the lesion's code, the modalities it applies to) is kept.
+    await see(page.getByRole('checkbox', { name: 'Boxes' })).checked(true);
+    await see(page.getByRole('checkbox', { name: 'Polygons' })).checked(false);
+    await page.getByRole('button', { name: 'Add question' }).click();
+    await page.getByLabel('Question 2', { exact: true }).fill('Motion artefact?');
+    await page.getByLabel('Question 2 choices, separated by commas').fill('none, mild, severe');
+    await page.getByLabel('Question 2: an answer is required').uncheck();
+    await page.getByRole('button', { name: 'Save as new version' }).click();
+    await see(page.locator('.status-line.ok')).contains('Saved as protocol version 2');
+    const [v2] = (await pm.request('GET', `/api/projects/${projectId}/protocols`)) as { version: number; definition: Record<string, unknown> }[];
+    expect(v2.version).toBe(2);
+    expect(v2.definition).toMatchObject({
+      annotationTypes: [
+        { kind: 'segmentation-3d' },
+        { kind: 'bounding-box' },
+        { kind: 'classification', question: 'Image quality', choices: ['Good', 'Acceptable', 'Poor'], multiple: false, required: true },
+        { kind: 'classification', question: 'Motion artefact?', choices: ['none', 'mild', 'severe'], multiple: false, required: false },
+      ],
+      appliesTo: { modalities: ['CT'], bodyParts: [] },
+    });
+    expect((v2.definition.labels as { id: number; code?: unknown }[]).find((l) => l.id === LESION)!.code).toEqual({ value: '52988006', scheme: 'SCT', meaning: 'Lesion' });
     await page.getByRole('tab', { name: 'Data' }).click();
     await see(page.locator('.batch')).visible();
     await see(page.locator('.batch[data-done="true"]')).count(1);
@@ -792,6 +815,10 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     expect([polygon.kind, polygon.image, polygon.points.length]).toEqual(['polygon', seriesIds[1], 3]);
     await page.screenshot({ path: join(SHOTS, 'annotator-shapes.png') });
     await axe(page, 'annotator-shapes');
+    // The question must be answered before the read goes.
+    await page.getByRole('button', { name: 'Submit', exact: true }).click();
+    await see(page.locator('.status-line.error')).contains('Answer every question before submitting: Breast density.');
+    await page.getByRole('radio', { name: 'scattered', exact: true }).check();
     await submit(page);
     const mine = (await pm.request('GET', `/api/projects/${shapesProjectId}/tasks/${tasks[0].id}`)).labels.find((l: { kind: string }) => l.kind === 'read');
     expect(mine.answers.shapes.map((s: { kind: string; image: string; label: number }) => [s.kind, s.image, s.label])).toEqual([
@@ -804,7 +831,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     // The second reader boxes the same mass (through the API) and marks no calcification.
     const ann2 = await new ApiClient(base).login('ann2', PASSWORD);
     const lease = await ann2.request('POST', `/api/projects/${shapesProjectId}/tasks/next`);
-    await ann2.request('POST', `/api/projects/${shapesProjectId}/reads/${lease.readId}/submit`, { answers: { shapes: [{ kind: 'box', label: 1, image: seriesIds[0], box: [21, 30, 61, 81] }] } });
+    await ann2.request('POST', `/api/projects/${shapesProjectId}/reads/${lease.readId}/submit`, { answers: { 'Breast density': 'dense', shapes: [{ kind: 'box', label: 1, image: seriesIds[0], box: [21, 30, 61, 81] }] } });
     await eventually(async () => (await pm.request('GET', `/api/projects/${shapesProjectId}/tasks/${tasks[0].id}`)).state === 'review', 30_000, 250);
 
     // The reviewer: shape agreement, both readers' shapes, the disputed point; adds it and approves the edit.
@@ -828,6 +855,9 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await rev.getByRole('checkbox', { name: 'Reader 2' }).check();
     await rev.screenshot({ path: join(SHOTS, 'reviewer-shapes.png') });
     await axe(rev, 'reviewer-shapes');
+    // The readers' answers under the question (they disagree); the reviewer settles it.
+    await see(rev.locator('.reader-answers.disputed')).text('Readers disagree: Reader 1: scattered · Reader 2: dense');
+    await rev.getByRole('radio', { name: 'dense', exact: true }).check();
     await rev.getByRole('button', { name: 'Edit & approve' }).click();
     await see(rev.locator('.status-line.ok')).contains('Edited and approved');
     const final = await eventually(async () => {
@@ -840,6 +870,7 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
       ['point', seriesIds[2]],
     ]);
     expect(edit.answers.shapes[0].box).toEqual(expect.arrayContaining([expect.any(Number)]));
+    expect(edit.answers['Breast density']).toBe('dense');
     await rev.context().close();
     expect(pageErrors).toEqual([]);
   });

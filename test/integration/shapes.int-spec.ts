@@ -70,9 +70,14 @@ describe('boxes, points and polygons', () => {
     // Answers to questions the protocol does not ask, or outside its choices, are refused the same way.
     const badAnswers = await submit(projectId, ann[0], l1.readId, { 'Malignant?': 'maybe', Size: 'big', shapes: [] }).expect(400);
     expect(badAnswers.body.message).toBe('2 answers are not valid: "Malignant?": "maybe" is not one of its choices ("yes", "no"); "Size" is not a question of the protocol (its questions: "Malignant?")');
+    // A final read answers every question; one refusal names the missing answer and the bad shape together.
     const malformed = await submit(projectId, ann[0], l1.readId, { shapes: [{ kind: 'box', label: 1, box: [1, 2] }] }).expect(400);
-    expect(malformed.body.message).toMatch(/shapes\[0\]\.box/);
-    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM label_versions WHERE task_id = $1`, [task.id]);
+    expect(malformed.body.message).toMatch(/^1 answer is not valid: this question is not answered: "Malignant\?" \(choices: "yes", "no"\)\. .*shapes\[0\]\.box/);
+    const unanswered = await submit(projectId, ann[0], l1.readId, { shapes: [] }).expect(400);
+    expect(unanswered.body.message).toBe('1 answer is not valid: this question is not answered: "Malignant?" (choices: "yes", "no")');
+    // A draft may leave it open (work in progress).
+    await sys.http().put(`/api/projects/${projectId}/reads/${l1.readId}/draft`).set(bearer(ann[0])).send({ answers: { shapes: [] } }).expect(200);
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM label_versions WHERE task_id = $1 AND kind = 'read'`, [task.id]);
     expect(n).toBe(0);
 
     await submit(projectId, ann[0], l1.readId, { 'Malignant?': 'no', shapes: [{ kind: 'box', label: 1, slice: 1, box: [100, 100, 140, 150] }, { kind: 'point', label: 2, slice: 2, point: [300.5, 300.5] }] }).expect(200);

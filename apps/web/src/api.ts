@@ -21,17 +21,19 @@ export interface ProtocolLabel {
   name: string;
   color: string;
   code?: { value: string; scheme: string; meaning: string };
+  category?: { value: string; scheme: string; meaning: string };
 }
 
 export type AnnotationType =
   | { kind: 'segmentation-3d' | 'segmentation-2d' | 'bounding-box' | 'polygon' | 'point' }
-  | { kind: 'classification'; question: string; choices: string[]; multiple?: boolean };
+  | { kind: 'classification'; question: string; choices: string[]; multiple?: boolean; required?: boolean };
 
 export interface Protocol {
   version: number;
   labels: ProtocolLabel[];
   annotationTypes: AnnotationType[];
   instructions: string;
+  appliesTo?: { modalities: string[]; bodyParts: string[] };
 }
 
 export interface SeriesGeometry {

@@ -245,7 +245,9 @@ export class RoutingService {
     } else if (!submission.answers || Object.keys(submission.answers).length === 0) {
       throw new ConflictException('A submission needs a mask, answers, or both');
     }
-    const answers = (await this.grids.checkAnswers(task, submission.answers)) ?? {};
+    // A read or an adjudication is final: every required question of the protocol must be answered.
+    const complete = kind === 'read' || kind === 'adjudicated';
+    const answers = (await this.grids.checkAnswers(task, submission.answers, { complete })) ?? {};
     if (answers[SHAPES_KEY]) stats = { ...stats, shapes: (answers[SHAPES_KEY] as unknown[]).length };
     const version = m.create(LabelVersion, {
       taskId: task.id,

@@ -84,28 +84,34 @@ export class TaskGrid {
 
   /**
    * The answers checked against the protocol (400 naming each bad answer: a question the protocol lacks, a
-   * value that is not one of its choices; each bad shape), with each shape's image filled in.
+   * value that is not one of its choices; each bad shape; with `complete`, each required question left
+   * unanswered), with each shape's image filled in.
    */
-  async checkAnswers(task: Task, answers: Record<string, unknown> | undefined): Promise<Record<string, unknown> | undefined> {
-    if (!answers) return answers;
+  async checkAnswers(task: Task, answers: Record<string, unknown> | undefined, options: { complete?: boolean } = {}): Promise<Record<string, unknown> | undefined> {
+    if (!answers && !options.complete) return answers;
+    // Both checks run, so one refusal names every problem: bad answers, missing answers and bad shapes.
+    const problems: string[] = [];
     if (task.protocolVersion !== null) {
       const protocol = await this.protocolOf(task);
       const questions = ((protocol?.definition.annotationTypes ?? []) as (QuestionSpec & { kind: string })[]).filter((t) => t.kind === 'classification');
       try {
-        checkQuestionAnswers(answers, questions);
+        checkQuestionAnswers(answers ?? {}, questions, options);
       } catch (e) {
-        if (e instanceof AnswerError) throw new BadRequestException(e.message);
-        throw e;
+        if (!(e instanceof AnswerError)) throw e;
+        problems.push(e.message);
       }
     }
-    if (!(SHAPES_KEY in answers)) return answers;
-    let shapes: Shape[];
-    try {
-      shapes = checkShapes(answers[SHAPES_KEY], await this.shapeContext(task));
-    } catch (e) {
-      if (e instanceof ShapeError) throw new BadRequestException(e.message);
-      throw e;
+    let shapes: Shape[] | undefined;
+    if (answers && SHAPES_KEY in answers) {
+      try {
+        shapes = checkShapes(answers[SHAPES_KEY], await this.shapeContext(task));
+      } catch (e) {
+        if (!(e instanceof ShapeError)) throw e;
+        problems.push(e.message);
+      }
     }
+    if (problems.length) throw new BadRequestException(problems.join('. '));
+    if (!answers || !shapes) return answers;
     return { ...answers, [SHAPES_KEY]: shapes };
   }
 

@@ -30,3 +30,23 @@ describe('checkQuestionAnswers', () => {
     expect(() => checkQuestionAnswers(answers, qs)).toThrow(message);
   });
 });
+
+describe('checkQuestionAnswers of a final read (complete)', () => {
+  const withOptional: QuestionSpec[] = [...questions, { question: 'Comment-worthy?', choices: ['yes', 'no'], required: false }];
+
+  it.each<[string, Record<string, unknown>]>([
+    ['every required question answered', { 'Image quality': 'Good', Findings: ['none'] }],
+    ['an empty list for "none of these"', { 'Image quality': 'Good', Findings: [] }],
+    ['an optional question left open', { 'Image quality': 'Good', Findings: ['mass'] }],
+  ])('accepts %s', (_name, answers) => {
+    expect(() => checkQuestionAnswers(answers, withOptional, { complete: true })).not.toThrow();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['nothing answered', {}, 'these questions are not answered: "Image quality" (choices: "Good", "Poor"), "Findings" (choices: "mass", "calcification", "none")'],
+    ['one left open, shapes sent', { Findings: ['mass'], shapes: [] }, '1 answer is not valid: this question is not answered: "Image quality" (choices: "Good", "Poor")'],
+    ['a bad value and a missing answer, both named', { 'Image quality': 'meh' }, '2 answers are not valid: "Image quality": "meh" is not one of its choices ("Good", "Poor"); this question is not answered: "Findings"'],
+  ])('refuses %s', (_name, answers, message) => {
+    expect(() => checkQuestionAnswers(answers, withOptional, { complete: true })).toThrow(message);
+  });
+});

@@ -7,6 +7,8 @@ export interface QuestionSpec {
   question: string;
   choices: readonly string[];
   multiple?: boolean;
+  /** A final read must answer it (the protocol's default); drafts may leave it open. */
+  required?: boolean;
 }
 
 export class AnswerError extends Error {}
@@ -16,9 +18,10 @@ const quote = (values: readonly string[]) => values.map((v) => `"${v}"`).join(',
 /**
  * Throws an AnswerError naming every answer that is not valid (at most 10): a key that is no question of the
  * protocol, a value that is not one of the question's choices, a list for a single-choice question or a
- * single value for a multiple-choice one. Questions left unanswered are not an error here.
+ * single value for a multiple-choice one. With `complete` (a final read or adjudication, not a draft) every
+ * required question must be answered too; a multiple-choice question may be answered with an empty list.
  */
-export function checkQuestionAnswers(answers: Record<string, unknown>, questions: readonly QuestionSpec[]): void {
+export function checkQuestionAnswers(answers: Record<string, unknown>, questions: readonly QuestionSpec[], options: { complete?: boolean } = {}): void {
   const byText = new Map(questions.map((q) => [q.question, q]));
   const problems: string[] = [];
   for (const [key, value] of Object.entries(answers)) {
@@ -38,6 +41,10 @@ export function checkQuestionAnswers(answers: Record<string, unknown>, questions
     } else if (typeof value !== 'string' || !q.choices.includes(value)) {
       problems.push(`"${key}": ${JSON.stringify(value)} is not one of its choices (${quote(q.choices)})${Array.isArray(value) ? '; it takes one choice' : ''}`);
     }
+  }
+  if (options.complete) {
+    const missing = questions.filter((q) => q.required !== false && !(q.question in answers));
+    if (missing.length) problems.push(`${missing.length > 1 ? 'these questions are' : 'this question is'} not answered: ${missing.map((q) => `"${q.question}" (choices: ${quote(q.choices)})`).join(', ')}`);
   }
   if (problems.length) throw new AnswerError(`${problems.length} answer${problems.length > 1 ? 's are' : ' is'} not valid: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? '; …' : ''}`);
 }

@@ -25,7 +25,7 @@ export const AnnotationType = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bounding-box') }),
   z.object({ kind: z.literal('polygon') }),
   z.object({ kind: z.literal('point') }),
-  z.object({ kind: z.literal('classification'), question: z.string().min(1), choices: z.array(z.string().min(1)).min(2), multiple: z.boolean().default(false) }),
+  z.object({ kind: z.literal('classification'), question: z.string().min(1), choices: z.array(z.string().min(1)).min(2), multiple: z.boolean().default(false), required: z.boolean().default(true) }),
 ]);
 
 export const ProtocolInput = z

@@ -5,6 +5,7 @@ import { announce, errorText, fmtDate, h, replace, statusLine } from '../dom';
 import { navigate } from '../router';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
 import { SHAPE_KEYS, ShapeEditor, ShapeKind, shapeKinds, WebShape } from '../viewer/shapes';
+import { questionForm, questionsOf } from './questions';
 import { exposeForTests, openTaskImages, TaskImages } from './task-images';
 
 const HEARTBEAT_MS = 30_000;
@@ -183,34 +184,22 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   // ---- questions (classification) -------------------------------------------------------------------------
   // The model's draft: a mask, or answers (a classification's choice, a detector's boxes) to start from.
   const modelDraft = [...task.labels].reverse().find((l) => l.kind === 'draft');
-  const answers: Record<string, unknown> = {};
-  const questions = protocol.annotationTypes.filter((t): t is Extract<AnnotationType, { kind: 'classification' }> => t.kind === 'classification');
+  let answers: Record<string, unknown> = {};
+  const questions = questionsOf(protocol.annotationTypes);
   const questionsEl = h('section', { class: 'panel questions', 'aria-label': 'Questions' }, questions.length ? h('h2', null, 'Questions') : null);
-  const answerInputs: { q: string; inputs: HTMLInputElement[]; multiple: boolean }[] = [];
-  for (const [qi, q] of questions.entries()) {
-    const name = `q${qi}`;
-    const inputs = q.choices.map((c) => h('input', { type: q.multiple ? 'checkbox' : 'radio', name, value: c, onchange: () => readAnswers() }));
-    answerInputs.push({ q: q.question, inputs, multiple: Boolean(q.multiple) });
+  const form = questionForm(questions, 'q', () => readAnswers(), (q) => {
     const suggestion = modelSuggestion(modelDraft, q.question);
-    questionsEl.append(h('fieldset', null, h('legend', null, q.question), ...inputs.map((input, i) => h('label', { class: 'choice' }, input, q.choices[i])), suggestion ? h('p', { class: 'muted small model-suggestion' }, suggestion) : null));
-  }
+    return suggestion ? h('p', { class: 'muted small model-suggestion' }, suggestion) : null;
+  });
+  questionsEl.append(...form.fieldsets);
   function readAnswers() {
-    for (const a of answerInputs) {
-      const picked = a.inputs.filter((i) => i.checked).map((i) => i.value);
-      if (a.multiple) answers[a.q] = picked;
-      else if (picked[0]) answers[a.q] = picked[0];
-      else delete answers[a.q];
-    }
+    answers = form.values();
     dirty = true;
   }
   function fillAnswers(from: Record<string, unknown> | null | undefined) {
     if (!from) return;
-    for (const a of answerInputs) {
-      const v = from[a.q];
-      const values = Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
-      a.inputs.forEach((i) => (i.checked = values.includes(i.value)));
-    }
-    readAnswers();
+    form.fill(from);
+    answers = form.values();
     dirty = false;
   }
 
@@ -324,7 +313,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   let idempotencyKey = crypto.randomUUID();
   async function submit() {
     if (leaseLost || submitted) return;
-    const missing = answerInputs.filter((a) => !a.inputs.some((i) => i.checked)).map((a) => a.q);
+    const missing = form.missing();
     if (missing.length) {
       status.show(`Answer every question before submitting: ${missing.join(', ')}.`, 'error');
       return;

@@ -2,7 +2,7 @@
 // per-annotator agreement and rejections), the task list with priority, assignment and decisions, project
 // setup (protocol editor, members and skills, quality settings, split policy, pre-label models), data
 // (uploads with progress bars, quarantine) and queue depths.
-import { api, ProjectSettings, ProjectStats, TaskRow } from '../api';
+import { api, ProjectSettings, ProjectStats, ProtocolLabel, TaskRow } from '../api';
 import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
 import { dialog } from '../viewer/controls';
@@ -251,37 +251,63 @@ function protocolEditor(projectId: string, protocols: Awaited<ReturnType<typeof 
   const st = statusLine();
   const labelRows = h('tbody');
   const questionRows = h('div', { class: 'questions-edit' });
-  const addLabel = (l?: { id: number; name: string; color: string }) => {
+  const addLabel = (l?: ProtocolLabel) => {
     const n = labelRows.children.length + 1;
     const id = h('input', { type: 'number', min: '1', max: '255', value: String(l?.id ?? n), class: 'num', 'aria-label': `Label ${n} value` });
     const name = h('input', { type: 'text', value: l?.name ?? '', 'aria-label': `Label ${n} name`, required: true });
     const color = h('input', { type: 'color', value: l?.color ?? '#ff0000', 'aria-label': `Label ${n} colour` });
     const row = h('tr', { class: 'label-edit' }, h('td', null, id), h('td', null, name), h('td', null, color), h('td', null, h('button', { type: 'button', 'aria-label': `Remove label ${n}`, onclick: () => row.remove() }, 'Remove')));
+    // A label's coded concepts (for DICOM SEG) have no fields here; they are kept as they were.
+    if (l?.code || l?.category) row.dataset.coded = JSON.stringify({ code: l.code, category: l.category });
     labelRows.append(row);
   };
-  const addQuestion = (q?: { question: string; choices: string[]; multiple?: boolean }) => {
+  const addQuestion = (q?: { question: string; choices: string[]; multiple?: boolean; required?: boolean }) => {
     const n = questionRows.children.length + 1;
     const question = h('input', { type: 'text', value: q?.question ?? '', 'aria-label': `Question ${n}` });
     const choices = h('input', { type: 'text', value: q?.choices.join(', ') ?? '', 'aria-label': `Question ${n} choices, separated by commas` });
-    const multiple = h('input', { type: 'checkbox', checked: q?.multiple ?? false });
-    const row = h('div', { class: 'row question-edit' }, question, choices, h('label', { class: 'inline check' }, multiple, 'Several answers'), h('button', { type: 'button', 'aria-label': `Remove question ${n}`, onclick: () => row.remove() }, 'Remove'));
+    const multiple = h('input', { type: 'checkbox', checked: q?.multiple ?? false, 'aria-label': `Question ${n}: several answers` });
+    const required = h('input', { type: 'checkbox', checked: q?.required ?? true, 'aria-label': `Question ${n}: an answer is required` });
+    const row = h(
+      'div',
+      { class: 'row question-edit' },
+      question,
+      choices,
+      h('label', { class: 'inline check' }, multiple, 'Several answers'),
+      h('label', { class: 'inline check' }, required, 'Required'),
+      h('button', { type: 'button', 'aria-label': `Remove question ${n}`, onclick: () => row.remove() }, 'Remove'),
+    );
     questionRows.append(row);
   };
   (latest?.labels ?? []).forEach((l) => addLabel(l));
   (latest?.annotationTypes ?? []).forEach((t) => t.kind === 'classification' && addQuestion(t));
-  const seg = h('input', { type: 'checkbox', checked: latest ? latest.annotationTypes.some((t) => t.kind === 'segmentation-3d') : true });
+  // Every annotation type the protocol can ask for, ticked as the current version has them (a new protocol: 3D masks).
+  const KINDS = [
+    ['segmentation-3d', '3D segmentation masks'],
+    ['segmentation-2d', '2D segmentation masks'],
+    ['bounding-box', 'Boxes'],
+    ['polygon', 'Polygons'],
+    ['point', 'Points'],
+  ] as const;
+  const kindBoxes = KINDS.map(([kind, text]) => ({
+    kind,
+    box: h('input', { type: 'checkbox', checked: latest ? latest.annotationTypes.some((t) => t.kind === kind) : kind === 'segmentation-3d' }),
+    text,
+  }));
   const instructions = h('textarea', { rows: 4 }, latest?.instructions ?? '');
   const save = async () => {
     const labels = [...labelRows.querySelectorAll('tr')].map((r) => {
       const [id, name, color] = [...r.querySelectorAll('input')] as HTMLInputElement[];
-      return { id: Number(id.value), name: name.value.trim(), color: color.value };
+      const coded = (r as HTMLElement).dataset.coded;
+      return { id: Number(id.value), name: name.value.trim(), color: color.value, ...(coded ? (JSON.parse(coded) as Pick<ProtocolLabel, 'code' | 'category'>) : {}) };
     });
     const questions = [...questionRows.querySelectorAll('.question-edit')].map((r) => {
-      const [q, c, m] = [...r.querySelectorAll('input')] as HTMLInputElement[];
-      return { kind: 'classification' as const, question: q.value.trim(), choices: c.value.split(',').map((x) => x.trim()).filter(Boolean), multiple: m.checked };
+      const [q, c, m, req] = [...r.querySelectorAll('input')] as HTMLInputElement[];
+      return { kind: 'classification' as const, question: q.value.trim(), choices: c.value.split(',').map((x) => x.trim()).filter(Boolean), multiple: m.checked, required: req.checked };
     });
+    const kinds = kindBoxes.filter((k) => k.box.checked).map((k) => ({ kind: k.kind }));
     try {
-      const res = await api.createProtocol(projectId, { labels, annotationTypes: [...(seg.checked ? [{ kind: 'segmentation-3d' as const }] : []), ...questions], instructions: instructions.value });
+      // What this editor does not show (the modalities and body parts it applies to) is kept from the current version.
+      const res = await api.createProtocol(projectId, { labels, annotationTypes: [...kinds, ...questions], instructions: instructions.value, ...(latest?.appliesTo ? { appliesTo: latest.appliesTo } : {}) });
       st.show(`Saved as protocol version ${res.version}. New tasks use it.`, 'ok');
     } catch (e) {
       st.show(errorText(e), 'error');
@@ -293,7 +319,7 @@ function protocolEditor(projectId: string, protocols: Awaited<ReturnType<typeof 
     h('h2', null, `Protocol${protocols[0] ? ` (current: version ${protocols[0].version})` : ''}`),
     h('table', { class: 'data compact' }, h('caption', null, 'Labels'), h('thead', null, h('tr', null, ...['Value', 'Name', 'Colour', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))), labelRows),
     h('button', { type: 'button', onclick: () => addLabel() }, 'Add label'),
-    h('label', { class: 'inline check' }, seg, '3D segmentation masks'),
+    h('fieldset', { class: 'kinds' }, h('legend', null, 'Annotation types'), ...kindBoxes.map((k) => h('label', { class: 'inline check' }, k.box, k.text))),
     h('h3', null, 'Classification questions'),
     questionRows,
     h('button', { type: 'button', onclick: () => addQuestion() }, 'Add question'),

@@ -8,6 +8,7 @@ import { navigate } from '../router';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
 import { describeShape, ShapeEditor, shapeKinds, WebShape } from '../viewer/shapes';
 import { Viewer } from '../viewer/viewer';
+import { answerText, questionForm, questionsOf } from './questions';
 import { exposeForTests, openTaskImages, TaskImages } from './task-images';
 
 const HEARTBEAT_MS = 30_000;
@@ -189,6 +190,17 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   const mergedVersion = task.labels.find((l) => l.id === consensus?.mergedVersionId);
   const mergedAnswers = { ...(mergedVersion?.answers ?? {}) };
   delete mergedAnswers.shapes;
+  // Questions: each reader's answer under the question, the final answer (editable) from the merged result.
+  const questions = questionsOf(protocol.annotationTypes);
+  const answerForm = questionForm(questions, uid('final-q'), () => (edited = true), (q) => {
+    const given = readers.map((r) => ({ name: r.name, value: answerText(r.version?.answers?.[q.question]) }));
+    const split = new Set(given.map((g) => g.value)).size > 1;
+    return h('p', { class: `muted small reader-answers${split ? ' disputed' : ''}` }, `${split ? 'Readers disagree: ' : ''}${given.map((g) => `${g.name}: ${g.value}`).join(' · ')}`);
+  });
+  answerForm.fill(mergedAnswers);
+  const questionsEl = questions.length
+    ? h('section', { class: 'panel questions', 'aria-label': 'Questions' }, h('h2', null, kind === 'adjudication' ? 'Questions (final answer)' : 'Questions (merged answer, editable)'), ...answerForm.fieldsets)
+    : null;
   let shapesEl: HTMLElement | null = null;
   if (kinds.length) {
     shapes = new ShapeEditor(kinds, protocol.labels, true);
@@ -263,13 +275,18 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
       comment.focus();
       return;
     }
+    const missing = decision === 'edit-approve' || decision === 'adjudicate' ? answerForm.missing() : [];
+    if (missing.length) {
+      decisionStatus.show(`Answer every question first: ${missing.join(', ')}.`, 'error');
+      return;
+    }
     buttons.forEach((b) => (b.disabled = true));
     decisionStatus.show('Sending…');
     try {
       // The final result: the mask (segmentation protocols) and the answers with the edited shapes.
       const result = {
         ...(segmentation ? { mask: images!.maskForServer() } : {}),
-        ...(shapes || Object.keys(mergedAnswers).length ? { answers: { ...mergedAnswers, ...(shapes ? { shapes: shapes.forServer() } : {}) } } : {}),
+        ...(shapes || questions.length ? { answers: { ...answerForm.values(), ...(shapes ? { shapes: shapes.forServer() } : {}) } } : {}),
       };
       const res =
         decision === 'adjudicate'
@@ -304,7 +321,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     h('div', { class: 'row' }, ...buttons),
     decisionStatus,
   );
-  side.append(...[decisionEl, agreementEl, regionsEl, disputedEl, modeEl, layers, shapesEl, tools, previous].filter((x): x is HTMLElement => Boolean(x)));
+  side.append(...[decisionEl, questionsEl, agreementEl, regionsEl, disputedEl, modeEl, layers, shapesEl, tools, previous].filter((x): x is HTMLElement => Boolean(x)));
 
   // Side by side: one linked viewer per reader, each with that reader's mask in the protocol colours.
   let sideBuilt = false;
