@@ -161,27 +161,47 @@ describe('ingest slice', () => {
     expect(await volumeDepth(series.id)).toBe(3);
   });
 
-  it('does not cache a volume whose series gained instances while it was being built', async () => {
+  it.each(['streamed slice by slice', 'built as a whole volume'] as const)('does not cache a volume whose series gained instances while it was being built (%s)', async (path) => {
     // Found while adding the ahead-of-use build: a build that started before late instances arrived stored its
     // partial volume after the geometry rebuild had cleared the key, so the series stayed one slice deep.
     const geometry = sys.worker!.get(SeriesGeometryService);
     const loader = sys.worker!.get(SeriesVolumeLoader);
-    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'race' }).expect(201)).body.id;
+    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: `race ${path}` }).expect(201)).body.id;
     const upload = (files: string[]) => uploadCtSlices(project, files);
     await upload(['01.dcm']);
     const [series] = (await sys.http().get(`/api/projects/${project}/series`).set(auth())).body;
     await geometry.build(series.id);
-    const load = loader.load.bind(loader);
-    const spy = jest.spyOn(loader, 'load').mockImplementationOnce(async (id: string) => {
-      const partial = await load(id);
+    const lateArrivals = async () => {
       await upload(['02.dcm', '03.dcm']);
-      await geometry.build(id);
-      return partial;
-    });
+      await geometry.build(series.id);
+    };
+    const spies: jest.SpyInstance[] = [];
+    if (path === 'streamed slice by slice') {
+      const stream = loader.streamNiftiGzip.bind(loader);
+      spies.push(
+        jest.spyOn(loader, 'streamNiftiGzip').mockImplementationOnce(async (s) => {
+          const partial = await stream(s);
+          expect(partial).not.toBeNull();
+          await lateArrivals();
+          return partial;
+        }),
+      );
+    } else {
+      const load = loader.load.bind(loader);
+      spies.push(
+        jest.spyOn(loader, 'streamNiftiGzip').mockResolvedValueOnce(null),
+        jest.spyOn(loader, 'load').mockImplementationOnce(async (id: string) => {
+          const partial = await load(id);
+          await lateArrivals();
+          return partial;
+        }),
+      );
+    }
     try {
       await sys.worker!.get(SeriesNifti).prebuild(series.id);
+      spies.forEach((spy) => expect(spy).toHaveBeenCalledTimes(1));
     } finally {
-      spy.mockRestore();
+      spies.forEach((spy) => spy.mockRestore());
     }
     const [{ volume_blob_key }] = await sys.db.dataSource.query(`SELECT volume_blob_key FROM series WHERE id = $1`, [series.id]);
     expect(volume_blob_key).toBeNull();

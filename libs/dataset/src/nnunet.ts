@@ -222,12 +222,14 @@ type LabelArray = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Arra
 
 /**
  * A label map with protocol ids rewritten to dataset values (a new array of the same type: dataset values never
- * exceed protocol ids, so they always fit). Throws on a voxel whose id the remap does not know.
+ * exceed protocol ids, so they always fit); a byte map whose ids all keep their values is returned itself, not
+ * copied (a 512x512x300 map is 79 MB), so treat the result as read-only. Throws on a voxel whose id the remap
+ * does not know.
  */
 export function applyLabelRemap<T extends LabelArray>(labelMap: T, remap: LabelRemap): T {
   if (labelMap instanceof Uint8Array) {
     // The usual case, a byte per voxel: check the ids with a histogram, then remap through a 256-entry table
-    // (or copy when every id keeps its value); the general loop below is kept for naming a bad voxel.
+    // (or the map itself when every id keeps its value); the general loop below is kept for naming a bad voxel.
     const seen = new Uint32Array(256);
     for (let i = 0; i < labelMap.length; i++) seen[labelMap[i]]++;
     const table = new Uint8Array(256);
@@ -245,7 +247,7 @@ export function applyLabelRemap<T extends LabelArray>(labelMap: T, remap: LabelR
       else if (table[id] !== id) identity = false;
     }
     if (!unknown) {
-      if (identity) return labelMap.slice() as T;
+      if (identity) return labelMap;
       const out = new Uint8Array(labelMap.length);
       for (let i = 0; i < labelMap.length; i++) out[i] = table[labelMap[i]];
       return out as T;

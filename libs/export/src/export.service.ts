@@ -22,7 +22,7 @@ import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, VoiWindow, writeNiftiGzip } from '@contour/volume';
-import { decodeLabelMap, labelCounts, Shape, shapesOf, TaskState } from '@contour/workflow';
+import { decodeLabelMapAsync, labelCounts, Shape, shapesOf, TaskState } from '@contour/workflow';
 import { ExportOptions } from './export-options';
 import { inLanes } from './lanes';
 
@@ -207,7 +207,7 @@ export class ExportService {
     const masks: { version: LabelVersion; map: Uint8Array }[] = [];
     for (const v of versions.filter((x) => x.blobKey)) {
       const dims = (v.grid as { dims?: [number, number, number] } | null)?.dims ?? geometry?.dims;
-      if (dims) masks.push({ version: v, map: decodeLabelMap(await this.blobs.getBuffer(v.blobKey!), dims) });
+      if (dims) masks.push({ version: v, map: await decodeLabelMapAsync(await this.blobs.getBuffer(v.blobKey!), dims) });
     }
     const suffix = (v: LabelVersion) => (options.labelVersion === 'reads' ? `_reader-${pseudonymousUserId(secret, v.authorId ?? 'unknown')}` : '');
 

@@ -45,17 +45,10 @@ export class SeriesNifti {
     let pending = this.building.get(series.id);
     if (!pending) {
       pending = (async () => {
-        const volume = await this.loader.load(series.id, { compact: true, cached: false });
-        let data = volume.data;
-        if (data instanceof Float32Array && isIntegral(data)) {
-          // Typed-array set converts natively (Int16Array.from iterates element by element).
-          const int16 = new Int16Array(data.length);
-          int16.set(data);
-          data = int16;
-        }
-        // Compressed on libuv's thread pool: a 300-slice CT takes ~1 s to gzip, which would otherwise stall every
-        // other job of this process (a pre-label job of the same series, typically) for that long.
-        const key = (await this.blobs.put(await writeNiftiGzip({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour' }, 1))).key;
+        // Streamed from the instances as int16 slices (memory: one file, not the volume), unless this process
+        // already has the volume decoded (a pre-label job of the same series) or it is not int16 material.
+        const streamed = this.loader.holdsCompact(series) ? null : await this.loader.streamNiftiGzip(series);
+        const key = (await this.blobs.put(streamed ?? (await this.wholeVolumeNifti(series)))).key;
         // Cache it only if the geometry is still the one this build started from: instances that arrived
         // meanwhile rebuilt the geometry (and cleared the key), and this volume lacks them.
         await this.dataSource.query(`UPDATE series SET volume_blob_key = $2 WHERE id = $1 AND geometry IS NOT DISTINCT FROM $3::jsonb`, [series.id, key, series.geometry === null ? null : JSON.stringify(series.geometry)]);
@@ -64,6 +57,20 @@ export class SeriesNifti {
       this.building.set(series.id, pending);
     }
     return pending;
+  }
+
+  private async wholeVolumeNifti(series: Series): Promise<Buffer> {
+    const volume = await this.loader.load(series.id, { compact: true, cached: false });
+    let data = volume.data;
+    if (data instanceof Float32Array && isIntegral(data)) {
+      // Typed-array set converts natively (Int16Array.from iterates element by element).
+      const int16 = new Int16Array(data.length);
+      int16.set(data);
+      data = int16;
+    }
+    // Compressed on libuv's thread pool: a 300-slice CT takes ~1 s to gzip, which would otherwise stall every
+    // other job of this process (a pre-label job of the same series, typically) for that long.
+    return writeNiftiGzip({ dims: volume.dims, affineRas: volume.affineRas as never, data, description: 'Contour' }, 1);
   }
 }
 

@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { Instance, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { decodeFrames, InstanceGeometry, readNifti, SeriesGeometry, VolumeBuilder } from '@contour/volume';
+import { decodeFrames, Int16SliceStream, InstanceGeometry, NotStreamableError, readNifti, SeriesGeometry, VolumeBuilder, writeNiftiGzipFromSlices } from '@contour/volume';
 
 export interface LoadedVolume {
   dims: [number, number, number];
@@ -36,13 +36,9 @@ export class SeriesVolumeLoader {
     // A volume another job of this process is loading or still holds (a pre-label job and the ahead-of-use NIfTI
     // build of the same series run seconds apart) is shared, not decoded twice: weakly held, and only while the
     // series' geometry is the one it was built from.
-    const key = `${seriesId}/${options.compact ? 'compact' : 'float32'}`;
-    const stamp = JSON.stringify([series.geometry, series.source === 'nifti' ? series.volumeBlobKey : null]);
-    const held = this.recent.get(key);
-    const volume = held?.stamp === stamp ? held.volume.deref() : undefined;
-    if (volume) return volume;
-    const loading = this.inFlight.get(key);
-    if (loading?.stamp === stamp) return loading.volume;
+    const { key, stamp } = this.keyOf(series, options);
+    const shared = this.shared(key, stamp);
+    if (shared) return shared;
     const pending = this.loadFresh(series, options);
     this.inFlight.set(key, { stamp, volume: pending });
     try {
@@ -58,6 +54,61 @@ export class SeriesVolumeLoader {
   private readonly inFlight = new Map<string, { stamp: string; volume: Promise<LoadedVolume> }>();
   private readonly recent = new Map<string, { stamp: string; volume: WeakRef<LoadedVolume> }>();
 
+  private keyOf(series: Series, options: { compact?: boolean }) {
+    return { key: `${series.id}/${options.compact ? 'compact' : 'float32'}`, stamp: JSON.stringify([series.geometry, series.source === 'nifti' ? series.volumeBlobKey : null]) };
+  }
+
+  private shared(key: string, stamp: string): LoadedVolume | Promise<LoadedVolume> | undefined {
+    const held = this.recent.get(key);
+    const volume = held?.stamp === stamp ? held.volume.deref() : undefined;
+    if (volume) return volume;
+    const loading = this.inFlight.get(key);
+    if (loading?.stamp === stamp) return loading.volume;
+    return undefined;
+  }
+
+  /** Whether this process is loading or still holds the series' compact volume (using it decodes nothing). */
+  holdsCompact(series: Series): boolean {
+    const { key, stamp } = this.keyOf(series, { compact: true });
+    return this.shared(key, stamp) !== undefined;
+  }
+
+  /**
+   * The gzipped NIfTI of a DICOM series written straight from its instances as int16 slices, one instance read at
+   * a time: memory is one instance plus the gzip's queue instead of the whole volume, and decoding the next files
+   * overlaps compressing the last (gzip runs on libuv's thread pool). Null when the series cannot be streamed
+   * (real values fractional or outside int16, colour, interleaved multi-frame): build the whole volume instead.
+   */
+  async streamNiftiGzip(series: Series): Promise<Buffer | null> {
+    const geometry = series.geometry as unknown as SeriesGeometry | null;
+    if (series.source === 'nifti' || !geometry) return null;
+    const { records, byId } = await this.instanceRecords(series.id, geometry);
+    try {
+      const stream = new Int16SliceStream(records);
+      const read = async (id: string) => {
+        const buffer = await this.blobs.getBuffer(byId.get(id)!.blobKey);
+        return decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: true, consumeParsed: true });
+      };
+      const g = stream.geometry;
+      return await writeNiftiGzipFromSlices({ dims: g.dims, affineRas: g.affineRas, description: 'Contour' }, new Int16Array(0), stream.slices(read), 1);
+    } catch (e) {
+      if (e instanceof NotStreamableError) return null;
+      throw e;
+    }
+  }
+
+  private async instanceRecords(seriesId: string, geometry: SeriesGeometry) {
+    const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId });
+    const byId = new Map(instances.map((i) => [i.id, i]));
+    const ids = [...new Set(geometry.order)];
+    const records = ids.map((id) => {
+      const inst = byId.get(id);
+      if (!inst) throw new Error(`Instance ${id} of the series geometry is missing`);
+      return { ...(inst.attributes as { geometry?: InstanceGeometry }).geometry!, id };
+    });
+    return { ids, records, byId };
+  }
+
   private async loadFresh(series: Series, options: { compact?: boolean; cached?: boolean }): Promise<LoadedVolume> {
     const seriesId = series.id;
     const geometry = series.geometry as unknown as SeriesGeometry | null;
@@ -72,14 +123,7 @@ export class SeriesVolumeLoader {
     }
     if (series.source === 'nifti') return { ...this.fromNifti(await this.blobs.getBuffer(series.volumeBlobKey!), true), source: 'nifti', order: [] };
     if (!geometry) throw new ConflictException(`Series ${seriesId} has no volume geometry yet: it is built a few seconds after the last instance arrives (or the series failed its geometry check); try again shortly`);
-    const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId });
-    const byId = new Map(instances.map((i) => [i.id, i]));
-    const ids = [...new Set(geometry.order)];
-    const records = ids.map((id) => {
-      const inst = byId.get(id);
-      if (!inst) throw new Error(`Instance ${id} of the series geometry is missing`);
-      return { ...(inst.attributes as { geometry?: InstanceGeometry }).geometry!, id };
-    });
+    const { ids, records, byId } = await this.instanceRecords(seriesId, geometry);
     // One instance at a time into the volume: memory is the volume plus one file.
     const builder = new VolumeBuilder(records, { rescale: options.compact ? 'int16-or-float32' : 'float32' });
     for (const id of ids) {

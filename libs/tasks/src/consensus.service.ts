@@ -8,7 +8,7 @@ import { computeAgreement, disagreementRegions, Mask, shapeAgreement } from '@co
 import { Actor, systemActor } from '@contour/audit';
 import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { afterConsensus, decodeLabelMap, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, questionAnswers, SHAPES_KEY, shapesOf, TaskEvent, TaskState } from '@contour/workflow';
+import { afterConsensus, decodeLabelMapAsync, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, questionAnswers, SHAPES_KEY, shapesOf, TaskEvent, TaskState } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
 
@@ -72,7 +72,7 @@ export class ConsensusService {
     const withMasks = versions.filter((v) => v.blobKey);
     if (withMasks.length) {
       const grid = await this.grids.gridOf(task);
-      const masks: Mask[] = await Promise.all(withMasks.map(async (v) => decodeLabelMap(await this.blobs.getBuffer(v.blobKey!), grid.dims)));
+      const masks: Mask[] = await Promise.all(withMasks.map(async (v) => decodeLabelMapAsync(await this.blobs.getBuffer(v.blobKey!), grid.dims)));
       // Count each mask once (it used to be counted again for every label of the protocol).
       const counts = masks.map((m) => labelCounts(m as Uint8Array));
       const labels = (await this.grids.allowedLabels(task)).filter((l) => counts.some((c) => c[l]));

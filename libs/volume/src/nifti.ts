@@ -4,7 +4,8 @@
 // both set from the affine (codes 2 "aligned": the affine comes from the scanner geometry) and mm units.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import { createGzip, gunzipSync, gzipSync, type ZlibOptions } from 'node:zlib';
 import { affineFromColumns, column, determinant3, norm, type Mat4 } from './affine';
 import { voxelCount, type Volume, type VoxelArray } from './voxel-data';
 
@@ -344,30 +345,68 @@ export function writeNifti(input: NiftiWriteInput): Buffer {
  */
 export async function writeNiftiGzip(input: Omit<NiftiWriteInput, 'gzip'>, level = 1): Promise<Buffer> {
   const [header, voxels] = niftiParts(input);
-  const gz = createGzip({ level, chunkSize: 1 << 20 });
-  const chunks: Buffer[] = [];
-  gz.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    gz.on('end', resolve);
-    gz.on('error', reject);
-  });
+  const { gz, done } = gzipCollector(level);
   gz.write(header);
   gz.end(voxels);
-  await done;
-  return Buffer.concat(chunks);
+  return done;
+}
+
+/** A gzip stream on libuv's thread pool and the promise of its whole output. */
+function gzipCollector(level: number, highWaterMark?: number) {
+  const gz = createGzip({ level, chunkSize: 1 << 20, ...(highWaterMark ? { highWaterMark } : {}) } as ZlibOptions);
+  const chunks: Buffer[] = [];
+  gz.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<Buffer>((resolve, reject) => {
+    gz.on('end', () => resolve(Buffer.concat(chunks)));
+    gz.on('error', reject);
+  });
+  return { gz, done };
+}
+
+/**
+ * A gzipped NIfTI from its slices as they come, never the whole volume in memory: the header, then each slice's
+ * bytes through one gzip on libuv's thread pool. Up to `aheadBytes` wait in the gzip's queue, so whoever produces
+ * the slices (decoding the next DICOM files) works while the last ones are compressed. The slices must be of the
+ * type of `like` and together fill `dims`; an error from the slices stops the gzip and is thrown.
+ */
+export async function writeNiftiGzipFromSlices(input: Omit<NiftiWriteInput, 'gzip' | 'data'>, like: VoxelArray, slices: AsyncIterable<VoxelArray>, level = 1, aheadBytes = 16 << 20): Promise<Buffer> {
+  const header = niftiHeader(input, datatypeOf(like));
+  const { gz, done } = gzipCollector(level, aheadBytes);
+  done.catch(() => undefined); // observed below; a failing producer must not leave it unhandled
+  let count = 0;
+  try {
+    gz.write(header);
+    for await (const slice of slices) {
+      if (datatypeOf(slice).code !== datatypeOf(like).code) throw new Error(`A slice is ${Object.prototype.toString.call(slice).slice(8, -1)} where the file holds ${Object.prototype.toString.call(like).slice(8, -1)}`);
+      count += slice.length;
+      if (count > voxelCount(input.dims)) throw new Error(`The slices hold more than the ${voxelCount(input.dims)} values dims [${input.dims.join(', ')}] need`);
+      if (!gz.write(Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength))) await once(gz, 'drain');
+    }
+    if (count !== voxelCount(input.dims)) throw new Error(`The slices hold ${count} values but dims [${input.dims.join(', ')}] need ${voxelCount(input.dims)}`);
+  } catch (e) {
+    gz.destroy();
+    throw e;
+  }
+  gz.end();
+  return done;
 }
 
 /** The NIfTI-1 file as its header (with the extension flag) and its voxels, the latter a view of `data` (no copy). */
 function niftiParts(input: Omit<NiftiWriteInput, 'gzip'>): [Buffer, Buffer] {
-  const { dims, affineRas, data } = input;
-  if (dims.length < 1 || dims.length > 7 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 32767)) {
-    throw new Error(`NIfTI-1 dims must be 1 to 7 integers between 1 and 32767; got [${dims.join(', ')}]`);
-  }
+  const { dims, data } = input;
   if (data.length !== voxelCount(dims)) {
     throw new Error(`The data holds ${data.length} values but dims [${dims.join(', ')}] need ${voxelCount(dims)}: pass matching dims and data`);
   }
+  return [niftiHeader(input, datatypeOf(data)), Buffer.from(data.buffer, data.byteOffset, data.byteLength)];
+}
+
+/** The 352 bytes before the voxels: the NIfTI-1 header and an empty extension flag. */
+function niftiHeader(input: Omit<NiftiWriteInput, 'gzip' | 'data'>, { code, bits }: { code: number; bits: number }): Buffer {
+  const { dims, affineRas } = input;
+  if (dims.length < 1 || dims.length > 7 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 32767)) {
+    throw new Error(`NIfTI-1 dims must be 1 to 7 integers between 1 and 32767; got [${dims.join(', ')}]`);
+  }
   if (Math.abs(determinant3(affineRas)) < 1e-12) throw new Error('The affine is singular (a zero voxel size or repeated direction): fix the geometry before writing');
-  const { code, bits } = datatypeOf(data);
   const header = Buffer.alloc(352);
   header.writeInt32LE(348, 0);
   header.write('r', 38, 'latin1'); // "regular", kept for old Analyze readers
@@ -396,7 +435,7 @@ function niftiParts(input: Omit<NiftiWriteInput, 'gzip'>): [Buffer, Buffer] {
   header.write((input.intent?.name ?? '').slice(0, 15), 328, 'latin1');
   header.write('n+1\0', 344, 'latin1');
   // Bytes 348..351: extension flag, all zero (no extensions).
-  return [header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)];
+  return header;
 }
 
 /** Shorthand: write a Volume (3D) with its RAS affine. */

@@ -6,13 +6,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { ctPhantomSeries, readDicom } from '@contour/dicom';
 import { invertAffine, maxAbsDifference, transformPoint } from './affine';
 import { instanceGeometryFromDicom } from './dicom-geometry';
-import { readNifti } from './nifti';
+import { readNifti, writeNifti, writeNiftiGzipFromSlices } from './nifti';
 import { orientationOf, reorient } from './orientation';
 import { decodeFrames } from './pixel-decoding';
-import { buildVolume, volumeFromDicomFiles, VolumeAssemblyError, VolumeBuilder } from './volume-assembly';
+import { buildVolume, Int16SliceStream, NotStreamableError, volumeFromDicomFiles, VolumeAssemblyError, VolumeBuilder } from './volume-assembly';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
 
@@ -168,6 +169,64 @@ describe('buildVolume', () => {
       expect(() => builder.add(c.geometry.id, c.frames)).toThrow(expect.objectContaining({ code: 'unknown-instance' }));
       builder.add(a.geometry.id, a.frames);
       expect(() => builder.finish()).toThrow(expect.objectContaining({ code: 'unknown-instance', message: expect.stringContaining(b.geometry.id) }));
+    });
+  });
+
+  describe('Int16SliceStream (the series NIfTI written slice by slice)', () => {
+    type Decoded = Awaited<ReturnType<typeof decodedSlices>>[number];
+    const reader = (instances: Decoded[]) => {
+      const read: string[] = [];
+      const fn = async (id: string) => {
+        read.push(id);
+        return instances.find((i) => i.geometry.id === id)!.frames;
+      };
+      return { fn, read };
+    };
+    const stream = (instances: Decoded[]) => {
+      const s = new Int16SliceStream(instances.map((i) => i.geometry));
+      const g = s.geometry;
+      return { s, write: (read: (id: string) => Promise<Decoded['frames']>) => writeNiftiGzipFromSlices({ dims: g.dims, affineRas: g.affineRas, description: 'Contour' }, new Int16Array(0), s.slices(read), 1, 1 << 16) };
+    };
+
+    test('the same file as the whole int16 volume, each instance read once in slice order', async () => {
+      const instances = [...(await decodedSlices(6))].reverse();
+      const whole = buildVolume(instances, { rescale: 'int16-or-float32' });
+      expect(whole.data).toBeInstanceOf(Int16Array);
+      const { s, write } = stream(instances);
+      const { fn, read } = reader(instances);
+      const gz = await write(fn);
+      expect(zlib.gunzipSync(gz).equals(writeNifti({ dims: whole.dims, affineRas: whole.affineRas, data: whole.data, description: 'Contour' }))).toBe(true);
+      expect(read).toEqual(whole.geometry.order);
+      expect(s.order).toEqual(whole.geometry.order);
+    });
+
+    test.each([
+      ['a fractional slope', { rescaleSlope: 0.5 }, /fractional or outside int16 \(slope 0.5/],
+      ['values beyond int16', { rescaleSlope: 20 }, /fractional or outside int16 \(slope 20/],
+      ['colour', { samplesPerPixel: 3 }, /3 samples per pixel/],
+    ])('%s: NotStreamableError (the caller builds the whole volume)', async (_case, change, message) => {
+      const instances = (await decodedSlices(3)).map((inst, n) => (n === 1 ? { ...inst, frames: { ...inst.frames, ...change } } : inst));
+      const { write } = stream(instances);
+      const failing = write(reader(instances).fn);
+      await expect(failing).rejects.toBeInstanceOf(NotStreamableError);
+      await expect(write(reader(instances).fn)).rejects.toThrow(message);
+    });
+
+    test('a decoded size that does not fit the grid is the same error as VolumeBuilder gives', async () => {
+      const instances = (await decodedSlices(3)).map((inst, n) => (n === 2 ? { ...inst, frames: { ...inst.frames, rows: 64 } } : inst));
+      await expect(stream(instances).write(reader(instances).fn)).rejects.toThrow(expect.objectContaining({ code: 'mixed-dimensions' }));
+    });
+
+    test('an instance whose slices are apart in the slice order is not streamed', async () => {
+      const [a, b] = await decodedSlices(2);
+      // Two 2-frame instances whose frames interleave along the normal: a0 b0 a1 b1.
+      const pa = a.geometry.imagePositionPatient!;
+      const gap = b.geometry.imagePositionPatient!.map((v, i) => v - pa[i]);
+      const twoFrames = (g: typeof a.geometry) => {
+        const p = g.imagePositionPatient!;
+        return { ...g, numberOfFrames: 2, frames: [{ imagePositionPatient: p }, { imagePositionPatient: p.map((v, i) => v + 2 * gap[i]) }] };
+      };
+      expect(() => new Int16SliceStream([twoFrames(a.geometry), twoFrames(b.geometry)])).toThrow(NotStreamableError);
     });
   });
 

@@ -102,13 +102,7 @@ export class VolumeBuilder {
     const slices = this.slicesOf.get(id);
     if (!slices) throw new VolumeAssemblyError('unknown-instance', `Instance ${id} is not part of this series' geometry`);
     const [nx, ny, nz] = this.geometry.dims;
-    const frames = Math.max(1, this.records.get(id)?.numberOfFrames ?? 1);
-    if (f.rows !== ny || f.columns !== nx) {
-      throw new VolumeAssemblyError('mixed-dimensions', `Instance ${id} decoded to ${f.columns}x${f.rows} pixels but the series grid is ${nx}x${ny}: its geometry record and pixel data disagree`);
-    }
-    if (f.frames !== frames) {
-      throw new VolumeAssemblyError('frame-count-mismatch', `Instance ${id} has ${f.frames} decoded frame(s) but its geometry lists ${frames}: the Number of Frames (0028,0008) is wrong or the pixel data incomplete`);
-    }
+    checkDecoded(id, f, this.geometry, this.records);
     if (!this.first) {
       this.first = { samplesPerPixel: f.samplesPerPixel, photometric: f.photometric, type: f.data.constructor, rescale: rescaleOf(f, 0) };
       this.sliceLength = nx * ny * f.samplesPerPixel;
@@ -168,6 +162,79 @@ export class VolumeBuilder {
     const raw = this.mode === 'none';
     const g = this.geometry;
     return { geometry: g, dims: g.dims, data: this.data, affineRas: g.affineRas, affineLps: g.affineLps, samplesPerPixel: this.first.samplesPerPixel, photometric: this.first.photometric, rescaleSlope: raw ? ref.slope : 1, rescaleIntercept: raw ? ref.intercept : 0 };
+  }
+}
+
+/** The decoded instance fits the series grid: its size and its number of frames. */
+function checkDecoded(id: string, f: DecodedFrames, geometry: SeriesGeometry, records: Map<string, InstanceGeometry>) {
+  const [nx, ny] = geometry.dims;
+  const frames = Math.max(1, records.get(id)?.numberOfFrames ?? 1);
+  if (f.rows !== ny || f.columns !== nx) {
+    throw new VolumeAssemblyError('mixed-dimensions', `Instance ${id} decoded to ${f.columns}x${f.rows} pixels but the series grid is ${nx}x${ny}: its geometry record and pixel data disagree`);
+  }
+  if (f.frames !== frames) {
+    throw new VolumeAssemblyError('frame-count-mismatch', `Instance ${id} has ${f.frames} decoded frame(s) but its geometry lists ${frames}: the Number of Frames (0028,0008) is wrong or the pixel data incomplete`);
+  }
+}
+
+/** Why a series cannot be streamed as int16 slices (the caller builds the whole volume instead). */
+export class NotStreamableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotStreamableError';
+  }
+}
+
+/**
+ * A series' slices in geometric order as real values (stored * slope + intercept) in int16, reading one instance
+ * at a time and never holding the volume: what the series' NIfTI is written from (writeNiftiGzipFromSlices). Same
+ * geometry and checks as VolumeBuilder. Throws NotStreamableError, before or while streaming, when a value is
+ * fractional or outside int16, the image is not greyscale, or an instance's slices are not next to each other in
+ * the slice order (an interleaved multi-frame series would be decoded again for every run).
+ */
+export class Int16SliceStream {
+  readonly geometry: SeriesGeometry;
+  private readonly records: Map<string, InstanceGeometry>;
+
+  constructor(records: InstanceGeometry[], tolerances?: GeometryTolerances) {
+    if (!records.length) throw new VolumeAssemblyError('empty', 'No images were given, so there is no volume to build');
+    this.geometry = computeSeriesGeometry(records, tolerances);
+    this.records = new Map(records.map((r) => [r.id, r]));
+    const mixed = this.geometry.issues.find((i) => i.code === 'mixed-dimensions');
+    if (mixed) throw new VolumeAssemblyError('mixed-dimensions', mixed.message);
+    const done = new Set<string>();
+    this.geometry.slices.forEach((slice, k) => {
+      if (k > 0 && this.geometry.slices[k - 1].id === slice.id) return;
+      if (done.has(slice.id)) throw new NotStreamableError(`Instance ${slice.id} has slices apart from each other in the slice order`);
+      done.add(slice.id);
+    });
+  }
+
+  /** The instance ids in the order they are read. */
+  get order(): string[] {
+    return this.geometry.slices.map((s) => s.id).filter((id, k, all) => k === 0 || all[k - 1] !== id);
+  }
+
+  /** Each slice (a new Int16Array, nx * ny values) in order; `read` decodes one instance. */
+  async *slices(read: (id: string) => Promise<DecodedFrames>): AsyncGenerator<Int16Array> {
+    const [nx, ny] = this.geometry.dims;
+    const L = nx * ny;
+    const slices = this.geometry.slices;
+    for (let k = 0; k < slices.length; ) {
+      const id = slices[k].id;
+      const f = await read(id);
+      checkDecoded(id, f, this.geometry, this.records);
+      if (f.samplesPerPixel !== 1) throw new NotStreamableError(`Instance ${id} has ${f.samplesPerPixel} samples per pixel; int16 slices are greyscale`);
+      for (; k < slices.length && slices[k].id === id; k++) {
+        const frame = slices[k].frame;
+        const { slope, intercept } = rescaleOf(f, frame);
+        const out = new Int16Array(L);
+        if (!copyRealInt16(f, f.data.subarray(frame * L, (frame + 1) * L), slope, intercept, out, 0)) {
+          throw new NotStreamableError(`Instance ${id} has real values that are fractional or outside int16 (slope ${slope}, intercept ${intercept})`);
+        }
+        yield out;
+      }
+    }
   }
 }
 
