@@ -151,3 +151,32 @@ describe('writeNiftiGzip', () => {
     expect(Array.from(back.data as Int16Array)).toEqual(Array.from(data));
   });
 });
+
+describe('readNifti memory', () => {
+  const data = Float32Array.from({ length: 6 * 5 * 4 }, (_, i) => i / 3 - 7);
+  const input = { dims: [6, 5, 4], affineRas: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] as Mat4, data };
+
+  it('a .nii.gz: the voxels are a view of the decompressed file (no copy), with the right values', () => {
+    const image = readNifti(writeNifti({ ...input, gzip: true }));
+    expect(image.data).toBeInstanceOf(Float32Array);
+    expect(image.data.byteOffset).toBe(352);
+    expect(Array.from(image.data)).toEqual(Array.from(data));
+  });
+
+  it('a .nii: the voxels are a copy, so changing them leaves the caller’s file as it was', () => {
+    const file = writeNifti(input);
+    const before = Buffer.from(file);
+    const image = readNifti(file);
+    image.data.fill(0);
+    expect(file.equals(before)).toBe(true);
+    expect(Array.from(readNifti(file).data)).toEqual(Array.from(data));
+  });
+
+  it('a .nii.gz whose trailer states the wrong size, or that is cut short, is refused with a reason', () => {
+    const gz = writeNifti({ ...input, gzip: true });
+    const lying = Buffer.from(gz);
+    lying.writeUInt32LE(10, lying.length - 4);
+    expect(() => readNifti(lying)).toThrow(/cannot be decompressed/); // zlib checks ISIZE itself
+    expect(() => readNifti(gz.subarray(0, gz.length - 30))).toThrow(/truncated or damaged/);
+  });
+});

@@ -94,25 +94,26 @@ export interface NiftiImage {
   intentName: string;
 }
 
-function typedArrayFor(datatype: number, bytes: ArrayBuffer): VoxelArray {
+function typedArrayFor(datatype: number, v: Uint8Array): VoxelArray {
+  const [b, o] = [v.buffer, v.byteOffset];
   switch (datatype) {
     case NIFTI_DATATYPE.UINT8:
     case NIFTI_DATATYPE.RGB24:
-      return new Uint8Array(bytes);
+      return v;
     case NIFTI_DATATYPE.INT8:
-      return new Int8Array(bytes);
+      return new Int8Array(b, o, v.byteLength);
     case NIFTI_DATATYPE.INT16:
-      return new Int16Array(bytes);
+      return new Int16Array(b, o, v.byteLength / 2);
     case NIFTI_DATATYPE.UINT16:
-      return new Uint16Array(bytes);
+      return new Uint16Array(b, o, v.byteLength / 2);
     case NIFTI_DATATYPE.INT32:
-      return new Int32Array(bytes);
+      return new Int32Array(b, o, v.byteLength / 4);
     case NIFTI_DATATYPE.UINT32:
-      return new Uint32Array(bytes);
+      return new Uint32Array(b, o, v.byteLength / 4);
     case NIFTI_DATATYPE.FLOAT32:
-      return new Float32Array(bytes);
+      return new Float32Array(b, o, v.byteLength / 4);
     case NIFTI_DATATYPE.FLOAT64:
-      return new Float64Array(bytes);
+      return new Float64Array(b, o, v.byteLength / 8);
     default:
       throw new Error(`NIfTI datatype ${datatype} (e.g. complex, 64-bit integer or RGBA) is not supported: convert the image to an integer or float32 type first`);
   }
@@ -123,18 +124,33 @@ function swapBytes(bytes: Uint8Array, width: number): void {
   for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
 }
 
+/**
+ * Gunzip in one output chunk of the size the gzip trailer states (ISIZE: the size mod 2^32 of a single-member
+ * file), so zlib writes straight into the result instead of 16 KB chunks joined by a full copy at the end. The
+ * chunk is capped by deflate's largest ratio (~1032:1), so a damaged trailer cannot ask for more than the data
+ * could hold; a wrong size only costs the chunking it would have saved.
+ */
+function gunzipOptions(gz: Buffer): ZlibOptions {
+  if (gz.length < 18) return {};
+  const isize = gz.readUInt32LE(gz.length - 4);
+  return { chunkSize: Math.max(64, Math.min(isize + 1, gz.length * 1032 + 1024, 2 ** 31 - 1)) };
+}
+
 /** Reads a NIfTI-1 (.nii or .nii.gz) file. */
 export function readNifti(file: Buffer | Uint8Array): NiftiImage {
   const reader = loadNiftiReader();
   let bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  // Voxels can be a view of the decompressed bytes (ours); those of an uncompressed file are copied (the caller's).
+  let owned = false;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, gunzipOptions(bytes));
+      owned = true;
     } catch (e) {
       throw new Error(`The NIfTI file is gzip-compressed but cannot be decompressed (${(e as Error).message}): the file is truncated or damaged`);
     }
   }
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const buffer = (bytes.byteOffset === 0 ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) as ArrayBuffer;
   if (!reader.isNIFTI1(buffer)) {
     throw new Error(reader.isNIFTI2(buffer) ? 'The file is NIfTI-2, which is not supported yet: save it as NIfTI-1' : 'The file is not NIfTI-1 (no "n+1" magic at byte 344): check that it is a .nii or .nii.gz image');
   }
@@ -144,13 +160,20 @@ export function readNifti(file: Buffer | Uint8Array): NiftiImage {
   const dims = header.dims.slice(1, 1 + ndim);
   const bytesPerVoxel = header.numBitsPerVoxel / 8;
   const expected = voxelCount(dims) * bytesPerVoxel;
-  const image = new Uint8Array(reader.readImage(header, buffer));
-  if (image.byteLength < expected) {
-    throw new Error(`The NIfTI image holds ${image.byteLength} bytes of voxels but its header (dims ${dims.join('x')}, ${header.numBitsPerVoxel} bits) needs ${expected}: the file is truncated`);
+  const offset = header.vox_offset;
+  const held = Math.max(0, bytes.byteLength - offset);
+  if (held < expected) {
+    throw new Error(`The NIfTI image holds ${held} bytes of voxels but its header (dims ${dims.join('x')}, ${header.numBitsPerVoxel} bits) needs ${expected}: the file is truncated`);
   }
-  // Copy into a buffer of this realm: aligned for the typed array, and independent of the file buffer.
-  const voxels = new Uint8Array(expected);
-  voxels.set(image.subarray(0, expected));
+  // A view of the decompressed file when it is aligned for the typed array (vox_offset 352 is): no copy of a
+  // volume that can be hundreds of MB. Otherwise a copy, aligned and independent of the caller's file buffer.
+  const align = Math.max(1, Math.min(8, bytesPerVoxel));
+  let voxels: Uint8Array;
+  if (owned && offset % align === 0 && Number.isInteger(bytesPerVoxel)) voxels = new Uint8Array(buffer, offset, expected);
+  else {
+    voxels = new Uint8Array(expected);
+    voxels.set(new Uint8Array(buffer, offset, expected));
+  }
   if (!header.littleEndian && header.datatypeCode !== NIFTI_DATATYPE.RGB24) swapBytes(voxels, bytesPerVoxel);
 
   // Both transforms straight from the header fields: the sform whenever it is set, as the NIfTI standard
@@ -175,7 +198,7 @@ export function readNifti(file: Buffer | Uint8Array): NiftiImage {
     affine,
     sformCode: header.sform_code,
     qformCode: header.qform_code,
-    data: typedArrayFor(header.datatypeCode, voxels.buffer),
+    data: typedArrayFor(header.datatypeCode, voxels),
     sclSlope: header.scl_slope,
     sclInter: header.scl_inter,
     description: header.description ?? '',
