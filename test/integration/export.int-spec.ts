@@ -76,9 +76,9 @@ describe('dataset export', () => {
   afterAll(() => sys.close());
 
   const text = (p: string) => Buffer.from(files[p]).toString();
-  const write = (p: string) => {
+  const write = (p: string, from = files) => {
     const path = join(work, p.replace(/\//g, '__'));
-    writeFileSync(path, files[p]);
+    writeFileSync(path, from[p]);
     return path;
   };
   const manifests = () => Object.keys(files).filter((f) => f.startsWith('manifests/')).map((f) => JSON.parse(text(f)));
@@ -116,7 +116,7 @@ for path in sys.argv[2:]:
 print(json.dumps(best))`;
     writeFileSync(join(work, 'check.py'), script);
     images.forEach((img) => write(img.replace('imagesT', 'labelsT').replace('_0000.nii.gz', '.nii.gz')));
-    const { stdout } = await run(PY, [join(work, 'check.py'), join(out, 'ref.nii.gz'), ...images.map(write)]);
+    const { stdout } = await run(PY, [join(work, 'check.py'), join(out, 'ref.nii.gz'), ...images.map((p) => write(p))]);
     const r = JSON.parse(stdout);
     expect(r.shape).toEqual(r.refShape);
     expect(r.affineDiff).toBeLessThan(1e-3);
@@ -183,7 +183,7 @@ print(json.dumps(best))`;
     expect(names).not.toContain('nnunet/splits_final.json');
   });
 
-  it('exports 2D tasks as COCO with windowed PNGs', async () => {
+  it('exports 2D tasks as COCO with windowed PNGs, and a radiograph\'s mask as a DICOM SEG (no RTSTRUCT, and the case says why)', async () => {
     const coco = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'coco', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'image' } } }).expect(201)).body.id;
     await sys.http().put(`/api/projects/${coco}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
     await sys.http().post(`/api/projects/${coco}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Region A', color: '#ff0000' }, { id: 2, name: 'Region B', color: '#00ff00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
@@ -191,7 +191,18 @@ print(json.dumps(best))`;
     await eventually(async () => (await sys.http().get(`/api/projects/${coco}/tasks?state=ready`).set(bearer(pm))).body.length === 1, 30_000);
     await annotateAll(coco);
     await eventually(async () => (await approvedCount(coco)) === 1, 30_000);
-    const z = (await runExport(sys, coco, pm.token, { options: { formats: ['coco'] } })).files;
+    const { files: z } = await runExport(sys, coco, pm.token, { options: { formats: ['coco', 'dicom-seg', 'rtstruct'] } });
+    // The radiograph has no patient geometry: its SEG is pixel for pixel on it (valid per dciodvfy, referencing
+    // the de-identified image); an RTSTRUCT (contours in patient coordinates) cannot be made, and the case says why.
+    const segFile = Object.keys(z).find((f) => f.startsWith('dicom-seg/'))!;
+    expect(segFile).toBeDefined();
+    expect(Object.keys(z).filter((f) => f.startsWith('rtstruct/'))).toEqual([]);
+    const { stdout, stderr } = await run('/usr/bin/dciodvfy', [write(segFile, z)]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${stdout}${stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+    const { stdout: seg } = await run(PY, ['-c', `import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); print(d.Modality, d.NumberOfFrames, 'FrameOfReferenceUID' in d, d.PatientIdentityRemoved, d.PerFrameFunctionalGroupsSequence[0].DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID.startswith('2.25.'))`, write(segFile, z)]);
+    expect(seg.trim()).toBe('SEG 1 False YES True');
+    const manifest = JSON.parse(Buffer.from(z[Object.keys(z).find((f) => f.startsWith('manifests/'))!]).toString());
+    expect(manifest.notWritten).toEqual([expect.stringMatching(/^rtstruct: Source instance .* has no Image Position \(Patient\), so its slice cannot be placed$/)]);
     const ann2 = JSON.parse(Buffer.from(z['coco/annotations.json']).toString());
     expect(ann2.images[0]).toMatchObject({ width: 211, height: 169 });
     expect(ann2.annotations.length).toBeGreaterThanOrEqual(1);

@@ -3,14 +3,20 @@
 // brought back to the view's own pixels), a classification model's answer to the protocol question averaged
 // over the views, a classifier whose question the protocol lacks (no draft, the reason kept), and
 // registrations whose manifest does not fit the model refused with the mismatch named.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import '../../libs/inference/src/testing/onnxruntime-realm';
 import { ProjectRole, Role } from '@contour/db';
 import { largeImage } from '@contour/dicom';
-import { buildBrightRegionDetector, buildMeanIntensityClassifier } from '@contour/inference';
+import { buildBrightRegionDetector, buildConvTestModel, buildMeanIntensityClassifier } from '@contour/inference';
 import { QueueName } from '@contour/queue';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../libs/inference/src/testing/rule-manifests';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
+const run = promisify(execFile);
 type U = { id: string; token: string };
 type Rect = [number, number, number, number];
 
@@ -142,5 +148,40 @@ describe('pre-labelling with classification and detection models', () => {
     // The detector is sure (uncertainty 0), the classifier is not: the task is as uncertain as the classifier.
     expect(draft.stats.uncertainty).toBeCloseTo(draft.stats.models[0].uncertainty, 6);
     expect(draft.stats.uncertainty).toBeGreaterThan(0.5);
+  });
+
+  it('a 2D segmentation model on a radiograph: the draft mask, and its DICOM SEG pixel for pixel on the image', async () => {
+    // One 1x1 convolution: channel 1 - channel 0 = x - 0.5 on min-max scaled pixels, so softmax + argmax marks
+    // exactly the bright rectangle.
+    const model = buildConvTestModel({ spatialDims: 2, channelsOut: 2, kernel: 1, weights: [0, 1], bias: [0.5, 0] });
+    const manifest = {
+      ...CLASSIFIER_TEST_MANIFEST, name: 'bright-segmenter', task: 'segmentation-2d', question: undefined,
+      input: { name: 'input', layout: 'NCHW', channels: 1 }, output: { name: 'output', kind: 'logits' },
+      preprocessing: { intensity: { kind: 'minmax' } }, inference: { mode: 'per-slice' },
+      labels: [{ channel: 1, name: 'Bright region' }],
+    };
+    const modelId = (await register(model, manifest).expect(201)).body.id;
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'segment 2d', settings: { prelabelModels: [modelId], quality: { reads: 1 }, split: { policy: 'image' } } }).expect(201)).body.id as string;
+    await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({ labels: [{ id: 3, name: 'Bright region', color: '#ffcc00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
+    const bright: Rect = [20, 30, 60, 90];
+    const inside = (x: number, y: number) => x >= bright[0] && x < bright[2] && y >= bright[1] && y < bright[3];
+    await sys.http().post(`/api/projects/${id}/uploads`).set(bearer(pm)).attach('files', largeImage({ seed: 'seg2d', studySeed: 'seg2d', rows: 120, columns: 100, laterality: 'L', view: 'CC', pixelValue: (x, y) => (inside(x, y) ? 4095 : 100) }), 'LCC.dcm').expect(202);
+    const task = await readyTask(id);
+    const draft = (await taskView(id, task.id)).labels.find((l: { kind: string }) => l.kind === 'draft');
+    expect(draft.stats.voxels).toEqual({ 3: 40 * 60 });
+    expect(draft.stats.segSkipped).toBeUndefined();
+    const segRes = await sys.http().get(`/api/projects/${id}/tasks/${task.id}/labels/${draft.id}/seg`).set(bearer(pm)).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(segRes.status).toBe(200);
+    const dir = mkdtempSync(join(tmpdir(), 'seg2d-'));
+    writeFileSync(join(dir, 'draft.dcm'), segRes.body as Buffer);
+    const v = await run('/usr/bin/dciodvfy', [join(dir, 'draft.dcm')]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${v.stdout}${v.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+    // pydicom: one frame of segment "Bright region", its pixels the rectangle, referencing the de-identified image.
+    const { stdout } = await run('/usr/bin/python3', ['-c', `import pydicom,sys,numpy as np; d=pydicom.dcmread(sys.argv[1]); a=d.pixel_array; ys,xs=np.nonzero(a); print(d.NumberOfFrames, d.SegmentSequence[0].SegmentLabel, d.SegmentSequence[0].SegmentAlgorithmName, int(a.sum()), xs.min(), xs.max(), ys.min(), ys.max(), 'FrameOfReferenceUID' in d)`, join(dir, 'draft.dcm')]);
+    expect(stdout.trim()).toBe('1 Bright region bright-segmenter 2400 20 59 30 89 False');
   });
 });

@@ -232,21 +232,40 @@ export class ExportService {
       category: l.category,
       algorithmType: 'MANUAL',
     }));
-    if (task.kind === 'series' && series.source === 'dicom' && geometry?.order && masks.length && (options.formats.includes('dicom-seg') || options.formats.includes('rtstruct'))) {
+    // DICOM SEG / RTSTRUCT of a series task, or of an image task's one 2D image. A SEG of a radiograph (no patient
+    // geometry) is pixel for pixel on it; an RTSTRUCT of one is impossible (contours are in patient coordinates),
+    // and the case says so instead of failing the export.
+    const sourceIds = series.source !== 'dicom' ? null : task.kind === 'series' ? (geometry?.order ?? null) : task.kind === 'image' && task.instanceId ? [task.instanceId] : null;
+    if (sourceIds && masks.length && (options.formats.includes('dicom-seg') || options.formats.includes('rtstruct'))) {
       const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: series.id });
       const byId = new Map(instances.map((i) => [i.id, i]));
       const sources = [];
       // Header-only: a SEG or RTSTRUCT needs the sources' attributes, never their pixels.
-      for (const id of geometry.order) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
-      const order = geometry.order.map((id) => byId.get(id)!.sopInstanceUid);
+      for (const id of sourceIds) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
+      const order = sourceIds.map((id) => byId.get(id)!.sopInstanceUid);
+      const skipped: string[] = [];
       for (const m of masks) {
         const present = new Set(Object.keys(labelCounts(m.map)).map(Number));
         const used = segments.filter((s) => present.has(s.labelValue));
         if (!used.length) continue;
         const common = { sources, order, labelMap: m.map, segments: used, seriesDescription: `Contour ${caseName}`, softwareVersions: 'contour 0.1.0', uidSeed: `export/${task.id}/${m.version.id}` };
-        if (options.formats.includes('dicom-seg')) await put(`dicom-seg/${caseName}${suffix(m.version)}.dcm`, writeSegmentation({ ...common, contentLabel: 'CONTOUR' }));
-        if (options.formats.includes('rtstruct')) await put(`rtstruct/${caseName}${suffix(m.version)}.dcm`, writeRtStruct(common as never));
+        const write = async (format: 'dicom-seg' | 'rtstruct', make: () => Buffer) => {
+          if (!options.formats.includes(format)) return;
+          let file: Buffer;
+          try {
+            file = make();
+          } catch (e) {
+            // Only an image task's single image can lack what the object needs; a series that cannot is a bug.
+            if (task.kind === 'series') throw e;
+            skipped.push(`${format}: ${(e as Error).message}`);
+            return;
+          }
+          await put(`${format}/${caseName}${suffix(m.version)}.dcm`, file);
+        };
+        await write('dicom-seg', () => writeSegmentation({ ...common, contentLabel: 'CONTOUR' }));
+        await write('rtstruct', () => writeRtStruct(common as never));
       }
+      if (skipped.length) summary.skipped = skipped;
     }
 
     if (options.formats.includes('coco')) {
@@ -279,7 +298,8 @@ export class ExportService {
       split,
       timestamps: { approved: approved?.at ?? undefined, exported: new Date() },
     });
-    await put(`manifests/${caseName}.json`, Buffer.from(JSON.stringify({ ...provenance, labelVersions: versions.map((v) => ({ kind: v.kind, round: v.round })) }, null, 2)));
+    // What this case could not have (an RTSTRUCT of a radiograph) is listed with the reason, not silently missing.
+    await put(`manifests/${caseName}.json`, Buffer.from(JSON.stringify({ ...provenance, labelVersions: versions.map((v) => ({ kind: v.kind, round: v.round })), ...(summary.skipped ? { notWritten: summary.skipped } : {}) }, null, 2)));
     summary.state = task.state === TaskState.Approved ? 'approved' : task.state;
     return { files, summary };
   }

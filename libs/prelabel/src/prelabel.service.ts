@@ -325,12 +325,22 @@ export class PrelabelService implements OnModuleDestroy {
     // Post-processing counted the model's labels; they are the draft's when the labels kept their numbers.
     const voxels = draft === native && !image.back ? Object.fromEntries(segmentation.labels.filter((l) => l.voxels > 0).map((l) => [l.value, l.voxels])) : labelCounts(draft);
     // The label map is deflated on libuv's thread pool while this thread writes the DICOM SEG.
+    // A SEG of a series, or of a task's one 2D image (a radiograph: pixel for pixel on it). One of an image that
+    // cannot have one (a frame of a multi-frame object) is skipped with the reason; the draft itself stands.
+    const segOf = image.volume.source !== 'dicom' ? null : task.kind === 'series' ? 'series' : task.kind === 'image' && image.volume.dims[2] === 1 ? 'image' : null;
+    let segSkipped: string | undefined;
+    const seg = segOf && this.writeSeg(task, image.volume.order, draft, voxels, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, record);
     const [blob, segKey] = await Promise.all([
       encodeLabelMapAsync(draft).then((encoded) => this.blobs.put(encoded)),
-      image.volume.source === 'dicom' && task.kind === 'series' ? this.writeSeg(task, image.volume.order, draft, voxels, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, record) : null,
+      segOf === 'image'
+        ? seg!.catch((e: Error) => {
+            segSkipped = e.message;
+            return null;
+          })
+        : seg,
     ]);
     const uncertainty = segmentation.uncertainty.score;
-    const stats = { voxels, uncertainty, modelLabels: segmentation.labels, timing: { ...timing, storeDraftMs: performance.now() - t4 } };
+    const stats = { voxels, uncertainty, modelLabels: segmentation.labels, ...(segSkipped ? { segSkipped } : {}), timing: { ...timing, storeDraftMs: performance.now() - t4 } };
     const grid = await this.grids.gridOf(task);
     return {
       draft: { model: record, blobKey: blob.key, segKey, answers: {}, grid: { seriesId: grid.seriesId, dims: grid.dims }, stats, uncertainty },

@@ -143,9 +143,8 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
     SeriesDescription: input.seriesDescription,
     SeriesDate: dicomDate(now),
     SeriesTime: dicomTime(now),
-    // Frame of Reference
-    FrameOfReferenceUID: series.frameOfReferenceUid,
-    PositionReferenceIndicator: series.first.PositionReferenceIndicator ?? '',
+    // Frame of Reference (none for a projection image: the SEG is pixel for pixel on it)
+    ...(series.projection ? {} : { FrameOfReferenceUID: series.frameOfReferenceUid, PositionReferenceIndicator: series.first.PositionReferenceIndicator ?? '' }),
     // General Equipment + Enhanced General Equipment
     Manufacturer: input.manufacturer ?? 'Contour',
     ManufacturerModelName: input.manufacturerModelName ?? 'Contour',
@@ -153,6 +152,8 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
     SoftwareVersions: input.softwareVersions,
     // General Image + Segmentation Image (Content Identification)
     ImageType: ['DERIVED', 'PRIMARY'],
+    // Type 2C in General Image when there is no Image Orientation (Patient): the source's, as the SEG overlays it.
+    ...(series.projection ? { PatientOrientation: series.first.PatientOrientation ?? '' } : {}),
     InstanceNumber: input.instanceNumber ?? 1,
     ContentLabel: contentLabel(input.contentLabel),
     ContentDescription: input.contentDescription ?? '',
@@ -182,21 +183,21 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
         FunctionalGroupPointer: TAG.SegmentIdentificationSequence,
         DimensionDescriptionLabel: 'ReferencedSegmentNumber',
       },
-      {
-        DimensionOrganizationUID: dimensionOrganizationUid,
-        DimensionIndexPointer: TAG.ImagePositionPatient,
-        FunctionalGroupPointer: TAG.PlanePositionSequence,
-        DimensionDescriptionLabel: 'ImagePositionPatient',
-      },
+      ...(series.projection
+        ? []
+        : [
+            {
+              DimensionOrganizationUID: dimensionOrganizationUid,
+              DimensionIndexPointer: TAG.ImagePositionPatient,
+              FunctionalGroupPointer: TAG.PlanePositionSequence,
+              DimensionDescriptionLabel: 'ImagePositionPatient',
+            },
+          ]),
     ],
     // Multi-frame Functional Groups
     NumberOfFrames: planned.length,
-    SharedFunctionalGroupsSequence: [
-      {
-        PlaneOrientationSequence: [{ ImageOrientationPatient: series.orientation }],
-        PixelMeasuresSequence: [pixelMeasures],
-      },
-    ],
+    // Plane orientation, position and pixel measures describe patient geometry: a projection image has none.
+    SharedFunctionalGroupsSequence: [series.projection ? {} : { PlaneOrientationSequence: [{ ImageOrientationPatient: series.orientation }], PixelMeasuresSequence: [pixelMeasures] }],
     PerFrameFunctionalGroupsSequence: planned.map(({ segmentNumber, slice }) => {
       const source = slices[slice];
       return {
@@ -212,9 +213,9 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
             DerivationCodeSequence: [codeItem(SEGMENTATION_DERIVATION)],
           },
         ],
-        FrameContentSequence: [{ DimensionIndexValues: [segmentNumber, slice + 1] }],
+        FrameContentSequence: [{ DimensionIndexValues: series.projection ? [segmentNumber] : [segmentNumber, slice + 1] }],
         // The source's own values, so positions compare exactly with the images'.
-        PlanePositionSequence: [{ ImagePositionPatient: source.position }],
+        ...(series.projection ? {} : { PlanePositionSequence: [{ ImagePositionPatient: source.position }] }),
         SegmentIdentificationSequence: [{ ReferencedSegmentNumber: segmentNumber }],
       };
     }),

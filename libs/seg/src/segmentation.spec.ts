@@ -8,6 +8,7 @@ import { ctPhantomSeries, readDicom, SOP_CLASS } from '@contour/dicom';
 import { volumeFromDicomFiles } from '@contour/volume';
 import { DATA, dciodvfy, loadSeries, pydicomSeg, seriesFromBuffers, type LoadedSeries, type PydicomSeg } from '../test/tools';
 import { readSegmentation } from './segmentation-reader';
+import { writeRtStruct } from './rtstruct-writer';
 import { SEGMENTATION_STORAGE, writeSegmentation, type SegmentationInput } from './segmentation-writer';
 import type { SegmentDefinition } from './types';
 
@@ -441,5 +442,52 @@ describe('edge cases', () => {
 
   test('without UIDs or a seed to derive them, the writer says what it needs', () => {
     expect(() => writeSegmentation(ctInput({ uidSeed: undefined }))).toThrow('The segmentation needs a seriesInstanceUid and a sopInstanceUid, or a uidSeed to derive them from');
+  });
+});
+
+describe('writeSegmentation on a radiograph (no patient geometry)', () => {
+  // A DX image has no Image Position/Orientation (Patient) and no Frame of Reference: the SEG is pixel for pixel on
+  // the one image (as highdicom writes it), without plane positions, orientation, pixel measures or frame of reference.
+  const dx = readDicom(fs.readFileSync(path.join(DATA, 'dicom/modalities/dx-xray.dcm'))).dataset as Record<string, any>;
+  const [columns, rows] = [Number(dx.Columns), Number(dx.Rows)];
+  const map = new Uint8Array(columns * rows);
+  paintSquare(map, [columns, rows, 1], 0, 40, 30, 50, 2);
+  const input = (overrides: Partial<SegmentationInput> = {}): SegmentationInput => ({
+    sources: [dx],
+    order: [dx.SOPInstanceUID],
+    labelMap: map,
+    segments: [LESION_SQUARE],
+    seriesDescription: 'Draft on a radiograph',
+    softwareVersions: '0.1.0',
+    uidSeed: 'seg-spec/dx',
+    ...overrides,
+  });
+
+  test('dciodvfy finds no error, and the frame references the image', () => {
+    const file = writeSegmentation(input());
+    const { errors, warnings } = dciodvfy(file);
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    const seg = readDicom(file).dataset as Record<string, any>;
+    expect(seg.FrameOfReferenceUID).toBeUndefined();
+    expect(seg.NumberOfFrames).toBe(1);
+    expect(seg.DimensionIndexSequence.map((d: Record<string, unknown>) => d.DimensionDescriptionLabel)).toEqual(['ReferencedSegmentNumber']);
+    const frame = seg.PerFrameFunctionalGroupsSequence[0];
+    expect(frame.PlanePositionSequence).toBeUndefined();
+    expect(frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID).toBe(dx.SOPInstanceUID);
+  });
+
+  test('our reader puts the square back pixel for pixel (as segment 1)', () => {
+    const read = readSegmentation(writeSegmentation(input()), [dx.SOPInstanceUID]);
+    expect(read.segments.map((x) => [x.segmentNumber, x.label, x.voxelCount])).toEqual([[1, 'Lesion', 2500]]);
+    expect(Array.from(read.labelMap).every((v, i) => v === (map[i] === 2 ? 1 : 0))).toBe(true);
+  });
+
+  test('two such images cannot share one SEG, and an RTSTRUCT of one is refused (no patient coordinates)', () => {
+    const other = { ...dx, SOPInstanceUID: `${dx.SOPInstanceUID}.2` };
+    expect(() => writeSegmentation(input({ sources: [dx, other], order: [dx.SOPInstanceUID, other.SOPInstanceUID], labelMap: new Uint8Array(map.length * 2).fill(2) }))).toThrow(
+      /has no Image Position \(Patient\).*one image at a time/,
+    );
+    expect(() => writeRtStruct({ ...input(), structureSetLabel: 'X' } as never)).toThrow(/has no Image Position \(Patient\), so its slice cannot be placed$/);
   });
 });

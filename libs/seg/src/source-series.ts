@@ -31,7 +31,14 @@ export interface CheckedSeries {
   sliceThickness?: number;
   /** Median step between consecutive slices along the normal (absent for a single slice). */
   spacingBetweenSlices?: number;
+  /** '' for a projection image (see `projection`). */
   frameOfReferenceUid: string;
+  /**
+   * One 2D source with no patient geometry (a radiograph, a mammogram, a secondary capture: no Image Position or
+   * Orientation (Patient) and no Frame of Reference). Only a SEG can be made of it (pixel for pixel on the image,
+   * as highdicom does for such sources); `position`, `orientation` and the vectors are then placeholders.
+   */
+  projection: boolean;
   studyInstanceUid: string;
   /** The first source in slice order: Patient and Study values are taken from it. */
   first: Record<string, any>;
@@ -153,6 +160,10 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
     if (typeof uid !== 'string' || !uid) throw new Error('A source dataset has no SOPInstanceUID');
     byUid.set(uid, ds);
   }
+  // A SEG of one image without patient geometry (no position, orientation or frame of reference) is pixel for
+  // pixel on that image; an RTSTRUCT (contours in patient coordinates) or a stack of such images cannot be made.
+  const only = order.length === 1 ? byUid.get(order[0]) : undefined;
+  const projection = opts.forSeg && !!only && !numbers(only.ImagePositionPatient) && !numbers(only.ImageOrientationPatient) && !only.FrameOfReferenceUID;
   const seen = new Set<string>();
   const slices: SourceSlice[] = order.map((uid, k) => {
     if (seen.has(uid)) throw new Error(`SOP instance ${uid} appears twice in the slice order (slices ${order.indexOf(uid)} and ${k})`);
@@ -162,7 +173,10 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
     const frames = firstNumber(ds.NumberOfFrames) ?? 1;
     if (frames > 1) throw new Error(`Source instance ${uid} has ${frames} frames; only single-frame source images are supported`);
     const position = numbers(ds.ImagePositionPatient);
-    if (!position || position.length < 3) throw new Error(`Source instance ${uid} has no Image Position (Patient), so its slice cannot be placed`);
+    if (!position || position.length < 3) {
+      if (projection) return { sopInstanceUid: uid, sopClassUid: String(ds.SOPClassUID ?? ''), seriesInstanceUid: String(ds.SeriesInstanceUID ?? ''), position: [0, 0, 0] as Vec3, dataset: ds };
+      throw new Error(`Source instance ${uid} has no Image Position (Patient), so its slice cannot be placed${opts.forSeg && order.length > 1 ? ' (a SEG of images without patient geometry is made of one image at a time)' : ''}`);
+    }
     return {
       sopInstanceUid: uid,
       sopClassUid: String(ds.SOPClassUID ?? ''),
@@ -175,13 +189,13 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
   const first = slices[0].dataset;
   const rows = firstNumber(first.Rows) ?? 0;
   const columns = firstNumber(first.Columns) ?? 0;
-  const orientation = numbers(first.ImageOrientationPatient);
-  const spacing = numbers(first.PixelSpacing);
+  const orientation = projection ? [1, 0, 0, 0, 1, 0] : numbers(first.ImageOrientationPatient);
+  const spacing = projection ? (numbers(first.PixelSpacing) ?? numbers(first.ImagerPixelSpacing) ?? [1, 1]) : numbers(first.PixelSpacing);
   if (!rows || !columns) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Rows/Columns`);
   if (!orientation || orientation.length < 6) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Image Orientation (Patient)`);
   if (!spacing || spacing.length < 2 || !(spacing[0] > 0 && spacing[1] > 0)) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no valid Pixel Spacing`);
   const frameOfReferenceUid = String(first.FrameOfReferenceUID ?? '');
-  if (!frameOfReferenceUid) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Frame of Reference UID, so contours and frame positions would mean nothing`);
+  if (!frameOfReferenceUid && !projection) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Frame of Reference UID, so contours and frame positions would mean nothing`);
   const studyInstanceUid = String(first.StudyInstanceUID ?? '');
   if (!studyInstanceUid) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Study Instance UID`);
 
@@ -252,6 +266,7 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
     sliceThickness: firstNumber(first.SliceThickness),
     spacingBetweenSlices: spacingBetweenSlices && spacingBetweenSlices > 0 ? spacingBetweenSlices : undefined,
     frameOfReferenceUid,
+    projection,
     studyInstanceUid,
     first,
     segments,
