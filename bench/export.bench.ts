@@ -55,9 +55,7 @@ export async function main(): Promise<string> {
   const exp = await exportOnce();
   // The cold path: forget the cached volumes, so the export builds every NIfTI from the DICOM instances itself.
   await contour.db.dataSource.query(`UPDATE series SET volume_blob_key = NULL WHERE source = 'dicom'`);
-  const t0 = process.hrtime.bigint() / 1000n;
   const cold = await exportOnce();
-  console.error(`COLD WINDOW ${t0} ${process.hrtime.bigint() / 1000n}`);
   const workerRss = peakRssMb(contour.workers[0].child.pid!);
   await contour.stop();
 

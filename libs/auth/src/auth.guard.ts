@@ -4,7 +4,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
-import { ApiToken, ProjectRole } from '@contour/db';
+import { ApiToken, preparedQuery, ProjectRole } from '@contour/db';
 import { ACCESS, AccessSpec, decideAccess } from './access';
 import { hashApiToken, isApiToken } from './api-tokens';
 import { Principal } from './principal';
@@ -93,7 +93,10 @@ export class PrincipalResolver {
       via = 'jwt';
       who = `LEFT JOIN api_tokens t ON false WHERE u.id = $1`;
     }
-    const rows: PrincipalRow[] = await this.dataSource.query(
+    // A prepared statement per credential kind: parsed and planned once per connection.
+    const rows = await preparedQuery<PrincipalRow>(
+      this.dataSource,
+      `auth-principal-${via}`,
       `SELECT u.id, u.username, u.roles, u.skills, u.active, t.id AS token_id, t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at,
               m.roles AS project_roles, m.skills AS project_skills, EXISTS (SELECT 1 FROM projects p WHERE p.id = $2) AS project_exists
          FROM users u

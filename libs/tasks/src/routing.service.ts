@@ -7,7 +7,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, auditActor, AuditEntry, auditInsertSql, auditRows, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
-import { LabelVersion, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
+import { LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, unknownLabels } from '@contour/workflow';
@@ -58,6 +58,13 @@ const ELIGIBLE = `r.project_id = $1 AND r.state = 'open' AND r.kind = ANY($2)
       AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
       AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
       AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))`;
+/** Submits a read, writes its audit lines and counts the task's other unsubmitted reads, in one statement (the
+ * count reads the statement's snapshot, in which this read is still leased: hence the id filter). */
+const SUBMIT_SQL = `WITH done AS (
+     UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = $3, lease_expires_at = NULL WHERE id = $1 RETURNING id),
+   audit AS (${auditInsertSql(5, 6)})
+   SELECT count(*)::int AS pending FROM task_reads WHERE task_id = $4 AND kind = 'annotation' AND state <> 'submitted' AND id NOT IN (SELECT id FROM done)`;
+
 const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT 1 FOR UPDATE SKIP LOCKED';
 
 /**
@@ -140,7 +147,7 @@ export class RoutingService {
     ];
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const rows = await this.dataSource.query<ClaimedRow[]>(CLAIM_SQL, params);
+        const rows = await preparedQuery<ClaimedRow>(this.dataSource, 'routing-claim', CLAIM_SQL, params);
         if (!rows.length) return null;
         const r = rows[0];
         return { readId: r.id, taskId: r.task_id, kind: r.kind, round: r.round, leaseExpiresAt: r.lease_expires_at, reworkComment: r.rework_comment };
@@ -303,13 +310,7 @@ export class RoutingService {
         audits.push({ action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } });
         // Submit the read, write the audit lines and count the task's other unsubmitted reads in one statement
         // (the count reads the statement's snapshot, in which this read is still leased: hence the id filter).
-        const [{ pending }] = await m.query(
-          `WITH done AS (
-             UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = $3, lease_expires_at = NULL WHERE id = $1 RETURNING id),
-           audit AS (${auditInsertSql(5, 6)})
-           SELECT count(*)::int AS pending FROM task_reads WHERE task_id = $4 AND kind = 'annotation' AND state <> 'submitted' AND id NOT IN (SELECT id FROM done)`,
-          [read.id, actor.id, version.id, task.id, auditActor(actor), auditRows(audits)],
-        );
+        const [{ pending }] = await preparedQuery<{ pending: number }>(m, 'routing-submit', SUBMIT_SQL, [read.id, actor.id, version.id, task.id, auditActor(actor), auditRows(audits)]);
         let state = task.state;
         if (pending === 0) {
           const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;

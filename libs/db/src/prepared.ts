@@ -1,0 +1,23 @@
+// Hot statements as named prepared statements: PostgreSQL parses and plans a statement once per connection and
+// then only executes it (a routing claim is a CTE of several joins: planning it on every "next" costs as much
+// CPU as running it). TypeORM's query() always sends the text, so the pg client under the query runner is used.
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * The rows of `text` run as the prepared statement `name` (one name per distinct text, across the app), on the
+ * transaction of `on` when it is an EntityManager in a transaction, else on a pooled connection.
+ */
+export async function preparedQuery<T>(on: DataSource | EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
+  const inTransaction = 'queryRunner' in on && on.queryRunner ? on.queryRunner : undefined;
+  const runner: QueryRunner = inTransaction ?? (on as DataSource).createQueryRunner();
+  try {
+    const client = (await runner.connect()) as PgClient;
+    return (await client.query({ name, text, values })).rows as T[];
+  } finally {
+    if (!inTransaction) await runner.release();
+  }
+}
