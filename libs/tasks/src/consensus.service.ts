@@ -126,7 +126,7 @@ export class ConsensusService {
     return this.dataSource.transaction(async (m) => {
       const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :taskId', { taskId }).getOneOrFail();
       if (locked.state !== TaskState.Consensus) return { state: locked.state };
-      const grid = mergedKey ? ((await this.grids.gridOf(locked)) as unknown as Record<string, unknown>) : null;
+      const grid = mergedKey ? ((await this.grids.gridOf(locked, undefined, m)) as unknown as Record<string, unknown>) : null;
       const version = await m.save(
         m.create(LabelVersion, { taskId, projectId: task.projectId, kind: 'merged', readId: null, authorId: null, round: locked.reworkRound, protocolVersion: locked.protocolVersion, blobKey: mergedKey, encoding: LABELMAP_ENCODING, grid, answers: merged.answers, stats: merged.stats }),
       );

@@ -242,7 +242,7 @@ export class RoutingService {
     let grid: Record<string, unknown> | null = null;
     let stats: Record<string, unknown> = {};
     if (submission.mask) {
-      const { map, grid: taskGrid, allowedLabels } = await this.grids.decodeForTask(task, submission.mask);
+      const { map, grid: taskGrid, allowedLabels } = await this.grids.decodeForTask(task, submission.mask, m);
       const voxels = labelCounts(map);
       const unknown = unknownLabels(voxels, allowedLabels);
       if (unknown.length) throw new ConflictException(`The mask uses label value(s) ${unknown.join(', ')} that the protocol does not define (defined: ${allowedLabels.join(', ') || 'none'})`);
@@ -254,7 +254,7 @@ export class RoutingService {
     }
     // A read or an adjudication is final: every required question of the protocol must be answered.
     const complete = kind === 'read' || kind === 'adjudicated';
-    const answers = (await this.grids.checkAnswers(task, submission.answers, { complete })) ?? {};
+    const answers = (await this.grids.checkAnswers(task, submission.answers, { complete, m })) ?? {};
     if (answers[SHAPES_KEY]) stats = { ...stats, shapes: (answers[SHAPES_KEY] as unknown[]).length };
     const version = m.create(LabelVersion, {
       taskId: task.id,
