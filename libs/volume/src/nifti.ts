@@ -393,14 +393,15 @@ function gzipCollector(level: number, highWaterMark?: number) {
  * type of `like` and together fill `dims`; an error from the slices stops the gzip and is thrown.
  */
 export async function writeNiftiGzipFromSlices(input: Omit<NiftiWriteInput, 'gzip' | 'data'>, like: VoxelArray, slices: AsyncIterable<VoxelArray>, level = 1, aheadBytes = 16 << 20): Promise<Buffer> {
-  const header = niftiHeader(input, datatypeOf(like));
+  const type = datatypeOf(like);
+  const header = niftiHeader(input, type);
   const { gz, done } = gzipCollector(level, aheadBytes);
   done.catch(() => undefined); // observed below; a failing producer must not leave it unhandled
   let count = 0;
   try {
     gz.write(header);
     for await (const slice of slices) {
-      if (datatypeOf(slice).code !== datatypeOf(like).code) throw new Error(`A slice is ${Object.prototype.toString.call(slice).slice(8, -1)} where the file holds ${Object.prototype.toString.call(like).slice(8, -1)}`);
+      if (datatypeOf(slice).code !== type.code) throw new Error(`A slice is ${Object.prototype.toString.call(slice).slice(8, -1)} where the file holds ${Object.prototype.toString.call(like).slice(8, -1)}`);
       count += slice.length;
       if (count > voxelCount(input.dims)) throw new Error(`The slices hold more than the ${voxelCount(input.dims)} values dims [${input.dims.join(', ')}] need`);
       if (!gz.write(Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength))) await once(gz, 'drain');

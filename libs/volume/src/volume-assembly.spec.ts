@@ -197,7 +197,7 @@ describe('buildVolume', () => {
       const gz = await write(fn);
       expect(zlib.gunzipSync(gz).equals(writeNifti({ dims: whole.dims, affineRas: whole.affineRas, data: whole.data, description: 'Contour' }))).toBe(true);
       expect(read).toEqual(whole.geometry.order);
-      expect(s.order).toEqual(whole.geometry.order);
+      expect(s.geometry.order).toEqual(whole.geometry.order);
     });
 
     test.each([

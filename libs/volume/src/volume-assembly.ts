@@ -210,11 +210,6 @@ export class Int16SliceStream {
     });
   }
 
-  /** The instance ids in the order they are read. */
-  get order(): string[] {
-    return this.geometry.slices.map((s) => s.id).filter((id, k, all) => k === 0 || all[k - 1] !== id);
-  }
-
   /** Each slice (a new Int16Array, nx * ny values) in order; `read` decodes one instance. */
   async *slices(read: (id: string) => Promise<DecodedFrames>): AsyncGenerator<Int16Array> {
     const [nx, ny] = this.geometry.dims;
