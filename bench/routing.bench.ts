@@ -8,6 +8,12 @@ import { fmt, startContour } from './harness';
 
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+/**
+ * Offered load in operations per second over all users (open loop): each user starts a next -> submit cycle every
+ * 2 * USERS / RATE seconds on average (exponentially distributed think time, as people pause), so latency is
+ * measured at a load the system can sustain. Unset: closed loop, every user as fast as the answers come.
+ */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : null;
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 
 export async function main(): Promise<string> {
@@ -45,7 +51,16 @@ export async function main(): Promise<string> {
     tokens.map(async (token, i) => {
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       let n = 0;
+      // Open loop: cycles start at exponentially spaced times, whatever the last cycle's latency was.
+      const cycleMs = RATE ? (2 * USERS * 1000) / RATE : 0;
+      let nextStart = performance.now() + (RATE ? Math.random() * cycleMs : 0);
       while (performance.now() < deadline) {
+        if (RATE) {
+          const wait = Math.min(nextStart, deadline) - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          nextStart += -Math.log(1 - Math.random()) * cycleMs;
+          if (performance.now() >= deadline) break;
+        }
         const t0 = performance.now();
         const res = await fetch(`${contour.base}/api/projects/${project}/tasks/next`, { method: 'POST', headers });
         latencies.push(performance.now() - t0);
@@ -72,7 +87,7 @@ export async function main(): Promise<string> {
   const [{ leased }] = await ds.query(`SELECT count(*)::int AS leased FROM task_reads WHERE state = 'leased'`);
   await contour.stop();
   return [
-    `${USERS} simulated annotators (API tokens, keep-alive HTTP), each looping next-task -> submit (classification answer) for ${SECONDS} s against one coordinator process; PostgreSQL and Redis local; the load generator runs on the same 2 cores.`,
+    `${USERS} simulated annotators (API tokens, keep-alive HTTP), each looping next-task -> submit (classification answer) for ${SECONDS} s against one coordinator process; ${RATE ? `open loop, ${RATE} operations/s offered in all (exponential think times)` : 'closed loop (no think time)'}; PostgreSQL and Redis local; the load generator runs on the same 2 cores.`,
     '',
     '| operations | ops/s | next-task p50 | p95 | p99 | errors | reads submitted | read versions | tasks with 2 reads (double assignment) | leases outstanding |',
     '|---|---|---|---|---|---|---|---|---|---|',
