@@ -7,7 +7,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
-import { IngestItem, IngestItemStatus, Instance, Project } from '@contour/db';
+import { IngestItem, IngestItemStatus, Instance, preparedQuery, Project } from '@contour/db';
 import { deidentify, DeidResult, mergeReports } from '@contour/deid';
 import { DicomRejection, ParsedDicom, readDicom, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, TerminalJobError } from '@contour/queue';
@@ -243,7 +243,8 @@ export class IngestPipeline {
       JSON.stringify(p.flags), // 35
     ];
     for (let attempt = 1; ; attempt++) {
-      const [row]: { instance_id: string | null; series_id: string | null }[] = await this.dataSource.query(INDEX_SQL, params);
+      // Prepared: a CTE of a dozen parts, planned once per connection instead of once per instance.
+      const [row] = await preparedQuery<{ instance_id: string | null; series_id: string | null }>(this.dataSource, 'ingest-index', INDEX_SQL, params);
       if (row.instance_id) return { itemId: item.id, status: IngestItemStatus.Stored, instanceId: row.instance_id, seriesId: row.series_id! };
       if (row.series_id) break; // the SOP Instance UID is already stored: a duplicate, or a conflicting one
       // Another instance created the patient, study or series while this statement ran, after its snapshot:
@@ -285,7 +286,9 @@ export class IngestPipeline {
   private async dropRawIfUnused(item: IngestItem) {
     // Still needed by another item of the same file not yet done (or quarantined), or stored unchanged as an
     // instance (a file that needed no change has the same content key).
-    const [{ needed }]: { needed: boolean }[] = await this.dataSource.query(
+    const [{ needed }] = await preparedQuery<{ needed: boolean }>(
+      this.dataSource,
+      'ingest-raw-needed',
       `SELECT EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = $1 AND id <> $2 AND status = ANY($3::text[]))
            OR EXISTS (SELECT 1 FROM instances WHERE blob_key = $1) AS needed`,
       [item.rawBlobKey, item.id, [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]],
