@@ -87,6 +87,21 @@ describe('embedded PostgreSQL over the wire protocol', () => {
     expect(claimed).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
+  it('shares one backend between connections: a named prepared statement of one exists for the next (why `npm start` turns them off)', async () => {
+    const [a, b] = [await pool.connect(), await pool.connect()];
+    try {
+      await a.query({ name: 'hot', text: 'SELECT count(*)::int AS n FROM jobs WHERE id <= $1', values: [5] });
+      // On a real server each connection has its own statements; here the second Parse of the name is refused.
+      await expect(b.query({ name: 'hot', text: 'SELECT count(*)::int AS n FROM jobs WHERE id <= $1', values: [5] })).rejects.toThrow(/prepared statement "hot" already exists/);
+      // Unnamed statements (DATABASE_PREPARED_STATEMENTS=false) run on both.
+      expect((await b.query({ text: 'SELECT count(*)::int AS n FROM jobs WHERE id <= $1', values: [5] })).rows).toEqual([{ n: 5 }]);
+      expect((await a.query({ text: 'SELECT count(*)::int AS n FROM jobs WHERE id <= $1', values: [7] })).rows).toEqual([{ n: 7 }]);
+    } finally {
+      a.release();
+      b.release();
+    }
+  });
+
   it('keeps serving other connections after a client disconnects in the middle of an extended query', async () => {
     const a = await RawConnection.open(url);
     a.send(serialize.parse({ text: 'SELECT $1::int', types: [] }), serialize.flush());

@@ -132,7 +132,8 @@ async function main() {
     CONTOUR_DATA_DIR: dataDir,
     DB_MIGRATE: 'false',
     // PGlite serves one query at a time; small pools keep the processes from queueing behind each other.
-    ...(pg.embedded ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '4' } : {}),
+    // Named prepared statements would collide in PGlite's one shared backend.
+    ...(pg.embedded ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '4', DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
   };
   const dist = resolve(__dirname, '../..');
   startChild('coordinator', join(dist, 'coordinator/src/main.js'), [], env);

@@ -34,6 +34,8 @@ const envSchema = z.object({
   PUBLIC_URL: url(['http', 'https']).optional(),
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  /** Hot statements as named prepared statements; off for the embedded PGlite, whose one backend every connection shares. */
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: url(['redis', 'rediss']).optional(),
   QUEUE_PREFIX: z
     .string()
@@ -82,7 +84,7 @@ export type ContourEnv = z.infer<typeof envSchema>;
 export interface ContourConfig {
   env: ContourEnv['NODE_ENV'];
   http: { port: number; host: string; publicUrl?: string };
-  database: { url?: string; poolSize: number; migrate: boolean };
+  database: { url?: string; poolSize: number; migrate: boolean; preparedStatements: boolean };
   redis: { url?: string; queuePrefix: string };
   auth: { jwtSecret?: string; jwtTtlSeconds: number; adminPassword?: string };
   dataDir: string;
@@ -159,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
   return {
     env: e.NODE_ENV,
     http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrate: e.DB_MIGRATE },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrate: e.DB_MIGRATE, preparedStatements: e.DATABASE_PREPARED_STATEMENTS },
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX },
     auth: { jwtSecret: e.JWT_SECRET, jwtTtlSeconds: e.JWT_TTL_SECONDS, adminPassword: e.CONTOUR_ADMIN_PASSWORD },
     dataDir,

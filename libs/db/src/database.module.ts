@@ -3,6 +3,7 @@ import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CONFIG, ContourConfig, requireRuntime } from '@contour/config';
 import { dataSourceOptions, isSchemaCurrent, migrate } from './data-source';
+import { usePreparedStatements } from './prepared';
 
 /**
  * Makes sure the schema is current before anything uses it: runs migrations (DB_MIGRATE=true, under an
@@ -42,8 +43,10 @@ export class DatabaseModule {
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [CONFIG],
-          useFactory: (config: ContourConfig) =>
-            dataSourceOptions({ url: requireRuntime(config).url, poolSize: config.database.poolSize, applicationName: `contour-${role}` }),
+          useFactory: (config: ContourConfig) => {
+            usePreparedStatements(config.database.preparedStatements);
+            return dataSourceOptions({ url: requireRuntime(config).url, poolSize: config.database.poolSize, applicationName: `contour-${role}` });
+          },
         }),
       ],
       providers: [SchemaGate],

@@ -4,7 +4,17 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+let named = true;
+
+/**
+ * Named prepared statements on (default) or off. Off for the embedded PGlite: its one backend is shared by every
+ * connection, so a name one connection prepared already exists for the next, which PostgreSQL refuses.
+ */
+export function usePreparedStatements(on: boolean): void {
+  named = on;
 }
 
 /**
@@ -16,7 +26,7 @@ export async function preparedQuery<T>(on: DataSource | EntityManager, name: str
   const runner: QueryRunner = inTransaction ?? (on as DataSource).createQueryRunner();
   try {
     const client = (await runner.connect()) as PgClient;
-    return (await client.query({ name, text, values })).rows as T[];
+    return (await client.query(named ? { name, text, values } : { text, values })).rows as T[];
   } finally {
     if (!inTransaction) await runner.release();
   }
