@@ -183,6 +183,30 @@ print(json.dumps(best))`;
     expect(names).not.toContain('nnunet/splits_final.json');
   });
 
+  it('exports an enhanced (multi-frame) CT as DICOM SEG and RTSTRUCT that reference its frames (the export failed before)', async () => {
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'enhanced', settings: { quality: { reads: 1, reviewRequired: false } } }).expect(201)).body.id;
+    await sys.http().put(`/api/projects/${project}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Region A', color: '#ff0000' }, { id: 2, name: 'Region B', color: '#00ff00' }], annotationTypes: [{ kind: 'segmentation-3d' }] }).expect(201);
+    await sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/enhanced-ct-2frames.dcm')).expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${project}/tasks?state=ready`).set(bearer(pm))).body.length === 1, 30_000);
+    await annotateAll(project);
+    await eventually(async () => (await approvedCount(project)) === 1, 30_000);
+    const { report, files: z } = await runExport(sys, project, pm.token, { options: { formats: ['dicom-seg', 'rtstruct'] } });
+    expect(report.state).toBe('done');
+    for (const [format, frames] of [
+      ['dicom-seg', 'sorted(set(int(f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber) for f in d.PerFrameFunctionalGroupsSequence))'],
+      ['rtstruct', 'sorted(set(int(c.ContourImageSequence[0].ReferencedFrameNumber) for r in d.ROIContourSequence for c in r.ContourSequence))'],
+    ]) {
+      const file = Object.keys(z).find((f) => f.startsWith(`${format}/`));
+      expect(file).toBeDefined();
+      const { stdout, stderr } = await run('/usr/bin/dciodvfy', [write(file!, z)]).catch((e: { stdout: string; stderr: string }) => e);
+      expect(`${stdout}${stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+      const { stdout: read } = await run(PY, ['-c', `import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); print(${frames})`, write(file!, z)]);
+      // annotateAll paints label 1 on even slices and 2 on odd ones: both frames carry a label.
+      expect(read.trim()).toBe('[1, 2]');
+    }
+  });
+
   it('exports 2D tasks as COCO with windowed PNGs, and a radiograph\'s mask as a DICOM SEG (no RTSTRUCT, and the case says why)', async () => {
     const coco = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'coco', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'image' } } }).expect(201)).body.id;
     await sys.http().put(`/api/projects/${coco}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);

@@ -141,6 +141,30 @@ describe('pre-labelling with ONNX models', () => {
     expect(stdout.trim()).toBe(`SEG [${present.join(', ')}] AUTOMATIC 24`);
   });
 
+  it('drafts an enhanced (multi-frame) CT with the CT starter model; its DICOM SEG references each frame (no draft before the fix)', async () => {
+    const starter = (await sys.http().get('/api/models').set(bearer(pm)).expect(200)).body.find((m: { name: string }) => m.name === 'ct-starter-rules');
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'enhanced-ct', settings: { prelabelModels: [starter.id], expectedModalities: ['CT'] } }).expect(201)).body.id;
+    await sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/enhanced-ct-2frames.dcm')).expect(202);
+    const task = await eventually(async () => {
+      const tasks = (await sys.http().get(`/api/projects/${project}/tasks`).set(bearer(pm))).body;
+      return tasks.find((t: { state: string }) => t.state === 'ready') ?? null;
+    }, 120_000, 500);
+    expect(task.stateReason ?? null).toBeNull();
+    const detail = (await sys.http().get(`/api/projects/${project}/tasks/${task.id}`).set(bearer(pm))).body;
+    expect(detail.series[0].geometry.dims).toEqual([512, 512, 2]);
+    const draft = detail.labels.find((l: { kind: string }) => l.kind === 'draft');
+    expect(draft).toBeDefined();
+    expect(draft.stats.segSkipped).toBeUndefined();
+    const seg = await download(`/api/projects/${project}/tasks/${task.id}/labels/${draft.id}/seg`);
+    const path = join(mkdtempSync(join(tmpdir(), 'seg-')), 'enhanced.dcm');
+    writeFileSync(path, seg);
+    const v = await run('/usr/bin/dciodvfy', [path]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${v.stdout}${v.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+    // Every frame of the SEG derives from one frame of the one (de-identified) source instance, both frames used.
+    const { stdout } = await run('/usr/bin/python3', ['-c', `import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); refs=[f.DerivationImageSequence[0].SourceImageSequence[0] for f in d.PerFrameFunctionalGroupsSequence]; print(len(d.ReferencedSeriesSequence[0].ReferencedInstanceSequence), len(set(r.ReferencedSOPInstanceUID for r in refs)), sorted(set(int(r.ReferencedFrameNumber) for r in refs)))`, path]);
+    expect(stdout.trim()).toBe('1 1 [1, 2]');
+  });
+
   it('reports queue position and ETA, and moves a task to the interactive lane', async () => {
     // Pause the queue (as an admin would during maintenance) so three jobs wait, in arrival order.
     const queue = sys.app.get(JobQueue).queue(QueueName.Prelabel);

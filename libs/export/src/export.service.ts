@@ -21,7 +21,7 @@ import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, VoiWindow, writeNiftiGzip } from '@contour/volume';
+import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, sliceSources, StoredSeriesGeometry, VoiWindow, writeNiftiGzip } from '@contour/volume';
 import { decodeLabelMapAsync, labelCounts, Shape, shapesOf, TaskState } from '@contour/workflow';
 import { ExportOptions } from './export-options';
 import { inLanes } from './lanes';
@@ -203,7 +203,7 @@ export class ExportService {
     const put = async (path: string, data: Buffer) => files.push({ path, blobKey: (await this.blobs.put(data)).key });
     const versions = await Promise.all(c.versionIds.map((id) => this.dataSource.getRepository(LabelVersion).findOneByOrFail({ id })));
     const series = await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] });
-    const geometry = series.geometry as { dims: [number, number, number]; affineRas: number[][]; order?: string[] } | null;
+    const geometry = series.geometry as Pick<StoredSeriesGeometry, 'dims' | 'affineRas' | 'order' | 'frames'> | null;
     const masks: { version: LabelVersion; map: Uint8Array }[] = [];
     for (const v of versions.filter((x) => x.blobKey)) {
       const dims = (v.grid as { dims?: [number, number, number] } | null)?.dims ?? geometry?.dims;
@@ -235,28 +235,28 @@ export class ExportService {
     // DICOM SEG / RTSTRUCT of a series task, or of an image task's one 2D image. A SEG of a radiograph (no patient
     // geometry) is pixel for pixel on it; an RTSTRUCT of one is impossible (contours are in patient coordinates),
     // and the case says so instead of failing the export.
-    const sourceIds = series.source !== 'dicom' ? null : task.kind === 'series' ? (geometry?.order ?? null) : task.kind === 'image' && task.instanceId ? [task.instanceId] : null;
-    if (sourceIds && masks.length && (options.formats.includes('dicom-seg') || options.formats.includes('rtstruct'))) {
+    const slices = series.source !== 'dicom' ? null : task.kind === 'series' && geometry ? sliceSources(geometry) : task.kind === 'image' && task.instanceId ? { ids: [task.instanceId] } : null;
+    if (slices && masks.length && (options.formats.includes('dicom-seg') || options.formats.includes('rtstruct'))) {
       const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: series.id });
       const byId = new Map(instances.map((i) => [i.id, i]));
       const sources = [];
-      // Header-only: a SEG or RTSTRUCT needs the sources' attributes, never their pixels.
-      for (const id of sourceIds) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
-      const order = sourceIds.map((id) => byId.get(id)!.sopInstanceUid);
+      // Header-only, one parse per instance: a SEG or RTSTRUCT needs the sources' attributes, never their pixels.
+      for (const id of new Set(slices.ids)) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
+      const order = slices.ids.map((id) => byId.get(id)!.sopInstanceUid);
       const skipped: string[] = [];
       for (const m of masks) {
         const present = new Set(Object.keys(labelCounts(m.map)).map(Number));
         const used = segments.filter((s) => present.has(s.labelValue));
         if (!used.length) continue;
-        const common = { sources, order, labelMap: m.map, segments: used, seriesDescription: `Contour ${caseName}`, softwareVersions: 'contour 0.1.0', uidSeed: `export/${task.id}/${m.version.id}` };
+        const common = { sources, order, sourceFrames: slices.frames, labelMap: m.map, segments: used, seriesDescription: `Contour ${caseName}`, softwareVersions: 'contour 0.1.0', uidSeed: `export/${task.id}/${m.version.id}` };
         const write = async (format: 'dicom-seg' | 'rtstruct', make: () => Buffer) => {
           if (!options.formats.includes(format)) return;
           let file: Buffer;
           try {
             file = make();
           } catch (e) {
-            // Only an image task's single image can lack what the object needs; a series that cannot is a bug.
-            if (task.kind === 'series') throw e;
+            // What the object cannot be made of (an RTSTRUCT of a radiograph, a SEG of mosaic tiles) is listed in
+            // the case manifest with the reason; the rest of the case and of the export goes on.
             skipped.push(`${format}: ${(e as Error).message}`);
             return;
           }

@@ -11,7 +11,7 @@ import { CONFIG, ContourConfig } from '@contour/config';
 import { Series } from '@contour/db';
 import { combineSummaries, StudyDeidSummary } from '@contour/deid';
 import { JobName, JobQueue } from '@contour/queue';
-import { computeSeriesGeometry, InstanceGeometry, volumeBuildMb } from '@contour/volume';
+import { computeSeriesGeometry, InstanceGeometry, storedGeometry, volumeBuildMb } from '@contour/volume';
 
 export const SPLIT_DEBOUNCE_MS = 1500;
 /**
@@ -43,9 +43,7 @@ export class SeriesGeometryService {
       const g = computeSeriesGeometry(records);
       qcIssues = g.issues.map((i) => ({ code: i.code, message: i.message, severity: i.severity }));
       qcStatus = g.issues.some((i) => i.severity === 'error') ? 'failed' : g.issues.length ? 'warning' : 'ok';
-      // `slices` repeats what `order` says with positions; keep the record small.
-      const { slices: _slices, ...rest } = g;
-      geometry = rest as unknown as Record<string, unknown>;
+      geometry = storedGeometry(g) as unknown as Record<string, unknown>;
     }
     const view = rows.find((r) => r.attributes?.view)?.attributes.view ?? null;
     await this.dataSource.transaction(async (m) => {

@@ -37,12 +37,12 @@ describe('nativeBox', () => {
   ])('%s', (_name, dims, box, image, expected) => {
     const v = volume(dims);
     const prepared = prepareInput(v, manifest({ preprocessing: { fixedGrid: [dims[0] / 2, dims[1] / 2, 1], intensity: { kind: 'none' } } }));
-    const out = nativeBox({ box, image, score: 1, label: 1 }, { back: prepared.back, volume: { ...v, affineLps: v.affineRas, source: 'dicom', order: [] } });
+    const out = nativeBox({ box, image, score: 1, label: 1 }, { back: prepared.back, volume: { ...v, affineLps: v.affineRas, source: 'dicom' } });
     expect({ slice: out.slice, box: out.box.map((c) => Math.round(c * 1e6) / 1e6) }).toEqual(expected);
   });
 
   it('without resampling the box is the model’s', () => {
-    const v = { ...volume([4, 4, 1]), affineLps: affine(1, 1, 1), source: 'dicom' as const, order: [] };
+    const v = { ...volume([4, 4, 1]), affineLps: affine(1, 1, 1), source: 'dicom' as const };
     expect(nativeBox({ box: [1, 1, 2, 2], image: 0, score: 1, label: 1 }, { volume: v })).toEqual({ slice: 0, box: [1, 1, 2, 2] });
   });
 });

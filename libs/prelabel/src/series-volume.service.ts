@@ -15,8 +15,6 @@ export interface LoadedVolume {
   affineRas: number[][];
   affineLps: number[][];
   source: 'dicom' | 'nifti';
-  /** Instance ids in slice order (DICOM series). */
-  order: string[];
 }
 
 @Injectable()
@@ -118,10 +116,10 @@ export class SeriesVolumeLoader {
       const buffer = await this.blobs.getBuffer(series.volumeBlobKey).catch(() => null);
       if (buffer) {
         const volume = this.fromNifti(buffer, options.compact ?? false);
-        if (volume.dims.join('x') === geometry.dims.join('x')) return { ...volume, source: 'dicom', order: [...new Set(geometry.order)] };
+        if (volume.dims.join('x') === geometry.dims.join('x')) return { ...volume, source: 'dicom' };
       }
     }
-    if (series.source === 'nifti') return { ...this.fromNifti(await this.blobs.getBuffer(series.volumeBlobKey!), true), source: 'nifti', order: [] };
+    if (series.source === 'nifti') return { ...this.fromNifti(await this.blobs.getBuffer(series.volumeBlobKey!), true), source: 'nifti' };
     if (!geometry) throw new ConflictException(`Series ${seriesId} has no volume geometry yet: it is built a few seconds after the last instance arrives (or the series failed its geometry check); try again shortly`);
     const { ids, records, byId } = await this.instanceRecords(seriesId, geometry);
     // One instance at a time into the volume: memory is the volume plus one file.
@@ -131,11 +129,11 @@ export class SeriesVolumeLoader {
       builder.add(id, await decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: true, consumeParsed: true }));
     }
     const volume = builder.finish();
-    return { dims: volume.dims as [number, number, number], data: volume.data as LoadedVolume['data'], affineRas: volume.affineRas as number[][], affineLps: volume.affineLps as number[][], source: 'dicom', order: volume.geometry.order };
+    return { dims: volume.dims as [number, number, number], data: volume.data as LoadedVolume['data'], affineRas: volume.affineRas as number[][], affineLps: volume.affineLps as number[][], source: 'dicom' };
   }
 
   /** A NIfTI's voxels as real values (scl_slope/scl_inter applied): Float32, or the stored type when `compact` allows it. */
-  private fromNifti(buffer: Buffer, compact: boolean): Omit<LoadedVolume, 'source' | 'order'> {
+  private fromNifti(buffer: Buffer, compact: boolean): Omit<LoadedVolume, 'source'> {
     const image = readNifti(buffer);
     const affineRas = image.affine;
     const affineLps = affineRas.map((row, r) => (r < 2 ? row.map((v) => -v) : [...row]));
@@ -199,6 +197,6 @@ export class SeriesVolumeLoader {
       [0, 0, 0, 1],
     ];
     const affineRas = affineLps.map((row, r) => (r < 2 ? row.map((v) => -v) : [...row]));
-    return { dims: [frames.columns, frames.rows, end - start + 1], data, affineRas, affineLps, source: 'dicom', order: [instance.id] };
+    return { dims: [frames.columns, frames.rows, end - start + 1], data, affineRas, affineLps, source: 'dicom' };
   }
 }

@@ -64,7 +64,12 @@ export function writeRtStruct(input: RtStructInput): Buffer {
   const uids = derivedUids(input, 'structure set');
   const now = input.contentDateTime ?? new Date();
   const { slices, frameOfReferenceUid } = series;
-  const imageRef = (k: number) => ({ ReferencedSOPClassUID: slices[k].sopClassUid, ReferencedSOPInstanceUID: slices[k].sopInstanceUid });
+  // A frame of a multi-frame source is referenced with its frame number.
+  const imageRef = (k: number) => ({
+    ReferencedSOPClassUID: slices[k].sopClassUid,
+    ReferencedSOPInstanceUID: slices[k].sopInstanceUid,
+    ...(slices[k].frame ? { ReferencedFrameNumber: slices[k].frame } : {}),
+  });
 
   const bySeries = new Map<string, number[]>();
   slices.forEach((s, k) => bySeries.set(s.seriesInstanceUid, [...(bySeries.get(s.seriesInstanceUid) ?? []), k]));

@@ -22,6 +22,7 @@ import {
   ds,
   recommendedLab,
   patientAndStudy,
+  referencedInstancesBySeries,
   type CheckedSeries,
 } from './source-series';
 import type { CodedConcept, DerivedObjectOptions, LabelMapOnSeries, SegmentDefinition } from './types';
@@ -120,13 +121,7 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
     ...(series.spacingBetweenSlices ? { SpacingBetweenSlices: ds(series.spacingBetweenSlices) } : {}),
   };
 
-  // Source references grouped by series (normally one), in slice order.
-  const referencedSeries = new Map<string, { ReferencedSOPClassUID: string; ReferencedSOPInstanceUID: string }[]>();
-  for (const s of slices) {
-    const list = referencedSeries.get(s.seriesInstanceUid) ?? [];
-    list.push({ ReferencedSOPClassUID: s.sopClassUid, ReferencedSOPInstanceUID: s.sopInstanceUid });
-    referencedSeries.set(s.seriesInstanceUid, list);
-  }
+  const referencedSeries = referencedInstancesBySeries(slices);
 
   const dataset: Record<string, unknown> = {
     // SOP Common
@@ -207,6 +202,7 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
               {
                 ReferencedSOPClassUID: source.sopClassUid,
                 ReferencedSOPInstanceUID: source.sopInstanceUid,
+                ...(source.frame ? { ReferencedFrameNumber: source.frame } : {}),
                 PurposeOfReferenceCodeSequence: [codeItem(SOURCE_IMAGE_PURPOSE)],
               },
             ],

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ctPhantomSeries, readDicom, SOP_CLASS } from '@contour/dicom';
-import { volumeFromDicomFiles } from '@contour/volume';
+import { sliceSources, volumeFromDicomFiles } from '@contour/volume';
 import { DATA, dciodvfy, loadSeries, pydicomSeg, seriesFromBuffers, type LoadedSeries, type PydicomSeg } from '../test/tools';
 import { readSegmentation } from './segmentation-reader';
 import { writeRtStruct } from './rtstruct-writer';
@@ -489,5 +489,90 @@ describe('writeSegmentation on a radiograph (no patient geometry)', () => {
       /has no Image Position \(Patient\).*one image at a time/,
     );
     expect(() => writeRtStruct({ ...input(), structureSetLabel: 'X' } as never)).toThrow(/has no Image Position \(Patient\), so its slice cannot be placed$/);
+  });
+});
+
+describe('writeSegmentation and writeRtStruct on an enhanced (multi-frame) CT', () => {
+  // One instance, two frames 10 mm apart: positions, orientation and pixel spacing live in its functional groups,
+  // and each slice of the map is a frame, referenced by its frame number.
+  const ENHANCED = seriesFromBuffers([fs.readFileSync(path.join(DATA, 'dicom/modalities/enhanced-ct-2frames.dcm'))]);
+  const [columns, rows] = ENHANCED.dims;
+  const uid = ENHANCED.order[0];
+  const { ids, frames } = sliceSources(ENHANCED.geometry);
+  const map = new Uint8Array(columns * rows * 2);
+  paintDisc(map, ENHANCED.dims, 0, 200, 200, 40, 1);
+  paintSquare(map, ENHANCED.dims, 1, 300, 260, 30, 2);
+  const input = (overrides: Partial<SegmentationInput> = {}): SegmentationInput => ({
+    sources: ENHANCED.datasets,
+    order: ids,
+    sourceFrames: frames,
+    labelMap: map,
+    segments: [LIVER_DISC, LESION_SQUARE],
+    seriesDescription: 'SEG of an enhanced CT',
+    softwareVersions: '0.1.0',
+    uidSeed: 'seg-spec/enhanced-ct',
+    ...overrides,
+  });
+
+  test('the series geometry gives one slice per frame of the one instance (sorted along the normal: this file stores them against it)', () => {
+    expect(ids).toEqual([uid, uid]);
+    expect(frames).toEqual([2, 1]);
+  });
+
+  test('dciodvfy finds no error; each frame derives from its source frame at that frame\'s position', () => {
+    const file = writeSegmentation(input());
+    expectValid(file);
+    const seg = readDicom(file).dataset as Record<string, any>;
+    const source = ENHANCED.datasets[0];
+    expect(seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence.map((r: Record<string, unknown>) => r.ReferencedSOPInstanceUID)).toEqual([uid]);
+    expect(seg.PixelSpacing ?? seg.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing).toEqual(
+      source.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing.map(Number),
+    );
+    const placed = seg.PerFrameFunctionalGroupsSequence.map((f: Record<string, any>) => {
+      const ref = f.DerivationImageSequence[0].SourceImageSequence[0];
+      return [f.SegmentIdentificationSequence[0].ReferencedSegmentNumber, ref.ReferencedSOPInstanceUID, ref.ReferencedFrameNumber, f.PlanePositionSequence[0].ImagePositionPatient.map(Number)];
+    });
+    const framePosition = (k: number) => source.PerFrameFunctionalGroupsSequence[k].PlanePositionSequence[0].ImagePositionPatient.map(Number);
+    expect(placed).toEqual([
+      [1, uid, frames![0], framePosition(frames![0] - 1)],
+      [2, uid, frames![1], framePosition(frames![1] - 1)],
+    ]);
+  });
+
+  test('our reader and pydicom put the map back on the frames voxel for voxel', () => {
+    const file = writeSegmentation(input());
+    const read = readSegmentation(file, ENHANCED.geometry);
+    expect(Array.from(read.labelMap).every((v, i) => v === map[i])).toBe(true);
+    const theirs = pydicomSeg(file, ENHANCED.order);
+    expect(theirs.frames.map((f) => [f.segment, f.source])).toEqual([
+      [1, uid],
+      [2, uid],
+    ]);
+  });
+
+  test('an RTSTRUCT references each contour\'s frame; dciodvfy finds no error', () => {
+    const file = writeRtStruct({ ...input(), structureSetLabel: 'ENHANCED' });
+    const { errors } = dciodvfy(file);
+    expect(errors).toEqual([]);
+    const rt = readDicom(file).dataset as Record<string, any>;
+    const contourFrames = rt.ROIContourSequence.map((roi: Record<string, any>) => roi.ContourSequence.map((c: Record<string, any>) => c.ContourImageSequence[0].ReferencedFrameNumber));
+    expect(contourFrames).toEqual([[frames![0]], [frames![1]]]);
+  });
+
+  test.each([
+    ['no frame numbers for a multi-frame source', { sourceFrames: undefined }, /has 2 frames: give the frame number of each slice/],
+    ['a frame the instance does not have', { sourceFrames: [1, 3] }, /Slice 1 refers to frame 3 of SOP instance .*, which has 2 frames$/],
+    ['the same frame twice', { sourceFrames: [2, 2] }, /Frame 2 of SOP instance .* appears twice in the slice order \(slices 0 and 1\)/],
+    ['frame numbers that do not match the order', { sourceFrames: [1] }, /The slice order has 2 slices but 1 frame numbers were given/],
+  ])('refuses %s with a clear error', (_, overrides, message) => {
+    expect(() => writeSegmentation(input(overrides as Partial<SegmentationInput>))).toThrow(message);
+  });
+
+  test('slices cut from one single-frame image (mosaic tiles) cannot be referenced: the error says so', () => {
+    const dx = readDicom(fs.readFileSync(path.join(DATA, 'dicom/modalities/ct-small.dcm'))).dataset as Record<string, any>;
+    const size = Number(dx.Rows) * Number(dx.Columns);
+    expect(() => writeSegmentation(input({ sources: [dx], order: [dx.SOPInstanceUID, dx.SOPInstanceUID], sourceFrames: [1, 2], labelMap: new Uint8Array(size * 2) }))).toThrow(
+      /refers to frame 2 of SOP instance .*, which has 1 frame \(slices cut from one image, such as mosaic tiles, cannot be referenced\)/,
+    );
   });
 });

@@ -1,6 +1,8 @@
 // The source series of a label map, checked once for both writers: every slice of the map must lie on a known
-// single-frame instance, all instances must share one plane orientation, pixel matrix, pixel spacing, frame of
-// reference and study, and every value in the map must be described by a segment. Also the attribute copying
+// source image (a single-frame instance, or one frame of a multi-frame one such as an enhanced CT or MR, whose
+// position, orientation and pixel spacing come from its functional groups), all slices must share one plane
+// orientation, pixel matrix, pixel spacing, frame of reference and study, and every value in the map must be
+// described by a segment. Also the attribute copying
 // (Patient, General Study, ...) that SEG and RTSTRUCT share, and small DICOM value helpers.
 import { syntheticUid } from '@contour/dicom';
 import { hexToDicomLab, parseHexColor } from './color';
@@ -10,10 +12,16 @@ export type Vec3 = [number, number, number];
 
 export interface SourceSlice {
   sopInstanceUid: string;
+  /** Frame number (1-based) inside a multi-frame source; absent for a single-frame one. */
+  frame?: number;
   sopClassUid: string;
   seriesInstanceUid: string;
   /** ImagePositionPatient: LPS mm of the centre of the first pixel. */
   position: Vec3;
+  /** ImageOrientationPatient of this slice (the frame's, for a frame of a multi-frame source). */
+  orientation?: number[];
+  pixelSpacing?: number[];
+  sliceThickness?: number;
   dataset: Record<string, any>;
 }
 
@@ -110,6 +118,23 @@ export function derivedUids(o: DerivedObjectOptions, what: string): { seriesInst
   };
 }
 
+/**
+ * Where one frame of a source lies: an enhanced (multi-frame) image keeps its positions, orientations and pixel
+ * measures in the per-frame and shared functional groups, a classic image at the top level.
+ */
+export function frameGeometry(ds: Record<string, any>, frame: number): { position?: number[]; orientation?: number[]; pixelSpacing?: number[]; sliceThickness?: number } {
+  const perFrame = items(ds.PerFrameFunctionalGroupsSequence)[frame - 1];
+  const shared = items(ds.SharedFunctionalGroupsSequence)[0];
+  const group = (name: string) => items(perFrame?.[name])[0] ?? items(shared?.[name])[0];
+  const measures = group('PixelMeasuresSequence');
+  return {
+    position: numbers(group('PlanePositionSequence')?.ImagePositionPatient) ?? numbers(ds.ImagePositionPatient),
+    orientation: numbers(group('PlaneOrientationSequence')?.ImageOrientationPatient) ?? numbers(ds.ImageOrientationPatient),
+    pixelSpacing: numbers(measures?.PixelSpacing) ?? numbers(ds.PixelSpacing),
+    sliceThickness: firstNumber(measures?.SliceThickness) ?? firstNumber(ds.SliceThickness),
+  };
+}
+
 // --- validation ------------------------------------------------------------------------------------------------
 
 const CATEGORY_ANATOMICAL_STRUCTURE: CodedConcept = { value: '91723000', scheme: 'SCT', meaning: 'Anatomical Structure' };
@@ -152,8 +177,9 @@ function checkSegments(segments: SegmentDefinition[], forSeg: boolean) {
 
 /** Checks a label map against its source series and returns the geometry and per-slice occupancy. */
 export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: boolean }): CheckedSeries {
-  const { sources, order, labelMap, segments } = input;
+  const { sources, order, labelMap, segments, sourceFrames: frames } = input;
   if (!order.length) throw new Error('The slice order is empty: give the SOP Instance UIDs of the source slices in slice order');
+  if (frames && frames.length !== order.length) throw new Error(`The slice order has ${order.length} slices but ${frames.length} frame numbers were given`);
   const byUid = new Map<string, Record<string, any>>();
   for (const ds of sources) {
     const uid = ds?.SOPInstanceUID;
@@ -163,34 +189,35 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
   // A SEG of one image without patient geometry (no position, orientation or frame of reference) is pixel for
   // pixel on that image; an RTSTRUCT (contours in patient coordinates) or a stack of such images cannot be made.
   const only = order.length === 1 ? byUid.get(order[0]) : undefined;
-  const projection = opts.forSeg && !!only && !numbers(only.ImagePositionPatient) && !numbers(only.ImageOrientationPatient) && !only.FrameOfReferenceUID;
-  const seen = new Set<string>();
+  const projection =
+    opts.forSeg && !!only && (firstNumber(only.NumberOfFrames) ?? 1) === 1 && !numbers(only.ImagePositionPatient) && !numbers(only.ImageOrientationPatient) && !only.FrameOfReferenceUID;
+  const seen = new Map<string, number>();
   const slices: SourceSlice[] = order.map((uid, k) => {
-    if (seen.has(uid)) throw new Error(`SOP instance ${uid} appears twice in the slice order (slices ${order.indexOf(uid)} and ${k})`);
-    seen.add(uid);
     const ds = byUid.get(uid);
     if (!ds) throw new Error(`Slice ${k} of the order is SOP instance ${uid}, which is not among the ${sources.length} source datasets`);
-    const frames = firstNumber(ds.NumberOfFrames) ?? 1;
-    if (frames > 1) throw new Error(`Source instance ${uid} has ${frames} frames; only single-frame source images are supported`);
-    const position = numbers(ds.ImagePositionPatient);
-    if (!position || position.length < 3) {
-      if (projection) return { sopInstanceUid: uid, sopClassUid: String(ds.SOPClassUID ?? ''), seriesInstanceUid: String(ds.SeriesInstanceUID ?? ''), position: [0, 0, 0] as Vec3, dataset: ds };
-      throw new Error(`Source instance ${uid} has no Image Position (Patient), so its slice cannot be placed${opts.forSeg && order.length > 1 ? ' (a SEG of images without patient geometry is made of one image at a time)' : ''}`);
+    const frameCount = firstNumber(ds.NumberOfFrames) ?? 1;
+    const frame = frames?.[k] ?? 1;
+    const name = frameCount > 1 ? `frame ${frame} of SOP instance ${uid}` : `SOP instance ${uid}`;
+    if (frameCount > 1 && !frames) throw new Error(`Source instance ${uid} has ${frameCount} frames: give the frame number of each slice (sourceFrames) so each slice can reference its frame`);
+    if (!Number.isInteger(frame) || frame < 1 || frame > frameCount)
+      throw new Error(`Slice ${k} refers to frame ${frame} of SOP instance ${uid}, which has ${frameCount} frame${frameCount > 1 ? 's' : ''}${frameCount === 1 ? ' (slices cut from one image, such as mosaic tiles, cannot be referenced)' : ''}`);
+    const key = `${uid}#${frame}`;
+    if (seen.has(key)) throw new Error(`${name[0].toUpperCase()}${name.slice(1)} appears twice in the slice order (slices ${seen.get(key)} and ${k})`);
+    seen.set(key, k);
+    const ref = { sopInstanceUid: uid, ...(frameCount > 1 ? { frame } : {}), sopClassUid: String(ds.SOPClassUID ?? ''), seriesInstanceUid: String(ds.SeriesInstanceUID ?? ''), dataset: ds };
+    if (projection) return { ...ref, position: [0, 0, 0] as Vec3 };
+    const g = frameGeometry(ds, frame);
+    if (!g.position || g.position.length < 3) {
+      throw new Error(`Source instance ${uid}${frameCount > 1 ? ` (frame ${frame})` : ''} has no Image Position (Patient), so its slice cannot be placed${opts.forSeg && order.length > 1 ? ' (a SEG of images without patient geometry is made of one image at a time)' : ''}`);
     }
-    return {
-      sopInstanceUid: uid,
-      sopClassUid: String(ds.SOPClassUID ?? ''),
-      seriesInstanceUid: String(ds.SeriesInstanceUID ?? ''),
-      position: [position[0], position[1], position[2]],
-      dataset: ds,
-    };
+    return { ...ref, position: [g.position[0], g.position[1], g.position[2]] as Vec3, orientation: g.orientation, pixelSpacing: g.pixelSpacing, sliceThickness: g.sliceThickness };
   });
 
   const first = slices[0].dataset;
   const rows = firstNumber(first.Rows) ?? 0;
   const columns = firstNumber(first.Columns) ?? 0;
-  const orientation = projection ? [1, 0, 0, 0, 1, 0] : numbers(first.ImageOrientationPatient);
-  const spacing = projection ? (numbers(first.PixelSpacing) ?? numbers(first.ImagerPixelSpacing) ?? [1, 1]) : numbers(first.PixelSpacing);
+  const orientation = projection ? [1, 0, 0, 0, 1, 0] : slices[0].orientation;
+  const spacing = projection ? (numbers(first.PixelSpacing) ?? numbers(first.ImagerPixelSpacing) ?? [1, 1]) : slices[0].pixelSpacing;
   if (!rows || !columns) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Rows/Columns`);
   if (!orientation || orientation.length < 6) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Image Orientation (Patient)`);
   if (!spacing || spacing.length < 2 || !(spacing[0] > 0 && spacing[1] > 0)) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no valid Pixel Spacing`);
@@ -201,15 +228,15 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
 
   for (const s of slices.slice(1)) {
     const ds = s.dataset;
-    const uid = s.sopInstanceUid;
+    const uid = s.frame ? `${s.sopInstanceUid} (frame ${s.frame})` : s.sopInstanceUid;
     if (firstNumber(ds.Rows) !== rows || firstNumber(ds.Columns) !== columns) {
       throw new Error(`Source instance ${uid} is ${ds.Columns}x${ds.Rows} pixels but the first slice is ${columns}x${rows}`);
     }
-    const o = numbers(ds.ImageOrientationPatient);
+    const o = s.orientation;
     if (!o || o.length < 6 || o.slice(0, 6).some((v, i) => Math.abs(v - orientation[i]) > 1e-4)) {
       throw new Error(`Source instance ${uid} has another plane orientation than the first slice; one segmentation needs one orientation`);
     }
-    const ps = numbers(ds.PixelSpacing);
+    const ps = s.pixelSpacing;
     if (!ps || Math.abs(ps[0] - spacing[0]) > 1e-4 * spacing[0] || Math.abs(ps[1] - spacing[1]) > 1e-4 * spacing[1]) {
       throw new Error(`Source instance ${uid} has pixel spacing ${ps?.join('\\')} but the first slice has ${spacing.join('\\')}`);
     }
@@ -263,7 +290,7 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
     column,
     normal,
     pixelSpacing: [spacing[0], spacing[1]],
-    sliceThickness: firstNumber(first.SliceThickness),
+    sliceThickness: slices[0].sliceThickness,
     spacingBetweenSlices: spacingBetweenSlices && spacingBetweenSlices > 0 ? spacingBetweenSlices : undefined,
     frameOfReferenceUid,
     projection,
@@ -308,3 +335,17 @@ export function characterSet(dataset: Record<string, unknown>): string | undefin
 }
 
 export const recommendedLab = (s: SegmentDefinition) => (s.color ? hexToDicomLab(s.color) : undefined);
+
+/** The source instances grouped by series (normally one), each instance once (a multi-frame one has many slices), in slice order. */
+export function referencedInstancesBySeries(slices: SourceSlice[]): Map<string, { ReferencedSOPClassUID: string; ReferencedSOPInstanceUID: string }[]> {
+  const bySeries = new Map<string, { ReferencedSOPClassUID: string; ReferencedSOPInstanceUID: string }[]>();
+  const listed = new Set<string>();
+  for (const s of slices) {
+    if (listed.has(s.sopInstanceUid)) continue;
+    listed.add(s.sopInstanceUid);
+    const list = bySeries.get(s.seriesInstanceUid) ?? [];
+    list.push({ ReferencedSOPClassUID: s.sopClassUid, ReferencedSOPInstanceUID: s.sopInstanceUid });
+    bySeries.set(s.seriesInstanceUid, list);
+  }
+  return bySeries;
+}

@@ -45,6 +45,12 @@ export interface LabelMapOnSeries {
   sources: Record<string, any>[];
   /** SOP Instance UIDs of the sources in slice order: label map slice k lies on instance order[k]. */
   order: string[];
+  /**
+   * Frame numbers (1-based) in slice order: slice k lies on frame frames[k] of instance order[k] (a multi-frame
+   * source such as an enhanced CT repeats its UID in `order`, once per frame). Required when a source has several
+   * frames; without it every slice is frame 1 of a single-frame instance.
+   */
+  sourceFrames?: number[];
   /** nx * ny * nz voxels, `labelMap[i + nx * (j + ny * k)]`; nx = Columns, ny = Rows, nz = order.length. */
   labelMap: Uint8Array;
   /** One entry per label value that may occur in the map; a value without an entry is an error. */

@@ -2,7 +2,7 @@
 // grid written out by hand.
 import { column, lpsToRas, type Vec3 } from './affine';
 import { orientationOf } from './orientation';
-import { computeSeriesGeometry, type GeometryIssueCode, type InstanceGeometry } from './series-geometry';
+import { computeSeriesGeometry, sliceSources, storedGeometry, type GeometryIssueCode, type InstanceGeometry } from './series-geometry';
 
 const AXIAL = [1, 0, 0, 0, 1, 0];
 const SAGITTAL = [0, 1, 0, 0, 0, -1];
@@ -169,5 +169,29 @@ describe('computeSeriesGeometry', () => {
 
   test('an empty series is refused with a reason', () => {
     expect(() => computeSeriesGeometry([])).toThrow(/no images/);
+  });
+});
+
+describe('storedGeometry and sliceSources: the source frame of each slice, for DICOM SEG and RTSTRUCT', () => {
+  const enhanced: InstanceGeometry = {
+    id: 'enh',
+    rows: 4,
+    columns: 3,
+    numberOfFrames: 3,
+    imageOrientationPatient: AXIAL,
+    pixelSpacing: [0.7, 0.5],
+    frames: [{ imagePositionPatient: [0, 0, 20] }, { imagePositionPatient: [0, 0, 10] }, { imagePositionPatient: [0, 0, 0] }],
+  };
+  test.each([
+    ['single-frame slices: ids in slice order, no frame numbers', stack({ at: [3, 0, 6], inputOrder: [1, 2, 0] }), undefined, undefined],
+    ['an enhanced volume stored against the normal: the frames in slice order', [enhanced], ['enh', 'enh', 'enh'], [3, 2, 1]],
+  ])('%s', (_name, records, ids, frames) => {
+    const g = computeSeriesGeometry(records);
+    const stored = storedGeometry(g);
+    expect('slices' in stored).toBe(false);
+    expect(stored.frames).toEqual(frames);
+    // The stored record (no slices) and the full geometry name the same sources.
+    expect(sliceSources(stored)).toEqual(sliceSources(g));
+    expect(sliceSources(stored)).toEqual({ ids: ids ?? g.order, ...(frames ? { frames } : {}) });
   });
 });

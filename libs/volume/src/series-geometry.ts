@@ -369,3 +369,25 @@ export function computeSeriesGeometry(instances: InstanceGeometry[], tolerances:
   }
   return build(sorted, [sx, sy, medianStep], kColumn);
 }
+
+/**
+ * A series geometry as stored with the series: `slices` repeats what `order` says with positions and is left
+ * out to keep the record small, except the frame number of each slice when the series has multi-frame instances
+ * (an enhanced CT or MR: the id in `order` repeats, and a DICOM SEG or RTSTRUCT must name the frame).
+ */
+export type StoredSeriesGeometry = Omit<SeriesGeometry, 'slices'> & { frames?: number[] };
+
+export function storedGeometry(geometry: SeriesGeometry): StoredSeriesGeometry {
+  const { slices, ...rest } = geometry;
+  return slices.some((s) => s.frame > 0) ? { ...rest, frames: slices.map((s) => s.frame + 1) } : rest;
+}
+
+/**
+ * The source image of each slice, what a DICOM SEG or RTSTRUCT references: instance ids in slice order (an id
+ * repeats for each frame of a multi-frame instance) and, where the series has multi-frame instances, the 1-based
+ * frame number of each slice in its instance.
+ */
+export function sliceSources(geometry: Pick<SeriesGeometry, 'order'> & { slices?: SliceRef[]; frames?: number[] }): { ids: string[]; frames?: number[] } {
+  const frames = geometry.frames ?? (geometry.slices?.some((s) => s.frame > 0) ? geometry.slices.map((s) => s.frame + 1) : undefined);
+  return { ids: geometry.order, ...(frames ? { frames } : {}) };
+}
