@@ -32,8 +32,8 @@ describe('dataset export', () => {
     for (;;) {
       const res = await sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(ann));
       if (res.status === 204) break;
-      const g = res.body.task.series[0].geometry;
-      const [nx, ny, nz] = g.dims;
+      // The task's own grid: a frame range of a cine is a few frames of its series.
+      const [nx, ny, nz] = res.body.task.grid?.dims ?? res.body.task.series[0].geometry.dims;
       const mask = new Uint8Array(nx * ny * nz);
       for (let z = 0; z < nz; z++) for (let y = Math.floor(ny / 4); y < Math.floor(ny / 2); y++) for (let x = Math.floor(nx / 4); x < Math.floor(nx / 2); x++) mask[x + nx * (y + ny * z)] = 1 + (z % 2);
       await sys.http().post(`/api/projects/${project}/reads/${res.body.readId}/submit`).set(bearer(ann)).send({ mask: maskBody(mask) }).expect(200);
@@ -205,6 +205,31 @@ print(json.dumps(best))`;
       // annotateAll paints label 1 on even slices and 2 on odd ones: both frames carry a label.
       expect(read.trim()).toBe('[1, 2]');
     }
+  });
+
+  it('exports frame ranges of an ultrasound cine as DICOM SEGs that reference each range\'s frames (none were written before)', async () => {
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'cine', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'frames', framesPerTask: 5 } } }).expect(201)).body.id;
+    await sys.http().put(`/api/projects/${project}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Region A', color: '#ff0000' }, { id: 2, name: 'Region B', color: '#00ff00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
+    await sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/us-multiframe-8.dcm')).expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${project}/tasks?state=ready`).set(bearer(pm))).body.length === 2, 30_000);
+    await annotateAll(project);
+    await eventually(async () => (await approvedCount(project)) === 2, 30_000);
+    const { files: z } = await runExport(sys, project, pm.token, { options: { formats: ['dicom-seg'] } });
+    const segs = Object.keys(z).filter((f) => f.startsWith('dicom-seg/'));
+    expect(segs).toHaveLength(2);
+    const referenced: number[][] = [];
+    for (const f of segs) {
+      const { stdout, stderr } = await run('/usr/bin/dciodvfy', [write(f, z)]).catch((e: { stdout: string; stderr: string }) => e);
+      expect(`${stdout}${stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+      const { stdout: read } = await run(PY, ['-c', `import json,pydicom,sys; d=pydicom.dcmread(sys.argv[1]); print(json.dumps(sorted(set(int(f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber) for f in d.PerFrameFunctionalGroupsSequence))))`, write(f, z)]);
+      referenced.push(JSON.parse(read));
+    }
+    // Frames 0-4 and 5-7 (1-based in DICOM): every frame is painted, each SEG names its own range.
+    expect(referenced.sort((a, b) => a[0] - b[0])).toEqual([
+      [1, 2, 3, 4, 5],
+      [6, 7, 8],
+    ]);
   });
 
   it('exports 2D tasks as COCO with windowed PNGs, and a radiograph\'s mask as a DICOM SEG (no RTSTRUCT, and the case says why)', async () => {

@@ -14,6 +14,7 @@ import { largeImage } from '@contour/dicom';
 import { buildBrightRegionDetector, buildConvTestModel, buildMeanIntensityClassifier } from '@contour/inference';
 import { QueueName } from '@contour/queue';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../libs/inference/src/testing/rule-manifests';
+import { dataPath } from '../support/env';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
 const run = promisify(execFile);
@@ -150,17 +151,35 @@ describe('pre-labelling with classification and detection models', () => {
     expect(draft.stats.uncertainty).toBeGreaterThan(0.5);
   });
 
-  it('a 2D segmentation model on a radiograph: the draft mask, and its DICOM SEG pixel for pixel on the image', async () => {
-    // One 1x1 convolution: channel 1 - channel 0 = x - 0.5 on min-max scaled pixels, so softmax + argmax marks
-    // exactly the bright rectangle.
+  // One 1x1 convolution: channel 1 - channel 0 = x - 0.5 on min-max scaled pixels, so softmax + argmax marks
+  // exactly the pixels brighter than half the range.
+  let brightSegmenter: string;
+  const brightSegmenterId = async () => {
     const model = buildConvTestModel({ spatialDims: 2, channelsOut: 2, kernel: 1, weights: [0, 1], bias: [0.5, 0] });
     const manifest = {
-      ...CLASSIFIER_TEST_MANIFEST, name: 'bright-segmenter', task: 'segmentation-2d', question: undefined,
+      ...CLASSIFIER_TEST_MANIFEST, name: 'bright-segmenter', task: 'segmentation-2d', question: undefined, appliesTo: { modalities: ['MG', 'US'] },
       input: { name: 'input', layout: 'NCHW', channels: 1 }, output: { name: 'output', kind: 'logits' },
       preprocessing: { intensity: { kind: 'minmax' } }, inference: { mode: 'per-slice' },
       labels: [{ channel: 1, name: 'Bright region' }],
     };
-    const modelId = (await register(model, manifest).expect(201)).body.id;
+    return (brightSegmenter ??= (await register(model, manifest).expect(201)).body.id);
+  };
+  const downloadSeg = async (projectId: string, taskId: string, draftId: string) => {
+    const segRes = await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}/labels/${draftId}/seg`).set(bearer(pm)).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(segRes.status).toBe(200);
+    const file = join(mkdtempSync(join(tmpdir(), 'seg2d-')), 'draft.dcm');
+    writeFileSync(file, segRes.body as Buffer);
+    const v = await run('/usr/bin/dciodvfy', [file]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${v.stdout}${v.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+    return file;
+  };
+
+  it('a 2D segmentation model on a radiograph: the draft mask, and its DICOM SEG pixel for pixel on the image', async () => {
+    const modelId = await brightSegmenterId();
     const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'segment 2d', settings: { prelabelModels: [modelId], quality: { reads: 1 }, split: { policy: 'image' } } }).expect(201)).body.id as string;
     await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({ labels: [{ id: 3, name: 'Bright region', color: '#ffcc00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
     const bright: Rect = [20, 30, 60, 90];
@@ -170,18 +189,35 @@ describe('pre-labelling with classification and detection models', () => {
     const draft = (await taskView(id, task.id)).labels.find((l: { kind: string }) => l.kind === 'draft');
     expect(draft.stats.voxels).toEqual({ 3: 40 * 60 });
     expect(draft.stats.segSkipped).toBeUndefined();
-    const segRes = await sys.http().get(`/api/projects/${id}/tasks/${task.id}/labels/${draft.id}/seg`).set(bearer(pm)).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
-    expect(segRes.status).toBe(200);
-    const dir = mkdtempSync(join(tmpdir(), 'seg2d-'));
-    writeFileSync(join(dir, 'draft.dcm'), segRes.body as Buffer);
-    const v = await run('/usr/bin/dciodvfy', [join(dir, 'draft.dcm')]).catch((e: { stdout: string; stderr: string }) => e);
-    expect(`${v.stdout}${v.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+    const file = await downloadSeg(id, task.id, draft.id);
     // pydicom: one frame of segment "Bright region", its pixels the rectangle, referencing the de-identified image.
-    const { stdout } = await run('/usr/bin/python3', ['-c', `import pydicom,sys,numpy as np; d=pydicom.dcmread(sys.argv[1]); a=d.pixel_array; ys,xs=np.nonzero(a); print(d.NumberOfFrames, d.SegmentSequence[0].SegmentLabel, d.SegmentSequence[0].SegmentAlgorithmName, int(a.sum()), xs.min(), xs.max(), ys.min(), ys.max(), 'FrameOfReferenceUID' in d)`, join(dir, 'draft.dcm')]);
+    const { stdout } = await run('/usr/bin/python3', ['-c', `import pydicom,sys,numpy as np; d=pydicom.dcmread(sys.argv[1]); a=d.pixel_array; ys,xs=np.nonzero(a); print(d.NumberOfFrames, d.SegmentSequence[0].SegmentLabel, d.SegmentSequence[0].SegmentAlgorithmName, int(a.sum()), xs.min(), xs.max(), ys.min(), ys.max(), 'FrameOfReferenceUID' in d)`, file]);
     expect(stdout.trim()).toBe('1 Bright region bright-segmenter 2400 20 59 30 89 False');
+  });
+
+  it('a 2D segmentation model on a frame range of an ultrasound cine: the DICOM SEG references the range\'s frames (no SEG before)', async () => {
+    const modelId = await brightSegmenterId();
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'segment cine', settings: { prelabelModels: [modelId], quality: { reads: 1 }, split: { policy: 'frames', framesPerTask: 5 } } }).expect(201)).body.id as string;
+    await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({ labels: [{ id: 3, name: 'Bright region', color: '#ffcc00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
+    await sys.http().post(`/api/projects/${id}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/us-multiframe-8.dcm')).expect(202);
+    // Eight frames, five per task: frames 0-4 and 5-7.
+    const tasks = await eventually(async () => {
+      const list = (await sys.http().get(`/api/projects/${id}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string }[];
+      return list.length === 2 && list.every((t) => t.state === 'ready') ? list : null;
+    }, 60_000, 250);
+    const views = await Promise.all(tasks.map((t) => taskView(id, t.id)));
+    const last = views.find((v) => v.frameStart === 5);
+    expect(last).toMatchObject({ kind: 'frames', frameEnd: 7 });
+    const draft = last.labels.find((l: { kind: string }) => l.kind === 'draft');
+    expect(draft.stats.voxels[3]).toBeGreaterThan(0);
+    expect(draft.stats.segSkipped).toBeUndefined();
+    const file = await downloadSeg(id, last.id, draft.id);
+    // Each SEG frame names a frame of the cine inside the task's range (6..8 in DICOM's 1-based numbering).
+    const { stdout } = await run('/usr/bin/python3', ['-c', `import json,pydicom,sys; d=pydicom.dcmread(sys.argv[1]); r=[f.DerivationImageSequence[0].SourceImageSequence[0] for f in d.PerFrameFunctionalGroupsSequence]; print(json.dumps([len(set(x.ReferencedSOPInstanceUID for x in r)), sorted(set(int(x.ReferencedFrameNumber) for x in r)), 'FrameOfReferenceUID' in d]))`, file]);
+    const [instances, frames, withFrameOfReference] = JSON.parse(stdout) as [number, number[], boolean];
+    expect(instances).toBe(1);
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.every((f) => f >= 6 && f <= 8)).toBe(true);
+    expect(withFrameOfReference).toBe(false);
   });
 });

@@ -21,7 +21,7 @@ import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, sliceSources, StoredSeriesGeometry, VoiWindow, writeNiftiGzip } from '@contour/volume';
+import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, frameSources, sliceSources, StoredSeriesGeometry, VoiWindow, writeNiftiGzip } from '@contour/volume';
 import { decodeLabelMapAsync, labelCounts, Shape, shapesOf, TaskState } from '@contour/workflow';
 import { ExportOptions } from './export-options';
 import { inLanes } from './lanes';
@@ -235,8 +235,15 @@ export class ExportService {
     // DICOM SEG / RTSTRUCT of a series task, or of an image task's one 2D image. A SEG of a radiograph (no patient
     // geometry) is pixel for pixel on it; an RTSTRUCT of one is impossible (contours are in patient coordinates),
     // and the case says so instead of failing the export.
-    const slices = series.source !== 'dicom' ? null : task.kind === 'series' && geometry ? sliceSources(geometry) : task.kind === 'image' && task.instanceId ? { ids: [task.instanceId] } : null;
-    if (slices && masks.length && (options.formats.includes('dicom-seg') || options.formats.includes('rtstruct'))) {
+    // The series' slices, or the frames of the one instance an image or frame-range task is drawn on.
+    const derived = masks.length > 0 && series.source === 'dicom' && (options.formats.includes('dicom-seg') || options.formats.includes('rtstruct'));
+    const instance = derived && (task.kind === 'image' || task.kind === 'frames') && task.instanceId ? await this.dataSource.getRepository(Instance).findOneBy({ id: task.instanceId }) : null;
+    const slices =
+      !derived ? null
+      : task.kind === 'series' && geometry ? sliceSources(geometry)
+      : instance?.rows && instance.columns ? frameSources(instance.id, task.frameStart, masks[0].map.length / (instance.rows * instance.columns), instance.numberOfFrames)
+      : null;
+    if (slices) {
       const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: series.id });
       const byId = new Map(instances.map((i) => [i.id, i]));
       const sources = [];

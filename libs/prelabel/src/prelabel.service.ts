@@ -16,7 +16,7 @@ import { SegmentDefinition, writeSegmentation } from '@contour/seg';
 import { addTiming, Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { TaskGrid, TaskLifecycle } from '@contour/tasks';
-import { conformTo, resizeTo, sliceSources, StoredSeriesGeometry, toNativePixels, unconform, type Grid } from '@contour/volume';
+import { conformTo, frameSources, resizeTo, sliceSources, StoredSeriesGeometry, toNativePixels, unconform, type Grid } from '@contour/volume';
 import { BoxShape, encodeLabelMapAsync, LABELMAP_ENCODING, labelCounts, MAX_SHAPES, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
 import { ModelRegistry } from './model-registry.service';
 import { LoadedVolume, SeriesVolumeLoader } from './series-volume.service';
@@ -327,11 +327,11 @@ export class PrelabelService implements OnModuleDestroy {
     // The label map is deflated on libuv's thread pool while this thread writes the DICOM SEG.
     // A SEG of a series, or of a task's one 2D image (a radiograph: pixel for pixel on it). One of an image that
     // cannot have one (a frame of a multi-frame object) is skipped with the reason; the draft itself stands.
-    const segOf = image.volume.source !== 'dicom' ? null : task.kind === 'series' ? 'series' : task.kind === 'image' && image.volume.dims[2] === 1 ? 'image' : null;
+    const segOf = image.volume.source !== 'dicom' ? null : task.kind === 'series' ? 'series' : (task.kind === 'image' || task.kind === 'frames') && task.instanceId ? 'image' : null;
     let segSkipped: string | undefined;
     // One that cannot be made (slices cut from one image, such as mosaic tiles, have no frame to reference) is
     // skipped with the reason; the draft itself stands.
-    const seg = segOf && this.writeSeg(task, segOf, draft, voxels, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, record);
+    const seg = segOf && this.writeSeg(task, segOf, image.volume.dims[2], draft, voxels, manifest, mapping, protocol?.definition.labels as ProtocolLabel[] | undefined, record);
     const [blob, segKey] = await Promise.all([
       encodeLabelMapAsync(draft).then((encoded) => this.blobs.put(encoded)),
       seg?.catch((e: Error) => {
@@ -401,7 +401,7 @@ export class PrelabelService implements OnModuleDestroy {
    * The draft as a DICOM SEG referencing the de-identified source instances, with the protocol's segment
    * descriptions and codes (or the model's, when the project has no protocol).
    */
-  private async writeSeg(task: Task, segOf: 'series' | 'image', draft: Uint8Array, voxels: Record<string, number>, manifest: ModelManifest, mapping: Map<number, number>, protocolLabels: ProtocolLabel[] | undefined, model: Model): Promise<string | null> {
+  private async writeSeg(task: Task, segOf: 'series' | 'image', slices: number, draft: Uint8Array, voxels: Record<string, number>, manifest: ModelManifest, mapping: Map<number, number>, protocolLabels: ProtocolLabel[] | undefined, model: Model): Promise<string | null> {
     const present = new Set(Object.keys(voxels).map(Number));
     const segments: SegmentDefinition[] = [];
     for (const [from, to] of mapping) {
@@ -413,14 +413,14 @@ export class PrelabelService implements OnModuleDestroy {
     }
     if (!segments.length) return null;
     const series = await this.dataSource.getRepository(Series).findOneByOrFail({ id: task.seriesIds[0] });
-    const slices = segOf === 'series' ? sliceSources(series.geometry as unknown as StoredSeriesGeometry) : { ids: [task.instanceId!] };
     const instances = await this.dataSource.getRepository(Instance).findBy({ seriesId: series.id });
     const byId = new Map(instances.map((i) => [i.id, i]));
+    const refs = segOf === 'series' ? sliceSources(series.geometry as unknown as StoredSeriesGeometry) : frameSources(task.instanceId!, task.frameStart, slices, byId.get(task.instanceId!)!.numberOfFrames);
     const sources = [];
     // The SEG needs the sources' attributes, not their pixels: header-only parses, one per instance.
-    for (const id of new Set(slices.ids)) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
-    const order = slices.ids.map((id) => byId.get(id)!.sopInstanceUid);
-    const seg = writeSegmentation({ sources, order, sourceFrames: slices.frames, labelMap: draft, segments, seriesDescription: `Draft by ${model.name} ${model.version}`, softwareVersions: 'contour 0.1.0', contentLabel: 'DRAFT', uidSeed: `draft/${task.id}/${model.id}` });
+    for (const id of new Set(refs.ids)) sources.push(readDicom(await this.blobs.getBuffer(byId.get(id)!.blobKey), { untilPixelData: true }).dataset);
+    const order = refs.ids.map((id) => byId.get(id)!.sopInstanceUid);
+    const seg = writeSegmentation({ sources, order, sourceFrames: refs.frames, labelMap: draft, segments, seriesDescription: `Draft by ${model.name} ${model.version}`, softwareVersions: 'contour 0.1.0', contentLabel: 'DRAFT', uidSeed: `draft/${task.id}/${model.id}` });
     return (await this.blobs.put(seg)).key;
   }
 

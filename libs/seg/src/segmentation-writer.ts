@@ -49,6 +49,8 @@ const TAG = {
   SegmentIdentificationSequence: 0x0062000a,
   ImagePositionPatient: 0x00200032,
   PlanePositionSequence: 0x00209113,
+  TemporalPositionIndex: 0x00209128,
+  FrameContentSequence: 0x00209111,
 } as const;
 
 /** Normalizes a Content Label to a valid CS value rather than rejecting a user-typed name. */
@@ -111,6 +113,8 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
   const { rows, columns, slices } = series;
   const sliceSize = rows * columns;
   const planned = planFrames(series, input.frames ?? 'occupied');
+  // Several frames of one image without patient geometry (an ultrasound cine): no plane positions to index by.
+  const cine = series.projection && slices.length > 1;
 
   const pixelData = packLabelFrames(input.labelMap, planned, sliceSize);
 
@@ -179,7 +183,16 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
         DimensionDescriptionLabel: 'ReferencedSegmentNumber',
       },
       ...(series.projection
-        ? []
+        ? cine
+          ? [
+              {
+                DimensionOrganizationUID: dimensionOrganizationUid,
+                DimensionIndexPointer: TAG.TemporalPositionIndex,
+                FunctionalGroupPointer: TAG.FrameContentSequence,
+                DimensionDescriptionLabel: 'TemporalPositionIndex',
+              },
+            ]
+          : []
         : [
             {
               DimensionOrganizationUID: dimensionOrganizationUid,
@@ -209,7 +222,12 @@ export function writeSegmentation(input: SegmentationInput): Buffer {
             DerivationCodeSequence: [codeItem(SEGMENTATION_DERIVATION)],
           },
         ],
-        FrameContentSequence: [{ DimensionIndexValues: series.projection ? [segmentNumber] : [segmentNumber, slice + 1] }],
+        // Frames of a cine without patient geometry are told apart by their time point.
+        FrameContentSequence: [
+          series.projection
+            ? { DimensionIndexValues: cine ? [segmentNumber, slice + 1] : [segmentNumber], ...(cine ? { TemporalPositionIndex: slice + 1 } : {}) }
+            : { DimensionIndexValues: [segmentNumber, slice + 1] },
+        ],
         // The source's own values, so positions compare exactly with the images'.
         ...(series.projection ? {} : { PlanePositionSequence: [{ ImagePositionPatient: source.position }] }),
         SegmentIdentificationSequence: [{ ReferencedSegmentNumber: segmentNumber }],

@@ -576,3 +576,48 @@ describe('writeSegmentation and writeRtStruct on an enhanced (multi-frame) CT', 
     );
   });
 });
+
+describe('writeSegmentation on frames of an ultrasound cine (no patient geometry)', () => {
+  // Eight frames, no frame of reference, no plane positions: the SEG is pixel for pixel on the frames it covers,
+  // each SEG frame naming its source frame and told apart by its time point (Temporal Position Index).
+  const us = readDicom(fs.readFileSync(path.join(DATA, 'dicom/modalities/us-multiframe-8.dcm'))).dataset as Record<string, any>;
+  const [columns, rows] = [Number(us.Columns), Number(us.Rows)];
+  const map = new Uint8Array(columns * rows * 3);
+  for (let k = 0; k < 3; k++) paintSquare(map, [columns, rows, 3], k, 40 + 10 * k, 30, 50, 2);
+  const input = (overrides: Partial<SegmentationInput> = {}): SegmentationInput => ({
+    sources: [us],
+    order: [us.SOPInstanceUID, us.SOPInstanceUID, us.SOPInstanceUID],
+    sourceFrames: [3, 4, 5],
+    labelMap: map,
+    segments: [LESION_SQUARE],
+    seriesDescription: 'Draft on a cine',
+    softwareVersions: '0.1.0',
+    uidSeed: 'seg-spec/us-cine',
+    ...overrides,
+  });
+
+  test('dciodvfy finds no error; every frame references its cine frame', () => {
+    const file = writeSegmentation(input());
+    const { errors, warnings } = dciodvfy(file);
+    expect(errors).toEqual([]);
+    // The cine itself has no Patient ID or Study ID and a retired-form name, which the SEG copies from it.
+    expect(warnings.filter((w) => !/needed to build DICOMDIR - (Patient ID|Study ID)$/.test(w) && !ACCEPTED_WARNINGS.some((a) => a.test(w)))).toEqual([]);
+    const seg = readDicom(file).dataset as Record<string, any>;
+    expect(seg.FrameOfReferenceUID).toBeUndefined();
+    expect(seg.DimensionIndexSequence.map((d: Record<string, unknown>) => d.DimensionDescriptionLabel)).toEqual(['ReferencedSegmentNumber', 'TemporalPositionIndex']);
+    expect(
+      seg.PerFrameFunctionalGroupsSequence.map((f: Record<string, any>) => [f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber, f.FrameContentSequence[0].DimensionIndexValues]),
+    ).toEqual([
+      [3, [1, 1]],
+      [4, [1, 2]],
+      [5, [1, 3]],
+    ]);
+  });
+
+  test('our reader puts the squares back on their frames', () => {
+    const uid = us.SOPInstanceUID as string;
+    const grid = { order: input().order, dims: [columns, rows, 3] as [number, number, number], slices: [2, 3, 4].map((frame) => ({ id: uid, frame })), direction: { normal: [0, 0, 1] }, spacing: [1, 1, 1] };
+    const read = readSegmentation(writeSegmentation(input()), grid);
+    expect(Array.from(read.labelMap).every((v, i) => v === (map[i] === 2 ? 1 : 0))).toBe(true);
+  });
+});

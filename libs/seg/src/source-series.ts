@@ -118,6 +118,13 @@ export function derivedUids(o: DerivedObjectOptions, what: string): { seriesInst
   };
 }
 
+/** Does the image place its pixels in patient coordinates (a frame of reference, a plane position or orientation)? */
+function hasPatientGeometry(ds: Record<string, any>): boolean {
+  if (ds.FrameOfReferenceUID || numbers(ds.ImagePositionPatient) || numbers(ds.ImageOrientationPatient)) return true;
+  const groups = [...items(ds.SharedFunctionalGroupsSequence), ...items(ds.PerFrameFunctionalGroupsSequence)];
+  return groups.some((g) => items(g.PlanePositionSequence).length > 0 || items(g.PlaneOrientationSequence).length > 0);
+}
+
 /**
  * Where one frame of a source lies: an enhanced (multi-frame) image keeps its positions, orientations and pixel
  * measures in the per-frame and shared functional groups, a classic image at the top level.
@@ -186,11 +193,11 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
     if (typeof uid !== 'string' || !uid) throw new Error('A source dataset has no SOPInstanceUID');
     byUid.set(uid, ds);
   }
-  // A SEG of one image without patient geometry (no position, orientation or frame of reference) is pixel for
-  // pixel on that image; an RTSTRUCT (contours in patient coordinates) or a stack of such images cannot be made.
-  const only = order.length === 1 ? byUid.get(order[0]) : undefined;
-  const projection =
-    opts.forSeg && !!only && (firstNumber(only.NumberOfFrames) ?? 1) === 1 && !numbers(only.ImagePositionPatient) && !numbers(only.ImageOrientationPatient) && !only.FrameOfReferenceUID;
+  // A SEG of one image without patient geometry (no position, orientation or frame of reference: a radiograph,
+  // or frames of an ultrasound cine) is pixel for pixel on that image and its frames; an RTSTRUCT (contours in
+  // patient coordinates) or a stack of several such images cannot be made.
+  const only = new Set(order).size === 1 ? byUid.get(order[0]) : undefined;
+  const projection = opts.forSeg && !!only && !hasPatientGeometry(only);
   const seen = new Map<string, number>();
   const slices: SourceSlice[] = order.map((uid, k) => {
     const ds = byUid.get(uid);
@@ -226,7 +233,8 @@ export function checkLabelMapOnSeries(input: LabelMapOnSeries, opts: { forSeg: b
   const studyInstanceUid = String(first.StudyInstanceUID ?? '');
   if (!studyInstanceUid) throw new Error(`Source instance ${slices[0].sopInstanceUid} has no Study Instance UID`);
 
-  for (const s of slices.slice(1)) {
+  // Frames of one image without patient geometry share its matrix and have no planes to compare.
+  for (const s of projection ? [] : slices.slice(1)) {
     const ds = s.dataset;
     const uid = s.frame ? `${s.sopInstanceUid} (frame ${s.frame})` : s.sopInstanceUid;
     if (firstNumber(ds.Rows) !== rows || firstNumber(ds.Columns) !== columns) {

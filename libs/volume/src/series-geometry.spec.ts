@@ -2,7 +2,7 @@
 // grid written out by hand.
 import { column, lpsToRas, type Vec3 } from './affine';
 import { orientationOf } from './orientation';
-import { computeSeriesGeometry, sliceSources, storedGeometry, type GeometryIssueCode, type InstanceGeometry } from './series-geometry';
+import { computeSeriesGeometry, frameSources, sliceSources, storedGeometry, type GeometryIssueCode, type InstanceGeometry } from './series-geometry';
 
 const AXIAL = [1, 0, 0, 0, 1, 0];
 const SAGITTAL = [0, 1, 0, 0, 0, -1];
@@ -193,5 +193,16 @@ describe('storedGeometry and sliceSources: the source frame of each slice, for D
     // The stored record (no slices) and the full geometry name the same sources.
     expect(sliceSources(stored)).toEqual(sliceSources(g));
     expect(sliceSources(stored)).toEqual({ ids: ids ?? g.order, ...(frames ? { frames } : {}) });
+  });
+});
+
+describe('frameSources: the source frames of a task drawn on one instance', () => {
+  test.each([
+    ['a single-frame image', null, 1, 1, { ids: ['i'] }],
+    ['a whole 8-frame cine', null, 8, 8, { ids: new Array(8).fill('i'), frames: [1, 2, 3, 4, 5, 6, 7, 8] }],
+    ['frames 3..5 (0-based 2..4) of a cine', 2, 3, 8, { ids: ['i', 'i', 'i'], frames: [3, 4, 5] }],
+    ['one frame of a cine', 6, 1, 8, { ids: ['i'], frames: [7] }],
+  ])('%s', (_name, first, count, instanceFrames, expected) => {
+    expect(frameSources('i', first, count, instanceFrames)).toEqual(expected);
   });
 });

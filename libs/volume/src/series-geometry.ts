@@ -391,3 +391,12 @@ export function sliceSources(geometry: Pick<SeriesGeometry, 'order'> & { slices?
   const frames = geometry.frames ?? (geometry.slices?.some((s) => s.frame > 0) ? geometry.slices.map((s) => s.frame + 1) : undefined);
   return { ids: geometry.order, ...(frames ? { frames } : {}) };
 }
+
+/**
+ * The source image of each slice of a task drawn on one instance (an image task, or a frame range of a cine):
+ * `count` consecutive frames from `first` (0-based; null: the first frame). A single-frame image needs no frame number.
+ */
+export function frameSources(instanceId: string, first: number | null, count: number, instanceFrames: number): { ids: string[]; frames?: number[] } {
+  const start = first ?? 0;
+  return { ids: new Array<string>(count).fill(instanceId), ...(instanceFrames > 1 ? { frames: Array.from({ length: count }, (_, k) => start + k + 1) } : {}) };
+}
