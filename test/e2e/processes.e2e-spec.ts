@@ -2,7 +2,8 @@
 // on real PostgreSQL and Redis: upload over HTTP, process in the worker, read back through the API; and what
 // happens to a job when its worker is killed (SIGKILL) or asked to stop (SIGTERM).
 import { readdirSync, readFileSync } from 'node:fs';
-import { largeImage } from '@contour/dicom';
+import { ctPhantomSeries, largeImage } from '@contour/dicom';
+import { buildConv3dTestModel } from '@contour/inference';
 import { openTestDatabase, TestDatabase } from '../support/database';
 import { dataPath } from '../support/env';
 import { ApiClient, contourEnv, coordinatorScript, removeDataDir, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
@@ -96,5 +97,36 @@ describe('coordinator and worker processes', () => {
     expect(await w.stop('SIGTERM')).toEqual({ code: null, signal: 'SIGTERM' });
     expect(await itemStatus('drain.dcm')).toBe('stored');
     expect(w.output()).toMatch(/Draining 1 worker\(s\) on SIGTERM/);
+  });
+
+  it('SIGTERM mid pre-label lets the job finish with its model session: the task gets its draft (the session was released under it before)', async () => {
+    // A sliding-window model: one session.run per 96^3 patch, with the event loop free between patches, which is
+    // where shutdown used to release the session.
+    const kernel = Array.from({ length: 27 }, (_, i) => (i === 13 ? 1 : 0));
+    const form = new FormData();
+    form.append('model', new Blob([new Uint8Array(buildConv3dTestModel({ channelsOut: 2, kernel: 3, weights: [...kernel.map((v) => v * 0.001), ...kernel.map((v) => -v * 0.001)], bias: [0, 0.5] }))]), 'model.onnx');
+    form.append('manifest', JSON.stringify({
+      schemaVersion: 1, name: 'drain-sliding', version: '1.0.0', description: 'Sliding-window test model', task: 'segmentation-3d',
+      appliesTo: { modalities: ['CT'] }, input: { name: 'input', layout: 'NCDHW', channels: 1 }, output: { name: 'output', kind: 'logits' },
+      preprocessing: { orientation: 'native', intensity: { kind: 'none' } },
+      inference: { mode: 'sliding-window', patchSize: [96, 96, 96], overlap: 0.25, blending: 'gaussian', batchSize: 1 },
+      postprocessing: { activation: 'softmax', decision: 'argmax' }, labels: [{ channel: 1, name: 'Dense' }],
+    }));
+    const model = await api.request('POST', '/api/models', form);
+    const project = (await api.request('POST', '/api/projects', { name: 'drain-prelabel', settings: { prelabelModels: [model.id] } })).id;
+    const w = await startWorker(['--queues', 'ingest,routing,prelabel']);
+    // A 512x512x160 CT: ~100 patches, seconds of inference, so the signal lands while the job runs.
+    const series = ctPhantomSeries({ seed: 'drain-prelabel', slices: 160, patient: { name: 'Drain^Pre', id: 'P-DRAIN' } });
+    for (let i = 0; i < series.files.length; i += 40) await api.upload(project, series.files.slice(i, i + 40).map((data, k) => ({ name: `${i + k}.dcm`, data })));
+    const task = await eventually(async () => {
+      const [t] = await api.request('GET', `/api/projects/${project}/tasks`);
+      return t && (await api.request('GET', `/api/projects/${project}/tasks/${t.id}/prelabel`)).state === 'active' ? t : null;
+    }, 120_000, 20);
+    // Into the patches (loading the series takes a fraction of a second).
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await w.stop('SIGTERM')).toEqual({ code: null, signal: 'SIGTERM' });
+    const after = await api.request('GET', `/api/projects/${project}/tasks/${task.id}`);
+    expect(after.state).toBe('ready');
+    expect(after.labels.filter((l: { kind: string }) => l.kind === 'draft')).toHaveLength(1);
   });
 });

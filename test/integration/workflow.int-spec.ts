@@ -177,6 +177,15 @@ describe('work routing and consensus', () => {
     expect(c.disagreement.labels[0].slices.map((s: { z: number }) => s.z)).toEqual([0, 1, 2, 3, 4]);
     const adj = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/adjudicate`).set(bearer(r1)).send({ mask: maskBody(masks[0]) }).expect(200);
     expect(adj.body.taskState).toBe('review');
+    // The adjudicator does not review their own adjudication (they were offered it before the fix): another reviewer does.
+    const own = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r1));
+    expect(own.status === 204 || own.body.taskId !== taskB).toBe(true);
+    if (own.status === 200) await sys.http().post(`/api/projects/${projectId}/reads/${own.body.readId}/release`).set(bearer(r1)).expect(204);
+    const r2 = await sys.user('rev2', [Role.Reviewer], ['body-ct']);
+    await sys.http().put(`/api/projects/${projectId}/members/${r2.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    const other = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r2)).expect(200);
+    expect(other.body).toMatchObject({ taskId: taskB, kind: 'review' });
+    await sys.http().post(`/api/projects/${projectId}/reads/${other.body.readId}/release`).set(bearer(r2)).expect(204);
   });
 
   it('lease expiry: the read goes back to the pool; a late submission is accepted only if nobody took it', async () => {
@@ -206,6 +215,28 @@ describe('work routing and consensus', () => {
     expect(late.body.message).toMatch(/lease on this read expired and the read was given to someone else/);
     const heartbeat = await sys.http().post(`/api/projects/${projectId}/reads/${c.body.readId}/heartbeat`).set(bearer(ann[1])).expect(200);
     expect(new Date(heartbeat.body.leaseExpiresAt).getTime()).toBeGreaterThan(Date.now() + 500_000);
+  });
+
+  it('a heartbeat after the lease lapsed (a laptop asleep) renews it while nobody took the read, and the work is accepted (refused before the fix)', async () => {
+    const phantom = ctPhantomSeries({ seed: 'lapse', slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient: { name: 'Lee^Lapse', id: 'P-LAPSE' } });
+    const known = new Set((await tasks()).map((t) => t.id));
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    phantom.files.forEach((f, i) => up.attach('files', f, `z${i}.dcm`));
+    await up.expect(202);
+    const taskE = (await eventually(async () => (await tasks()).find((t) => !known.has(t.id) && t.state === 'ready'), 30_000)).id;
+    // Every other open read in the project is taken first, so ann[4] gets taskE.
+    const mine = await eventually(async () => {
+      const res = await next(ann[3]).expect(200);
+      return res.body.taskId === taskE ? res : null;
+    }, 10_000);
+    await sys.db.dataSource.query(`UPDATE task_reads SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [mine.body.readId]);
+    await sys.app.get(RoutingService).expireLeases();
+    expect(await taskState(taskE)).toBe('ready');
+    await sys.http().post(`/api/projects/${projectId}/reads/${mine.body.readId}/heartbeat`).set(bearer(ann[3])).expect(200);
+    expect(await taskState(taskE)).toBe('in_annotation');
+    await submit(ann[3], mine.body.readId, discMask([16, 16, 2], 8, 8, 3)).expect(200);
+    const audit = await sys.db.dataSource.query(`SELECT action FROM audit_events WHERE object_id = $1 AND action = 'read.lease-renewed'`, [mine.body.readId]);
+    expect(audit).toHaveLength(1);
   });
 
   it('push routing: a manager assigns a task to a named annotator, who gets it first', async () => {

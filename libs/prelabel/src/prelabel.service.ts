@@ -5,7 +5,7 @@
 // own grid and pixels; the parts are stored as one draft label version, with an uncertainty score that raises
 // the task's routing priority. A model that fails leaves the task going to annotators without its part, with the
 // reason recorded.
-import { BadRequestException, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
@@ -15,7 +15,8 @@ import { readDicom } from '@contour/dicom';
 import { SegmentDefinition, writeSegmentation } from '@contour/seg';
 import { addTiming, Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { TaskGrid, TaskLifecycle } from '@contour/tasks';
+import { findStuckTasks, TaskGrid, TaskLifecycle } from '@contour/tasks';
+import { JobName, JobQueue, prelabelJobId, QueueName } from '@contour/queue';
 import { conformTo, frameSources, resizeTo, sliceSources, StoredSeriesGeometry, toNativePixels, unconform, type Grid } from '@contour/volume';
 import { BoxShape, encodeLabelMapAsync, LABELMAP_ENCODING, labelCounts, MAX_SHAPES, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
 import { ModelRegistry } from './model-registry.service';
@@ -211,7 +212,7 @@ export function protocolQuestion(manifest: ModelManifest, protocol: Pick<LabelPr
 }
 
 @Injectable()
-export class PrelabelService implements OnModuleDestroy {
+export class PrelabelService implements OnApplicationShutdown {
   private readonly logger = new Logger(PrelabelService.name);
   private readonly runner: ModelRunner;
 
@@ -224,6 +225,7 @@ export class PrelabelService implements OnModuleDestroy {
     private readonly lifecycle: TaskLifecycle,
     private readonly grids: TaskGrid,
     private readonly audit: AuditService,
+    private readonly jobs: JobQueue,
   ) {
     this.runner = new ModelRunner({ intraOpNumThreads: config.inference.threads, executionProviders: config.inference.providers, logger: { warn: (m: string) => this.logger.warn(m) } });
   }
@@ -424,6 +426,30 @@ export class PrelabelService implements OnModuleDestroy {
     return (await this.blobs.put(seg)).key;
   }
 
+  /**
+   * Tasks left in "prelabelling" with no job to draft them (see stuck-tasks.ts in @contour/tasks): a job that was
+   * never queued, or completed while the task waited, is queued again; for one that failed for good (a worker
+   * killed on the same volume again and again, a model that cannot even be looked up) the task goes to annotators
+   * without a draft, with the job's reason, as any failed pre-label does.
+   */
+  async recoverStuck(olderThanSeconds?: number): Promise<{ requeued: number; released: number }> {
+    const queue = this.jobs.queue(QueueName.Prelabel);
+    const stuck = await findStuckTasks(this.dataSource, queue, TaskState.Prelabelling, (t) => prelabelJobId(t.id), olderThanSeconds);
+    let released = 0;
+    for (const t of stuck) {
+      if (t.jobState === 'failed') {
+        const task = await this.dataSource.getRepository(Task).findOneBy({ id: t.id });
+        if (task) await this.finish(task, null, `pre-labelling did not finish: ${t.job?.failedReason ?? 'unknown error'}`);
+        released++;
+      } else {
+        await t.job?.remove();
+        await this.jobs.add(JobName.PrelabelTask, { taskId: t.id, lane: 'batch' }, { jobId: t.jobId, priority: 10 });
+      }
+    }
+    if (stuck.length) this.logger.warn(`pre-labelling: ${stuck.length - released} stuck task(s) queued again, ${released} sent to annotators without a draft`);
+    return { requeued: stuck.length - released, released };
+  }
+
   private async finish(task: Task, draft: MergedDraft | null, reason?: string) {
     await this.dataSource.transaction(async (m) => {
       const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: task.id }).getOne();
@@ -441,7 +467,8 @@ export class PrelabelService implements OnModuleDestroy {
     });
   }
 
-  async onModuleDestroy() {
+  /** After the workers drained (WorkerHost.beforeApplicationShutdown): a job in progress at SIGTERM keeps its model session to the end. */
+  async onApplicationShutdown() {
     await this.runner.release();
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Job, JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CONFIG, ContourConfig } from '@contour/config';
@@ -20,7 +20,7 @@ export function defaultJobOptions(config: ContourConfig): JobsOptions {
 
 /** Producer side of every queue. Both processes use it; only the worker process consumes. */
 @Injectable()
-export class JobQueue implements OnModuleDestroy {
+export class JobQueue {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
@@ -54,7 +54,12 @@ export class JobQueue implements OnModuleDestroy {
     return this.queue(JOB_QUEUE[name]).addBulk(items.map((i) => ({ name, data: i.data, opts: i.options })));
   }
 
-  async onModuleDestroy() {
+  /**
+   * Closes the producers. Called by QueueModule at application shutdown, after the workers have drained (a draining
+   * job may still queue its follow-up jobs), and before the Redis connection closes.
+   */
+  async close() {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
   }
 }

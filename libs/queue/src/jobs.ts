@@ -30,6 +30,8 @@ export enum JobName {
   SplitStudy = 'routing.split-study',
   /** Give expired leases back to the pool (repeating). */
   ExpireLeases = 'routing.expire-leases',
+  /** Tasks waiting on a pre-label or consensus job that will not come: queue it again or give up with its reason (repeating). */
+  RecoverStuckTasks = 'routing.recover-stuck-tasks',
   /** Draft a pre-label for a task with the project's model. */
   PrelabelTask = 'prelabel.task',
   /** Agreement, merge and next step of a task whose reads are in. */
@@ -89,6 +91,7 @@ export interface JobPayloads {
   [JobName.SeriesVolume]: SeriesVolumeJob;
   [JobName.SplitStudy]: SplitStudyJob;
   [JobName.ExpireLeases]: Record<string, never>;
+  [JobName.RecoverStuckTasks]: Record<string, never>;
   [JobName.PrelabelTask]: PrelabelTaskJob;
   [JobName.ConsensusTask]: ConsensusTaskJob;
   [JobName.ExportDataset]: ExportDatasetJob;
@@ -102,6 +105,7 @@ export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
   [JobName.SeriesVolume]: QueueName.Routing,
   [JobName.SplitStudy]: QueueName.Routing,
   [JobName.ExpireLeases]: QueueName.Routing,
+  [JobName.RecoverStuckTasks]: QueueName.Routing,
   [JobName.PrelabelTask]: QueueName.Prelabel,
   [JobName.ConsensusTask]: QueueName.Consensus,
   [JobName.ExportDataset]: QueueName.Export,
@@ -119,3 +123,6 @@ export function parseQueueList(list: string[] | undefined): QueueName[] {
   }
   return [...new Set(list as QueueName[])];
 }
+
+/** A task's pre-label job: one per task, so a task is never drafted twice at once. */
+export const prelabelJobId = (taskId: string) => `prelabel-${taskId}`;

@@ -20,10 +20,17 @@ import { createRedis } from './redis';
   exports: [REDIS, JobQueue],
 })
 export class QueueModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly jobs: JobQueue,
+  ) {}
 
-  /** Runs after every provider's onModuleDestroy, so queues and workers are closed before the connection. */
+  /**
+   * Runs after every beforeApplicationShutdown, i.e. after the workers drained (jobs still in progress at SIGTERM
+   * may queue follow-up jobs until they finish): then the producers close, then the connection.
+   */
   async onApplicationShutdown() {
+    await this.jobs.close();
     await closeRedis(this.redis);
   }
 

@@ -7,10 +7,12 @@ import { DataSource, EntityManager } from 'typeorm';
 import { computeAgreement, disagreementRegions, Mask, shapeAgreement } from '@contour/consensus';
 import { Actor, systemActor } from '@contour/audit';
 import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
+import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { afterConsensus, decodeLabelMapAsync, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, questionAnswers, SHAPES_KEY, shapesOf, TaskEvent, TaskState } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
+import { findStuckTasks } from './stuck-tasks';
 
 const actor: Actor = systemActor('consensus');
 
@@ -42,7 +44,40 @@ export class ConsensusService {
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly lifecycle: TaskLifecycle,
     private readonly grids: TaskGrid,
+    private readonly jobs: JobQueue,
   ) {}
+
+  /** The consensus job of a task's current round: one per round, so a retried submission never runs it twice. */
+  static jobId(task: { id: string; reworkRound: number }): string {
+    return `consensus-${task.id}-${task.reworkRound}`;
+  }
+
+  /** Queues the consensus job of the task's round (a no-op while that job exists). */
+  queue(task: { id: string; reworkRound: number }) {
+    return this.jobs.add(JobName.ConsensusTask, { taskId: task.id, round: task.reworkRound }, { jobId: ConsensusService.jobId(task) });
+  }
+
+  /**
+   * Tasks left in "consensus" with no job to move them (see stuck-tasks.ts): a job that was never queued, or
+   * completed while the task waited, is queued again; one that failed for good fails the task with its reason,
+   * which managers see on the task (and can cancel or retry it).
+   */
+  async recoverStuck(olderThanSeconds?: number): Promise<{ requeued: number; failed: number }> {
+    const stuck = await findStuckTasks(this.dataSource, this.jobs.queue(QueueName.Consensus), TaskState.Consensus, ConsensusService.jobId, olderThanSeconds);
+    let failed = 0;
+    for (const t of stuck) {
+      if (t.jobState === 'failed') {
+        const reason = `consensus failed: ${t.job?.failedReason ?? 'unknown error'}`;
+        await this.dataSource.transaction((m) => this.lifecycle.apply(m, t.id, TaskEvent.Fail, systemActor('stuck-task-recovery'), reason, { stateReason: reason }));
+        failed++;
+      } else {
+        await t.job?.remove();
+        await this.queue(t);
+      }
+    }
+    if (stuck.length) this.logger.warn(`consensus: ${stuck.length - failed} stuck task(s) queued again, ${failed} failed`);
+    return { requeued: stuck.length - failed, failed };
+  }
 
   private readonly pool: { mask: Uint8Array; confidence: Float32Array }[] = [];
 

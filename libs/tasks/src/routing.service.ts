@@ -8,11 +8,11 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Actor, auditActor, AuditEntry, auditInsertSql, auditRows, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
-import { JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, unknownLabels } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
+import { ConsensusService } from './consensus.service';
 
 export type WorkKind = 'annotation' | 'review' | 'adjudication';
 
@@ -52,12 +52,13 @@ interface ClaimedRow {
   rework_comment: string | null;
 }
 
-/** Eligibility of an open slot $1 project, $2 kinds, $3 caller, $4 caller's skills, $6 leasable task states. */
+/** Eligibility of an open slot $1 project, $2 kinds, $3 caller, $4 caller's skills, $6 leasable task states: nobody
+ * reads a task twice, adjudicates a task they read, or reviews a task they read or adjudicated. */
 const ELIGIBLE = `r.project_id = $1 AND r.state = 'open' AND r.kind = ANY($2)
       AND r.required_skills <@ $4::text[]
       AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
       AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
-      AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND lv.kind = 'read'))`;
+      AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND (lv.kind = 'read' OR (r.kind = 'review' AND lv.kind = 'adjudicated'))))`;
 /** Submits a read, writes its audit lines and counts the task's other unsubmitted reads, in one statement (the
  * count reads the statement's snapshot, in which this read is still leased: hence the id filter). */
 const SUBMIT_SQL = `WITH done AS (
@@ -105,8 +106,8 @@ export class RoutingService {
     @Inject(CONFIG) private readonly config: ContourConfig,
     private readonly lifecycle: TaskLifecycle,
     private readonly audit: AuditService,
-    private readonly jobs: JobQueue,
     private readonly grids: TaskGrid,
+    private readonly consensus: ConsensusService,
   ) {}
 
   private async leaseSeconds(projectId: string): Promise<number> {
@@ -191,10 +192,16 @@ export class RoutingService {
   async heartbeat(projectId: string, readId: string, actor: Actor): Promise<{ leaseExpiresAt: Date }> {
     const lease = await this.leaseSeconds(projectId);
     return this.dataSource.transaction(async (m) => {
-      const read = await this.ownLease(m, projectId, readId, actor.id!);
+      const read = await this.ownLease(m, projectId, readId, actor.id!, true, true);
       const rows = returned<{ lease_expires_at: Date }>(
         await m.query(`UPDATE task_reads SET state = 'leased', annotator_id = $2, previous_annotator_id = NULL, lease_expires_at = now() + make_interval(secs => $3) WHERE id = $1 RETURNING lease_expires_at`, [read.id, actor.id, lease]),
       );
+      if (read.state === 'open') {
+        // The lease had lapsed (a laptop asleep) and nobody took the read: it is the caller's again. A task that went
+        // back to "ready" when its last lease lapsed is being annotated again, or the renewed read could not be submitted.
+        if (read.kind === 'annotation' && read.task!.state === TaskState.Ready) await this.lifecycle.apply(m, read.taskId, TaskEvent.Lease, actor, 'lease renewed after it lapsed', {}, read.task!);
+        await this.audit.record(actor, { action: 'read.lease-renewed', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: read.taskId, kind: read.kind, afterLapse: true } }, m);
+      }
       return { leaseExpiresAt: rows[0].lease_expires_at };
     });
   }
@@ -325,9 +332,11 @@ export class RoutingService {
       if (!prior) throw e;
       if (prior.readId !== readId || prior.authorId !== actor.id) throw new ConflictException('This Idempotency-Key was already used for another submission');
       const task = await this.dataSource.getRepository(Task).findOneByOrFail({ id: prior.taskId });
+      // The first attempt may have committed and then failed to queue the consensus job: queue it (a no-op if it is there).
+      if (task.state === TaskState.Consensus) await this.consensus.queue(task);
       return { versionId: prior.id, taskState: task.state, duplicate: true };
     }
-    if (result.complete) await this.jobs.add(JobName.ConsensusTask, { taskId: result.taskId, round: result.round }, { jobId: `consensus-${result.taskId}-${result.round}` });
+    if (result.complete) await this.consensus.queue({ id: result.taskId, reworkRound: result.round });
     return { versionId: result.versionId, taskState: result.taskState, duplicate: false };
   }
 

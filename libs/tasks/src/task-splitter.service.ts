@@ -6,7 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
 import { LabelProtocol, Project, Study, Task } from '@contour/db';
-import { JobName, JobQueue } from '@contour/queue';
+import { JobName, JobQueue, prelabelJobId } from '@contour/queue';
 import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 
@@ -63,7 +63,7 @@ export class TaskSplitter {
       });
       if (newTask) {
         created++;
-        if (prelabel) await this.jobs.add(JobName.PrelabelTask, { taskId: newTask, lane: 'batch' }, { jobId: `prelabel-${newTask}`, priority: 10 });
+        if (prelabel) await this.jobs.add(JobName.PrelabelTask, { taskId: newTask, lane: 'batch' }, { jobId: prelabelJobId(newTask), priority: 10 });
       }
     }
     if (created) this.logger.log(`study ${studyId}: ${created} new task(s), ${specs.length - created} already there`);

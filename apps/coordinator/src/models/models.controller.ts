@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { ProjectRole, Role, Task } from '@contour/db';
 import { ModelRegistry } from '@contour/prelabel';
-import { JobName, JobQueue, QueueName, REDIS } from '@contour/queue';
+import { JobName, JobQueue, prelabelJobId, QueueName, REDIS } from '@contour/queue';
 import type { Redis } from 'ioredis';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -69,7 +69,7 @@ export class ModelsController implements OnApplicationBootstrap {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
     const queue = this.jobs.queue(QueueName.Prelabel);
-    const job = await Job.fromId(queue, `prelabel-${taskId}`);
+    const job = await Job.fromId(queue, prelabelJobId(taskId));
     if (!job) return { taskId, state: task.state === 'prelabelling' ? 'not-queued' : 'done', taskState: task.state };
     const state = await job.getState();
     const [workers, recent] = await Promise.all([queue.getWorkers(), queue.getJobs(['completed'], 0, 19, false)]);
@@ -94,12 +94,12 @@ export class ModelsController implements OnApplicationBootstrap {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
     if (task.state !== 'prelabelling') throw new BadRequestException(`The task is ${task.state}: its pre-label step is over`);
-    const job = await Job.fromId(this.jobs.queue(QueueName.Prelabel), `prelabel-${taskId}`);
+    const job = await Job.fromId(this.jobs.queue(QueueName.Prelabel), prelabelJobId(taskId));
     if (job && (await job.getState()) === 'prioritized') {
       await job.changePriority({ priority: LANE_PRIORITY.interactive });
       await job.updateData({ ...job.data, lane: 'interactive' });
     }
-    else if (!job) await this.jobs.add(JobName.PrelabelTask, { taskId, lane: 'interactive' }, { jobId: `prelabel-${taskId}`, priority: LANE_PRIORITY.interactive });
+    else if (!job) await this.jobs.add(JobName.PrelabelTask, { taskId, lane: 'interactive' }, { jobId: prelabelJobId(taskId), priority: LANE_PRIORITY.interactive });
     return this.status(projectId, taskId);
   }
 }

@@ -8,5 +8,6 @@ export class Schedules implements OnApplicationBootstrap {
 
   async onApplicationBootstrap() {
     await this.jobs.queue(QueueName.Routing).upsertJobScheduler('expire-leases', { every: 15_000 }, { name: JobName.ExpireLeases, data: {} });
+    await this.jobs.queue(QueueName.Routing).upsertJobScheduler('recover-stuck-tasks', { every: 60_000 }, { name: JobName.RecoverStuckTasks, data: {} });
   }
 }

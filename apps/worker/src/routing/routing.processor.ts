@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { SeriesGeometryService } from '@contour/ingest';
-import { SeriesNifti } from '@contour/prelabel';
+import { PrelabelService, SeriesNifti } from '@contour/prelabel';
 import { JobContext, JobHandler, JobName } from '@contour/queue';
 import { ConsensusService, RoutingService, TaskSplitter } from '@contour/tasks';
 
-/** Routing and consensus jobs: series geometry checks and volume prebuilds, study splitting, lease expiry, consensus. */
+/** Routing and consensus jobs: series geometry checks and volume prebuilds, study splitting, lease expiry, recovery of stuck tasks, consensus. */
 @Injectable()
 export class RoutingProcessor {
   constructor(
@@ -14,6 +14,7 @@ export class RoutingProcessor {
     private readonly routing: RoutingService,
     private readonly consensus: ConsensusService,
     private readonly niftis: SeriesNifti,
+    private readonly prelabel: PrelabelService,
     @Inject(CONFIG) private readonly config: ContourConfig,
   ) {}
 
@@ -35,6 +36,11 @@ export class RoutingProcessor {
   @JobHandler(JobName.ExpireLeases)
   async expire() {
     return { expired: await this.routing.expireLeases() };
+  }
+
+  @JobHandler(JobName.RecoverStuckTasks)
+  async recoverStuck() {
+    return { prelabel: await this.prelabel.recoverStuck(), consensus: await this.consensus.recoverStuck() };
   }
 
   @JobHandler(JobName.ConsensusTask)
