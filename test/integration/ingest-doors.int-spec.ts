@@ -69,6 +69,18 @@ describe('ingest doors', () => {
       expect(audit[0].actorName).toBe('dicom:STORESCU');
     });
 
+    it('takes the non-image objects a PACS pushes with a study: SEG, RTSTRUCT, ECG (refused before: no presentation context)', async () => {
+      const files = ['dicom/segmentations/ct-3slice-liver-seg.dcm', 'dicom/modalities/rtstruct-breast-10roi.dcm', 'dicom/modalities/ecg-waveform.dcm'].map((f) => dataPath(f));
+      // -R: propose exactly the SOP classes of the files, as a PACS does (storescu's default list has no SEG).
+      const { stdout, stderr } = await run('storescu', ['-v', '-R', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort), ...files]);
+      expect(`${stdout}${stderr}`).not.toMatch(/Store Failed|Error|No presentation context/);
+      const stored = await eventually(async () => {
+        const rows: { sop_class_uid: string }[] = await sys.db.dataSource.query(`SELECT sop_class_uid FROM instances WHERE project_id = $1 AND sop_class_uid = ANY($2)`, [projectId, ['1.2.840.10008.5.1.4.1.1.66.4', '1.2.840.10008.5.1.4.1.1.481.3', '1.2.840.10008.5.1.4.1.1.9.1.1']]);
+        return rows.length === 3 ? rows : null;
+      }, 60_000);
+      expect(stored.map((r) => r.sop_class_uid).sort()).toEqual(['1.2.840.10008.5.1.4.1.1.481.3', '1.2.840.10008.5.1.4.1.1.66.4', '1.2.840.10008.5.1.4.1.1.9.1.1']);
+    });
+
     it('answers C-ECHO', async () => {
       const { stderr, stdout } = await run('echoscu', ['-v', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort)]);
       expect(`${stdout}${stderr}`).toMatch(/Received Echo Response \(Success\)/);
@@ -190,6 +202,26 @@ describe('ingest doors', () => {
       expect(meta[0]['7FE00010'].BulkDataURI).toMatch(new RegExp(`/instances/${sop}$`));
       const reads = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body;
       expect(reads.filter((r: { actorName: string }) => r.actorName === 'ann').length).toBeGreaterThanOrEqual(26);
+    });
+
+    it('an instance the codecs cannot convert answers 406 with the reason, and is served as stored (the failed conversion used to end the coordinator)', async () => {
+      // JPEG baseline with several fragments per frame: dcmjs-codecs cannot transcode it to Explicit VR Little Endian.
+      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', dataPath('dicom/modalities/us-multiframe-8-jpeg-baseline.dcm')).expect(202);
+      expect((await batchDone(up.body.batchId)).counts).toMatchObject({ stored: 1 });
+      const [row] = await sys.db.dataSource.query(
+        `SELECT i.sop_instance_uid, se.series_instance_uid, st.study_instance_uid FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 AND i.transfer_syntax_uid = '1.2.840.10008.1.2.4.50' AND se.modality = 'US'`,
+        [projectId],
+      );
+      const url = `/dicom-web/projects/${projectId}/studies/${row.study_instance_uid}/series/${row.series_instance_uid}/instances/${row.sop_instance_uid}`;
+      const refused = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"').expect(406);
+      expect(refused.body.message).toMatch(/cannot be converted to 1\.2\.840\.10008\.1\.2\.1: Multiple fragments per frame .*Ask for it as stored \(transfer-syntax=\*\)/);
+      const asStored = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+      expect(asStored.status).toBe(200);
+      expect(asStored.headers['content-type']).toMatch(/^multipart\/related/);
     });
 
     it('serves frames (uncompressed pixel data, checked with pydicom) and rendered PNGs, audited', async () => {

@@ -1,13 +1,13 @@
 // DICOMweb for a project, under /dicom-web/projects/{projectId} (and /dicom-web for DICOM_DEFAULT_PROJECT):
 // QIDO-RS search, WADO-RS retrieve, metadata, frames and rendered images of the de-identified data, STOW-RS store. The Bearer token
 // of the login works, so OHIF or dicomweb-client can browse a project. Every image read is audited.
-import { BadRequestException, Controller, Get, HttpException, Inject, NotAcceptableException, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpException, Inject, Logger, NotAcceptableException, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { DataSource, In } from 'typeorm';
 import { z } from 'zod';
@@ -70,6 +70,8 @@ export function parseFrameList(list: string): number[] {
 @ApiBearerAuth()
 @Controller('dicom-web/projects/:projectId')
 export class DicomWebController {
+  private readonly logger = new Logger('DICOMweb');
+
   constructor(
     private readonly dicomweb: DicomWebService,
     private readonly receiver: IngestReceiver,
@@ -167,8 +169,7 @@ export class DicomWebController {
         yield { contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, body: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
       }
     }
-    res.status(200).setHeader('Content-Type', `multipart/related; type="application/octet-stream"; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}; boundary=${boundary}`);
-    Readable.from(multipartStream(boundary, parts())).pipe(res);
+    await this.sendMultipart(res, `multipart/related; type="application/octet-stream"; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}; boundary=${boundary}`, boundary, parts());
   }
 
   @Access({ project: { param: 'projectId' } })
@@ -224,12 +225,34 @@ export class DicomWebController {
     async function* parts() {
       for (const r of rows) {
         const asStored = wanted === '*' || r.transfer_syntax_uid === wanted;
-        const body = asStored ? await blobs.get(r.blob_key) : await transcode(await blobs.getBuffer(r.blob_key), wanted);
+        let body: Buffer | Readable;
+        try {
+          body = asStored ? await blobs.get(r.blob_key) : await transcode(await blobs.getBuffer(r.blob_key), wanted);
+        } catch (e) {
+          throw new NotAcceptableException(`Instance ${r.sop_instance_uid} (stored as ${r.transfer_syntax_uid}) cannot be converted to ${wanted}: ${(e as Error).message}. Ask for it as stored (transfer-syntax=*)`);
+        }
         yield { contentType: `application/dicom; transfer-syntax=${asStored ? r.transfer_syntax_uid : wanted}`, body };
       }
     }
-    res.status(200).setHeader('Content-Type', `multipart/related; type="application/dicom"; boundary=${boundary}`);
-    Readable.from(multipartStream(boundary, parts())).pipe(res);
+    await this.sendMultipart(res, `multipart/related; type="application/dicom"; boundary=${boundary}`, boundary, parts());
+  }
+
+  /**
+   * Sends multipart parts as they are produced. The first part is made before the status line goes out, so a
+   * failure there (an instance the codecs cannot convert) is a proper HTTP error; a failure further on can only
+   * end the response early: it is logged, and never escapes as an unhandled stream error (which ended the process).
+   */
+  private async sendMultipart(res: Response, contentType: string, boundary: string, parts: AsyncGenerator<{ contentType: string; body: Readable | Buffer }>) {
+    const first = await parts.next();
+    async function* all() {
+      if (first.done) return;
+      yield first.value;
+      yield* parts;
+    }
+    res.status(200).setHeader('Content-Type', contentType);
+    pipeline(Readable.from(multipartStream(boundary, all())), res, (err) => {
+      if (err) this.logger.warn(`multipart response ended early: ${err.message}`);
+    });
   }
 
   /** The instance's frames as stored (a mosaic stays one frame); 406 when it has none that decode. */

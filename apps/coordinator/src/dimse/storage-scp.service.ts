@@ -27,7 +27,9 @@ export const ACCEPTED_TRANSFER_SYNTAXES = [
   TransferSyntax.ImplicitVRLittleEndian,
   TransferSyntax.ExplicitVRBigEndian,
   '1.2.840.10008.1.2.5', // RLE
+  '1.2.840.10008.1.2.1.99', // Deflated explicit VR little endian
   '1.2.840.10008.1.2.4.50', // JPEG baseline
+  '1.2.840.10008.1.2.4.51', // JPEG extended
   '1.2.840.10008.1.2.4.57', // JPEG lossless
   '1.2.840.10008.1.2.4.70', // JPEG lossless SV1
   '1.2.840.10008.1.2.4.80', // JPEG-LS lossless
@@ -38,7 +40,28 @@ export const ACCEPTED_TRANSFER_SYNTAXES = [
   '1.2.840.10008.1.2.4.202',
   '1.2.840.10008.1.2.4.203',
 ];
-const STORAGE_SOP_CLASSES = new Set<string>(Object.values(StorageClass as unknown as Record<string, string>));
+/**
+ * Storage SOP classes dcmjs-dimse does not list but a PACS pushes with a study, and ingest keeps (as non-image
+ * objects, or as segmentations): without a presentation context for them storescu and PACS report a failed store.
+ */
+export const EXTRA_STORAGE_SOP_CLASSES = [
+  '1.2.840.10008.5.1.4.1.1.66.4', // Segmentation
+  '1.2.840.10008.5.1.4.1.1.66.7', // Label Map Segmentation
+  '1.2.840.10008.5.1.4.1.1.481.1', // RT Image
+  '1.2.840.10008.5.1.4.1.1.481.2', // RT Dose
+  '1.2.840.10008.5.1.4.1.1.481.3', // RT Structure Set
+  '1.2.840.10008.5.1.4.1.1.481.5', // RT Plan
+  '1.2.840.10008.5.1.4.1.1.481.8', // RT Ion Plan
+  '1.2.840.10008.5.1.4.1.1.9.1.1', // 12-lead ECG
+  '1.2.840.10008.5.1.4.1.1.9.1.2', // General ECG
+  '1.2.840.10008.5.1.4.1.1.9.1.3', // Ambulatory ECG
+  '1.2.840.10008.5.1.4.1.1.11.1', // Grayscale Softcopy Presentation State
+  '1.2.840.10008.5.1.4.1.1.11.2', // Color Softcopy Presentation State
+  '1.2.840.10008.5.1.4.1.1.88.33', // Comprehensive SR
+  '1.2.840.10008.5.1.4.1.1.88.34', // Comprehensive 3D SR
+  '1.2.840.10008.5.1.4.1.1.88.59', // Key Object Selection
+];
+const STORAGE_SOP_CLASSES = new Set<string>([...Object.values(StorageClass as unknown as Record<string, string>), ...EXTRA_STORAGE_SOP_CLASSES]);
 
 /** Preamble + File Meta Information for a dataset received over the network, so it becomes a Part 10 file. */
 export function part10Header(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, sourceAe: string): Buffer {
