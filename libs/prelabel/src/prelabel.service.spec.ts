@@ -27,6 +27,19 @@ describe('prepareInput', () => {
     // Orientation 'native' keeps the image's axes (it used to be conformed to LIA, turning a 2D image on its side).
     if (out.back) expect(orientationOf(out.back.affineRas)).toBe(orientationOf(volume(dims).affineRas));
   });
+
+  // A 40x30x5 LAS volume of 0.5 x 0.5 x 2 mm voxels: 20 x 15 x 10 mm. Reoriented without a fixed grid, the grid
+  // covers the whole image (it used to be conform's 256^3 at 1 mm: a CT of 512x512 at 0.7 mm lost its edges).
+  it.each<[string, Record<string, unknown>, [number, number, number], string]>([
+    ['RAS at the image\'s own voxel size: the same voxels, reordered', { orientation: 'RAS' }, [40, 30, 5], 'RAS'],
+    ['RAS at 1 mm: the whole field of view', { orientation: 'RAS', spacing: [1, 1, 1] }, [20, 15, 10], 'RAS'],
+    ['LPS at 0.5 x 0.5 x 1 mm', { orientation: 'LPS', spacing: [0.5, 0.5, 1] }, [40, 30, 10], 'LPS'],
+    ['a fixed grid is the manifest\'s, as before', { orientation: 'RAS', spacing: [1, 1, 1], fixedGrid: [8, 8, 8] }, [8, 8, 8], 'RAS'],
+  ])('reoriented: %s', (_name, pre, expected, code) => {
+    const out = prepareInput(volume([40, 30, 5]), parseModelManifest({ ...DETECTOR_TEST_MANIFEST, task: 'segmentation-3d', input: { name: 'image', layout: 'NCDHW', channels: 1 }, output: { name: 'boxes', kind: 'logits' }, labels: [{ channel: 1, name: 'x' }], preprocessing: { ...pre, intensity: { kind: 'none' } }, inference: { mode: 'whole' } }));
+    expect(out.dims).toEqual(expected);
+    expect(orientationOf(out.back!.affineRas)).toBe(code);
+  });
 });
 
 describe('nativeBox', () => {

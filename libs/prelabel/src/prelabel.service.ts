@@ -17,7 +17,7 @@ import { addTiming, Detection, detectionUncertainty, LoadedModel, manifestApplie
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { findStuckTasks, TaskGrid, TaskLifecycle } from '@contour/tasks';
 import { JobName, JobQueue, prelabelJobId, QueueName } from '@contour/queue';
-import { conformTo, frameSources, resizeTo, sliceSources, StoredSeriesGeometry, toNativePixels, unconform, type Grid } from '@contour/volume';
+import { conformTo, coveringGrid, frameSources, resizeTo, sliceSources, StoredSeriesGeometry, toNativePixels, unconform, type Grid } from '@contour/volume';
 import { BoxShape, encodeLabelMapAsync, LABELMAP_ENCODING, labelCounts, MAX_SHAPES, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
 import { ModelRegistry } from './model-registry.service';
 import { LoadedVolume, SeriesVolumeLoader } from './series-volume.service';
@@ -143,7 +143,9 @@ export function prepareInput(volume: Pick<LoadedVolume, 'data' | 'dims' | 'affin
   const pre = manifest.preprocessing;
   const grid = { dims: volume.dims, affineRas: volume.affineRas };
   if (pre.orientation && pre.orientation !== 'native') {
-    const c = conformTo({ data: volume.data }, grid, { dims: pre.fixedGrid ?? undefined, spacing: pre.spacing ?? undefined, orientation: pre.orientation });
+    // Without a fixed grid the conformed grid covers the whole image (at the manifest's spacing, else the image's own).
+    const target = pre.fixedGrid ? { dims: pre.fixedGrid, spacing: pre.spacing ?? undefined } : coveringGrid(grid, pre.orientation, pre.spacing ?? undefined);
+    const c = conformTo({ data: volume.data }, grid, { ...target, orientation: pre.orientation });
     return { input: c.data as LoadedVolume['data'], dims: c.dims, back: c };
   }
   if (!pre.fixedGrid && !pre.spacing) return { input: volume.data, dims: volume.dims };

@@ -170,6 +170,29 @@ export function conformedGrid(source: Grid, options: ConformOptions = {}): Grid 
 }
 
 /**
+ * The dims and spacing of a reoriented grid that covers the source's whole field of view, for a model that asks
+ * for an orientation (and perhaps a voxel size) but no fixed grid (conform's 256^3 default would crop or pad).
+ * Without `spacing`, each target axis takes the voxel size of the source axis closest to it, so a reorientation
+ * alone does not resample.
+ */
+export function coveringGrid(source: Grid, orientation: OrientationCode, spacing?: [number, number, number]): { dims: [number, number, number]; spacing: [number, number, number] } {
+  const targets = directionsOf(orientation.toUpperCase());
+  const a = source.affineRas;
+  const axes = [0, 1, 2].map((c) => [a[0][c], a[1][c], a[2][c]]);
+  const lengths = axes.map((v) => Math.hypot(v[0], v[1], v[2]));
+  const dot = (u: number[], v: number[]) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+  const out = targets.map((t, i) => {
+    // Extent of the source's box along t, and the source axis most nearly along t.
+    const extent = axes.reduce((sum, v, c) => sum + Math.abs(dot(v, t)) * source.dims[c], 0);
+    const nearest = [0, 1, 2].reduce((best, c) => (Math.abs(dot(axes[c], t)) / lengths[c] > Math.abs(dot(axes[best], t)) / lengths[best] ? c : best), 0);
+    const step = spacing?.[i] ?? lengths[nearest];
+    // Rounded first so a box of whole voxels on the same axes maps to the same count (no extra voxel from 1e-12).
+    return { dims: Math.max(1, Math.ceil(Math.round((extent / step) * 1e6) / 1e6)), step };
+  });
+  return { dims: out.map((o) => o.dims) as [number, number, number], spacing: out.map((o) => o.step) as [number, number, number] };
+}
+
+/**
  * Resamples a volume onto the conformed grid (default 256^3, 1 mm, LIA). `geometry` gives the source grid
  * (a SeriesGeometry or the volume itself). Intensities are not rescaled: normalise them as the model expects.
  */
