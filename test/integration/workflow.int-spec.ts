@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { ProjectRole, Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
-import { QueueName } from '@contour/queue';
-import { CLAIM_SQL, RoutingService } from '@contour/tasks';
+import { JobQueue, QueueName } from '@contour/queue';
+import { CLAIM_SQL, ConsensusService, RoutingService } from '@contour/tasks';
 import { dataPath } from '../support/env';
 import { discMask, maskBody } from '../support/masks';
 import { eventually, startSystem, TestSystem } from '../support/system';
@@ -188,6 +188,39 @@ describe('work routing and consensus', () => {
     await sys.http().post(`/api/projects/${projectId}/reads/${other.body.readId}/release`).set(bearer(r2)).expect(204);
   });
 
+  it('consensus judges a task by its own number of reads: lowering the project\'s to 1 does not wave three disagreeing reads through (it did before)', async () => {
+    const phantom = ctPhantomSeries({ seed: 'reads-changed', slices: 3, rows: 32, columns: 32, pixelSpacing: 8, patient: { name: 'Kay^Reads', id: 'P-READS' } });
+    const known = new Set((await tasks()).map((t) => t.id));
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    phantom.files.forEach((f, i) => up.attach('files', f, `k${i}.dcm`));
+    await up.expect(202);
+    const task = (await eventually(async () => (await tasks()).find((t) => !known.has(t.id) && t.state === 'ready'), 30_000)).id;
+    const queue = sys.app.get(JobQueue).queue(QueueName.Consensus);
+    await queue.pause();
+    try {
+      const dims: [number, number, number] = [32, 32, 3];
+      const masks = [discMask(dims, 8, 8, 5), discMask(dims, 24, 24, 5), discMask(dims, 8, 24, 5)];
+      for (const [i, a] of ann.slice(0, 3).entries()) {
+        const res = await eventually(async () => {
+          const r = await next(a).expect(200);
+          if (r.body.taskId === task) return r;
+          await sys.http().post(`/api/projects/${projectId}/reads/${r.body.readId}/release`).set(bearer(a)).expect(204);
+          return null;
+        }, 10_000);
+        await submit(a, res.body.readId, masks[i]).expect(200);
+      }
+      const [{ settings }] = await sys.db.dataSource.query(`SELECT settings FROM projects WHERE id = $1`, [projectId]);
+      await sys.db.dataSource.query(`UPDATE projects SET settings = jsonb_set(settings, '{quality,reads}', '1') WHERE id = $1`, [projectId]);
+      await sys.app.get(ConsensusService).run(task);
+      await sys.db.dataSource.query(`UPDATE projects SET settings = $2 WHERE id = $1`, [projectId, settings]);
+      expect(await taskState(task)).toBe('adjudication');
+      // Out of the way of the tests below.
+      await sys.db.dataSource.query(`UPDATE task_reads SET state = 'closed' WHERE task_id = $1 AND state = 'open'`, [task]);
+    } finally {
+      await queue.resume();
+    }
+  });
+
   it('lease expiry: the read goes back to the pool; a late submission is accepted only if nobody took it', async () => {
     const phantom = ctPhantomSeries({ seed: 'lease', slices: 3, rows: 32, columns: 32, pixelSpacing: 8, patient: { name: 'Roe^Rick', id: 'P-LEASE' } });
     const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
@@ -276,6 +309,27 @@ describe('work routing and consensus', () => {
     expect(a1.reads).toBeGreaterThanOrEqual(3);
     expect(a1.meanDiceVsConsensus).toBeGreaterThan(0.5);
     await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(r1)).expect(403);
+  });
+
+  it('a manager\'s new priority moves the reads with the task: rework and adjudication slots keep their lead (they were flattened before)', async () => {
+    const [study] = await sys.db.dataSource.query(`SELECT study_id, series_ids FROM tasks WHERE id = $1`, [taskA]);
+    const [{ id: task }] = await sys.db.dataSource.query(
+      `INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, priority, reads_required) VALUES ($1, $2, $3, 'series', 'priority-1', 'CT', 'rework', 10, 1) RETURNING id`,
+      [projectId, study.study_id, study.series_ids],
+    );
+    await sys.db.dataSource.query(
+      `INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at, priority) VALUES ($1, $2, 'annotation', 0, 'open', now(), 110), ($1, $2, 'adjudication', 0, 'open', now(), 60)`,
+      [task, projectId],
+    );
+    await sys.http().patch(`/api/projects/${projectId}/tasks/${task}`).set(bearer(pm)).send({ priority: 25 }).expect(204);
+    const reads = await sys.db.dataSource.query(`SELECT kind, priority FROM task_reads WHERE task_id = $1 ORDER BY kind`, [task]);
+    expect(reads).toEqual([
+      { kind: 'adjudication', priority: 75 },
+      { kind: 'annotation', priority: 125 },
+    ]);
+    expect((await sys.db.dataSource.query(`SELECT priority FROM tasks WHERE id = $1`, [task]))[0].priority).toBe(25);
+    await sys.db.dataSource.query(`UPDATE tasks SET state = 'cancelled' WHERE id = $1`, [task]);
+    await sys.db.dataSource.query(`UPDATE task_reads SET state = 'closed' WHERE task_id = $1`, [task]);
   });
 
   it('200 annotators asking at once: no read handed out twice, none lost', async () => {

@@ -166,7 +166,8 @@ export class ConsensusService {
         m.create(LabelVersion, { taskId, projectId: task.projectId, kind: 'merged', readId: null, authorId: null, round: locked.reworkRound, protocolVersion: locked.protocolVersion, blobKey: mergedKey, encoding: LABELMAP_ENCODING, grid, answers: merged.answers, stats: merged.stats }),
       );
       await m.save(m.create(ConsensusResult, { taskId, projectId: task.projectId, round: locked.reworkRound, agreement, method: settings.quality.mergeMethod, metrics, disagreement, mergedVersionId: version.id }));
-      const event = afterConsensus(agreement, settings.quality);
+      // The task's own number of reads: the project's may have changed since the task was split.
+      const event = afterConsensus(agreement, { ...settings.quality, reads: task.readsRequired });
       const { to } = await this.lifecycle.apply(m, taskId, event, actor, `agreement ${agreement.toFixed(3)} (threshold ${settings.quality.agreementThreshold})`, { agreement });
       if (to === TaskState.Review || to === TaskState.Adjudication) await this.openSlot(m, locked, to === TaskState.Review ? 'review' : 'adjudication');
       this.logger.log(`task ${taskId}: agreement ${agreement.toFixed(3)} -> ${to}`);

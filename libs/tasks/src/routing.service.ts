@@ -368,9 +368,11 @@ export class RoutingService {
 
   async setPriority(projectId: string, taskId: string, priority: number, actor: Actor) {
     await this.dataSource.transaction(async (m) => {
-      const res = await m.query(`UPDATE tasks SET priority = $3 WHERE id = $1 AND project_id = $2 RETURNING id`, [taskId, projectId, priority]);
-      if (!(res[1] ?? res.length)) throw new NotFoundException(`No task ${taskId} in this project`);
-      await m.query(`UPDATE task_reads SET priority = $2 + CASE WHEN assigned_to IS NOT NULL THEN 0 ELSE 0 END WHERE task_id = $1`, [taskId, priority]);
+      const [old] = await m.query(`SELECT priority FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE`, [taskId, projectId]);
+      if (!old) throw new NotFoundException(`No task ${taskId} in this project`);
+      await m.query(`UPDATE tasks SET priority = $2 WHERE id = $1`, [taskId, priority]);
+      // The reads move with the task: rework (+100) and adjudication (+50) slots keep their lead over the task's.
+      await m.query(`UPDATE task_reads SET priority = priority + $2 WHERE task_id = $1`, [taskId, priority - old.priority]);
       await this.audit.record(actor, { action: 'task.priority', objectType: 'task', objectId: taskId, projectId, details: { priority } }, m);
     });
   }
