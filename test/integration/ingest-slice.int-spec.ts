@@ -102,6 +102,18 @@ describe('ingest slice', () => {
     expect(followUps.filter((s) => !s.visible)).toEqual([]);
   });
 
+  it('the name of an uploaded NIfTI file (often the patient\'s) reaches no study or series description (it was both before)', async () => {
+    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'nifti-names' }).expect(201)).body.id;
+    const up = await sys.http().post(`/api/projects/${project}/uploads?modality=MR&subject=SUBJ-7`).set(auth()).attach('files', readFileSync(dataPath('nifti/t1-brain-256.nii.gz')), 'Doe_John_19520312_T1.nii.gz').expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${project}/uploads/${up.body.batchId}`).set(auth())).body.done || null, 60_000);
+    const rows: { description: string | null }[] = await sys.db.dataSource.query(
+      `SELECT description FROM studies WHERE project_id = $1 UNION ALL SELECT description FROM series WHERE project_id = $1`,
+      [project],
+    );
+    expect(rows).toEqual([{ description: 'NIfTI volume' }, { description: 'NIfTI volume' }]);
+    expect(JSON.stringify((await sys.http().get(`/api/projects/${project}/series`).set(auth()).expect(200)).body)).not.toMatch(/Doe|John|19520312/);
+  });
+
   /** Uploads slices of the shared 3-slice CT into `project` and waits until they are stored. */
   const uploadCtSlices = async (project: string, files: string[]) => {
     const req = sys.http().post(`/api/projects/${project}/uploads`).set(auth());

@@ -1,6 +1,7 @@
 // NIfTI volumes (.nii, .nii.gz) as series of their own: one patient, study and series per file (or per the
 // uploader's `subject`), the affine kept as the geometry, the header's free-text fields cleared (they can hold
-// names), the volume stored as a re-written .nii.gz.
+// names), the volume stored as a re-written .nii.gz. The file name (which often names the patient) stays with the
+// upload item, which only managers see: study and series are described as "NIfTI volume".
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { Inject, Injectable } from '@nestjs/common';
@@ -73,12 +74,12 @@ export class NiftiIngest {
       const [study] = await m.query(
         `INSERT INTO studies (project_id, patient_id, study_instance_uid, description) VALUES ($1, $2, $3, $4)
          ON CONFLICT (project_id, study_instance_uid) DO UPDATE SET description = EXCLUDED.description RETURNING id`,
-        [item.projectId, patient.id, studyUid, `NIfTI ${item.fileName.split('/').pop()}`],
+        [item.projectId, patient.id, studyUid, 'NIfTI volume'],
       );
       const inserted: { id: string }[] = await m.query(
         `INSERT INTO series (project_id, study_id, series_instance_uid, modality, description, source, qc_status, geometry, volume_blob_key)
          VALUES ($1, $2, $3, $4, $5, 'nifti', 'ok', $6, $7) ON CONFLICT (project_id, series_instance_uid) DO NOTHING RETURNING id`,
-        [item.projectId, study.id, seriesUid, modality, item.fileName.split('/').pop(), JSON.stringify(geometry), stored.key],
+        [item.projectId, study.id, seriesUid, modality, 'NIfTI volume', JSON.stringify(geometry), stored.key],
       );
       const status = inserted.length ? IngestItemStatus.Stored : IngestItemStatus.Duplicate;
       await m.update(IngestItem, item.id, { status, reasonCode: null, reason: null });
