@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import '../../libs/inference/src/testing/onnxruntime-realm';
 import { ProjectRole, Role } from '@contour/db';
-import { largeImage } from '@contour/dicom';
+import { ctPhantomSeries, largeImage } from '@contour/dicom';
 import { buildBrightRegionDetector, buildConvTestModel, buildMeanIntensityClassifier } from '@contour/inference';
-import { QueueName } from '@contour/queue';
+import { JobQueue, prelabelJobId, QueueName } from '@contour/queue';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../libs/inference/src/testing/rule-manifests';
 import { dataPath } from '../support/env';
 import { eventually, startSystem, TestSystem } from '../support/system';
@@ -177,6 +177,26 @@ describe('pre-labelling with classification and detection models', () => {
     expect(`${v.stdout}${v.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
     return file;
   };
+
+  it('a model that cannot run on the image (a one-image 2D model on a CT series) fails once, not on every retry, and the task goes on with the reason', async () => {
+    const model = buildConvTestModel({ spatialDims: 2, channelsOut: 2, kernel: 1, weights: [0, 1], bias: [0.5, 0] });
+    const manifest = {
+      ...CLASSIFIER_TEST_MANIFEST, name: 'one-image-2d', task: 'segmentation-2d', question: undefined, appliesTo: { modalities: ['CT'] },
+      input: { name: 'input', layout: 'NCHW', channels: 1 }, output: { name: 'output', kind: 'logits' },
+      preprocessing: { intensity: { kind: 'minmax' } }, inference: { mode: 'whole' }, labels: [{ channel: 1, name: 'Bright region' }],
+    };
+    const modelId = (await register(model, manifest).expect(201)).body.id;
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'wrong shape', settings: { prelabelModels: [modelId], quality: { reads: 1 } } }).expect(201)).body.id as string;
+    const up = sys.http().post(`/api/projects/${id}/uploads`).set(bearer(pm));
+    ctPhantomSeries({ seed: 'wrong-shape', slices: 3, rows: 32, columns: 32, pixelSpacing: 4, patient: { name: 'Wrong^Shape', id: 'P-SHAPE' } }).files.forEach((f, i) => up.attach('files', f, `${i}.dcm`));
+    await up.expect(202);
+    const task = await readyTask(id);
+    expect((await taskView(id, task.id)).labels.filter((l: { kind: string }) => l.kind === 'draft')).toEqual([]);
+    const [listed] = (await sys.http().get(`/api/projects/${id}/tasks`).set(bearer(pm)).expect(200)).body;
+    expect(listed.stateReason).toMatch(/one-image-2d 1\.0\.0 failed: .*NCHW model on one 2D image, but the volume has 3 slices/);
+    const job = await sys.app.get(JobQueue).queue(QueueName.Prelabel).getJob(prelabelJobId(task.id));
+    expect(job!.attemptsMade).toBe(1);
+  });
 
   it('a 2D segmentation model on a radiograph: the draft mask, and its DICOM SEG pixel for pixel on the image', async () => {
     const modelId = await brightSegmenterId();

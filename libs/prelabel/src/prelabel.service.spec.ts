@@ -90,6 +90,11 @@ describe('unsupportedReason', () => {
     const m = task === 'segmentation' ? segmentation : task === 'classification' ? parseModelManifest(CLASSIFIER_TEST_MANIFEST) : manifest({});
     expect(unsupportedReason(kind, m) !== null).toBe(refused);
   });
+
+  it('a model that wants several input channels is refused on every task kind, with the reason (it failed every attempt before)', () => {
+    const threeChannels = parseModelManifest({ ...CLASSIFIER_TEST_MANIFEST, input: { ...CLASSIFIER_TEST_MANIFEST.input, channels: 3 } });
+    for (const kind of ['series', 'image', 'frames', 'view-group']) expect(unsupportedReason(kind, threeChannels)).toMatch(/takes 3 input channels, and Contour feeds a model one single-channel image at a time/);
+  });
 });
 
 describe('bestScoring', () => {

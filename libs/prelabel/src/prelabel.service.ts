@@ -13,7 +13,7 @@ import { CONFIG, ContourConfig } from '@contour/config';
 import { Instance, LabelProtocol, LabelVersion, Model, Project, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { SegmentDefinition, writeSegmentation } from '@contour/seg';
-import { addTiming, Detection, detectionUncertainty, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
+import { addTiming, Detection, detectionUncertainty, InferenceError, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { findStuckTasks, TaskGrid, TaskLifecycle } from '@contour/tasks';
 import { JobName, JobQueue, prelabelJobId, QueueName } from '@contour/queue';
@@ -131,6 +131,10 @@ interface Prepared {
 export function unsupportedReason(kind: string, manifest: ModelManifest): string | null {
   const segmentation = manifest.task === 'segmentation-3d' || manifest.task === 'segmentation-2d';
   if (segmentation && kind === 'view-group') return `${manifest.name} draws masks, and view-group tasks take boxes, points and answers per view`;
+  // Each image of a task is one grey-level volume (colour becomes luminance): a model wanting several channels at
+  // once (MR sequences stacked, RGB) would fail on every attempt.
+  if (manifest.input.channels > 1)
+    return `${manifest.name} takes ${manifest.input.channels} input channels, and Contour feeds a model one single-channel image at a time (multi-channel input is not supported)`;
   return null;
 }
 
@@ -301,7 +305,8 @@ export class PrelabelService implements OnApplicationShutdown {
         // Transient errors are retried by the queue (every model again); on the last attempt the task goes on with
         // the drafts of the models that worked. A model that does not fit the project's protocol fails the same way
         // every time: no retry.
-        if (!finalAttempt && !(e instanceof ProtocolMismatch || e instanceof BadRequestException)) throw e;
+        // Nor does a model whose tensors do not fit its manifest or the image (InferenceError): it fails alike on every attempt.
+        if (!finalAttempt && !(e instanceof ProtocolMismatch || e instanceof BadRequestException || e instanceof InferenceError)) throw e;
         failures.push(`${c.model.name} ${c.model.version} failed: ${(e as Error).message}`);
       }
     }
