@@ -81,6 +81,19 @@ describe('ingest doors', () => {
       expect(stored.map((r) => r.sop_class_uid).sort()).toEqual(['1.2.840.10008.5.1.4.1.1.481.3', '1.2.840.10008.5.1.4.1.1.66.4', '1.2.840.10008.5.1.4.1.1.9.1.1']);
     });
 
+    it('an instance already uploaded over HTTP and pushed again over C-STORE is a duplicate, not a conflict (the file meta differs: it was quarantined)', async () => {
+      const file = dataPath('dicom/modalities/mr-small.dcm');
+      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', file).expect(202);
+      expect((await batchDone(up.body.batchId)).counts).toMatchObject({ stored: 1 });
+      await run('storescu', ['-R', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort), file]);
+      const item = await eventually(async () => {
+        // The C-STORE receiver names each item after the SOP Instance UID it received.
+        const [row] = await sys.db.dataSource.query(`SELECT status, reason_code FROM ingest_items WHERE project_id = $1 AND file_name = $2`, [projectId, `${readDicom(readFileSync(file)).sopInstanceUid}.dcm`]);
+        return row && row.status !== 'queued' && row.status !== 'processing' ? row : null;
+      }, 30_000);
+      expect(item).toEqual({ status: 'duplicate', reason_code: null });
+    });
+
     it('answers C-ECHO', async () => {
       const { stderr, stdout } = await run('echoscu', ['-v', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort)]);
       expect(`${stdout}${stderr}`).toMatch(/Received Echo Response \(Success\)/);

@@ -31,6 +31,7 @@
 // - File Meta: Media Storage SOP Instance UID follows the new SOP Instance UID; the Source/Sending/Receiving AE
 //   titles and Private Information are dropped (they name the sending site, like Station AE Title).
 import * as dcmjs from 'dcmjs';
+import { CONTOUR_IMPLEMENTATION } from '@contour/dicom';
 import { burnedInFlags } from './burned-in';
 import { type CleanVerdict, makeDescriptorCleaner } from './clean-descriptor';
 import { shiftDate, shiftDateTime } from './date-shift';
@@ -525,6 +526,10 @@ export function deidentify(dict: DicomDictLike, options: DeidOptions, context: D
         meta[tag] = { vr: 'UI', Value: [remapUid(original, context.secret)] };
         record(walk, `meta:${formatTag(T)}`, T, 'MediaStorageSOPInstanceUID', 'replaced-uid', 'PS3.15 E.1-1 basic profile: U (follows SOP Instance UID)');
       } else meta[tag] = el;
+    } else if (T === '00020012' || T === '00020013') {
+      // Contour writes the de-identified file: it names itself as the implementation (PS3.10 7.1), so the same object
+      // received through two doors (an upload and a C-STORE, whose File Meta differ) is stored as the same bytes.
+      meta[tag] = T === '00020012' ? { vr: 'UI', Value: [CONTOUR_IMPLEMENTATION.classUid] } : { vr: 'SH', Value: [CONTOUR_IMPLEMENTATION.versionName] };
     } else meta[tag] = el;
   }
 

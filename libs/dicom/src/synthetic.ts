@@ -17,6 +17,9 @@ export function syntheticUid(seed: string): string {
   return `2.25.${BigInt(`0x${hex}`).toString()}`;
 }
 
+/** What Contour writes as Implementation Class UID / Version Name in the File Meta of every file it writes. */
+export const CONTOUR_IMPLEMENTATION = { classUid: '2.25.80302813137786398554742050926734630921603366648225212145404', versionName: 'CONTOUR_0_1' } as const;
+
 /** Writes a naturalized dataset as a DICOM Part 10 file (explicit VR little endian). */
 export function writeDicom(dataset: Record<string, unknown>): Buffer {
   const meta = {
@@ -24,8 +27,8 @@ export function writeDicom(dataset: Record<string, unknown>): Buffer {
     MediaStorageSOPClassUID: dataset.SOPClassUID,
     MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
     TransferSyntaxUID: EXPLICIT_LE,
-    ImplementationClassUID: '2.25.80302813137786398554742050926734630921603366648225212145404',
-    ImplementationVersionName: 'CONTOUR_0_1',
+    ImplementationClassUID: CONTOUR_IMPLEMENTATION.classUid,
+    ImplementationVersionName: CONTOUR_IMPLEMENTATION.versionName,
   };
   const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);

@@ -253,7 +253,9 @@ export class IngestPipeline {
     }
     return this.dataSource.transaction(async (m) => {
       const existing = await m.findOneByOrFail(Instance, { projectId, sopInstanceUid: sopUid });
-      if (existing.sourceHash !== sourceHash) {
+      // The same content: the same received file, or the same de-identified object (what the file meta of each door
+      // adds, such as the sending AE title, is not part of it).
+      if (existing.sourceHash !== sourceHash && existing.blobKey !== stored.key) {
         return this.quarantine(
           item,
           'conflicting-duplicate',

@@ -12,6 +12,7 @@ import * as dcmjs from 'dcmjs';
 import { Actor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { IngestBatch, IngestSource } from '@contour/db';
+import { CONTOUR_IMPLEMENTATION } from '@contour/dicom';
 import { IngestReceiver } from '@contour/ingest';
 import { DicomProjectResolver } from '../ingest/project-resolver.service';
 
@@ -70,8 +71,8 @@ export function part10Header(sopClassUid: string, sopInstanceUid: string, transf
     MediaStorageSOPClassUID: sopClassUid,
     MediaStorageSOPInstanceUID: sopInstanceUid,
     TransferSyntaxUID: transferSyntaxUid,
-    ImplementationClassUID: '2.25.80302813137786398554742050926734630921603366648225212145404',
-    ImplementationVersionName: 'CONTOUR_0_1',
+    ImplementationClassUID: CONTOUR_IMPLEMENTATION.classUid,
+    ImplementationVersionName: CONTOUR_IMPLEMENTATION.versionName,
     SourceApplicationEntityTitle: sourceAe.slice(0, 16),
   });
   const dict = new dcmjs.data.DicomDict(meta);
