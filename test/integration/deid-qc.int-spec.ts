@@ -179,5 +179,9 @@ print(json.dumps({'leaks': leaks, 'n': len(stored), 'sex': sorted(set(str(d.get(
     }, 30_000);
     expect(series.qc_status).toBe('failed');
     expect(series.qc_issues.map((i: { code: string }) => i.code)).toContain('mixed-dimensions');
+    // The project's series list says why the series failed (and so was not split into tasks): it did not before.
+    const [listed] = (await sys.http().get(`/api/projects/${project}/series`).set(bearer(pm)).expect(200)).body;
+    expect(listed.qcStatus).toBe('failed');
+    expect(listed.qcIssues).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'mixed-dimensions', severity: 'error', message: expect.stringMatching(/\w+/) })]));
   });
 });

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Role } from '@contour/db';
+import { readDicom } from '@contour/dicom';
 import { SeriesGeometryService } from '@contour/ingest';
 import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { JobName, JobQueue } from '@contour/queue';
@@ -48,6 +49,20 @@ describe('ingest slice', () => {
     expect(audit.body[0]).toMatchObject({ actorName: 'pm', objectId: list.body.items[0].id });
     const series = await sys.http().get(`/api/projects/${projectId}/series`).set(auth()).expect(200);
     expect(series.body[0]).toMatchObject({ modality: 'CT', instanceCount: 1 });
+  });
+
+  it('a deflated file is stored inflated and indexed with the transfer syntax it is stored in (it kept the deflated one, which QIDO and WADO then reported)', async () => {
+    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'deflated' }).expect(201)).body.id;
+    const up = await sys.http().post(`/api/projects/${project}/uploads`).set(auth()).attach('file', dataPath('dicom/modalities/deflated.dcm')).expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${project}/uploads/${up.body.batchId}`).set(auth())).body.done || null, 60_000);
+    const list = await sys.http().get(`/api/projects/${project}/instances`).set(auth()).expect(200);
+    expect(list.body.items[0].transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    const file = await sys.http().get(`/api/projects/${project}/instances/${list.body.items[0].id}/file`).set(auth()).buffer(true).parse((res, cb) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(readDicom(file.body as Buffer).transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
   });
 
   it('quarantines a non-DICOM file with a reason while the rest of the batch is stored', async () => {

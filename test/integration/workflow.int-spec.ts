@@ -288,6 +288,34 @@ describe('work routing and consensus', () => {
     expect((await next(ann[2]).expect(200)).body.taskId).toBe(taskD);
   });
 
+  it('push routing, the hard cases: no second reservation for one person, none without the skills, a reserved slot reassigned, a leaving member\'s slot freed (all stranded reads before)', async () => {
+    const phantom = ctPhantomSeries({ seed: 'push-hard', slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient: { name: 'Hard^Push', id: 'P-PUSH2' } });
+    const known = new Set((await tasks()).map((t) => t.id));
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    phantom.files.forEach((f, i) => up.attach('files', f, `h${i}.dcm`));
+    await up.expect(202);
+    const task = (await eventually(async () => (await tasks()).find((t) => !known.has(t.id) && t.state === 'ready'), 30_000)).id;
+    const assign = (u: U) => sys.http().post(`/api/projects/${projectId}/tasks/assign`).set(bearer(pm)).send({ userId: u.id, taskIds: [task] }).expect(200);
+    const reservedFor = async () => (await sys.db.dataSource.query(`SELECT assigned_to FROM task_reads WHERE task_id = $1 AND kind = 'annotation' AND assigned_to IS NOT NULL ORDER BY slot`, [task])).map((r: { assigned_to: string }) => r.assigned_to);
+    expect((await assign(ann[0])).body.assigned).toEqual([task]);
+    expect((await assign(ann[0])).body.skipped).toEqual([{ taskId: task, reason: 'a read of the task is already reserved for this person' }]);
+    expect((await assign(ann[4])).body.skipped).toEqual([{ taskId: task, reason: 'this person lacks the skill(s) the task requires: body-ct' }]);
+    await assign(ann[1]);
+    await assign(ann[2]);
+    expect(await reservedFor()).toEqual([ann[0].id, ann[1].id, ann[2].id]);
+    // Every slot is reserved: the next assignment takes one over.
+    expect((await assign(ann[3])).body.assigned).toEqual([task]);
+    expect((await reservedFor()).sort()).toEqual([ann[1].id, ann[2].id, ann[3].id].sort());
+    // ann[3] leaves the project: the slot reserved for them goes back to the pool.
+    await sys.http().delete(`/api/projects/${projectId}/members/${ann[3].id}`).set(bearer(pm)).expect(204);
+    expect((await reservedFor()).sort()).toEqual([ann[1].id, ann[2].id].sort());
+    const [released] = await sys.db.dataSource.query(`SELECT details FROM audit_events WHERE action = 'read.released' AND details ->> 'taskId' = $1`, [task]);
+    expect(released.details).toMatchObject({ reason: 'member removed from the project', member: ann[3].id });
+    await sys.http().put(`/api/projects/${projectId}/members/${ann[3].id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    // Out of the way of the tests below.
+    await sys.db.dataSource.query(`UPDATE task_reads SET state = 'closed' WHERE task_id = $1`, [task]);
+  });
+
   it('the audit trail of one task reads back in order', async () => {
     const h = (await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}/history`).set(bearer(pm)).expect(200)).body;
     expect(h.transitions.map((t: { event: string }) => t.event)).toEqual(['create', 'skip-prelabel', 'lease', 'reads-complete', 'agreement-reached', 'reject', 'rework-submitted', 'agreement-reached', 'approve']);

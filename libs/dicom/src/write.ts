@@ -60,6 +60,11 @@ export function pixelDataEnd(file: Buffer, at: number, transferSyntaxUid: string
   return Math.min(p, file.length);
 }
 
+/** The transfer syntax of what writePreservingPixelData writes for a file received in `transferSyntaxUid`. */
+export function storedTransferSyntax(transferSyntaxUid: string): string {
+  return transferSyntaxUid === DEFLATED_EXPLICIT_LE ? '1.2.840.10008.1.2.1' : transferSyntaxUid;
+}
+
 /**
  * Writes `dict` as a Part 10 file. When `original` holds the same Pixel Data (same transfer syntax, pixels
  * unchanged), its bytes are reused; deflated files are written inflated, as Explicit VR Little Endian.

@@ -9,7 +9,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
 import { IngestItem, IngestItemStatus, Instance, preparedQuery, Project } from '@contour/db';
 import { deidentify, DeidResult, mergeReports } from '@contour/deid';
-import { DicomRejection, ParsedDicom, readDicom, writePreservingPixelData } from '@contour/dicom';
+import { DicomRejection, ParsedDicom, readDicom, storedTransferSyntax, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, TerminalJobError } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { decodeFrames, InstanceGeometry, instanceGeometryFromDicom, PixelDecodeError } from '@contour/volume';
@@ -222,7 +222,7 @@ export class IngestPipeline {
       instanceId, // 14
       sopUid, // 15
       p.parsed.sopClassUid, // 16
-      p.parsed.transferSyntaxUid, // 17
+      storedTransferSyntax(p.parsed.transferSyntaxUid), // 17: the stored file's (a deflated file is stored inflated)
       num(d.InstanceNumber), // 18
       num(d.Rows), // 19
       num(d.Columns), // 20

@@ -3,7 +3,7 @@
 import { parseModelManifest } from '@contour/inference';
 import { orientationOf } from '@contour/volume';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../inference/src/testing/rule-manifests';
-import { bestScoring, mergeDrafts, pickModels, nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
+import { bestScoring, labelMapping, mergeDrafts, pickModels, nativeBox, prepareInput, protocolQuestion, ProtocolMismatch, unsupportedReason } from './prelabel.service';
 
 const affine = (sx: number, sy: number, sz: number) => [
   [-sx, 0, 0, 0],
@@ -149,5 +149,32 @@ describe('mergeDrafts', () => {
     expect(merged.stats.classifications).toEqual([{ question: 'Q1' }, { question: 'Q2' }]);
     expect(merged.answers).toEqual({ Q1: 'x', Q2: 'y' });
     expect(merged.uncertainty).toBeNull();
+  });
+});
+
+describe('labelMapping: model labels to protocol labels', () => {
+  const model = parseModelManifest({
+    ...DETECTOR_TEST_MANIFEST,
+    labels: [
+      { channel: 1, name: 'Liver', code: { value: '10200004', scheme: 'SCT', meaning: 'Liver' } },
+      { channel: 2, name: 'Tumour' },
+    ],
+  });
+  type P = { id: number; name: string; code?: { value: string; scheme?: string } }[];
+  it.each<[string, P | null, [number, number][], string[]]>([
+    ['no protocol: the model\'s own numbers', null, [[1, 1], [2, 2]], []],
+    ['by name, any case', [{ id: 7, name: 'liver' }, { id: 9, name: 'TUMOUR' }], [[1, 7], [2, 9]], []],
+    // The code wins over a name match that comes first in the protocol.
+    ['by code before name', [{ id: 3, name: 'Liver' }, { id: 4, name: 'Hepar', code: { value: '10200004', scheme: 'SCT' } }], [[1, 4]], ['Tumour']],
+    ['a code of another scheme is not a match', [{ id: 4, name: 'Organ', code: { value: '10200004', scheme: '99LOCAL' } }, { id: 5, name: 'Tumour' }], [[2, 5]], ['Liver']],
+  ])('%s', (_name, protocol, pairs, unmapped) => {
+    const m = labelMapping(model, protocol);
+    expect([...m]).toEqual(pairs);
+    expect(m.unmapped).toEqual(unmapped);
+  });
+
+  it('a protocol that knows none of the model\'s labels is a clear mismatch, not an empty draft (it was a "drafted" empty mask)', () => {
+    expect(() => labelMapping(model, [{ id: 1, name: 'Spleen' }])).toThrow(ProtocolMismatch);
+    expect(() => labelMapping(model, [{ id: 1, name: 'Spleen' }])).toThrow(/none of the model's labels \('Liver', 'Tumour'\) is a label of the protocol \('Spleen'\)/);
   });
 });

@@ -33,14 +33,28 @@ export interface PrelabelOutcome {
   timing?: { totalMs: number; sessionRunMs: number; loadMs: number; preprocessMs: number; inferMs: number; postprocessMs: number; storeMs: number };
 }
 
-/** Maps the model's label values (1..n, manifest order) to the protocol's label ids, by code then by name. */
-export function labelMapping(manifest: ModelManifest, protocolLabels: { id: number; name: string; code?: { value: string } }[] | null): Map<number, number> {
-  const map = new Map<number, number>();
+type MappableLabel = { id: number; name: string; code?: { value: string; scheme?: string } };
+
+/**
+ * Maps the model's label values (1..n, manifest order) to the protocol's label ids: by code (value, and scheme
+ * when both give one) over all the protocol's labels first, then by name. Without a protocol the model's own
+ * numbers stand. `unmapped`: the model's labels the protocol lacks (left out of the draft).
+ */
+export function labelMapping(manifest: ModelManifest, protocolLabels: MappableLabel[] | null): Map<number, number> & { unmapped: string[] } {
+  const map = Object.assign(new Map<number, number>(), { unmapped: [] as string[] });
   manifest.labels.forEach((l, i) => {
     if (!protocolLabels) return map.set(i + 1, i + 1);
-    const match = protocolLabels.find((p) => (l.code && p.code && p.code.value === l.code.value) || p.name.toLowerCase() === l.name.toLowerCase());
+    const code = l.code;
+    const byCode = code && protocolLabels.find((p) => p.code && p.code.value === code.value && (!p.code.scheme || !code.scheme || p.code.scheme === code.scheme));
+    const match = byCode ?? protocolLabels.find((p) => p.name.toLowerCase() === l.name.toLowerCase());
     if (match) map.set(i + 1, match.id);
+    else map.unmapped.push(l.name);
   });
+  // A model none of whose labels the protocol knows would give an empty draft that looks like "nothing found".
+  if (protocolLabels && map.size === 0)
+    throw new ProtocolMismatch(
+      `none of the model's labels (${manifest.labels.map((l) => `'${l.name}'`).join(', ')}) is a label of the protocol (${protocolLabels.map((p) => `'${p.name}'`).join(', ') || 'none'}): match them by name or by code`,
+    );
   return map;
 }
 
@@ -249,7 +263,9 @@ export class PrelabelService implements OnApplicationShutdown {
       const model = await this.dataSource.getRepository(Model).findOneBy({ id });
       if (!model) continue;
       const manifest = model.manifest as unknown as ModelManifest;
-      if (manifestAppliesTo(manifest, { modality: series.modality, bodyPartExamined: series.bodyPart ?? undefined, seriesDescription: series.description })) out.push({ model, manifest });
+      // A NIfTI has no Series Description to match (its series is described as "NIfTI volume"): modality and body part decide.
+      const seriesDescription = series.source === 'nifti' ? undefined : series.description;
+      if (manifestAppliesTo(manifest, { modality: series.modality, bodyPartExamined: series.bodyPart ?? undefined, seriesDescription })) out.push({ model, manifest });
     }
     return out;
   }
@@ -328,7 +344,7 @@ export class PrelabelService implements OnApplicationShutdown {
     const { segmentation, timing } = await model.segment(image.input, image.dims, manifest);
     const t3 = performance.now();
     const native = image.back ? (unconform(segmentation.labelMap, image.back, 'nearest').data as Uint8Array) : segmentation.labelMap;
-    const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
+    const mapping = labelMapping(manifest, (protocol?.definition.labels as MappableLabel[]) ?? null);
     const draft = remapLabels(native, mapping, manifest.labels.length);
     const t4 = performance.now();
     // Post-processing counted the model's labels; they are the draft's when the labels kept their numbers.
@@ -350,7 +366,7 @@ export class PrelabelService implements OnApplicationShutdown {
       }) ?? null,
     ]);
     const uncertainty = segmentation.uncertainty.score;
-    const stats = { voxels, uncertainty, modelLabels: segmentation.labels, ...(segSkipped ? { segSkipped } : {}), timing: { ...timing, storeDraftMs: performance.now() - t4 } };
+    const stats = { voxels, uncertainty, modelLabels: segmentation.labels, ...(mapping.unmapped.length ? { unmappedLabels: mapping.unmapped } : {}), ...(segSkipped ? { segSkipped } : {}), timing: { ...timing, storeDraftMs: performance.now() - t4 } };
     const grid = await this.grids.gridOf(task);
     return {
       draft: { model: record, blobKey: blob.key, segKey, answers: {}, grid: { seriesId: grid.seriesId, dims: grid.dims }, stats, uncertainty },
@@ -381,7 +397,7 @@ export class PrelabelService implements OnApplicationShutdown {
    * grid to the task's pixel coordinates and checked like an annotator's boxes.
    */
   private async detect(task: Task, model: LoadedModel, images: Prepared[], manifest: ModelManifest, protocol: LabelProtocol | null, record: Model, t2: number) {
-    const mapping = labelMapping(manifest, (protocol?.definition.labels as { id: number; name: string; code?: { value: string } }[]) ?? null);
+    const mapping = labelMapping(manifest, (protocol?.definition.labels as MappableLabel[]) ?? null);
     let found: { d: Detection; shape: BoxShape }[] = [];
     const timing = { sessionRunMs: 0, totalMs: 0, patches: 0, batches: 0 };
     for (const image of images) {
@@ -401,7 +417,7 @@ export class PrelabelService implements OnApplicationShutdown {
     const uncertainty = detectionUncertainty(found.map((f) => f.d));
     // The same checks as an annotator's boxes (protocol allows boxes, labels exist, inside the image).
     const answers = (await this.grids.checkAnswers(task, { [SHAPES_KEY]: found.map((f) => f.shape) })) ?? {};
-    const stats = { detection: { boxes: found.length, dropped, scores: found.map((f) => Math.round(f.d.score * 1000) / 1000) }, uncertainty, timing };
+    const stats = { detection: { boxes: found.length, dropped, scores: found.map((f) => Math.round(f.d.score * 1000) / 1000) }, uncertainty, ...(mapping.unmapped.length ? { unmappedLabels: mapping.unmapped } : {}), timing };
     return { draft: { model: record, blobKey: null, segKey: null, answers, grid: null, stats, uncertainty }, sessionRunMs: timing.sessionRunMs, inferMs: t3 - t2, postprocessMs: 0, storeStart: t3 };
   }
 

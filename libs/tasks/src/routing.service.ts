@@ -340,30 +340,58 @@ export class RoutingService {
     return { versionId: result.versionId, taskState: result.taskState, duplicate: false };
   }
 
-  /** Push routing: reserve one open annotation slot of each task for a named person (or move a lease to them). */
+  /**
+   * Push routing: reserve one annotation slot of each task for a named person: an open slot, else one reserved for
+   * someone else (reassigned), else a lease taken over. Skipped with the reason: a task the person already reads or
+   * has reserved (a second reservation could never be claimed: nobody reads a task twice), and one whose skills
+   * they lack (the slot would never be offered to them).
+   */
   async assign(projectId: string, taskIds: string[], userId: string, actor: Actor): Promise<{ assigned: string[]; skipped: { taskId: string; reason: string }[] }> {
     const member = await this.dataSource.getRepository(ProjectMember).findOneBy({ projectId, userId });
     if (!member || !member.roles.includes('annotator' as never)) throw new ConflictException('Tasks can only be assigned to annotators of this project');
+    const skills = await this.skills(projectId, userId);
     const assigned: string[] = [];
     const skipped: { taskId: string; reason: string }[] = [];
     for (const taskId of taskIds) {
       await this.dataSource.transaction(async (m) => {
         const task = await m.findOneBy(Task, { id: taskId, projectId });
         if (!task) return skipped.push({ taskId, reason: 'no such task in this project' });
-        const mine = await m.findOneBy(TaskRead, { taskId, annotatorId: userId, kind: 'annotation' });
-        if (mine) return skipped.push({ taskId, reason: 'this person already has a read of the task' });
-        // Prefer an open slot; otherwise take over a leased (not submitted) one.
+        const slots = () => m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation'`, { taskId });
+        const mine = await slots().andWhere(`(r.annotator_id = :userId OR (r.state = 'open' AND r.assigned_to = :userId))`, { userId }).getOne();
+        if (mine) return skipped.push({ taskId, reason: mine.annotatorId === userId ? 'this person already has a read of the task' : 'a read of the task is already reserved for this person' });
+        const missing = task.requiredSkills.filter((s) => !skills.includes(s));
+        if (missing.length) return skipped.push({ taskId, reason: `this person lacks the skill(s) the task requires: ${missing.join(', ')}` });
         const slot: TaskRead | null =
-          (await m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation' AND r.state = 'open' AND r.assigned_to IS NULL`, { taskId }).orderBy('r.slot').getOne()) ??
-          (await m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation' AND r.state = 'leased'`, { taskId }).orderBy('r.leased_at').getOne());
+          (await slots().andWhere(`r.state = 'open' AND r.assigned_to IS NULL`).orderBy('r.slot').getOne()) ??
+          (await slots().andWhere(`r.state = 'open'`).orderBy('r.slot').getOne()) ??
+          (await slots().andWhere(`r.state = 'leased'`).orderBy('r.leased_at').getOne());
         if (!slot) return skipped.push({ taskId, reason: `no read of the task is open (task is ${task.state})` });
-        const previous = slot.annotatorId;
+        const previous = slot.annotatorId ?? slot.assignedTo;
         await m.update(TaskRead, slot.id, { state: 'open', assignedTo: userId, annotatorId: null, previousAnnotatorId: null, leaseExpiresAt: null });
         await this.audit.record(actor, { action: previous ? 'task.reassigned' : 'task.assigned', objectType: 'task', objectId: taskId, projectId, details: { to: userId, from: previous, readId: slot.id } }, m);
         assigned.push(taskId);
       });
     }
     return { assigned, skipped };
+  }
+
+  /**
+   * A person leaves the project: the reads reserved for them (assignments, their rework) and the ones they hold
+   * go back to the pool for others, and an unfinished annotation task whose last lease this was waits in "ready".
+   */
+  async releaseMember(m: EntityManager, projectId: string, userId: string, actor: Actor): Promise<number> {
+    const rows = returned<{ id: string; task_id: string; kind: string }>(
+      await m.query(
+        `UPDATE task_reads SET state = 'open', assigned_to = NULL, annotator_id = NULL, previous_annotator_id = NULL, lease_expires_at = NULL, leased_at = NULL
+          WHERE project_id = $1 AND ((state = 'open' AND assigned_to = $2) OR (state = 'leased' AND annotator_id = $2) OR (state = 'open' AND previous_annotator_id = $2))
+          RETURNING id, task_id, kind`,
+        [projectId, userId],
+      ),
+    );
+    if (!rows.length) return 0;
+    await this.audit.recordMany(actor, rows.map((r) => ({ action: 'read.released', objectType: 'task_read', objectId: r.id, projectId, details: { taskId: r.task_id, kind: r.kind, reason: 'member removed from the project', member: userId } })), m);
+    for (const taskId of new Set(rows.filter((r) => r.kind === 'annotation').map((r) => r.task_id))) await this.maybeBackToReady(m, taskId, projectId, actor);
+    return rows.length;
   }
 
   async setPriority(projectId: string, taskId: string, priority: number, actor: Actor) {

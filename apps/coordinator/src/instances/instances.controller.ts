@@ -61,6 +61,10 @@ export class InstancesController {
     return study.deid_report;
   }
 
+  /**
+   * The project's series with their geometry check: `qcStatus` (ok, warning, failed) and `qcIssues` (code, message,
+   * severity), so a series that failed its check (and so was not split into tasks) says why.
+   */
   @Access({ project: { param: 'projectId' } })
   @Get('series')
   series(@Param('projectId', uuid) projectId: string) {
@@ -68,7 +72,7 @@ export class InstancesController {
       .getRepository(Series)
       .createQueryBuilder('s')
       .leftJoin(Instance, 'i', 'i.series_id = s.id')
-      .select(['s.id AS id', 's.study_id AS "studyId"', 's.series_instance_uid AS "seriesInstanceUid"', 's.modality AS modality', 's.description AS description', 's.body_part AS "bodyPart"', 's.series_number AS "seriesNumber"'])
+      .select(['s.id AS id', 's.study_id AS "studyId"', 's.series_instance_uid AS "seriesInstanceUid"', 's.modality AS modality', 's.description AS description', 's.body_part AS "bodyPart"', 's.series_number AS "seriesNumber"', 's.qc_status AS "qcStatus"', 's.qc_issues AS "qcIssues"'])
       .addSelect('count(i.id)::int', 'instanceCount')
       .where('s.project_id = :projectId', { projectId })
       .groupBy('s.id')

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
 import { Principal } from '@contour/auth';
 import { Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
+import { RoutingService } from '@contour/tasks';
 
 /** Settings with defaults filled in; a bad field is a 400 naming it. */
 function validSettings(raw: Record<string, unknown>): Record<string, unknown> {
@@ -18,6 +19,7 @@ export class ProjectsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly routing: RoutingService,
   ) {}
 
   async create(actor: Actor, input: { name: string; description?: string; settings?: Record<string, unknown> }) {
@@ -76,9 +78,13 @@ export class ProjectsService {
     await this.audit.record(actor, { action: 'project.member.set', objectType: 'project_member', objectId: userId, projectId, details: { roles, skills } });
   }
 
+  /** Removes a member; the reads reserved for them or held by them go back to the pool (RoutingService.releaseMember). */
   async removeMember(actor: Actor, projectId: string, userId: string) {
-    const result = await this.dataSource.getRepository(ProjectMember).delete({ projectId, userId });
-    if (!result.affected) throw new NotFoundException(`User ${userId} is not a member of this project`);
-    await this.audit.record(actor, { action: 'project.member.removed', objectType: 'project_member', objectId: userId, projectId });
+    await this.dataSource.transaction(async (m) => {
+      const result = await m.getRepository(ProjectMember).delete({ projectId, userId });
+      if (!result.affected) throw new NotFoundException(`User ${userId} is not a member of this project`);
+      const released = await this.routing.releaseMember(m, projectId, userId, actor);
+      await this.audit.record(actor, { action: 'project.member.removed', objectType: 'project_member', objectId: userId, projectId, details: { readsReleased: released } }, m);
+    });
   }
 }
