@@ -125,10 +125,15 @@ describe('ingest doors', () => {
         .post(`/dicom-web/projects/${projectId}/studies`)
         .set(bearer(manager.token))
         .set('content-type', 'multipart/related; type="application/dicom"; boundary=B2')
-        .send(stowBody([readFileSync(dataPath('dicom/broken/not-dicom.txt.dcm')), readFileSync(dataPath('dicom/modalities/mr-small.dcm'))], 'B2'));
+        .send(stowBody([readFileSync(dataPath('dicom/broken/not-dicom.txt.dcm')), readFileSync(dataPath('dicom/modalities/mr-small.dcm')), readFileSync(dataPath('dicom/broken/jpeg2000-too-short.dcm'))], 'B2'));
       expect(res.status).toBe(202);
       const body = JSON.parse(res.text);
-      expect(body['00081198'].Value).toEqual([{ '00081197': { vr: 'US', Value: [0xc000] } }]);
+      // A part readable far enough to name itself is answered with the UIDs it was sent with (PS3.18: Type 1; they were missing).
+      const short = readDicom(readFileSync(dataPath('dicom/broken/jpeg2000-too-short.dcm')), { untilPixelData: true });
+      expect(body['00081198'].Value).toEqual([
+        { '00081197': { vr: 'US', Value: [0xc000] } },
+        { '00081150': { vr: 'UI', Value: [short.sopClassUid] }, '00081155': { vr: 'UI', Value: [short.sopInstanceUid] }, '00081197': { vr: 'US', Value: [0xc000] } },
+      ]);
       expect(body['00081199'].Value).toHaveLength(1);
       expect(res.headers.warning).toMatch(/not DICOM/);
     });
@@ -321,6 +326,13 @@ describe('ingest doors', () => {
       const src = await sys.http().post(`/api/projects/${projectId}/sources`).set(bearer(manager.token)).send({ name: 'gone', url: 'http://127.0.0.1:9/dicom-web' }).expect(201);
       const res = await sys.http().get(`/api/projects/${projectId}/sources/${src.body.id}/studies`).set(bearer(manager.token)).expect(502);
       expect(res.body.message).toMatch(/Cannot reach the PACS/);
+      // An import from it fails: the batch says so, and why (it read "done, 0 files" with no error before).
+      const imp = await sys.http().post(`/api/projects/${projectId}/sources/${src.body.id}/imports`).set(bearer(manager.token)).send({ studyInstanceUids: ['1.2.826.0.1.3680043.2.1125.1'] }).expect(202);
+      const b = await eventually(async () => {
+        const batch = (await sys.http().get(`/api/projects/${projectId}/uploads/${imp.body.batchId}`).set(bearer(manager.token))).body;
+        return batch.importState === 'failed' ? batch : null;
+      }, 30_000);
+      expect(b).toMatchObject({ done: true, total: 0, error: expect.stringMatching(/\S/) });
     });
   });
 });

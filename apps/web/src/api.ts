@@ -424,6 +424,9 @@ export interface BatchProgress {
   total: number;
   counts: Record<string, number>;
   done: boolean;
+  /** A PACS import: its retrieval job's state, and why it failed. */
+  importState?: string;
+  error?: string;
 }
 
 export interface Health {

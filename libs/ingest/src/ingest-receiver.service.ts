@@ -6,7 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
 import { IngestBatch, IngestItem, IngestItemStatus, IngestSource } from '@contour/db';
-import { JobName, JobQueue } from '@contour/queue';
+import { importJobId, JOB_QUEUE, JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 
 /** Files per ingest job: big enough to amortise the queue round trip, small enough to spread over workers. */
@@ -25,7 +25,12 @@ export interface BatchProgress {
   createdAt: Date;
   total: number;
   counts: Record<IngestItemStatus, number>;
+  /** Every file received is processed, and (a PACS import) the retrieval itself has finished. */
   done: boolean;
+  /** A PACS import: where its retrieval job stands ('waiting', 'active', 'completed', 'failed', ...). */
+  importState?: string;
+  /** A PACS import that failed for good: why (its files received so far are still processed). */
+  error?: string;
   items?: Pick<IngestItem, 'id' | 'fileName' | 'status' | 'reasonCode' | 'reason' | 'instanceId'>[];
 }
 
@@ -104,6 +109,15 @@ export class IngestReceiver {
       counts,
       done: counts.queued + counts.processing === 0,
     };
+    if (batch.source === IngestSource.DicomWeb) {
+      // The files of a PACS import arrive while its job runs: until it has finished the batch is not done, even
+      // with nothing queued (it used to read "done, 0 files" before the first study came, and after a failure).
+      const job = await this.jobs.queue(JOB_QUEUE[JobName.DicomWebImport]).getJob(importJobId(batchId));
+      const state = job ? await job.getState() : 'unknown';
+      progress.importState = state;
+      if (state === 'failed') progress.error = job!.failedReason;
+      progress.done = progress.done && (state === 'completed' || state === 'failed' || state === 'unknown');
+    }
     if (withItems) {
       progress.items = await this.dataSource.getRepository(IngestItem).find({
         where: { batchId },

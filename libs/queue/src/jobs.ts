@@ -126,3 +126,6 @@ export function parseQueueList(list: string[] | undefined): QueueName[] {
 
 /** A task's pre-label job: one per task, so a task is never drafted twice at once. */
 export const prelabelJobId = (taskId: string) => `prelabel-${taskId}`;
+
+/** A PACS import's job: one per ingest batch. */
+export const importJobId = (batchId: string) => `import-${batchId}`;

@@ -5,7 +5,7 @@ import { BadRequestException, Controller, Get, HttpException, Inject, Logger, No
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import type { Request, Response } from 'express';
@@ -316,6 +316,8 @@ export class DicomWebController {
     }
     if (!parts.length) throw new BadRequestException('STOW-RS: the request holds no parts');
     const actor = actorOf(p);
+    // What each part says it is, read before ingest takes the files: a refused part is answered with its UIDs.
+    const sent = parts.map((part) => sentUids(part.path));
     const batch = await this.receiver.openBatch(projectId, IngestSource.StowRs, `STOW-RS ${parts.length} instance(s)`, actor);
     const itemIds = await this.receiver.addFiles(batch, parts.map((part, i) => ({ path: part.path, name: `stow-${i + 1}.dcm` })), actor);
 
@@ -338,7 +340,7 @@ export class DicomWebController {
     for (const s of await this.dataSource.query(`SELECT se.id, se.series_instance_uid, st.study_instance_uid FROM series se JOIN studies st ON st.id = se.study_id WHERE se.id = ANY($1)`, [instances.map((i) => i.seriesId)])) {
       seriesUid.set(s.id, `${s.study_instance_uid}/series/${s.series_instance_uid}`);
     }
-    for (const item of items) {
+    for (const [k, item] of items.sort((a, b) => itemIds.indexOf(a.id) - itemIds.indexOf(b.id)).entries()) {
       const inst = item.instanceId ? byId.get(item.instanceId) : undefined;
       if ((item.status === IngestItemStatus.Stored || item.status === IngestItemStatus.Duplicate) && inst) {
         referenced.push({
@@ -347,7 +349,9 @@ export class DicomWebController {
           '00081190': { vr: 'UR', Value: [`${root}/studies/${seriesUid.get(inst.seriesId)}/instances/${inst.sopInstanceUid}`] },
         });
       } else if (item.status === IngestItemStatus.Quarantined) {
-        failed.push({ '00081197': { vr: 'US', Value: [0xc000] } });
+        // Failed SOP Sequence (PS3.18 10.5.3): the UIDs the sender used, when the part was readable that far.
+        const uids = sent[k];
+        failed.push({ ...(uids ? { '00081150': { vr: 'UI', Value: [uids.sopClassUid] }, '00081155': { vr: 'UI', Value: [uids.sopInstanceUid] } } : {}), '00081197': { vr: 'US', Value: [0xc000] } });
         warnings.push(`${item.fileName}: ${item.reason}`);
       } else {
         warnings.push(`${item.fileName}: still being processed; see /api/projects/${projectId}/uploads/${batch.id}`);
@@ -361,5 +365,21 @@ export class DicomWebController {
     if (warnings.length) res.setHeader('Warning', warnings.slice(0, 20).map((w) => `299 contour "${w.replace(/["\\\r\n]/g, ' ')}"`).join(', '));
     res.setHeader('X-Contour-Batch', batch.id);
     res.status(status).type(DICOM_JSON).send(JSON.stringify(body));
+  }
+}
+
+/** SOP Class and Instance UIDs of a received part, from its first megabyte (the header); null when unreadable. */
+function sentUids(path: string): { sopClassUid: string; sopInstanceUid: string } | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(Math.min(1 << 20, fstatSync(fd).size));
+    readSync(fd, head, 0, head.length, 0);
+    const parsed = readDicom(head, { untilPixelData: true });
+    return parsed.sopClassUid && parsed.sopInstanceUid ? { sopClassUid: parsed.sopClassUid, sopInstanceUid: parsed.sopInstanceUid } : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -8,7 +8,7 @@ import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { AeRoute, DicomWebSource, IngestSource, ProjectRole } from '@contour/db';
 import { DicomJson, DicomWebClient, DicomWebError, jsonString } from '@contour/dicomweb';
 import { IngestReceiver } from '@contour/ingest';
-import { JobName, JobQueue } from '@contour/queue';
+import { importJobId, JobName, JobQueue } from '@contour/queue';
 import { openapi } from '../system/openapi';
 
 const uuid = { schema: z.uuid() };
@@ -119,7 +119,7 @@ export class SourcesController {
     const actor = actorOf(p);
     const label = body.studyInstanceUids?.length ? `${body.studyInstanceUids.length} stud(ies) from ${source.name}` : `query ${JSON.stringify(body.query ?? {})} on ${source.name}`;
     const batch = await this.receiver.openBatch(projectId, IngestSource.DicomWeb, label, actor);
-    await this.jobs.add(JobName.DicomWebImport, { batchId: batch.id, sourceId, query: body.query, studyInstanceUids: body.studyInstanceUids, actor: { id: actor.id, name: actor.name } }, { jobId: `import-${batch.id}` });
+    await this.jobs.add(JobName.DicomWebImport, { batchId: batch.id, sourceId, query: body.query, studyInstanceUids: body.studyInstanceUids, actor: { id: actor.id, name: actor.name } }, { jobId: importJobId(batch.id) });
     return { batchId: batch.id, progress: `/api/projects/${projectId}/uploads/${batch.id}` };
   }
 

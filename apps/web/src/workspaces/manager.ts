@@ -515,7 +515,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
             return h(
               'div',
               { class: 'batch', dataset: { batch: p.batchId, done: String(p.done) } },
-              progressBar(`${p.label || 'Upload'} · ${fmtDate(p.createdAt)}`, finished, p.total, `${finished}/${p.total} · stored ${p.counts.stored ?? 0}, duplicate ${p.counts.duplicate ?? 0}, quarantined ${p.counts.quarantined ?? 0}${p.done ? ' · done' : ''}`),
+              progressBar(`${p.label || 'Upload'} · ${fmtDate(p.createdAt)}`, finished, p.total, `${finished}/${p.total} · stored ${p.counts.stored ?? 0}, duplicate ${p.counts.duplicate ?? 0}, quarantined ${p.counts.quarantined ?? 0}${p.error ? ` · import failed: ${p.error}` : p.done ? ' · done' : p.importState ? ` · retrieving from the PACS (${p.importState})` : ''}`),
             );
           })
         : [h('p', { class: 'muted' }, 'No uploads yet.')]),
