@@ -151,6 +151,11 @@ describe('work routing and consensus', () => {
     const lease = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r1)).expect(200);
     const ok = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/review`).set(bearer(r1)).send({ decision: 'approve', comment: 'Good' }).expect(200);
     expect(ok.body.taskState).toBe('approved');
+    // The same decision sent again (a retry after a lost response) answers with the outcome; another is refused (both were a bare 403).
+    const again = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/review`).set(bearer(r1)).send({ decision: 'approve', comment: 'Good' }).expect(200);
+    expect(again.body).toMatchObject({ taskState: 'approved', duplicate: true });
+    const other = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/review`).set(bearer(r1)).send({ decision: 'reject', comment: 'No' }).expect(409);
+    expect(other.body.message).toMatch(/You already decided this review \(approved\)/);
   });
 
   let taskB: string;
@@ -177,6 +182,8 @@ describe('work routing and consensus', () => {
     expect(c.disagreement.labels[0].slices.map((s: { z: number }) => s.z)).toEqual([0, 1, 2, 3, 4]);
     const adj = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/adjudicate`).set(bearer(r1)).send({ mask: maskBody(masks[0]) }).expect(200);
     expect(adj.body.taskState).toBe('review');
+    const retried = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/adjudicate`).set(bearer(r1)).send({ mask: maskBody(masks[0]) }).expect(200);
+    expect(retried.body).toMatchObject({ taskState: 'review', versionId: adj.body.versionId, duplicate: true });
     // The adjudicator does not review their own adjudication (they were offered it before the fix): another reviewer does.
     const own = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r1));
     expect(own.status === 204 || own.body.taskId !== taskB).toBe(true);

@@ -23,10 +23,18 @@ export class ReviewService {
     private readonly audit: AuditService,
   ) {}
 
-  private async leasedSlot(m: EntityManager, projectId: string, readId: string, userId: string, kind: 'review' | 'adjudication'): Promise<{ read: TaskRead; task: Task }> {
+  /**
+   * The caller's review or adjudication slot, locked with its task. `decided`: the caller already submitted it (a
+   * retried request, e.g. after a network error): the caller answers with the first outcome instead of a 403.
+   */
+  private async leasedSlot(m: EntityManager, projectId: string, readId: string, userId: string, kind: 'review' | 'adjudication'): Promise<{ read: TaskRead; task: Task; decided?: boolean }> {
     const read = await m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :readId AND r.project_id = :projectId', { readId, projectId }).getOne();
     if (!read) throw new NotFoundException(`No ${kind} ${readId} in this project`);
     if (read.kind !== kind) throw new ConflictException(`This is ${read.kind === 'annotation' ? 'an annotation read' : `a ${read.kind}`}, not a ${kind}`);
+    if (read.state === 'submitted' && read.annotatorId === userId) {
+      const task = await m.getRepository(Task).findOneByOrFail({ id: read.taskId });
+      return { read, task, decided: true };
+    }
     if (read.annotatorId !== userId || read.state !== 'leased') {
       if (read.previousAnnotatorId === userId && read.state === 'open') {
         // Lapsed lease nobody else took: accept.
@@ -40,7 +48,13 @@ export class ReviewService {
     if (decision === 'reject' && !comment.trim()) throw new BadRequestException('A rejection needs a comment telling the annotator what to fix');
     if (decision === 'edit-approve' && !submission.mask && !submission.answers) throw new BadRequestException('Edit-and-approve needs the edited mask or answers');
     return this.dataSource.transaction(async (m) => {
-      const { read, task } = await this.leasedSlot(m, projectId, readId, actor.id!, 'review');
+      const { read, task, decided } = await this.leasedSlot(m, projectId, readId, actor.id!, 'review');
+      if (decided) {
+        const wanted = decision === 'approve' ? 'approved' : decision === 'edit-approve' ? 'edited-approved' : 'rejected';
+        const prior = await m.getRepository(Review).findOne({ where: { taskId: task.id, reviewerId: actor.id! }, order: { createdAt: 'DESC' } });
+        if (prior?.decision !== wanted) throw new ConflictException(`You already decided this review (${prior?.decision ?? 'submitted'}); a second, different decision is not taken`);
+        return { taskState: task.state, duplicate: true };
+      }
       if (task.state !== TaskState.Review) throw new ConflictException(`The task is ${task.state}, not waiting for review`);
       const project = await m.findOneByOrFail(Project, { id: projectId });
       const settings = parseProjectSettings(project.settings);
@@ -75,7 +89,8 @@ export class ReviewService {
 
   async adjudicate(projectId: string, readId: string, actor: Actor, submission: Submission, comment = '') {
     return this.dataSource.transaction(async (m) => {
-      const { read, task } = await this.leasedSlot(m, projectId, readId, actor.id!, 'adjudication');
+      const { read, task, decided } = await this.leasedSlot(m, projectId, readId, actor.id!, 'adjudication');
+      if (decided) return { taskState: task.state, versionId: read.labelVersionId, duplicate: true };
       if (task.state !== TaskState.Adjudication) throw new ConflictException(`The task is ${task.state}, not waiting for adjudication`);
       const project = await m.findOneByOrFail(Project, { id: projectId });
       const settings = parseProjectSettings(project.settings);
