@@ -7,6 +7,7 @@ import { Job, Queue } from 'bullmq';
 import { onnx } from 'onnx-proto';
 import { Client } from 'pg';
 import { buildConv3dTestModel, MESHNET_MANIFEST, parseModelManifest } from '../libs/inference/src';
+import { prelabelJobId } from '../libs/queue/src/jobs';
 import { ctPhantomSeries } from '../libs/dicom/src';
 import { dataPath } from '../test/support/env';
 import { fmt, peakRssMb, startContour, until } from './harness';
@@ -22,12 +23,12 @@ async function registerModel(contour: Awaited<ReturnType<typeof startContour>>, 
   return (await contour.api.request('POST', '/api/models', form)).id as string;
 }
 
-async function jobStats(contour: Awaited<ReturnType<typeof startContour>>, project: string) {
+async function jobStats(contour: Awaited<ReturnType<typeof startContour>>, project: string, modelId: string) {
   const queue = new Queue('prelabel', { connection: { url: process.env.REDIS_URL }, prefix: contour.env.QUEUE_PREFIX });
   const tasks: { id: string }[] = await contour.api.request('GET', `/api/projects/${project}/tasks?limit=1000`);
   const out = [];
   for (const t of tasks) {
-    const job = await Job.fromId(queue, `prelabel-${t.id}`);
+    const job = await Job.fromId(queue, prelabelJobId(t.id, [modelId]));
     const detail = await contour.api.request('GET', `/api/projects/${project}/tasks/${t.id}`);
     const draft = detail.labels.find((l: { kind: string }) => l.kind === 'draft');
     out.push({ jobMs: job!.finishedOn! - job!.processedOn!, start: job!.processedOn!, end: job!.finishedOn!, sessionRunMs: draft?.stats?.timing?.sessionRunMs as number, timing: draft?.stats?.timing });
@@ -94,7 +95,7 @@ async function slidingWindowRow(label: string, model: Uint8Array, manifest: unkn
   }
   await db.end();
   await queue.close();
-  const [cold, s] = await jobStats(contour, project);
+  const [cold, s] = await jobStats(contour, project, modelId);
   const rss = peakRssMb(contour.workers[0].child.pid!);
   await contour.stop();
   const breakdown = (x: typeof s) => JSON.stringify(Object.fromEntries(Object.entries(x.timing).map(([k, v]) => [k, Math.round(Number(v))])));
@@ -123,7 +124,7 @@ export async function main(): Promise<string> {
       const tasks = await contour.api.request('GET', `/api/projects/${project}/tasks?limit=1000`);
       throw new Error(`${e.message}; tasks: ${JSON.stringify(tasks.map((t: { state: string; stateReason?: string }) => [t.state, t.stateReason]))}\nworker:\n${contour.workers[0].output().slice(-3000)}`);
     });
-    const stats = await jobStats(contour, project);
+    const stats = await jobStats(contour, project, modelId);
     const warm = stats.slice(1);
     const ratio = warm.reduce((a, s) => a + s.jobMs / s.sessionRunMs, 0) / warm.length;
     lines.push(`| MeshNet (256^3 whole volume) | T1 256^3 NIfTI | ${fmt(warm[0].jobMs / 1000, 2)} s | ${fmt(warm[0].sessionRunMs / 1000, 2)} s | ${fmt(ratio, 3)} |`);

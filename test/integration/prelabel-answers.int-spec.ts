@@ -153,16 +153,17 @@ describe('pre-labelling with classification and detection models', () => {
 
   // One 1x1 convolution: channel 1 - channel 0 = x - 0.5 on min-max scaled pixels, so softmax + argmax marks
   // exactly the pixels brighter than half the range.
-  let brightSegmenter: string;
-  const brightSegmenterId = async () => {
+  const brightSegmenters = new Map<string, string>();
+  const brightSegmenterId = async (version = '1.0.0') => {
     const model = buildConvTestModel({ spatialDims: 2, channelsOut: 2, kernel: 1, weights: [0, 1], bias: [0.5, 0] });
     const manifest = {
-      ...CLASSIFIER_TEST_MANIFEST, name: 'bright-segmenter', task: 'segmentation-2d', question: undefined, appliesTo: { modalities: ['MG', 'US'] },
+      ...CLASSIFIER_TEST_MANIFEST, name: 'bright-segmenter', version, task: 'segmentation-2d', question: undefined, appliesTo: { modalities: ['MG', 'US'] },
       input: { name: 'input', layout: 'NCHW', channels: 1 }, output: { name: 'output', kind: 'logits' },
       preprocessing: { intensity: { kind: 'minmax' } }, inference: { mode: 'per-slice' },
       labels: [{ channel: 1, name: 'Bright region' }],
     };
-    return (brightSegmenter ??= (await register(model, manifest).expect(201)).body.id);
+    if (!brightSegmenters.has(version)) brightSegmenters.set(version, (await register(model, manifest).expect(201)).body.id);
+    return brightSegmenters.get(version)!;
   };
   const downloadSeg = async (projectId: string, taskId: string, draftId: string) => {
     const segRes = await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}/labels/${draftId}/seg`).set(bearer(pm)).buffer(true).parse((r, cb) => {
@@ -194,7 +195,7 @@ describe('pre-labelling with classification and detection models', () => {
     expect((await taskView(id, task.id)).labels.filter((l: { kind: string }) => l.kind === 'draft')).toEqual([]);
     const [listed] = (await sys.http().get(`/api/projects/${id}/tasks`).set(bearer(pm)).expect(200)).body;
     expect(listed.stateReason).toMatch(/one-image-2d 1\.0\.0 failed: .*NCHW model on one 2D image, but the volume has 3 slices/);
-    const job = await sys.app.get(JobQueue).queue(QueueName.Prelabel).getJob(prelabelJobId(task.id));
+    const job = await sys.app.get(JobQueue).queue(QueueName.Prelabel).getJob(prelabelJobId(task.id, [modelId]));
     expect(job!.attemptsMade).toBe(1);
   });
 
@@ -213,6 +214,27 @@ describe('pre-labelling with classification and detection models', () => {
     // pydicom: one frame of segment "Bright region", its pixels the rectangle, referencing the de-identified image.
     const { stdout } = await run('/usr/bin/python3', ['-c', `import pydicom,sys,numpy as np; d=pydicom.dcmread(sys.argv[1]); a=d.pixel_array; ys,xs=np.nonzero(a); print(d.NumberOfFrames, d.SegmentSequence[0].SegmentLabel, d.SegmentSequence[0].SegmentAlgorithmName, int(a.sum()), xs.min(), xs.max(), ys.min(), ys.max(), 'FrameOfReferenceUID' in d)`, file]);
     expect(stdout.trim()).toBe('1 Bright region bright-segmenter 2400 20 59 30 89 False');
+  });
+
+  it('a project moving to a new model version drafts again the tasks nobody has started; a task someone has begun keeps its draft (nothing was re-drafted before)', async () => {
+    const v1 = await brightSegmenterId('1.0.0');
+    const v2 = await brightSegmenterId('2.0.0');
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'new version', settings: { prelabelModels: [v1], quality: { reads: 1 }, split: { policy: 'image' } } }).expect(201)).body.id as string;
+    await sys.http().put(`/api/projects/${id}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({ labels: [{ id: 3, name: 'Bright region', color: '#ffcc00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
+    const up = sys.http().post(`/api/projects/${id}/uploads`).set(bearer(pm));
+    for (const view of ['CC', 'MLO'] as const) up.attach('files', largeImage({ seed: `redraft-${view}`, studySeed: 'redraft', rows: 60, columns: 50, laterality: 'L', view, pixelValue: (x) => (x < 25 ? 4095 : 100) }), `${view}.dcm`);
+    await up.expect(202);
+    const ready = async () => (await sys.http().get(`/api/projects/${id}/tasks?state=ready`).set(bearer(pm)).expect(200)).body as { id: string }[];
+    await eventually(async () => ((await ready()).length === 2 ? true : null), 60_000, 250);
+    const begun = (await sys.http().post(`/api/projects/${id}/tasks/next`).set(bearer(ann)).expect(200)).body.taskId as string;
+    const untouched = (await ready()).find((t) => t.id !== begun)!.id;
+    await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ settings: { prelabelModels: [v2] } }).expect(200);
+    const drafts = async (taskId: string) => ((await taskView(id, taskId)).labels as { kind: string; model: { version: string } }[]).filter((l) => l.kind === 'draft').map((l) => l.model.version);
+    await eventually(async () => ((await drafts(untouched)).length === 2 ? true : null), 60_000, 250);
+    expect(await drafts(untouched)).toEqual(['1.0.0', '2.0.0']);
+    expect((await taskView(id, untouched)).state).toBe('ready');
+    expect(await drafts(begun)).toEqual(['1.0.0']);
   });
 
   it('a 2D segmentation model on a frame range of an ultrasound cine: the DICOM SEG references the range\'s frames (no SEG before)', async () => {

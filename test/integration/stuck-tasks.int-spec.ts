@@ -97,8 +97,14 @@ describe('recovery of tasks stuck waiting on a job', () => {
     // A project setting that names a model by something that is not an id: the job's model lookup fails.
     await sys.db.dataSource.query(`UPDATE projects SET settings = jsonb_set(settings, '{prelabelModels}', '["ct-starter-rules"]') WHERE id = $1`, [project]);
     await queue.resume();
-    await eventually(async () => (await (await queue.getJob(prelabelJobId(task.id)))?.getState()) === 'failed', 30_000);
+    const failed = (models: string[]) => eventually(async () => (await (await queue.getJob(prelabelJobId(task.id, models)))?.getState()) === 'failed', 30_000);
+    await failed([models.find((m) => m.name === 'ct-starter-rules')!.id]);
     expect((await onlyTask(project))!.state).toBe('prelabelling');
+    // Jobs are named by the task and the project's models: for the models the project names now there is no job
+    // yet, so one is queued (it fails the same way), and the next round gives up on the task.
+    await backdate(task.id);
+    expect(await prelabel.recoverStuck()).toEqual({ requeued: 1, released: 0 });
+    await failed(['ct-starter-rules']);
     await backdate(task.id);
     expect(await prelabel.recoverStuck()).toEqual({ requeued: 0, released: 1 });
     const ready = (await onlyTask(project))!;

@@ -280,7 +280,7 @@ export class ExportService {
       if (images.length) summary.coco = { images };
     }
 
-    const draft = await this.dataSource.getRepository(LabelVersion).findOne({ where: { taskId: task.id, kind: 'draft' } });
+    const draft = await this.dataSource.getRepository(LabelVersion).findOne({ where: { taskId: task.id, kind: 'draft' }, order: { createdAt: 'DESC' } });
     const readers = (await this.dataSource.getRepository(LabelVersion).find({ where: { taskId: task.id, kind: 'read' } })).map((v) => v.authorId).filter((x): x is string => !!x);
     const reviewers: { reviewer_id: string }[] = await this.dataSource.query(`SELECT DISTINCT reviewer_id FROM reviews WHERE task_id = $1`, [task.id]);
     const [uids] = await this.dataSource.query(`SELECT st.study_instance_uid, se.series_instance_uid FROM series se JOIN studies st ON st.id = se.study_id WHERE se.id = $1`, [series.id]);

@@ -457,7 +457,10 @@ export class PrelabelService implements OnApplicationShutdown {
    */
   async recoverStuck(olderThanSeconds?: number): Promise<{ requeued: number; released: number }> {
     const queue = this.jobs.queue(QueueName.Prelabel);
-    const stuck = await findStuckTasks(this.dataSource, queue, TaskState.Prelabelling, (t) => prelabelJobId(t.id), olderThanSeconds);
+    // A task's job is named by its project's current models.
+    const projects: { id: string; settings: Record<string, unknown> }[] = await this.dataSource.query(`SELECT id, settings FROM projects WHERE id IN (SELECT project_id FROM tasks WHERE state = $1)`, [TaskState.Prelabelling]);
+    const models = new Map(projects.map((p) => [p.id, parseProjectSettings(p.settings).prelabelModels]));
+    const stuck = await findStuckTasks(this.dataSource, queue, TaskState.Prelabelling, (t) => prelabelJobId(t.id, models.get(t.projectId) ?? []), olderThanSeconds);
     let released = 0;
     for (const t of stuck) {
       if (t.jobState === 'failed') {

@@ -2,6 +2,7 @@
 //
 // Queue names and job names are stored in Redis keys and job records. Renaming one strands the jobs already
 // waiting under the old name: add the new name, drain the old queue, then remove it (a migration plan).
+import { createHash } from 'node:crypto';
 
 export enum QueueName {
   /** Parse, de-identify, check and store received files. Light: runs beside the coordinator. */
@@ -124,8 +125,13 @@ export function parseQueueList(list: string[] | undefined): QueueName[] {
   return [...new Set(list as QueueName[])];
 }
 
-/** A task's pre-label job: one per task, so a task is never drafted twice at once. */
-export const prelabelJobId = (taskId: string) => `prelabel-${taskId}`;
+/**
+ * A task's pre-label job for a set of models (registered model ids: each names one version): one job per task and
+ * model versions, so a task is never drafted twice by the same models, and a project that moves to a new model
+ * version drafts its untouched tasks again (TaskSplitter.redraft).
+ */
+export const prelabelJobId = (taskId: string, modelIds: readonly string[]) =>
+  `prelabel-${taskId}-${createHash('sha256').update([...modelIds].sort().join(',')).digest('hex').slice(0, 12)}`;
 
 /** A PACS import's job: one per ingest batch. */
 export const importJobId = (batchId: string) => `import-${batchId}`;

@@ -32,7 +32,7 @@ export async function findStuckTasks(
   dataSource: DataSource,
   queue: Queue,
   state: TaskState,
-  jobIdOf: (task: { id: string; reworkRound: number }) => string,
+  jobIdOf: (task: { id: string; projectId: string; reworkRound: number }) => string,
   olderThanSeconds = STUCK_AFTER_SECONDS,
   limit = 200,
 ): Promise<StuckTask[]> {
@@ -42,7 +42,7 @@ export async function findStuckTasks(
   );
   const stuck: StuckTask[] = [];
   for (const row of rows) {
-    const task = { id: row.id, reworkRound: row.rework_round };
+    const task = { id: row.id, projectId: row.project_id, reworkRound: row.rework_round };
     const jobId = jobIdOf(task);
     const job = (await queue.getJob(jobId)) ?? undefined;
     const jobState = job ? await job.getState() : 'missing';

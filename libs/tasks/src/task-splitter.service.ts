@@ -63,10 +63,37 @@ export class TaskSplitter {
       });
       if (newTask) {
         created++;
-        if (prelabel) await this.jobs.add(JobName.PrelabelTask, { taskId: newTask, lane: 'batch' }, { jobId: prelabelJobId(newTask), priority: 10 });
+        if (prelabel) await this.jobs.add(JobName.PrelabelTask, { taskId: newTask, lane: 'batch' }, { jobId: prelabelJobId(newTask, settings.prelabelModels), priority: 10 });
       }
     }
     if (created) this.logger.log(`study ${studyId}: ${created} new task(s), ${specs.length - created} already there`);
     return { created, existing: specs.length - created };
+  }
+
+  /**
+   * The project's pre-label models changed (a new version chosen, a model added or removed): the tasks nobody has
+   * started (ready, first round, every read still open, unreserved and never leased) are drafted again by the new
+   * set; the annotator then starts from the newest draft. Returns how many.
+   */
+  async redraft(projectId: string, actor: Actor): Promise<number> {
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
+    const models = parseProjectSettings(project.settings).prelabelModels;
+    if (!models.length) return 0;
+    const untouched = `t.state = 'ready' AND t.rework_round = 0
+      AND NOT EXISTS (SELECT 1 FROM task_reads r WHERE r.task_id = t.id AND (r.state <> 'open' OR r.assigned_to IS NOT NULL OR r.previous_annotator_id IS NOT NULL))`;
+    const candidates: { id: string }[] = await this.dataSource.query(`SELECT t.id FROM tasks t WHERE t.project_id = $1 AND ${untouched}`, [projectId]);
+    const queued: string[] = [];
+    for (const { id } of candidates) {
+      // Checked again under the task's lock: someone may have taken a read since.
+      await this.dataSource.transaction(async (m) => {
+        const [still] = await m.query(`SELECT t.id FROM tasks t WHERE t.id = $1 AND ${untouched} FOR UPDATE`, [id]);
+        if (!still) return;
+        await this.lifecycle.apply(m, id, TaskEvent.StartPrelabel, actor, "the project's pre-label models changed");
+        queued.push(id);
+      });
+    }
+    await this.jobs.addBulk(JobName.PrelabelTask, queued.map((taskId) => ({ data: { taskId, lane: 'batch' as const }, options: { jobId: prelabelJobId(taskId, models), priority: 10 } })));
+    if (queued.length) this.logger.log(`project ${projectId}: ${queued.length} untouched task(s) drafted again by the new pre-label models`);
+    return queued.length;
   }
 }

@@ -4,7 +4,8 @@ import { FileInterceptor } from '@nestjs/platform-express';
 import { readFile, rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
-import { ProjectRole, Role, Task } from '@contour/db';
+import { Project, ProjectRole, Role, Task } from '@contour/db';
+import { parseProjectSettings } from '@contour/workflow';
 import { ModelRegistry } from '@contour/prelabel';
 import { JobName, JobQueue, prelabelJobId, QueueName, REDIS } from '@contour/queue';
 import type { Redis } from 'ioredis';
@@ -69,7 +70,7 @@ export class ModelsController implements OnApplicationBootstrap {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
     const queue = this.jobs.queue(QueueName.Prelabel);
-    const job = await Job.fromId(queue, prelabelJobId(taskId));
+    const job = await Job.fromId(queue, prelabelJobId(taskId, await this.projectModels(projectId)));
     if (!job) return { taskId, state: task.state === 'prelabelling' ? 'not-queued' : 'done', taskState: task.state };
     const state = await job.getState();
     const [workers, recent] = await Promise.all([queue.getWorkers(), queue.getJobs(['completed'], 0, 19, false)]);
@@ -94,12 +95,19 @@ export class ModelsController implements OnApplicationBootstrap {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
     if (task.state !== 'prelabelling') throw new BadRequestException(`The task is ${task.state}: its pre-label step is over`);
-    const job = await Job.fromId(this.jobs.queue(QueueName.Prelabel), prelabelJobId(taskId));
+    const models = await this.projectModels(projectId);
+    const job = await Job.fromId(this.jobs.queue(QueueName.Prelabel), prelabelJobId(taskId, models));
     if (job && (await job.getState()) === 'prioritized') {
       await job.changePriority({ priority: LANE_PRIORITY.interactive });
       await job.updateData({ ...job.data, lane: 'interactive' });
     }
-    else if (!job) await this.jobs.add(JobName.PrelabelTask, { taskId, lane: 'interactive' }, { jobId: prelabelJobId(taskId), priority: LANE_PRIORITY.interactive });
+    else if (!job) await this.jobs.add(JobName.PrelabelTask, { taskId, lane: 'interactive' }, { jobId: prelabelJobId(taskId, models), priority: LANE_PRIORITY.interactive });
     return this.status(projectId, taskId);
+  }
+
+  /** The project's pre-label models (ids, one per model version): with the task, they name its pre-label job. */
+  private async projectModels(projectId: string): Promise<string[]> {
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
+    return parseProjectSettings(project.settings).prelabelModels;
   }
 }

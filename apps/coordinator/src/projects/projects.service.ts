@@ -1,11 +1,11 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { ProjectSettings } from '@contour/workflow';
+import { parseProjectSettings, ProjectSettings } from '@contour/workflow';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
 import { Principal } from '@contour/auth';
 import { Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
-import { RoutingService } from '@contour/tasks';
+import { RoutingService, TaskSplitter } from '@contour/tasks';
 
 /** Settings with defaults filled in; a bad field is a 400 naming it. */
 function validSettings(raw: Record<string, unknown>): Record<string, unknown> {
@@ -20,6 +20,7 @@ export class ProjectsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly routing: RoutingService,
+    private readonly splitter: TaskSplitter,
   ) {}
 
   async create(actor: Actor, input: { name: string; description?: string; settings?: Record<string, unknown> }) {
@@ -54,9 +55,12 @@ export class ProjectsService {
   async update(actor: Actor, projectId: string, patch: { description?: string; settings?: Record<string, unknown> }) {
     const project = await this.get(projectId);
     if (patch.description !== undefined) project.description = patch.description;
+    const modelsBefore = JSON.stringify(parseProjectSettings(project.settings).prelabelModels);
     if (patch.settings) project.settings = validSettings({ ...project.settings, ...patch.settings });
     await this.dataSource.getRepository(Project).save(project);
     await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch });
+    // New pre-label models (a new version, one added or removed): tasks nobody has started are drafted again.
+    if (JSON.stringify(parseProjectSettings(project.settings).prelabelModels) !== modelsBefore) await this.splitter.redraft(projectId, actor);
     return project;
   }
 
