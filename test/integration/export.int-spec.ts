@@ -148,6 +148,11 @@ print(json.dumps(best))`;
     expect(refs.trim()).toBe('SEG 24 YES');
   });
 
+  it('its reads of the re-identification key (the site, for strata) are in the audit log (they were not)', async () => {
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE project_id = $1 AND action = 'reid-key.read' AND actor_name LIKE '%export%' AND details ->> 'field' = 'InstitutionName'`, [projectId]);
+    expect(n).toBeGreaterThan(0);
+  });
+
   it('every case has a provenance manifest with pseudonymous people', () => {
     const m = manifests();
     expect(m).toHaveLength(26);

@@ -162,6 +162,8 @@ export class ExportService {
     const first = await this.dataSource.getRepository(Instance).findOne({ where: { seriesId: series.id }, order: { instanceNumber: 'ASC' } });
     const header = first ? readDicom(await this.blobs.getBuffer(first.blobKey)).dataset : {};
     const [site] = await this.dataSource.query(`SELECT original->>'InstitutionName' AS institution FROM reid_keys r JOIN studies s ON s.study_instance_uid = r.deid_value AND s.project_id = r.project_id WHERE s.id = $1 AND r.kind = 'study'`, [task.studyId]);
+    // A read of the re-identification key, as every one is: only the site, turned into a pseudonym below.
+    if (site) await this.audit.record(systemActor('export'), { action: 'reid-key.read', objectType: 'reid_key', projectId: task.projectId, details: { studyId: task.studyId, field: 'InstitutionName', purpose: 'site pseudonym for export strata' } });
     const versions = await this.versionsOf(task, options.labelVersion);
     const labels: Record<string, number> = {};
     for (const v of versions) for (const [id, n] of Object.entries((v.stats as { voxels?: Record<string, number> }).voxels ?? {})) labels[`label-${id}`] = (labels[`label-${id}`] ?? 0) + n;
