@@ -33,6 +33,8 @@ export enum JobName {
   ExpireLeases = 'routing.expire-leases',
   /** Tasks waiting on a pre-label or consensus job that will not come: queue it again or give up with its reason (repeating). */
   RecoverStuckTasks = 'routing.recover-stuck-tasks',
+  /** A project's pre-label models changed: draft its untouched tasks again. */
+  RedraftProject = 'routing.redraft-project',
   /** Draft a pre-label for a task with the project's model. */
   PrelabelTask = 'prelabel.task',
   /** Agreement, merge and next step of a task whose reads are in. */
@@ -64,6 +66,11 @@ export interface SeriesVolumeJob {
   dims: number[];
 }
 
+export interface RedraftProjectJob {
+  projectId: string;
+  actor: { id: string | null; name: string };
+}
+
 export interface SplitStudyJob {
   studyId: string;
 }
@@ -93,6 +100,7 @@ export interface JobPayloads {
   [JobName.SplitStudy]: SplitStudyJob;
   [JobName.ExpireLeases]: Record<string, never>;
   [JobName.RecoverStuckTasks]: Record<string, never>;
+  [JobName.RedraftProject]: RedraftProjectJob;
   [JobName.PrelabelTask]: PrelabelTaskJob;
   [JobName.ConsensusTask]: ConsensusTaskJob;
   [JobName.ExportDataset]: ExportDatasetJob;
@@ -107,6 +115,7 @@ export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
   [JobName.SplitStudy]: QueueName.Routing,
   [JobName.ExpireLeases]: QueueName.Routing,
   [JobName.RecoverStuckTasks]: QueueName.Routing,
+  [JobName.RedraftProject]: QueueName.Routing,
   [JobName.PrelabelTask]: QueueName.Prelabel,
   [JobName.ConsensusTask]: QueueName.Consensus,
   [JobName.ExportDataset]: QueueName.Export,

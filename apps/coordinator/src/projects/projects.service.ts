@@ -5,7 +5,8 @@ import { DataSource } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
 import { Principal } from '@contour/auth';
 import { Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
-import { RoutingService, TaskSplitter } from '@contour/tasks';
+import { RoutingService } from '@contour/tasks';
+import { JobName, JobQueue } from '@contour/queue';
 
 /** Settings with defaults filled in; a bad field is a 400 naming it. */
 function validSettings(raw: Record<string, unknown>): Record<string, unknown> {
@@ -20,7 +21,7 @@ export class ProjectsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly routing: RoutingService,
-    private readonly splitter: TaskSplitter,
+    private readonly jobs: JobQueue,
   ) {}
 
   async create(actor: Actor, input: { name: string; description?: string; settings?: Record<string, unknown> }) {
@@ -59,8 +60,10 @@ export class ProjectsService {
     if (patch.settings) project.settings = validSettings({ ...project.settings, ...patch.settings });
     await this.dataSource.getRepository(Project).save(project);
     await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch });
-    // New pre-label models (a new version, one added or removed): tasks nobody has started are drafted again.
-    if (JSON.stringify(parseProjectSettings(project.settings).prelabelModels) !== modelsBefore) await this.splitter.redraft(projectId, actor);
+    // New pre-label models (a new version, one added or removed): tasks nobody has started are drafted again, by a
+    // job (a project can hold thousands of them).
+    if (JSON.stringify(parseProjectSettings(project.settings).prelabelModels) !== modelsBefore)
+      await this.jobs.add(JobName.RedraftProject, { projectId, actor: { id: actor.id, name: actor.name } });
     return project;
   }
 

@@ -43,6 +43,11 @@ export class RoutingProcessor {
     return { prelabel: await this.prelabel.recoverStuck(), consensus: await this.consensus.recoverStuck() };
   }
 
+  @JobHandler(JobName.RedraftProject)
+  async redraft(job: JobContext<JobName.RedraftProject>) {
+    return { redrafted: await this.splitter.redraft(job.data.projectId, job.data.actor) };
+  }
+
   @JobHandler(JobName.ConsensusTask)
   consensusTask(job: JobContext<JobName.ConsensusTask>) {
     return this.consensus.run(job.data.taskId);
