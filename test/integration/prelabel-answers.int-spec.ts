@@ -229,11 +229,18 @@ describe('pre-labelling with classification and detection models', () => {
     await eventually(async () => ((await ready()).length === 2 ? true : null), 60_000, 250);
     const begun = (await sys.http().post(`/api/projects/${id}/tasks/next`).set(bearer(ann)).expect(200)).body.taskId as string;
     const untouched = (await ready()).find((t) => t.id !== begun)!.id;
+    // The first draft's uncertainty is worth 40 priority points (the task's and its read's).
+    await sys.db.dataSource.query(`UPDATE tasks SET uncertainty = 0.4, priority = 40 WHERE id = $1`, [untouched]);
+    await sys.db.dataSource.query(`UPDATE task_reads SET priority = 40 WHERE task_id = $1`, [untouched]);
     await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ settings: { prelabelModels: [v2] } }).expect(200);
     const drafts = async (taskId: string) => ((await taskView(id, taskId)).labels as { kind: string; model: { version: string } }[]).filter((l) => l.kind === 'draft').map((l) => l.model.version);
     await eventually(async () => ((await drafts(untouched)).length === 2 ? true : null), 60_000, 250);
     expect(await drafts(untouched)).toEqual(['1.0.0', '2.0.0']);
     expect((await taskView(id, untouched)).state).toBe('ready');
+    // The new draft's points replace the first one's (they were added on top before).
+    const [redrafted] = await sys.db.dataSource.query(`SELECT t.uncertainty, t.priority, r.priority AS read_priority FROM tasks t JOIN task_reads r ON r.task_id = t.id WHERE t.id = $1`, [untouched]);
+    const expected = redrafted.uncertainty == null ? 0 : Math.round(redrafted.uncertainty * 100);
+    expect([redrafted.priority, redrafted.read_priority]).toEqual([expected, expected]);
     expect(await drafts(begun)).toEqual(['1.0.0']);
   });
 

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { ProjectRole, Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
-import { JobQueue, QueueName } from '@contour/queue';
+import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { CLAIM_SQL, ConsensusService, RoutingService } from '@contour/tasks';
 import { dataPath } from '../support/env';
 import { discMask, maskBody } from '../support/masks';
@@ -365,6 +365,47 @@ describe('work routing and consensus', () => {
     expect((await sys.db.dataSource.query(`SELECT priority FROM tasks WHERE id = $1`, [task]))[0].priority).toBe(25);
     await sys.db.dataSource.query(`UPDATE tasks SET state = 'cancelled' WHERE id = $1`, [task]);
     await sys.db.dataSource.query(`UPDATE task_reads SET state = 'closed' WHERE task_id = $1`, [task]);
+  });
+
+  it('tasks rise by the points they earned waiting (project routing settings): an old task overtakes a newer one of higher priority (age was ignored before)', async () => {
+    const settings = { quality: { reads: 1 }, routing: { agePointsPerDay: 24, ageMaxPoints: 50 } };
+    const aged = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'ageing', settings }).expect(201)).body.id as string;
+    await sys.http().put(`/api/projects/${aged}/members/${ann[4].id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    const [study] = await sys.db.dataSource.query(`SELECT study_id, series_ids FROM tasks WHERE id = $1`, [taskA]);
+    const add = async (key: string, priority: number, age: string) => {
+      const [{ id }] = await sys.db.dataSource.query(
+        `INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, priority, reads_required, created_at) VALUES ($1, $2, $3, 'series', $4, 'CT', 'ready', $5, 1, now() - $6::interval) RETURNING id`,
+        [aged, study.study_id, study.series_ids, key, priority, age],
+      );
+      await sys.db.dataSource.query(`INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at, priority) VALUES ($1, $2, 'annotation', 0, 'open', now() - $4::interval, $3)`, [id, aged, priority, age]);
+      return id as string;
+    };
+    const old = await add('aged-old', 0, '3 days');
+    const recent = await add('aged-new', 30, '1 hour');
+    const reads = async () => Object.fromEntries((await sys.db.dataSource.query(`SELECT task_id, priority, age_boost FROM task_reads WHERE project_id = $1`, [aged])).map((r: { task_id: string; priority: number; age_boost: number }) => [r.task_id, [r.priority, r.age_boost]]));
+    const routing = sys.app.get(RoutingService);
+    expect(await routing.agePriorities()).toBeGreaterThanOrEqual(2);
+    // 72 hours at one point an hour, capped at 50; the newer task earned one point.
+    expect(await reads()).toEqual({ [old]: [50, 50], [recent]: [31, 1] });
+    // Idempotent: nothing moves until more time has passed.
+    await routing.agePriorities();
+    expect(await reads()).toEqual({ [old]: [50, 50], [recent]: [31, 1] });
+    // A manager's priority moves the read and keeps its age points; a lower cap takes points back.
+    await sys.http().patch(`/api/projects/${aged}/tasks/${old}`).set(bearer(pm)).send({ priority: -5 }).expect(204);
+    expect((await reads())[old]).toEqual([45, 50]);
+    await sys.http().patch(`/api/projects/${aged}`).set(bearer(pm)).send({ settings: { ...settings, routing: { agePointsPerDay: 24, ageMaxPoints: 10 } } }).expect(200);
+    await routing.agePriorities();
+    expect(await reads()).toEqual({ [old]: [5, 10], [recent]: [31, 1] });
+    await sys.http().patch(`/api/projects/${aged}`).set(bearer(pm)).send({ settings }).expect(200);
+    await routing.agePriorities();
+    // The old task goes first although the manager ranked it lower, and the run is in the audit log.
+    expect((await sys.http().post(`/api/projects/${aged}/tasks/next`).set(bearer(ann[4])).expect(200)).body.taskId).toBe(old);
+    const audit = await sys.db.dataSource.query(`SELECT details FROM audit_events WHERE project_id = $1 AND action = 'routing.aged' ORDER BY id`, [aged]);
+    expect(audit[0].details).toMatchObject({ reads: 2, agePointsPerDay: 24, ageMaxPoints: 50 });
+    // The coordinator schedules the job (every 10 minutes) on the routing queue.
+    const schedulers = await sys.app.get(JobQueue).queue(QueueName.Routing).getJobSchedulers();
+    expect(schedulers.map((j) => j.name)).toContain(JobName.AgePriorities);
+    await sys.http().patch(`/api/projects/${aged}`).set(bearer(pm)).send({ settings: { ...settings, routing: { agePointsPerDay: -1 } } }).expect(400);
   });
 
   it('200 annotators asking at once: no read handed out twice, none lost', async () => {

@@ -231,6 +231,9 @@ export function protocolQuestion(manifest: ModelManifest, protocol: Pick<LabelPr
   return { question: found.question!, choices: found.choices!, multiple: Boolean(found.multiple) };
 }
 
+/** The routing priority points an uncertainty score in [0, 1] is worth. */
+const uncertaintyPoints = (uncertainty: number | null | undefined) => (uncertainty != null ? Math.round(uncertainty * 100) : 0);
+
 @Injectable()
 export class PrelabelService implements OnApplicationShutdown {
   private readonly logger = new Logger(PrelabelService.name);
@@ -486,10 +489,13 @@ export class PrelabelService implements OnApplicationShutdown {
         const model = { id: first.id, name: first.name, version: first.version, ...(others.length ? { models: draft.models.map((x) => ({ id: x.id, name: x.name, version: x.version })) } : {}) };
         await m.save(m.create(LabelVersion, { taskId: task.id, projectId: task.projectId, kind: 'draft', authorId: null, model, round: 0, protocolVersion: task.protocolVersion, blobKey: draft.blobKey, segBlobKey: draft.segKey, encoding: LABELMAP_ENCODING, grid: draft.grid, answers: draft.answers, stats: draft.stats }));
       }
-      // Uncertain drafts go first: up to +100 priority for a maximally uncertain model.
-      const boost = draft?.uncertainty != null ? Math.round(draft.uncertainty * 100) : 0;
-      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draftModels(draft)}${reason ? ` (${reason})` : ''}` : reason, { uncertainty: draft?.uncertainty ?? null, priority: locked.priority + boost, stateReason: reason ?? null });
-      await m.query(`UPDATE task_reads SET priority = $2 WHERE task_id = $1`, [task.id, locked.priority + boost]);
+      // Uncertain drafts go first: up to +100 priority for a maximally uncertain model. A task drafted again (new
+      // models) trades the earlier draft's points for the new one's rather than adding them up.
+      const boost = uncertaintyPoints(draft?.uncertainty);
+      const priority = locked.priority - uncertaintyPoints(locked.uncertainty) + boost;
+      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draftModels(draft)}${reason ? ` (${reason})` : ''}` : reason, { uncertainty: draft?.uncertainty ?? null, priority, stateReason: reason ?? null });
+      // The reads keep the points their task earned by waiting.
+      await m.query(`UPDATE task_reads SET priority = $2 + age_boost WHERE task_id = $1`, [task.id, priority]);
     });
   }
 

@@ -33,6 +33,8 @@ export enum JobName {
   ExpireLeases = 'routing.expire-leases',
   /** Tasks waiting on a pre-label or consensus job that will not come: queue it again or give up with its reason (repeating). */
   RecoverStuckTasks = 'routing.recover-stuck-tasks',
+  /** Tasks that have waited rise in priority by the project's routing settings (repeating). */
+  AgePriorities = 'routing.age-priorities',
   /** A project's pre-label models changed: draft its untouched tasks again. */
   RedraftProject = 'routing.redraft-project',
   /** Draft a pre-label for a task with the project's model. */
@@ -100,6 +102,7 @@ export interface JobPayloads {
   [JobName.SplitStudy]: SplitStudyJob;
   [JobName.ExpireLeases]: Record<string, never>;
   [JobName.RecoverStuckTasks]: Record<string, never>;
+  [JobName.AgePriorities]: Record<string, never>;
   [JobName.RedraftProject]: RedraftProjectJob;
   [JobName.PrelabelTask]: PrelabelTaskJob;
   [JobName.ConsensusTask]: ConsensusTaskJob;
@@ -115,6 +118,7 @@ export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
   [JobName.SplitStudy]: QueueName.Routing,
   [JobName.ExpireLeases]: QueueName.Routing,
   [JobName.RecoverStuckTasks]: QueueName.Routing,
+  [JobName.AgePriorities]: QueueName.Routing,
   [JobName.RedraftProject]: QueueName.Routing,
   [JobName.PrelabelTask]: QueueName.Prelabel,
   [JobName.ConsensusTask]: QueueName.Consensus,

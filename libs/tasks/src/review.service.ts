@@ -77,11 +77,11 @@ export class ReviewService {
     });
   }
 
-  /** Every annotation read goes back to its own annotator (assigned, first in their queue), with the comment. */
+  /** Every annotation read goes back to its own annotator (assigned, first in their queue), with the comment; it keeps the points its task earned by waiting. */
   private async reopenForRework(m: EntityManager, task: Task, comment: string) {
     await m.query(
       `UPDATE task_reads SET state = 'open', assigned_to = annotator_id, annotator_id = NULL, previous_annotator_id = NULL, round = $2,
-              rework_comment = $3, priority = $4, lease_expires_at = NULL, submitted_at = NULL
+              rework_comment = $3, priority = $4 + age_boost, lease_expires_at = NULL, submitted_at = NULL
         WHERE task_id = $1 AND kind = 'annotation'`,
       [task.id, task.reworkRound + 1, comment, task.priority + 100],
     );

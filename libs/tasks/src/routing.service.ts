@@ -243,6 +243,42 @@ export class RoutingService {
     });
   }
 
+  /**
+   * Routing by age: every open or leased read's priority carries the points its task earned by waiting (project
+   * routing settings, `ageBoost`), recomputed on a schedule. Only reads whose points changed are written, in
+   * batches that skip rows someone holds locked (a claim or a submission in flight): those catch up next run.
+   * Returns how many reads moved.
+   */
+  async agePriorities(batch = 2000): Promise<number> {
+    const projects: { id: string; settings: unknown }[] = await this.dataSource.query(
+      `SELECT p.id, p.settings FROM projects p WHERE EXISTS (SELECT 1 FROM task_reads r WHERE r.project_id = p.id AND r.state IN ('open', 'leased'))`,
+    );
+    let total = 0;
+    for (const project of projects) {
+      const { agePointsPerDay, ageMaxPoints } = parseProjectSettings(project.settings).routing;
+      let moved = 0;
+      for (;;) {
+        // The same arithmetic as ageBoost(): whole points, rounded down, never negative, capped.
+        const rows = returned<{ id: string }>(
+          await this.dataSource.query(
+            `WITH due AS (
+               SELECT id, LEAST($3, GREATEST(0, floor(extract(epoch FROM now() - task_created_at) / 86400 * $2)))::int AS boost
+                 FROM task_reads WHERE project_id = $1 AND state IN ('open', 'leased')
+                  AND age_boost <> LEAST($3, GREATEST(0, floor(extract(epoch FROM now() - task_created_at) / 86400 * $2)))::int
+                LIMIT $4 FOR UPDATE SKIP LOCKED)
+             UPDATE task_reads r SET priority = r.priority - r.age_boost + d.boost, age_boost = d.boost FROM due d WHERE r.id = d.id RETURNING r.id`,
+            [project.id, agePointsPerDay, ageMaxPoints, batch],
+          ),
+        );
+        moved += rows.length;
+        if (rows.length < batch) break;
+      }
+      if (moved) await this.audit.record(systemActor('ageing'), { action: 'routing.aged', objectType: 'project', objectId: project.id, projectId: project.id, details: { reads: moved, agePointsPerDay, ageMaxPoints } });
+      total += moved;
+    }
+    return total;
+  }
+
   /** Stores a mask (validated against the task's grid and protocol) as an immutable label version. */
   async storeLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission, auditLater?: AuditEntry[]): Promise<LabelVersion> {
     let blobKey: string | null = null;

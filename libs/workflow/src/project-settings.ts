@@ -16,6 +16,16 @@ export const QualitySettings = z.object({
   leaseSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(1800),
 });
 
+/**
+ * Routing by age: a task that has waited rises in the queue by `agePointsPerDay` priority points per day since it
+ * was created, up to `ageMaxPoints` (for scale: a maximally uncertain draft adds 100, rework 100, adjudication 50;
+ * managers set -1000..1000). 0 points per day turns ageing off; within one priority the oldest task goes first anyway.
+ */
+export const RoutingSettings = z.object({
+  agePointsPerDay: z.number().int().min(0).max(1000).default(10),
+  ageMaxPoints: z.number().int().min(0).max(1000).default(100),
+});
+
 export const DeidSettings = z.object({
   retainLongitudinalTemporal: z.boolean().default(false),
   retainPatientCharacteristics: z.boolean().default(true),
@@ -26,6 +36,7 @@ export const DeidSettings = z.object({
 
 export const ProjectSettings = z.object({
   quality: QualitySettings.default(QualitySettings.parse({})),
+  routing: RoutingSettings.default(RoutingSettings.parse({})),
   split: z
     .object({
       policy: SplitPolicy.default('series'),
@@ -45,6 +56,12 @@ export type ProjectSettings = z.infer<typeof ProjectSettings>;
 
 /** Settings with every default filled in; throws a zod error naming the bad field. */
 export const parseProjectSettings = (raw: unknown): ProjectSettings => ProjectSettings.parse(raw ?? {});
+
+/** The priority points a task has earned by waiting `ageSeconds` (whole points, rounded down, capped). */
+export function ageBoost(ageSeconds: number, routing: Pick<z.infer<typeof RoutingSettings>, 'agePointsPerDay' | 'ageMaxPoints'>): number {
+  if (!(ageSeconds > 0)) return 0;
+  return Math.min(routing.ageMaxPoints, Math.floor((ageSeconds / 86_400) * routing.agePointsPerDay));
+}
 
 /** Skills a task of this modality needs. */
 export function skillsFor(settings: ProjectSettings, modality: string): string[] {

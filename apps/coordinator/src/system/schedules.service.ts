@@ -9,5 +9,7 @@ export class Schedules implements OnApplicationBootstrap {
   async onApplicationBootstrap() {
     await this.jobs.queue(QueueName.Routing).upsertJobScheduler('expire-leases', { every: 15_000 }, { name: JobName.ExpireLeases, data: {} });
     await this.jobs.queue(QueueName.Routing).upsertJobScheduler('recover-stuck-tasks', { every: 60_000 }, { name: JobName.RecoverStuckTasks, data: {} });
+    // Ageing moves a read by a point every few hours at the default 10 points a day: every 10 minutes is plenty.
+    await this.jobs.queue(QueueName.Routing).upsertJobScheduler('age-priorities', { every: 600_000 }, { name: JobName.AgePriorities, data: {} });
   }
 }

@@ -43,6 +43,11 @@ export class RoutingProcessor {
     return { prelabel: await this.prelabel.recoverStuck(), consensus: await this.consensus.recoverStuck() };
   }
 
+  @JobHandler(JobName.AgePriorities)
+  async agePriorities() {
+    return { raised: await this.routing.agePriorities() };
+  }
+
   @JobHandler(JobName.RedraftProject)
   async redraft(job: JobContext<JobName.RedraftProject>) {
     return { redrafted: await this.splitter.redraft(job.data.projectId, job.data.actor) };

@@ -195,6 +195,10 @@ export class TaskRead {
   @Column({ type: 'int', default: 0 })
   priority: number;
 
+  /** The part of `priority` earned by waiting (project routing settings), recomputed by the ageing job. */
+  @Column({ name: 'age_boost', type: 'int', default: 0 })
+  ageBoost: number;
+
   @Column({ name: 'task_created_at', type: 'timestamptz' })
   taskCreatedAt: Date;
 

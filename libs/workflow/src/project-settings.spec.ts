@@ -1,0 +1,35 @@
+import { ageBoost, parseProjectSettings } from './project-settings';
+
+const DAY = 86_400;
+
+describe('ageBoost', () => {
+  it.each([
+    // [age in seconds, points per day, cap, expected]
+    [0, 10, 100, 0],
+    [-5, 10, 100, 0], // clock skew: a task "from the future" earns nothing
+    [NaN, 10, 100, 0],
+    [DAY - 1, 10, 100, 9],
+    [DAY, 10, 100, 10],
+    [DAY / 10, 10, 100, 1],
+    [DAY / 10 - 1, 10, 100, 0],
+    [3 * DAY, 24, 100, 72], // one point an hour
+    [30 * DAY, 10, 100, 100], // capped
+    [30 * DAY, 10, 0, 0], // cap 0: no ageing
+    [30 * DAY, 0, 100, 0], // 0 points a day: no ageing
+  ])('%d s at %d points/day capped at %d -> %d', (age, perDay, cap, expected) => {
+    expect(ageBoost(age, { agePointsPerDay: perDay, ageMaxPoints: cap })).toBe(expected);
+  });
+});
+
+describe('project settings: routing', () => {
+  it('defaults to 10 points a day up to 100', () => {
+    expect(parseProjectSettings({}).routing).toEqual({ agePointsPerDay: 10, ageMaxPoints: 100 });
+  });
+  it.each([
+    [{ agePointsPerDay: -1 }, 'agePointsPerDay'],
+    [{ agePointsPerDay: 1.5 }, 'agePointsPerDay'],
+    [{ ageMaxPoints: 5000 }, 'ageMaxPoints'],
+  ])('refuses %j naming the field', (routing, field) => {
+    expect(() => parseProjectSettings({ routing })).toThrow(field);
+  });
+});
