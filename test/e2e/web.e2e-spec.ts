@@ -644,6 +644,9 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await see(page.locator('[data-stat="rejections"] .stat-value')).text('1 / 2');
     await see(page.getByRole('img', { name: 'Tasks by state' })).visible();
     await see(page.locator('table.annotators')).contains('ann1');
+    // Annotator against annotator: the three readers' pairs with their mean Dice.
+    await see(page.locator('table.reader-pairs')).contains('ann1 · ann2');
+    await see(page.locator('table.reader-pairs')).contains('ann2 · ann3');
     await page.screenshot({ path: join(SHOTS, 'manager.png'), fullPage: true });
     await axe(page, 'manager-overview');
     await page.getByRole('tab', { name: 'Tasks' }).click();

@@ -102,8 +102,37 @@ describe('boxes, points and polygons', () => {
     const stats = (await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(pm)).expect(200)).body;
     for (const a of stats.annotators) expect(a.meanShapeAgreement).toBeCloseTo(consensus.metrics.shapes.agreement, 6);
     expect(stats.annotators).toHaveLength(2);
+    // Reader against reader: the one pair, its shape agreement and its answers (both "no").
+    expect(stats.agreement.pairs.shapes).toEqual([{ a: expect.any(Object), b: expect.any(Object), comparisons: 1, meanAgreement: expect.closeTo(consensus.metrics.shapes.agreement, 6) }]);
+    expect(stats.agreement.pairs.classification).toEqual([expect.objectContaining({ question: 'Malignant?', items: 1, observed: 1, kappa: 1 })]);
     const merged = view.labels.find((l: { kind: string }) => l.kind === 'merged');
     expect(merged.answers).toEqual({ 'Malignant?': 'no', shapes: [{ kind: 'box', label: 1, slice: 1, image: view.series[0].id, box: [101, 100, 141, 151] }] });
+  });
+
+  it('classification agreement over a project: Cohen\'s kappa per pair of readers and Fleiss\' kappa per question, as computed by hand (raw shares only before)', async () => {
+    const projectId = await project('kappa', { quality: { reads: 2, agreementThreshold: 0, reviewRequired: false }, split: { policy: 'image' } }, [{ kind: 'classification', question: 'Malignant?', choices: ['yes', 'no'] }]);
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    for (let i = 0; i < 4; i++) up.attach('files', largeImage({ seed: `kappa-${i}`, studySeed: `kappa-${i}`, rows: 40, columns: 30, laterality: 'L', view: 'CC' }), `${i}.dcm`);
+    await up.expect(202);
+    await eventually(async () => {
+      const t = await tasksOf(projectId);
+      return t.length === 4 && t.every((x) => x.state === 'ready');
+    }, 30_000);
+    // Reader 1: yes, yes, no, no; reader 2: yes, no, no, no (task by task in the order they were handed out).
+    const answers = [['yes', 'yes'], ['yes', 'no'], ['no', 'no'], ['no', 'no']];
+    for (const [first, second] of answers) {
+      const l1 = await next(projectId, ann[0]);
+      const l2 = await next(projectId, ann[1]);
+      expect(l2.taskId).toBe(l1.taskId);
+      await submit(projectId, ann[0], l1.readId, { 'Malignant?': first }).expect(200);
+      await submit(projectId, ann[1], l2.readId, { 'Malignant?': second }).expect(200);
+    }
+    await eventually(async () => (await tasksOf(projectId)).every((t) => t.state === 'approved'), 30_000);
+    const { agreement } = (await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(pm)).expect(200)).body;
+    // Cohen: observed 3/4, chance 1/2 x 1/4 + 1/2 x 3/4 = 1/2, kappa 1/2. Fleiss: (3/4 - 17/32) / (15/32) = 7/15.
+    expect(agreement.classification).toEqual([{ question: 'Malignant?', fleiss: [{ raters: 2, items: 4, kappa: expect.closeTo(7 / 15, 9) }] }]);
+    expect(agreement.pairs.classification).toEqual([{ a: expect.objectContaining({ username: expect.stringMatching(/^ann[12]$/) }), b: expect.any(Object), question: 'Malignant?', items: 4, observed: 0.75, kappa: expect.closeTo(0.5, 9) }]);
+    expect(agreement.pairs.dice).toEqual([]);
   });
 
   it('cine frames: a box on the third frame of a range is exported on that frame, every frame of the range an image', async () => {

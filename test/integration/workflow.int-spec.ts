@@ -343,6 +343,14 @@ describe('work routing and consensus', () => {
     const a1 = s.annotators.find((a: { username: string }) => a.username === 'ann1');
     expect(a1.reads).toBeGreaterThanOrEqual(3);
     expect(a1.meanDiceVsConsensus).toBeGreaterThan(0.5);
+    // Annotator against annotator: every pair of the three readers, pooled over the rounds they shared.
+    const pairNames = s.agreement.pairs.dice.map((p: { a: { username: string }; b: { username: string } }) => [p.a.username, p.b.username].sort().join('+'));
+    expect(pairNames).toEqual(expect.arrayContaining(['ann1+ann2', 'ann1+ann3', 'ann2+ann3']));
+    for (const p of s.agreement.pairs.dice) {
+      expect(p.comparisons).toBeGreaterThanOrEqual(1);
+      expect(p.meanDice).toBeGreaterThan(0);
+      expect(p.meanDice).toBeLessThanOrEqual(1);
+    }
     await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(r1)).expect(403);
   });
 

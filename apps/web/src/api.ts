@@ -399,12 +399,28 @@ export interface ExportReport {
   notices: string[];
 }
 
+export interface PairMember {
+  userId: string;
+  username: string | null;
+}
+
 export interface ProjectStats {
   byState: { state: string; n: number }[];
   approvedPerDay: { day: string; approved: number }[];
   timeInState: { state: string; meanSeconds: number; medianSeconds: number; visits: number }[];
   reviews: { rejected: number; reviews: number };
-  agreement: { mean: number | null; histogram: { bucket: number; n: number }[] };
+  agreement: {
+    mean: number | null;
+    histogram: { bucket: number; n: number }[];
+    /** Fleiss' kappa per classification question, per number of raters. */
+    classification: { question: string; fleiss: { raters: number; items: number; kappa: number }[] }[];
+    /** Reader against reader, pooled over the tasks each pair shared. */
+    pairs: {
+      dice: { a: PairMember; b: PairMember; comparisons: number; meanDice: number }[];
+      shapes: { a: PairMember; b: PairMember; comparisons: number; meanAgreement: number }[];
+      classification: { a: PairMember; b: PairMember; question: string; items: number; observed: number; kappa: number }[];
+    };
+  };
   annotators: { userId: string; username: string; reads: number; rejected: number; rejectionRate: number; meanDiceVsConsensus: number | null; /** mean shape agreement of the reader pairs they were in */ meanShapeAgreement: number | null }[];
 }
 

@@ -11,6 +11,8 @@ export { squaredDistanceTransform } from './distance-transform';
 export { assertMasksFitGrid, voxelCount, voxelVolume } from './grid';
 export type { Box3, Grid, Mask, Vec3 } from './grid';
 export { cohenKappa, cohenKappaFromTable, fleissKappa, fleissKappaFromRatings } from './kappa';
+export { classificationAgreement, pairMeans } from './reader-agreement';
+export type { AnsweredItem, PairKappa, PairScore, QuestionAgreement } from './reader-agreement';
 export { majorityVote } from './majority-vote';
 export type { MergeOutput, MergeResult } from './merge';
 export { compareReads, overlapMetrics } from './overlap';

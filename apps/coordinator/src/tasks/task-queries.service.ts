@@ -7,7 +7,8 @@ import { AuditService } from '@contour/audit';
 import { actorOf, Principal } from '@contour/auth';
 import { ConsensusResult, LabelProtocol, LabelVersion, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { TaskState } from '@contour/workflow';
+import { classificationAgreement, PairScore, pairMeans } from '@contour/consensus';
+import { questionAnswers, TaskState } from '@contour/workflow';
 import { TaskGrid } from '@contour/tasks';
 
 type Row = Record<string, unknown>;
@@ -215,19 +216,42 @@ export class TaskQueries {
     );
     // Per annotator: mean Dice of their reads against the merged result, and how often their work was rejected.
     // Shapes: the mean agreement of the reader pairs the annotator was part of.
+    // Reader against reader: the mean Dice over labels of each pair of reads, and the shape agreement of each pair,
+    // pooled over every consensus round the two shared.
     const perReader = new Map<string, { dice: number[]; shapes: number[] }>();
     const entry = (reader: string) => perReader.get(reader) ?? perReader.set(reader, { dice: [], shapes: [] }).get(reader)!;
-    const results: { metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[]; shapes?: { readers?: string[]; pairs?: [number, number, number][] } } }[] = await this.dataSource.query(
-      `SELECT metrics FROM consensus_results WHERE project_id = $1`,
-      [projectId],
-    );
+    const pairDice: PairScore[] = [];
+    const pairShapes: PairScore[] = [];
+    const results: {
+      metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[]; pairs?: { a: number; b: number; labels: { dice: number }[] }[]; shapes?: { readers?: string[]; pairs?: [number, number, number][] } };
+    }[] = await this.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId]);
     for (const r of results) {
-      (r.metrics.readers ?? []).forEach((reader, i) => {
+      const readers = r.metrics.readers ?? [];
+      readers.forEach((reader, i) => {
         for (const label of r.metrics.labels ?? []) if (label.vsMerged?.[i]) entry(reader).dice.push(label.vsMerged[i].dice);
       });
+      for (const pair of r.metrics.pairs ?? []) {
+        if (readers[pair.a] && readers[pair.b] && pair.labels.length) pairDice.push({ a: readers[pair.a], b: readers[pair.b], value: pair.labels.reduce((sum, l) => sum + l.dice, 0) / pair.labels.length });
+      }
       const shapeReaders = r.metrics.shapes?.readers ?? [];
-      for (const [i, j, value] of r.metrics.shapes?.pairs ?? []) for (const k of [i, j]) if (shapeReaders[k]) entry(shapeReaders[k]).shapes.push(value);
+      for (const [i, j, value] of r.metrics.shapes?.pairs ?? []) {
+        for (const k of [i, j]) if (shapeReaders[k]) entry(shapeReaders[k]).shapes.push(value);
+        if (shapeReaders[i] && shapeReaders[j]) pairShapes.push({ a: shapeReaders[i], b: shapeReaders[j], value });
+      }
     }
+    // Classification answers: the reads of each task's latest round, one item per task (Cohen's kappa per pair of
+    // readers, Fleiss' kappa per question).
+    const answerRows: { task_id: string; author_id: string; answers: Record<string, unknown> | null }[] = await this.dataSource.query(
+      `SELECT lv.task_id, lv.author_id, lv.answers FROM label_versions lv
+        WHERE lv.project_id = $1 AND lv.kind = 'read' AND lv.round = (SELECT max(x.round) FROM label_versions x WHERE x.task_id = lv.task_id AND x.kind = 'read')`,
+      [projectId],
+    );
+    const byTask = new Map<string, { id: string; answers: Record<string, unknown> }[]>();
+    for (const row of answerRows) {
+      const answers = questionAnswers(row.answers);
+      if (Object.keys(answers).length) (byTask.get(row.task_id) ?? byTask.set(row.task_id, []).get(row.task_id)!).push({ id: row.author_id, answers });
+    }
+    const classification = classificationAgreement([...byTask.values()].map((readers) => ({ readers })));
     const readsPerAnnotator: { user_id: string; username: string; reads: number; rejected: number }[] = await this.dataSource.query(
       `SELECT lv.author_id AS user_id, u.username, count(*)::int AS reads,
               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM reviews rv WHERE rv.task_id = lv.task_id AND rv.round = lv.round AND rv.decision = 'rejected'))::int AS rejected
@@ -240,6 +264,20 @@ export class TaskQueries {
       return { userId: a.user_id, username: a.username, reads: a.reads, rejected: a.rejected, rejectionRate: a.reads ? a.rejected / a.reads : 0, meanDiceVsConsensus: mean(mine?.dice), meanShapeAgreement: mean(mine?.shapes) };
     });
     const [{ mean_agreement }] = await this.dataSource.query(`SELECT avg(agreement)::float AS mean_agreement FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL`, [projectId]);
-    return { byState, approvedPerDay: perDay, timeInState, reviews: rejections[0], agreement: { mean: mean_agreement, histogram: agreementHistogram }, annotators };
+    const names = new Map(readsPerAnnotator.map((a) => [a.user_id, a.username]));
+    const who = (userId: string) => ({ userId, username: names.get(userId) ?? null });
+    const pairs = {
+      dice: pairMeans(pairDice).map(({ a, b, tasks, mean }) => ({ a: who(a), b: who(b), comparisons: tasks, meanDice: mean })),
+      shapes: pairMeans(pairShapes).map(({ a, b, tasks, mean }) => ({ a: who(a), b: who(b), comparisons: tasks, meanAgreement: mean })),
+      classification: classification.pairs.map((p) => ({ ...p, a: who(p.a), b: who(p.b) })),
+    };
+    return {
+      byState,
+      approvedPerDay: perDay,
+      timeInState,
+      reviews: rejections[0],
+      agreement: { mean: mean_agreement, histogram: agreementHistogram, classification: classification.questions, pairs },
+      annotators,
+    };
   }
 }

@@ -2,7 +2,7 @@
 // per-annotator agreement and rejections), the task list with priority, assignment and decisions, project
 // setup (protocol editor, members and skills, quality settings, split policy, pre-label models), data
 // (uploads with progress bars, quarantine) and queue depths.
-import { api, ProjectSettings, ProjectStats, ProtocolLabel, TaskRow } from '../api';
+import { api, PairMember, ProjectSettings, ProjectStats, ProtocolLabel, TaskRow } from '../api';
 import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
 import { dialog } from '../viewer/controls';
@@ -133,6 +133,36 @@ async function overview(projectId: string, panel: HTMLElement) {
           ),
         )
       : h('p', { class: 'muted' }, 'No reads submitted yet.'),
+    readerPairs(s),
+  );
+}
+
+/** Annotator against annotator: mean Dice, shape agreement and Cohen's kappa per question of each pair of readers. */
+function readerPairs(s: ProjectStats) {
+  const { pairs, classification } = s.agreement;
+  const rows = new Map<string, { names: string; dice?: number; shapes?: number; kappa: string[] }>();
+  const row = (a: PairMember, b: PairMember) => {
+    const names = [a.username ?? a.userId, b.username ?? b.userId].sort().join(' · ');
+    return rows.get(names) ?? rows.set(names, { names, kappa: [] }).get(names)!;
+  };
+  for (const p of pairs.dice) row(p.a, p.b).dice = p.meanDice;
+  for (const p of pairs.shapes) row(p.a, p.b).shapes = p.meanAgreement;
+  for (const p of pairs.classification) row(p.a, p.b).kappa.push(`${p.question}: κ ${fmtNum(p.kappa)} (${p.items})`);
+  if (!rows.size) return h('p', { class: 'muted' }, 'No task has two reads yet.');
+  return h(
+    'section',
+    { 'aria-label': 'Reader pairs' },
+    h('h2', null, 'Reader pairs'),
+    classification.length
+      ? h('p', { class: 'fleiss' }, "Fleiss' kappa: ", classification.flatMap((q) => q.fleiss.map((f) => `${q.question} ${fmtNum(f.kappa)} (${f.items} tasks, ${f.raters} readers)`)).join('; '))
+      : null,
+    h(
+      'table',
+      { class: 'data reader-pairs' },
+      h('caption', { class: 'visually-hidden' }, 'Agreement between each pair of annotators'),
+      h('thead', null, h('tr', null, ...['Readers', 'Mean Dice', 'Shape agreement', "Cohen's kappa (tasks)"].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, ...[...rows.values()].map((r) => h('tr', null, h('th', { scope: 'row' }, r.names), h('td', null, fmtNum(r.dice ?? null)), h('td', null, fmtNum(r.shapes ?? null)), h('td', null, r.kappa.join('; ') || '–')))),
+    ),
   );
 }
 

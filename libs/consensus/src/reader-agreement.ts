@@ -1,0 +1,88 @@
+// Agreement between readers across a project, for managers: which pairs of annotators agree, and how well the
+// team agrees on each classification question beyond chance. Per task the consensus step scores the reads of
+// that task; here the scores are pooled over every task two readers shared, and the classification answers
+// (one item per task) give Cohen's kappa per reader pair and Fleiss' kappa per question.
+import { cohenKappa, fleissKappaFromRatings } from './kappa';
+
+/** One task's answers, one entry per reader (a reader who left a question unanswered is skipped for it). */
+export interface AnsweredItem {
+  readers: { id: string; answers: Record<string, unknown> }[];
+}
+
+export interface QuestionAgreement {
+  question: string;
+  /** Fleiss' kappa per number of raters (items with 2 readers and items with 3 are not pooled: the statistic needs one count). */
+  fleiss: { raters: number; items: number; kappa: number }[];
+}
+
+export interface PairKappa {
+  /** The two readers' ids, a < b. */
+  a: string;
+  b: string;
+  question: string;
+  /** Tasks both answered. */
+  items: number;
+  /** Share of those tasks with the same answer. */
+  observed: number;
+  kappa: number;
+}
+
+/** An answer as a category: values compared by content (a multiple-choice list, a number, a string). */
+const category = (value: unknown) => JSON.stringify(value);
+const answered = (value: unknown) => value !== undefined && value !== null && value !== '';
+
+/** Cohen's kappa for every pair of readers and question they both answered, and Fleiss' kappa per question. */
+export function classificationAgreement(items: readonly AnsweredItem[]): { questions: QuestionAgreement[]; pairs: PairKappa[] } {
+  const questions = [...new Set(items.flatMap((item) => item.readers.flatMap((r) => Object.keys(r.answers))))].sort();
+  const perQuestion: QuestionAgreement[] = [];
+  const pairs: PairKappa[] = [];
+  for (const question of questions) {
+    const byRaters = new Map<number, string[][]>();
+    const byPair = new Map<string, { a: string; b: string; left: string[]; right: string[] }>();
+    for (const item of items) {
+      const given = item.readers.filter((r) => answered(r.answers[question])).map((r) => ({ id: r.id, value: category(r.answers[question]) }));
+      if (given.length < 2) continue;
+      (byRaters.get(given.length) ?? byRaters.set(given.length, []).get(given.length)!).push(given.map((g) => g.value));
+      for (let i = 0; i < given.length; i++) {
+        for (let j = i + 1; j < given.length; j++) {
+          const [x, y] = given[i].id < given[j].id ? [given[i], given[j]] : [given[j], given[i]];
+          const key = `${x.id}\u0000${y.id}`;
+          const pair = byPair.get(key) ?? byPair.set(key, { a: x.id, b: y.id, left: [], right: [] }).get(key)!;
+          pair.left.push(x.value);
+          pair.right.push(y.value);
+        }
+      }
+    }
+    perQuestion.push({
+      question,
+      fleiss: [...byRaters.entries()].sort(([a], [b]) => a - b).map(([raters, ratings]) => ({ raters, items: ratings.length, kappa: fleissKappaFromRatings(ratings) })),
+    });
+    for (const p of byPair.values()) {
+      const same = p.left.filter((v, i) => v === p.right[i]).length;
+      pairs.push({ a: p.a, b: p.b, question, items: p.left.length, observed: same / p.left.length, kappa: cohenKappa(p.left, p.right) });
+    }
+  }
+  pairs.sort((x, y) => x.a.localeCompare(y.a) || x.b.localeCompare(y.b) || x.question.localeCompare(y.question));
+  return { questions: perQuestion.filter((q) => q.fleiss.length), pairs };
+}
+
+/** One score of two readers on one task (a Dice, a shape agreement), in either order. */
+export interface PairScore {
+  a: string;
+  b: string;
+  value: number;
+}
+
+/** The mean score of every pair of readers over the tasks they shared, with how many tasks that is. */
+export function pairMeans(scores: readonly PairScore[]): { a: string; b: string; tasks: number; mean: number }[] {
+  const sums = new Map<string, { a: string; b: string; tasks: number; sum: number }>();
+  for (const s of scores) {
+    if (s.a === s.b) continue;
+    const [a, b] = s.a < s.b ? [s.a, s.b] : [s.b, s.a];
+    const key = `${a}\u0000${b}`;
+    const entry = sums.get(key) ?? sums.set(key, { a, b, tasks: 0, sum: 0 }).get(key)!;
+    entry.tasks++;
+    entry.sum += s.value;
+  }
+  return [...sums.values()].map(({ a, b, tasks, sum }) => ({ a, b, tasks, mean: sum / tasks })).sort((x, y) => x.a.localeCompare(y.a) || x.b.localeCompare(y.b));
+}
