@@ -68,6 +68,7 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/metadata`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/dicom-web/projects/${P}/studies/:study/series/:series/instances/:sop/bulkdata/:path`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'post', path: `/dicom-web/projects/${P}/studies`, allowed: ['admin', 'manager'] },
   { method: 'post', path: `/dicom-web/projects/${P}/studies/:study`, allowed: ['admin', 'manager'] },
   { method: 'post', path: `/api/projects/${P}/tasks/next`, allowed: ['admin', 'annotator'], body: {} },

@@ -2,6 +2,7 @@
 // upload, and a real Orthanc PACS queried and retrieved over DICOMweb; then the data read back over QIDO-RS
 // and WADO-RS (instances, metadata, frames, rendered) with role checks.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +139,42 @@ describe('ingest doors', () => {
       expect(res.headers.warning).toMatch(/not DICOM/);
     });
 
+    it('POST /studies/{study} stores only the instances of that study, addressed by the UID sent or the de-identified one served; the others are failed with 0xA901 (they were stored)', async () => {
+      const stow = (study: string, files: Buffer[]) =>
+        sys.http().post(`/dicom-web/projects/${projectId}/studies/${study}`).set(bearer(manager.token)).set('content-type', 'multipart/related; type="application/dicom"; boundary=SB').send(stowBody(files, 'SB'));
+      const ts1 = readFileSync(dataPath('dicom/transfer-syntaxes/1.dcm'));
+      const ts2 = readFileSync(dataPath('dicom/transfer-syntaxes/2.dcm'));
+      const otherStudy = readFileSync(dataPath('dicom/modalities/enhanced-mr-10frames.dcm'));
+      const sourceStudy = readDicom(ts1, { untilPixelData: true }).dataset.StudyInstanceUID as string;
+      const other = readDicom(otherStudy, { untilPixelData: true });
+      const before = await instanceCount();
+
+      // Addressed by the Study Instance UID the sender knows: the instance of another study is not stored.
+      const res = await stow(sourceStudy, [ts1, otherStudy]);
+      expect(res.status).toBe(202);
+      const body = JSON.parse(res.text);
+      expect(body['00081199'].Value).toHaveLength(1);
+      expect(body['00081198'].Value).toEqual([{ '00081150': { vr: 'UI', Value: [other.sopClassUid] }, '00081155': { vr: 'UI', Value: [other.sopInstanceUid] }, '00081197': { vr: 'US', Value: [0xa901] } }]);
+      expect(res.headers.warning).toMatch(/Study Instance UID .* is not the study .* addressed/);
+      expect(await instanceCount()).toBe(before + 1);
+      // The study is served under its de-identified UID: the response's Retrieve URL names it, not the source UID.
+      const served = /\/studies\/([0-9.]+)\/series\//.exec(body['00081199'].Value[0]['00081190'].Value[0])![1];
+      expect(served).not.toBe(sourceStudy);
+      expect(body['00081190'].Value[0]).toMatch(new RegExp(`/studies/${served.replace(/\./g, '\\.')}$`));
+
+      // Addressed by the de-identified UID a client got from QIDO-RS: an instance of that (source) study belongs.
+      const again = await stow(served, [ts2]);
+      expect(again.status).toBe(200);
+      expect(JSON.parse(again.text)['00081199'].Value[0]['00081190'].Value[0]).toContain(`/studies/${served}/series/`);
+      expect(await instanceCount()).toBe(before + 2);
+
+      // Nothing of the target study: nothing stored, 409.
+      const none = await stow('2.25.1234567', [otherStudy]);
+      expect(none.status).toBe(409);
+      expect(JSON.parse(none.text)['00081198'].Value[0]['00081197']).toEqual({ vr: 'US', Value: [0xa901] });
+      expect(await instanceCount()).toBe(before + 2);
+    });
+
     it('refuses the wrong content type (415), annotators (403) and anonymous callers (401)', async () => {
       await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set(bearer(manager.token)).set('content-type', 'application/json').send('{}').expect(415);
       await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set(bearer(annotator.token)).set('content-type', 'multipart/related; boundary=x').send('--x--').expect(403);
@@ -180,6 +217,31 @@ describe('ingest doors', () => {
       await sys.http().get(`/dicom-web/projects/${projectId}/studies?StudyDate=19000101`).set(bearer(annotator.token)).expect(204);
       const bad = await sys.http().get(`/dicom-web/projects/${projectId}/studies?PatientWeight=7`).set(bearer(annotator.token)).expect(400);
       expect(bad.body.message).toMatch(/cannot match on "PatientWeight"/);
+    });
+
+    it('answers the attributes includefield asks for (keywords or tags, repeated or comma-separated, or all) that the index keeps; an unknown keyword is a 400', async () => {
+      const get = async (path: string) => JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}${path}`).set(bearer(annotator.token)).expect(200)).text);
+      const mr = (await get('/studies?ModalitiesInStudy=MR')).find((s: Record<string, { Value?: unknown[] }>) => Number(s['00201208'].Value![0]) === 24);
+      const studyUid = mr['0020000D'].Value[0];
+      // Without includefield: the default attributes only.
+      const [plain] = await get(`/studies/${studyUid}/series`);
+      expect(plain['00200052']).toBeUndefined();
+      const [series] = await get(`/studies/${studyUid}/series?includefield=FrameOfReferenceUID,StudyDate&includefield=00100020&includefield=PatientBirthDate`);
+      expect(series['00200052'].Value[0]).toMatch(/^2\.25\.\d+$/); // the de-identified Frame of Reference UID
+      expect(series['00100020'].Value[0]).toBe(mr['00100020'].Value[0]);
+      expect(series['00080020']).toBeDefined();
+      expect(series['00100030']).toBeUndefined(); // a valid keyword Contour does not keep: absent
+      const seriesUid = series['0020000E'].Value[0];
+      const [inst] = await get(`/studies/${studyUid}/series/${seriesUid}/instances?limit=1&includefield=all`);
+      expect(inst['00200032'].Value).toHaveLength(3);
+      expect(inst['00200037'].Value).toHaveLength(6);
+      expect(inst['00280030'].Value).toHaveLength(2);
+      expect(inst['0008103E']).toBeDefined();
+      expect(Object.keys(inst)).toEqual([...Object.keys(inst)].sort());
+      const [study] = await get(`/studies?StudyInstanceUID=${studyUid}&includefield=all`);
+      expect(study['00080062'].Value).toEqual(['1.2.840.10008.5.1.4.1.1.4']);
+      const bad = await sys.http().get(`/dicom-web/projects/${projectId}/studies?includefield=StudyDate,PatientWeigth`).set(bearer(annotator.token)).expect(400);
+      expect(bad.body.message).toMatch(/includefield "PatientWeigth" is neither a DICOM keyword nor a tag/);
     });
 
     it('retrieves an instance and a series as multipart/related, audited, and metadata as DICOM JSON', async () => {
@@ -292,6 +354,84 @@ describe('ingest doors', () => {
       const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body as { actorName: string; details: { via: string } }[];
       const vias = new Set(audit.filter((a) => a.actorName === 'ann').map((a) => a.details.via));
       expect([...vias]).toEqual(expect.arrayContaining(['wado-rs-frames', 'wado-rs-rendered']));
+    });
+
+    const binary = (r: import('node:http').IncomingMessage, cb: (e: Error | null, b: Buffer) => void) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    };
+    const instanceUrl = async (where: string, params: unknown[]) => {
+      const [row] = await sys.db.dataSource.query(
+        `SELECT i.sop_instance_uid, se.series_instance_uid, st.study_instance_uid FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 AND ${where}`,
+        [projectId, ...params],
+      );
+      return `/dicom-web/projects/${projectId}/studies/${row.study_instance_uid}/series/${row.series_instance_uid}/instances/${row.sop_instance_uid}`;
+    };
+
+    it('a YBR_FULL_422 JPEG baseline instance is described as it is served: RGB, interleaved, in its metadata, its frames and when transcoded (pydicom); the metadata said YBR_FULL_422', async () => {
+      const source = dataPath('dicom/modalities/us-color-30frames-jpeg.dcm');
+      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', source).expect(202);
+      const b = await batchDone(up.body.batchId);
+      expect(b.counts).toMatchObject({ stored: 1 });
+      const base = await instanceUrl('i.id = $2', [b.items[0].instanceId]);
+      const meta = JSON.parse((await sys.http().get(`${base}/metadata`).set(bearer(annotator.token)).expect(200)).text)[0];
+      expect(meta['00280004']).toEqual({ vr: 'CS', Value: ['RGB'] });
+      expect(meta['00280006']).toEqual({ vr: 'US', Value: [0] });
+      expect(meta['00280002']).toEqual({ vr: 'US', Value: [3] });
+      const dir = mkdtempSync(join(tmpdir(), 'ybr-'));
+      const framesRes = await sys.http().get(`${base}/frames/1`).set(bearer(annotator.token)).buffer(true).parse(binary).expect(200);
+      const [frame] = await spoolMultipart(Readable.from([framesRes.body as Buffer]), parseContentType(framesRes.headers['content-type']).params.boundary, dir);
+      const whole = await sys.http().get(base).set(bearer(annotator.token)).set('accept', `multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1`).buffer(true).parse(binary).expect(200);
+      const [transcoded] = await spoolMultipart(Readable.from([whole.body as Buffer]), parseContentType(whole.headers['content-type']).params.boundary, dir);
+      // pydicom decodes the stored JPEG as the YCbCr it holds; converted to RGB, it is what Contour serves.
+      const script = join(dir, 'check.py');
+      writeFileSync(script, [
+        'import sys, json, pydicom, numpy as np',
+        'from pydicom.pixel_data_handlers.util import convert_color_space',
+        'src = pydicom.dcmread(sys.argv[1]); ybr = src.pixel_array[0]; rgb = convert_color_space(ybr, "YBR_FULL", "RGB")',
+        'frame = np.frombuffer(open(sys.argv[2], "rb").read(), dtype=np.uint8).reshape(rgb.shape)',
+        't = pydicom.dcmread(sys.argv[3])',
+        'print(json.dumps({"frameVsRgb": float(np.abs(frame.astype(int) - rgb.astype(int)).mean()), "frameVsYbr": float(np.abs(frame.astype(int) - ybr.astype(int)).mean()),',
+        '  "transcoded": [t.PhotometricInterpretation, int(t.PlanarConfiguration)], "transcodedFrameEqual": bool(np.array_equal(t.pixel_array[0], frame))}))',
+      ].join('\n'));
+      const ref = JSON.parse((await run('/usr/bin/python3', [script, source, frame.path, transcoded.path], { maxBuffer: 1 << 26 })).stdout);
+      expect(ref.frameVsRgb).toBeLessThan(1);
+      expect(ref.frameVsYbr).toBeGreaterThan(20);
+      expect(ref.transcoded).toEqual(['RGB', 0]);
+      expect(ref.transcodedFrameEqual).toBe(true);
+    });
+
+    it('serves large binary values as a BulkDataURI whose bulkdata resource answers the bytes (multipart/related octet-stream), audited and role-checked; they were dropped', async () => {
+      // The ECG stored over C-STORE above: Waveform Data (5400,1010) of 240000 and 28800 bytes, in sequence items.
+      const base = await instanceUrl('i.sop_class_uid = $2', ['1.2.840.10008.5.1.4.1.1.9.1.1']);
+      const meta = JSON.parse((await sys.http().get(`${base}/metadata`).set(bearer(annotator.token)).expect(200)).text)[0];
+      const waveforms = meta['54000100'].Value as Record<string, { vr: string; BulkDataURI?: string; InlineBinary?: string }>[];
+      expect(waveforms).toHaveLength(2);
+      const dir = mkdtempSync(join(tmpdir(), 'bulk-'));
+      const script = join(dir, 'waveform.py');
+      writeFileSync(script, ['import sys, hashlib, pydicom', 'ds = pydicom.dcmread(sys.argv[1])', 'print(",".join(hashlib.sha256(w.WaveformData).hexdigest() for w in ds.WaveformSequence))'].join('\n'));
+      const expected = (await run('/usr/bin/python3', [script, dataPath('dicom/modalities/ecg-waveform.dcm')])).stdout.trim().split(',');
+      for (const [i, item] of waveforms.entries()) {
+        const el = item['54001010'];
+        expect(el.InlineBinary).toBeUndefined();
+        expect(el.BulkDataURI).toMatch(new RegExp(`^${base}/bulkdata/`));
+        const res = await sys.http().get(el.BulkDataURI!).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/octet-stream"').buffer(true).parse(binary).expect(200);
+        const ct = parseContentType(res.headers['content-type']);
+        expect(ct).toMatchObject({ mediaType: 'multipart/related', params: { type: 'application/octet-stream' } });
+        const [part] = await spoolMultipart(Readable.from([res.body as Buffer]), ct.params.boundary, dir);
+        expect(part.headers['content-type']).toMatch(/^application\/octet-stream/);
+        expect(createHash('sha256').update(readFileSync(part.path)).digest('hex')).toBe(expected[i]);
+      }
+      const uri = waveforms[0]['54001010'].BulkDataURI!;
+      await sys.http().get(uri).set(bearer(outsider.token)).expect(403);
+      await sys.http().get(uri).expect(401);
+      expect((await sys.http().get(uri).set(bearer(annotator.token)).set('accept', 'application/dicom+json').expect(406)).body.message).toMatch(/application\/octet-stream/);
+      expect((await sys.http().get(`${base}/bulkdata/00100010`).set(bearer(annotator.token)).expect(404)).body.message).toMatch(/no bulk data at 00100010/);
+      expect((await sys.http().get(`${base}/bulkdata/54000100.7.54001010`).set(bearer(annotator.token)).expect(404)).body.message).toMatch(/no bulk data/);
+      expect((await sys.http().get(`${base}/bulkdata/nonsense`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/bulk data path/);
+      const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body as { actorName: string; details: { via: string } }[];
+      expect(audit.filter((a) => a.actorName === 'ann' && a.details.via === 'wado-rs-bulkdata')).toHaveLength(2);
     });
 
     it('refuses callers outside the project', async () => {

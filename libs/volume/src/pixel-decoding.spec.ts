@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { readDicom, syntheticUid, writeDicom, type ParsedDicom } from '@contour/dicom';
 import { readNifti } from './nifti';
 import { PixelDecodeError } from './pixel-decode-error';
-import { decodeFrames, type DecodedFrames } from './pixel-decoding';
+import { decodedPhotometric, decodeFrames, type DecodedFrames } from './pixel-decoding';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
 const load = (rel: string) => fs.readFileSync(path.join(DATA, rel));
@@ -298,6 +298,38 @@ describe('native pixel layouts', () => {
       if (Number.isNaN(pixel[0])) return; // the second pixel of a pair has the first one's colour difference
       pixel.forEach((v, c) => expect(Math.abs(d.data[3 * p + c] - v)).toBeLessThanOrEqual(2));
     });
+  });
+});
+
+describe('decodedPhotometric: what the frames will be, from the header alone (WADO-RS metadata)', () => {
+  const predicted = (file: Buffer) => {
+    const p = readDicom(file, { untilPixelData: true });
+    return decodedPhotometric({ photometric: p.dataset.PhotometricInterpretation, samplesPerPixel: Number(p.dataset.SamplesPerPixel ?? 1), bitsAllocated: Number(p.dataset.BitsAllocated), transferSyntaxUid: p.transferSyntaxUid });
+  };
+
+  test.each(fs.readdirSync(path.join(DATA, 'dicom/modalities')).filter((f) => !/ecg|rtstruct|sr-report/.test(f)))('%s: as decodeFrames says', async (file) => {
+    const buffer = load(`dicom/modalities/${file}`);
+    expect(predicted(buffer)).toBe((await decodeFrames(buffer)).photometric);
+  });
+
+  test.each([
+    ['YBR_FULL', Uint8Array.from([16, 128, 128, 235, 128, 128, 81, 90, 240, 145, 54, 34])],
+    ['YBR_FULL_422', Uint8Array.from([16, 235, 128, 128, 81, 145, 90, 240])],
+    ['RGB', Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])],
+  ])('native %s: as decodeFrames says', async (photometric, bytes) => {
+    const file = syntheticImage({ Rows: 2, Columns: 2, SamplesPerPixel: 3, BitsAllocated: 8, BitsStored: 8, HighBit: 7, PhotometricInterpretation: photometric, PlanarConfiguration: 0 }, bytes);
+    expect(predicted(file)).toBe((await decodeFrames(file)).photometric);
+    expect(predicted(file)).toBe('RGB');
+  });
+
+  test.each([
+    [{ photometric: 'YBR_ICT', samplesPerPixel: 3, bitsAllocated: 8, transferSyntaxUid: '1.2.840.10008.1.2.4.91' }, 'RGB'],
+    [{ photometric: 'YBR_PARTIAL_420', samplesPerPixel: 3, bitsAllocated: 8, transferSyntaxUid: '1.2.840.10008.1.2.4.50' }, 'RGB'],
+    [{ photometric: 'MONOCHROME1', samplesPerPixel: 1, bitsAllocated: 16, transferSyntaxUid: '1.2.840.10008.1.2.4.50' }, 'MONOCHROME1'],
+    [{ photometric: 'PALETTE COLOR', samplesPerPixel: 1, bitsAllocated: 8, transferSyntaxUid: '1.2.840.10008.1.2.1' }, 'PALETTE COLOR'],
+    [{ photometric: 'YBR_FULL', samplesPerPixel: 3, bitsAllocated: 16, transferSyntaxUid: '1.2.840.10008.1.2.1' }, 'YBR_FULL'],
+  ])('%j -> %s', (stored, expected) => {
+    expect(decodedPhotometric(stored)).toBe(expected);
   });
 });
 

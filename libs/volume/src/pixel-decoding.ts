@@ -252,6 +252,24 @@ function rleHeaderIsSound(stream: Uint8Array): boolean {
 }
 
 /**
+ * What the samples of the frames decodeFrames gives for an image stored with these attributes are, as a
+ * Photometric Interpretation, known from the header alone (WADO-RS metadata describes the frames it serves
+ * without decoding them). Colour that is YCbCr in the file comes out RGB: native YBR_FULL / YBR_FULL_422 (8
+ * bits), any non-RGB colour inside a JPEG stream (libjpeg is asked for RGB), and JPEG 2000's YBR_ICT / YBR_RCT
+ * (OpenJPEG undoes the component transform; decodeFrames' `photometric` keeps the stored name for those, and no
+ * shared file has one). Samples always come out interleaved (Planar Configuration 0).
+ */
+export function decodedPhotometric(stored: { photometric?: string; samplesPerPixel: number; bitsAllocated: number; transferSyntaxUid: string }): string {
+  const photometric = (stored.photometric ?? (stored.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2')).trim();
+  if (stored.samplesPerPixel !== 3 || photometric === 'RGB') return photometric;
+  const codec = CODEC_BY_SYNTAX[stored.transferSyntaxUid]?.codec;
+  if (codec === 'decodeJpeg') return 'RGB';
+  if ((codec === 'decodeJpeg2000' || codec === 'decodeHtJpeg2000') && (photometric === 'YBR_ICT' || photometric === 'YBR_RCT')) return 'RGB';
+  if ((photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422') && stored.bitsAllocated === 8) return 'RGB';
+  return photometric;
+}
+
+/**
  * Decodes all frames of a DICOM image.
  * @throws PixelDecodeError with a code and a message a person can act on; DicomRejection when the file itself
  * cannot be parsed (see @contour/dicom readDicom).

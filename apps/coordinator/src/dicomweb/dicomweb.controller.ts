@@ -1,11 +1,11 @@
 // DICOMweb for a project, under /dicom-web/projects/{projectId} (and /dicom-web for DICOM_DEFAULT_PROJECT):
-// QIDO-RS search, WADO-RS retrieve, metadata, frames and rendered images of the de-identified data, STOW-RS store. The Bearer token
+// QIDO-RS search, WADO-RS retrieve, metadata, frames, bulk data and rendered images of the de-identified data, STOW-RS store. The Bearer token
 // of the login works, so OHIF or dicomweb-client can browse a project. Every image read is audited.
 import { BadRequestException, Controller, Get, HttpException, Inject, Logger, NotAcceptableException, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import type { Request, Response } from 'express';
@@ -15,13 +15,14 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { IngestItem, IngestItemStatus, IngestSource, Instance, ProjectRole } from '@contour/db';
-import { EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, transcode } from '@contour/dicom';
+import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, transcode } from '@contour/dicom';
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
-import { IngestReceiver } from '@contour/ingest';
+import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { decodeFrames, DecodedFrames, encodePng, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, VoiWindow } from '@contour/volume';
-import { dicomJsonOf } from './dicom-json';
+import { bulkDataOf, dicomJsonOf, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
+import { servedTargetStudy, STUDY_MISMATCH_FAILURE, targetStudyMatch } from './stow-study';
 
 const uuid = { schema: z.uuid() };
 const uid = { schema: z.string().regex(/^[0-9.]{1,64}$/, 'expected a DICOM UID') };
@@ -49,6 +50,17 @@ export function acceptedFrameMediaType(accept: string | undefined): void {
     if ((type === 'application/octet-stream' || type === '*/*') && (!ts || ts === '*' || ts === EXPLICIT_VR_LITTLE_ENDIAN)) return;
   }
   throw new NotAcceptableException(`WADO-RS frames are served as multipart/related; type="application/octet-stream" (uncompressed, transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN})`);
+}
+
+/** Bulk data is served as multipart/related; type="application/octet-stream" (PS3.18 bulkdata resources). */
+export function acceptedBulkDataMediaType(accept: string | undefined): void {
+  if (!accept) return;
+  for (const range of accept.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
+    const ct = parseContentType(range);
+    const type = ct.mediaType === 'multipart/related' ? (ct.params.type ?? 'application/octet-stream') : ct.mediaType;
+    if (type === 'application/octet-stream' || type === '*/*') return;
+  }
+  throw new NotAcceptableException('Bulk data is served as multipart/related; type="application/octet-stream"');
 }
 
 /** Rendered images are PNG. */
@@ -79,6 +91,7 @@ export class DicomWebController {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     @Inject(CONFIG) private readonly config: ContourConfig,
+    private readonly deidSecret: DeploymentSecret,
   ) {}
 
   // ---- QIDO-RS -------------------------------------------------------------------------------------------
@@ -149,6 +162,23 @@ export class DicomWebController {
   @Get('studies/:study/series/:series/instances/:sop/metadata')
   async instanceMetadata(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Res() res: Response) {
     await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series, sop), res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop/bulkdata/:path')
+  async retrieveBulkData(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Param('path') pathText: string, @Req() req: Request, @Res() res: Response) {
+    acceptedBulkDataMediaType(req.headers.accept);
+    const path = parseBulkDataPath(pathText);
+    if (!path) throw new BadRequestException(`"${pathText}" is not a bulk data path: a tag (8 hex digits), or inside a sequence the sequence's tag, the item's index from 0 and the tag, joined by dots (e.g. 54000100.0.54001010); take it from the BulkDataURI of the metadata`);
+    const [row] = await this.dicomweb.instances(projectId, study, series, sop);
+    const value = bulkDataOf(await this.blobs.getBuffer(row.blob_key), path);
+    if (!value) throw new NotFoundException(`Instance ${sop} has no bulk data at ${pathText}: the metadata's BulkDataURIs name the values it has (pixel data is served at .../frames)`);
+    await this.auditReads(p, projectId, [row], 'wado-rs-bulkdata');
+    const boundary = `contour-${randomUUID()}`;
+    async function* parts() {
+      yield { contentType: 'application/octet-stream', body: value! };
+    }
+    await this.sendMultipart(res, `multipart/related; type="application/octet-stream"; boundary=${boundary}`, boundary, parts());
   }
 
   @Access({ project: { param: 'projectId' } })
@@ -318,18 +348,27 @@ export class DicomWebController {
     const actor = actorOf(p);
     // What each part says it is, read before ingest takes the files: a refused part is answered with its UIDs.
     const sent = parts.map((part) => sentUids(part.path));
-    const batch = await this.receiver.openBatch(projectId, IngestSource.StowRs, `STOW-RS ${parts.length} instance(s)`, actor);
-    const itemIds = await this.receiver.addFiles(batch, parts.map((part, i) => ({ path: part.path, name: `stow-${i + 1}.dcm` })), actor);
+    // POST /studies/{study}: an instance of another study is not stored (see stow-study.ts). A part too broken
+    // to read its header goes on to ingest, which quarantines it with the reason.
+    const secret = study ? await this.deidSecret.get() : '';
+    const matches = study ? sent.map((uids) => (uids ? targetStudyMatch(uids.studyInstanceUid, study, secret) : null)) : [];
+    const outOfStudy = parts.map((_, k) => study !== null && sent[k] !== null && matches[k] === null);
+    for (const [k, part] of parts.entries()) if (outOfStudy[k]) rmSync(part.path, { force: true });
+    const accepted = parts.map((part, k) => ({ part, k })).filter(({ k }) => !outOfStudy[k]);
+    const batch = accepted.length ? await this.receiver.openBatch(projectId, IngestSource.StowRs, `STOW-RS ${accepted.length} instance(s)`, actor) : null;
+    const itemIds = batch ? await this.receiver.addFiles(batch, accepted.map(({ part, k }) => ({ path: part.path, name: `stow-${k + 1}.dcm` })), actor) : [];
+    const itemOfPart = new Map(accepted.map(({ k }, i) => [k, itemIds[i]]));
 
     // Wait (bounded) for the worker so the response can say what was stored and what was refused.
     const deadline = Date.now() + this.config.dicom.stowWaitSeconds * 1000;
     let items: IngestItem[] = [];
     for (;;) {
-      items = await this.dataSource.getRepository(IngestItem).findBy({ id: In(itemIds) });
+      items = itemIds.length ? await this.dataSource.getRepository(IngestItem).findBy({ id: In(itemIds) }) : [];
       const pending = items.some((i) => i.status === IngestItemStatus.Queued || i.status === IngestItemStatus.Processing);
       if (!pending || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    const itemById = new Map(items.map((i) => [i.id, i]));
     const instances = await this.dataSource.getRepository(Instance).findBy({ id: In(items.map((i) => i.instanceId).filter((x): x is string => !!x)) });
     const byId = new Map(instances.map((i) => [i.id, i]));
     const root = this.dicomweb.root(projectId);
@@ -340,7 +379,19 @@ export class DicomWebController {
     for (const s of await this.dataSource.query(`SELECT se.id, se.series_instance_uid, st.study_instance_uid FROM series se JOIN studies st ON st.id = se.study_id WHERE se.id = ANY($1)`, [instances.map((i) => i.seriesId)])) {
       seriesUid.set(s.id, `${s.study_instance_uid}/series/${s.series_instance_uid}`);
     }
-    for (const [k, item] of items.sort((a, b) => itemIds.indexOf(a.id) - itemIds.indexOf(b.id)).entries()) {
+    // Failed SOP Sequence items (PS3.18 10.5.3): the UIDs the sender used, when the part was readable that far.
+    const failedItem = (k: number, reason: number) => {
+      const uids = sent[k];
+      return { ...(uids ? { '00081150': { vr: 'UI', Value: [uids.sopClassUid] }, '00081155': { vr: 'UI', Value: [uids.sopInstanceUid] } } : {}), '00081197': { vr: 'US', Value: [reason] } };
+    };
+    for (let k = 0; k < parts.length; k++) {
+      if (outOfStudy[k]) {
+        failed.push(failedItem(k, STUDY_MISMATCH_FAILURE));
+        warnings.push(`stow-${k + 1}.dcm: its Study Instance UID ${sent[k]!.studyInstanceUid || '(none)'} is not the study ${study} addressed, so it was not stored; send it to ${root}/studies`);
+        continue;
+      }
+      const item = itemById.get(itemOfPart.get(k)!);
+      if (!item) continue;
       const inst = item.instanceId ? byId.get(item.instanceId) : undefined;
       if ((item.status === IngestItemStatus.Stored || item.status === IngestItemStatus.Duplicate) && inst) {
         referenced.push({
@@ -349,34 +400,41 @@ export class DicomWebController {
           '00081190': { vr: 'UR', Value: [`${root}/studies/${seriesUid.get(inst.seriesId)}/instances/${inst.sopInstanceUid}`] },
         });
       } else if (item.status === IngestItemStatus.Quarantined) {
-        // Failed SOP Sequence (PS3.18 10.5.3): the UIDs the sender used, when the part was readable that far.
-        const uids = sent[k];
-        failed.push({ ...(uids ? { '00081150': { vr: 'UI', Value: [uids.sopClassUid] }, '00081155': { vr: 'UI', Value: [uids.sopInstanceUid] } } : {}), '00081197': { vr: 'US', Value: [0xc000] } });
+        failed.push(failedItem(k, 0xc000));
         warnings.push(`${item.fileName}: ${item.reason}`);
       } else {
-        warnings.push(`${item.fileName}: still being processed; see /api/projects/${projectId}/uploads/${batch.id}`);
+        warnings.push(`${item.fileName}: still being processed; see /api/projects/${projectId}/uploads/${batch!.id}`);
       }
     }
-    const body: Record<string, unknown> = { '00081190': { vr: 'UR', Value: [`${root}/studies${study ? `/${study}` : ''}`] } };
+    const target = study ? servedTargetStudy(study, matches, secret) : null;
+    const body: Record<string, unknown> = { '00081190': { vr: 'UR', Value: [`${root}/studies${target ? `/${target}` : ''}`] } };
     if (referenced.length) body['00081199'] = { vr: 'SQ', Value: referenced };
     if (failed.length) body['00081198'] = { vr: 'SQ', Value: failed };
     // 200: all stored; 202: some refused or still processing; 409: none stored (PS3.18 10.5.3).
-    const status = referenced.length === items.length ? 200 : referenced.length === 0 && failed.length === items.length ? 409 : 202;
+    const status = referenced.length === parts.length ? 200 : referenced.length === 0 && failed.length === parts.length ? 409 : 202;
     if (warnings.length) res.setHeader('Warning', warnings.slice(0, 20).map((w) => `299 contour "${w.replace(/["\\\r\n]/g, ' ')}"`).join(', '));
-    res.setHeader('X-Contour-Batch', batch.id);
+    if (batch) res.setHeader('X-Contour-Batch', batch.id);
     res.status(status).type(DICOM_JSON).send(JSON.stringify(body));
   }
 }
 
-/** SOP Class and Instance UIDs of a received part, from its first megabyte (the header); null when unreadable. */
-function sentUids(path: string): { sopClassUid: string; sopInstanceUid: string } | null {
+/** What a received part says it is, from its header (the first megabyte, else the whole file); null when unreadable. */
+function sentUids(path: string): { sopClassUid: string; sopInstanceUid: string; studyInstanceUid: string } | null {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const head = Buffer.alloc(Math.min(1 << 20, fstatSync(fd).size));
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(1 << 20, size));
     readSync(fd, head, 0, head.length, 0);
-    const parsed = readDicom(head, { untilPixelData: true });
-    return parsed.sopClassUid && parsed.sopInstanceUid ? { sopClassUid: parsed.sopClassUid, sopInstanceUid: parsed.sopInstanceUid } : null;
+    let parsed;
+    try {
+      parsed = readDicom(head, { untilPixelData: true });
+    } catch (e) {
+      // A header longer than the first megabyte (a large private block, an embedded report...): read it all.
+      if (head.length === size || !(e instanceof DicomRejection && e.code === 'truncated')) throw e;
+      parsed = readDicom(readFileSync(path), { untilPixelData: true });
+    }
+    return parsed.sopClassUid && parsed.sopInstanceUid ? { sopClassUid: parsed.sopClassUid, sopInstanceUid: parsed.sopInstanceUid, studyInstanceUid: parsed.studyInstanceUid } : null;
   } catch {
     return null;
   } finally {

@@ -2,7 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CONFIG, ContourConfig } from '@contour/config';
-import { instanceJson, qidoFilter, QidoLevel, seriesJson, studyJson } from './qido';
+import { includeFieldsOf, qidoFilter, qidoJson, QidoLevel } from './qido';
 
 export interface StoredInstanceRef {
   id: string;
@@ -30,39 +30,43 @@ export class DicomWebService {
 
   async search(level: QidoLevel, projectId: string, query: Record<string, string | string[] | undefined>, fixed: Record<string, string>) {
     const f = qidoFilter(query, fixed);
+    const include = includeFieldsOf(query);
     const params: unknown[] = [projectId, ...f.params];
     const where = ['st.project_id = $1', ...f.where.map((w) => w.replace(/\$(\d+)/g, (_, n) => `$${Number(n) + 1}`))].join(' AND ');
     const page = `LIMIT ${f.limit} OFFSET ${f.offset}`;
     const root = this.root(projectId);
+    // Each level selects every column an answer can hold (see qido.ts): includefield only chooses among them.
+    const patientStudy = 'pa.pseudonym, pa.sex, pa.age, st.study_instance_uid, st.study_date, st.description AS study_description';
     if (level === 'study') {
       const rows = await this.dataSource.query(
-        `SELECT st.study_instance_uid, st.study_date, st.description, pa.pseudonym, pa.sex,
-                array_agg(DISTINCT se.modality) AS modalities, count(DISTINCT se.id) AS series_count, count(i.id) AS instance_count
+        `SELECT ${patientStudy}, array_agg(DISTINCT se.modality) AS modalities, array_agg(DISTINCT i.sop_class_uid) FILTER (WHERE i.sop_class_uid IS NOT NULL) AS sop_classes,
+                count(DISTINCT se.id) AS series_count, count(i.id) AS instance_count
            FROM studies st JOIN patients pa ON pa.id = st.patient_id
            JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id
           WHERE st.id IN (SELECT st.id FROM studies st JOIN patients pa ON pa.id = st.patient_id JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id WHERE ${where})
           GROUP BY st.id, pa.id ORDER BY st.study_date NULLS LAST, st.study_instance_uid ${page}`,
         params,
       );
-      return rows.map((r: Record<string, any>) => studyJson(r, `${root}/studies/${r.study_instance_uid}`));
+      return rows.map((r: Record<string, any>) => qidoJson('study', r, `${root}/studies/${r.study_instance_uid}`, include));
     }
+    const series = 'se.series_instance_uid, se.modality, se.description AS series_description, se.body_part, se.series_number, se.frame_of_reference_uid';
     if (level === 'series') {
       const rows = await this.dataSource.query(
-        `SELECT se.series_instance_uid, se.modality, se.description, se.body_part, se.series_number, st.study_instance_uid, count(i.id) AS instance_count
+        `SELECT ${patientStudy}, ${series}, count(i.id) AS instance_count
            FROM series se JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id LEFT JOIN instances i ON i.series_id = se.id
-          WHERE ${where} GROUP BY se.id, st.id ORDER BY se.series_number NULLS LAST, se.series_instance_uid ${page}`,
+          WHERE ${where} GROUP BY se.id, st.id, pa.id ORDER BY se.series_number NULLS LAST, se.series_instance_uid ${page}`,
         params,
       );
-      return rows.map((r: Record<string, any>) => seriesJson(r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}`));
+      return rows.map((r: Record<string, any>) => qidoJson('series', r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}`, include));
     }
     const rows = await this.dataSource.query(
-      `SELECT i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.number_of_frames, i.rows, i.columns, i.transfer_syntax_uid,
-              se.modality, se.series_instance_uid, st.study_instance_uid
+      `SELECT ${patientStudy}, ${series}, i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.number_of_frames, i.rows, i.columns, i.transfer_syntax_uid,
+              i.image_position, i.image_orientation, i.pixel_spacing
          FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id
         WHERE ${where} ORDER BY se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid ${page}`,
       params,
     );
-    return rows.map((r: Record<string, any>) => instanceJson(r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}/instances/${r.sop_instance_uid}`));
+    return rows.map((r: Record<string, any>) => qidoJson('instance', r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}/instances/${r.sop_instance_uid}`, include));
   }
 
   /** The stored instances under a study, series or single instance, in series/instance order; 404 when none. */

@@ -1,4 +1,4 @@
-import { qidoFilter } from './qido';
+import { includeFieldsOf, qidoFilter, qidoJson } from './qido';
 
 describe('qidoFilter', () => {
   it.each([
@@ -33,5 +33,67 @@ describe('qidoFilter', () => {
     const f = qidoFilter({ limit: '999999' }, { StudyInstanceUID: '1.2.3' });
     expect(f.where).toEqual(['st.study_instance_uid = ANY($1)']);
     expect(f.limit).toBe(5000);
+  });
+});
+
+describe('includefield', () => {
+  const study = { study_instance_uid: '2.25.1', study_date: '20200101', study_description: 'CT chest', pseudonym: 'CTR-1', sex: 'F', age: '061Y', modalities: ['CT'], sop_classes: ['1.2.840.10008.5.1.4.1.1.2'], series_count: '1', instance_count: '3' };
+  const series = { ...study, series_instance_uid: '2.25.2', modality: 'CT', series_description: 'axial', body_part: 'CHEST', series_number: 2, frame_of_reference_uid: '2.25.9', series_instance_count: '3' };
+  const instance = { ...series, sop_instance_uid: '2.25.3', sop_class_uid: '1.2.840.10008.5.1.4.1.1.2', transfer_syntax_uid: '1.2.840.10008.1.2.1', instance_number: 1, number_of_frames: 1, rows: 512, columns: 512, image_position: [-250, -250, 10.5], image_orientation: [1, 0, 0, 0, 1, 0], pixel_spacing: [0.7, 0.7] };
+
+  it.each([
+    [{}, false, []],
+    [{ includefield: 'all' }, true, []],
+    [{ includefield: 'PatientAge' }, false, ['00101010']],
+    [{ includefield: ['PatientAge', '00200052,PixelSpacing'] }, false, ['00101010', '00200052', '00280030']],
+    [{ includefield: '0020000d, ImagePositionPatient' }, false, ['0020000D', '00200032']],
+    [{ includefield: 'ReferencedSeriesSequence.SeriesInstanceUID' }, false, []],
+  ])('reads %j', (query, all, tags) => {
+    const f = includeFieldsOf(query);
+    expect(f.all).toBe(all);
+    expect([...f.tags].sort()).toEqual(tags);
+  });
+
+  it.each([
+    [{ includefield: 'PatientWeigth' }, /includefield "PatientWeigth" is neither a DICOM keyword nor a tag/],
+    [{ includefield: 'StudyDate,0010' }, /includefield "0010" is neither/],
+    [{ includefield: 'ReferencedSeriesSequence.Nope' }, /includefield "ReferencedSeriesSequence.Nope" is neither/],
+  ])('rejects %j', (query, message) => {
+    expect(() => includeFieldsOf(query)).toThrow(message);
+  });
+
+  it('answers the default attributes of each level, unchanged without includefield', () => {
+    const none = includeFieldsOf({});
+    expect(Object.keys(qidoJson('study', study, 'u', none))).toEqual(['00080020', '00080050', '00080061', '00080090', '00081030', '00081190', '00100010', '00100020', '00100040', '0020000D', '00200010', '00201206', '00201208']);
+    expect(Object.keys(qidoJson('series', series, 'u', none))).toEqual(['00080060', '0008103E', '00081190', '00180015', '0020000D', '0020000E', '00200011', '00201209']);
+    expect(Object.keys(qidoJson('instance', instance, 'u', none))).toEqual(['00080016', '00080018', '00080060', '00081190', '00083002', '0020000D', '0020000E', '00200013', '00280008', '00280010', '00280011']);
+    expect(qidoJson('study', study, 'u', none)['00201208']).toEqual({ vr: 'IS', Value: [3] });
+  });
+
+  it('adds the attributes asked for that the index keeps; others are absent', () => {
+    const json = qidoJson('series', series, 'u', includeFieldsOf({ includefield: 'FrameOfReferenceUID,PatientAge,StudyDate,PatientBirthDate,00091001' }));
+    expect(json['00200052']).toEqual({ vr: 'UI', Value: ['2.25.9'] });
+    expect(json['00101010']).toEqual({ vr: 'AS', Value: ['061Y'] });
+    expect(json['00080020']).toEqual({ vr: 'DA', Value: ['20200101'] });
+    expect(json['00100030']).toBeUndefined();
+    expect(json['00091001']).toBeUndefined();
+    // Instance-level attributes are not series attributes.
+    expect(qidoJson('series', series, 'u', includeFieldsOf({ includefield: 'ImagePositionPatient' }))['00200032']).toBeUndefined();
+  });
+
+  it('includefield=all answers every attribute the index keeps at that level', () => {
+    const all = includeFieldsOf({ includefield: 'all' });
+    const json = qidoJson('instance', instance, 'u', all);
+    expect(json['00200032']).toEqual({ vr: 'DS', Value: [-250, -250, 10.5] });
+    expect(json['00200037']).toEqual({ vr: 'DS', Value: [1, 0, 0, 0, 1, 0] });
+    expect(json['00280030']).toEqual({ vr: 'DS', Value: [0.7, 0.7] });
+    expect(json['00200052']).toEqual({ vr: 'UI', Value: ['2.25.9'] });
+    expect(json['0008103E']).toEqual({ vr: 'LO', Value: ['axial'] });
+    expect(json['00101010']).toEqual({ vr: 'AS', Value: ['061Y'] });
+    expect(Object.keys(json)).toEqual([...Object.keys(json)].sort());
+    const studyAll = qidoJson('study', study, 'u', all);
+    expect(studyAll['00080062']).toEqual({ vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] });
+    expect(studyAll['00101010']).toEqual({ vr: 'AS', Value: ['061Y'] });
+    expect(studyAll['00200052']).toBeUndefined();
   });
 });

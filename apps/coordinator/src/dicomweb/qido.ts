@@ -1,6 +1,8 @@
 // QIDO-RS over Contour's index: matching rules of PS3.18 10.6 (single value, list of UIDs, wildcards * and ?,
-// date ranges), answering DICOM JSON built from the de-identified rows.
+// date ranges), answering DICOM JSON built from the de-identified rows: each level's default attributes, plus
+// those includefield names (or all) among what the index keeps.
 import { BadRequestException } from '@nestjs/common';
+import * as dcmjs from 'dcmjs';
 
 export type QidoLevel = 'study' | 'series' | 'instance';
 
@@ -88,50 +90,110 @@ export function qidoFilter(query: Record<string, string | string[] | undefined>,
 type Json = Record<string, { vr: string; Value?: unknown[] }>;
 const attr = (vr: string, value: unknown): { vr: string; Value?: unknown[] } =>
   value === null || value === undefined || value === '' ? { vr } : { vr, Value: Array.isArray(value) ? value : [value] };
+const count = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
-export function studyJson(r: Record<string, any>, retrieveUrl: string): Json {
-  return {
-    '00080020': attr('DA', r.study_date),
-    '00080050': attr('SH', null),
-    '00080061': attr('CS', r.modalities),
-    '00080090': attr('PN', null),
-    '00081030': attr('LO', r.description),
-    '00081190': attr('UR', retrieveUrl),
-    '00100010': attr('PN', r.pseudonym ? { Alphabetic: r.pseudonym } : null),
-    '00100020': attr('LO', r.pseudonym),
-    '00100040': attr('CS', r.sex),
-    '0020000D': attr('UI', r.study_instance_uid),
-    '00200010': attr('SH', null),
-    '00201206': attr('IS', Number(r.series_count)),
-    '00201208': attr('IS', Number(r.instance_count)),
-  };
+/**
+ * Every attribute a QIDO-RS answer can hold, from what the de-identified index keeps (nothing else is kept: the
+ * files are not read for a search). `level` is the deepest level the attribute belongs to: a series or instance
+ * answer may carry its study's and patient's attributes, not the other way round. The empty ones are attributes
+ * de-identification always empties (PS3.15 action Z) that PS3.18 lists among a study's default answer.
+ */
+const RETURN_KEYS: Record<string, { tag: string; vr: string; level: QidoLevel; value: (r: Record<string, any>) => unknown }> = {
+  PatientName: { tag: '00100010', vr: 'PN', level: 'study', value: (r) => (r.pseudonym ? { Alphabetic: r.pseudonym } : null) },
+  PatientID: { tag: '00100020', vr: 'LO', level: 'study', value: (r) => r.pseudonym },
+  PatientSex: { tag: '00100040', vr: 'CS', level: 'study', value: (r) => r.sex },
+  PatientAge: { tag: '00101010', vr: 'AS', level: 'study', value: (r) => r.age },
+  StudyInstanceUID: { tag: '0020000D', vr: 'UI', level: 'study', value: (r) => r.study_instance_uid },
+  StudyDate: { tag: '00080020', vr: 'DA', level: 'study', value: (r) => r.study_date },
+  StudyDescription: { tag: '00081030', vr: 'LO', level: 'study', value: (r) => r.study_description },
+  AccessionNumber: { tag: '00080050', vr: 'SH', level: 'study', value: () => null },
+  ReferringPhysicianName: { tag: '00080090', vr: 'PN', level: 'study', value: () => null },
+  StudyID: { tag: '00200010', vr: 'SH', level: 'study', value: () => null },
+  SeriesInstanceUID: { tag: '0020000E', vr: 'UI', level: 'series', value: (r) => r.series_instance_uid },
+  Modality: { tag: '00080060', vr: 'CS', level: 'series', value: (r) => r.modality },
+  SeriesDescription: { tag: '0008103E', vr: 'LO', level: 'series', value: (r) => r.series_description },
+  BodyPartExamined: { tag: '00180015', vr: 'CS', level: 'series', value: (r) => r.body_part },
+  SeriesNumber: { tag: '00200011', vr: 'IS', level: 'series', value: (r) => r.series_number },
+  FrameOfReferenceUID: { tag: '00200052', vr: 'UI', level: 'series', value: (r) => r.frame_of_reference_uid },
+  SOPClassUID: { tag: '00080016', vr: 'UI', level: 'instance', value: (r) => r.sop_class_uid },
+  SOPInstanceUID: { tag: '00080018', vr: 'UI', level: 'instance', value: (r) => r.sop_instance_uid },
+  AvailableTransferSyntaxUID: { tag: '00083002', vr: 'UI', level: 'instance', value: (r) => r.transfer_syntax_uid },
+  InstanceNumber: { tag: '00200013', vr: 'IS', level: 'instance', value: (r) => r.instance_number },
+  NumberOfFrames: { tag: '00280008', vr: 'IS', level: 'instance', value: (r) => r.number_of_frames },
+  Rows: { tag: '00280010', vr: 'US', level: 'instance', value: (r) => r.rows },
+  Columns: { tag: '00280011', vr: 'US', level: 'instance', value: (r) => r.columns },
+  ImagePositionPatient: { tag: '00200032', vr: 'DS', level: 'instance', value: (r) => r.image_position },
+  ImageOrientationPatient: { tag: '00200037', vr: 'DS', level: 'instance', value: (r) => r.image_orientation },
+  PixelSpacing: { tag: '00280030', vr: 'DS', level: 'instance', value: (r) => r.pixel_spacing },
+};
+/** Attributes that summarise the level below: only in an answer of their own level. */
+const SUMMARY_KEYS: Record<string, { tag: string; vr: string; level: QidoLevel; value: (r: Record<string, any>) => unknown }> = {
+  ModalitiesInStudy: { tag: '00080061', vr: 'CS', level: 'study', value: (r) => r.modalities },
+  SOPClassesInStudy: { tag: '00080062', vr: 'UI', level: 'study', value: (r) => r.sop_classes },
+  NumberOfStudyRelatedSeries: { tag: '00201206', vr: 'IS', level: 'study', value: (r) => count(r.series_count) },
+  NumberOfStudyRelatedInstances: { tag: '00201208', vr: 'IS', level: 'study', value: (r) => count(r.instance_count) },
+  NumberOfSeriesRelatedInstances: { tag: '00201209', vr: 'IS', level: 'series', value: (r) => count(r.instance_count) },
+};
+const RETRIEVE_URL = '00081190';
+const DEPTH: Record<QidoLevel, number> = { study: 0, series: 1, instance: 2 };
+
+/** The attributes every answer of a level holds: PS3.18's default attributes of the level that Contour has. */
+const DEFAULT_KEYS: Record<QidoLevel, string[]> = {
+  study: ['StudyDate', 'AccessionNumber', 'ModalitiesInStudy', 'ReferringPhysicianName', 'StudyDescription', 'PatientName', 'PatientID', 'PatientSex', 'StudyInstanceUID', 'StudyID', 'NumberOfStudyRelatedSeries', 'NumberOfStudyRelatedInstances'],
+  series: ['Modality', 'SeriesDescription', 'BodyPartExamined', 'StudyInstanceUID', 'SeriesInstanceUID', 'SeriesNumber', 'NumberOfSeriesRelatedInstances'],
+  instance: ['SOPClassUID', 'SOPInstanceUID', 'Modality', 'AvailableTransferSyntaxUID', 'StudyInstanceUID', 'SeriesInstanceUID', 'InstanceNumber', 'NumberOfFrames', 'Rows', 'Columns'],
+};
+
+/** What an answer holds at each level, by tag: every attribute (includefield=all) or the defaults. */
+function answerKeys(level: QidoLevel) {
+  const all = [...Object.values(RETURN_KEYS).filter((k) => DEPTH[k.level] <= DEPTH[level]), ...Object.values(SUMMARY_KEYS).filter((k) => k.level === level)];
+  const defaults = DEFAULT_KEYS[level].map((k) => RETURN_KEYS[k] ?? SUMMARY_KEYS[k]);
+  return { all, defaults, byTag: new Map(all.map((k) => [k.tag, k])) };
+}
+const ANSWER_KEYS = { study: answerKeys('study'), series: answerKeys('series'), instance: answerKeys('instance') };
+
+export interface IncludeFields {
+  all: boolean;
+  /** Tags asked for (8 upper-case hex digits); those Contour does not keep are left out of the answer. */
+  tags: Set<string>;
 }
 
-export function seriesJson(r: Record<string, any>, retrieveUrl: string): Json {
-  return {
-    '00080060': attr('CS', r.modality),
-    '0008103E': attr('LO', r.description),
-    '00081190': attr('UR', retrieveUrl),
-    '00180015': attr('CS', r.body_part),
-    '0020000D': attr('UI', r.study_instance_uid),
-    '0020000E': attr('UI', r.series_instance_uid),
-    '00200011': attr('IS', r.series_number),
-    '00201209': attr('IS', Number(r.instance_count)),
-  };
+const TAG = /^[0-9A-Fa-f]{8}$/;
+/** A keyword of the DICOM data dictionary, or a tag, as 8 upper-case hex digits; null when it is neither. */
+function tagOf(name: string): string | null {
+  if (TAG.test(name)) return name.toUpperCase();
+  const entry = dcmjs.data.DicomMetaDictionary.nameMap[name];
+  return entry ? entry.tag.replace(/[(),]/g, '').toUpperCase() : null;
 }
 
-export function instanceJson(r: Record<string, any>, retrieveUrl: string): Json {
-  return {
-    '00080016': attr('UI', r.sop_class_uid),
-    '00080018': attr('UI', r.sop_instance_uid),
-    '00080060': attr('CS', r.modality),
-    '00081190': attr('UR', retrieveUrl),
-    '00083002': attr('UI', r.transfer_syntax_uid),
-    '0020000D': attr('UI', r.study_instance_uid),
-    '0020000E': attr('UI', r.series_instance_uid),
-    '00200013': attr('IS', r.instance_number),
-    '00280008': attr('IS', r.number_of_frames),
-    '00280010': attr('US', r.rows),
-    '00280011': attr('US', r.columns),
-  };
+/**
+ * Reads `includefield` (PS3.18 QIDO-RS query parameters): "all", or attributes by keyword or tag, repeated or comma-separated. A
+ * sequence path (00081115.0020000E) is accepted when every part is an attribute, and answers nothing: the index
+ * keeps no sequence. A name that is neither a keyword nor a tag is a 400 naming it.
+ */
+export function includeFieldsOf(query: Record<string, string | string[] | undefined>): IncludeFields {
+  const raw = query.includefield;
+  const names = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const fields: IncludeFields = { all: false, tags: new Set() };
+  for (const name of names) {
+    if (name.toLowerCase() === 'all') {
+      fields.all = true;
+      continue;
+    }
+    const path = name.split('.').map(tagOf);
+    if (path.some((t) => t === null)) {
+      throw new BadRequestException(`QIDO-RS: includefield "${name}" is neither a DICOM keyword nor a tag (8 hex digits, e.g. 00100020): check its spelling, or ask for includefield=all`);
+    }
+    if (path.length === 1) fields.tags.add(path[0]!);
+  }
+  return fields;
+}
+
+/** One QIDO-RS answer: the level's default attributes plus those asked for that the index keeps, in tag order. */
+export function qidoJson(level: QidoLevel, r: Record<string, any>, retrieveUrl: string, include: IncludeFields): Json {
+  const keys = ANSWER_KEYS[level];
+  const chosen = include.all ? keys.all : [...keys.defaults, ...[...include.tags].map((t) => keys.byTag.get(t)).filter((k) => k !== undefined)];
+  const out: Json = { [RETRIEVE_URL]: attr('UR', retrieveUrl) };
+  for (const k of chosen) out[k.tag] = attr(k.vr, k.value(r));
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
