@@ -63,7 +63,8 @@ describe('de-identification and quality checks at ingest', () => {
     expect(reason('good.dcm').status).toBe('stored');
     expect(readdirSync(dataPath('dicom/broken')).length).toBe(Object.keys(expected).length);
     const q = (await sys.http().get(`/api/projects/${projectId}/quarantine`).set(bearer(pm)).expect(200)).body;
-    expect(q.length).toBe(Object.keys(expected).length);
+    expect(q.total).toBe(Object.keys(expected).length);
+    expect(q.items.length).toBe(Object.keys(expected).length);
     // The received file of a quarantined item is for admins only (it may hold identifying data).
     const item = reason('bad-vr.dcm');
     await sys.http().get(`/api/projects/${projectId}/quarantine/${item.id}/file`).set(bearer(pm)).expect(403);
@@ -71,7 +72,36 @@ describe('de-identification and quality checks at ingest', () => {
     expect(Number(raw.headers['content-length'])).toBe(readFileSync(dataPath('dicom/broken/bad-vr.dcm')).length);
     // Re-processing puts it through the pipeline again (and it is quarantined again, for the same reason).
     await sys.http().post(`/api/projects/${projectId}/quarantine/${item.id}/reprocess`).set(bearer(pm)).expect(201);
-    await eventually(async () => (await sys.http().get(`/api/projects/${projectId}/quarantine`).set(bearer(pm))).body.some((x: { id: string; attempts: number }) => x.id === item.id && x.attempts === 2), 30_000);
+    await eventually(async () => (await sys.http().get(`/api/projects/${projectId}/quarantine`).set(bearer(pm))).body.items.some((x: { id: string; attempts: number }) => x.id === item.id && x.attempts === 2), 30_000);
+  });
+
+  it('the quarantine list comes in pages (limit, offset) with the total; bad paging values are refused with what is allowed', async () => {
+    // The ten files the test above quarantined.
+    const list = (query: string) => sys.http().get(`/api/projects/${projectId}/quarantine${query}`).set(bearer(pm));
+    const all = (await list('').expect(200)).body as { total: number; items: { id: string; updatedAt: string }[] };
+    expect(all.total).toBe(10);
+    expect(all.items.map((i) => i.updatedAt)).toEqual([...all.items.map((i) => i.updatedAt)].sort().reverse());
+    const pages = [];
+    for (let offset = 0; offset < 10; offset += 4) pages.push((await list(`?limit=4&offset=${offset}`).expect(200)).body);
+    expect(pages.map((p) => p.total)).toEqual([10, 10, 10]);
+    expect(pages.map((p) => p.items.length)).toEqual([4, 4, 2]);
+    // The pages put together are the whole list, in the same order: none repeated, none skipped.
+    expect(pages.flatMap((p) => p.items.map((i: { id: string }) => i.id))).toEqual(all.items.map((i) => i.id));
+    expect((await list('?offset=10').expect(200)).body).toEqual({ total: 10, items: [] });
+    expect((await list('?limit=1000').expect(200)).body.items).toHaveLength(10);
+    for (const [query, message] of [
+      ['?limit=0', 'limit: must be a whole number from 1 to 1000'],
+      ['?limit=1001', 'limit: must be a whole number from 1 to 1000'],
+      ['?limit=abc', 'limit: must be a whole number from 1 to 1000'],
+      ['?limit=2.5', 'limit: must be a whole number from 1 to 1000'],
+      ['?offset=-1', 'offset: must be a whole number from 0 up'],
+      ['?offset=x', 'offset: must be a whole number from 0 up'],
+    ]) {
+      expect({ query, body: (await list(query).expect(400)).body }).toMatchObject({ query, body: { statusCode: 400, message: [message] } });
+    }
+    // Paging changes nothing about who may list: managers of the project only.
+    const annotator = await sys.user('quarantine-annotator', [Role.Annotator]);
+    await list('?limit=5').set(bearer(annotator)).expect(403);
   });
 
   it('stored files carry no identifying attribute (pydicom, attribute by attribute)', async () => {

@@ -44,6 +44,8 @@ export interface SeriesGeometry {
   affineLps: number[][];
   order?: string[];
   slices?: { id: string; frame: number }[];
+  /** The plane a 3D series was acquired in (absent for 2D images and uploaded NIfTI volumes). */
+  plane?: 'axial' | 'coronal' | 'sagittal' | 'oblique';
 }
 
 export interface TaskSeries {
@@ -315,7 +317,11 @@ export const api = {
   deleteAeRoute: (projectId: string, ae: string) => json<void>('DELETE', `${p(projectId)}/ae-routes/${encodeURIComponent(ae)}`),
   studies: (projectId: string) => json<{ id: string; studyInstanceUid: string; studyDate: string | null; description: string; patientPseudonym: string; seriesCount: number; instanceCount: number }[]>('GET', `${p(projectId)}/studies`),
   deidReport: (projectId: string, studyId: string) => json<DeidReport>('GET', `${p(projectId)}/studies/${studyId}/deid-report`),
-  quarantine: (projectId: string) => json<{ id: string; fileName: string; sizeBytes: string; reasonCode: string; reason: string; updatedAt: string }[]>('GET', `${p(projectId)}/quarantine`),
+  /** Quarantined files, newest first: a page of `limit` (API default 100, at most 1000) from `offset`, and the total. */
+  quarantine: (projectId: string, page: { limit?: number; offset?: number } = {}) => {
+    const query = new URLSearchParams(Object.entries(page).map(([k, v]) => [k, String(v)])).toString();
+    return json<{ total: number; items: { id: string; fileName: string; sizeBytes: string; reasonCode: string; reason: string; updatedAt: string }[] }>('GET', `${p(projectId)}/quarantine${query ? `?${query}` : ''}`);
+  },
   uploads: (projectId: string) => json<{ id: string; label: string; source: string; createdAt: string }[]>('GET', `${p(projectId)}/uploads`),
   uploadProgress: (projectId: string, batchId: string) => json<BatchProgress>('GET', `${p(projectId)}/uploads/${batchId}`),
   health: () => json<Health>('GET', '/api/health'),

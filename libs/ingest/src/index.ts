@@ -5,3 +5,4 @@ export * from './dicomweb-import.service';
 export * from './zip';
 export * from './deployment-secret.service';
 export * from './series-geometry.service';
+export * from './view-groups';

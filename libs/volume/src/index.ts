@@ -4,6 +4,7 @@ export * from './affine';
 export * from './voxel-data';
 export * from './orientation';
 export * from './series-geometry';
+export * from './slice-plane';
 export * from './dicom-geometry';
 export * from './pixel-decode-error';
 export * from './pixel-decoding';

@@ -10,6 +10,13 @@ import { JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 
 const uuid = { schema: z.uuid() };
+/** A paging number: a whole number within [min, max], or the default when absent. */
+const pageNumber = (min: number, max: number, fallback: number) => {
+  const error = `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(fallback);
+};
+/** Paged like the other lists (tasks, instances): newest first, `limit` items from `offset`. */
+const QuarantineQuery = z.object({ limit: pageNumber(1, 1000, 100), offset: pageNumber(0, Number.MAX_SAFE_INTEGER, 0) });
 
 /**
  * Quarantined files: listed with their reasons for the project's managers; the received file itself (which
@@ -27,15 +34,19 @@ export class QuarantineController {
     private readonly audit: AuditService,
   ) {}
 
+  /** The project's quarantined files, newest first: `total` in all, and `items`, `limit` (default 100, at most 1000) from `offset`. */
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Get()
-  list(@Param('projectId', uuid) projectId: string) {
-    return this.dataSource.getRepository(IngestItem).find({
+  async list(@Param('projectId', uuid) projectId: string, @Query({ schema: QuarantineQuery }) q: z.infer<typeof QuarantineQuery>) {
+    const [items, total] = await this.dataSource.getRepository(IngestItem).findAndCount({
       where: { projectId, status: IngestItemStatus.Quarantined },
       select: { id: true, batchId: true, fileName: true, sizeBytes: true, reasonCode: true, reason: true, attempts: true, updatedAt: true },
-      order: { updatedAt: 'DESC' },
-      take: 1000,
+      // The id breaks ties (a batch quarantined in one statement): pages neither repeat nor skip an item.
+      order: { updatedAt: 'DESC', id: 'ASC' },
+      take: q.limit,
+      skip: q.offset,
     });
+    return { total, items };
   }
 
   @Access({ roles: [Role.Admin] })

@@ -63,7 +63,9 @@ export class InstancesController {
 
   /**
    * The project's series with their geometry check: `qcStatus` (ok, warning, failed) and `qcIssues` (code, message,
-   * severity), so a series that failed its check (and so was not split into tasks) says why.
+   * severity), so a series that failed its check (and so was not split into tasks) says why; `plane` (axial,
+   * coronal, sagittal, oblique; null for a series without 3D geometry) and `viewGroup` (the series read together:
+   * mammography views, MR/CT series of one body part in several planes; null when none).
    */
   @Access({ project: { param: 'projectId' } })
   @Get('series')
@@ -73,6 +75,8 @@ export class InstancesController {
       .createQueryBuilder('s')
       .leftJoin(Instance, 'i', 'i.series_id = s.id')
       .select(['s.id AS id', 's.study_id AS "studyId"', 's.series_instance_uid AS "seriesInstanceUid"', 's.modality AS modality', 's.description AS description', 's.body_part AS "bodyPart"', 's.series_number AS "seriesNumber"', 's.qc_status AS "qcStatus"', 's.qc_issues AS "qcIssues"'])
+      .addSelect(`s.geometry ->> 'plane'`, 'plane')
+      .addSelect('s.view_group', 'viewGroup')
       .addSelect('count(i.id)::int', 'instanceCount')
       .where('s.project_id = :projectId', { projectId })
       .groupBy('s.id')

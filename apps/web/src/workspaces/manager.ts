@@ -607,14 +607,15 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
     }
   }
   async function refreshQuarantine() {
-    const items = await api.quarantine(projectId);
+    const { total, items } = await api.quarantine(projectId);
     replace(
       quarantineEl,
       items.length
         ? h(
             'table',
             { class: 'data compact' },
-            h('caption', { class: 'visually-hidden' }, 'Quarantined files'),
+            // The newest page only: say so when there are more.
+            h('caption', total > items.length ? null : { class: 'visually-hidden' }, total > items.length ? `The newest ${items.length} of ${total} quarantined files` : 'Quarantined files'),
             h('thead', null, h('tr', null, ...['File', 'Reason', 'Size', 'When'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
             h('tbody', null, ...items.map((i) => h('tr', null, h('td', null, i.fileName), h('td', null, i.reason), h('td', null, fmtBytes(Number(i.sizeBytes))), h('td', null, fmtDate(i.updatedAt))))),
           )
