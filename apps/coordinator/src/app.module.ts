@@ -34,6 +34,8 @@ import { QueueMetricsService } from './system/queue-metrics.service';
 import { RouteAccessCheck } from './system/route-access.check';
 import { UsersController } from './users/users.controller';
 import { DicomProjectResolver } from './ingest/project-resolver.service';
+import { PrivacyHold } from './ingest/privacy-hold.service';
+import { PrivacyReviewController } from './ingest/privacy-review.controller';
 import { QuarantineController, ReidController } from './ingest/quarantine.controller';
 import { SourcesController } from './ingest/sources.controller';
 import { StorageScpService } from './dimse/storage-scp.service';
@@ -70,7 +72,7 @@ export class AppModule implements NestModule {
           }),
         }),
       ],
-      controllers: [AuthController, UsersController, ProjectsController, UploadsController, SourcesController, QuarantineController, ReidController, DicomWebController, TasksController, ProtocolsController, ModelsController, ExportsController, InstancesController, AuditController, HealthController, MetricsController],
+      controllers: [AuthController, UsersController, ProjectsController, UploadsController, SourcesController, QuarantineController, ReidController, PrivacyReviewController, DicomWebController, TasksController, ProtocolsController, ModelsController, ExportsController, InstancesController, AuditController, HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_PIPE, useValue: new StandardSchemaValidationPipe() },
@@ -82,6 +84,7 @@ export class AppModule implements NestModule {
         DicomProjectResolver,
         StorageScpService,
         DicomWebService,
+        PrivacyHold,
         TaskQueries,
         Schedules,
         DemoSeeder,

@@ -32,3 +32,34 @@ export function burnedInFlags(e: BurnedInEvidence): string[] {
     (e.imageType ?? []).some((v) => String(v).trim().toUpperCase() === 'SECONDARY');
   return risky ? [FLAG_REVIEW_BURNED_IN] : [];
 }
+
+/**
+ * Which flagged images a project holds back from annotators and reviewers until a manager has looked at them:
+ * 'declared' (Burned In Annotation YES), 'all' (also the kinds of image that often carry text), 'none'.
+ */
+export type BurnedInHold = 'declared' | 'all' | 'none';
+
+/** The flags that hold an image under `hold`. */
+export function heldFlags(hold: BurnedInHold): string[] {
+  return hold === 'all' ? [FLAG_BURNED_IN_ANNOTATION, FLAG_REVIEW_BURNED_IN] : hold === 'declared' ? [FLAG_BURNED_IN_ANNOTATION] : [];
+}
+
+/** A manager's decision on a held image: 'clear' (no identifying text: annotate it) or 'exclude' (never shown). */
+export type PrivacyDecision = 'clear' | 'exclude';
+
+/** Is an image with these flags and this decision (if any) held from annotators and reviewers? */
+export function isHeld(flags: readonly string[], decision: PrivacyDecision | null | undefined, hold: BurnedInHold): boolean {
+  if (decision === 'clear') return false;
+  if (decision === 'exclude') return true;
+  const held = heldFlags(hold);
+  return flags.some((f) => held.includes(f));
+}
+
+/**
+ * The same test in SQL, for an instances row aliased `alias`, with the held flags as parameter `$n` (text[]): the
+ * decision lives in the instance's attributes (`privacyReview.decision`).
+ */
+export function heldInstanceSql(alias: string, n: number): string {
+  const decision = `${alias}.attributes #>> '{privacyReview,decision}'`;
+  return `(${decision} IS DISTINCT FROM 'clear' AND (${decision} = 'exclude' OR ${alias}.flags && $${n}::text[]))`;
+}

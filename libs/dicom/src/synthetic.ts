@@ -57,6 +57,8 @@ export interface CtPhantomOptions {
   manufacturer?: string;
   /** Shuffle the file order (real senders do not send slices in order). */
   shuffle?: boolean;
+  /** Burned In Annotation (0028,0301), when given. */
+  burnedInAnnotation?: 'YES' | 'NO';
 }
 
 /**
@@ -128,6 +130,7 @@ export function ctPhantomSeries(o: CtPhantomOptions): { files: Buffer[]; studyIn
         ImagePositionPatient: [-mm(cx), -mm(cy), z],
         ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
         SliceLocation: z,
+        ...(o.burnedInAnnotation ? { BurnedInAnnotation: o.burnedInAnnotation } : {}),
         PixelSpacing: [ps, ps],
         Rows: rows,
         Columns: cols,

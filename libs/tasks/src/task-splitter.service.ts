@@ -5,6 +5,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
+import { heldFlags, heldInstanceSql } from '@contour/deid';
 import { LabelProtocol, Project, Study, Task } from '@contour/db';
 import { JobName, JobQueue, prelabelJobId } from '@contour/queue';
 import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
@@ -28,14 +29,17 @@ export class TaskSplitter {
     if (!study) return { created: 0, existing: 0 };
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: study.projectId });
     const settings = parseProjectSettings(project.settings);
-    const rows: { id: string; modality: string; geometry: { kind?: string } | null; qc_status: string; view_group: string | null; source: 'dicom' | 'nifti'; instance_ids: string[]; frames: number | null }[] = await this.dataSource.query(
+    const rows: { id: string; modality: string; geometry: { kind?: string } | null; qc_status: string; view_group: string | null; source: 'dicom' | 'nifti'; instance_ids: string[]; held_ids: string[]; frames: number | null }[] = await this.dataSource.query(
       `SELECT se.id, se.modality, se.geometry, se.qc_status, se.view_group, se.source,
-              array_remove(array_agg(i.id ORDER BY i.instance_number NULLS LAST, i.sop_instance_uid), NULL) AS instance_ids, max(i.number_of_frames)::int AS frames
+              array_remove(array_agg(i.id ORDER BY i.instance_number NULLS LAST, i.sop_instance_uid), NULL) AS instance_ids, max(i.number_of_frames)::int AS frames,
+              array_remove(array_agg(CASE WHEN ${heldInstanceSql('i', 2)} THEN i.id END), NULL) AS held_ids
          FROM series se LEFT JOIN instances i ON i.series_id = se.id WHERE se.study_id = $1 GROUP BY se.id`,
-      [studyId],
+      [studyId, heldFlags(settings.deid.burnedInHold)],
     );
-    const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.geometry?.kind ?? null, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, frames: r.frames ?? 1 }));
+    const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.geometry?.kind ?? null, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, heldInstanceIds: r.held_ids, frames: r.frames ?? 1 }));
     const specs = splitStudy(series, settings.split.policy, settings.split.framesPerTask);
+    const held = rows.reduce((n, r) => n + r.held_ids.length, 0);
+    if (held) this.logger.log(`study ${studyId}: ${held} image(s) held for a privacy review (burned-in text); their tasks wait for a manager`);
     const protocol = await this.dataSource.getRepository(LabelProtocol).findOne({ where: { projectId: project.id }, order: { version: 'DESC' } });
     const prelabel = settings.prelabelModels.length > 0;
     let created = 0;

@@ -32,6 +32,12 @@ export const DeidSettings = z.object({
   retainDeviceIdentity: z.boolean().default(false),
   cleanDescriptors: z.boolean().default(true),
   keepSafePrivateTags: z.boolean().default(true),
+  /**
+   * Images whose pixels may carry identifying text wait for a manager's look before annotators or reviewers see
+   * them: 'declared' (Burned In Annotation YES), 'all' (also ultrasound, secondary capture and derived images that
+   * do not say), 'none'.
+   */
+  burnedInHold: z.enum(['declared', 'all', 'none']).default('declared'),
 });
 
 export const ProjectSettings = z.object({

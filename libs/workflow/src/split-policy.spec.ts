@@ -15,6 +15,16 @@ describe('splitStudy', () => {
       'view-group',
       ['view-group:g1', 'view-group:x'],
     ],
+    ['held images: a series task waits while one of its images is held', [series({ id: 'a', heldInstanceIds: ['i2'] }), series({ id: 'b' })], 'series', ['series:b']],
+    ['held images: image tasks are made for the others', [series({ kind: 'single-image', heldInstanceIds: ['i2'] })], 'image', ['image:i1', 'image:i3']],
+    ['held images: a held cine gets no frame ranges, the others do', [series({ modality: 'US', kind: 'multi-frame-2d', instanceIds: ['u1', 'u2'], frames: 60, heldInstanceIds: ['u1'] })], 'frames', ['frames:u2:0-49', 'frames:u2:50-59']],
+    [
+      'held images: a view group waits while one of its views is held',
+      [series({ id: 'lcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1', heldInstanceIds: ['i1'] }), series({ id: 'rcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1' }), series({ id: 'x', modality: 'MG', kind: 'single-image' })],
+      'view-group',
+      ['view-group:x'],
+    ],
+    ['held images: an empty held list holds nothing', [series({ heldInstanceIds: [] })], 'series', ['series:s1']],
   ] as [string, SeriesForSplit[], 'series' | 'image' | 'frames' | 'view-group', string[]][])('%s', (_name, input, policy, keys) => {
     expect(splitStudy(input, policy).map((t) => t.splitKey)).toEqual(keys);
   });

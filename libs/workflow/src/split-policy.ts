@@ -14,6 +14,8 @@ export interface SeriesForSplit {
   qcStatus: string;
   /** 'nifti' volumes have no instances: they are split as one 3D task. */
   source?: 'dicom' | 'nifti';
+  /** Instances held for a manager's privacy look (burned-in text): no task shows them until cleared. */
+  heldInstanceIds?: string[];
 }
 
 export interface TaskSpec {
@@ -32,9 +34,15 @@ const NON_IMAGE = new Set(['SR', 'PR', 'KO', 'RTSTRUCT', 'RTPLAN', 'RTDOSE', 'SE
 export const annotatable = (s: SeriesForSplit) =>
   !NON_IMAGE.has(s.modality.toUpperCase()) && s.qcStatus !== 'failed' && s.qcStatus !== 'pending' && (s.instanceIds.length > 0 || s.source === 'nifti');
 
+/**
+ * The study's tasks under `policy`. Held images (privacy review) stay out: an image task is not made for one, a
+ * series or view-group task waits until none of its images is held (a task is never made without an image it
+ * should have had: its split key would then stop a later split from adding it).
+ */
 export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' | 'frames' | 'view-group', framesPerTask = 50): TaskSpec[] {
   const usable = series.filter(annotatable);
   const specs: TaskSpec[] = [];
+  const held = (s: SeriesForSplit) => (s.heldInstanceIds?.length ?? 0) > 0;
   if (policy === 'view-group') {
     const groups = new Map<string, SeriesForSplit[]>();
     for (const s of usable) {
@@ -42,6 +50,7 @@ export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' 
       groups.set(key, [...(groups.get(key) ?? []), s]);
     }
     for (const [key, members] of groups) {
+      if (members.some(held)) continue;
       const ids = members.map((m) => m.id).sort();
       specs.push({ splitKey: `view-group:${key.startsWith('series:') ? ids[0] : key}`, kind: 'view-group', seriesIds: ids, modality: members[0].modality });
     }
@@ -49,16 +58,17 @@ export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' 
   }
   for (const s of usable) {
     const multiFrame2d = s.kind === 'multi-frame-2d';
+    const shown = (instanceId: string) => !s.heldInstanceIds?.includes(instanceId);
     if (policy === 'frames' && multiFrame2d) {
-      for (const instanceId of [...s.instanceIds].sort()) {
+      for (const instanceId of [...s.instanceIds].sort().filter(shown)) {
         for (let start = 0; start < s.frames; start += framesPerTask) {
           const end = Math.min(start + framesPerTask, s.frames) - 1;
           specs.push({ splitKey: `frames:${instanceId}:${start}-${end}`, kind: 'frames', seriesIds: [s.id], instanceId, frameStart: start, frameEnd: end, modality: s.modality });
         }
       }
     } else if (s.source !== 'nifti' && (policy === 'image' || (policy === 'frames' && !multiFrame2d && s.kind !== 'volume' && s.kind !== 'multi-frame-volume'))) {
-      for (const instanceId of [...s.instanceIds].sort()) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
-    } else {
+      for (const instanceId of [...s.instanceIds].sort().filter(shown)) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
+    } else if (!held(s)) {
       specs.push({ splitKey: `series:${s.id}`, kind: 'series', seriesIds: [s.id], modality: s.modality });
     }
   }

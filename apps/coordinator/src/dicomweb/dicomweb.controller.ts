@@ -22,6 +22,7 @@ import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { decodeFrames, DecodedFrames, encodePng, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, VoiWindow } from '@contour/volume';
 import { bulkDataOf, dicomJsonOf, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
+import { PrivacyHold } from '../ingest/privacy-hold.service';
 import { servedTargetStudy, STUDY_MISMATCH_FAILURE, targetStudyMatch } from './stow-study';
 
 const uuid = { schema: z.uuid() };
@@ -92,6 +93,7 @@ export class DicomWebController {
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     @Inject(CONFIG) private readonly config: ContourConfig,
     private readonly deidSecret: DeploymentSecret,
+    private readonly privacy: PrivacyHold,
   ) {}
 
   // ---- QIDO-RS -------------------------------------------------------------------------------------------
@@ -131,37 +133,37 @@ export class DicomWebController {
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study')
   async retrieveStudy(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Req() req: Request, @Res() res: Response) {
-    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study), req, res);
+    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study, undefined, undefined, await this.privacy.hiddenFlags(p, projectId)), req, res);
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/series/:series')
   async retrieveSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Req() req: Request, @Res() res: Response) {
-    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study, series), req, res);
+    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study, series, undefined, await this.privacy.hiddenFlags(p, projectId)), req, res);
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/series/:series/instances/:sop')
   async retrieveInstance(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Req() req: Request, @Res() res: Response) {
-    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study, series, sop), req, res);
+    await this.retrieve(p, projectId, await this.dicomweb.instances(projectId, study, series, sop, await this.privacy.hiddenFlags(p, projectId)), req, res);
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/metadata')
   async studyMetadata(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Res() res: Response) {
-    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study), res);
+    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, undefined, undefined, await this.privacy.hiddenFlags(p, projectId)), res);
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/series/:series/metadata')
   async seriesMetadata(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Res() res: Response) {
-    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series), res);
+    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series, undefined, await this.privacy.hiddenFlags(p, projectId)), res);
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/series/:series/instances/:sop/metadata')
   async instanceMetadata(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Res() res: Response) {
-    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series, sop), res);
+    await this.metadata(p, projectId, await this.dicomweb.instances(projectId, study, series, sop, await this.privacy.hiddenFlags(p, projectId)), res);
   }
 
   @Access({ project: { param: 'projectId' } })
@@ -170,7 +172,7 @@ export class DicomWebController {
     acceptedBulkDataMediaType(req.headers.accept);
     const path = parseBulkDataPath(pathText);
     if (!path) throw new BadRequestException(`"${pathText}" is not a bulk data path: a tag (8 hex digits), or inside a sequence the sequence's tag, the item's index from 0 and the tag, joined by dots (e.g. 54000100.0.54001010); take it from the BulkDataURI of the metadata`);
-    const [row] = await this.dicomweb.instances(projectId, study, series, sop);
+    const [row] = await this.dicomweb.instances(projectId, study, series, sop, await this.privacy.hiddenFlags(p, projectId));
     const value = bulkDataOf(await this.blobs.getBuffer(row.blob_key), path);
     if (!value) throw new NotFoundException(`Instance ${sop} has no bulk data at ${pathText}: the metadata's BulkDataURIs name the values it has (pixel data is served at .../frames)`);
     await this.auditReads(p, projectId, [row], 'wado-rs-bulkdata');
@@ -186,7 +188,7 @@ export class DicomWebController {
   async retrieveFrames(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Param('frames') frameList: string, @Req() req: Request, @Res() res: Response) {
     acceptedFrameMediaType(req.headers.accept);
     const numbers = parseFrameList(frameList);
-    const [row] = await this.dicomweb.instances(projectId, study, series, sop);
+    const [row] = await this.dicomweb.instances(projectId, study, series, sop, await this.privacy.hiddenFlags(p, projectId));
     const decoded = await this.decode(await this.blobs.getBuffer(row.blob_key));
     const missing = numbers.filter((n) => n > decoded.frames);
     if (missing.length) throw new NotFoundException(`Frame ${missing.join(', ')} does not exist: the instance has ${decoded.frames} frame(s)`);
@@ -305,7 +307,7 @@ export class DicomWebController {
     } catch (e) {
       throw new BadRequestException((e as Error).message);
     }
-    const [row] = await this.dicomweb.instances(projectId, study, series, sop);
+    const [row] = await this.dicomweb.instances(projectId, study, series, sop, await this.privacy.hiddenFlags(p, projectId));
     const buffer = await this.blobs.getBuffer(row.blob_key);
     const parsed = readDicom(buffer);
     const decoded = await this.decode(buffer, parsed);

@@ -2,6 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CONFIG, ContourConfig } from '@contour/config';
+import { heldInstanceSql } from '@contour/deid';
 import { includeFieldsOf, qidoFilter, qidoJson, QidoLevel } from './qido';
 
 export interface StoredInstanceRef {
@@ -70,9 +71,14 @@ export class DicomWebService {
   }
 
   /** The stored instances under a study, series or single instance, in series/instance order; 404 when none. */
-  async instances(projectId: string, study: string, series?: string, sop?: string): Promise<StoredInstanceRef[]> {
+  async instances(projectId: string, study: string, series?: string, sop?: string, hiddenFlags: string[] | null = null): Promise<StoredInstanceRef[]> {
     const params: unknown[] = [projectId, study];
     let where = 'i.project_id = $1 AND st.study_instance_uid = $2';
+    if (hiddenFlags) {
+      // Images held for a privacy review are not served to annotators and reviewers (PrivacyHold).
+      params.push(hiddenFlags);
+      where += ` AND NOT ${heldInstanceSql('i', params.length)}`;
+    }
     if (series) {
       params.push(series);
       where += ` AND se.series_instance_uid = $${params.length}`;
@@ -88,7 +94,7 @@ export class DicomWebService {
         WHERE ${where} ORDER BY se.series_number NULLS LAST, se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid`,
       params,
     );
-    if (!rows.length) throw new NotFoundException(`Nothing stored in this project under ${[study, series, sop].filter(Boolean).join('/')}`);
+    if (!rows.length) throw new NotFoundException(`Nothing stored in this project under ${[study, series, sop].filter(Boolean).join('/')}${hiddenFlags ? ' that you may see (images held for a privacy review are shown to managers only)' : ''}`);
     return rows;
   }
 }

@@ -10,6 +10,7 @@ import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { Instance, ProjectRole, Series } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { SeriesNifti } from '@contour/prelabel';
+import { PrivacyHold } from '../ingest/privacy-hold.service';
 
 const uuid = { schema: z.uuid() };
 const ListQuery = z.object({
@@ -30,6 +31,7 @@ export class InstancesController {
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly audit: AuditService,
     private readonly volumes: SeriesNifti,
+    private readonly privacy: PrivacyHold,
   ) {}
 
   /** The project's studies with their series and instance counts (de-identified UIDs and dates only). */
@@ -101,6 +103,7 @@ export class InstancesController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ) {
+    await this.privacy.assertVisible(p, projectId, { seriesId });
     const key = await this.volumes.niftiOf(projectId, seriesId);
     await this.audit.record(actorOf(p), { action: 'series.volume.read', objectType: 'series', objectId: seriesId, projectId, details: { via: 'api' } });
     if (q.format === 'nii') {
@@ -137,6 +140,7 @@ export class InstancesController {
   async file(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('instanceId', uuid) instanceId: string) {
     const instance = await this.dataSource.getRepository(Instance).findOneBy({ id: instanceId, projectId });
     if (!instance) throw new NotFoundException(`No instance ${instanceId} in this project`);
+    await this.privacy.assertVisible(p, projectId, { instanceId });
     await this.audit.record(actorOf(p), { action: 'instance.read', objectType: 'instance', objectId: instanceId, projectId, details: { via: 'api' } });
     return new StreamableFile(await this.blobs.get(instance.blobKey), {
       type: 'application/dicom',

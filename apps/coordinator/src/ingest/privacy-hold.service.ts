@@ -1,0 +1,37 @@
+// Who may see images held for a privacy review (see privacy-review.controller.ts): admins and the project's
+// managers. Annotators and reviewers asking for a held image's pixels (instance file, series volume, WADO-RS)
+// are refused with the reason; their tasks never include one (the split leaves held images out).
+import { ForbiddenException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Principal } from '@contour/auth';
+import { Project, ProjectRole, Role } from '@contour/db';
+import { heldFlags, heldInstanceSql } from '@contour/deid';
+import { parseProjectSettings } from '@contour/workflow';
+
+export const HELD_MESSAGE = 'held for a privacy review: its pixels may show identifying text (burned-in annotation), and a manager of the project must clear it first';
+
+@Injectable()
+export class PrivacyHold {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  seesHeld(p: Principal): boolean {
+    return p.roles.includes(Role.Admin) || (p.projectRoles ?? []).includes(ProjectRole.Manager);
+  }
+
+  /** The flags that hold an image from this caller in this project; null when the caller sees held images. */
+  async hiddenFlags(p: Principal, projectId: string): Promise<string[] | null> {
+    if (this.seesHeld(p)) return null;
+    const project = await this.dataSource.getRepository(Project).findOneBy({ id: projectId });
+    return heldFlags(parseProjectSettings(project?.settings).deid.burnedInHold);
+  }
+
+  /** 403 naming the reason when the instance, or any instance of the series, is held from the caller. */
+  async assertVisible(p: Principal, projectId: string, target: { instanceId: string } | { seriesId: string }): Promise<void> {
+    const flags = await this.hiddenFlags(p, projectId);
+    if (!flags) return;
+    const [column, id] = 'instanceId' in target ? ['id', target.instanceId] : ['series_id', target.seriesId];
+    const held = await this.dataSource.query(`SELECT 1 FROM instances i WHERE i.project_id = $1 AND i.${column} = $2 AND ${heldInstanceSql('i', 3)} LIMIT 1`, [projectId, id, flags]);
+    if (held.length) throw new ForbiddenException(`${'instanceId' in target ? 'This image is' : 'An image of this series is'} ${HELD_MESSAGE}`);
+  }
+}

@@ -1,0 +1,104 @@
+// Images whose pixels may carry identifying text (burned-in annotation: no header de-identification removes it)
+// wait for a manager of the project before any annotator or reviewer sees them (project setting
+// deid.burnedInHold). Managers list them, look at them (WADO-RS rendered, instance file: managers see the
+// de-identified data) and decide: 'clear' (nothing identifying: the study is split again and its tasks made) or
+// 'exclude' (never shown to annotators or reviewers, never in a task). Each decision is audited.
+import { Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { AuditService } from '@contour/audit';
+import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
+import { Project, ProjectRole } from '@contour/db';
+import { heldFlags, heldInstanceSql } from '@contour/deid';
+import { JobName, JobQueue } from '@contour/queue';
+import { SPLIT_DEBOUNCE_MS } from '@contour/ingest';
+import { parseProjectSettings } from '@contour/workflow';
+
+const uuid = { schema: z.uuid() };
+const ReviewQuery = z.object({
+  /** 'pending' (held, no decision yet), 'decided' (cleared or excluded), 'all'. */
+  state: z.enum(['pending', 'decided', 'all']).default('pending'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+const DecisionBody = z.object({
+  decision: z.enum(['clear', 'exclude']),
+  comment: z.string().max(2000).default(''),
+});
+
+@ApiTags('ingest')
+@ApiBearerAuth()
+@Controller('api/projects/:projectId/privacy-review')
+export class PrivacyReviewController {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: JobQueue,
+    private readonly audit: AuditService,
+  ) {}
+
+  private async held(projectId: string): Promise<string[]> {
+    const project = await this.dataSource.getRepository(Project).findOneBy({ id: projectId });
+    if (!project) throw new NotFoundException(`No project ${projectId}`);
+    return heldFlags(parseProjectSettings(project.settings).deid.burnedInHold);
+  }
+
+  /**
+   * Images waiting for a decision (or decided ones), oldest first, with their study, series, flags and the
+   * decision when there is one: `total` in all and `items`, `limit` (default 100, at most 1000) from `offset`.
+   */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Get()
+  async list(@Param('projectId', uuid) projectId: string, @Query({ schema: ReviewQuery }) q: z.infer<typeof ReviewQuery>) {
+    const flags = await this.held(projectId);
+    const decision = `i.attributes -> 'privacyReview'`;
+    const where =
+      q.state === 'pending'
+        ? `${heldInstanceSql('i', 2)} AND ${decision} IS NULL`
+        : q.state === 'decided'
+          ? `${decision} IS NOT NULL AND cardinality($2::text[]) >= 0` // ($2 bound by every variant)
+          : `(${heldInstanceSql('i', 2)} OR ${decision} IS NOT NULL)`;
+    const from = `FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 AND ${where}`;
+    const items: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT i.id, i.sop_instance_uid AS "sopInstanceUid", se.series_instance_uid AS "seriesInstanceUid", st.study_instance_uid AS "studyInstanceUid",
+              se.id AS "seriesId", st.id AS "studyId", se.modality, i.number_of_frames AS frames, i.flags, ${decision} AS review, i.created_at AS "receivedAt"
+         ${from} ORDER BY i.created_at, i.id LIMIT $3 OFFSET $4`,
+      [projectId, flags, q.limit, q.offset],
+    );
+    const [{ total }] = await this.dataSource.query(`SELECT count(*)::int AS total ${from}`, [projectId, flags]);
+    return { total, items };
+  }
+
+  /** A manager's decision on one image: 'clear' makes its tasks (the study is split again), 'exclude' keeps it out for good. */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post(':instanceId')
+  @HttpCode(200)
+  async decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('instanceId', uuid) instanceId: string, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
+    const actor = actorOf(p);
+    const review = { decision: body.decision, comment: body.comment, by: actor.name, byId: actor.id, at: new Date().toISOString() };
+    const studyId = await this.dataSource.transaction(async (m) => {
+      const [row] = await m.query(
+        `SELECT i.id, i.flags, i.attributes -> 'privacyReview' AS review, se.study_id FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = $1 AND i.project_id = $2 FOR UPDATE OF i`,
+        [instanceId, projectId],
+      );
+      if (!row) throw new NotFoundException(`No instance ${instanceId} in this project`);
+      if (row.review && row.review.decision !== body.decision) {
+        // A task may already show a cleared image: taking a decision back is not a toggle.
+        throw new ConflictException(`This image was already ${row.review.decision === 'clear' ? 'cleared' : 'excluded'} by ${row.review.by} on ${row.review.at}; a decision is not reversed`);
+      }
+      if (row.review) {
+        Object.assign(review, row.review);
+        return null;
+      }
+      await m.query(`UPDATE instances SET attributes = jsonb_set(attributes, '{privacyReview}', $2::jsonb) WHERE id = $1`, [instanceId, JSON.stringify(review)]);
+      await this.audit.record(actor, { action: `instance.privacy-${body.decision === 'clear' ? 'cleared' : 'excluded'}`, objectType: 'instance', objectId: instanceId, projectId, details: { flags: row.flags, comment: body.comment } }, m);
+      return row.study_id as string;
+    });
+    if (studyId && body.decision === 'clear') {
+      // Debounced like the split after ingest: clearing a study's images one after another splits it once.
+      await this.jobs.add(JobName.SplitStudy, { studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
+    }
+    return { instanceId, ...review, duplicate: studyId === null };
+  }
+}

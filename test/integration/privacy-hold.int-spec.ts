@@ -1,0 +1,124 @@
+// Images that may show burned-in identifying text, through the real API, PostgreSQL, Redis and the routing
+// worker: a series declaring Burned In Annotation YES makes no task and is refused to annotators (instance file,
+// series volume, WADO-RS) until a manager of the project has looked at it; clearing every image makes its task,
+// excluding one keeps it out for good; decisions are audited and not reversed. Before, such images went to
+// annotators like any other.
+import { ProjectRole, Role } from '@contour/db';
+import { ctPhantomSeries } from '@contour/dicom';
+import { QueueName } from '@contour/queue';
+import { TaskSplitter } from '@contour/tasks';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+type U = { id: string; token: string };
+
+describe('privacy hold of images with burned-in text', () => {
+  let sys: TestSystem;
+  let pm: U, ann: U, rev: U;
+  const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing] });
+    pm = await sys.user('pm', [Role.Manager]);
+    ann = await sys.user('ann', [Role.Annotator]);
+    rev = await sys.user('rev', [Role.Reviewer]);
+  });
+  afterAll(() => sys.close());
+
+  async function project(name: string, split: string) {
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name, settings: { quality: { reads: 1 }, split: { policy: split } } }).expect(201)).body.id as string;
+    await sys.http().put(`/api/projects/${id}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().put(`/api/projects/${id}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000' }], annotationTypes: [{ kind: 'segmentation-3d' }] }).expect(201);
+    return id;
+  }
+  async function upload(projectId: string, seed: string, slices: number, burnedInAnnotation?: 'YES') {
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    const series = ctPhantomSeries({ seed, slices, rows: 16, columns: 16, pixelSpacing: 8, burnedInAnnotation, patient: { name: `Held^${seed}`, id: `P-${seed}` } });
+    series.files.forEach((f, i) => up.attach('files', f, `${i}.dcm`));
+    await up.expect(202);
+    return series;
+  }
+  const tasks = async (projectId: string) => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string; kind: string; instanceId?: string }[];
+  const checkedSeries = (projectId: string, n: number) =>
+    eventually(async () => {
+      const list = (await sys.http().get(`/api/projects/${projectId}/series`).set(bearer(pm)).expect(200)).body as { id: string; studyId: string; qcStatus: string; seriesInstanceUid: string }[];
+      return list.length === n && list.every((s) => s.qcStatus === 'ok') ? list : null;
+    }, 30_000);
+  const pending = async (projectId: string) => (await sys.http().get(`/api/projects/${projectId}/privacy-review`).set(bearer(pm)).expect(200)).body as { total: number; items: { id: string; seriesId: string; studyId: string; studyInstanceUid: string; flags: string[]; review: unknown }[] };
+  const decide = (projectId: string, instanceId: string, decision: string, u: U = pm) => sys.http().post(`/api/projects/${projectId}/privacy-review/${instanceId}`).set(bearer(u)).send({ decision, comment: `${decision} after a look` });
+
+  it('a series declaring burned-in text waits for a manager: no task, refused to annotators, then cleared image by image', async () => {
+    const projectId = await project('held series', 'series');
+    await upload(projectId, 'clean', 2);
+    await upload(projectId, 'held', 2, 'YES');
+    const series = await checkedSeries(projectId, 2);
+    // The split of both studies, run now rather than waiting for the debounced job: only the clean series has a task.
+    for (const s of series) await sys.app.get(TaskSplitter).split(s.studyId);
+    expect(await tasks(projectId)).toHaveLength(1);
+    const held = await pending(projectId);
+    expect(held.total).toBe(2);
+    expect(held.items.every((i) => i.flags.includes('burned-in-annotation') && i.review === null)).toBe(true);
+    const heldSeries = held.items[0].seriesId;
+    expect(held.items[1].seriesId).toBe(heldSeries);
+    // Only managers list and decide.
+    await sys.http().get(`/api/projects/${projectId}/privacy-review`).set(bearer(ann)).expect(403);
+    await decide(projectId, held.items[0].id, 'clear', rev).expect(403);
+    await decide(projectId, held.items[0].id, 'maybe').expect(400);
+    // Annotators and reviewers get no pixels of it, with the reason; the manager does.
+    const refused = await sys.http().get(`/api/projects/${projectId}/series/${heldSeries}/volume`).set(bearer(ann)).expect(403);
+    expect(refused.body.message).toMatch(/held for a privacy review/);
+    expect((await sys.http().get(`/api/projects/${projectId}/instances/${held.items[0].id}/file`).set(bearer(rev)).expect(403)).body.message).toMatch(/burned-in annotation/);
+    await sys.http().get(`/dicom-web/projects/${projectId}/studies/${held.items[0].studyInstanceUid}/metadata`).set(bearer(ann)).expect(404);
+    await sys.http().get(`/api/projects/${projectId}/instances/${held.items[0].id}/file`).set(bearer(pm)).expect(200);
+    await sys.http().get(`/dicom-web/projects/${projectId}/studies/${held.items[0].studyInstanceUid}/metadata`).set(bearer(pm)).expect(200);
+    // The annotator's next task is the clean one.
+    const lease = (await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(200)).body;
+    expect(lease.task.series.map((s: { id: string }) => s.id)).not.toContain(heldSeries);
+
+    // One image cleared: the series still waits for the other.
+    expect((await decide(projectId, held.items[0].id, 'clear').expect(200)).body).toMatchObject({ decision: 'clear', by: 'pm', duplicate: false });
+    await sys.app.get(TaskSplitter).split(held.items[0].studyId);
+    expect(await tasks(projectId)).toHaveLength(1);
+    expect((await pending(projectId)).total).toBe(1);
+    // A decision is not reversed; the same one again answers as before.
+    expect((await decide(projectId, held.items[0].id, 'exclude').expect(409)).body.message).toMatch(/already cleared by pm/);
+    expect((await decide(projectId, held.items[0].id, 'clear').expect(200)).body.duplicate).toBe(true);
+    // The second image cleared: the study is split again by the routing worker and the task is made.
+    await decide(projectId, held.items[1].id, 'clear').expect(200);
+    await eventually(async () => ((await tasks(projectId)).length === 2 ? true : null), 30_000);
+    await sys.http().get(`/api/projects/${projectId}/series/${heldSeries}/volume`).set(bearer(ann)).expect(200);
+    expect((await pending(projectId)).total).toBe(0);
+    const decided = (await sys.http().get(`/api/projects/${projectId}/privacy-review?state=decided`).set(bearer(pm)).expect(200)).body;
+    expect(decided.total).toBe(2);
+    const audit = await sys.db.dataSource.query(`SELECT action, actor_name FROM audit_events WHERE project_id = $1 AND action LIKE 'instance.privacy-%' ORDER BY id`, [projectId]);
+    expect(audit).toEqual([
+      { action: 'instance.privacy-cleared', actor_name: 'pm' },
+      { action: 'instance.privacy-cleared', actor_name: 'pm' },
+    ]);
+  });
+
+  it('per-image tasks: a cleared image gets its task, an excluded one never does, one still pending waits', async () => {
+    const projectId = await project('held images', 'image');
+    await upload(projectId, 'held-images', 3, 'YES');
+    const [s] = await checkedSeries(projectId, 1);
+    await sys.app.get(TaskSplitter).split(s.studyId);
+    expect(await tasks(projectId)).toHaveLength(0);
+    const [excluded, cleared, waiting] = (await pending(projectId)).items;
+    await decide(projectId, excluded.id, 'exclude').expect(200);
+    await decide(projectId, cleared.id, 'clear').expect(200);
+    await sys.app.get(TaskSplitter).split(s.studyId);
+    const made = await tasks(projectId);
+    expect(made.map((t) => t.kind)).toEqual(['image']);
+    const view = (await sys.http().get(`/api/projects/${projectId}/tasks/${made[0].id}`).set(bearer(pm)).expect(200)).body;
+    expect(view.instanceId).toBe(cleared.id);
+    expect((await pending(projectId)).items.map((i) => i.id)).toEqual([waiting.id]);
+    // An excluded image stays hidden from annotators even though it has a decision.
+    await sys.http().get(`/api/projects/${projectId}/instances/${excluded.id}/file`).set(bearer(ann)).expect(403);
+    await sys.http().get(`/api/projects/${projectId}/instances/${cleared.id}/file`).set(bearer(ann)).expect(200);
+    // A project that holds nothing ('none') leaves the rest to annotators.
+    await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { quality: { reads: 1 }, split: { policy: 'image' }, deid: { burnedInHold: 'none' } } }).expect(200);
+    await sys.app.get(TaskSplitter).split(s.studyId);
+    expect((await tasks(projectId)).length).toBe(2);
+    await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { deid: { burnedInHold: 'sometimes' } } }).expect(400);
+  });
+});
