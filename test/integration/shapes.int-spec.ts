@@ -118,14 +118,14 @@ describe('boxes, points and polygons', () => {
       const t = await tasksOf(projectId);
       return t.length === 4 && t.every((x) => x.state === 'ready');
     }, 30_000);
-    // Reader 1: yes, yes, no, no; reader 2: yes, no, no, no (task by task in the order they were handed out).
-    const answers = [['yes', 'yes'], ['yes', 'no'], ['no', 'no'], ['no', 'no']];
-    for (const [first, second] of answers) {
-      const l1 = await next(projectId, ann[0]);
-      const l2 = await next(projectId, ann[1]);
-      expect(l2.taskId).toBe(l1.taskId);
-      await submit(projectId, ann[0], l1.readId, { 'Malignant?': first }).expect(200);
-      await submit(projectId, ann[1], l2.readId, { 'Malignant?': second }).expect(200);
+    // Task by task (in id order): reader 1 answers yes, yes, no, no; reader 2 yes, no, no, no.
+    const order = (await tasksOf(projectId)).map((t) => t.id).sort();
+    const answers = [['yes', 'yes', 'no', 'no'], ['yes', 'no', 'no', 'no']];
+    for (const [r, reader] of ann.entries()) {
+      for (let i = 0; i < 4; i++) {
+        const lease = await next(projectId, reader);
+        await submit(projectId, reader, lease.readId, { 'Malignant?': answers[r][order.indexOf(lease.taskId)] }).expect(200);
+      }
     }
     await eventually(async () => (await tasksOf(projectId)).every((t) => t.state === 'approved'), 30_000);
     const { agreement } = (await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(pm)).expect(200)).body;

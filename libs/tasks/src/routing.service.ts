@@ -4,12 +4,14 @@
 // back to the pool (see expireLeases).
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Actor, auditActor, AuditEntry, auditInsertSql, auditRows, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, unknownLabels } from '@contour/workflow';
+import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, unknownLabels } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
 import { ConsensusService } from './consensus.service';
@@ -59,12 +61,28 @@ const ELIGIBLE = `r.project_id = $1 AND r.state = 'open' AND r.kind = ANY($2)
       AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
       AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
       AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND (lv.kind = 'read' OR (r.kind = 'review' AND lv.kind = 'adjudicated'))))`;
-/** Submits a read, writes its audit lines and counts the task's other unsubmitted reads, in one statement (the
- * count reads the statement's snapshot, in which this read is still leased: hence the id filter). */
-const SUBMIT_SQL = `WITH done AS (
-     UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = $3, lease_expires_at = NULL WHERE id = $1 RETURNING id),
-   audit AS (${auditInsertSql(5, 6)})
-   SELECT count(*)::int AS pending FROM task_reads WHERE task_id = $4 AND kind = 'annotation' AND state <> 'submitted' AND id NOT IN (SELECT id FROM done)`;
+/**
+ * A submission in one statement: inserts the label version ($3, checked and given its id by prepareLabel), submits
+ * the read with its audit lines, counts the task's other unsubmitted reads and, when none is left, moves the task
+ * ($16 -> $17 by event $18) with its transition row and audit line. The caller holds the read and the task
+ * locked (ownLease), so the count, read in this statement's snapshot (taken after the lock), sees every other
+ * submission of the task; in that snapshot this read is still leased: hence the id filter.
+ */
+const SUBMIT_SQL = `WITH version AS (
+     INSERT INTO label_versions (id, task_id, project_id, kind, read_id, author_id, round, protocol_version, blob_key, encoding, grid, answers, stats, idempotency_key)
+     VALUES ($3, $4, $7, 'read', $1, $2, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15) RETURNING id),
+   done AS (
+     UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = (SELECT id FROM version), lease_expires_at = NULL WHERE id = $1 RETURNING id),
+   audit AS (${auditInsertSql(5, 6)}),
+   pending AS (SELECT count(*)::int AS n FROM task_reads WHERE task_id = $4 AND kind = 'annotation' AND state <> 'submitted' AND id NOT IN (SELECT id FROM done)),
+   moved AS (UPDATE tasks SET state = $17, state_changed_at = now() WHERE id = $4 AND state = $16 AND (SELECT n FROM pending) = 0 RETURNING id),
+   transition AS (
+     INSERT INTO task_transitions (task_id, project_id, from_state, to_state, event, actor_id, actor_name)
+     SELECT id, $7, $16, $17, $18, ($5::jsonb ->> 'id')::uuid, $5::jsonb ->> 'name' FROM moved),
+   task_audit AS (
+     INSERT INTO audit_events (actor_id, actor_name, ip, action, object_type, object_id, project_id, details)
+     SELECT ($5::jsonb ->> 'id')::uuid, $5::jsonb ->> 'name', $5::jsonb ->> 'ip', 'task.' || $18, 'task', id::text, $7, jsonb_build_object('from', $16::text, 'to', $17::text) FROM moved)
+   SELECT n AS pending FROM pending`;
 
 const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT 1 FOR UPDATE SKIP LOCKED';
 
@@ -279,8 +297,11 @@ export class RoutingService {
     return total;
   }
 
-  /** Stores a mask (validated against the task's grid and protocol) as an immutable label version. */
-  async storeLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission, auditLater?: AuditEntry[]): Promise<LabelVersion> {
+  /**
+   * A label version checked against the task's grid and protocol (its mask stored in the blob store), with its
+   * id chosen here: ready to insert, and the audit line that goes with it.
+   */
+  private async prepareLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission): Promise<{ version: LabelVersion; audit: AuditEntry }> {
     let blobKey: string | null = null;
     let grid: Record<string, unknown> | null = null;
     let stats: Record<string, unknown> = {};
@@ -300,11 +321,13 @@ export class RoutingService {
     const answers = (await this.grids.checkAnswers(task, submission.answers, { complete, m })) ?? {};
     if (answers[SHAPES_KEY]) stats = { ...stats, shapes: (answers[SHAPES_KEY] as unknown[]).length };
     const version = m.create(LabelVersion, {
+      id: randomUUID(),
       taskId: task.id,
       projectId: task.projectId,
       kind,
       readId: read?.id ?? null,
       authorId: actor.id,
+      model: null,
       round: read?.round ?? task.reworkRound,
       protocolVersion: task.protocolVersion,
       blobKey,
@@ -312,12 +335,19 @@ export class RoutingService {
       grid,
       answers,
       stats,
+      segBlobKey: null,
       idempotencyKey: submission.idempotencyKey ?? null,
     });
-    await m.save(version);
-    const entry: AuditEntry = { action: `label.${kind}.saved`, objectType: 'label_version', objectId: version.id, projectId: task.projectId, details: { taskId: task.id, readId: read?.id ?? null, stats } };
-    if (auditLater) auditLater.push(entry);
-    else await this.audit.record(actor, entry, m);
+    const audit: AuditEntry = { action: `label.${kind}.saved`, objectType: 'label_version', objectId: version.id, projectId: task.projectId, details: { taskId: task.id, readId: read?.id ?? null, stats } };
+    return { version, audit };
+  }
+
+  /** Stores a mask (validated against the task's grid and protocol) as an immutable label version. */
+  async storeLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission): Promise<LabelVersion> {
+    const { version, audit } = await this.prepareLabel(m, task, read, kind, actor, submission);
+    // insert, not save: the id is set, and save would first look for an existing row with it.
+    await m.insert(LabelVersion, version as QueryDeepPartialEntity<LabelVersion>);
+    await this.audit.record(actor, audit, m);
     return version;
   }
 
@@ -348,17 +378,36 @@ export class RoutingService {
           task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, 'late submission after the lease lapsed', {}, task)).task;
         }
         if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
-        const audits: AuditEntry[] = [];
-        const version = await this.storeLabel(m, task, read, 'read', actor, submission, audits);
-        audits.push({ action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } });
-        // Submit the read, write the audit lines and count the task's other unsubmitted reads in one statement
-        // (the count reads the statement's snapshot, in which this read is still leased: hence the id filter).
-        const [{ pending }] = await preparedQuery<{ pending: number }>(m, 'routing-submit', SUBMIT_SQL, [read.id, actor.id, version.id, task.id, auditActor(actor), auditRows(audits)]);
-        let state = task.state;
-        if (pending === 0) {
-          const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
-          state = (await this.lifecycle.apply(m, task.id, event, actor, null, {}, task)).to;
-        }
+        const { version, audit } = await this.prepareLabel(m, task, read, 'read', actor, submission);
+        const audits: AuditEntry[] = [audit, { action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } }];
+        // The task's next state should this be the last read of the round (checked by the state machine here, so a
+        // task in the wrong state is refused with the machine's reason before anything is written).
+        const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
+        const next = transition(task.state as TaskState, event);
+        // The label version, the read's submission, their audit lines, the count of the task's other unsubmitted
+        // reads and, when that count is 0, the task's move with its transition row and audit line: one statement
+        // (see SUBMIT_SQL).
+        const [{ pending }] = await preparedQuery<{ pending: number }>(m, 'routing-submit', SUBMIT_SQL, [
+          read.id,
+          actor.id,
+          version.id,
+          task.id,
+          auditActor(actor),
+          auditRows(audits),
+          projectId,
+          version.round,
+          version.protocolVersion,
+          version.blobKey,
+          version.encoding,
+          version.grid === null ? null : JSON.stringify(version.grid),
+          JSON.stringify(version.answers),
+          JSON.stringify(version.stats),
+          version.idempotencyKey,
+          task.state,
+          next,
+          event,
+        ]);
+        const state = pending === 0 ? next : task.state;
         return { versionId: version.id, taskState: state, taskId: task.id, round: task.reworkRound, complete: pending === 0 };
       });
     } catch (e) {
