@@ -1,9 +1,16 @@
 // Many instances of one new series indexed at once (eight jobs in flight): patient, study and series are
 // created exactly once whoever gets there first, every instance is stored with its audit lines and
 // re-identification keys, and the study's de-identification report counts each instance once.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { systemActor } from '@contour/audit';
 import { ctPhantomSeries } from '@contour/dicom';
-import { Role } from '@contour/db';
+import { IngestItem, IngestSource, Role } from '@contour/db';
+import { IngestPipeline, IngestReceiver, rawBlobLockId } from '@contour/ingest';
 import { QueueName } from '@contour/queue';
+import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
 describe('ingest under concurrency', () => {
@@ -50,5 +57,69 @@ describe('ingest under concurrency', () => {
       return s.deid_report.instanceCount === 40 ? s.deid_report : null;
     }, 20_000);
     expect(report.rows.find((r: { keyword: string }) => r.keyword === 'PatientName')).toMatchObject({ instances: 40 });
+  });
+
+  describe('the same file arriving again while the first copy is cleaned up (it could be deleted under the second: a lost file)', () => {
+    const file = ctPhantomSeries({ seed: 'raw-race', slices: 1, rows: 16, columns: 16, patient: { name: 'Raw^Race', id: 'RAW-1' } }).files[0];
+    const spool = () => {
+      const path = join(mkdtempSync(join(tmpdir(), 'contour-race-')), 'f.dcm');
+      writeFileSync(path, file);
+      return { path, name: 'again.dcm' };
+    };
+    const lockClient = async () => {
+      const c = new Client({ connectionString: sys.db.url });
+      await c.connect();
+      return c;
+    };
+    const settled = (p: Promise<unknown>) => Promise.race([p.then(() => true, () => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+
+    it('a receiver writes the file and commits its item only when no clean-up of that content is running', async () => {
+      const blobs = sys.app.get<BlobStore>(BLOB_STORE);
+      const key = (await blobs.put(file)).key;
+      const cleanup = await lockClient();
+      try {
+        await cleanup.query(`SELECT pg_advisory_lock($1::bigint)`, [rawBlobLockId(key)]);
+        const receiver = sys.app.get(IngestReceiver);
+        const batch = await receiver.openBatch(projectId, IngestSource.Upload, 'race', systemActor('test'));
+        const adding = receiver.addFiles(batch, [spool()], systemActor('test'));
+        expect(await settled(adding)).toBe(false);
+        // The clean-up deletes the content it found unneeded, then lets go.
+        await blobs.delete(key);
+        await cleanup.query(`SELECT pg_advisory_unlock($1::bigint)`, [rawBlobLockId(key)]);
+        const [itemId] = await adding;
+        const item = await sys.db.dataSource.getRepository(IngestItem).findOneByOrFail({ id: itemId });
+        expect(item.rawBlobKey).toBe(key);
+        expect(await blobs.exists(key)).toBe(true);
+      } finally {
+        await cleanup.end();
+      }
+    });
+
+    it('a clean-up waits for a receiver writing the same content, then sees its item and keeps the file', async () => {
+      const blobs = sys.app.get<BlobStore>(BLOB_STORE);
+      // The first test's item, once the worker is done with it (and no other item of this content is pending).
+      const items = sys.db.dataSource.getRepository(IngestItem);
+      const done = await eventually(async () => {
+        const all = await items.findBy({ fileName: 'again.dcm' });
+        return all.length === 1 && all[0].status !== 'queued' && all[0].status !== 'processing' ? all[0] : null;
+      }, 30_000);
+      const key = (await blobs.put(file)).key;
+      expect(done.rawBlobKey).toBe(key);
+      const receiver = await lockClient();
+      try {
+        // A receiver in the middle of writing the same file: it holds the shared lock and has not committed its item.
+        await receiver.query('BEGIN');
+        await receiver.query(`SELECT pg_advisory_xact_lock_shared($1::bigint)`, [rawBlobLockId(key)]);
+        const cleaning = (sys.app.get(IngestPipeline) as unknown as { dropRawIfUnused(item: IngestItem): Promise<void> }).dropRawIfUnused(done);
+        expect(await settled(cleaning)).toBe(false);
+        // Its item (as a worker has it: no job of this test's making will process it) commits, and the lock goes.
+        await receiver.query(`INSERT INTO ingest_items (batch_id, project_id, file_name, raw_blob_key, size_bytes, status) VALUES ($1, $2, 'again.dcm', $3, $4, 'processing')`, [done.batchId, projectId, key, String(file.length)]);
+        await receiver.query('COMMIT');
+        await cleaning;
+        expect(await blobs.exists(key)).toBe(true);
+      } finally {
+        await receiver.end();
+      }
+    });
   });
 });

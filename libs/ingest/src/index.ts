@@ -6,3 +6,4 @@ export * from './zip';
 export * from './deployment-secret.service';
 export * from './series-geometry.service';
 export * from './view-groups';
+export * from './raw-blob-lock';

@@ -9,6 +9,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
 import { IngestItem, IngestItemStatus, Instance, preparedQuery, Project } from '@contour/db';
 import { deidentify, DeidResult, mergeReports } from '@contour/deid';
+import { rawBlobLockId } from './raw-blob-lock';
 import { DicomRejection, ParsedDicom, readDicom, storedTransferSyntax, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, TerminalJobError } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
@@ -287,14 +288,19 @@ export class IngestPipeline {
   /** The received file holds identifying data: keep it only while some item still needs it. */
   private async dropRawIfUnused(item: IngestItem) {
     // Still needed by another item of the same file not yet done (or quarantined), or stored unchanged as an
-    // instance (a file that needed no change has the same content key).
-    const [{ needed }] = await preparedQuery<{ needed: boolean }>(
-      this.dataSource,
-      'ingest-raw-needed',
-      `SELECT EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = $1 AND id <> $2 AND status = ANY($3::text[]))
-           OR EXISTS (SELECT 1 FROM instances WHERE blob_key = $1) AS needed`,
-      [item.rawBlobKey, item.id, [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]],
-    );
-    if (!needed) await this.blobs.delete(item.rawBlobKey);
+    // instance (a file that needed no change has the same content key). Checked and deleted under the key's
+    // advisory lock, which receivers share while they write the same content and commit its item
+    // (raw-blob-lock.ts): a copy arriving now is either seen here or written again after the delete.
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [rawBlobLockId(item.rawBlobKey)]);
+      const [{ needed }] = await preparedQuery<{ needed: boolean }>(
+        m,
+        'ingest-raw-needed',
+        `SELECT EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = $1 AND id <> $2 AND status = ANY($3::text[]))
+             OR EXISTS (SELECT 1 FROM instances WHERE blob_key = $1) AS needed`,
+        [item.rawBlobKey, item.id, [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]],
+      );
+      if (!needed) await this.blobs.delete(item.rawBlobKey);
+    });
   }
 }

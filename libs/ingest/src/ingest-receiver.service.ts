@@ -8,9 +8,12 @@ import { Actor, AuditService } from '@contour/audit';
 import { IngestBatch, IngestItem, IngestItemStatus, IngestSource } from '@contour/db';
 import { importJobId, JOB_QUEUE, JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { rawBlobLockId, sha256File } from './raw-blob-lock';
 
 /** Files per ingest job: big enough to amortise the queue round trip, small enough to spread over workers. */
 export const INGEST_CHUNK = 8;
+/** Files written to the store and committed as items together, under one shared lock on their keys. */
+const RECEIVE_GROUP = 50;
 
 export interface ReceivedFile {
   /** A local file the receiver may move (it is consumed). */
@@ -51,20 +54,32 @@ export class IngestReceiver {
 
   /** Stores the files, records them and queues one ingest job per file. Returns the new item ids. */
   async addFiles(batch: IngestBatch, files: ReceivedFile[], actor: Actor): Promise<string[]> {
-    const rows: Partial<IngestItem>[] = [];
-    for (const file of files) {
-      const stored = await this.blobs.putFile(file.path);
-      rows.push({
-        batchId: batch.id,
-        projectId: batch.projectId,
-        fileName: file.name,
-        rawBlobKey: stored.key,
-        sizeBytes: String(stored.size),
-        status: IngestItemStatus.Queued,
+    const ids: string[] = [];
+    // In groups: each group's files are written and their items committed under a shared lock on their content
+    // keys, so a concurrent clean-up of the same content (raw-blob-lock.ts) either sees the new items or has
+    // finished deleting before the files are written again. Each group's items are queued as soon as they are
+    // committed: a later group failing leaves none of them waiting without a job.
+    for (let start = 0; start < files.length; start += RECEIVE_GROUP) {
+      const group = files.slice(start, start + RECEIVE_GROUP);
+      const keys: string[] = [];
+      for (const file of group) keys.push(await sha256File(file.path));
+      const saved = await this.dataSource.transaction(async (m) => {
+        await m.query(`SELECT pg_advisory_xact_lock_shared(k) FROM unnest($1::bigint[]) AS k`, [[...new Set(keys.map(rawBlobLockId))]]);
+        const rows: Partial<IngestItem>[] = [];
+        for (const [i, file] of group.entries()) {
+          const stored = await this.blobs.putFile(file.path);
+          if (stored.key !== keys[i]) throw new Error(`${file.name} changed while it was being received (hash ${keys[i]}, then ${stored.key})`);
+          rows.push({ batchId: batch.id, projectId: batch.projectId, fileName: file.name, rawBlobKey: stored.key, sizeBytes: String(stored.size), status: IngestItemStatus.Queued });
+        }
+        return m.getRepository(IngestItem).save(rows);
       });
+      await this.queueItems(batch, saved, actor);
+      ids.push(...saved.map((i) => i.id));
     }
-    if (rows.length === 0) return [];
-    const saved = await this.dataSource.getRepository(IngestItem).save(rows);
+    return ids;
+  }
+
+  private async queueItems(batch: IngestBatch, saved: IngestItem[], actor: Actor) {
     await this.audit.recordMany(
       actor,
       saved.map((item) => ({
@@ -83,7 +98,6 @@ export class IngestReceiver {
       JobName.IngestFiles,
       chunks.map((chunk) => ({ data: { itemIds: chunk.map((i) => i.id) }, options: { jobId: `ingest-${chunk[0].id}` } })),
     );
-    return saved.map((i) => i.id);
   }
 
   async progress(projectId: string, batchId: string, withItems = false): Promise<BatchProgress> {
