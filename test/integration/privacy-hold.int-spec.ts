@@ -97,28 +97,35 @@ describe('privacy hold of images with burned-in text', () => {
     ]);
   });
 
-  it('per-image tasks: a cleared image gets its task, an excluded one never does, one still pending waits', async () => {
+  it('per-image tasks: a series makes none while one of its images is held or excluded; a never-held image is not decided; a lower hold splits again', async () => {
     const projectId = await project('held images', 'image');
     await upload(projectId, 'held-images', 3, 'YES');
-    const [s] = await checkedSeries(projectId, 1);
-    await sys.app.get(TaskSplitter).split(s.studyId);
-    expect(await tasks(projectId)).toHaveLength(0);
-    const [excluded, cleared, waiting] = (await pending(projectId)).items;
+    await upload(projectId, 'clean-images', 2);
+    const series = await checkedSeries(projectId, 2);
+    for (const s of series) await sys.app.get(TaskSplitter).split(s.studyId);
+    // The clean series' two images have their tasks; the held series none.
+    expect(await tasks(projectId)).toHaveLength(2);
+    const heldSeries = (await pending(projectId)).items;
+    const [excluded, cleared, last] = heldSeries;
     await decide(projectId, excluded.id, 'exclude').expect(200);
     await decide(projectId, cleared.id, 'clear').expect(200);
-    await sys.app.get(TaskSplitter).split(s.studyId);
-    const made = await tasks(projectId);
-    expect(made.map((t) => t.kind)).toEqual(['image']);
-    const view = (await sys.http().get(`/api/projects/${projectId}/tasks/${made[0].id}`).set(bearer(pm)).expect(200)).body;
-    expect(view.instanceId).toBe(cleared.id);
-    expect((await pending(projectId)).items.map((i) => i.id)).toEqual([waiting.id]);
-    // An excluded image stays hidden from annotators even though it has a decision.
+    await decide(projectId, last.id, 'clear').expect(200);
+    await sys.app.get(TaskSplitter).split(excluded.studyId);
+    // The viewer loads a task's whole series: while one image of it is excluded, none of its images becomes a task.
+    expect(await tasks(projectId)).toHaveLength(2);
+    // Image by image, annotators get the cleared ones, never the excluded one.
     await sys.http().get(`/api/projects/${projectId}/instances/${excluded.id}/file`).set(bearer(ann)).expect(403);
     await sys.http().get(`/api/projects/${projectId}/instances/${cleared.id}/file`).set(bearer(ann)).expect(200);
-    // A project that holds nothing ('none') leaves the rest to annotators.
+    // An image that was never held may already be in a task: there is nothing to decide.
+    const clean = (await sys.http().get(`/api/projects/${projectId}/instances`).set(bearer(pm)).expect(200)).body.items.find((i: { seriesId: string }) => i.seriesId !== excluded.seriesId);
+    expect((await decide(projectId, clean.id, 'exclude').expect(409)).body.message).toMatch(/not held for a privacy review/);
+    // A second held series, still pending; the project then stops holding: its studies are split again (by the
+    // routing worker) and that series' images get their tasks, while the excluded image keeps its series out.
+    await upload(projectId, 'held-later', 2, 'YES');
+    await checkedSeries(projectId, 3);
     await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { quality: { reads: 1 }, split: { policy: 'image' }, deid: { burnedInHold: 'none' } } }).expect(200);
-    await sys.app.get(TaskSplitter).split(s.studyId);
-    expect((await tasks(projectId)).length).toBe(2);
+    await eventually(async () => ((await tasks(projectId)).length === 4 ? true : null), 30_000);
+    expect((await pending(projectId)).total).toBe(0);
     await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { deid: { burnedInHold: 'sometimes' } } }).expect(400);
   });
 });

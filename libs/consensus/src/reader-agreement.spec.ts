@@ -30,7 +30,7 @@ describe('classificationAgreement', () => {
   it.each([
     ['an unanswered question (undefined, null, empty) leaves that reader out of that question', [item({ A: { q: 'x' }, B: { q: null } }), item({ A: { q: 'x' }, B: {} }), item({ A: { q: 'x' }, B: { q: '' } })], 0, 0],
     ['a task answered by one reader gives no pair and no item', [item({ A: { q: 'x' } })], 0, 0],
-    ['multiple choices compare by content', [item({ A: { q: ['a', 'b'] }, B: { q: ['a', 'b'] } }), item({ A: { q: ['a'] }, B: { q: ['a', 'b'] } })], 1, 1],
+    ['multiple choices compare by content, in any order', [item({ A: { q: ['a', 'b'] }, B: { q: ['b', 'a'] } }), item({ A: { q: ['a'] }, B: { q: ['a', 'b'] } })], 1, 1],
   ])('%s', (_name, items, pairCount, questionCount) => {
     const { questions, pairs } = classificationAgreement(items);
     expect(pairs).toHaveLength(pairCount);

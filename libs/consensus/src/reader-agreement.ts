@@ -27,8 +27,8 @@ export interface PairKappa {
   kappa: number;
 }
 
-/** An answer as a category: values compared by content (a multiple-choice list, a number, a string). */
-const category = (value: unknown) => JSON.stringify(value);
+/** An answer as a category: values compared by content (a multiple-choice list in any order, a number, a string). */
+const category = (value: unknown) => JSON.stringify(Array.isArray(value) ? [...value].map((v) => JSON.stringify(v)).sort() : value);
 const answered = (value: unknown) => value !== undefined && value !== null && value !== '';
 
 /** Cohen's kappa for every pair of readers and question they both answered, and Fleiss' kappa per question. */

@@ -12,8 +12,12 @@ import { rawBlobLockId, sha256File } from './raw-blob-lock';
 
 /** Files per ingest job: big enough to amortise the queue round trip, small enough to spread over workers. */
 export const INGEST_CHUNK = 8;
-/** Files written to the store and committed as items together, under one shared lock on their keys. */
-const RECEIVE_GROUP = 50;
+/**
+ * Files written to the store and committed as items together, under one shared lock on their keys: the group's
+ * transaction holds a pooled connection while its files are written (and a clean-up of the same content waits
+ * for it), so groups are small.
+ */
+const RECEIVE_GROUP = INGEST_CHUNK;
 
 export interface ReceivedFile {
   /** A local file the receiver may move (it is consumed). */

@@ -11,7 +11,7 @@ import { Actor, auditActor, AuditEntry, auditInsertSql, auditRows, AuditService,
 import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, unknownLabels } from '@contour/workflow';
+import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, TransitionError, unknownLabels } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
 import { ConsensusService } from './consensus.service';
@@ -380,10 +380,16 @@ export class RoutingService {
         if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
         const { version, audit } = await this.prepareLabel(m, task, read, 'read', actor, submission);
         const audits: AuditEntry[] = [audit, { action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } }];
-        // The task's next state should this be the last read of the round (checked by the state machine here, so a
-        // task in the wrong state is refused with the machine's reason before anything is written).
+        // The task's next state should this be the last read of the round, from the state machine (the task is in
+        // annotation or rework here, both of which take the event).
         const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
-        const next = transition(task.state as TaskState, event);
+        let next: TaskState;
+        try {
+          next = transition(task.state as TaskState, event);
+        } catch (e) {
+          if (e instanceof TransitionError) throw new ConflictException(e.message);
+          throw e;
+        }
         // The label version, the read's submission, their audit lines, the count of the task's other unsubmitted
         // reads and, when that count is 0, the task's move with its transition row and audit line: one statement
         // (see SUBMIT_SQL).

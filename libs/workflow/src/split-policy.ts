@@ -35,14 +35,15 @@ export const annotatable = (s: SeriesForSplit) =>
   !NON_IMAGE.has(s.modality.toUpperCase()) && s.qcStatus !== 'failed' && s.qcStatus !== 'pending' && (s.instanceIds.length > 0 || s.source === 'nifti');
 
 /**
- * The study's tasks under `policy`. Held images (privacy review) stay out: an image task is not made for one, a
- * series or view-group task waits until none of its images is held (a task is never made without an image it
- * should have had: its split key would then stop a later split from adding it).
+ * The study's tasks under `policy`. A series with a held image (privacy review) makes no task of any kind until
+ * none of its images is held: the viewer and pre-labelling load a task's whole series, which is refused to
+ * annotators while one of its images is held; and a task is never made without an image it should have had (its
+ * split key would stop a later split from adding it). A view group waits for all of its series.
  */
 export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' | 'frames' | 'view-group', framesPerTask = 50): TaskSpec[] {
+  const held = (s: SeriesForSplit) => (s.heldInstanceIds?.length ?? 0) > 0;
   const usable = series.filter(annotatable);
   const specs: TaskSpec[] = [];
-  const held = (s: SeriesForSplit) => (s.heldInstanceIds?.length ?? 0) > 0;
   if (policy === 'view-group') {
     const groups = new Map<string, SeriesForSplit[]>();
     for (const s of usable) {
@@ -56,19 +57,18 @@ export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' 
     }
     return specs;
   }
-  for (const s of usable) {
+  for (const s of usable.filter((x) => !held(x))) {
     const multiFrame2d = s.kind === 'multi-frame-2d';
-    const shown = (instanceId: string) => !s.heldInstanceIds?.includes(instanceId);
     if (policy === 'frames' && multiFrame2d) {
-      for (const instanceId of [...s.instanceIds].sort().filter(shown)) {
+      for (const instanceId of [...s.instanceIds].sort()) {
         for (let start = 0; start < s.frames; start += framesPerTask) {
           const end = Math.min(start + framesPerTask, s.frames) - 1;
           specs.push({ splitKey: `frames:${instanceId}:${start}-${end}`, kind: 'frames', seriesIds: [s.id], instanceId, frameStart: start, frameEnd: end, modality: s.modality });
         }
       }
     } else if (s.source !== 'nifti' && (policy === 'image' || (policy === 'frames' && !multiFrame2d && s.kind !== 'volume' && s.kind !== 'multi-frame-volume'))) {
-      for (const instanceId of [...s.instanceIds].sort().filter(shown)) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
-    } else if (!held(s)) {
+      for (const instanceId of [...s.instanceIds].sort()) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
+    } else {
       specs.push({ splitKey: `series:${s.id}`, kind: 'series', seriesIds: [s.id], modality: s.modality });
     }
   }

@@ -76,29 +76,36 @@ export class PrivacyReviewController {
   @HttpCode(200)
   async decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('instanceId', uuid) instanceId: string, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
     const actor = actorOf(p);
+    const flags = await this.held(projectId);
     const review = { decision: body.decision, comment: body.comment, by: actor.name, byId: actor.id, at: new Date().toISOString() };
-    const studyId = await this.dataSource.transaction(async (m) => {
+    const outcome = await this.dataSource.transaction(async (m) => {
       const [row] = await m.query(
-        `SELECT i.id, i.flags, i.attributes -> 'privacyReview' AS review, se.study_id FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = $1 AND i.project_id = $2 FOR UPDATE OF i`,
-        [instanceId, projectId],
+        `SELECT i.id, i.flags, i.attributes -> 'privacyReview' AS review, se.study_id, ${heldInstanceSql('i', 3)} AS held FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = $1 AND i.project_id = $2 FOR UPDATE OF i`,
+        [instanceId, projectId, flags],
       );
       if (!row) throw new NotFoundException(`No instance ${instanceId} in this project`);
+      if (!row.review && !row.held) {
+        // Only what the hold keeps back is decided here: an image that was never held may already be in a task.
+        throw new ConflictException(`This image is not held for a privacy review (its flags: ${row.flags.join(', ') || 'none'}; the project holds ${flags.join(', ') || 'nothing'}): there is nothing to decide`);
+      }
       if (row.review && row.review.decision !== body.decision) {
         // A task may already show a cleared image: taking a decision back is not a toggle.
         throw new ConflictException(`This image was already ${row.review.decision === 'clear' ? 'cleared' : 'excluded'} by ${row.review.by} on ${row.review.at}; a decision is not reversed`);
       }
       if (row.review) {
+        // The same decision again (a retried request): answered as before, and the split queued again in case the
+        // first attempt committed and then failed to queue it.
         Object.assign(review, row.review);
-        return null;
+        return { studyId: row.study_id as string, duplicate: true };
       }
       await m.query(`UPDATE instances SET attributes = jsonb_set(attributes, '{privacyReview}', $2::jsonb) WHERE id = $1`, [instanceId, JSON.stringify(review)]);
       await this.audit.record(actor, { action: `instance.privacy-${body.decision === 'clear' ? 'cleared' : 'excluded'}`, objectType: 'instance', objectId: instanceId, projectId, details: { flags: row.flags, comment: body.comment } }, m);
-      return row.study_id as string;
+      return { studyId: row.study_id as string, duplicate: false };
     });
-    if (studyId && body.decision === 'clear') {
+    if (outcome.duplicate ? review.decision === 'clear' : body.decision === 'clear') {
       // Debounced like the split after ingest: clearing a study's images one after another splits it once.
-      await this.jobs.add(JobName.SplitStudy, { studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
+      await this.jobs.add(JobName.SplitStudy, { studyId: outcome.studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${outcome.studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
     }
-    return { instanceId, ...review, duplicate: studyId === null };
+    return { instanceId, ...review, duplicate: outcome.duplicate };
   }
 }

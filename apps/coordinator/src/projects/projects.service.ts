@@ -57,6 +57,7 @@ export class ProjectsService {
     const project = await this.get(projectId);
     if (patch.description !== undefined) project.description = patch.description;
     const modelsBefore = JSON.stringify(parseProjectSettings(project.settings).prelabelModels);
+    const holdBefore = parseProjectSettings(project.settings).deid.burnedInHold;
     if (patch.settings) project.settings = validSettings({ ...project.settings, ...patch.settings });
     await this.dataSource.getRepository(Project).save(project);
     await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch });
@@ -64,6 +65,12 @@ export class ProjectsService {
     // job (a project can hold thousands of them).
     if (JSON.stringify(parseProjectSettings(project.settings).prelabelModels) !== modelsBefore)
       await this.jobs.add(JobName.RedraftProject, { projectId, actor: { id: actor.id, name: actor.name } });
+    // A hold that now holds less: the studies are split again, so images no longer held get their tasks (tasks
+    // made before a hold was raised are not recalled: see the README).
+    if (parseProjectSettings(project.settings).deid.burnedInHold !== holdBefore) {
+      const studies: { id: string }[] = await this.dataSource.query(`SELECT id FROM studies WHERE project_id = $1`, [projectId]);
+      await this.jobs.addBulk(JobName.SplitStudy, studies.map(({ id }) => ({ data: { studyId: id }, options: { deduplication: { id: `split-${id}`, ttl: 1500 } } })));
+    }
     return project;
   }
 

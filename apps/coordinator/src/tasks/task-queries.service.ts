@@ -223,7 +223,7 @@ export class TaskQueries {
     const pairDice: PairScore[] = [];
     const pairShapes: PairScore[] = [];
     const results: {
-      metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[]; pairs?: { a: number; b: number; labels: { dice: number }[] }[]; shapes?: { readers?: string[]; pairs?: [number, number, number][] } };
+      metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[]; pairs?: { a: number; b: number; labels: { dice: number; volumeA?: number; volumeB?: number }[] }[]; shapes?: { readers?: string[]; pairs?: [number, number, number][] } };
     }[] = await this.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId]);
     for (const r of results) {
       const readers = r.metrics.readers ?? [];
@@ -231,7 +231,9 @@ export class TaskQueries {
         for (const label of r.metrics.labels ?? []) if (label.vsMerged?.[i]) entry(reader).dice.push(label.vsMerged[i].dice);
       });
       for (const pair of r.metrics.pairs ?? []) {
-        if (readers[pair.a] && readers[pair.b] && pair.labels.length) pairDice.push({ a: readers[pair.a], b: readers[pair.b], value: pair.labels.reduce((sum, l) => sum + l.dice, 0) / pair.labels.length });
+        // Over the labels either reader of the pair drew (two empty masks agree trivially: 1 would inflate the mean).
+        const drawn = pair.labels.filter((l) => (l.volumeA ?? 1) + (l.volumeB ?? 1) > 0);
+        if (readers[pair.a] && readers[pair.b] && drawn.length) pairDice.push({ a: readers[pair.a], b: readers[pair.b], value: drawn.reduce((sum, l) => sum + l.dice, 0) / drawn.length });
       }
       const shapeReaders = r.metrics.shapes?.readers ?? [];
       for (const [i, j, value] of r.metrics.shapes?.pairs ?? []) {
