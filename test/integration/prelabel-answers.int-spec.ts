@@ -230,7 +230,7 @@ describe('pre-labelling with classification and detection models', () => {
     const begun = (await sys.http().post(`/api/projects/${id}/tasks/next`).set(bearer(ann)).expect(200)).body.taskId as string;
     const untouched = (await ready()).find((t) => t.id !== begun)!.id;
     // The first draft's uncertainty is worth 40 priority points (the task's and its read's).
-    await sys.db.dataSource.query(`UPDATE tasks SET uncertainty = 0.4, priority = 40 WHERE id = $1`, [untouched]);
+    await sys.db.dataSource.query(`UPDATE tasks SET uncertainty = 0.4, uncertainty_points = 40, priority = 40 WHERE id = $1`, [untouched]);
     await sys.db.dataSource.query(`UPDATE task_reads SET priority = 40 WHERE task_id = $1`, [untouched]);
     await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ settings: { prelabelModels: [v2] } }).expect(200);
     const drafts = async (taskId: string) => ((await taskView(id, taskId)).labels as { kind: string; model: { version: string } }[]).filter((l) => l.kind === 'draft').map((l) => l.model.version);
@@ -241,6 +241,15 @@ describe('pre-labelling with classification and detection models', () => {
     const [redrafted] = await sys.db.dataSource.query(`SELECT t.uncertainty, t.priority, r.priority AS read_priority FROM tasks t JOIN task_reads r ON r.task_id = t.id WHERE t.id = $1`, [untouched]);
     const expected = redrafted.uncertainty == null ? 0 : Math.round(redrafted.uncertainty * 100);
     expect([redrafted.priority, redrafted.read_priority]).toEqual([expected, expected]);
+    // A manager then sets the priority outright; the next draft's points come on top of it (the manager's 500 lost
+    // the earlier draft's points before).
+    await sys.http().patch(`/api/projects/${id}/tasks/${untouched}`).set(bearer(pm)).send({ priority: 500 }).expect(204);
+    await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ settings: { prelabelModels: [v1] } }).expect(200);
+    await eventually(async () => ((await drafts(untouched)).length === 3 ? true : null), 60_000, 250);
+    const [again] = await sys.db.dataSource.query(`SELECT t.uncertainty, t.priority, r.priority AS read_priority FROM tasks t JOIN task_reads r ON r.task_id = t.id WHERE t.id = $1`, [untouched]);
+    const points = again.uncertainty == null ? 0 : Math.round(again.uncertainty * 100);
+    expect(points).toBeGreaterThan(0);
+    expect([again.priority, again.read_priority]).toEqual([500 + points, 500 + points]);
     expect(await drafts(begun)).toEqual(['1.0.0']);
   });
 

@@ -492,8 +492,8 @@ export class PrelabelService implements OnApplicationShutdown {
       // Uncertain drafts go first: up to +100 priority for a maximally uncertain model. A task drafted again (new
       // models) trades the earlier draft's points for the new one's rather than adding them up.
       const boost = uncertaintyPoints(draft?.uncertainty);
-      const priority = locked.priority - uncertaintyPoints(locked.uncertainty) + boost;
-      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draftModels(draft)}${reason ? ` (${reason})` : ''}` : reason, { uncertainty: draft?.uncertainty ?? null, priority, stateReason: reason ?? null });
+      const priority = locked.priority - locked.uncertaintyPoints + boost;
+      await this.lifecycle.apply(m, task.id, TaskEvent.PrelabelDone, actor, draft ? `draft by ${draftModels(draft)}${reason ? ` (${reason})` : ''}` : reason, { uncertainty: draft?.uncertainty ?? null, uncertaintyPoints: boost, priority, stateReason: reason ?? null });
       // The reads keep the points their task earned by waiting.
       await m.query(`UPDATE task_reads SET priority = $2 + age_boost WHERE task_id = $1`, [task.id, priority]);
     });

@@ -489,7 +489,8 @@ export class RoutingService {
     await this.dataSource.transaction(async (m) => {
       const [old] = await m.query(`SELECT priority FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE`, [taskId, projectId]);
       if (!old) throw new NotFoundException(`No task ${taskId} in this project`);
-      await m.query(`UPDATE tasks SET priority = $2 WHERE id = $1`, [taskId, priority]);
+      // Set outright: the draft's uncertainty points are no longer a part of it (a later draft adds its own).
+      await m.query(`UPDATE tasks SET priority = $2, uncertainty_points = 0 WHERE id = $1`, [taskId, priority]);
       // The reads move with the task: rework (+100) and adjudication (+50) slots keep their lead over the task's.
       await m.query(`UPDATE task_reads SET priority = priority + $2 WHERE task_id = $1`, [taskId, priority - old.priority]);
       await this.audit.record(actor, { action: 'task.priority', objectType: 'task', objectId: taskId, projectId, details: { priority } }, m);

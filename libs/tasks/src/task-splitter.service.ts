@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
 import { heldFlags, heldInstanceSql } from '@contour/deid';
 import { LabelProtocol, Project, Study, Task } from '@contour/db';
-import { JobName, JobQueue, prelabelJobId } from '@contour/queue';
+import { JOB_QUEUE, JobName, JobQueue, prelabelJobId } from '@contour/queue';
 import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 
@@ -95,6 +95,14 @@ export class TaskSplitter {
         await this.lifecycle.apply(m, id, TaskEvent.StartPrelabel, actor, "the project's pre-label models changed");
         queued.push(id);
       });
+    }
+    // A job is named by its task and model versions: a project going back to models that already drafted a task
+    // finds that earlier job, finished, under the same name, and adding it again would be a no-op (the task then
+    // waited in pre-labelling for the stuck-task recovery). Finished jobs of that name go first.
+    const queue = this.jobs.queue(JOB_QUEUE[JobName.PrelabelTask]);
+    for (const taskId of queued) {
+      const earlier = await queue.getJob(prelabelJobId(taskId, models));
+      if (earlier && ['completed', 'failed'].includes(await earlier.getState())) await earlier.remove();
     }
     await this.jobs.addBulk(JobName.PrelabelTask, queued.map((taskId) => ({ data: { taskId, lane: 'batch' as const }, options: { jobId: prelabelJobId(taskId, models), priority: 10 } })));
     if (queued.length) this.logger.log(`project ${projectId}: ${queued.length} untouched task(s) drafted again by the new pre-label models`);

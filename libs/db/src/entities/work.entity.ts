@@ -87,6 +87,10 @@ export class Task {
   @Column({ type: 'real', nullable: true })
   uncertainty: number | null;
 
+  /** The part of `priority` the latest draft's uncertainty added (0 once a manager sets the priority outright). */
+  @Column({ name: 'uncertainty_points', type: 'int', default: 0 })
+  uncertaintyPoints: number;
+
   @Column({ name: 'required_skills', type: 'text', array: true, default: () => "'{}'" })
   requiredSkills: string[];
 
