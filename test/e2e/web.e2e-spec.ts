@@ -6,25 +6,23 @@
 // synthetic phantom computed here, not through the app), the threshold brush and undo/redo, canvas pixels that
 // change when painting and when the overlay is toggled, axe-core in every workspace, screenshots for the docs,
 // and the time to first image of the CT and of a 5-megapixel mammogram.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { Client } from 'pg';
 import { PNG } from 'pngjs';
-import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { ctPhantomSeries, largeImage } from '@contour/dicom';
 import { buildBrightRegionDetector, buildMeanIntensityClassifier } from '@contour/inference';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../libs/inference/src/testing/rule-manifests';
-import { openTestDatabase } from '../support/database';
+import { assertBrowserTestPrerequisites, AxeViolation, checkAxe, launchChromium, ownDatabase, poll, see, signInPage, WEBGL_ARGS } from '../support/browser';
 import { maskBody } from '../support/masks';
-import { dataPath, DIST, REPO_ROOT } from '../support/env';
+import { dataPath, REPO_ROOT } from '../support/env';
 import { startOrthanc } from '../support/orthanc';
-import { ApiClient, contourEnv, coordinatorScript, removeDataDir, RunningProcess, startProcess, waitForHealthy, workerScript } from '../support/processes';
+import { ApiClient, RunningContour, startContour } from '../support/processes';
 import { eventually } from '../support/system';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--use-gl=swiftshader', '--enable-unsafe-swiftshader'];
 const SHOTS = join(REPO_ROOT, 'docs/screenshots');
 const PASSWORD = 'web-e2e-password';
 
@@ -51,74 +49,15 @@ function phantomHu(x: number, y: number, k: number): number {
   return hu;
 }
 
-/** Waits until `get` returns a value `ok` accepts (or the time is up) and returns the last value seen. */
-async function poll<T>(get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Waiting assertions on what the screen shows (playwright-core has no expect of its own). */
-const see = (loc: Locator, timeoutMs?: number) => ({
-  visible: () => loc.first().waitFor({ state: 'visible', timeout: timeoutMs ?? 15_000 }),
-  text: async (expected: string) => expect(await poll(async () => ((await loc.first().textContent()) ?? '').trim(), (t) => t === expected, timeoutMs)).toBe(expected),
-  contains: async (expected: string) => expect(await poll(async () => (await loc.first().textContent()) ?? '', (t) => t.includes(expected), timeoutMs)).toContain(expected),
-  attr: async (name: string, expected: string | RegExp) => {
-    const v = await poll(async () => (await loc.first().getAttribute(name)) ?? '', (a) => (typeof expected === 'string' ? a === expected : expected.test(a)), timeoutMs);
-    if (typeof expected === 'string') expect(v).toBe(expected);
-    else expect(v).toMatch(expected);
-  },
-  value: async (expected: string) => expect(await poll(() => loc.first().inputValue(), (v) => v === expected, timeoutMs)).toBe(expected),
-  notValue: async (unexpected: string) => expect(await poll(() => loc.first().inputValue(), (v) => v !== unexpected, timeoutMs)).not.toBe(unexpected),
-  count: async (n: number) => expect(await poll(() => loc.count(), (c) => c === n, timeoutMs)).toBe(n),
-  checked: async (on: boolean) => expect(await poll(() => loc.first().isChecked(), (c) => c === on, timeoutMs)).toBe(on),
-});
-
-/**
- * An empty database of this file's own. With DATABASE_URL it is not contour_test_<jest worker>: another jest
- * run on the same server (a colleague's, a second terminal) recreates those and would pull it away mid-test.
- * The coordinator runs the migrations itself, as in production.
- */
-async function ownDatabase(): Promise<{ url: string; close(): Promise<void> }> {
-  if (!process.env.DATABASE_URL) {
-    const db = await openTestDatabase();
-    return { url: db.url, close: () => db.close() };
-  }
-  const server = new URL(process.env.DATABASE_URL);
-  const name = `contour_web_e2e_${process.pid}`;
-  const sql = async (q: string) => {
-    const c = new Client({ connectionString: server.toString() });
-    await c.connect();
-    await c.query(q).finally(() => c.end());
-  };
-  await sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await sql(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), close: () => sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: string[];
-}
-
 declare global {
   interface Window {
     contour?: { viewer: any; viewers?: any[]; shapes?: any; metrics: { firstImageMs: number; fetchMs: number; decodeMs: number; bytes: number; dims: number[] }; kind: string; readerMasks?: Uint8Array[] };
-    axe?: { run(ctx: Document, opts: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> };
   }
 }
 
 describe('browser app: annotate, review, rework, approve, dashboard', () => {
   let db: { url: string; close(): Promise<void> };
-  let coordinator: RunningProcess;
-  let worker: RunningProcess;
+  let contour: RunningContour;
   let base: string;
   let env: NodeJS.ProcessEnv = {};
   let admin: ApiClient;
@@ -136,16 +75,11 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
   const axeResults: Record<string, AxeViolation[]> = {};
 
   beforeAll(async () => {
-    if (!existsSync(join(DIST, 'web/index.html'))) throw new Error('dist/apps/web is missing: run `npx vite build --config apps/web/vite.config.mts` (part of `npm run build`) first');
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM_PATH`);
+    assertBrowserTestPrerequisites();
     mkdirSync(SHOTS, { recursive: true });
-    db = await ownDatabase();
-    env = await contourEnv(db.url, { DICOM_ENABLED: 'false' });
-    coordinator = startProcess(coordinatorScript, [], env);
-    base = `http://127.0.0.1:${env.PORT}`;
-    await waitForHealthy(base);
-    worker = startProcess(workerScript, [], env);
-    await worker.waitForOutput(/Contour worker ready/);
+    db = await ownDatabase('web');
+    contour = await startContour(db.url, { DICOM_ENABLED: 'false' });
+    ({ env, baseUrl: base } = contour);
     admin = await new ApiClient(base).login('admin', env.CONTOUR_ADMIN_PASSWORD!);
     for (const [username, roles] of [['pm', ['manager']], ['ann1', ['annotator']], ['ann2', ['annotator']], ['ann3', ['annotator']], ['rev1', ['reviewer']]] as const) {
       users[username] = await admin.request('POST', '/api/users', { username, password: PASSWORD, roles, skills: [] });
@@ -199,16 +133,14 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     expect(detail.series[0].geometry.dims).toEqual(DIMS);
     expect(detail.labels.map((l: { kind: string }) => l.kind)).toEqual(['draft']);
     affineLps = detail.series[0].geometry.affineLps;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium(WEBGL_ARGS);
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
     await browser?.close();
-    await worker?.stop();
-    await coordinator?.stop();
+    await contour?.stop();
     await db?.close();
-    removeDataDir(env);
     // eslint-disable-next-line no-console
     console.log(`web e2e timings (ms): ${JSON.stringify(timings)}\naxe (all impacts): ${JSON.stringify(Object.fromEntries(Object.entries(axeResults).map(([k, v]) => [k, v.map((x) => `${x.id}:${x.impact}`)])))}`);
   });
@@ -216,29 +148,12 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
   // ---- helpers -------------------------------------------------------------------------------------------------
 
   async function signIn(username: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`${username}: ${e.message}`));
-    await page.goto(`${base}/projects`);
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/`);
-    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    const page = await signInPage(browser, base, username, PASSWORD, (m) => pageErrors.push(m));
+    contexts.push(page.context());
     return page;
   }
 
-  async function axe(page: Page, name: string) {
-    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: require.resolve('axe-core') });
-    const violations = await page.evaluate(async () => {
-      const r = await window.axe!.run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
-    });
-    axeResults[name] = violations;
-    expect({ name, serious: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ name, serious: [] });
-  }
+  const axe = (page: Page, name: string) => checkAxe(page, name, axeResults);
 
   async function openNextTask(page: Page, project = projectId) {
     await page.goto(`${base}/projects/${project}/annotate`);

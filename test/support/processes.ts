@@ -110,6 +110,37 @@ export const coordinatorScript = join(DIST, 'coordinator/src/main.js');
 export const workerScript = join(DIST, 'worker/src/main.js');
 export const launcherScript = join(DIST, 'launcher/src/main.js');
 
+export interface RunningContour {
+  env: NodeJS.ProcessEnv;
+  baseUrl: string;
+  coordinator: RunningProcess;
+  worker: RunningProcess;
+  /** Stops the worker, then the coordinator, and deletes their blob store and spool. */
+  stop(): Promise<void>;
+}
+
+/** A coordinator and one worker (every queue) from dist/ on `databaseUrl`, both ready, as `npm start` runs them. */
+export async function startContour(databaseUrl: string, extra: Record<string, string> = {}): Promise<RunningContour> {
+  const env = await contourEnv(databaseUrl, extra);
+  const baseUrl = `http://127.0.0.1:${env.PORT}`;
+  const coordinator = startProcess(coordinatorScript, [], env);
+  let worker: RunningProcess | undefined;
+  const stop = async () => {
+    await worker?.stop();
+    await coordinator.stop();
+    removeDataDir(env);
+  };
+  try {
+    await waitForHealthy(baseUrl);
+    worker = startProcess(workerScript, [], env);
+    await worker.waitForOutput(/Contour worker ready/);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { env, baseUrl, coordinator, worker, stop };
+}
+
 export async function waitForHealthy(baseUrl: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

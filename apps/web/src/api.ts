@@ -322,6 +322,19 @@ export const api = {
     const query = new URLSearchParams(Object.entries(page).map(([k, v]) => [k, String(v)])).toString();
     return json<{ total: number; items: { id: string; fileName: string; sizeBytes: string; reasonCode: string; reason: string; updatedAt: string }[] }>('GET', `${p(projectId)}/quarantine${query ? `?${query}` : ''}`);
   },
+  /** Images held for a privacy review (burned-in text), oldest first: a page of `limit` from `offset`, and the total. */
+  privacyReview: (projectId: string, page: { state?: 'pending' | 'decided' | 'all'; limit?: number; offset?: number } = {}) => {
+    const query = new URLSearchParams(Object.entries(page).map(([k, v]) => [k, String(v)])).toString();
+    return json<{ total: number; items: PrivacyReviewItem[] }>('GET', `${p(projectId)}/privacy-review${query ? `?${query}` : ''}`);
+  },
+  /** A manager's decision on a held image; the same decision again answers `duplicate: true`, another one is refused (409). */
+  privacyDecision: (projectId: string, instanceId: string, decision: PrivacyDecision, comment: string) =>
+    json<PrivacyReviewRecord & { instanceId: string; duplicate: boolean }>('POST', `${p(projectId)}/privacy-review/${instanceId}`, { decision, comment }),
+  /** One image rendered as PNG by WADO-RS (its first frame); fetched here because an <img> cannot send the Bearer token. */
+  async renderedImage(projectId: string, image: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string }): Promise<Blob> {
+    const path = `/dicom-web/projects/${projectId}/studies/${encodeURIComponent(image.studyInstanceUid)}/series/${encodeURIComponent(image.seriesInstanceUid)}/instances/${encodeURIComponent(image.sopInstanceUid)}/rendered`;
+    return (await request('GET', path, { headers: { accept: 'image/png' } })).blob();
+  },
   uploads: (projectId: string) => json<{ id: string; label: string; source: string; createdAt: string }[]>('GET', `${p(projectId)}/uploads`),
   uploadProgress: (projectId: string, batchId: string) => json<BatchProgress>('GET', `${p(projectId)}/uploads/${batchId}`),
   health: () => json<Health>('GET', '/api/health'),
@@ -341,6 +354,31 @@ export const api = {
     });
   },
 };
+
+export type PrivacyDecision = 'clear' | 'exclude';
+
+/** A manager's decision on an image held for a privacy review, as the API records it. */
+export interface PrivacyReviewRecord {
+  decision: PrivacyDecision;
+  comment: string;
+  by: string;
+  at: string;
+}
+
+/** An image whose pixels may show identifying text (its flags say why), with its decision once there is one. */
+export interface PrivacyReviewItem {
+  id: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+  seriesId: string;
+  studyId: string;
+  modality: string;
+  frames: number | null;
+  flags: string[];
+  review: PrivacyReviewRecord | null;
+  receivedAt: string;
+}
 
 export interface Submission {
   mask?: string;
@@ -435,7 +473,8 @@ export interface ProjectSettings {
   split: { policy: 'series' | 'image' | 'frames' | 'view-group'; framesPerTask: number };
   requiredSkills: Record<string, string[]>;
   expectedModalities: string[];
-  deid: Record<string, boolean>;
+  /** The PS3.15 options (booleans) and burnedInHold: which images with possible burned-in text wait for a manager. */
+  deid: Record<string, boolean | string> & { burnedInHold?: 'declared' | 'all' | 'none' };
   prelabelModels: string[];
 }
 

@@ -1,11 +1,12 @@
 // Manager dashboard: progress (tasks by state, throughput, time in state), quality (agreement distribution,
 // per-annotator agreement and rejections), the task list with priority, assignment and decisions, project
 // setup (protocol editor, members and skills, quality settings, split policy, pre-label models), data
-// (uploads with progress bars, quarantine) and queue depths.
+// (uploads with progress bars, the privacy review of held images, quarantine) and queue depths.
 import { api, PairMember, ProjectSettings, ProjectStats, ProtocolLabel, TaskRow } from '../api';
 import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
 import { dialog } from '../viewer/controls';
+import { privacyReviewCard } from './privacy-review';
 
 const STATE_COLORS: Record<string, string> = {
   created: '#94a3b8',
@@ -458,6 +459,12 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
     ['keepSafePrivateTags', 'Keep private tags known to be safe'],
   ];
   const deidBoxes = DEID.map(([key, text]) => ({ key, text, box: h('input', { type: 'checkbox', checked: Boolean(s.deid?.[key]) }) }));
+  const HOLDS: [string, string][] = [
+    ['declared', 'Images that declare burned-in annotation'],
+    ['all', 'Those, and ultrasound, secondary capture and derived images that do not say'],
+    ['none', 'None'],
+  ];
+  const burnedInHold = h('select', null, ...HOLDS.map(([v, text]) => h('option', { value: v, selected: (s.deid?.burnedInHold ?? 'declared') === v }, text)));
   const save = async () => {
     try {
       const requiredSkills: Record<string, string[]> = {};
@@ -473,7 +480,8 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
           requiredSkills,
           expectedModalities: modalities.value.split(/[,\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean),
           prelabelModels: modelBoxes.filter((m) => m.box.checked).map((m) => m.id),
-          deid: Object.fromEntries(deidBoxes.map((d) => [d.key, d.box.checked])),
+          // The whole deid object is replaced: what this form has no field for is sent back as it was.
+          deid: { ...s.deid, ...Object.fromEntries(deidBoxes.map((d) => [d.key, d.box.checked])), burnedInHold: burnedInHold.value as 'declared' },
         },
       });
       st.show('Settings saved.', 'ok');
@@ -499,7 +507,13 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
       field('Expected modalities', modalities, 'Anything else is quarantined; empty accepts all'),
     ),
     h('label', { class: 'inline check' }, review, 'Review required after consensus'),
-    h('fieldset', null, h('legend', null, 'De-identification of new uploads (DICOM PS3.15 options)'), ...deidBoxes.map((d) => h('label', { class: 'choice' }, d.box, d.text))),
+    h(
+      'fieldset',
+      null,
+      h('legend', null, 'De-identification of new uploads (DICOM PS3.15 options)'),
+      ...deidBoxes.map((d) => h('label', { class: 'choice' }, d.box, d.text)),
+      field('Hold for a privacy review', burnedInHold, 'Images whose pixels may show identifying text wait in the Data tab until a manager clears or excludes them'),
+    ),
     h('fieldset', null, h('legend', null, 'Pre-label models'), ...(modelBoxes.length ? modelBoxes.map(({ box, m }) => h('label', { class: 'choice' }, box, `${m.name} ${m.version}${m.builtin ? ' (built in)' : ''}`)) : [h('p', { class: 'muted' }, 'No models registered.')])),
     h('button', { type: 'button', class: 'primary', onclick: save }, 'Save settings'),
     st,
@@ -552,6 +566,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
     );
   }
   const sourcesEl = sourcesCard(projectId, st, () => refreshBatches());
+  const privacy = privacyReviewCard(projectId);
   const studiesEl = h('div');
   async function refreshStudies() {
     const studies = await api.studies(projectId);
@@ -626,12 +641,13 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
     h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files to upload'), files, h('button', { type: 'button', class: 'primary', onclick: upload }, 'Upload')), sendBar, st),
     sourcesEl,
     h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads and imports'), batchesEl),
+    privacy.el,
     h('section', { class: 'card', 'aria-label': 'Studies' }, h('h2', null, 'Studies'), studiesEl),
     h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), quarantineEl),
   );
-  await Promise.all([refreshBatches(), refreshQuarantine(), refreshStudies()]);
+  await Promise.all([refreshBatches(), refreshQuarantine(), refreshStudies(), privacy.load()]);
   timers.push(window.setInterval(() => void refreshStudies().catch(() => undefined), 10_000));
-  timers.push(window.setInterval(() => void Promise.all([refreshBatches(), refreshQuarantine()]).catch(() => undefined), 2000));
+  timers.push(window.setInterval(() => void Promise.all([refreshBatches(), refreshQuarantine(), privacy.refresh()]).catch(() => undefined), 2000));
 }
 
 // ---- sources -----------------------------------------------------------------------------------------------------
