@@ -70,6 +70,10 @@ describe('privacy hold of images with burned-in text', () => {
     expect((await sys.http().get(`/api/projects/${projectId}/instances/${held.items[0].id}/file`).set(bearer(rev)).expect(403)).body.message).toMatch(/burned-in annotation/);
     await sys.http().get(`/dicom-web/projects/${projectId}/studies/${held.items[0].studyInstanceUid}/metadata`).set(bearer(ann)).expect(404);
     await sys.http().get(`/api/projects/${projectId}/instances/${held.items[0].id}/file`).set(bearer(pm)).expect(200);
+    // Images that are not held stay open to annotators by every door (WADO-RS hid every image without a decision
+    // from them at first: a NULL in the hold's SQL test).
+    const [clean] = await sys.db.dataSource.query(`SELECT st.study_instance_uid FROM studies st JOIN series se ON se.study_id = st.id WHERE se.project_id = $1 AND se.id <> $2`, [projectId, heldSeries]);
+    await sys.http().get(`/dicom-web/projects/${projectId}/studies/${clean.study_instance_uid}/metadata`).set(bearer(ann)).expect(200);
     await sys.http().get(`/dicom-web/projects/${projectId}/studies/${held.items[0].studyInstanceUid}/metadata`).set(bearer(pm)).expect(200);
     // The annotator's next task is the clean one.
     const lease = (await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(200)).body;

@@ -60,6 +60,7 @@ export function isHeld(flags: readonly string[], decision: PrivacyDecision | nul
  * decision lives in the instance's attributes (`privacyReview.decision`).
  */
 export function heldInstanceSql(alias: string, n: number): string {
-  const decision = `${alias}.attributes #>> '{privacyReview,decision}'`;
-  return `(${decision} IS DISTINCT FROM 'clear' AND (${decision} = 'exclude' OR ${alias}.flags && $${n}::text[]))`;
+  // Never NULL (an image without a decision compares NULL = 'exclude'): NOT of it must keep the images not held.
+  const decision = `COALESCE(${alias}.attributes #>> '{privacyReview,decision}', '')`;
+  return `(${decision} <> 'clear' AND (${decision} = 'exclude' OR COALESCE(${alias}.flags && $${n}::text[], false)))`;
 }
