@@ -55,6 +55,7 @@ const ROUTES: RouteCase[] = [
   { method: 'post', path: `/api/projects/${P}/quarantine/00000000-0000-4000-8000-000000000000/reprocess`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/privacy-review`, allowed: ['admin', 'manager'] },
   { method: 'post', path: `/api/projects/${P}/privacy-review/00000000-0000-4000-8000-000000000000`, allowed: ['admin', 'manager'], body: { decision: 'clear' } },
+  { method: 'post', path: `/api/projects/${P}/privacy-review/series/00000000-0000-4000-8000-000000000000`, allowed: ['admin', 'manager'], body: { decision: 'clear' } },
   { method: 'get', path: `/api/admin/projects/${P}/reid-keys`, allowed: ['admin'] },
   { method: 'get', path: `/dicom-web/projects/${P}/studies`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/dicom-web/projects/${P}/series`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },

@@ -69,6 +69,11 @@ describe('privacy hold of images with burned-in text', () => {
     expect(refused.body.message).toMatch(/held for a privacy review/);
     expect((await sys.http().get(`/api/projects/${projectId}/instances/${held.items[0].id}/file`).set(bearer(rev)).expect(403)).body.message).toMatch(/burned-in annotation/);
     await sys.http().get(`/dicom-web/projects/${projectId}/studies/${held.items[0].studyInstanceUid}/metadata`).set(bearer(ann)).expect(404);
+    // QIDO-RS lists its instances to the manager only.
+    const qido = (u: U) => sys.http().get(`/dicom-web/projects/${projectId}/studies/${held.items[0].studyInstanceUid}/instances`).set(bearer(u));
+    expect((await qido(pm).expect(200)).body).toHaveLength(2);
+    expect([200, 204]).toContain((await qido(ann)).status);
+    expect((await qido(ann)).body.length ?? 0).toBe(0);
     await sys.http().get(`/api/projects/${projectId}/instances/${held.items[0].id}/file`).set(bearer(pm)).expect(200);
     // Images that are not held stay open to annotators by every door (WADO-RS hid every image without a decision
     // from them at first: a NULL in the hold's SQL test).
@@ -87,8 +92,10 @@ describe('privacy hold of images with burned-in text', () => {
     // A decision is not reversed; the same one again answers as before.
     expect((await decide(projectId, held.items[0].id, 'exclude').expect(409)).body.message).toMatch(/already cleared by pm/);
     expect((await decide(projectId, held.items[0].id, 'clear').expect(200)).body.duplicate).toBe(true);
-    // The second image cleared: the study is split again by the routing worker and the task is made.
-    await decide(projectId, held.items[1].id, 'clear').expect(200);
+    // The rest of the series cleared in one call: the study is split again by the routing worker and the task is made.
+    const bulk = await sys.http().post(`/api/projects/${projectId}/privacy-review/series/${heldSeries}`).set(bearer(pm)).send({ decision: 'clear', comment: 'whole series looked at' }).expect(200);
+    expect(bulk.body).toEqual({ seriesId: heldSeries, decision: 'clear', decided: 1 });
+    await sys.http().post(`/api/projects/${projectId}/privacy-review/series/${heldSeries}`).set(bearer(pm)).send({ decision: 'clear' }).expect(409);
     await eventually(async () => ((await tasks(projectId)).length === 2 ? true : null), 30_000);
     await sys.http().get(`/api/projects/${projectId}/series/${heldSeries}/volume`).set(bearer(ann)).expect(200);
     expect((await pending(projectId)).total).toBe(0);

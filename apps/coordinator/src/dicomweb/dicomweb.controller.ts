@@ -118,14 +118,14 @@ export class DicomWebController {
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/instances')
-  async searchStudyInstances(@Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Res() res: Response) {
-    this.json(res, await this.dicomweb.search('instance', projectId, q, { StudyInstanceUID: study }));
+  async searchStudyInstances(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('instance', projectId, q, { StudyInstanceUID: study }, await this.privacy.hiddenFlags(p, projectId)));
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/series/:series/instances')
-  async searchInstances(@Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Query() q: QueryParams, @Res() res: Response) {
-    this.json(res, await this.dicomweb.search('instance', projectId, q, { StudyInstanceUID: study, SeriesInstanceUID: series }));
+  async searchInstances(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('instance', projectId, q, { StudyInstanceUID: study, SeriesInstanceUID: series }, await this.privacy.hiddenFlags(p, projectId)));
   }
 
   // ---- WADO-RS -------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ export class DicomWebService {
     return `${this.config.http.publicUrl ?? ''}/dicom-web/projects/${projectId}`;
   }
 
-  async search(level: QidoLevel, projectId: string, query: Record<string, string | string[] | undefined>, fixed: Record<string, string>) {
+  /** QIDO-RS; `hiddenFlags` (callers who may not see images held for a privacy review) leaves held instances out of instance searches. */
+  async search(level: QidoLevel, projectId: string, query: Record<string, string | string[] | undefined>, fixed: Record<string, string>, hiddenFlags: string[] | null = null) {
     const f = qidoFilter(query, fixed);
     const include = includeFieldsOf(query);
     const params: unknown[] = [projectId, ...f.params];
@@ -64,8 +65,8 @@ export class DicomWebService {
       `SELECT ${patientStudy}, ${series}, i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.number_of_frames, i.rows, i.columns, i.transfer_syntax_uid,
               i.image_position, i.image_orientation, i.pixel_spacing
          FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id
-        WHERE ${where} ORDER BY se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid ${page}`,
-      params,
+        WHERE ${where}${hiddenFlags ? ` AND NOT ${heldInstanceSql('i', params.length + 1)}` : ''} ORDER BY se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid ${page}`,
+      hiddenFlags ? [...params, hiddenFlags] : params,
     );
     return rows.map((r: Record<string, any>) => qidoJson('instance', r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}/instances/${r.sop_instance_uid}`, include));
   }

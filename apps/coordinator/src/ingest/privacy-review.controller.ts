@@ -70,6 +70,24 @@ export class PrivacyReviewController {
     return { total, items };
   }
 
+  /**
+   * The same decision for every image of a series still waiting for one (a 22-slice series flagged slice by slice
+   * is one look at the series): each image is decided and audited as by the single-image call.
+   */
+  @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
+  @Post('series/:seriesId')
+  @HttpCode(200)
+  async decideSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('seriesId', uuid) seriesId: string, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
+    const flags = await this.held(projectId);
+    const waiting: { id: string }[] = await this.dataSource.query(
+      `SELECT i.id FROM instances i WHERE i.project_id = $1 AND i.series_id = $2 AND ${heldInstanceSql('i', 3)} AND i.attributes -> 'privacyReview' IS NULL ORDER BY i.created_at, i.id`,
+      [projectId, seriesId, flags],
+    );
+    if (!waiting.length) throw new ConflictException(`No image of series ${seriesId} in this project waits for a privacy review`);
+    for (const { id } of waiting) await this.decide(p, projectId, id, body);
+    return { seriesId, decision: body.decision, decided: waiting.length };
+  }
+
   /** A manager's decision on one image: 'clear' makes its tasks (the study is split again), 'exclude' keeps it out for good. */
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Post(':instanceId')
