@@ -3,7 +3,8 @@
 // expiry and reassignment, push assignment, role and membership checks, real concurrency on the claim query,
 // and one task's audit trail read back in order.
 import { readdirSync, readFileSync } from 'node:fs';
-import { ProjectRole, Role } from '@contour/db';
+import { DataSource } from 'typeorm';
+import { ProjectRole, Role, Task } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { CLAIM_SQL, ConsensusService, RoutingService } from '@contour/tasks';
@@ -414,6 +415,12 @@ describe('work routing and consensus', () => {
     const schedulers = await sys.app.get(JobQueue).queue(QueueName.Routing).getJobSchedulers();
     expect(schedulers.map((j) => j.name)).toContain(JobName.AgePriorities);
     await sys.http().patch(`/api/projects/${aged}`).set(bearer(pm)).send({ settings: { ...settings, routing: { agePointsPerDay: -1 } } }).expect(400);
+    // A review slot opened for the old task carries its points at once (it waited for the next ageing run before).
+    const ds = sys.app.get(DataSource);
+    const task = await ds.getRepository(Task).findOneByOrFail({ id: old });
+    await ds.transaction((m) => sys.app.get(ConsensusService).openSlot(m, task, 'review'));
+    const [review] = await ds.query(`SELECT priority, age_boost FROM task_reads WHERE task_id = $1 AND kind = 'review'`, [old]);
+    expect(review).toEqual({ priority: -5 + 50, age_boost: 50 });
   });
 
   it('200 annotators asking at once: no read handed out twice, none lost', async () => {

@@ -9,7 +9,7 @@ import { Actor, systemActor } from '@contour/audit';
 import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { afterConsensus, decodeLabelMapAsync, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, questionAnswers, SHAPES_KEY, shapesOf, TaskEvent, TaskState } from '@contour/workflow';
+import { afterConsensus, ageBoostSql, decodeLabelMapAsync, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, questionAnswers, SHAPES_KEY, shapesOf, TaskEvent, TaskState } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
 import { findStuckTasks } from './stuck-tasks';
@@ -176,10 +176,15 @@ export class ConsensusService {
   }
 
   /** One review or adjudication slot for the task's current round. */
+  /** A review or adjudication slot, with the lead of its kind and the points the task has earned by waiting (not
+   * left for the next run of the ageing job). */
   async openSlot(m: EntityManager, task: Task, kind: 'review' | 'adjudication') {
+    const [{ settings }] = await m.query(`SELECT settings FROM projects WHERE id = $1`, [task.projectId]);
+    const { agePointsPerDay, ageMaxPoints } = parseProjectSettings(settings).routing;
     await m.query(
-      `INSERT INTO task_reads (task_id, project_id, kind, slot, state, round, priority, task_created_at, required_skills) VALUES ($1, $2, $3, 0, 'open', $4, $5, $6, $7)`,
-      [task.id, task.projectId, kind, task.reworkRound, task.priority + (kind === 'adjudication' ? 50 : 0), task.createdAt, task.requiredSkills],
+      `INSERT INTO task_reads (task_id, project_id, kind, slot, state, round, priority, age_boost, task_created_at, required_skills)
+       SELECT $1, $2, $3, 0, 'open', $4, $5 + b.points, b.points, $6, $7 FROM (SELECT ${ageBoostSql('$6::timestamptz', 8, 9)} AS points) b`,
+      [task.id, task.projectId, kind, task.reworkRound, task.priority + (kind === 'adjudication' ? 50 : 0), task.createdAt, task.requiredSkills, agePointsPerDay, ageMaxPoints],
     );
   }
 }

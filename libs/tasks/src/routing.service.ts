@@ -11,7 +11,7 @@ import { Actor, auditActor, AuditEntry, auditInsertSql, auditRows, AuditService,
 import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, TransitionError, unknownLabels } from '@contour/workflow';
+import { ageBoostSql, encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, TransitionError, unknownLabels } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
 import { ConsensusService } from './consensus.service';
@@ -276,13 +276,11 @@ export class RoutingService {
       const { agePointsPerDay, ageMaxPoints } = parseProjectSettings(project.settings).routing;
       let moved = 0;
       for (;;) {
-        // The same arithmetic as ageBoost(): whole points, rounded down, never negative, capped.
         const rows = returned<{ id: string }>(
           await this.dataSource.query(
             `WITH due AS (
-               SELECT id, LEAST($3, GREATEST(0, floor(extract(epoch FROM now() - task_created_at) / 86400 * $2)))::int AS boost
-                 FROM task_reads WHERE project_id = $1 AND state IN ('open', 'leased')
-                  AND age_boost <> LEAST($3, GREATEST(0, floor(extract(epoch FROM now() - task_created_at) / 86400 * $2)))::int
+               SELECT id, ${ageBoostSql('task_created_at', 2, 3)} AS boost
+                 FROM task_reads WHERE project_id = $1 AND state IN ('open', 'leased') AND age_boost <> ${ageBoostSql('task_created_at', 2, 3)}
                 LIMIT $4 FOR UPDATE SKIP LOCKED)
              UPDATE task_reads r SET priority = r.priority - r.age_boost + d.boost, age_boost = d.boost FROM due d WHERE r.id = d.id RETURNING r.id`,
             [project.id, agePointsPerDay, ageMaxPoints, batch],

@@ -69,6 +69,11 @@ export function ageBoost(ageSeconds: number, routing: Pick<z.infer<typeof Routin
   return Math.min(routing.ageMaxPoints, Math.floor((ageSeconds / 86_400) * routing.agePointsPerDay));
 }
 
+/** ageBoost() in SQL: the points for a task created at `createdAt` (an SQL expression), parameters $perDay and $max. */
+export function ageBoostSql(createdAt: string, perDay: number, max: number): string {
+  return `LEAST($${max}, GREATEST(0, floor(extract(epoch FROM now() - ${createdAt}) / 86400 * $${perDay})))::int`;
+}
+
 /** Skills a task of this modality needs. */
 export function skillsFor(settings: ProjectSettings, modality: string): string[] {
   return [...new Set([...(settings.requiredSkills['*'] ?? []), ...(settings.requiredSkills[modality.toUpperCase()] ?? [])])].sort();
