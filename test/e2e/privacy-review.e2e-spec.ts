@@ -2,7 +2,7 @@
 // series that declare burned-in annotation (Burned In Annotation YES) are held from annotators while a clean one
 // gets its task; in the Data tab the manager sees the held images, the oldest page first, each with its preview
 // (the WADO-RS rendered PNG, fetched with the session's Bearer token), excludes one series' images with a comment,
-// clears the other's with the mouse and the keyboard (the focus moves on to the next image), and the cleared
+// clears the other's with the mouse, the keyboard (the focus moves on to the next image) and the series button, and the cleared
 // series gets its task while the excluded one never does. axe-core checks the tab.
 import { Browser, Page } from 'playwright-core';
 import { ctPhantomSeries } from '@contour/dicom';
@@ -131,8 +131,9 @@ describe('privacy review in the browser: held images with burned-in text, previe
     await see(caption).text(`The oldest ${PAGE} of ${CLEARED_SLICES} images waiting for a privacy review`);
     await see(rows).count(PAGE);
 
-    // Clear the rest: the first two by keyboard from the comment field that has the focus, the others with the mouse.
-    for (let i = 0; i < CLEARED_SLICES; i++) {
+    // Clear the rest: the first two by keyboard from the comment field that has the focus, then one with the mouse,
+    // then the other 19 with the series button.
+    for (let i = 0; i < 3; i++) {
       if (i < 2) {
         const id = await focusedRow(page);
         expect(id).toBe(await rows.first().getAttribute('data-instance'));
@@ -149,6 +150,10 @@ describe('privacy review in the browser: held images with burned-in text, previe
       await see(section.locator('.status-line.ok')).contains('cleared for annotation.');
       if (CLEARED_SLICES - i - 1 === PAGE) await see(caption).text('Images waiting for a privacy review');
     }
+    await see(rows).count(CLEARED_SLICES - 3);
+    await rows.first().getByLabel(/^Comment on image/).fill('Whole series checked');
+    await rows.first().getByRole('button', { name: 'Clear its whole series' }).click();
+    await see(section.locator('.status-line.ok')).contains(`${CLEARED_SLICES - 3} images of series`);
     await see(section.getByText('No images waiting for a privacy review.')).visible();
     await see(rows).count(0);
     // The last row's focus went back to the section's heading.
@@ -162,6 +167,7 @@ describe('privacy review in the browser: held images with burned-in text, previe
     for (const image of excluded) expect(byId.get(image.id)).toMatchObject({ decision: 'exclude', comment: 'Patient name in the top corner', by: 'pm' });
     for (const image of cleared) expect(byId.get(image.id)).toMatchObject({ decision: 'clear', by: 'pm' });
     expect(cleared.filter((image) => byId.get(image.id)?.comment === 'No text in the pixels')).toHaveLength(2);
+    expect(cleared.filter((image) => byId.get(image.id)?.comment === 'Whole series checked')).toHaveLength(CLEARED_SLICES - 3);
     expect((await review('pending')).total).toBe(0);
 
     // The cleared series is split again by the worker: its task is the second one; the excluded series has none.

@@ -330,6 +330,9 @@ export const api = {
   /** A manager's decision on a held image; the same decision again answers `duplicate: true`, another one is refused (409). */
   privacyDecision: (projectId: string, instanceId: string, decision: PrivacyDecision, comment: string) =>
     json<PrivacyReviewRecord & { instanceId: string; duplicate: boolean }>('POST', `${p(projectId)}/privacy-review/${instanceId}`, { decision, comment }),
+  /** The same decision for every image of a series still waiting for one. */
+  privacySeriesDecision: (projectId: string, seriesId: string, decision: PrivacyDecision, comment: string) =>
+    json<{ seriesId: string; decision: PrivacyDecision; decided: number }>('POST', `${p(projectId)}/privacy-review/series/${seriesId}`, { decision, comment }),
   /** One image rendered as PNG by WADO-RS (its first frame); fetched here because an <img> cannot send the Bearer token. */
   async renderedImage(projectId: string, image: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string }): Promise<Blob> {
     const path = `/dicom-web/projects/${projectId}/studies/${encodeURIComponent(image.studyInstanceUid)}/series/${encodeURIComponent(image.seriesInstanceUid)}/instances/${encodeURIComponent(image.sopInstanceUid)}/rendered`;

@@ -97,6 +97,7 @@ export function privacyReviewCard(projectId: string): { el: HTMLElement; refresh
     const comment = h('input', { type: 'text', maxlength: '2000', 'aria-label': `Comment on image ${name}`, placeholder: 'Optional comment' });
     const clear = h('button', { type: 'button', class: 'primary', 'aria-describedby': headerId }, 'Clear for annotation');
     const exclude = h('button', { type: 'button', class: 'danger', 'aria-describedby': headerId }, 'Exclude');
+    const clearSeries = h('button', { type: 'button', 'aria-describedby': headerId }, 'Clear its whole series');
     const tr = h(
       'tr',
       { dataset: { instance: item.id, series: item.seriesInstanceUid } },
@@ -107,11 +108,12 @@ export function privacyReviewCard(projectId: string): { el: HTMLElement; refresh
       h('td', null, `${item.modality}${item.frames && item.frames > 1 ? ` · ${item.frames} frames` : ''}`),
       h('td', null, item.flags.map((f) => FLAG_TEXT[f] ?? f).join('; ')),
       h('td', null, fmtDate(item.receivedAt)),
-      h('td', null, h('div', { class: 'row' }, comment, clear, exclude)),
+      h('td', null, h('div', { class: 'row' }, comment, clear, exclude, clearSeries)),
     );
-    const row: Row = { item, tr, comment, headerId, buttons: [clear, exclude], busy: false };
+    const row: Row = { item, tr, comment, headerId, buttons: [clear, exclude, clearSeries], busy: false };
     clear.addEventListener('click', () => void decide(row, 'clear'));
     exclude.addEventListener('click', () => void decide(row, 'exclude'));
+    clearSeries.addEventListener('click', () => void clearWholeSeries(row));
     previews = previews.then(() => loadPreview(row, preview));
     return row;
   }
@@ -136,33 +138,53 @@ export function privacyReviewCard(projectId: string): { el: HTMLElement; refresh
   }
 
   async function decide(row: Row, decision: PrivacyDecision) {
-    if (row.busy) return;
     const name = shortUid(row.item.sopInstanceUid);
-    // aria-disabled, not disabled: a disabled button would drop the keyboard focus to the page.
-    const busy = (on: boolean) => {
-      row.busy = on;
-      row.buttons.forEach((b) => (on ? b.setAttribute('aria-disabled', 'true') : b.removeAttribute('aria-disabled')));
-    };
-    busy(true);
-    generation++;
-    try {
+    await settle([row], async () => {
       const r = await api.privacyDecision(projectId, row.item.id, decision, row.comment.value.trim());
-      decided.add(row.item.id);
-      removeRow(row);
-      total = Math.max(rows.size, total - 1);
-      showCounts();
       const msg = r.duplicate
         ? `Image ${name} was already ${r.decision === 'clear' ? 'cleared' : 'excluded'} by ${r.by}.`
         : decision === 'clear'
           ? `Image ${name} cleared for annotation.`
           : `Image ${name} excluded: annotators and reviewers will never see it.`;
+      return { count: 1, msg };
+    });
+  }
+
+  /** Clears every waiting image of the row's series (one look at a series flagged slice by slice), with the row's comment. */
+  async function clearWholeSeries(row: Row) {
+    const same = [...rows.values()].filter((r) => r.item.seriesId === row.item.seriesId);
+    await settle(same, async () => {
+      const r = await api.privacySeriesDecision(projectId, row.item.seriesId, 'clear', row.comment.value.trim());
+      return { count: r.decided, msg: `${r.decided} image${r.decided === 1 ? '' : 's'} of series ${shortUid(row.item.seriesInstanceUid)} cleared for annotation.` };
+    });
+  }
+
+  /** Runs a decision on `targets`: their buttons busy meanwhile, then the rows out, the counts and the message; the error shown otherwise. */
+  async function settle(targets: Row[], call: () => Promise<{ count: number; msg: string }>) {
+    if (targets.some((r) => r.busy)) return;
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus to the page.
+    const busy = (on: boolean) =>
+      targets.forEach((r) => {
+        r.busy = on;
+        r.buttons.forEach((b) => (on ? b.setAttribute('aria-disabled', 'true') : b.removeAttribute('aria-disabled')));
+      });
+    busy(true);
+    generation++;
+    try {
+      const { count, msg } = await call();
+      for (const r of targets) {
+        decided.add(r.item.id);
+        removeRow(r);
+      }
+      total = Math.max(rows.size, total - count);
+      showCounts();
       st.show(msg, 'ok');
       announce(msg);
     } catch (e) {
       busy(false);
       st.show(errorText(e), 'error');
     }
-    // The next image beyond this page moves up; one decided elsewhere (a 409 above) leaves.
+    // The next images beyond this page move up; one decided elsewhere (a 409 above) leaves.
     await refresh().catch((e) => st.show(errorText(e), 'error'));
   }
 
@@ -184,7 +206,7 @@ export function privacyReviewCard(projectId: string): { el: HTMLElement; refresh
       'p',
       { class: 'muted small' },
       'Images whose pixels may show identifying text (burned-in annotation) are held here: annotators and reviewers see none of them until you clear them. ' +
-        'Exclude keeps an image out for good (under the series and view-group split policies, its whole series then gets no task). A decision is not taken back.',
+        'Exclude keeps an image out for good, and its whole series then gets no task (a task shows its whole series). A decision is not taken back.',
     ),
     table,
     empty,
