@@ -1,7 +1,7 @@
 // Who may see images held for a privacy review (see privacy-review.controller.ts): admins and the project's
 // managers. Annotators and reviewers asking for a held image's pixels (instance file, series volume, WADO-RS)
 // are refused with the reason; their tasks never include one (the split leaves held images out).
-import { ForbiddenException, Injectable } from '@nestjs/common';
+import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Principal } from '@contour/auth';
@@ -21,9 +21,14 @@ export class PrivacyHold {
 
   /** The flags that hold an image from this caller in this project; null when the caller sees held images. */
   async hiddenFlags(p: Principal, projectId: string): Promise<string[] | null> {
-    if (this.seesHeld(p)) return null;
+    return this.seesHeld(p) ? null : this.flagsOf(projectId);
+  }
+
+  /** The flags that hold an image in this project (its deid.burnedInHold setting); 404 without the project. */
+  async flagsOf(projectId: string): Promise<string[]> {
     const project = await this.dataSource.getRepository(Project).findOneBy({ id: projectId });
-    return heldFlags(parseProjectSettings(project?.settings).deid.burnedInHold);
+    if (!project) throw new NotFoundException(`No project ${projectId}`);
+    return heldFlags(parseProjectSettings(project.settings).deid.burnedInHold);
   }
 
   /** 403 naming the reason when the instance, or any instance of the series, is held from the caller. */

@@ -10,11 +10,11 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
-import { Project, ProjectRole } from '@contour/db';
-import { heldFlags, heldInstanceSql } from '@contour/deid';
+import { ProjectRole } from '@contour/db';
+import { heldInstanceSql } from '@contour/deid';
 import { JobName, JobQueue } from '@contour/queue';
 import { SPLIT_DEBOUNCE_MS } from '@contour/ingest';
-import { parseProjectSettings } from '@contour/workflow';
+import { PrivacyHold } from './privacy-hold.service';
 
 const uuid = { schema: z.uuid() };
 const ReviewQuery = z.object({
@@ -36,13 +36,8 @@ export class PrivacyReviewController {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: JobQueue,
     private readonly audit: AuditService,
+    private readonly hold: PrivacyHold,
   ) {}
-
-  private async held(projectId: string): Promise<string[]> {
-    const project = await this.dataSource.getRepository(Project).findOneBy({ id: projectId });
-    if (!project) throw new NotFoundException(`No project ${projectId}`);
-    return heldFlags(parseProjectSettings(project.settings).deid.burnedInHold);
-  }
 
   /**
    * Images waiting for a decision (or decided ones), oldest first, with their study, series, flags and the
@@ -51,7 +46,7 @@ export class PrivacyReviewController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Get()
   async list(@Param('projectId', uuid) projectId: string, @Query({ schema: ReviewQuery }) q: z.infer<typeof ReviewQuery>) {
-    const flags = await this.held(projectId);
+    const flags = await this.hold.flagsOf(projectId);
     const decision = `i.attributes -> 'privacyReview'`;
     const where =
       q.state === 'pending'
@@ -78,7 +73,7 @@ export class PrivacyReviewController {
   @Post('series/:seriesId')
   @HttpCode(200)
   async decideSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('seriesId', uuid) seriesId: string, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
-    const flags = await this.held(projectId);
+    const flags = await this.hold.flagsOf(projectId);
     const waiting: { id: string }[] = await this.dataSource.query(
       `SELECT i.id FROM instances i WHERE i.project_id = $1 AND i.series_id = $2 AND ${heldInstanceSql('i', 3)} AND i.attributes -> 'privacyReview' IS NULL ORDER BY i.created_at, i.id`,
       [projectId, seriesId, flags],
@@ -94,7 +89,7 @@ export class PrivacyReviewController {
   @HttpCode(200)
   async decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('instanceId', uuid) instanceId: string, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
     const actor = actorOf(p);
-    const flags = await this.held(projectId);
+    const flags = await this.hold.flagsOf(projectId);
     const review = { decision: body.decision, comment: body.comment, by: actor.name, byId: actor.id, at: new Date().toISOString() };
     const outcome = await this.dataSource.transaction(async (m) => {
       const [row] = await m.query(
