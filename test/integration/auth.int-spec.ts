@@ -1,3 +1,4 @@
+import { PrincipalCache } from '@contour/auth';
 import { Role } from '@contour/db';
 import { ADMIN_PASSWORD, startSystem, TestSystem } from '../support/system';
 
@@ -49,6 +50,79 @@ describe('authentication', () => {
     await sys.http().patch(`/api/users/${u.id}`).set('authorization', `Bearer ${sys.adminToken}`).send({ active: false }).expect(200);
     await sys.http().get('/api/auth/me').set('authorization', `Bearer ${u.token}`).expect(401);
     await sys.http().post('/api/auth/login').send({ username: 'leaver', password: 'user-password-for-tests' }).expect(401);
+  });
+
+  describe('credentials cached between requests', () => {
+    const me = (token: string) => sys.http().get('/api/auth/me').set('authorization', `Bearer ${token}`);
+    /** Polls until the answer has the status, up to 5 s: a change made outside this process arrives by notification. */
+    async function eventually(request: () => Promise<{ status: number }>, status: number): Promise<number> {
+      const started = Date.now();
+      let last = 0;
+      while (Date.now() - started < 5000) {
+        last = (await request()).status;
+        if (last === status) return Date.now() - started;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`still ${last} after 5 s`);
+    }
+
+    it('the cache is live against PostgreSQL: it listens for changes and proved they arrive', async () => {
+      await me(sys.adminToken).expect(200);
+      const cache = sys.app.get(PrincipalCache);
+      await cache.start();
+      expect(cache.active).toBe(true);
+    });
+
+    it('a lookup that started before a change is not stored (the generation check)', async () => {
+      const cache = sys.app.get(PrincipalCache);
+      await cache.start();
+      const stamp = cache.stamp();
+      cache.invalidate();
+      cache.set('test:stale', { stale: true }, stamp);
+      expect(cache.get('test:stale')).toBeUndefined();
+      cache.set('test:fresh', { fresh: true }, cache.stamp());
+      expect(cache.get('test:fresh')).toEqual({ fresh: true });
+    });
+
+    it('changes made outside the API (psql, another coordinator) reach a cached credential', async () => {
+      const u = await sys.user('outside-change', [Role.Manager]);
+      await me(u.token).expect(200);
+      await me(u.token).expect(200);
+      await sys.db.dataSource.query(`UPDATE users SET active = false WHERE id = $1`, [u.id]);
+      expect(await eventually(() => me(u.token), 401)).toBeLessThan(5000);
+      await sys.db.dataSource.query(`UPDATE users SET active = true WHERE id = $1`, [u.id]);
+      await eventually(() => me(u.token), 200);
+
+      // Membership: a project member removed by SQL loses the project at once.
+      const project = (await sys.http().post('/api/projects').set('authorization', `Bearer ${sys.adminToken}`).send({ name: 'cache-membership' }).expect(201)).body.id;
+      await sys.http().put(`/api/projects/${project}/members/${u.id}`).set('authorization', `Bearer ${sys.adminToken}`).send({ roles: ['manager'] }).expect(204);
+      const stats = () => sys.http().get(`/api/projects/${project}/stats`).set('authorization', `Bearer ${u.token}`);
+      await stats().expect(200);
+      await sys.db.dataSource.query(`DELETE FROM project_members WHERE project_id = $1 AND user_id = $2`, [project, u.id]);
+      await eventually(stats, 403);
+
+      // A token revoked by SQL.
+      const created = await sys.http().post('/api/auth/tokens').set('authorization', `Bearer ${u.token}`).send({ name: 'cached' }).expect(201);
+      await me(created.body.token).expect(200);
+      await sys.db.dataSource.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, [created.body.id]);
+      await eventually(() => me(created.body.token), 401);
+    });
+
+    it('changes made through the API apply to the very next request', async () => {
+      const u = await sys.user('demoted', [Role.Manager]);
+      await sys.http().get('/api/users').set('authorization', `Bearer ${u.token}`).expect(200);
+      await sys.http().patch(`/api/users/${u.id}`).set('authorization', `Bearer ${sys.adminToken}`).send({ roles: [Role.Annotator] }).expect(200);
+      await sys.http().get('/api/users').set('authorization', `Bearer ${u.token}`).expect(403);
+
+      const project = (await sys.http().post('/api/projects').set('authorization', `Bearer ${sys.adminToken}`).send({ name: 'cache-api' }).expect(201)).body.id;
+      await sys.http().put(`/api/projects/${project}/members/${u.id}`).set('authorization', `Bearer ${sys.adminToken}`).send({ roles: ['manager'] }).expect(204);
+      const stats = () => sys.http().get(`/api/projects/${project}/stats`).set('authorization', `Bearer ${u.token}`);
+      await stats().expect(200);
+      await sys.http().put(`/api/projects/${project}/members/${u.id}`).set('authorization', `Bearer ${sys.adminToken}`).send({ roles: ['annotator'] }).expect(204);
+      await stats().expect(403);
+      await sys.http().delete(`/api/projects/${project}/members/${u.id}`).set('authorization', `Bearer ${sys.adminToken}`).expect(204);
+      await sys.http().post(`/api/projects/${project}/tasks/next`).set('authorization', `Bearer ${u.token}`).expect(403);
+    });
   });
 
   it('the login cookie opens the admin queue dashboard; others get 401/403', async () => {

@@ -8,6 +8,7 @@ import { ApiToken, preparedQuery, ProjectRole } from '@contour/db';
 import { ACCESS, AccessSpec, decideAccess } from './access';
 import { hashApiToken, isApiToken } from './api-tokens';
 import { Principal } from './principal';
+import { PrincipalCache } from './principal-cache';
 
 export const AUTH_COOKIE = 'contour_token';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,7 +42,7 @@ export interface ResolvedPrincipal {
   projectExists: boolean;
 }
 
-interface PrincipalRow {
+export interface PrincipalRow {
   id: string;
   username: string;
   roles: Principal['roles'];
@@ -63,6 +64,7 @@ export class PrincipalResolver {
   constructor(
     private readonly jwt: JwtService,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: PrincipalCache<PrincipalRow>,
   ) {}
 
   /** The user behind a credential, or null when the credential is invalid, expired, revoked or disabled. */
@@ -93,22 +95,30 @@ export class PrincipalResolver {
       via = 'jwt';
       who = `LEFT JOIN api_tokens t ON false WHERE u.id = $1`;
     }
-    // A prepared statement per credential kind: parsed and planned once per connection.
-    const rows = await preparedQuery<PrincipalRow>(
-      this.dataSource,
-      `auth-principal-${via}`,
-      `SELECT u.id, u.username, u.roles, u.skills, u.active, t.id AS token_id, t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at,
-              m.roles AS project_roles, m.skills AS project_skills, EXISTS (SELECT 1 FROM projects p WHERE p.id = $2) AS project_exists
-         FROM users u
-         LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $2
-         ${who}`,
-      [key, projectId],
-    );
-    const row = rows[0];
+    // Cached between requests (see PrincipalCache); else a prepared statement per credential kind, parsed and
+    // planned once per connection. Only credentials that exist are cached.
+    const cacheKey = `${via}:${key}:${projectId ?? ''}`;
+    let row = this.cache.get(cacheKey);
+    if (!row) {
+      const stamp = this.cache.stamp();
+      [row] = await preparedQuery<PrincipalRow>(
+        this.dataSource,
+        `auth-principal-${via}`,
+        `SELECT u.id, u.username, u.roles, u.skills, u.active, t.id AS token_id, t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at,
+                m.roles AS project_roles, m.skills AS project_skills, EXISTS (SELECT 1 FROM projects p WHERE p.id = $2) AS project_exists
+           FROM users u
+           LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $2
+           ${who}`,
+        [key, projectId],
+      );
+      if (row) this.cache.set(cacheKey, row, stamp);
+    }
     if (!row || !row.active) return null;
     if (row.token_id) {
       if (row.token_expires_at && row.token_expires_at < new Date()) return null;
       if (!row.token_last_used_at || Date.now() - row.token_last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+        // Noted on the (possibly cached) row too, so the next minute's requests do not write it again.
+        row.token_last_used_at = new Date();
         void this.dataSource.getRepository(ApiToken).update(row.token_id, { lastUsedAt: new Date() }).catch(() => undefined);
       }
     }

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { CONFIG, ContourConfig, requireRuntime } from '@contour/config';
 import { AuthGuard, PrincipalResolver } from './auth.guard';
+import { PrincipalCache } from './principal-cache';
 
 @Global()
 @Module({
@@ -15,7 +16,7 @@ import { AuthGuard, PrincipalResolver } from './auth.guard';
       }),
     }),
   ],
-  providers: [PrincipalResolver, AuthGuard],
-  exports: [PrincipalResolver, AuthGuard, JwtModule],
+  providers: [PrincipalResolver, PrincipalCache, AuthGuard],
+  exports: [PrincipalResolver, PrincipalCache, AuthGuard, JwtModule],
 })
 export class AuthCoreModule {}

@@ -7,7 +7,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Actor, auditActor, AuditEntry, auditInsertSql, auditRows, AuditService, systemActor } from '@contour/audit';
+import { Actor, auditActor, AuditEntry, auditRows, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
@@ -62,27 +62,20 @@ const ELIGIBLE = `r.project_id = $1 AND r.state = 'open' AND r.kind = ANY($2)
       AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
       AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND (lv.kind = 'read' OR (r.kind = 'review' AND lv.kind = 'adjudicated'))))`;
 /**
- * A submission in one statement: inserts the label version ($3, checked and given its id by prepareLabel), submits
- * the read with its audit lines, counts the task's other unsubmitted reads and, when none is left, moves the task
- * ($16 -> $17 by event $18) with its transition row and audit line. The caller holds the read and the task
- * locked (ownLease), so the count, read in this statement's snapshot (taken after the lock), sees every other
- * submission of the task; in that snapshot this read is still leased: hence the id filter.
+ * A submission in one round trip (the function of migration 1795770000000): locks the read and its task, checks they
+ * are as the caller saw them (NULL when not), inserts the label version ($3, checked and given its id by
+ * prepareLabel), submits the read with its audit lines and, when it was the task's last pending annotation read,
+ * moves the task ($16 -> $17 by event $18) with its transition row and audit line. Answers the pending count.
  */
-const SUBMIT_SQL = `WITH version AS (
-     INSERT INTO label_versions (id, task_id, project_id, kind, read_id, author_id, round, protocol_version, blob_key, encoding, grid, answers, stats, idempotency_key)
-     VALUES ($3, $4, $7, 'read', $1, $2, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15) RETURNING id),
-   done AS (
-     UPDATE task_reads SET state = 'submitted', annotator_id = $2, previous_annotator_id = NULL, submitted_at = now(), label_version_id = (SELECT id FROM version), lease_expires_at = NULL WHERE id = $1 RETURNING id),
-   audit AS (${auditInsertSql(5, 6)}),
-   pending AS (SELECT count(*)::int AS n FROM task_reads WHERE task_id = $4 AND kind = 'annotation' AND state <> 'submitted' AND id NOT IN (SELECT id FROM done)),
-   moved AS (UPDATE tasks SET state = $17, state_changed_at = now() WHERE id = $4 AND state = $16 AND (SELECT n FROM pending) = 0 RETURNING id),
-   transition AS (
-     INSERT INTO task_transitions (task_id, project_id, from_state, to_state, event, actor_id, actor_name)
-     SELECT id, $7, $16, $17, $18, ($5::jsonb ->> 'id')::uuid, $5::jsonb ->> 'name' FROM moved),
-   task_audit AS (
-     INSERT INTO audit_events (actor_id, actor_name, ip, action, object_type, object_id, project_id, details)
-     SELECT ($5::jsonb ->> 'id')::uuid, $5::jsonb ->> 'name', $5::jsonb ->> 'ip', 'task.' || $18, 'task', id::text, $7, jsonb_build_object('from', $16::text, 'to', $17::text) FROM moved)
-   SELECT n AS pending FROM pending`;
+const SUBMIT_SQL = `SELECT contour_submit_read($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15, $16, $17, $18) AS pending`;
+
+interface SubmitResult {
+  versionId: string;
+  taskState: string;
+  taskId: string;
+  round: number;
+  complete: boolean;
+}
 
 const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT 1 FOR UPDATE SKIP LOCKED';
 
@@ -365,55 +358,11 @@ export class RoutingService {
    * reads of the round is in, the task moves to consensus and the consensus job is queued.
    */
   async submit(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<{ versionId: string; taskState: string; duplicate: boolean }> {
-    let result: { versionId: string; taskState: string; taskId: string; round: number; complete: boolean };
+    let result: SubmitResult;
     try {
-      result = await this.dataSource.transaction(async (m) => {
-        const read = await this.ownLease(m, projectId, readId, actor.id!, true, true);
-        if (read.kind !== 'annotation') throw new ConflictException(`This is a ${read.kind}: use the ${read.kind} endpoint`);
-        let task = read.task!;
-        if (task.state === TaskState.Ready && read.previousAnnotatorId === actor.id) {
-          // A lapsed lease nobody took: the late work restarts annotation rather than being lost.
-          task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, 'late submission after the lease lapsed', {}, task)).task;
-        }
-        if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
-        const { version, audit } = await this.prepareLabel(m, task, read, 'read', actor, submission);
-        const audits: AuditEntry[] = [audit, { action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: task.id, versionId: version.id, round: read.round } }];
-        // The task's next state should this be the last read of the round, from the state machine (the task is in
-        // annotation or rework here, both of which take the event).
-        const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
-        let next: TaskState;
-        try {
-          next = transition(task.state as TaskState, event);
-        } catch (e) {
-          if (e instanceof TransitionError) throw new ConflictException(e.message);
-          throw e;
-        }
-        // The label version, the read's submission, their audit lines, the count of the task's other unsubmitted
-        // reads and, when that count is 0, the task's move with its transition row and audit line: one statement
-        // (see SUBMIT_SQL).
-        const [{ pending }] = await preparedQuery<{ pending: number }>(m, 'routing-submit', SUBMIT_SQL, [
-          read.id,
-          actor.id,
-          version.id,
-          task.id,
-          auditActor(actor),
-          auditRows(audits),
-          projectId,
-          version.round,
-          version.protocolVersion,
-          version.blobKey,
-          version.encoding,
-          version.grid === null ? null : JSON.stringify(version.grid),
-          JSON.stringify(version.answers),
-          JSON.stringify(version.stats),
-          version.idempotencyKey,
-          task.state,
-          next,
-          event,
-        ]);
-        const state = pending === 0 ? next : task.state;
-        return { versionId: version.id, taskState: state, taskId: task.id, round: task.reworkRound, complete: pending === 0 };
-      });
+      // The usual case (the caller's lease, the task taking reads) needs neither BEGIN nor COMMIT: the submission
+      // function locks and re-checks what was read here. Anything else, or a change in between, takes the locked path.
+      result = (await this.submitUnlocked(projectId, readId, actor, submission)) ?? (await this.submitLocked(projectId, readId, actor, submission));
     } catch (e) {
       // A retried request (same Idempotency-Key) finds its read already submitted, or the key already stored:
       // answer with the first result. Looked up only when the submission failed, so the happy path skips it.
@@ -427,6 +376,73 @@ export class RoutingService {
     }
     if (result.complete) await this.consensus.queue({ id: result.taskId, reworkRound: result.round });
     return { versionId: result.versionId, taskState: result.taskState, duplicate: false };
+  }
+
+  /** The submission of a read leased to the caller of a task in annotation or rework; null for every other case. */
+  private async submitUnlocked(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<SubmitResult | null> {
+    const read = await this.ownLease(this.dataSource.manager, projectId, readId, actor.id!, false, true);
+    const task = read.task!;
+    if (read.state !== 'leased' || read.kind !== 'annotation' || (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework)) return null;
+    return this.writeSubmission(this.dataSource.manager, read, task, actor, submission);
+  }
+
+  /** Every case, in a transaction holding the read and the task: lapsed leases, clear refusals. */
+  private submitLocked(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<SubmitResult> {
+    return this.dataSource.transaction(async (m) => {
+      const read = await this.ownLease(m, projectId, readId, actor.id!, true, true);
+      if (read.kind !== 'annotation') throw new ConflictException(`This is a ${read.kind}: use the ${read.kind} endpoint`);
+      let task = read.task!;
+      if (task.state === TaskState.Ready && read.previousAnnotatorId === actor.id) {
+        // A lapsed lease nobody took: the late work restarts annotation rather than being lost.
+        task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, 'late submission after the lease lapsed', {}, task)).task;
+      }
+      if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
+      const result = await this.writeSubmission(m, read, task, actor, submission);
+      // Both rows are locked by this transaction since ownLease: they cannot have changed.
+      if (!result) throw new ConflictException('The read or its task changed while it was being submitted; ask for the next task');
+      return result;
+    });
+  }
+
+  /**
+   * Checks the submission against the task (prepareLabel) and writes it with SUBMIT_SQL; null when the read or the
+   * task is no longer as `read` and `task` show them.
+   */
+  private async writeSubmission(m: EntityManager, read: TaskRead, task: Task, actor: Actor, submission: Submission): Promise<SubmitResult | null> {
+    const { version, audit } = await this.prepareLabel(m, task, read, 'read', actor, submission);
+    const audits: AuditEntry[] = [audit, { action: 'read.submitted', objectType: 'task_read', objectId: read.id, projectId: task.projectId, details: { taskId: task.id, versionId: version.id, round: read.round } }];
+    // The task's next state should this be the last read of the round, from the state machine (the task is in
+    // annotation or rework here, both of which take the event).
+    const event = task.state === TaskState.Rework ? TaskEvent.ReworkSubmitted : TaskEvent.ReadsComplete;
+    let next: TaskState;
+    try {
+      next = transition(task.state as TaskState, event);
+    } catch (e) {
+      if (e instanceof TransitionError) throw new ConflictException(e.message);
+      throw e;
+    }
+    const [{ pending }] = await preparedQuery<{ pending: number | null }>(m.queryRunner ? m : this.dataSource, 'routing-submit', SUBMIT_SQL, [
+      read.id,
+      actor.id,
+      version.id,
+      task.id,
+      auditActor(actor),
+      auditRows(audits),
+      task.projectId,
+      version.round,
+      version.protocolVersion,
+      version.blobKey,
+      version.encoding,
+      version.grid === null ? null : JSON.stringify(version.grid),
+      JSON.stringify(version.answers),
+      JSON.stringify(version.stats),
+      version.idempotencyKey,
+      task.state,
+      next,
+      event,
+    ]);
+    if (pending === null) return null;
+    return { versionId: version.id, taskState: pending === 0 ? next : task.state, taskId: task.id, round: task.reworkRound, complete: pending === 0 };
   }
 
   /**

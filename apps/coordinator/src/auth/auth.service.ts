@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
-import { hashPassword, JwtClaims, newApiToken, verifyPassword } from '@contour/auth';
+import { hashPassword, JwtClaims, newApiToken, PrincipalCache, verifyPassword } from '@contour/auth';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { ApiToken, Role, User } from '@contour/db';
 
@@ -20,6 +20,7 @@ export class AuthService implements OnApplicationBootstrap {
     @Inject(CONFIG) private readonly config: ContourConfig,
     private readonly jwt: JwtService,
     private readonly audit: AuditService,
+    private readonly principals: PrincipalCache,
   ) {}
 
   /** First start: create the `admin` account (password from CONTOUR_ADMIN_PASSWORD, or generated and printed once). */
@@ -77,6 +78,7 @@ export class AuthService implements OnApplicationBootstrap {
   async revokeApiToken(actor: Actor, id: string) {
     const result = await this.dataSource.getRepository(ApiToken).update({ id, userId: actor.id!, revokedAt: IsNull() }, { revokedAt: new Date() });
     if (!result.affected) throw new NotFoundException(`No active API token ${id}`);
+    this.principals.invalidate();
     await this.audit.record(actor, { action: 'auth.api-token.revoked', objectType: 'api_token', objectId: id });
   }
 }

@@ -3,7 +3,7 @@ import { parseProjectSettings, ProjectSettings } from '@contour/workflow';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
-import { Principal } from '@contour/auth';
+import { Principal, PrincipalCache } from '@contour/auth';
 import { Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
 import { RoutingService } from '@contour/tasks';
 import { JobName, JobQueue } from '@contour/queue';
@@ -22,6 +22,7 @@ export class ProjectsService {
     private readonly audit: AuditService,
     private readonly routing: RoutingService,
     private readonly jobs: JobQueue,
+    private readonly principals: PrincipalCache,
   ) {}
 
   async create(actor: Actor, input: { name: string; description?: string; settings?: Record<string, unknown> }) {
@@ -89,6 +90,7 @@ export class ProjectsService {
     await this.get(projectId);
     if (!(await this.dataSource.getRepository(User).existsBy({ id: userId }))) throw new NotFoundException(`No user ${userId}`);
     await this.dataSource.getRepository(ProjectMember).upsert({ projectId, userId, roles, skills }, ['projectId', 'userId']);
+    this.principals.invalidate();
     await this.audit.record(actor, { action: 'project.member.set', objectType: 'project_member', objectId: userId, projectId, details: { roles, skills } });
   }
 
@@ -100,5 +102,6 @@ export class ProjectsService {
       const released = await this.routing.releaseMember(m, projectId, userId, actor);
       await this.audit.record(actor, { action: 'project.member.removed', objectType: 'project_member', objectId: userId, projectId, details: { readsReleased: released } }, m);
     });
+    this.principals.invalidate();
   }
 }

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { AuditService } from '@contour/audit';
-import { Access, actorOf, CurrentPrincipal, hashPassword, Principal } from '@contour/auth';
+import { Access, actorOf, CurrentPrincipal, hashPassword, Principal, PrincipalCache } from '@contour/auth';
 import { ALL_ROLES, Role, User } from '@contour/db';
 import { toPublicUser } from '../auth/auth.service';
 import { openapi } from '../system/openapi';
@@ -33,6 +33,7 @@ export class UsersController {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly principals: PrincipalCache,
   ) {}
 
   @Access({ roles: [Role.Admin] })
@@ -71,6 +72,8 @@ export class UsersController {
     Object.assign(user, rest);
     if (password) user.passwordHash = await hashPassword(password);
     await repo.save(user);
+    // Roles, skills or a disabled account take effect on the user's next request.
+    this.principals.invalidate();
     await this.audit.record(actorOf(p), { action: 'user.updated', objectType: 'user', objectId: id, details: { ...rest, passwordChanged: Boolean(password) } });
     return toPublicUser(user);
   }
