@@ -31,3 +31,15 @@ export async function preparedQuery<T>(on: DataSource | EntityManager, name: str
     if (!inTransaction) await runner.release();
   }
 }
+
+const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'leasedAt', 'leaseExpiresAt', 'submittedAt', 'stateChangedAt']);
+
+/** A row as PostgreSQL's json_agg/row_to_json gives it (snake_case, timestamps as text), as the entity reads. */
+export function entityOf<T>(row: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    const key = k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    out[key] = DATE_FIELDS.has(key) && typeof v === 'string' ? new Date(v) : v;
+  }
+  return out as T;
+}

@@ -9,7 +9,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Actor, auditActor, AuditEntry, auditRows, AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
-import { LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
+import { entityOf, LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { ageBoostSql, encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, TransitionError, unknownLabels } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
@@ -183,7 +183,21 @@ export class RoutingService {
     // With the task joined, FOR UPDATE locks the task row too (what a submission needs), in the same statement.
     if (withTask) qb.innerJoinAndSelect('r.task', 't');
     if (lock) qb.setLock('pessimistic_write');
-    const read = await qb.getOne();
+    return this.checkLease(await qb.getOne(), readId, userId);
+  }
+
+  /** The read and its task without a lock, as one prepared statement (the start of every submission). */
+  private async leaseWithTask(projectId: string, readId: string, userId: string): Promise<TaskRead> {
+    const [row] = await preparedQuery<{ read: Record<string, unknown>; task: Record<string, unknown> }>(
+      this.dataSource,
+      'routing-read-task',
+      `SELECT row_to_json(r) AS read, row_to_json(t) AS task FROM task_reads r JOIN tasks t ON t.id = r.task_id WHERE r.id = $1 AND r.project_id = $2`,
+      [readId, projectId],
+    );
+    return this.checkLease(row ? { ...entityOf<TaskRead>(row.read), task: entityOf<Task>(row.task) } : null, readId, userId);
+  }
+
+  private checkLease(read: TaskRead | null, readId: string, userId: string): TaskRead {
     if (!read) throw new NotFoundException(`No read ${readId} in this project`);
     if (read.state === 'leased' && read.annotatorId === userId) return read;
     if (read.state === 'submitted' && read.annotatorId === userId) throw new ConflictException('This read is already submitted');
@@ -380,7 +394,7 @@ export class RoutingService {
 
   /** The submission of a read leased to the caller of a task in annotation or rework; null for every other case. */
   private async submitUnlocked(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<SubmitResult | null> {
-    const read = await this.ownLease(this.dataSource.manager, projectId, readId, actor.id!, false, true);
+    const read = await this.leaseWithTask(projectId, readId, actor.id!);
     const task = read.task!;
     if (read.state !== 'leased' || read.kind !== 'annotation' || (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework)) return null;
     return this.writeSubmission(this.dataSource.manager, read, task, actor, submission);

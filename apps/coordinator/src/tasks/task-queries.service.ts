@@ -5,24 +5,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@contour/audit';
 import { actorOf, Principal } from '@contour/auth';
-import { ConsensusResult, LabelProtocol, LabelVersion, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
+import { ConsensusResult, entityOf, LabelProtocol, LabelVersion, preparedQuery, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { classificationAgreement, PairScore, pairMeans } from '@contour/consensus';
 import { questionAnswers, TaskState } from '@contour/workflow';
 import { TaskGrid } from '@contour/tasks';
 
 type Row = Record<string, unknown>;
-const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'leasedAt', 'leaseExpiresAt', 'submittedAt', 'stateChangedAt']);
-
-/** A row as PostgreSQL's json_agg/row_to_json gives it (snake_case, timestamps as text), as the entity reads. */
-function entityOf<T>(row: Row): T {
-  const out: Row = {};
-  for (const [k, v] of Object.entries(row)) {
-    const key = k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-    out[key] = DATE_FIELDS.has(key) && typeof v === 'string' ? new Date(v) : v;
-  }
-  return out as T;
-}
 
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
@@ -65,7 +54,9 @@ export class TaskQueries {
     // The task and everything the task view needs in one statement (reads, versions, series, study, protocol,
     // consensus, reviews): this runs on every "next task", so round trips matter. Visibility is decided from the
     // same reads and versions that are returned.
-    const [related]: ({ task: Row; study_uid: string | null; protocol: Row | null; reads: Row[]; versions: Row[]; series: Row[]; consensus: Row[]; reviews: Row[] } | undefined)[] = await this.dataSource.query(
+    const [related] = await preparedQuery<{ task: Row; study_uid: string | null; protocol: Row | null; reads: Row[]; versions: Row[]; series: Row[]; consensus: Row[]; reviews: Row[] }>(
+      this.dataSource,
+      'task-view',
       `SELECT row_to_json(t) AS task,
               (SELECT study_instance_uid FROM studies WHERE id = t.study_id) AS study_uid,
               (SELECT row_to_json(p) FROM label_protocols p WHERE p.project_id = t.project_id AND p.version = t.protocol_version) AS protocol,
