@@ -37,9 +37,18 @@ const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'leasedAt', 'leaseExpires
 /** A row as PostgreSQL's json_agg/row_to_json gives it (snake_case, timestamps as text), as the entity reads. */
 export function entityOf<T>(row: Record<string, unknown>): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) {
-    const key = k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-    out[key] = DATE_FIELDS.has(key) && typeof v === 'string' ? new Date(v) : v;
+  for (const k in row) {
+    const v = row[k];
+    const key = propertyOf(k);
+    out[key] = typeof v === 'string' && DATE_FIELDS.has(key) ? new Date(v) : v;
   }
   return out as T;
+}
+
+/** Column name to property name, remembered (the set of column names is small and this runs for every row). */
+const properties = new Map<string, string>();
+function propertyOf(column: string): string {
+  let key = properties.get(column);
+  if (key === undefined) properties.set(column, (key = column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())));
+  return key;
 }
