@@ -82,7 +82,10 @@ export class TaskQueries {
       // Annotators and reviewers open tasks through their leases; nothing else of the project is theirs to browse.
       throw new ForbiddenException('You have no read, review or adjudication of this task');
     }
-    const grid = await this.grids.gridOf(task, series.find((s) => s.id === task.seriesIds[0])).catch(() => null);
+    // No grid (and no exception to build and discard on every "next") for view groups and series not yet measured.
+    const first = series.find((s) => s.id === task.seriesIds[0]);
+    const gridless = task.kind === 'view-group' || (task.kind === 'series' && !first?.geometry);
+    const grid = gridless ? null : await this.grids.gridOf(task, first).catch(() => null);
     const consensus = vis.seesAll ? consensusRows : [];
     const reviews = vis.seesAll || vis.involved ? reviewRows : [];
     return {
