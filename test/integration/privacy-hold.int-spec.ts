@@ -10,6 +10,7 @@ import { TaskSplitter } from '@contour/tasks';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
 type U = { id: string; token: string };
+type DicomJson = Record<string, { Value: (string | number)[] }>;
 
 describe('privacy hold of images with burned-in text', () => {
   let sys: TestSystem;
@@ -74,6 +75,18 @@ describe('privacy hold of images with burned-in text', () => {
     expect((await qido(pm).expect(200)).body).toHaveLength(2);
     expect([200, 204]).toContain((await qido(ann)).status);
     expect((await qido(ann)).body.length ?? 0).toBe(0);
+    // Study and series searches: the held study and series are not listed to annotators, nor counted (they were).
+    const studyCounts = async (u: U) =>
+      Object.fromEntries(((await sys.http().get(`/dicom-web/projects/${projectId}/studies?includefield=00201208`).set(bearer(u)).expect(200)).body as DicomJson[]).map((d) => [d['0020000D'].Value[0], d['00201208'].Value[0]]));
+    const seriesUids = async (u: U) => ((await sys.http().get(`/dicom-web/projects/${projectId}/series`).set(bearer(u)).expect(200)).body as DicomJson[]).map((d) => d['0020000E'].Value[0]);
+    expect(Object.values(await studyCounts(pm)).sort()).toEqual([2, 2]);
+    expect(await studyCounts(ann)).not.toHaveProperty(held.items[0].studyInstanceUid);
+    expect(Object.values(await studyCounts(ann))).toEqual([2]);
+    expect(await seriesUids(pm)).toHaveLength(2);
+    expect(await seriesUids(ann)).toHaveLength(1);
+    const heldStudySeries = await sys.http().get(`/dicom-web/projects/${projectId}/studies/${held.items[0].studyInstanceUid}/series`).set(bearer(rev));
+    expect([200, 204]).toContain(heldStudySeries.status);
+    expect(heldStudySeries.body.length ?? 0).toBe(0);
     await sys.http().get(`/api/projects/${projectId}/instances/${held.items[0].id}/file`).set(bearer(pm)).expect(200);
     // Images that are not held stay open to annotators by every door (WADO-RS hid every image without a decision
     // from them at first: a NULL in the hold's SQL test).
@@ -89,6 +102,9 @@ describe('privacy hold of images with burned-in text', () => {
     await sys.app.get(TaskSplitter).split(held.items[0].studyId);
     expect(await tasks(projectId)).toHaveLength(1);
     expect((await pending(projectId)).total).toBe(1);
+    // Searches now list the study with the one image annotators may see.
+    expect((await studyCounts(ann))[held.items[0].studyInstanceUid]).toBe(1);
+    expect((await studyCounts(pm))[held.items[0].studyInstanceUid]).toBe(2);
     // A decision is not reversed; the same one again answers as before.
     expect((await decide(projectId, held.items[0].id, 'exclude').expect(409)).body.message).toMatch(/already cleared by pm/);
     expect((await decide(projectId, held.items[0].id, 'clear').expect(200)).body.duplicate).toBe(true);

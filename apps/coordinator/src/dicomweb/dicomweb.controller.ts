@@ -100,20 +100,20 @@ export class DicomWebController {
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies')
-  async searchStudies(@Param('projectId', uuid) projectId: string, @Query() q: QueryParams, @Res() res: Response) {
-    this.json(res, await this.dicomweb.search('study', projectId, q, {}));
+  async searchStudies(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('study', projectId, q, {}, await this.privacy.hiddenFlags(p, projectId)));
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('series')
-  async searchAllSeries(@Param('projectId', uuid) projectId: string, @Query() q: QueryParams, @Res() res: Response) {
-    this.json(res, await this.dicomweb.search('series', projectId, q, {}));
+  async searchAllSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('series', projectId, q, {}, await this.privacy.hiddenFlags(p, projectId)));
   }
 
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/series')
-  async searchSeries(@Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Res() res: Response) {
-    this.json(res, await this.dicomweb.search('series', projectId, q, { StudyInstanceUID: study }));
+  async searchSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('series', projectId, q, { StudyInstanceUID: study }, await this.privacy.hiddenFlags(p, projectId)));
   }
 
   @Access({ project: { param: 'projectId' } })

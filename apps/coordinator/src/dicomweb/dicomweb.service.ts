@@ -29,7 +29,11 @@ export class DicomWebService {
     return `${this.config.http.publicUrl ?? ''}/dicom-web/projects/${projectId}`;
   }
 
-  /** QIDO-RS; `hiddenFlags` (callers who may not see images held for a privacy review) leaves held instances out of instance searches. */
+  /**
+   * QIDO-RS; `hiddenFlags` (callers who may not see images held for a privacy review) leaves held instances out: of
+   * instance searches, and of the counts, modalities and SOP classes of study and series searches, where a series or
+   * study with nothing but held images is not listed at all.
+   */
   async search(level: QidoLevel, projectId: string, query: Record<string, string | string[] | undefined>, fixed: Record<string, string>, hiddenFlags: string[] | null = null) {
     const f = qidoFilter(query, fixed);
     const include = includeFieldsOf(query);
@@ -37,17 +41,24 @@ export class DicomWebService {
     const where = ['st.project_id = $1', ...f.where.map((w) => w.replace(/\$(\d+)/g, (_, n) => `$${Number(n) + 1}`))].join(' AND ');
     const page = `LIMIT ${f.limit} OFFSET ${f.offset}`;
     const root = this.root(projectId);
+    // The instances a caller may see: joined with the hold test in the join itself, so held images count nowhere.
+    const visible = hiddenFlags ? ` AND NOT ${heldInstanceSql('i', params.length + 1)}` : '';
+    const visibleOnly = hiddenFlags ? 'HAVING count(i.id) > 0' : '';
+    const withFlags = hiddenFlags ? [...params, hiddenFlags] : params;
     // Each level selects every column an answer can hold (see qido.ts): includefield only chooses among them.
     const patientStudy = 'pa.pseudonym, pa.sex, pa.age, st.study_instance_uid, st.study_date, st.description AS study_description';
     if (level === 'study') {
+      // For callers who see everything a series without instances still counts; for the others only series they can open.
+      const seriesCount = hiddenFlags ? 'count(DISTINCT i.series_id)' : 'count(DISTINCT se.id)';
+      const modalities = hiddenFlags ? 'array_agg(DISTINCT se.modality) FILTER (WHERE i.id IS NOT NULL)' : 'array_agg(DISTINCT se.modality)';
       const rows = await this.dataSource.query(
-        `SELECT ${patientStudy}, array_agg(DISTINCT se.modality) AS modalities, array_agg(DISTINCT i.sop_class_uid) FILTER (WHERE i.sop_class_uid IS NOT NULL) AS sop_classes,
-                count(DISTINCT se.id) AS series_count, count(i.id) AS instance_count
+        `SELECT ${patientStudy}, ${modalities} AS modalities, array_agg(DISTINCT i.sop_class_uid) FILTER (WHERE i.sop_class_uid IS NOT NULL) AS sop_classes,
+                ${seriesCount} AS series_count, count(i.id) AS instance_count
            FROM studies st JOIN patients pa ON pa.id = st.patient_id
-           JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id
-          WHERE st.id IN (SELECT st.id FROM studies st JOIN patients pa ON pa.id = st.patient_id JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id WHERE ${where})
-          GROUP BY st.id, pa.id ORDER BY st.study_date NULLS LAST, st.study_instance_uid ${page}`,
-        params,
+           JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id${visible}
+          WHERE st.id IN (SELECT st.id FROM studies st JOIN patients pa ON pa.id = st.patient_id JOIN series se ON se.study_id = st.id LEFT JOIN instances i ON i.series_id = se.id${visible} WHERE ${where})
+          GROUP BY st.id, pa.id ${visibleOnly} ORDER BY st.study_date NULLS LAST, st.study_instance_uid ${page}`,
+        withFlags,
       );
       return rows.map((r: Record<string, any>) => qidoJson('study', r, `${root}/studies/${r.study_instance_uid}`, include));
     }
@@ -55,9 +66,9 @@ export class DicomWebService {
     if (level === 'series') {
       const rows = await this.dataSource.query(
         `SELECT ${patientStudy}, ${series}, count(i.id) AS instance_count
-           FROM series se JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id LEFT JOIN instances i ON i.series_id = se.id
-          WHERE ${where} GROUP BY se.id, st.id, pa.id ORDER BY se.series_number NULLS LAST, se.series_instance_uid ${page}`,
-        params,
+           FROM series se JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id LEFT JOIN instances i ON i.series_id = se.id${visible}
+          WHERE ${where} GROUP BY se.id, st.id, pa.id ${visibleOnly} ORDER BY se.series_number NULLS LAST, se.series_instance_uid ${page}`,
+        withFlags,
       );
       return rows.map((r: Record<string, any>) => qidoJson('series', r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}`, include));
     }
@@ -65,8 +76,8 @@ export class DicomWebService {
       `SELECT ${patientStudy}, ${series}, i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.number_of_frames, i.rows, i.columns, i.transfer_syntax_uid,
               i.image_position, i.image_orientation, i.pixel_spacing
          FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id JOIN patients pa ON pa.id = st.patient_id
-        WHERE ${where}${hiddenFlags ? ` AND NOT ${heldInstanceSql('i', params.length + 1)}` : ''} ORDER BY se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid ${page}`,
-      hiddenFlags ? [...params, hiddenFlags] : params,
+        WHERE ${where}${visible} ORDER BY se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid ${page}`,
+      withFlags,
     );
     return rows.map((r: Record<string, any>) => qidoJson('instance', r, `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}/instances/${r.sop_instance_uid}`, include));
   }
