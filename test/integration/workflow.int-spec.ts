@@ -258,6 +258,27 @@ describe('work routing and consensus', () => {
     expect(new Date(heartbeat.body.leaseExpiresAt).getTime()).toBeGreaterThan(Date.now() + 500_000);
   });
 
+  it('a task cancelled while its read is leased refuses the submission with the reason, though the coordinator remembers the lease', async () => {
+    const phantom = ctPhantomSeries({ seed: 'cancelled', slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient: { name: 'Cox^Cancel', id: 'P-CANCEL' } });
+    const known = new Set((await tasks()).map((t) => t.id));
+    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
+    phantom.files.forEach((f, i) => up.attach('files', f, `c${i}.dcm`));
+    await up.expect(202);
+    const taskF = (await eventually(async () => (await tasks()).find((t) => !known.has(t.id) && t.state === 'ready'), 30_000)).id;
+    const lease = await eventually(async () => {
+      const res = await next(ann[2]).expect(200);
+      return res.body.taskId === taskF ? res : null;
+    }, 10_000);
+    await sys.http().post(`/api/projects/${projectId}/tasks/${taskF}/decisions/cancel`).set(bearer(pm)).send({ comment: 'wrong body part' }).expect(200);
+    // The submission starts from the lease this coordinator remembers (task in annotation); the submission function
+    // finds the task cancelled under its lock and the locked path answers why.
+    const refused = await submit(ann[2], lease.body.readId, new Uint8Array(16 * 16 * 2)).expect(409);
+    expect(refused.body.message).toMatch(/cancelled by a manager/);
+    expect(await taskState(taskF)).toBe('cancelled');
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM label_versions WHERE task_id = $1 AND kind = 'read'`, [taskF]);
+    expect(n).toBe(0);
+  });
+
   it('a heartbeat after the lease lapsed (a laptop asleep) renews it while nobody took the read, and the work is accepted (refused before the fix)', async () => {
     const phantom = ctPhantomSeries({ seed: 'lapse', slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient: { name: 'Lee^Lapse', id: 'P-LAPSE' } });
     const known = new Set((await tasks()).map((t) => t.id));

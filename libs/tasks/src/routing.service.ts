@@ -52,6 +52,8 @@ interface ClaimedRow {
   round: number;
   lease_expires_at: Date;
   rework_comment: string | null;
+  /** The task as the claim found it (before its move to in_annotation, which the claim may have made). */
+  task: Record<string, unknown>;
 }
 
 /** Eligibility of an open slot $1 project, $2 kinds, $3 caller, $4 caller's skills, $6 leasable task states: nobody
@@ -96,7 +98,7 @@ export const CLAIM_SQL = `WITH mine AS (
    UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
           lease_expires_at = now() + make_interval(secs => COALESCE((SELECT (p.settings #>> '{quality,leaseSeconds}')::int FROM projects p WHERE p.id = $1), $5))
      FROM (SELECT id FROM mine UNION ALL SELECT id FROM pool) c WHERE t.id = c.id
-   RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment),
+   RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment, (SELECT row_to_json(tk) FROM tasks tk WHERE tk.id = t.task_id) AS task),
  moved AS (
    UPDATE tasks tk SET state = $10, state_changed_at = now() FROM claimed c
     WHERE tk.id = c.task_id AND c.kind = 'annotation' AND tk.state = $9 RETURNING tk.id),
@@ -109,6 +111,9 @@ export const CLAIM_SQL = `WITH mine AS (
    SELECT $3, $7, $8, 'read.leased', 'task_read', c.id::text, $1, jsonb_build_object('taskId', c.task_id, 'kind', c.kind, 'round', c.round) FROM claimed c)
  SELECT * FROM claimed`;
 
+/** At most this many leases remembered for their submission (a few per active annotator in practice). */
+const REMEMBERED_LEASES = 20_000;
+
 @Injectable()
 export class RoutingService {
   constructor(
@@ -120,6 +125,13 @@ export class RoutingService {
     private readonly grids: TaskGrid,
     private readonly consensus: ConsensusService,
   ) {}
+
+  /**
+   * The annotation leases this coordinator handed out, with their task, so that their submission can skip reading
+   * them again: what a submission uses of a task never changes (protocol version, grid) except its state and round,
+   * which the submission function checks under its lock. Taken once; a miss (another coordinator, a restart) reads.
+   */
+  private readonly remembered = new Map<string, { userId: string; read: TaskRead; until: number }>();
 
   private async leaseSeconds(projectId: string): Promise<number> {
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
@@ -162,6 +174,7 @@ export class RoutingService {
         const rows = await preparedQuery<ClaimedRow>(this.dataSource, 'routing-claim', CLAIM_SQL, params);
         if (!rows.length) return null;
         const r = rows[0];
+        if (r.kind === 'annotation') this.remember(r, userId);
         return { readId: r.id, taskId: r.task_id, kind: r.kind, round: r.round, leaseExpiresAt: r.lease_expires_at, reworkComment: r.rework_comment };
       } catch (e) {
         // Two concurrent requests of one person raced for the same task: the unique index refused the second.
@@ -170,6 +183,22 @@ export class RoutingService {
       }
     }
     return null;
+  }
+
+  private remember(r: ClaimedRow, userId: string) {
+    const task = entityOf<Task>(r.task);
+    if (task.state === TaskState.Ready) task.state = TaskState.InAnnotation;
+    const read = { id: r.id, taskId: r.task_id, projectId: task.projectId, kind: r.kind, round: r.round, state: 'leased', annotatorId: userId, leaseExpiresAt: r.lease_expires_at, task } as TaskRead;
+    if (this.remembered.size >= REMEMBERED_LEASES) this.remembered.delete(this.remembered.keys().next().value!);
+    this.remembered.set(r.id, { userId, read, until: new Date(r.lease_expires_at).getTime() });
+  }
+
+  /** A lease remembered by next() for this caller, still within its time; forgotten either way. */
+  private recall(readId: string, userId: string, projectId: string): TaskRead | null {
+    const entry = this.remembered.get(readId);
+    if (!entry) return null;
+    this.remembered.delete(readId);
+    return entry.userId === userId && entry.read.projectId === projectId && entry.until > Date.now() ? entry.read : null;
   }
 
   private async recordTransition(m: EntityManager, taskId: string, projectId: string, from: TaskState, to: TaskState, event: TaskEvent, actor: Actor) {
@@ -394,7 +423,7 @@ export class RoutingService {
 
   /** The submission of a read leased to the caller of a task in annotation or rework; null for every other case. */
   private async submitUnlocked(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<SubmitResult | null> {
-    const read = await this.leaseWithTask(projectId, readId, actor.id!);
+    const read = this.recall(readId, actor.id!, projectId) ?? (await this.leaseWithTask(projectId, readId, actor.id!));
     const task = read.task!;
     if (read.state !== 'leased' || read.kind !== 'annotation' || (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework)) return null;
     return this.writeSubmission(this.dataSource.manager, read, task, actor, submission);
