@@ -258,21 +258,27 @@ describe('work routing and consensus', () => {
     expect(new Date(heartbeat.body.leaseExpiresAt).getTime()).toBeGreaterThan(Date.now() + 500_000);
   });
 
-  it('a task cancelled while its read is leased refuses the submission with the reason, though the coordinator remembers the lease', async () => {
-    const phantom = ctPhantomSeries({ seed: 'cancelled', slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient: { name: 'Cox^Cancel', id: 'P-CANCEL' } });
+  /** A new 16x16x2 study's task, leased to `u` (every other open read in the project is taken by `u` first). */
+  async function freshTaskLeasedTo(u: U, seed: string, patient: { name: string; id: string }) {
+    const phantom = ctPhantomSeries({ seed, slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient });
     const known = new Set((await tasks()).map((t) => t.id));
     const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
-    phantom.files.forEach((f, i) => up.attach('files', f, `c${i}.dcm`));
+    phantom.files.forEach((f, i) => up.attach('files', f, `${seed}${i}.dcm`));
     await up.expect(202);
-    const taskF = (await eventually(async () => (await tasks()).find((t) => !known.has(t.id) && t.state === 'ready'), 30_000)).id;
+    const taskId = (await eventually(async () => (await tasks()).find((t) => !known.has(t.id) && t.state === 'ready'), 30_000)).id;
     const lease = await eventually(async () => {
-      const res = await next(ann[2]).expect(200);
-      return res.body.taskId === taskF ? res : null;
+      const res = await next(u).expect(200);
+      return res.body.taskId === taskId ? res : null;
     }, 10_000);
+    return { taskId, readId: lease.body.readId as string };
+  }
+
+  it('a task cancelled while its read is leased refuses the submission with the reason, though the coordinator remembers the lease', async () => {
+    const { taskId: taskF, readId } = await freshTaskLeasedTo(ann[2], 'cancelled', { name: 'Cox^Cancel', id: 'P-CANCEL' });
     await sys.http().post(`/api/projects/${projectId}/tasks/${taskF}/decisions/cancel`).set(bearer(pm)).send({ comment: 'wrong body part' }).expect(200);
     // The submission starts from the lease this coordinator remembers (task in annotation); the submission function
     // finds the task cancelled under its lock and the locked path answers why.
-    const refused = await submit(ann[2], lease.body.readId, new Uint8Array(16 * 16 * 2)).expect(409);
+    const refused = await submit(ann[2], readId, new Uint8Array(16 * 16 * 2)).expect(409);
     expect(refused.body.message).toMatch(/cancelled by a manager/);
     expect(await taskState(taskF)).toBe('cancelled');
     const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM label_versions WHERE task_id = $1 AND kind = 'read'`, [taskF]);
@@ -280,17 +286,8 @@ describe('work routing and consensus', () => {
   });
 
   it('a heartbeat after the lease lapsed (a laptop asleep) renews it while nobody took the read, and the work is accepted (refused before the fix)', async () => {
-    const phantom = ctPhantomSeries({ seed: 'lapse', slices: 2, rows: 16, columns: 16, pixelSpacing: 8, patient: { name: 'Lee^Lapse', id: 'P-LAPSE' } });
-    const known = new Set((await tasks()).map((t) => t.id));
-    const up = sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm));
-    phantom.files.forEach((f, i) => up.attach('files', f, `z${i}.dcm`));
-    await up.expect(202);
-    const taskE = (await eventually(async () => (await tasks()).find((t) => !known.has(t.id) && t.state === 'ready'), 30_000)).id;
-    // Every other open read in the project is taken first, so ann[4] gets taskE.
-    const mine = await eventually(async () => {
-      const res = await next(ann[3]).expect(200);
-      return res.body.taskId === taskE ? res : null;
-    }, 10_000);
+    const { taskId: taskE, readId: mineId } = await freshTaskLeasedTo(ann[3], 'lapse', { name: 'Lee^Lapse', id: 'P-LAPSE' });
+    const mine = { body: { readId: mineId } };
     await sys.db.dataSource.query(`UPDATE task_reads SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [mine.body.readId]);
     await sys.app.get(RoutingService).expireLeases();
     expect(await taskState(taskE)).toBe('ready');
