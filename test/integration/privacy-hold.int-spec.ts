@@ -7,6 +7,7 @@ import { ProjectRole, Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { TaskSplitter } from '@contour/tasks';
+import { discMask, maskBody } from '../support/masks';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
 type U = { id: string; token: string };
@@ -39,7 +40,7 @@ describe('privacy hold of images with burned-in text', () => {
     await up.expect(202);
     return series;
   }
-  const tasks = async (projectId: string) => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string; kind: string; instanceId?: string }[];
+  const tasks = async (projectId: string) => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string; kind: string; instanceId?: string; privacyHeld: boolean }[];
   const checkedSeries = (projectId: string, n: number) =>
     eventually(async () => {
       const list = (await sys.http().get(`/api/projects/${projectId}/series`).set(bearer(pm)).expect(200)).body as { id: string; studyId: string; qcStatus: string; seriesInstanceUid: string }[];
@@ -154,5 +155,39 @@ describe('privacy hold of images with burned-in text', () => {
     await eventually(async () => ((await tasks(projectId)).length === 4 ? true : null), 30_000);
     expect((await pending(projectId)).total).toBe(0);
     await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { deid: { burnedInHold: 'sometimes' } } }).expect(400);
+  });
+
+  it('a task made before its images were held is held too: leases withdrawn, nothing offered or accepted until cleared, then the late work is welcome', async () => {
+    const projectId = await project('held later', 'series');
+    const settings = (burnedInHold: string) => ({ settings: { quality: { reads: 1 }, split: { policy: 'series' }, deid: { burnedInHold } } });
+    await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send(settings('none')).expect(200);
+    await upload(projectId, 'held-later-task', 2, 'YES');
+    const [series] = await checkedSeries(projectId, 1);
+    await sys.app.get(TaskSplitter).split(series.studyId);
+    const [task] = await tasks(projectId);
+    expect(task).toMatchObject({ privacyHeld: false });
+    const lease = (await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(200)).body;
+    expect(lease.taskId).toBe(task.id);
+
+    // The project starts holding declared burned-in text: its studies are split again (routing worker) and the task,
+    // made before, is held with its lease withdrawn.
+    await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send(settings('declared')).expect(200);
+    await eventually(async () => ((await tasks(projectId))[0].privacyHeld ? true : null), 30_000);
+    expect((await tasks(projectId))[0].state).toBe('ready');
+    const heartbeat = await sys.http().post(`/api/projects/${projectId}/reads/${lease.readId}/heartbeat`).set(bearer(ann)).expect(409);
+    expect(heartbeat.body.message).toMatch(/held for a privacy review/);
+    const mask = maskBody(discMask([16, 16, 2], 8, 8, 3));
+    expect((await sys.http().post(`/api/projects/${projectId}/reads/${lease.readId}/submit`).set(bearer(ann)).send({ mask }).expect(409)).body.message).toMatch(/held for a privacy review/);
+    await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(204);
+    const assigned = (await sys.http().post(`/api/projects/${projectId}/tasks/assign`).set(bearer(pm)).send({ taskIds: [task.id], userId: ann.id }).expect(200)).body;
+    expect(assigned.skipped).toEqual([{ taskId: task.id, reason: 'an image of the task waits for a privacy review' }]);
+    const audit = await sys.db.dataSource.query(`SELECT action FROM audit_events WHERE project_id = $1 AND action IN ('task.privacy-held', 'read.withdrawn', 'task.privacy-released') ORDER BY id`, [projectId]);
+    expect(audit.map((a: { action: string }) => a.action)).toEqual(['read.withdrawn', 'task.privacy-held']);
+
+    // Cleared: the task is offered again, and the work done before the hold is accepted (nobody else took the read).
+    await sys.http().post(`/api/projects/${projectId}/privacy-review/series/${series.id}`).set(bearer(pm)).send({ decision: 'clear' }).expect(200);
+    await eventually(async () => ((await tasks(projectId))[0].privacyHeld ? null : true), 30_000);
+    await sys.http().post(`/api/projects/${projectId}/reads/${lease.readId}/submit`).set(bearer(ann)).send({ mask }).expect(200);
+    expect((await tasks(projectId))[0].state).not.toBe('ready');
   });
 });

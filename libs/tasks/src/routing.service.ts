@@ -57,10 +57,12 @@ interface ClaimedRow {
 }
 
 /** Eligibility of an open slot $1 project, $2 kinds, $3 caller, $4 caller's skills, $6 leasable task states: nobody
- * reads a task twice, adjudicates a task they read, or reviews a task they read or adjudicated. */
+ * reads a task twice, adjudicates a task they read, or reviews a task they read or adjudicated; a task held for a
+ * privacy review is offered to nobody. The task test is a scalar subquery, a filter per slot walked: as EXISTS the
+ * planner may turn it into a join driven from tasks and sort every open slot (the plan test in workflow.int-spec). */
 const ELIGIBLE = `r.project_id = $1 AND r.state = 'open' AND r.kind = ANY($2)
       AND r.required_skills <@ $4::text[]
-      AND EXISTS (SELECT 1 FROM tasks tk WHERE tk.id = r.task_id AND tk.state = ANY($6))
+      AND (SELECT tk.state = ANY($6) AND NOT tk.privacy_held FROM tasks tk WHERE tk.id = r.task_id)
       AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
       AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND (lv.kind = 'read' OR (r.kind = 'review' AND lv.kind = 'adjudicated'))))`;
 /**
@@ -113,6 +115,11 @@ export const CLAIM_SQL = `WITH mine AS (
 
 /** At most this many leases remembered for their submission (a few per active annotator in practice). */
 const REMEMBERED_LEASES = 20_000;
+
+/** Work on a task held for a privacy review is refused, with the reason (see TaskSplitter.refreshPrivacyHolds). */
+function refuseIfPrivacyHeld(task: Task) {
+  if (task.privacyHeld) throw new ConflictException('An image of this task is held for a privacy review (burned-in text); the task takes no work until a manager has cleared it. Ask for the next task.');
+}
 
 @Injectable()
 export class RoutingService {
@@ -247,6 +254,7 @@ export class RoutingService {
     const lease = await this.leaseSeconds(projectId);
     return this.dataSource.transaction(async (m) => {
       const read = await this.ownLease(m, projectId, readId, actor.id!, true, true);
+      refuseIfPrivacyHeld(read.task!);
       const rows = returned<{ lease_expires_at: Date }>(
         await m.query(`UPDATE task_reads SET state = 'leased', annotator_id = $2, previous_annotator_id = NULL, lease_expires_at = now() + make_interval(secs => $3) WHERE id = $1 RETURNING lease_expires_at`, [read.id, actor.id, lease]),
       );
@@ -425,7 +433,7 @@ export class RoutingService {
   private async submitUnlocked(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<SubmitResult | null> {
     const read = this.recall(readId, actor.id!, projectId) ?? (await this.leaseWithTask(projectId, readId, actor.id!));
     const task = read.task!;
-    if (read.state !== 'leased' || read.kind !== 'annotation' || (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework)) return null;
+    if (read.state !== 'leased' || read.kind !== 'annotation' || task.privacyHeld || (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework)) return null;
     return this.writeSubmission(this.dataSource.manager, read, task, actor, submission);
   }
 
@@ -434,6 +442,7 @@ export class RoutingService {
     return this.dataSource.transaction(async (m) => {
       const read = await this.ownLease(m, projectId, readId, actor.id!, true, true);
       if (read.kind !== 'annotation') throw new ConflictException(`This is a ${read.kind}: use the ${read.kind} endpoint`);
+      refuseIfPrivacyHeld(read.task!);
       let task = read.task!;
       if (task.state === TaskState.Ready && read.previousAnnotatorId === actor.id) {
         // A lapsed lease nobody took: the late work restarts annotation rather than being lost.
@@ -504,6 +513,7 @@ export class RoutingService {
       await this.dataSource.transaction(async (m) => {
         const task = await m.findOneBy(Task, { id: taskId, projectId });
         if (!task) return skipped.push({ taskId, reason: 'no such task in this project' });
+        if (task.privacyHeld) return skipped.push({ taskId, reason: 'an image of the task waits for a privacy review' });
         const slots = () => m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation'`, { taskId });
         const mine = await slots().andWhere(`(r.annotator_id = :userId OR (r.state = 'open' AND r.assigned_to = :userId))`, { userId }).getOne();
         if (mine) return skipped.push({ taskId, reason: mine.annotatorId === userId ? 'this person already has a read of the task' : 'a read of the task is already reserved for this person' });
@@ -521,6 +531,26 @@ export class RoutingService {
       });
     }
     return { assigned, skipped };
+  }
+
+  /**
+   * A task became held for a privacy review: its leases are withdrawn (the reads go back to the pool, where nobody is
+   * offered them while the task is held) and an annotation task whose last lease this was waits in "ready". An
+   * annotator's work is still accepted after the images are cleared while nobody else took the read, as after a
+   * lapsed lease. Returns the reads withdrawn.
+   */
+  async withdrawForPrivacyHold(m: EntityManager, taskId: string, projectId: string, actor: Actor): Promise<number> {
+    const rows = returned<{ id: string; kind: string; previous_annotator_id: string | null }>(
+      await m.query(
+        `UPDATE task_reads SET state = 'open', previous_annotator_id = CASE WHEN kind = 'annotation' THEN annotator_id END, annotator_id = NULL, lease_expires_at = NULL, leased_at = NULL
+          WHERE task_id = $1 AND state = 'leased' RETURNING id, kind, previous_annotator_id`,
+        [taskId],
+      ),
+    );
+    if (!rows.length) return 0;
+    await this.audit.recordMany(actor, rows.map((r) => ({ action: 'read.withdrawn', objectType: 'task_read', objectId: r.id, projectId, details: { taskId, kind: r.kind, holder: r.previous_annotator_id, reason: 'an image of the task is held for a privacy review' } })), m);
+    if (rows.some((r) => r.kind === 'annotation')) await this.maybeBackToReady(m, taskId, projectId, actor);
+    return rows.length;
   }
 
   /**

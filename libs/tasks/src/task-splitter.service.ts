@@ -10,6 +10,7 @@ import { LabelProtocol, Project, Study, Task } from '@contour/db';
 import { JOB_QUEUE, JobName, JobQueue, prelabelJobId } from '@contour/queue';
 import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
+import { returned, RoutingService } from './routing.service';
 
 const actor: Actor = systemActor('routing');
 
@@ -22,6 +23,7 @@ export class TaskSplitter {
     private readonly lifecycle: TaskLifecycle,
     private readonly audit: AuditService,
     private readonly jobs: JobQueue,
+    private readonly routing: RoutingService,
   ) {}
 
   async split(studyId: string): Promise<{ created: number; existing: number }> {
@@ -71,7 +73,37 @@ export class TaskSplitter {
       }
     }
     if (created) this.logger.log(`study ${studyId}: ${created} new task(s), ${specs.length - created} already there`);
+    await this.refreshPrivacyHolds(studyId, heldFlags(settings.deid.burnedInHold));
     return { created, existing: specs.length - created };
+  }
+
+  /**
+   * The study's unfinished tasks, held or not by the images of their series, with the split's test (an image
+   * flagged under the project's hold and not cleared, or excluded): a task made before one of its images was held
+   * (the hold raised later, or a flagged image arriving into a series already split) is held now, its leases
+   * withdrawn; one whose images were all cleared is offered again. Each change is audited. Returns the changes.
+   */
+  async refreshPrivacyHolds(studyId: string, flags: string[]): Promise<{ held: string[]; released: string[] }> {
+    const changed = returned<{ id: string; project_id: string; held: boolean }>(
+      await this.dataSource.query(
+        `WITH now_held AS (
+           SELECT t.id, EXISTS (SELECT 1 FROM instances i WHERE i.series_id = ANY(t.series_ids) AND ${heldInstanceSql('i', 2)}) AS held
+             FROM tasks t WHERE t.study_id = $1 AND t.state NOT IN ('approved', 'cancelled'))
+         UPDATE tasks t SET privacy_held = h.held FROM now_held h WHERE t.id = h.id AND t.privacy_held <> h.held RETURNING t.id, t.project_id, h.held`,
+        [studyId, flags],
+      ),
+    );
+    const held: string[] = [];
+    const released: string[] = [];
+    for (const task of changed) {
+      await this.dataSource.transaction(async (m) => {
+        const withdrawn = task.held ? await this.routing.withdrawForPrivacyHold(m, task.id, task.project_id, actor) : 0;
+        await this.audit.record(actor, { action: task.held ? 'task.privacy-held' : 'task.privacy-released', objectType: 'task', objectId: task.id, projectId: task.project_id, details: task.held ? { readsWithdrawn: withdrawn } : {} }, m);
+      });
+      (task.held ? held : released).push(task.id);
+    }
+    if (held.length) this.logger.log(`study ${studyId}: ${held.length} task(s) held for a privacy review of their images`);
+    return { held, released };
   }
 
   /**

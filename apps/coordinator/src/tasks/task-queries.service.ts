@@ -91,6 +91,8 @@ export class TaskQueries {
     return {
       id: task.id,
       state: task.state,
+      /** An image of the task waits for a privacy review: the task takes no work until it is cleared. */
+      privacyHeld: task.privacyHeld,
       kind: task.kind,
       modality: task.modality,
       priority: task.priority,
@@ -165,7 +167,7 @@ export class TaskQueries {
     if (state) params.push(state.split(','));
     return this.dataSource.query(
       `SELECT t.id, t.state, t.kind, t.modality, t.priority, t.uncertainty, t.agreement, t.reads_required AS "readsRequired", t.rework_round AS "reworkRound",
-              t.rejection_count AS "rejectionCount", t.state_changed_at AS "stateChangedAt", t.created_at AS "createdAt", t.state_reason AS "stateReason",
+              t.rejection_count AS "rejectionCount", t.state_changed_at AS "stateChangedAt", t.created_at AS "createdAt", t.state_reason AS "stateReason", t.privacy_held AS "privacyHeld",
               (SELECT count(*)::int FROM task_reads r WHERE r.task_id = t.id AND r.kind = 'annotation' AND r.state = 'submitted') AS "readsSubmitted"
          FROM tasks t WHERE t.project_id = $1 ${where} ORDER BY t.priority DESC, t.created_at LIMIT $2 OFFSET $3`,
       params,

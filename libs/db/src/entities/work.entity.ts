@@ -91,6 +91,14 @@ export class Task {
   @Column({ name: 'uncertainty_points', type: 'int', default: 0 })
   uncertaintyPoints: number;
 
+  /**
+   * An image of the task's series is held for a privacy review (burned-in text; a hold raised after the task was
+   * made, or a flagged image that arrived later): nobody is offered, assigned or may submit work on it until it is
+   * cleared. Set by the study's split (TaskSplitter.refreshPrivacyHolds).
+   */
+  @Column({ name: 'privacy_held', type: 'boolean', default: false })
+  privacyHeld: boolean;
+
   @Column({ name: 'required_skills', type: 'text', array: true, default: () => "'{}'" })
   requiredSkills: string[];
 

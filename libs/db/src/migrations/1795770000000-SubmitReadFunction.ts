@@ -2,9 +2,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * A read's submission in one round trip, without BEGIN and COMMIT from the client: the function locks the read
- * and its task, checks they are still as the caller saw them (else answers NULL, and the caller takes the slow path
- * with its precise messages), then inserts the label version, submits the read with its audit lines, counts the
- * task's other unsubmitted reads and, when none is left, moves the task with its transition row and audit line.
+ * and its task, checks they are still as the caller saw them and the task is not held for a privacy review (else
+ * answers NULL, and the caller takes the slow path with its precise messages), then inserts the label version,
+ * submits the read with its audit lines, counts the task's other unsubmitted reads and, when none is left, moves the
+ * task with its transition row and audit line. (`privacy_held` is added by migration 1795790000000; PL/pgSQL
+ * resolves the column when the function first runs.)
  * The count needs the lock first: in a volatile PL/pgSQL function each statement takes a new snapshot, so it sees
  * every submission that committed while this one waited for the task (one statement could not: its snapshot
  * predates its lock, and two last reads submitted at once would each count the other as pending).
@@ -24,7 +26,7 @@ DECLARE
   v_pending integer;
 BEGIN
   PERFORM 1 FROM task_reads r JOIN tasks t ON t.id = r.task_id
-   WHERE r.id = p_read AND t.id = p_task AND r.project_id = p_project AND r.kind = 'annotation' AND r.round = p_round AND t.state = p_from
+   WHERE r.id = p_read AND t.id = p_task AND r.project_id = p_project AND r.kind = 'annotation' AND r.round = p_round AND t.state = p_from AND NOT t.privacy_held
      AND ((r.state = 'leased' AND r.annotator_id = p_author) OR (r.state = 'open' AND r.previous_annotator_id = p_author))
      FOR UPDATE OF r, t;
   IF NOT FOUND THEN
