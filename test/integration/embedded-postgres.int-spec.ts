@@ -9,6 +9,8 @@ import { connect, Socket } from 'node:net';
 import { Pool } from 'pg';
 import { parse, serialize } from 'pg-protocol';
 import type { BackendMessage } from 'pg-protocol/dist/messages';
+import type { DataSource } from 'typeorm';
+import { PrincipalCache } from '@contour/auth';
 import { startEmbeddedPostgresProcess } from '../support/processes';
 
 describe('embedded PostgreSQL over the wire protocol', () => {
@@ -109,6 +111,16 @@ describe('embedded PostgreSQL over the wire protocol', () => {
     a.destroy();
     const r = await pool.query('SELECT $1::int + $2::int AS s', [2, 3]);
     expect(r.rows[0].s).toBe(5);
+  });
+
+  it('does not deliver notifications between connections, so the credential cache stays off (every request reads the database)', async () => {
+    const dataSource = { options: { url }, isInitialized: true, query: async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows } as unknown as DataSource;
+    const cache = new PrincipalCache(dataSource);
+    await cache.start();
+    expect(cache.active).toBe(false);
+    cache.set('k', 'v', cache.stamp());
+    expect(cache.get('k')).toBeUndefined();
+    await cache.onModuleDestroy();
   });
 });
 

@@ -44,7 +44,8 @@ export class PrincipalCache<T = unknown> implements OnModuleDestroy {
   /** The cached value, or undefined (also while the cache is not live; the first call starts listening). */
   get(key: string): T | undefined {
     if (!this.live) {
-      this.start();
+      // (Re)connects in the background; after a failure the retry timer does, not every request.
+      if (!this.retry) void this.start();
       return undefined;
     }
     const entry = this.entries.get(key);
@@ -125,6 +126,8 @@ export class PrincipalCache<T = unknown> implements OnModuleDestroy {
         this.live = true;
       }
     } catch (e) {
+      // Failed before or while listening: treated as a lost connection (cache off, retried in 2 s).
+      this.client = client;
       down(e);
       await client.end().catch(() => undefined);
     }

@@ -114,7 +114,7 @@ export const CLAIM_SQL = `WITH mine AS (
  SELECT * FROM claimed`;
 
 /** At most this many leases remembered for their submission (a few per active annotator in practice). */
-const REMEMBERED_LEASES = 20_000;
+const REMEMBERED_LEASES = 10_000;
 
 /** Work on a task held for a privacy review is refused, with the reason (see TaskSplitter.refreshPrivacyHolds). */
 function refuseIfPrivacyHeld(task: Task) {
@@ -196,7 +196,12 @@ export class RoutingService {
     const task = entityOf<Task>(r.task);
     if (task.state === TaskState.Ready) task.state = TaskState.InAnnotation;
     const read = { id: r.id, taskId: r.task_id, projectId: task.projectId, kind: r.kind, round: r.round, state: 'leased', annotatorId: userId, leaseExpiresAt: r.lease_expires_at, task } as TaskRead;
-    if (this.remembered.size >= REMEMBERED_LEASES) this.remembered.delete(this.remembered.keys().next().value!);
+    // Oldest first (leases of a project last about as long): the lapsed ones, then beyond the cap, are forgotten.
+    const now = Date.now();
+    for (const [id, entry] of this.remembered) {
+      if (entry.until > now && this.remembered.size < REMEMBERED_LEASES) break;
+      this.remembered.delete(id);
+    }
     this.remembered.set(r.id, { userId, read, until: new Date(r.lease_expires_at).getTime() });
   }
 
