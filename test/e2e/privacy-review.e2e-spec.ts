@@ -58,7 +58,7 @@ describe('privacy review in the browser: held images with burned-in text, previe
     await db?.close();
   });
 
-  const tasks = async () => (await pm.request('GET', `/api/projects/${projectId}/tasks`)) as { id: string }[];
+  const tasks = async () => (await pm.request('GET', `/api/projects/${projectId}/tasks`)) as { id: string; privacyHeld: boolean }[];
   const review = async (state: 'pending' | 'decided', limit = 100) => (await pm.request('GET', `/api/projects/${projectId}/privacy-review?state=${state}&limit=${limit}`)) as { total: number; items: Held[] };
   /** The data-instance of the table row holding the keyboard focus. */
   const focusedRow = (page: Page) => page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-instance') ?? null);
@@ -182,4 +182,28 @@ describe('privacy review in the browser: held images with burned-in text, previe
     await page.context().close();
     expect(pageErrors).toEqual([]);
   });
+
+  it('a task made before the project held its images shows its privacy hold in the manager\'s task list', async () => {
+    const hold = (burnedInHold: string) => pm.request('PATCH', `/api/projects/${projectId}`, { settings: { deid: { burnedInHold } } });
+    await hold('none');
+    const known = (await tasks()).map((t) => t.id);
+    const series = ctPhantomSeries({ seed: 'privacy-e2e-late', slices: 2, ...SIZE, burnedInAnnotation: 'YES', patient: { name: 'Privacy^late', id: 'P-late' } });
+    const { batchId } = await pm.upload(projectId, series.files.map((data, i) => ({ name: `late-${i}.dcm`, data })));
+    await eventually(async () => (await pm.request('GET', `/api/projects/${projectId}/uploads/${batchId}`)).done, 60_000, 250);
+    const late = await eventually(async () => (await tasks()).find((t) => !known.includes(t.id)) ?? null, 60_000, 250);
+    expect(late.privacyHeld).toBe(false);
+    await hold('declared');
+    await eventually(async () => ((await tasks()).find((t) => t.id === late.id)?.privacyHeld ? true : null), 60_000, 250);
+
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await page.goto(`${base}/projects/${projectId}/manage`);
+    await page.getByRole('tab', { name: 'Tasks' }).click();
+    const row = page.locator(`tr[data-task="${late.id}"]`);
+    await see(row.locator('.pill.privacy-held')).text('privacy hold');
+    await see(row.locator('.pill.privacy-held')).attr('title', /privacy review/);
+    // Only the held task carries the mark.
+    await see(page.locator('.pill.privacy-held')).count(1);
+    await page.context().close();
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
 });

@@ -426,6 +426,8 @@ export interface TaskRow {
   stateChangedAt: string;
   createdAt: string;
   stateReason: string | null;
+  /** An image of the task waits for a privacy review: nobody is offered the task until it is cleared. */
+  privacyHeld: boolean;
 }
 
 export interface ExportRow {

@@ -214,7 +214,13 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
       'tr',
       { dataset: { task: t.id, state: t.state } },
       h('td', null, h('code', null, t.id.slice(0, 8))),
-      h('td', null, h('span', { class: 'pill', style: `--pill:${STATE_COLORS[t.state] ?? '#94a3b8'}` }, t.state.replace(/_/g, ' '))),
+      h(
+        'td',
+        null,
+        h('span', { class: 'pill', style: `--pill:${STATE_COLORS[t.state] ?? '#94a3b8'}` }, t.state.replace(/_/g, ' ')),
+        // Held tasks look ready but are offered to nobody: say why, and where to act (the Data tab's privacy review).
+        t.privacyHeld ? h('span', { class: 'pill privacy-held', title: 'An image of this task waits for a privacy review (Data tab); nobody is offered it until it is cleared' }, 'privacy hold') : null,
+      ),
       h('td', null, t.modality),
       h('td', null, `${t.readsSubmitted}/${t.readsRequired}`),
       h('td', { class: 'agreement' }, fmtNum(t.agreement)),
