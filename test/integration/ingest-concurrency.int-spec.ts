@@ -1,6 +1,7 @@
 // Many instances of one new series indexed at once (eight jobs in flight): patient, study and series are
 // created exactly once whoever gets there first, every instance is stored with its audit lines and
 // re-identification keys, and the study's de-identification report counts each instance once.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,22 @@ describe('ingest under concurrency', () => {
       return c;
     };
     const settled = (p: Promise<unknown>) => Promise.race([p.then(() => true, () => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+
+    it('a hash given with a received file (the C-STORE receiver hashes as the bytes arrive) is checked against what the store hashes: a wrong one refuses the file', async () => {
+      // A file of its own: the tests below count the items of the race file.
+      const own = ctPhantomSeries({ seed: 'hash-check', slices: 1, rows: 16, columns: 16, patient: { name: 'Hash^Check', id: 'HASH-1' } }).files[0];
+      const spoolOwn = () => {
+        const path = join(mkdtempSync(join(tmpdir(), 'contour-hash-')), 'f.dcm');
+        writeFileSync(path, own);
+        return { path, name: 'hashed.dcm' };
+      };
+      const receiver = sys.app.get(IngestReceiver);
+      const batch = await receiver.openBatch(projectId, IngestSource.CStore, 'hash check', systemActor('test'));
+      await expect(receiver.addFiles(batch, [{ ...spoolOwn(), sha256: 'f'.repeat(64) }], systemActor('test'))).rejects.toThrow(/changed while it was being received/);
+      const key = createHash('sha256').update(own).digest('hex');
+      const [itemId] = await receiver.addFiles(batch, [{ ...spoolOwn(), sha256: key }], systemActor('test'));
+      expect((await sys.db.dataSource.getRepository(IngestItem).findOneByOrFail({ id: itemId })).rawBlobKey).toBe(key);
+    });
 
     it('a receiver writes the file and commits its item only when no clean-up of that content is running', async () => {
       const blobs = sys.app.get<BlobStore>(BLOB_STORE);

@@ -23,6 +23,8 @@ export interface ReceivedFile {
   /** A local file the receiver may move (it is consumed). */
   path: string;
   name: string;
+  /** Its SHA-256 (hex) when the receiver hashed it as it arrived; else it is read again for the hash. */
+  sha256?: string;
 }
 
 export interface BatchProgress {
@@ -66,7 +68,7 @@ export class IngestReceiver {
     for (let start = 0; start < files.length; start += RECEIVE_GROUP) {
       const group = files.slice(start, start + RECEIVE_GROUP);
       const keys: string[] = [];
-      for (const file of group) keys.push(await sha256File(file.path));
+      for (const file of group) keys.push(file.sha256 ?? (await sha256File(file.path)));
       const saved = await this.dataSource.transaction(async (m) => {
         await m.query(`SELECT pg_advisory_xact_lock_shared(k) FROM unnest($1::bigint[]) AS k`, [[...new Set(keys.map(rawBlobLockId))]]);
         const rows: Partial<IngestItem>[] = [];

@@ -3,7 +3,7 @@
 // to (or DICOM_DEFAULT_PROJECT). Incoming datasets stream straight to disk, so a large instance never sits
 // in memory, and C-STORE answers Success only once the file is durably stored and queued.
 import { createWriteStream, mkdirSync, WriteStream } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { createHash, Hash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
@@ -88,6 +88,11 @@ interface AssociationState {
   received: number;
 }
 
+/** A C-STORE's spool file as it is written: its path, transfer syntax and running content hash. */
+type SpoolStream = WriteStream & { contourPath?: string; contourTs?: string; contourHash?: Hash };
+/** The dataset handed to cStoreRequest: where the spool file is and its SHA-256. */
+type SpooledDataset = dimse.Dataset & { contourPath?: string; contourSha256?: string };
+
 @Injectable()
 export class StorageScpService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('StorageSCP');
@@ -131,18 +136,29 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
 
       createStoreWritableStream(context: dimse.association.PresentationContext, request: dimse.requests.CStoreRequest): Writable {
         const path = join(service.spoolDir, `cstore-${randomUUID()}.dcm`);
-        const out: WriteStream & { contourPath?: string; contourTs?: string } = createWriteStream(path);
+        const out: SpoolStream = createWriteStream(path);
         out.contourPath = path;
+        // The content hash (the blob key) as the bytes arrive, so the receiver need not read the file again for it
+        // (the blob store still hashes what it stores, and a mismatch refuses the C-STORE). dcmjs-dimse feeds the
+        // stream with write() only, and it is ended without data.
+        const hash = createHash('sha256');
+        const write = out.write.bind(out) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+        out.write = ((chunk: Buffer, ...rest: unknown[]) => {
+          hash.update(chunk);
+          return write(chunk, ...rest);
+        }) as typeof out.write;
+        out.contourHash = hash;
         out.contourTs = context.getAcceptedTransferSyntaxUid() ?? '';
         out.write(part10Header(request.getAffectedSopClassUid(), request.getAffectedSopInstanceUid(), context.getAcceptedTransferSyntaxUid() ?? '', this.state?.callingAe ?? ''));
         return out;
       }
 
       createDatasetFromStoreWritableStream(writable: Writable, context: dimse.association.PresentationContext, callback: (dataset: dimse.Dataset) => void) {
-        const out = writable as WriteStream & { contourPath?: string };
+        const out = writable as SpoolStream;
         const done = () => {
-          const dataset = new Dataset({}, context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian) as dimse.Dataset & { contourPath?: string };
+          const dataset = new Dataset({}, context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian) as SpooledDataset;
           dataset.contourPath = out.contourPath;
+          dataset.contourSha256 = out.contourHash?.digest('hex');
           callback(dataset);
         };
         if (out.writableFinished) done();
@@ -154,13 +170,14 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
 
       cStoreRequest(request: dimse.requests.CStoreRequest, callback: (r: dimse.responses.CStoreResponse) => void) {
         const response = CStoreResponse.fromRequest(request);
-        const path = (request.getDataset() as (dimse.Dataset & { contourPath?: string }) | undefined)?.contourPath;
+        const spooled = request.getDataset() as SpooledDataset | undefined;
+        const path = spooled?.contourPath;
         if (!path || !this.state) {
           response.setStatus(Status.ProcessingFailure);
           return callback(response);
         }
         service
-          .store(this.state, path, request.getAffectedSopInstanceUid())
+          .store(this.state, path, request.getAffectedSopInstanceUid(), spooled?.contourSha256)
           .then(() => response.setStatus(Status.Success))
           .catch((err: Error) => {
             service.logger.error(`C-STORE from ${this.state?.callingAe} not stored: ${err.message}`);
@@ -204,11 +221,11 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
     scp.sendAssociationAccept();
   }
 
-  private async store(state: AssociationState, path: string, sopInstanceUid: string) {
+  private async store(state: AssociationState, path: string, sopInstanceUid: string, sha256?: string) {
     const actor: Actor = { id: null, name: `dicom:${state.callingAe}`, ip: state.address };
     state.batch ??= this.receiver.openBatch(state.projectId, IngestSource.CStore, `C-STORE from ${state.callingAe} (${state.address})`, actor);
     const batch = await state.batch;
-    await this.receiver.addFiles(batch, [{ path, name: `${sopInstanceUid}.dcm` }], actor);
+    await this.receiver.addFiles(batch, [{ path, name: `${sopInstanceUid}.dcm`, sha256 }], actor);
     state.received++;
   }
 
