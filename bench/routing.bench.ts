@@ -3,7 +3,9 @@
 // and the invariants: no read handed out twice, none lost.
 import { performance } from 'node:perf_hooks';
 import { Agent, request, setGlobalDispatcher } from 'undici';
+import { randomUUID } from 'node:crypto';
 import { newApiToken } from '../libs/auth/src/api-tokens';
+import { computeSeriesGeometry, storedGeometry } from '../libs/volume/src/series-geometry';
 import { fmt, startContour } from './harness';
 
 const USERS = Number(process.env.BENCH_USERS ?? 200);
@@ -21,6 +23,12 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 50_000);
  * first second. Their latencies are reported apart; errors count from the first request.
  */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+/**
+ * Slices of the series every task is on (0: a series without geometry, whose task view carries none). With a number,
+ * the series gets the geometry ingest would store for that many 512 x 512 axial slices (the slice order is one id per
+ * slice), and every "next" answers with it, as for a real CT.
+ */
+const GEOMETRY_SLICES = Number(process.env.BENCH_GEOMETRY_SLICES ?? 0);
 
 /** The coordinator's own histogram of next-task answers (route, status 200): cumulative counts by upper bound (s). */
 async function serverNextHistogram(base: string): Promise<Map<number, number>> {
@@ -49,7 +57,18 @@ export async function main(): Promise<string> {
   // Users and tasks straight into the database: the benchmark measures routing, not set-up.
   const [{ id: patient }] = await ds.query(`INSERT INTO patients (project_id, pseudonym) VALUES ($1, 'BENCH') RETURNING id`, [project]);
   const [{ id: study }] = await ds.query(`INSERT INTO studies (project_id, patient_id, study_instance_uid) VALUES ($1, $2, '1.2.3') RETURNING id`, [project, patient]);
-  const [{ id: series }] = await ds.query(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status) VALUES ($1, $2, '1.2.3.4', 'CT', 'ok') RETURNING id`, [project, study]);
+  const geometry = GEOMETRY_SLICES
+    ? storedGeometry(
+        computeSeriesGeometry(
+          Array.from({ length: GEOMETRY_SLICES }, (_, k) => ({ id: randomUUID(), imagePositionPatient: [-250, -250, k * 1.25], imageOrientationPatient: [1, 0, 0, 0, 1, 0], pixelSpacing: [0.98, 0.98], rows: 512, columns: 512, numberOfFrames: 1, instanceNumber: k + 1 })),
+        ),
+      )
+    : null;
+  const [{ id: series }] = await ds.query(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status, geometry) VALUES ($1, $2, '1.2.3.4', 'CT', 'ok', $3) RETURNING id`, [
+    project,
+    study,
+    geometry ? JSON.stringify(geometry) : null,
+  ]);
   await ds.query(
     `WITH t AS (INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required, protocol_version)
                 SELECT $1, $2, ARRAY[$3::uuid], 'series', 'bench-' || g, 'CT', 'ready', 1, 1 FROM generate_series(1, $4) g RETURNING id, created_at)
@@ -128,7 +147,7 @@ export async function main(): Promise<string> {
   const [{ leased }] = await ds.query(`SELECT count(*)::int AS leased FROM task_reads WHERE state = 'leased'`);
   await contour.stop();
   return [
-    `${USERS} simulated annotators (API tokens, keep-alive HTTP), each looping next-task -> submit (classification answer) for ${SECONDS} s after ${WARMUP} s of warm-up at the same load, against one coordinator process; ${RATE ? `open loop, ${RATE} operations/s offered in all (exponential think times)` : 'closed loop (no think time)'}; PostgreSQL and Redis local; the load generator runs on the same 2 cores.`,
+    `${USERS} simulated annotators (API tokens, keep-alive HTTP), each looping next-task -> submit (classification answer) on tasks of ${GEOMETRY_SLICES ? `a ${GEOMETRY_SLICES}-slice series with its geometry` : 'a series without geometry'} for ${SECONDS} s after ${WARMUP} s of warm-up at the same load, against one coordinator process; ${RATE ? `open loop, ${RATE} operations/s offered in all (exponential think times)` : 'closed loop (no think time)'}; PostgreSQL and Redis local; the load generator runs on the same 2 cores.`,
     '',
     '| operations | ops/s | next-task p50 | p95 | p99 | coordinator answered within 50 ms | warm-up p99 | errors | reads submitted | read versions | tasks with 2 reads (double assignment) | leases outstanding |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
