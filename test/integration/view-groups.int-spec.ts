@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Role } from '@contour/db';
 import { readDicom, syntheticUid, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
+import { TaskSplitter } from '@contour/tasks';
 import { dataPath } from '../support/env';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
@@ -152,5 +153,48 @@ describe('multi-plane view groups', () => {
     expect(tasks.map((t) => t.seriesIds).sort()).toEqual([[axial.id], [coronal.id]].sort());
     const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=series.checked&objectId=${coronal.id}`).set(bearer(pm)).expect(200)).body as { details: Record<string, unknown> }[];
     expect(audit.at(-1)!.details).toMatchObject({ plane: 'coronal', viewGroup: axial.viewGroup, viewGroupChanged: [axial.id] });
+  });
+
+  describe('a series joining a view group after its study was split', () => {
+    const taskRows = (projectId: string) =>
+      sys.db.dataSource.query(`SELECT id, state, series_ids FROM tasks WHERE project_id = $1 ORDER BY created_at`, [projectId]) as Promise<{ id: string; state: string; series_ids: string[] }[]>;
+    /** The axial series split alone, then the coronal one uploaded: resolves once the group's task exists. */
+    async function groupedLate(name: string, beforeCoronal: (firstTaskId: string) => Promise<void> = async () => undefined) {
+      const projectId = await project(name, 'view-group');
+      await upload(projectId, axialSeries());
+      const [axial] = await checked(projectId, 1);
+      const [first] = await eventually(async () => ((await taskRows(projectId)).length === 1 ? taskRows(projectId) : null), 30_000);
+      await beforeCoronal(first.id);
+      await upload(projectId, coronalCopy());
+      const [, coronal] = await checked(projectId, 2, (s) => s.every((x) => x.viewGroup));
+      const rows = await eventually(async () => {
+        const t = await taskRows(projectId);
+        return t.length === 2 ? t : null;
+      }, 30_000);
+      expect(rows[0].id).toBe(first.id);
+      expect([...rows[1].series_ids].sort()).toEqual([axial.id, coronal.id].sort());
+      return { projectId, first: first.id, group: rows[1].id };
+    }
+
+    it('the earlier task nobody started is cancelled in favour of the group task (its series were annotated twice)', async () => {
+      const { projectId, first, group } = await groupedLate('mr planes, grouped late');
+      await eventually(async () => ((await taskRows(projectId))[0].state === 'cancelled' ? true : null), 30_000);
+      expect((await taskRows(projectId))[1].state).not.toBe('cancelled');
+      const [audit] = await sys.db.dataSource.query(`SELECT details FROM audit_events WHERE action = 'task.superseded' AND object_id = $1`, [first]);
+      expect(audit.details).toEqual({ by: group });
+      const reads = await sys.db.dataSource.query(`SELECT DISTINCT state FROM task_reads WHERE task_id = $1`, [first]);
+      expect(reads).toEqual([{ state: 'closed' }]);
+    });
+
+    it('an earlier task someone has started is kept', async () => {
+      const { projectId, first } = await groupedLate('mr planes, grouped late, started', async (taskId) => {
+        await sys.db.dataSource.query(`UPDATE task_reads SET assigned_to = $2 WHERE task_id = $1`, [taskId, pm.id]);
+      });
+      // The study split once more here, to the end, so the check below does not race the worker's split.
+      const [{ study_id }] = await sys.db.dataSource.query(`SELECT study_id FROM tasks WHERE id = $1`, [first]);
+      await sys.app.get(TaskSplitter).split(study_id);
+      expect((await taskRows(projectId)).find((t) => t.id === first)!.state).not.toBe('cancelled');
+      expect(await sys.db.dataSource.query(`SELECT 1 FROM audit_events WHERE action = 'task.superseded' AND object_id = $1`, [first])).toEqual([]);
+    });
   });
 });

@@ -73,8 +73,43 @@ export class TaskSplitter {
       }
     }
     if (created) this.logger.log(`study ${studyId}: ${created} new task(s), ${specs.length - created} already there`);
+    if (settings.split.policy === 'view-group') await this.supersedeGrownGroups(studyId);
     await this.refreshPrivacyHolds(studyId, heldFlags(settings.deid.burnedInHold));
     return { created, existing: specs.length - created };
+  }
+
+  /**
+   * A series that arrives after its study was split can join a view group: the group's task then holds the series
+   * of an earlier view-group task too (an axial MR split alone, then its coronal companion linking both). The earlier
+   * task is cancelled when nobody has started it (not leased, reserved, read or drafted by a person), so its series are
+   * not annotated twice; one already started is kept and says so in the log. Returns the tasks cancelled.
+   */
+  async supersedeGrownGroups(studyId: string): Promise<string[]> {
+    const candidates: { id: string; project_id: string; by: string }[] = await this.dataSource.query(
+      `SELECT old.id, old.project_id, grown.id AS by
+         FROM tasks old JOIN tasks grown ON grown.study_id = old.study_id AND grown.id <> old.id AND grown.kind = 'view-group'
+              AND grown.state NOT IN ('cancelled', 'failed') AND old.series_ids <@ grown.series_ids AND cardinality(grown.series_ids) > cardinality(old.series_ids)
+        WHERE old.study_id = $1 AND old.kind = 'view-group' AND old.state NOT IN ('approved', 'cancelled')`,
+      [studyId],
+    );
+    const cancelled: string[] = [];
+    for (const c of candidates) {
+      await this.dataSource.transaction(async (m) => {
+        const untouched = `t.state IN ('created', 'prelabelling', 'ready')
+          AND NOT EXISTS (SELECT 1 FROM task_reads r WHERE r.task_id = t.id AND (r.state <> 'open' OR r.assigned_to IS NOT NULL OR r.previous_annotator_id IS NOT NULL))`;
+        const [still] = await m.query(`SELECT t.id FROM tasks t WHERE t.id = $1 AND ${untouched} FOR UPDATE`, [c.id]);
+        if (!still) {
+          this.logger.warn(`task ${c.id}: its series are also in view-group task ${c.by}, but it was started; both are kept`);
+          return;
+        }
+        await this.lifecycle.apply(m, c.id, TaskEvent.Cancel, actor, `its series joined a larger view group: task ${c.by}`);
+        await m.query(`UPDATE task_reads SET state = 'closed' WHERE task_id = $1 AND state = 'open'`, [c.id]);
+        await this.audit.record(actor, { action: 'task.superseded', objectType: 'task', objectId: c.id, projectId: c.project_id, details: { by: c.by } }, m);
+        cancelled.push(c.id);
+      });
+    }
+    if (cancelled.length) this.logger.log(`study ${studyId}: ${cancelled.length} view-group task(s) cancelled, their series now in a larger group`);
+    return cancelled;
   }
 
   /**
