@@ -96,9 +96,10 @@ export class PrincipalCache<T = unknown> implements OnModuleDestroy {
     };
     client.on('error', down);
     client.on('end', () => down('closed'));
+    // Ours from here: a failure to connect or listen is a lost connection like any other (`down`).
+    this.client = client;
     try {
       await client.connect();
-      this.client = client;
       const probe = `probe:${randomUUID()}`;
       const delivered = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), 3000).unref();
@@ -121,13 +122,9 @@ export class PrincipalCache<T = unknown> implements OnModuleDestroy {
         await client.end().catch(() => undefined);
         return;
       }
-      if (this.client === client) {
-        this.invalidate();
-        this.live = true;
-      }
+      // The probe's notification emptied the cache: nothing stored before listening survives.
+      if (this.client === client) this.live = true;
     } catch (e) {
-      // Failed before or while listening: treated as a lost connection (cache off, retried in 2 s).
-      this.client = client;
       down(e);
       await client.end().catch(() => undefined);
     }

@@ -14,6 +14,9 @@ import { returned, RoutingService } from './routing.service';
 
 const actor: Actor = systemActor('routing');
 
+/** SQL: nobody has touched task `t`'s reads (none leased, submitted, reserved or ever leased). */
+const READS_UNTOUCHED = `NOT EXISTS (SELECT 1 FROM task_reads r WHERE r.task_id = t.id AND (r.state <> 'open' OR r.assigned_to IS NOT NULL OR r.previous_annotator_id IS NOT NULL))`;
+
 @Injectable()
 export class TaskSplitter {
   private readonly logger = new Logger(TaskSplitter.name);
@@ -95,9 +98,7 @@ export class TaskSplitter {
     const cancelled: string[] = [];
     for (const c of candidates) {
       await this.dataSource.transaction(async (m) => {
-        const untouched = `t.state IN ('created', 'prelabelling', 'ready')
-          AND NOT EXISTS (SELECT 1 FROM task_reads r WHERE r.task_id = t.id AND (r.state <> 'open' OR r.assigned_to IS NOT NULL OR r.previous_annotator_id IS NOT NULL))`;
-        const [still] = await m.query(`SELECT t.id FROM tasks t WHERE t.id = $1 AND ${untouched} FOR UPDATE`, [c.id]);
+        const [still] = await m.query(`SELECT t.id FROM tasks t WHERE t.id = $1 AND t.state IN ('created', 'prelabelling', 'ready') AND ${READS_UNTOUCHED} FOR UPDATE`, [c.id]);
         if (!still) {
           this.logger.warn(`task ${c.id}: its series are also in view-group task ${c.by}, but it was started; both are kept`);
           return;
@@ -150,8 +151,7 @@ export class TaskSplitter {
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
     const models = parseProjectSettings(project.settings).prelabelModels;
     if (!models.length) return 0;
-    const untouched = `t.state = 'ready' AND t.rework_round = 0
-      AND NOT EXISTS (SELECT 1 FROM task_reads r WHERE r.task_id = t.id AND (r.state <> 'open' OR r.assigned_to IS NOT NULL OR r.previous_annotator_id IS NOT NULL))`;
+    const untouched = `t.state = 'ready' AND t.rework_round = 0 AND ${READS_UNTOUCHED}`;
     const candidates: { id: string }[] = await this.dataSource.query(`SELECT t.id FROM tasks t WHERE t.project_id = $1 AND ${untouched}`, [projectId]);
     const queued: string[] = [];
     for (const { id } of candidates) {
