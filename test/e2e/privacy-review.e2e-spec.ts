@@ -123,7 +123,7 @@ describe('privacy review in the browser: held images with burned-in text, previe
       await row.getByLabel(/^Comment on image/).fill('Patient name in the top corner');
       await row.getByRole('button', { name: 'Exclude' }).click();
       await see(row).count(0);
-      await see(section.locator('.status-line.ok')).contains('excluded: annotators and reviewers will never see it.');
+      await see(section.locator('.status-line.ok')).contains('excluded: annotators and reviewers will never see it; the rest of its series is annotated with it blanked.');
       expect(await focusedRow(page)).toBe(next);
     }
     await see(page.locator('#live')).contains('excluded');

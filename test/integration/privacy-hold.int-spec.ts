@@ -7,8 +7,9 @@ import { ProjectRole, Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { TaskSplitter } from '@contour/tasks';
+import { readNifti } from '@contour/volume';
 import { discMask, maskBody } from '../support/masks';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { binary, eventually, startSystem, TestSystem } from '../support/system';
 
 type U = { id: string; token: string };
 type DicomJson = Record<string, { Value: (string | number)[] }>;
@@ -40,7 +41,7 @@ describe('privacy hold of images with burned-in text', () => {
     await up.expect(202);
     return series;
   }
-  const tasks = async (projectId: string) => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string; kind: string; instanceId?: string; privacyHeld: boolean }[];
+  const tasks = async (projectId: string) => (await sys.http().get(`/api/projects/${projectId}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string; kind: string; privacyHeld: boolean }[];
   const checkedSeries = (projectId: string, n: number) =>
     eventually(async () => {
       const list = (await sys.http().get(`/api/projects/${projectId}/series`).set(bearer(pm)).expect(200)).body as { id: string; studyId: string; qcStatus: string; seriesInstanceUid: string }[];
@@ -125,7 +126,7 @@ describe('privacy hold of images with burned-in text', () => {
     ]);
   });
 
-  it('per-image tasks: a series makes none while one of its images is held or excluded; a never-held image is not decided; a lower hold splits again', async () => {
+  it('per-image tasks: a series makes none while one of its images is held; an excluded image makes none and is blanked in the series; a never-held image is not decided; a lower hold splits again', async () => {
     const projectId = await project('held images', 'image');
     await upload(projectId, 'held-images', 3, 'YES');
     await upload(projectId, 'clean-images', 2);
@@ -135,24 +136,45 @@ describe('privacy hold of images with burned-in text', () => {
     expect(await tasks(projectId)).toHaveLength(2);
     const heldSeries = (await pending(projectId)).items;
     const [excluded, cleared, last] = heldSeries;
+    // The series' NIfTI is built ahead of use (routing worker) with every image in it.
+    const volumeKey = async () => (await sys.db.dataSource.query(`SELECT volume_blob_key FROM series WHERE id = $1`, [excluded.seriesId]))[0].volume_blob_key as string | null;
+    await eventually(volumeKey, 30_000);
     await decide(projectId, excluded.id, 'exclude').expect(200);
     await decide(projectId, cleared.id, 'clear').expect(200);
+    await sys.app.get(TaskSplitter).split(excluded.studyId);
+    // One image still waits for a decision: the series makes no task (the viewer loads a task's whole series).
+    expect(await tasks(projectId)).toHaveLength(2);
+    await sys.http().get(`/api/projects/${projectId}/series/${excluded.seriesId}/volume`).set(bearer(ann)).expect(403);
     await decide(projectId, last.id, 'clear').expect(200);
     await sys.app.get(TaskSplitter).split(excluded.studyId);
-    // The viewer loads a task's whole series: while one image of it is excluded, none of its images becomes a task.
-    expect(await tasks(projectId)).toHaveLength(2);
+    // The excluded image keeps its series out no more (it did): the two cleared images have their tasks, it has none.
+    const madeFor = (await sys.db.dataSource.query(`SELECT instance_id FROM tasks WHERE project_id = $1`, [projectId])).map((t: { instance_id: string }) => t.instance_id);
+    expect(madeFor).toHaveLength(4);
+    expect(madeFor).toEqual(expect.arrayContaining([cleared.id, last.id]));
+    expect(madeFor).not.toContain(excluded.id);
     // Image by image, annotators get the cleared ones, never the excluded one.
-    await sys.http().get(`/api/projects/${projectId}/instances/${excluded.id}/file`).set(bearer(ann)).expect(403);
+    expect((await sys.http().get(`/api/projects/${projectId}/instances/${excluded.id}/file`).set(bearer(ann)).expect(403)).body.message).toMatch(/excluded by a manager/);
     await sys.http().get(`/api/projects/${projectId}/instances/${cleared.id}/file`).set(bearer(ann)).expect(200);
+    // The series' volume, which the viewer loads, is rebuilt with the excluded image's slice blanked and the others
+    // as they are; everyone gets that one.
+    const [{ geometry }] = await sys.db.dataSource.query(`SELECT geometry FROM series WHERE id = $1`, [excluded.seriesId]);
+    expect(geometry.excluded).toEqual([excluded.id]);
+    for (const u of [ann, pm]) {
+      const nifti = readNifti((await sys.http().get(`/api/projects/${projectId}/series/${excluded.seriesId}/volume`).set(bearer(u)).buffer(true).parse(binary).expect(200)).body);
+      const L = nifti.dims[0] * nifti.dims[1];
+      const blank = (geometry.order as string[]).map((id, k) => ({ id, zeros: Array.from(nifti.data.subarray(k * L, (k + 1) * L) as ArrayLike<number>).every((v) => v === 0) }));
+      expect(blank).toEqual((geometry.order as string[]).map((id) => ({ id, zeros: id === excluded.id })));
+    }
+    expect(await volumeKey()).not.toBeNull();
     // An image that was never held may already be in a task: there is nothing to decide.
     const clean = (await sys.http().get(`/api/projects/${projectId}/instances`).set(bearer(pm)).expect(200)).body.items.find((i: { seriesId: string }) => i.seriesId !== excluded.seriesId);
     expect((await decide(projectId, clean.id, 'exclude').expect(409)).body.message).toMatch(/not held for a privacy review/);
     // A second held series, still pending; the project then stops holding: its studies are split again (by the
-    // routing worker) and that series' images get their tasks, while the excluded image keeps its series out.
+    // routing worker) and that series' images get their tasks, while the excluded image still has none.
     await upload(projectId, 'held-later', 2, 'YES');
     await checkedSeries(projectId, 3);
     await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { quality: { reads: 1 }, split: { policy: 'image' }, deid: { burnedInHold: 'none' } } }).expect(200);
-    await eventually(async () => ((await tasks(projectId)).length === 4 ? true : null), 30_000);
+    await eventually(async () => ((await tasks(projectId)).length === 6 ? true : null), 30_000);
     expect((await pending(projectId)).total).toBe(0);
     await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { deid: { burnedInHold: 'sometimes' } } }).expect(400);
   });

@@ -23,6 +23,41 @@ describe('database schema', () => {
     expect(n).toBe(1);
   });
 
+  it('ExcludedImagesBlanked: a series with an excluded image lists it and drops its cached volume; a task held only by it is released', async () => {
+    const ds = db.dataSource;
+    const [last] = await ds.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`);
+    expect(last.name).toBe('ExcludedImagesBlanked1795800000000');
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [{ id: projectId }] = await ds.query(`INSERT INTO projects (name, settings) VALUES ('migration', '{"deid": {"burnedInHold": "declared"}}') RETURNING id`);
+    const [{ id: patientId }] = await ds.query(`INSERT INTO patients (project_id, pseudonym) VALUES ($1, 'P1') RETURNING id`, [projectId]);
+    const [{ id: studyId }] = await ds.query(`INSERT INTO studies (project_id, patient_id, study_instance_uid) VALUES ($1, $2, '1.2.3') RETURNING id`, [projectId, patientId]);
+    const series = async (uid: string) =>
+      (await ds.query(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, geometry, volume_blob_key) VALUES ($1, $2, $3, 'US', '{"order": []}', 'old-volume') RETURNING id`, [projectId, studyId, uid]))[0].id as string;
+    const [withExcluded, withWaiting] = [await series('1.2.3.1'), await series('1.2.3.2')];
+    const instance = async (seriesId: string, uid: string, flags: string[], review: object | null) =>
+      (
+        await ds.query(
+          `INSERT INTO instances (project_id, series_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, blob_key, source_hash, size_bytes, flags, attributes) VALUES ($1, $2, $3, '1.2.840.10008.5.1.4.1.1.6.1', '1.2.840.10008.1.2.1', $3, $3, 1, $4, $5) RETURNING id`,
+          [projectId, seriesId, uid, flags, JSON.stringify(review ? { privacyReview: review } : {})],
+        )
+      )[0].id as string;
+    const excluded = await instance(withExcluded, '1.2.3.1.1', ['burned-in-annotation'], { decision: 'exclude' });
+    await instance(withExcluded, '1.2.3.1.2', ['burned-in-annotation'], { decision: 'clear' });
+    await instance(withExcluded, '1.2.3.1.3', [], null);
+    await instance(withWaiting, '1.2.3.2.1', ['burned-in-annotation'], null);
+    const task = async (seriesId: string, key: string, instanceId: string | null) =>
+      (await ds.query(`INSERT INTO tasks (project_id, study_id, series_ids, instance_id, kind, split_key, modality, state, privacy_held, reads_required) VALUES ($1, $2, $3, $4, $5, $6, 'US', 'ready', true, 1) RETURNING id`, [projectId, studyId, [seriesId], instanceId, instanceId ? 'image' : 'series', key]))[0].id as string;
+    const released = await task(withExcluded, 'series:a', null);
+    const ownImage = await task(withExcluded, 'image:a', excluded);
+    const waiting = await task(withWaiting, 'series:b', null);
+    await ds.runMigrations({ transaction: 'each' });
+    const geometry = Object.fromEntries((await ds.query(`SELECT id, geometry, volume_blob_key FROM series WHERE study_id = $1`, [studyId])).map((r: { id: string }) => [r.id, r]));
+    expect(geometry[withExcluded]).toMatchObject({ geometry: { order: [], excluded: [excluded] }, volume_blob_key: null });
+    expect(geometry[withWaiting]).toMatchObject({ geometry: { order: [] }, volume_blob_key: 'old-volume' });
+    const held = Object.fromEntries((await ds.query(`SELECT id, privacy_held FROM tasks WHERE study_id = $1`, [studyId])).map((r: { id: string; privacy_held: boolean }) => [r.id, r.privacy_held]));
+    expect(held).toEqual({ [released]: false, [ownImage]: true, [waiting]: true });
+  });
+
   it('migrations can be reverted and re-applied', async () => {
     const ds = db.dataSource;
     const count = (await ds.query('SELECT count(*)::int AS n FROM migrations'))[0].n as number;

@@ -64,3 +64,23 @@ export function heldInstanceSql(alias: string, n: number): string {
   const decision = `COALESCE(${alias}.attributes #>> '{privacyReview,decision}', '')`;
   return `(${decision} <> 'clear' AND (${decision} = 'exclude' OR COALESCE(${alias}.flags && $${n}::text[], false)))`;
 }
+
+/** SQL: the image waits for a manager's decision (flagged under the hold, flags in `$n`, and not decided yet). */
+export function awaitingReviewSql(alias: string, n: number): string {
+  return `(${alias}.attributes -> 'privacyReview' IS NULL AND COALESCE(${alias}.flags && $${n}::text[], false))`;
+}
+
+/** SQL: a manager excluded the image for good (never shown; its series goes on without it). */
+export function excludedInstanceSql(alias: string): string {
+  return `COALESCE(${alias}.attributes #>> '{privacyReview,decision}', '') = 'exclude'`;
+}
+
+/**
+ * SQL: the jsonb geometry `geometry` of series `seriesId` (SQL expressions) with the ids of its excluded images as
+ * `excluded` (sorted; absent when none): the series' volume has their slices blanked (zeros), so the rest of the
+ * series can still be annotated with its geometry intact. NULL stays NULL (no geometry yet).
+ */
+export function withExcludedSql(geometry: string, seriesId: string): string {
+  return `((${geometry}) - 'excluded') || (SELECT CASE WHEN count(*) > 0 THEN jsonb_build_object('excluded', jsonb_agg(x.id::text ORDER BY x.id::text)) ELSE '{}'::jsonb END
+                                           FROM instances x WHERE x.series_id = ${seriesId} AND ${excludedInstanceSql('x')})`;
+}

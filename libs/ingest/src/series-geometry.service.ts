@@ -11,7 +11,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { Series } from '@contour/db';
-import { combineSummaries, StudyDeidSummary } from '@contour/deid';
+import { combineSummaries, StudyDeidSummary, withExcludedSql } from '@contour/deid';
 import { JobName, JobQueue } from '@contour/queue';
 import { computeSeriesGeometry, InstanceGeometry, seriesPlane, SlicePlane, storedGeometry, volumeBuildMb } from '@contour/volume';
 import { multiPlaneViewGroups, projectionViewGroup } from './view-groups';
@@ -65,8 +65,10 @@ export class SeriesGeometryService {
       // waiting for the other's (a deadlock), or each decide the groups without the other's plane.
       await m.query(`SELECT 1 FROM studies WHERE id = $1 FOR UPDATE`, [series.studyId]);
       // A DICOM series' cached NIfTI (built when someone opened the series) is stale once its geometry changes:
-      // drop the reference so the next read rebuilds it with every instance.
-      await m.query(`UPDATE series SET geometry = $2, qc_status = $3, qc_issues = $4, view_group = $5, updated_at = now(),
+      // drop the reference so the next read rebuilds it with every instance. The geometry lists the images a
+      // manager excluded (their slices are blanked in the volume), read under the study's lock, which a decision
+      // takes too.
+      await m.query(`UPDATE series SET geometry = ${withExcludedSql('$2::jsonb', '$1')}, qc_status = $3, qc_issues = $4, view_group = $5, updated_at = now(),
                             volume_blob_key = CASE WHEN source = 'dicom' THEN NULL ELSE volume_blob_key END WHERE id = $1`, [seriesId, geometry ? JSON.stringify(geometry) : null, qcStatus, JSON.stringify(qcIssues), projectionViewGroup(series.studyId, view, series)]);
       const { viewGroup, linked, othersPending } = await this.linkViews(m, series.studyId, seriesId);
       waitForOthers = othersPending;

@@ -1,13 +1,14 @@
 // A series as a voxel volume with its affine, from the stored (de-identified) DICOM instances or from an
 // uploaded NIfTI. Used by pre-labelling and exports; instances are read one at a time, decoded and copied into
-// the volume (VolumeBuilder), so a build holds the volume and one file.
+// the volume (VolumeBuilder), so a build holds the volume and one file. Images a manager excluded after a privacy
+// review are never read: their slices are zeros.
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Instance, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { decodeFrames, Int16SliceStream, InstanceGeometry, NotStreamableError, readNifti, SeriesGeometry, VolumeBuilder, writeNiftiGzipFromSlices } from '@contour/volume';
+import { decodeFrames, Int16SliceStream, InstanceGeometry, NotStreamableError, readNifti, SeriesGeometry, StoredSeriesGeometry, VolumeBuilder, writeNiftiGzipFromSlices } from '@contour/volume';
 
 export interface LoadedVolume {
   dims: [number, number, number];
@@ -16,6 +17,9 @@ export interface LoadedVolume {
   affineLps: number[][];
   source: 'dicom' | 'nifti';
 }
+
+/** The images of the series a manager excluded after a privacy review: their slices are blanked, never read. */
+const excludedOf = (series: Series) => new Set((series.geometry as StoredSeriesGeometry | null)?.excluded ?? []);
 
 @Injectable()
 export class SeriesVolumeLoader {
@@ -88,7 +92,7 @@ export class SeriesVolumeLoader {
         return decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: true, consumeParsed: true });
       };
       const g = stream.geometry;
-      return await writeNiftiGzipFromSlices({ dims: g.dims, affineRas: g.affineRas, description: 'Contour' }, new Int16Array(0), stream.slices(read), 1);
+      return await writeNiftiGzipFromSlices({ dims: g.dims, affineRas: g.affineRas, description: 'Contour' }, new Int16Array(0), stream.slices(read, excludedOf(series)), 1);
     } catch (e) {
       if (e instanceof NotStreamableError) return null;
       throw e;
@@ -124,7 +128,12 @@ export class SeriesVolumeLoader {
     const { ids, records, byId } = await this.instanceRecords(seriesId, geometry);
     // One instance at a time into the volume: memory is the volume plus one file.
     const builder = new VolumeBuilder(records, { rescale: options.compact ? 'int16-or-float32' : 'float32' });
+    const excluded = excludedOf(series);
     for (const id of ids) {
+      if (excluded.has(id)) {
+        builder.blank(id);
+        continue;
+      }
       const buffer = await this.blobs.getBuffer(byId.get(id)!.blobKey);
       builder.add(id, await decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: true, consumeParsed: true }));
     }

@@ -5,7 +5,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
-import { heldFlags, heldInstanceSql } from '@contour/deid';
+import { awaitingReviewSql, excludedInstanceSql, heldFlags } from '@contour/deid';
 import { LabelProtocol, Project, Study, Task } from '@contour/db';
 import { JOB_QUEUE, JobName, JobQueue, prelabelJobId } from '@contour/queue';
 import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
@@ -34,14 +34,15 @@ export class TaskSplitter {
     if (!study) return { created: 0, existing: 0 };
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: study.projectId });
     const settings = parseProjectSettings(project.settings);
-    const rows: { id: string; modality: string; geometry: { kind?: string } | null; qc_status: string; view_group: string | null; source: 'dicom' | 'nifti'; instance_ids: string[]; held_ids: string[]; frames: number | null }[] = await this.dataSource.query(
-      `SELECT se.id, se.modality, se.geometry, se.qc_status, se.view_group, se.source,
+    const rows: { id: string; modality: string; kind: string | null; qc_status: string; view_group: string | null; source: 'dicom' | 'nifti'; instance_ids: string[]; held_ids: string[]; excluded_ids: string[]; frames: number | null }[] = await this.dataSource.query(
+      `SELECT se.id, se.modality, se.geometry ->> 'kind' AS kind, se.qc_status, se.view_group, se.source,
               array_remove(array_agg(i.id ORDER BY i.instance_number NULLS LAST, i.sop_instance_uid), NULL) AS instance_ids, max(i.number_of_frames)::int AS frames,
-              array_remove(array_agg(CASE WHEN ${heldInstanceSql('i', 2)} THEN i.id END), NULL) AS held_ids
+              array_remove(array_agg(CASE WHEN ${awaitingReviewSql('i', 2)} THEN i.id END), NULL) AS held_ids,
+              array_remove(array_agg(CASE WHEN ${excludedInstanceSql('i')} THEN i.id END), NULL) AS excluded_ids
          FROM series se LEFT JOIN instances i ON i.series_id = se.id WHERE se.study_id = $1 GROUP BY se.id`,
       [studyId, heldFlags(settings.deid.burnedInHold)],
     );
-    const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.geometry?.kind ?? null, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, heldInstanceIds: r.held_ids, frames: r.frames ?? 1 }));
+    const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.kind, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, heldInstanceIds: r.held_ids, excludedInstanceIds: r.excluded_ids, frames: r.frames ?? 1 }));
     const specs = splitStudy(series, settings.split.policy, settings.split.framesPerTask);
     const held = rows.reduce((n, r) => n + r.held_ids.length, 0);
     if (held) this.logger.log(`study ${studyId}: ${held} image(s) held for a privacy review (burned-in text); their tasks wait for a manager`);
@@ -115,15 +116,18 @@ export class TaskSplitter {
 
   /**
    * The study's unfinished tasks, held or not by the images of their series, with the split's test (an image
-   * flagged under the project's hold and not cleared, or excluded): a task made before one of its images was held
-   * (the hold raised later, or a flagged image arriving into a series already split) is held now, its leases
-   * withdrawn; one whose images were all cleared is offered again. Each change is audited. Returns the changes.
+   * flagged under the project's hold and not decided yet): a task made before one of its images was held (the hold
+   * raised later, or a flagged image arriving into a series already split) is held now, its leases withdrawn; one
+   * whose images were all decided is offered again, an excluded image blanked in its series' volume. An image or
+   * frame-range task of an excluded image itself stays held (it has nothing else to show). Each change is audited.
+   * Returns the changes.
    */
   async refreshPrivacyHolds(studyId: string, flags: string[]): Promise<{ held: string[]; released: string[] }> {
     const changed = returned<{ id: string; project_id: string; held: boolean }>(
       await this.dataSource.query(
         `WITH now_held AS (
-           SELECT t.id, EXISTS (SELECT 1 FROM instances i WHERE i.series_id = ANY(t.series_ids) AND ${heldInstanceSql('i', 2)}) AS held
+           SELECT t.id, EXISTS (SELECT 1 FROM instances i WHERE i.series_id = ANY(t.series_ids) AND ${awaitingReviewSql('i', 2)})
+                        OR EXISTS (SELECT 1 FROM instances i WHERE i.id = t.instance_id AND ${excludedInstanceSql('i')}) AS held
              FROM tasks t WHERE t.study_id = $1 AND t.state NOT IN ('approved', 'cancelled'))
          UPDATE tasks t SET privacy_held = h.held FROM now_held h WHERE t.id = h.id AND t.privacy_held <> h.held RETURNING t.id, t.project_id, h.held`,
         [studyId, flags],

@@ -375,7 +375,15 @@ export function computeSeriesGeometry(instances: InstanceGeometry[], tolerances:
  * out to keep the record small, except the frame number of each slice when the series has multi-frame instances
  * (an enhanced CT or MR: the id in `order` repeats, and a DICOM SEG or RTSTRUCT must name the frame).
  */
-export type StoredSeriesGeometry = Omit<SeriesGeometry, 'slices'> & { frames?: number[] };
+export type StoredSeriesGeometry = Omit<SeriesGeometry, 'slices'> & {
+  frames?: number[];
+  /**
+   * Images a manager excluded after a privacy review (burned-in text): still part of the grid, their slices are
+   * blanked (zeros) in the series' volume, so the rest of the series is annotated with its geometry intact. Added
+   * with the series' record (ingest), absent when none.
+   */
+  excluded?: string[];
+};
 
 export function storedGeometry(geometry: SeriesGeometry): StoredSeriesGeometry {
   const { slices, ...rest } = geometry;

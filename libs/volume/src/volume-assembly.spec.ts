@@ -170,6 +170,41 @@ describe('buildVolume', () => {
       builder.add(a.geometry.id, a.frames);
       expect(() => builder.finish()).toThrow(expect.objectContaining({ code: 'unknown-instance', message: expect.stringContaining(b.geometry.id) }));
     });
+
+    test.each(['float32', 'int16-or-float32'] as const)('rescale %s: a blanked instance leaves zeros in its slice and the rest as they were, blanked first or last', async (rescale) => {
+      const instances = await decodedAll();
+      const reference = buildVolume(instances, { rescale });
+      const L = reference.dims[0] * reference.dims[1];
+      for (const blankFirst of [true, false]) {
+        const builder = new VolumeBuilder(instances.map((i) => i.geometry), { rescale });
+        const blanked = reference.geometry.order[2];
+        if (blankFirst) builder.blank(blanked);
+        for (const i of instances) if (i.geometry.id !== blanked) builder.add(i.geometry.id, i.frames);
+        if (!blankFirst) builder.blank(blanked);
+        const volume = builder.finish();
+        expect(volume.dims).toEqual(reference.dims);
+        for (let k = 0; k < reference.dims[2]; k++) {
+          const slice = Array.from(volume.data.subarray(k * L, (k + 1) * L));
+          if (k === 2) expect(slice.every((v) => v === 0)).toBe(true);
+          else expect(slice).toEqual(Array.from(reference.data.subarray(k * L, (k + 1) * L)));
+        }
+      }
+    });
+
+    test('blanking an instance outside the geometry is refused; blanking every instance gives zeros on the grid', async () => {
+      const [a, b, c] = await decodedAll();
+      for (const rescale of ['none', 'float32', 'int16-or-float32'] as const) {
+        const builder = new VolumeBuilder([a.geometry, b.geometry], { rescale });
+        expect(() => builder.blank(c.geometry.id)).toThrow(expect.objectContaining({ code: 'unknown-instance' }));
+        builder.blank(a.geometry.id);
+        builder.blank(b.geometry.id);
+        const volume = builder.finish();
+        expect(volume.dims).toEqual([128, 128, 2]);
+        expect(volume.data.length).toBe(128 * 128 * 2);
+        expect(volume.data.every((v) => v === 0)).toBe(true);
+        expect([volume.samplesPerPixel, volume.rescaleSlope, volume.rescaleIntercept]).toEqual([1, 1, 0]);
+      }
+    });
   });
 
   describe('Int16SliceStream (the series NIfTI written slice by slice)', () => {
@@ -198,6 +233,23 @@ describe('buildVolume', () => {
       expect(zlib.gunzipSync(gz).equals(writeNifti({ dims: whole.dims, affineRas: whole.affineRas, data: whole.data, description: 'Contour' }))).toBe(true);
       expect(read).toEqual(whole.geometry.order);
       expect(s.geometry.order).toEqual(whole.geometry.order);
+    });
+
+    test('blanked instances are zeros in the file and never read', async () => {
+      const instances = await decodedSlices(6);
+      const whole = buildVolume(instances, { rescale: 'int16-or-float32' });
+      const blank = new Set([whole.geometry.order[0], whole.geometry.order[4]]);
+      const builder = new VolumeBuilder(instances.map((i) => i.geometry), { rescale: 'int16-or-float32' });
+      for (const i of instances) (blank.has(i.geometry.id) ? builder.blank(i.geometry.id) : builder.add(i.geometry.id, i.frames));
+      const expected = builder.finish();
+      const s = new Int16SliceStream(instances.map((i) => i.geometry));
+      const { fn, read } = reader(instances);
+      const gz = await writeNiftiGzipFromSlices({ dims: s.geometry.dims, affineRas: s.geometry.affineRas, description: 'Contour' }, new Int16Array(0), s.slices(fn, blank), 1, 1 << 16);
+      expect(zlib.gunzipSync(gz).equals(writeNifti({ dims: expected.dims, affineRas: expected.affineRas, data: expected.data, description: 'Contour' }))).toBe(true);
+      expect(read).toEqual(whole.geometry.order.filter((id) => !blank.has(id)));
+      const none: Int16Array[] = [];
+      for await (const slice of s.slices(fn, new Set(whole.geometry.order))) none.push(slice);
+      expect(none.map((x) => x.every((v) => v === 0))).toEqual(whole.geometry.order.map(() => true));
     });
 
     test.each([

@@ -145,6 +145,16 @@ export class VolumeBuilder {
     }
   }
 
+  /**
+   * Leaves the slices of instance `id` blank (zeros) instead of its pixels: an image a manager excluded after a
+   * privacy review keeps its place in the grid, so the masks of the rest of the series keep their voxels.
+   */
+  blank(id: string): void {
+    const slices = this.slicesOf.get(id);
+    if (!slices) throw new VolumeAssemblyError('unknown-instance', `Instance ${id} is not part of this series' geometry`);
+    for (const { k } of slices) this.filled[k] = 1;
+  }
+
   /** Real values do not all fit int16 (or are fractional): what is stacked so far moves to float32. */
   private toFloat32() {
     const wide = new Float32Array(this.data!.length);
@@ -155,8 +165,13 @@ export class VolumeBuilder {
 
   finish(): SeriesVolume {
     const missing = this.geometry.slices.find((_, k) => !this.filled[k]);
-    if (missing || !this.first || !this.data) {
-      throw new VolumeAssemblyError('unknown-instance', `The slice order names instance ${(missing ?? this.geometry.slices[0]).id}, which was not given`);
+    if (missing) throw new VolumeAssemblyError('unknown-instance', `The slice order names instance ${missing.id}, which was not given`);
+    if (!this.first || !this.data) {
+      // Every image blanked: a greyscale volume of zeros on the same grid (a view group's series whose images were
+      // all excluded after the group's task was made still has its place in the task).
+      const n = this.geometry.dims[0] * this.geometry.dims[1] * this.geometry.dims[2];
+      this.first = { samplesPerPixel: 1, photometric: 'MONOCHROME2', type: Int16Array, rescale: { slope: 1, intercept: 0 } };
+      this.data = this.mode === 'float32' ? new Float32Array(n) : new Int16Array(n);
     }
     const ref = this.first.rescale;
     const raw = this.mode === 'none';
@@ -210,13 +225,20 @@ export class Int16SliceStream {
     });
   }
 
-  /** Each slice (a new Int16Array, nx * ny values) in order; `read` decodes one instance. */
-  async *slices(read: (id: string) => Promise<DecodedFrames>): AsyncGenerator<Int16Array> {
+  /**
+   * Each slice (a new Int16Array, nx * ny values) in order; `read` decodes one instance. The slices of the
+   * instances in `blank` are zeros, and those are not read (see VolumeBuilder.blank).
+   */
+  async *slices(read: (id: string) => Promise<DecodedFrames>, blank: ReadonlySet<string> = new Set()): AsyncGenerator<Int16Array> {
     const [nx, ny] = this.geometry.dims;
     const L = nx * ny;
     const slices = this.geometry.slices;
     for (let k = 0; k < slices.length; ) {
       const id = slices[k].id;
+      if (blank.has(id)) {
+        for (; k < slices.length && slices[k].id === id; k++) yield new Int16Array(L);
+        continue;
+      }
       const f = await read(id);
       checkDecoded(id, f, this.geometry, this.records);
       if (f.samplesPerPixel !== 1) throw new NotStreamableError(`Instance ${id} has ${f.samplesPerPixel} samples per pixel; int16 slices are greyscale`);

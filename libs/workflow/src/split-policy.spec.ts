@@ -26,8 +26,28 @@ describe('splitStudy', () => {
       ['view-group:x'],
     ],
     ['held images: an empty held list holds nothing', [series({ heldInstanceIds: [] })], 'series', ['series:s1']],
+    // Excluded for good: the series goes on without the image (its volume has the slice blanked).
+    ['excluded images: the series task is made without them', [series({ excludedInstanceIds: ['i2'] })], 'series', ['series:s1']],
+    ['excluded images: no image task of their own, the other images have theirs', [series({ kind: 'single-image', excludedInstanceIds: ['i2'] })], 'image', ['image:i1', 'image:i3']],
+    ['excluded images: no frame ranges of an excluded cine, the other cine has them', [series({ modality: 'US', kind: 'multi-frame-2d', instanceIds: ['u1', 'u2'], frames: 60, excludedInstanceIds: ['u1'] })], 'frames', ['frames:u2:0-49', 'frames:u2:50-59']],
+    ['excluded images: a series with nothing else makes no task', [series({ excludedInstanceIds: ['i1', 'i2', 'i3'] }), series({ id: 'b' })], 'series', ['series:b']],
+    [
+      'excluded images: a view group goes on without the excluded view, and one with nothing else drops that series',
+      [series({ id: 'lcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1', instanceIds: ['l1'], excludedInstanceIds: ['l1'] }), series({ id: 'rcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1', instanceIds: ['r1', 'r2'], excludedInstanceIds: ['r2'] })],
+      'view-group',
+      ['view-group:g1'],
+    ],
+    ['excluded and held images: a held image still holds the series', [series({ excludedInstanceIds: ['i1'], heldInstanceIds: ['i2'] })], 'series', []],
   ] as [string, SeriesForSplit[], 'series' | 'image' | 'frames' | 'view-group', string[]][])('%s', (_name, input, policy, keys) => {
     expect(splitStudy(input, policy).map((t) => t.splitKey)).toEqual(keys);
+  });
+
+  it('a view group without its excluded-only series holds the others', () => {
+    const [task] = splitStudy(
+      [series({ id: 'lcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1', instanceIds: ['l1'], excludedInstanceIds: ['l1'] }), series({ id: 'rcc', modality: 'MG', kind: 'single-image', viewGroup: 'g1', instanceIds: ['r1'] })],
+      'view-group',
+    );
+    expect(task.seriesIds).toEqual(['rcc']);
   });
 
   it('an uploaded NIfTI volume (no instances) is one 3D task whatever the policy', () => {

@@ -16,6 +16,11 @@ export interface SeriesForSplit {
   source?: 'dicom' | 'nifti';
   /** Instances held for a manager's privacy look (burned-in text): no task shows them until cleared. */
   heldInstanceIds?: string[];
+  /**
+   * Instances a manager excluded for good after that look: they make no task of their own, and the series goes on
+   * without them (its volume has their slices blanked). A series of nothing else makes no task.
+   */
+  excludedInstanceIds?: string[];
 }
 
 export interface TaskSpec {
@@ -30,15 +35,19 @@ export interface TaskSpec {
 
 const NON_IMAGE = new Set(['SR', 'PR', 'KO', 'RTSTRUCT', 'RTPLAN', 'RTDOSE', 'SEG', 'ECG', 'DOC', 'REG']);
 
-/** Series that can be annotated at all: image modalities whose geometry check did not fail. */
+/** The series' instances that can be shown: all but those excluded after a privacy review. */
+const shownInstances = (s: SeriesForSplit) => (s.excludedInstanceIds?.length ? s.instanceIds.filter((id) => !s.excludedInstanceIds!.includes(id)) : s.instanceIds);
+
+/** Series that can be annotated at all: image modalities whose geometry check did not fail, with an image to show. */
 export const annotatable = (s: SeriesForSplit) =>
-  !NON_IMAGE.has(s.modality.toUpperCase()) && s.qcStatus !== 'failed' && s.qcStatus !== 'pending' && (s.instanceIds.length > 0 || s.source === 'nifti');
+  !NON_IMAGE.has(s.modality.toUpperCase()) && s.qcStatus !== 'failed' && s.qcStatus !== 'pending' && (shownInstances(s).length > 0 || s.source === 'nifti');
 
 /**
  * The study's tasks under `policy`. A series with a held image (privacy review) makes no task of any kind until
  * none of its images is held: the viewer and pre-labelling load a task's whole series, which is refused to
  * annotators while one of its images is held; and a task is never made without an image it should have had (its
- * split key would stop a later split from adding it). A view group waits for all of its series.
+ * split key would stop a later split from adding it). A view group waits for all of its series. An image excluded
+ * for good holds nothing: it makes no image or frame-range task, and the series or group is annotated without it.
  */
 export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' | 'frames' | 'view-group', framesPerTask = 50): TaskSpec[] {
   const held = (s: SeriesForSplit) => (s.heldInstanceIds?.length ?? 0) > 0;
@@ -60,14 +69,14 @@ export function splitStudy(series: SeriesForSplit[], policy: 'series' | 'image' 
   for (const s of usable.filter((x) => !held(x))) {
     const multiFrame2d = s.kind === 'multi-frame-2d';
     if (policy === 'frames' && multiFrame2d) {
-      for (const instanceId of [...s.instanceIds].sort()) {
+      for (const instanceId of [...shownInstances(s)].sort()) {
         for (let start = 0; start < s.frames; start += framesPerTask) {
           const end = Math.min(start + framesPerTask, s.frames) - 1;
           specs.push({ splitKey: `frames:${instanceId}:${start}-${end}`, kind: 'frames', seriesIds: [s.id], instanceId, frameStart: start, frameEnd: end, modality: s.modality });
         }
       }
     } else if (s.source !== 'nifti' && (policy === 'image' || (policy === 'frames' && !multiFrame2d && s.kind !== 'volume' && s.kind !== 'multi-frame-volume'))) {
-      for (const instanceId of [...s.instanceIds].sort()) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
+      for (const instanceId of [...shownInstances(s)].sort()) specs.push({ splitKey: `image:${instanceId}`, kind: 'image', seriesIds: [s.id], instanceId, modality: s.modality });
     } else {
       specs.push({ splitKey: `series:${s.id}`, kind: 'series', seriesIds: [s.id], modality: s.modality });
     }

@@ -1,15 +1,17 @@
 // Who may see images held for a privacy review (see privacy-review.controller.ts): admins and the project's
 // managers. Annotators and reviewers asking for a held image's pixels (instance file, series volume, WADO-RS)
-// are refused with the reason; their tasks never include one (the split leaves held images out).
+// are refused with the reason; their tasks never include one (the split leaves held images out). A series with
+// images excluded for good is shown without them (their slices blanked in its volume).
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Principal } from '@contour/auth';
 import { Project, ProjectRole, Role } from '@contour/db';
-import { heldFlags, heldInstanceSql } from '@contour/deid';
+import { awaitingReviewSql, excludedInstanceSql, heldFlags, heldInstanceSql } from '@contour/deid';
 import { parseProjectSettings } from '@contour/workflow';
 
 export const HELD_MESSAGE = 'held for a privacy review: its pixels may show identifying text (burned-in annotation), and a manager of the project must clear it first';
+export const EXCLUDED_MESSAGE = 'excluded by a manager of the project after a privacy review (its pixels may show identifying text): it is never shown to annotators or reviewers';
 
 @Injectable()
 export class PrivacyHold {
@@ -31,12 +33,20 @@ export class PrivacyHold {
     return heldFlags(parseProjectSettings(project.settings).deid.burnedInHold);
   }
 
-  /** 403 naming the reason when the instance, or any instance of the series, is held from the caller. */
+  /**
+   * 403 naming the reason when the instance is held from the caller (waiting for a decision, or excluded), or when
+   * an image of the series waits for a decision. A series with excluded images is shown: its volume has their
+   * slices blanked.
+   */
   async assertVisible(p: Principal, projectId: string, target: { instanceId: string } | { seriesId: string }): Promise<void> {
     const flags = await this.hiddenFlags(p, projectId);
     if (!flags) return;
-    const [column, id] = 'instanceId' in target ? ['id', target.instanceId] : ['series_id', target.seriesId];
-    const held = await this.dataSource.query(`SELECT 1 FROM instances i WHERE i.project_id = $1 AND i.${column} = $2 AND ${heldInstanceSql('i', 3)} LIMIT 1`, [projectId, id, flags]);
-    if (held.length) throw new ForbiddenException(`${'instanceId' in target ? 'This image is' : 'An image of this series is'} ${HELD_MESSAGE}`);
+    if ('seriesId' in target) {
+      const waiting = await this.dataSource.query(`SELECT 1 FROM instances i WHERE i.project_id = $1 AND i.series_id = $2 AND ${awaitingReviewSql('i', 3)} LIMIT 1`, [projectId, target.seriesId, flags]);
+      if (waiting.length) throw new ForbiddenException(`An image of this series is ${HELD_MESSAGE}`);
+      return;
+    }
+    const [held]: { excluded: boolean }[] = await this.dataSource.query(`SELECT ${excludedInstanceSql('i')} AS excluded FROM instances i WHERE i.project_id = $1 AND i.id = $2 AND ${heldInstanceSql('i', 3)}`, [projectId, target.instanceId, flags]);
+    if (held) throw new ForbiddenException(held.excluded ? `This image was ${EXCLUDED_MESSAGE}` : `This image is ${HELD_MESSAGE}`);
   }
 }

@@ -2,7 +2,8 @@
 // wait for a manager of the project before any annotator or reviewer sees them (project setting
 // deid.burnedInHold). Managers list them, look at them (WADO-RS rendered, instance file: managers see the
 // de-identified data) and decide: 'clear' (nothing identifying: the study is split again and its tasks made) or
-// 'exclude' (never shown to annotators or reviewers, never in a task). Each decision is audited.
+// 'exclude' (never shown to annotators or reviewers, never a task of its own; the rest of its series is annotated
+// with its slices blanked). Either way the study is split again. Each decision is audited.
 import { Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -11,7 +12,7 @@ import { z } from 'zod';
 import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { ProjectRole } from '@contour/db';
-import { heldInstanceSql } from '@contour/deid';
+import { awaitingReviewSql, heldInstanceSql, withExcludedSql } from '@contour/deid';
 import { JobName, JobQueue } from '@contour/queue';
 import { SPLIT_DEBOUNCE_MS } from '@contour/ingest';
 import { PrivacyHold } from './privacy-hold.service';
@@ -50,7 +51,7 @@ export class PrivacyReviewController {
     const decision = `i.attributes -> 'privacyReview'`;
     const where =
       q.state === 'pending'
-        ? `${heldInstanceSql('i', 2)} AND ${decision} IS NULL`
+        ? awaitingReviewSql('i', 2)
         : q.state === 'decided'
           ? `${decision} IS NOT NULL AND cardinality($2::text[]) >= 0` // ($2 bound by every variant)
           : `(${heldInstanceSql('i', 2)} OR ${decision} IS NOT NULL)`;
@@ -75,7 +76,7 @@ export class PrivacyReviewController {
   async decideSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('seriesId', uuid) seriesId: string, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
     const flags = await this.hold.flagsOf(projectId);
     const waiting: { id: string }[] = await this.dataSource.query(
-      `SELECT i.id FROM instances i WHERE i.project_id = $1 AND i.series_id = $2 AND ${heldInstanceSql('i', 3)} AND i.attributes -> 'privacyReview' IS NULL ORDER BY i.created_at, i.id`,
+      `SELECT i.id FROM instances i WHERE i.project_id = $1 AND i.series_id = $2 AND ${awaitingReviewSql('i', 3)} ORDER BY i.created_at, i.id`,
       [projectId, seriesId, flags],
     );
     if (!waiting.length) throw new ConflictException(`No image of series ${seriesId} in this project waits for a privacy review`);
@@ -83,7 +84,10 @@ export class PrivacyReviewController {
     return { seriesId, decision: body.decision, decided: waiting.length };
   }
 
-  /** A manager's decision on one image: 'clear' makes its tasks (the study is split again), 'exclude' keeps it out for good. */
+  /**
+   * A manager's decision on one image: 'clear' makes its tasks, 'exclude' keeps it out for good and lets the rest of
+   * its series go on without it (its slices blanked). The study is split again either way.
+   */
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Post(':instanceId')
   @HttpCode(200)
@@ -93,7 +97,7 @@ export class PrivacyReviewController {
     const review = { decision: body.decision, comment: body.comment, by: actor.name, byId: actor.id, at: new Date().toISOString() };
     const outcome = await this.dataSource.transaction(async (m) => {
       const [row] = await m.query(
-        `SELECT i.id, i.flags, i.attributes -> 'privacyReview' AS review, se.study_id, ${heldInstanceSql('i', 3)} AS held FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = $1 AND i.project_id = $2 FOR UPDATE OF i`,
+        `SELECT i.id, i.flags, i.attributes -> 'privacyReview' AS review, se.study_id, i.series_id, ${heldInstanceSql('i', 3)} AS held FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = $1 AND i.project_id = $2 FOR UPDATE OF i`,
         [instanceId, projectId, flags],
       );
       if (!row) throw new NotFoundException(`No instance ${instanceId} in this project`);
@@ -106,19 +110,25 @@ export class PrivacyReviewController {
         throw new ConflictException(`This image was already ${row.review.decision === 'clear' ? 'cleared' : 'excluded'} by ${row.review.by} on ${row.review.at}; a decision is not reversed`);
       }
       if (row.review) {
-        // The same decision again (a retried request): answered as before, and the split queued again in case the
-        // first attempt committed and then failed to queue it.
+        // The same decision again (a retried request): answered as before.
         Object.assign(review, row.review);
         return { studyId: row.study_id as string, duplicate: true };
       }
       await m.query(`UPDATE instances SET attributes = jsonb_set(attributes, '{privacyReview}', $2::jsonb) WHERE id = $1`, [instanceId, JSON.stringify(review)]);
+      if (body.decision === 'exclude') {
+        // The series goes on without the image: its geometry lists it as excluded (its slices blanked in the volume)
+        // and the cached NIfTI, which shows it, is dropped. Under the study's lock, as the geometry check writes it.
+        await m.query(`SELECT 1 FROM studies WHERE id = $1 FOR UPDATE`, [row.study_id]);
+        await m.query(`UPDATE series SET geometry = ${withExcludedSql('geometry', '$1')}, volume_blob_key = CASE WHEN source = 'dicom' THEN NULL ELSE volume_blob_key END WHERE id = $1`, [row.series_id]);
+      }
       await this.audit.record(actor, { action: `instance.privacy-${body.decision === 'clear' ? 'cleared' : 'excluded'}`, objectType: 'instance', objectId: instanceId, projectId, details: { flags: row.flags, comment: body.comment } }, m);
       return { studyId: row.study_id as string, duplicate: false };
     });
-    if (outcome.duplicate ? review.decision === 'clear' : body.decision === 'clear') {
-      // Debounced like the split after ingest: clearing a study's images one after another splits it once.
-      await this.jobs.add(JobName.SplitStudy, { studyId: outcome.studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${outcome.studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
-    }
+    // The study is split again: a cleared image makes its tasks, and an excluded one lets the rest of its series
+    // make theirs (and releases tasks it held). Debounced like the split after ingest: deciding a study's images
+    // one after another splits it once. A retried decision queues it again, in case the first attempt committed
+    // and then failed to queue it.
+    await this.jobs.add(JobName.SplitStudy, { studyId: outcome.studyId }, { delay: SPLIT_DEBOUNCE_MS, deduplication: { id: `split-${outcome.studyId}`, ttl: SPLIT_DEBOUNCE_MS, extend: true, replace: true } });
     return { instanceId, ...review, duplicate: outcome.duplicate };
   }
 }

@@ -145,7 +145,7 @@ export function privacyReviewCard(projectId: string): { el: HTMLElement; refresh
         ? `Image ${name} was already ${r.decision === 'clear' ? 'cleared' : 'excluded'} by ${r.by}.`
         : decision === 'clear'
           ? `Image ${name} cleared for annotation.`
-          : `Image ${name} excluded: annotators and reviewers will never see it.`;
+          : `Image ${name} excluded: annotators and reviewers will never see it; the rest of its series is annotated with it blanked.`;
       return { count: 1, msg };
     });
   }
