@@ -101,9 +101,10 @@ export async function eventually<T>(fn: () => Promise<T | null | undefined | fal
 }
 
 /** A supertest parser that keeps the response body as one Buffer, whatever its type (`.buffer(true).parse(binary)`). */
-export function binary(res: import('node:http').IncomingMessage, cb: (e: Error | null, body: Buffer) => void): void {
+export const binary = ((res: import('node:http').IncomingMessage, cb: (e: Error | null, body: Buffer) => void): void => {
   const chunks: Buffer[] = [];
   res.on('data', (c: Buffer) => chunks.push(c));
   res.on('end', () => cb(null, Buffer.concat(chunks)));
   res.on('error', (e) => cb(e, Buffer.alloc(0)));
-}
+  // superagent hands its parsers the node response, though its types say its own Response.
+}) as unknown as (res: import('superagent').Response, cb: (e: Error | null, body: unknown) => void) => void;

@@ -2,7 +2,6 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { APP_GUARD, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { StandardSchemaValidationPipe } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
-import { diskStorage } from 'multer';
 import { join } from 'node:path';
 import { AuditModule } from '@contour/audit';
 import { AuthCoreModule, AuthGuard } from '@contour/auth';
@@ -38,6 +37,7 @@ import { PrivacyHold } from './ingest/privacy-hold.service';
 import { PrivacyReviewController } from './ingest/privacy-review.controller';
 import { QuarantineController, ReidController } from './ingest/quarantine.controller';
 import { SourcesController } from './ingest/sources.controller';
+import { hashingDiskStorage } from './ingest/hashing-disk-storage';
 import { StorageScpService } from './dimse/storage-scp.service';
 import { DicomWebController } from './dicomweb/dicomweb.controller';
 import { DicomWebService } from './dicomweb/dicomweb.service';
@@ -67,7 +67,7 @@ export class AppModule implements NestModule {
         MulterModule.registerAsync({
           inject: [CONFIG],
           useFactory: (c: ContourConfig) => ({
-            storage: diskStorage({ destination: join(c.dataDir, 'incoming') }),
+            storage: hashingDiskStorage(join(c.dataDir, 'incoming')),
             limits: { fileSize: c.uploads.maxBytes, files: 20_000, fields: 100 },
           }),
         }),

@@ -1,6 +1,7 @@
 // Content-addressed blob storage. Keys are the SHA-256 of the content, so writing the same bytes twice is
 // harmless (ingest retries rely on that) and a key can be checked against its content at any time.
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
 
 export interface StoredBlob {
   /** sha256 hex of the content. */
@@ -35,4 +36,18 @@ export const BLOB_STORE = Symbol('BlobStore');
 export function assertKey(key: string): string {
   if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`Invalid blob key ${JSON.stringify(key)}: expected 64 hex characters`);
   return key;
+}
+
+/** A pass-through stream that hashes (SHA-256, the store's key) and counts what flows through it. */
+export function hashingPassThrough(): Transform & { readonly size: number; sha256(): string } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return Object.defineProperties(stream, { size: { get: () => size }, sha256: { value: () => hash.digest('hex') } }) as Transform & { readonly size: number; sha256(): string };
 }

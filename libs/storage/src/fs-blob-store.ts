@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertKey, BlobNotFoundError, BlobStore, StoredBlob } from './blob-store';
+import { assertKey, BlobNotFoundError, BlobStore, hashingPassThrough, StoredBlob } from './blob-store';
 
 /**
  * Local filesystem store: objects/ab/cd/<sha256>. Writes go to tmp/ first, are fsynced, then renamed into
@@ -30,18 +30,10 @@ export class FsBlobStore implements BlobStore {
 
   async put(source: Readable | Buffer): Promise<StoredBlob> {
     const tmp = await this.tmpPath();
-    const hash = createHash('sha256');
-    let size = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const counter = hashingPassThrough();
     try {
       await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, counter, createWriteStream(tmp));
-      return await this.commit(tmp, hash.digest('hex'), size);
+      return await this.commit(tmp, counter.sha256(), counter.size);
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;

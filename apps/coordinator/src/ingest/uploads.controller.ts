@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { IngestBatch, IngestSource, ProjectRole } from '@contour/db';
 import { extractZip, IngestReceiver, isZip } from '@contour/ingest';
+import { HashedUpload } from './hashing-disk-storage';
 
 const uuid = { schema: z.uuid() };
 /** For files that do not say it themselves (NIfTI): the modality, and a pseudonymous subject id to group volumes. */
@@ -25,8 +26,8 @@ export class UploadsController {
   ) {}
 
   /**
-   * Multipart upload of one or more files (any field name). Files are spooled to disk as they arrive, so
-   * memory does not grow with the upload. Answers 202 with the batch id; poll the batch for progress.
+   * Multipart upload of one or more files (any field name). Files are spooled to disk (and hashed) as they arrive,
+   * so memory does not grow with the upload. Answers 202 with the batch id; poll the batch for progress.
    */
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Post()
@@ -47,7 +48,7 @@ export class UploadsController {
         } catch (e) {
           throw new BadRequestException(`${f.originalname} is not a readable zip archive (${(e as Error).message}); nothing from this upload was stored`);
         }
-      } else received.push({ path: f.path, name: f.originalname });
+      } else received.push({ path: f.path, name: f.originalname, sha256: (f as Partial<HashedUpload>).sha256 });
     }
     const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor, { modality: q.modality, subject: q.subject });
     const itemIds = await this.receiver.addFiles(batch, received, actor);

@@ -1,0 +1,36 @@
+// Multer storage for uploads: each file is written to the spool directory as its bytes arrive and hashed on the
+// way (SHA-256, the blob store's content key), so the receiver does not read the file again for its key (the
+// C-STORE receiver does the same). The file object gets `sha256` beside multer's own `path` and `size`.
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Request } from 'express';
+import type { StorageEngine } from 'multer';
+import { hashingPassThrough } from '@contour/storage';
+
+export type HashedUpload = Express.Multer.File & { sha256: string };
+
+export function hashingDiskStorage(destination: string): StorageEngine {
+  // Made now, as multer's own disk storage does: the pipeline must take the file's stream at once (an error on it
+  // before then would be unhandled).
+  mkdirSync(destination, { recursive: true });
+  return {
+    _handleFile(_req: Request, file: Express.Multer.File, cb: (error?: unknown, info?: Partial<HashedUpload>) => void) {
+      const filename = `upload-${randomUUID()}`;
+      const path = join(destination, filename);
+      const hashing = hashingPassThrough();
+      pipeline(file.stream, hashing, createWriteStream(path)).then(
+        () => cb(null, { destination, filename, path, size: hashing.size, sha256: hashing.sha256() }),
+        async (e) => {
+          await rm(path, { force: true });
+          cb(e);
+        },
+      );
+    },
+    _removeFile(_req: Request, file: Express.Multer.File, cb: (error: Error | null) => void) {
+      rm(file.path, { force: true }).then(() => cb(null), cb);
+    },
+  };
+}
