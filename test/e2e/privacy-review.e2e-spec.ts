@@ -2,8 +2,9 @@
 // series that declare burned-in annotation (Burned In Annotation YES) are held from annotators while a clean one
 // gets its task; in the Data tab the manager sees the held images, the oldest page first, each with its preview
 // (the WADO-RS rendered PNG, fetched with the session's Bearer token), excludes one series' images with a comment,
-// clears the other's with the mouse, the keyboard (the focus moves on to the next image) and the series button, and the cleared
-// series gets its task while the excluded one never does. axe-core checks the tab.
+// clears the other's with the keyboard (the focus moves on to the next image), the mouse and the series button, and
+// the cleared series gets its task while the excluded one never does; one image excluded from the cleared series
+// leaves it annotatable, and the annotator's viewer says that slice is blank. axe-core checks the tab and the viewer.
 import { Browser, Page } from 'playwright-core';
 import { ctPhantomSeries } from '@contour/dicom';
 import { assertBrowserTestPrerequisites, checkAxe, launchChromium, ownDatabase, see, signInPage } from '../support/browser';
@@ -29,6 +30,7 @@ describe('privacy review in the browser: held images with burned-in text, previe
   let contour: RunningContour;
   let base: string;
   let pm: ApiClient;
+  let admin: ApiClient;
   let browser: Browser;
   let projectId: string;
   const pageErrors: string[] = [];
@@ -38,7 +40,7 @@ describe('privacy review in the browser: held images with burned-in text, previe
     db = await ownDatabase('privacy');
     contour = await startContour(db.url);
     base = contour.baseUrl;
-    const admin = await new ApiClient(base).login('admin', contour.env.CONTOUR_ADMIN_PASSWORD!);
+    admin = await new ApiClient(base).login('admin', contour.env.CONTOUR_ADMIN_PASSWORD!);
     await admin.request('POST', '/api/users', { username: 'pm', password: PASSWORD, roles: ['manager'], skills: [] });
     pm = await new ApiClient(base).login('pm', PASSWORD);
     projectId = (await pm.request('POST', '/api/projects', { name: 'Head CT', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'series' } } })).id;
@@ -131,9 +133,11 @@ describe('privacy review in the browser: held images with burned-in text, previe
     await see(caption).text(`The oldest ${PAGE} of ${CLEARED_SLICES} images waiting for a privacy review`);
     await see(rows).count(PAGE);
 
-    // Clear the rest: the first two by keyboard from the comment field that has the focus, then one with the mouse,
-    // then the other 19 with the series button.
-    for (let i = 0; i < 3; i++) {
+    // Clear the rest: the first two by keyboard from the comment field that has the focus, then one with the mouse;
+    // then one image of this series is excluded after all (its series still gets its task, with that slice blank);
+    // then the other 18 are cleared with the series button.
+    let excludedToo = '';
+    for (let i = 0; i < 4; i++) {
       if (i < 2) {
         const id = await focusedRow(page);
         expect(id).toBe(await rows.first().getAttribute('data-instance'));
@@ -141,19 +145,27 @@ describe('privacy review in the browser: held images with burned-in text, previe
         await page.keyboard.press('Tab');
         await page.keyboard.press('Enter');
         await see(section.locator(`tr[data-instance="${id}"]`)).count(0);
-      } else {
+        await see(section.locator('.status-line.ok')).contains('cleared for annotation.');
+      } else if (i === 2) {
         const row = rows.first();
         const id = await row.getAttribute('data-instance');
         await row.getByRole('button', { name: 'Clear for annotation' }).click();
         await see(section.locator(`tr[data-instance="${id}"]`)).count(0);
+        await see(section.locator('.status-line.ok')).contains('cleared for annotation.');
+      } else {
+        const row = rows.first();
+        excludedToo = (await row.getAttribute('data-instance'))!;
+        await row.getByLabel(/^Comment on image/).fill('A name on this one');
+        await row.getByRole('button', { name: 'Exclude' }).click();
+        await see(section.locator(`tr[data-instance="${excludedToo}"]`)).count(0);
+        await see(section.locator('.status-line.ok')).contains('the rest of its series is annotated with it blanked.');
       }
-      await see(section.locator('.status-line.ok')).contains('cleared for annotation.');
       if (CLEARED_SLICES - i - 1 === PAGE) await see(caption).text('Images waiting for a privacy review');
     }
-    await see(rows).count(CLEARED_SLICES - 3);
+    await see(rows).count(CLEARED_SLICES - 4);
     await rows.first().getByLabel(/^Comment on image/).fill('Whole series checked');
     await rows.first().getByRole('button', { name: 'Clear its whole series' }).click();
-    await see(section.locator('.status-line.ok')).contains(`${CLEARED_SLICES - 3} images of series`);
+    await see(section.locator('.status-line.ok')).contains(`${CLEARED_SLICES - 4} images of series`);
     await see(section.getByText('No images waiting for a privacy review.')).visible();
     await see(rows).count(0);
     // The last row's focus went back to the section's heading.
@@ -165,12 +177,13 @@ describe('privacy review in the browser: held images with burned-in text, previe
     expect(decided.total).toBe(EXCLUDED_SLICES + CLEARED_SLICES);
     const byId = new Map(decided.items.map((i) => [i.id, i.review]));
     for (const image of excluded) expect(byId.get(image.id)).toMatchObject({ decision: 'exclude', comment: 'Patient name in the top corner', by: 'pm' });
-    for (const image of cleared) expect(byId.get(image.id)).toMatchObject({ decision: 'clear', by: 'pm' });
+    for (const image of cleared) expect(byId.get(image.id)).toMatchObject({ decision: image.id === excludedToo ? 'exclude' : 'clear', by: 'pm' });
     expect(cleared.filter((image) => byId.get(image.id)?.comment === 'No text in the pixels')).toHaveLength(2);
-    expect(cleared.filter((image) => byId.get(image.id)?.comment === 'Whole series checked')).toHaveLength(CLEARED_SLICES - 3);
+    expect(cleared.filter((image) => byId.get(image.id)?.comment === 'Whole series checked')).toHaveLength(CLEARED_SLICES - 4);
     expect((await review('pending')).total).toBe(0);
 
-    // The cleared series is split again by the worker: its task is the second one; the excluded series has none.
+    // The cleared series is split again by the worker: its task is the second one, its excluded image listed; the
+    // series whose images were all excluded has none.
     const after = await eventually(async () => {
       const t = await tasks();
       return t.length === 2 ? t : null;
@@ -179,7 +192,21 @@ describe('privacy review in the browser: held images with burned-in text, previe
     expect(made).toHaveLength(1);
     const detail = await pm.request('GET', `/api/projects/${projectId}/tasks/${made[0].id}`);
     expect(detail.series.map((s: { id: string }) => s.id)).toEqual([cleared[0].seriesId]);
+    expect(detail.series[0].geometry.excluded).toEqual([excludedToo]);
     await page.context().close();
+
+    // An annotator opens that task (raised above the clean one): the viewer shows the series, and says that one of
+    // its images was excluded and is blank.
+    const ann = await admin.request('POST', '/api/users', { username: 'ann', password: PASSWORD, roles: ['annotator'], skills: [] });
+    await pm.request('PUT', `/api/projects/${projectId}/members/${ann.id}`, { roles: ['annotator'] });
+    await pm.request('PATCH', `/api/projects/${projectId}/tasks/${made[0].id}`, { priority: 100 });
+    const annotator = await signInPage(browser, base, 'ann', PASSWORD, (m) => pageErrors.push(m));
+    await annotator.goto(`${base}/projects/${projectId}/annotate`);
+    await annotator.getByRole('button', { name: 'Next task' }).click();
+    await annotator.waitForFunction(() => (window as unknown as { contour?: { kind?: string } }).contour?.kind === 'annotation', null, { timeout: 60_000 });
+    await see(annotator.getByRole('note')).text('1 image of this series was excluded after a privacy review: its slice is blank.');
+    await checkAxe(annotator, 'annotator-excluded-image-note');
+    await annotator.context().close();
     expect(pageErrors).toEqual([]);
   });
 

@@ -46,6 +46,8 @@ export interface SeriesGeometry {
   slices?: { id: string; frame: number }[];
   /** The plane a 3D series was acquired in (absent for 2D images and uploaded NIfTI volumes). */
   plane?: 'axial' | 'coronal' | 'sagittal' | 'oblique';
+  /** Images a manager excluded after a privacy review: their slices are blank in the volume. */
+  excluded?: string[];
 }
 
 export interface TaskSeries {

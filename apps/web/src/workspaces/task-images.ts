@@ -5,6 +5,7 @@ import { api, TaskDetail } from '../api';
 import { h } from '../dom';
 import { encodeMask, inflateLabelMap, placeZ, sliceZ, voxelCount } from '../label-map';
 import { Viewer } from '../viewer/viewer';
+import { excludedNote } from './series-notes';
 
 export interface TaskGrid {
   /** The mask's dims (what the server expects). */
@@ -65,7 +66,13 @@ export async function openTaskImages(projectId: string, task: TaskDetail, host: 
   const viewers: Viewer[] = [];
   let metrics: LoadMetrics | null = null;
   for (const [i, s] of task.series.entries()) {
-    const cell = h('div', { class: 'viewer-cell' }, h('p', { class: 'viewer-caption' }, [s.modality, s.description || null, i === 0 && opts.editable ? 'mask' : null].filter(Boolean).join(' · ')));
+    const note = excludedNote(s.geometry);
+    const cell = h(
+      'div',
+      { class: 'viewer-cell' },
+      h('p', { class: 'viewer-caption' }, [s.modality, s.description || null, i === 0 && opts.editable ? 'mask' : null].filter(Boolean).join(' · ')),
+      note ? h('p', { class: 'viewer-note', role: 'note' }, note) : null,
+    );
     host.append(cell);
     const v = new Viewer(cell, { label: `${s.modality} image ${i + 1} of ${task.series.length}${s.description ? `: ${s.description}` : ''}. Use the arrow keys to change slice.`, editable: opts.editable && i === 0 });
     await v.attach();
