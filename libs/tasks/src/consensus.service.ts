@@ -104,10 +104,13 @@ export class ConsensusService {
     let metrics: Record<string, unknown> = {};
     let disagreement: Record<string, unknown> = {};
     let merged: { mask?: Buffer; answers: Record<string, unknown>; stats: Record<string, unknown> } = { answers: {}, stats: {} };
-    const withMasks = versions.filter((v) => v.blobKey);
+    // Once one reader drew a mask, every read counts for the masks: a reader who sent none marked nothing (an empty
+    // mask), as with shapes below. Left out, one reader's mask was merged alone and agreed with itself.
+    const withMasks = versions.some((v) => v.blobKey) ? versions : [];
     if (withMasks.length) {
       const grid = await this.grids.gridOf(task);
-      const masks: Mask[] = await Promise.all(withMasks.map(async (v) => decodeLabelMapAsync(await this.blobs.getBuffer(v.blobKey!), grid.dims)));
+      const voxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
+      const masks: Mask[] = await Promise.all(withMasks.map(async (v) => (v.blobKey ? decodeLabelMapAsync(await this.blobs.getBuffer(v.blobKey), grid.dims) : new Uint8Array(voxels))));
       // Count each mask once (it used to be counted again for every label of the protocol).
       const counts = masks.map((m) => labelCounts(m as Uint8Array));
       const labels = (await this.grids.allowedLabels(task)).filter((l) => counts.some((c) => c[l]));

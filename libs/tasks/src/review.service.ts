@@ -4,11 +4,11 @@
 import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Actor, AuditService } from '@contour/audit';
+import { Actor, AuditService, systemActor } from '@contour/audit';
 import { Project, Review, Task, TaskRead } from '@contour/db';
 import { afterRejection, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
 import { ConsensusService } from './consensus.service';
-import { RoutingService, Submission } from './routing.service';
+import { CAN_ANNOTATE, returned, RoutingService, Submission } from './routing.service';
 import { TaskLifecycle } from './task-lifecycle.service';
 
 export type ReviewDecision = 'approve' | 'edit-approve' | 'reject';
@@ -77,14 +77,26 @@ export class ReviewService {
     });
   }
 
-  /** Every annotation read goes back to its own annotator (assigned, first in their queue), with the comment; it keeps the points its task earned by waiting. */
+  /**
+   * Every annotation read goes back to its own annotator (assigned, first in their queue), with the comment; it keeps
+   * the points its task earned by waiting. A read whose annotator can no longer annotate in the project (left it, lost
+   * the role, account disabled) goes to the pool instead, for anyone else (reserved for them, it waited forever).
+   */
   private async reopenForRework(m: EntityManager, task: Task, comment: string) {
-    await m.query(
-      `UPDATE task_reads SET state = 'open', assigned_to = annotator_id, annotator_id = NULL, previous_annotator_id = NULL, round = $2,
-              rework_comment = $3, priority = $4 + age_boost, lease_expires_at = NULL, submitted_at = NULL
-        WHERE task_id = $1 AND kind = 'annotation'`,
-      [task.id, task.reworkRound + 1, comment, task.priority + 100],
+    const reopened: { id: string; reserved_for: string | null; was: string | null }[] = returned(
+      await m.query(
+        `UPDATE task_reads r SET state = 'open', assigned_to = CASE WHEN ${CAN_ANNOTATE('r.annotator_id', 'r.project_id')} THEN r.annotator_id END,
+                annotator_id = NULL, previous_annotator_id = NULL, round = $2,
+                rework_comment = $3, priority = $4 + r.age_boost, lease_expires_at = NULL, submitted_at = NULL
+          FROM task_reads old WHERE old.id = r.id AND r.task_id = $1 AND r.kind = 'annotation'
+          RETURNING r.id, r.assigned_to AS reserved_for, old.annotator_id AS was`,
+        [task.id, task.reworkRound + 1, comment, task.priority + 100],
+      ),
     );
+    const pooled = reopened.filter((r) => r.was && !r.reserved_for);
+    if (pooled.length) {
+      await this.audit.recordMany(systemActor('routing'), pooled.map((r) => ({ action: 'read.released', objectType: 'task_read', objectId: r.id, projectId: task.projectId, details: { taskId: task.id, kind: 'annotation', reason: 'rework for a person who can no longer annotate in the project', member: r.was } })), m);
+    }
   }
 
   async adjudicate(projectId: string, readId: string, actor: Actor, submission: Submission, comment = '') {

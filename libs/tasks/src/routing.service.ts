@@ -57,13 +57,16 @@ interface ClaimedRow {
 }
 
 /** Eligibility of an open slot $1 project, $2 kinds, $3 caller, $4 caller's skills, $6 leasable task states: nobody
- * reads a task twice, adjudicates a task they read, or reviews a task they read or adjudicated; a task held for a
- * privacy review is offered to nobody. The task test is a scalar subquery, a filter per slot walked: as EXISTS the
+ * reads a task twice (a read of theirs whose lease lapsed, still open, counts: they get that one back, never a second
+ * one beside it), adjudicates a task they read, or reviews a task they read or adjudicated; nobody is offered again
+ * work of a task they gave back (released); a task held for a privacy review is offered to nobody. The task test is a scalar subquery, a filter per slot walked: as EXISTS the
  * planner may turn it into a join driven from tasks and sort every open slot (the plan test in workflow.int-spec). */
 const ELIGIBLE = `r.project_id = $1 AND r.state = 'open' AND r.kind = ANY($2)
       AND r.required_skills <@ $4::text[]
       AND (SELECT tk.state = ANY($6) AND NOT tk.privacy_held FROM tasks tk WHERE tk.id = r.task_id)
-      AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.annotator_id = $3 AND o.kind = 'annotation'))
+      AND NOT ($3 = ANY(r.declined_by))
+      AND (r.kind <> 'annotation' OR NOT EXISTS (SELECT 1 FROM task_reads o WHERE o.task_id = r.task_id AND o.kind = 'annotation' AND o.id <> r.id
+                                                  AND (o.annotator_id = $3 OR (o.previous_annotator_id = $3 AND o.state = 'open') OR $3 = ANY(o.declined_by))))
       AND (r.kind = 'annotation' OR NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = r.task_id AND lv.author_id = $3 AND (lv.kind = 'read' OR (r.kind = 'review' AND lv.kind = 'adjudicated'))))`;
 /**
  * A submission in one round trip (the function of migration 1795770000000): locks the read and its task, checks they
@@ -85,7 +88,7 @@ const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT
 
 /**
  * The whole lease in one statement (no transaction round trips): the caller's push-assigned slot if any
- * (small index), else the first eligible slot of the shared pool that nobody else has locked, walking the
+ * (small index), or their own read whose lease lapsed while nobody took it (their draft is on it), else the first eligible slot of the shared pool that nobody else has locked, walking the
  * task_reads_claim index in routing order instead of sorting every open slot. The first annotation lease of a
  * ready task moves it to in_annotation with its transition row; the audit lines are written alongside.
  * Parameters: $1 project, $2 kinds, $3 caller, $4 skills, $5 default lease seconds (project settings are
@@ -94,12 +97,14 @@ const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT
  */
 export const CLAIM_SQL = `WITH mine AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to = $3 ${ROUTING_ORDER}),
+ lapsed AS (
+   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.previous_annotator_id = $3 AND (r.assigned_to IS NULL OR r.assigned_to = $3) AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
  pool AS (
-   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
+   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM lapsed) ${ROUTING_ORDER}),
  claimed AS (
    UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
           lease_expires_at = now() + make_interval(secs => COALESCE((SELECT (p.settings #>> '{quality,leaseSeconds}')::int FROM projects p WHERE p.id = $1), $5))
-     FROM (SELECT id FROM mine UNION ALL SELECT id FROM pool) c WHERE t.id = c.id
+     FROM (SELECT id FROM mine UNION ALL SELECT id FROM lapsed UNION ALL SELECT id FROM pool) c WHERE t.id = c.id
    RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment, (SELECT row_to_json(tk) FROM tasks tk WHERE tk.id = t.task_id) AS task),
  moved AS (
    UPDATE tasks tk SET state = $10, state_changed_at = now() FROM claimed c
@@ -112,6 +117,13 @@ export const CLAIM_SQL = `WITH mine AS (
    UNION ALL
    SELECT $3, $7, $8, 'read.leased', 'task_read', c.id::text, $1, jsonb_build_object('taskId', c.task_id, 'kind', c.kind, 'round', c.round) FROM claimed c)
  SELECT * FROM claimed`;
+
+/**
+ * SQL: user `user` may annotate in project `project` (SQL expressions): an active account, and an admin or a member
+ * with the project's annotator role (what the next-task and submit endpoints require).
+ */
+export const CAN_ANNOTATE = (user: string, project: string) =>
+  `EXISTS (SELECT 1 FROM users u WHERE u.id = ${user} AND u.active AND ('admin' = ANY(u.roles) OR EXISTS (SELECT 1 FROM project_members pm WHERE pm.project_id = ${project} AND pm.user_id = u.id AND 'annotator' = ANY(pm.roles))))`;
 
 /** At most this many leases remembered for their submission (a few per active annotator in practice). */
 const REMEMBERED_LEASES = 10_000;
@@ -273,12 +285,20 @@ export class RoutingService {
     });
   }
 
-  /** Gives the read back to the pool without submitting. */
+  /**
+   * Gives the read back to the pool without submitting (a case the caller cannot or should not read): it goes to
+   * others, and the caller is not offered work of this task again unless a manager assigns it to them. A read
+   * reserved for the caller (a manager's assignment, their rework) loses its reservation.
+   */
   async release(projectId: string, readId: string, actor: Actor): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const read = await this.ownLease(m, projectId, readId, actor.id!);
-      await m.update(TaskRead, read.id, { state: 'open', annotatorId: null, previousAnnotatorId: null, leaseExpiresAt: null, leasedAt: null });
-      await this.audit.record(actor, { action: 'read.released', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: read.taskId } }, m);
+      await m.query(
+        `UPDATE task_reads SET state = 'open', annotator_id = NULL, previous_annotator_id = NULL, assigned_to = NULL, lease_expires_at = NULL, leased_at = NULL,
+                declined_by = CASE WHEN $2 = ANY(declined_by) THEN declined_by ELSE array_append(declined_by, $2) END WHERE id = $1`,
+        [read.id, actor.id],
+      );
+      await this.audit.record(actor, { action: 'read.released', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: read.taskId, ...(read.assignedTo ? { reservationGivenUp: true } : {}) } }, m);
       await this.maybeBackToReady(m, read.taskId, projectId, actor);
     });
   }
@@ -520,8 +540,11 @@ export class RoutingService {
         if (!task) return skipped.push({ taskId, reason: 'no such task in this project' });
         if (task.privacyHeld) return skipped.push({ taskId, reason: 'an image of the task waits for a privacy review' });
         const slots = () => m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation'`, { taskId });
-        const mine = await slots().andWhere(`(r.annotator_id = :userId OR (r.state = 'open' AND r.assigned_to = :userId))`, { userId }).getOne();
-        if (mine) return skipped.push({ taskId, reason: mine.annotatorId === userId ? 'this person already has a read of the task' : 'a read of the task is already reserved for this person' });
+        const mine = await slots().andWhere(`(r.annotator_id = :userId OR (r.state = 'open' AND (r.assigned_to = :userId OR r.previous_annotator_id = :userId)))`, { userId }).getOne();
+        if (mine) {
+          const reason = mine.annotatorId === userId ? 'this person already has a read of the task' : mine.assignedTo === userId ? 'a read of the task is already reserved for this person' : "this person's lease on a read of the task lapsed; it is offered back to them first";
+          return skipped.push({ taskId, reason });
+        }
         const missing = task.requiredSkills.filter((s) => !skills.includes(s));
         if (missing.length) return skipped.push({ taskId, reason: `this person lacks the skill(s) the task requires: ${missing.join(', ')}` });
         const slot: TaskRead | null =
@@ -531,6 +554,8 @@ export class RoutingService {
         if (!slot) return skipped.push({ taskId, reason: `no read of the task is open (task is ${task.state})` });
         const previous = slot.annotatorId ?? slot.assignedTo;
         await m.update(TaskRead, slot.id, { state: 'open', assignedTo: userId, annotatorId: null, previousAnnotatorId: null, leaseExpiresAt: null });
+        // A manager's assignment overrides the person's earlier "give back" of this task.
+        await m.query(`UPDATE task_reads SET declined_by = array_remove(declined_by, $2) WHERE task_id = $1 AND $2 = ANY(declined_by)`, [taskId, userId]);
         await this.audit.record(actor, { action: previous ? 'task.reassigned' : 'task.assigned', objectType: 'task', objectId: taskId, projectId, details: { to: userId, from: previous, readId: slot.id } }, m);
         assigned.push(taskId);
       });
@@ -559,20 +584,23 @@ export class RoutingService {
   }
 
   /**
-   * A person leaves the project: the reads reserved for them (assignments, their rework) and the ones they hold
-   * go back to the pool for others, and an unfinished annotation task whose last lease this was waits in "ready".
+   * A person leaves the project (or, with `kinds`, loses the role that work needs): the reads reserved for them
+   * (assignments, their rework) and the ones they hold go back to the pool for others, and an unfinished annotation
+   * task whose last lease this was waits in "ready".
    */
-  async releaseMember(m: EntityManager, projectId: string, userId: string, actor: Actor): Promise<number> {
+  async releaseMember(m: EntityManager, projectId: string, userId: string, actor: Actor, change: { kinds?: WorkKind[]; reason?: string } = {}): Promise<number> {
     const rows = returned<{ id: string; task_id: string; kind: string }>(
       await m.query(
         `UPDATE task_reads SET state = 'open', assigned_to = NULL, annotator_id = NULL, previous_annotator_id = NULL, lease_expires_at = NULL, leased_at = NULL
           WHERE project_id = $1 AND ((state = 'open' AND assigned_to = $2) OR (state = 'leased' AND annotator_id = $2) OR (state = 'open' AND previous_annotator_id = $2))
+            AND ($3::text[] IS NULL OR kind = ANY($3))
           RETURNING id, task_id, kind`,
-        [projectId, userId],
+        [projectId, userId, change.kinds ?? null],
       ),
     );
     if (!rows.length) return 0;
-    await this.audit.recordMany(actor, rows.map((r) => ({ action: 'read.released', objectType: 'task_read', objectId: r.id, projectId, details: { taskId: r.task_id, kind: r.kind, reason: 'member removed from the project', member: userId } })), m);
+    const reason = change.reason ?? 'member removed from the project';
+    await this.audit.recordMany(actor, rows.map((r) => ({ action: 'read.released', objectType: 'task_read', objectId: r.id, projectId, details: { taskId: r.task_id, kind: r.kind, reason, member: userId } })), m);
     for (const taskId of new Set(rows.filter((r) => r.kind === 'annotation').map((r) => r.task_id))) await this.maybeBackToReady(m, taskId, projectId, actor);
     return rows.length;
   }

@@ -86,12 +86,24 @@ export class ProjectsService {
       .getRawMany();
   }
 
+  /**
+   * Adds a member or changes their roles and skills. A member who loses the annotator role gives up the annotation
+   * reads reserved for them or held by them (back to the pool, as when a member leaves); likewise the reviewer role
+   * and their review reads.
+   */
   async setMember(actor: Actor, projectId: string, userId: string, roles: ProjectRole[], skills: string[] = []) {
     await this.get(projectId);
     if (!(await this.dataSource.getRepository(User).existsBy({ id: userId }))) throw new NotFoundException(`No user ${userId}`);
-    await this.dataSource.getRepository(ProjectMember).upsert({ projectId, userId, roles, skills }, ['projectId', 'userId']);
+    await this.dataSource.transaction(async (m) => {
+      const before = await m.getRepository(ProjectMember).findOneBy({ projectId, userId });
+      await m.getRepository(ProjectMember).upsert({ projectId, userId, roles, skills }, ['projectId', 'userId']);
+      const lost = (role: ProjectRole) => Boolean(before?.roles.includes(role)) && !roles.includes(role);
+      let released = 0;
+      if (lost(ProjectRole.Annotator)) released += await this.routing.releaseMember(m, projectId, userId, actor, { kinds: ['annotation'], reason: 'no longer an annotator of the project' });
+      if (lost(ProjectRole.Reviewer)) released += await this.routing.releaseMember(m, projectId, userId, actor, { kinds: ['review', 'adjudication'], reason: 'no longer a reviewer of the project' });
+      await this.audit.record(actor, { action: 'project.member.set', objectType: 'project_member', objectId: userId, projectId, details: { roles, skills, ...(released ? { readsReleased: released } : {}) } }, m);
+    });
     this.principals.invalidate();
-    await this.audit.record(actor, { action: 'project.member.set', objectType: 'project_member', objectId: userId, projectId, details: { roles, skills } });
   }
 
   /** Removes a member; the reads reserved for them or held by them go back to the pool (RoutingService.releaseMember). */

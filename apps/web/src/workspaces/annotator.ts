@@ -142,7 +142,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   const help = dialog('Keyboard shortcuts', shortcutsTable());
   const saveBtn = h('button', { type: 'button', onclick: () => saveDraft(false) }, 'Save draft');
   const submitBtn = h('button', { type: 'button', class: 'primary', onclick: () => submit() }, 'Submit');
-  const releaseBtn = h('button', { type: 'button', onclick: () => release() }, 'Release');
+  const releaseBtn = h('button', { type: 'button', title: 'Give this task back: it goes to another annotator, and you are not offered it again unless a manager assigns it to you', onclick: () => release() }, 'Release');
   const savedOut = h('span', { class: 'muted saved', 'aria-live': 'polite' });
   header.append(
     h('div', { class: 'ws-title' }, h('h1', null, `Task ${task.id.slice(0, 8)}`), h('span', { class: 'muted' }, `${task.modality} · ${task.kind} · round ${lease?.round ?? myRead.round} · protocol v${protocol.version}`), leaseOut),

@@ -143,6 +143,8 @@ export class Task {
 // a mixed-direction index, so the migration creates it and synchronisation leaves it alone.
 @Index('task_reads_claim', { synchronize: false })
 @Index('task_reads_assigned', ['assignedTo'], { where: `"state" = 'open' AND "assigned_to" IS NOT NULL` })
+// An annotator's reads whose lease lapsed while nobody took them: theirs again first when they ask for work.
+@Index('task_reads_lapsed', ['previousAnnotatorId'], { where: `"state" = 'open' AND "previous_annotator_id" IS NOT NULL` })
 export class TaskRead {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -184,6 +186,10 @@ export class TaskRead {
   /** Push routing: only this person may claim the slot. */
   @Column({ name: 'assigned_to', type: 'uuid', nullable: true })
   assignedTo: string | null;
+
+  /** People who gave the read back (released it): not offered it again, unless a manager assigns it to them. */
+  @Column({ name: 'declined_by', type: 'uuid', array: true, default: () => "'{}'" })
+  declinedBy: string[];
 
   @Column({ type: 'int', default: 0 })
   round: number;

@@ -1,0 +1,121 @@
+// Work that comes back to the pool, through the real API, PostgreSQL, Redis and the consensus worker: a lapsed
+// lease is offered back to its holder (not a second read of the same task), a released read is not offered again to
+// the person who gave it back, rework for someone who can no longer annotate goes to the pool, losing a role gives up
+// that role's reads, and a reader who sent no mask counts as an empty mask in consensus. Each failed before its fix.
+import { ProjectRole, Role } from '@contour/db';
+import { ctPhantomSeries } from '@contour/dicom';
+import { QueueName } from '@contour/queue';
+import { RoutingService } from '@contour/tasks';
+import { discMask, maskBody } from '../support/masks';
+import { eventually, startSystem, TestSystem } from '../support/system';
+
+type U = { id: string; token: string };
+const DIMS: [number, number, number] = [16, 16, 2];
+
+describe('reads coming back to the pool', () => {
+  let sys: TestSystem;
+  let pm: U, a: U, b: U, c: U, rev: U;
+  const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
+
+  beforeAll(async () => {
+    sys = await startSystem({ worker: true, queues: [QueueName.Ingest, QueueName.Routing, QueueName.Consensus] });
+    pm = await sys.user('pm', [Role.Manager]);
+    a = await sys.user('ann-a', [Role.Annotator]);
+    b = await sys.user('ann-b', [Role.Annotator]);
+    c = await sys.user('ann-c', [Role.Annotator]);
+    rev = await sys.user('rev', [Role.Reviewer]);
+  });
+  afterAll(() => sys.close());
+
+  /** A project of `reads` reads per task, with the three annotators and the reviewer, and one ready task. */
+  async function projectWithTask(name: string, quality: Record<string, unknown>, annotationTypes: unknown[] = [{ kind: 'segmentation-3d' }]) {
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name, settings: { quality } }).expect(201)).body.id as string;
+    for (const u of [a, b, c]) await sys.http().put(`/api/projects/${project}/members/${u.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().put(`/api/projects/${project}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000' }], annotationTypes }).expect(201);
+    const up = sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm));
+    ctPhantomSeries({ seed: name, slices: DIMS[2], rows: DIMS[1], columns: DIMS[0], pixelSpacing: 8, patient: { name: `Returns^${name}`, id: `P-${name}` } }).files.forEach((f, i) => up.attach('files', f, `${i}.dcm`));
+    await up.expect(202);
+    const task = await eventually(async () => {
+      const [t] = (await sys.http().get(`/api/projects/${project}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string }[];
+      return t?.state === 'ready' ? t.id : null;
+    }, 30_000);
+    return { project, task };
+  }
+  const next = (project: string, u: U) => sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(u));
+  const submit = (project: string, u: U, readId: string, body: Record<string, unknown>) => sys.http().post(`/api/projects/${project}/reads/${readId}/submit`).set(bearer(u)).send(body);
+  const state = async (project: string, task: string) => (await sys.http().get(`/api/projects/${project}/tasks/${task}`).set(bearer(pm)).expect(200)).body.state as string;
+  const expire = async (...readIds: string[]) => {
+    await sys.db.dataSource.query(`UPDATE task_reads SET lease_expires_at = now() - interval '1 second' WHERE id = ANY($1)`, [readIds]);
+    await sys.app.get(RoutingService).expireLeases();
+  };
+
+  it('a lapsed lease is offered back to its holder, never a second read of the same task (the late submission was a 500)', async () => {
+    const { project, task } = await projectWithTask('lapsed', { reads: 2 });
+    const first = (await next(project, b).expect(200)).body;
+    const second = (await next(project, a).expect(200)).body;
+    expect([first.taskId, second.taskId]).toEqual([task, task]);
+    await expire(first.readId, second.readId);
+    // A asks again: their own lapsed read comes back (the first open slot, B's, came before).
+    const again = (await next(project, a).expect(200)).body;
+    expect(again.readId).toBe(second.readId);
+    await submit(project, a, second.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200);
+    const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM task_reads WHERE task_id = $1 AND (annotator_id = $2 OR previous_annotator_id = $2)`, [task, a.id]);
+    expect(n).toBe(1);
+    // B's lapsed read is B's again, and nobody else is offered it while B may still come back for it... until B asks.
+    expect((await next(project, b).expect(200)).body.readId).toBe(first.readId);
+  });
+
+  it('a released read goes to others and is not offered again to whoever gave it back, even if it was assigned to them; a manager can assign it again', async () => {
+    const { project, task } = await projectWithTask('released', { reads: 1 });
+    await sys.http().post(`/api/projects/${project}/tasks/assign`).set(bearer(pm)).send({ userId: a.id, taskIds: [task] }).expect(200);
+    const lease = (await next(project, a).expect(200)).body;
+    expect(lease.taskId).toBe(task);
+    await sys.http().post(`/api/projects/${project}/reads/${lease.readId}/release`).set(bearer(a)).expect(204);
+    // Before: the reservation stayed and the same read came straight back on A's next request.
+    await next(project, a).expect(204);
+    const [read] = await sys.db.dataSource.query(`SELECT assigned_to, declined_by FROM task_reads WHERE id = $1`, [lease.readId]);
+    expect(read).toEqual({ assigned_to: null, declined_by: [a.id] });
+    const [audit] = await sys.db.dataSource.query(`SELECT details FROM audit_events WHERE action = 'read.released' AND object_id = $1`, [lease.readId]);
+    expect(audit.details).toMatchObject({ taskId: task, reservationGivenUp: true });
+    // Someone else takes it and gives it back too; a manager then assigns it to A again, who gets it.
+    const other = (await next(project, b).expect(200)).body;
+    expect(other.readId).toBe(lease.readId);
+    await sys.http().post(`/api/projects/${project}/reads/${other.readId}/release`).set(bearer(b)).expect(204);
+    await sys.http().post(`/api/projects/${project}/tasks/assign`).set(bearer(pm)).send({ userId: a.id, taskIds: [task] }).expect(200);
+    expect((await next(project, a).expect(200)).body.readId).toBe(lease.readId);
+    await next(project, b).expect(204);
+  });
+
+  it('rework for an annotator who left the project goes to the pool (it was reserved for them for good); losing the annotator role gives up held reads', async () => {
+    const { project, task } = await projectWithTask('departed', { reads: 1, reviewRequired: true, maxReworkRounds: 2 });
+    const lease = (await next(project, a).expect(200)).body;
+    await submit(project, a, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200);
+    await eventually(async () => ((await state(project, task)) === 'review' ? true : null), 30_000);
+    await sys.http().delete(`/api/projects/${project}/members/${a.id}`).set(bearer(pm)).expect(204);
+    const review = (await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev)).expect(200)).body;
+    await sys.http().post(`/api/projects/${project}/reads/${review.readId}/review`).set(bearer(rev)).send({ decision: 'reject', comment: 'the lesion is larger' }).expect(200);
+    expect(await state(project, task)).toBe('rework');
+    const rework = (await next(project, b).expect(200)).body;
+    expect(rework).toMatchObject({ taskId: task, readId: lease.readId, reworkComment: 'the lesion is larger' });
+    const [pooled] = await sys.db.dataSource.query(`SELECT details FROM audit_events WHERE action = 'read.released' AND object_id = $1 ORDER BY id DESC LIMIT 1`, [lease.readId]);
+    expect(pooled.details).toMatchObject({ member: a.id, reason: 'rework for a person who can no longer annotate in the project' });
+    // B becomes a reviewer only: the lease B holds goes back to the pool, where C gets it.
+    await sys.http().put(`/api/projects/${project}/members/${b.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    const [read] = await sys.db.dataSource.query(`SELECT state, annotator_id FROM task_reads WHERE id = $1`, [lease.readId]);
+    expect(read).toEqual({ state: 'open', annotator_id: null });
+    expect((await next(project, c).expect(200)).body.readId).toBe(lease.readId);
+  });
+
+  it('a reader who sends answers but no mask counts as an empty mask: one drawn lesion against "nothing" goes to adjudication (it was approved with agreement 1)', async () => {
+    const { project, task } = await projectWithTask('no-mask', { reads: 2, agreementThreshold: 0.8, reviewRequired: false }, [{ kind: 'segmentation-3d' }, { kind: 'classification', question: 'Lesion present?', choices: ['yes', 'no'], required: false }]);
+    const one = (await next(project, a).expect(200)).body;
+    const two = (await next(project, b).expect(200)).body;
+    await submit(project, a, one.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)), answers: { 'Lesion present?': 'yes' } }).expect(200);
+    await submit(project, b, two.readId, { answers: { 'Lesion present?': 'yes' } }).expect(200);
+    await eventually(async () => (['adjudication', 'approved'].includes(await state(project, task)) ? true : null), 30_000);
+    expect(await state(project, task)).toBe('adjudication');
+    const detail = (await sys.http().get(`/api/projects/${project}/tasks/${task}`).set(bearer(pm)).expect(200)).body;
+    expect(detail.consensus[0].agreement).toBe(0);
+  });
+});
