@@ -3,10 +3,9 @@
 // past the project's rework limit escalate the task to the managers, who send it back once more or approve it as it
 // is; every step is refused to the wrong role and lands in the task's history and audit trail.
 import { ProjectRole, Role } from '@contour/db';
-import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { discMask, maskBody } from '../support/masks';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { eventually, startSystem, TestSystem, uploadPhantomTask } from '../support/system';
 
 type U = { id: string; token: string };
 const DIMS: [number, number, number] = [16, 16, 2];
@@ -30,13 +29,7 @@ describe('edit-and-approve and escalation', () => {
     await sys.http().put(`/api/projects/${project}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
     await sys.http().put(`/api/projects/${project}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
     await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000' }], annotationTypes: [{ kind: 'segmentation-3d' }] }).expect(201);
-    const up = sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm));
-    ctPhantomSeries({ seed: name, slices: DIMS[2], rows: DIMS[1], columns: DIMS[0], pixelSpacing: 8, patient: { name: `Review^${name}`, id: `P-${name}` } }).files.forEach((f, i) => up.attach('files', f, `${i}.dcm`));
-    await up.expect(202);
-    const task = await eventually(async () => {
-      const [t] = (await sys.http().get(`/api/projects/${project}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string }[];
-      return t?.state === 'ready' ? t.id : null;
-    }, 30_000);
+    const task = await uploadPhantomTask(sys, pm.token, project, name, DIMS);
     return { project, task };
   }
   const state = async (project: string, task: string) => (await sys.http().get(`/api/projects/${project}/tasks/${task}`).set(bearer(pm)).expect(200)).body.state as string;

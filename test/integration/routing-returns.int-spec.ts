@@ -3,11 +3,10 @@
 // the person who gave it back, rework for someone who can no longer annotate goes to the pool, losing a role gives up
 // that role's reads, and a reader who sent no mask counts as an empty mask in consensus. Each failed before its fix.
 import { ProjectRole, Role } from '@contour/db';
-import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { RoutingService } from '@contour/tasks';
 import { discMask, maskBody } from '../support/masks';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { eventually, startSystem, TestSystem, uploadPhantomTask } from '../support/system';
 
 type U = { id: string; token: string };
 const DIMS: [number, number, number] = [16, 16, 2];
@@ -33,13 +32,7 @@ describe('reads coming back to the pool', () => {
     for (const u of [a, b, c]) await sys.http().put(`/api/projects/${project}/members/${u.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
     await sys.http().put(`/api/projects/${project}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
     await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000' }], annotationTypes }).expect(201);
-    const up = sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm));
-    ctPhantomSeries({ seed: name, slices: DIMS[2], rows: DIMS[1], columns: DIMS[0], pixelSpacing: 8, patient: { name: `Returns^${name}`, id: `P-${name}` } }).files.forEach((f, i) => up.attach('files', f, `${i}.dcm`));
-    await up.expect(202);
-    const task = await eventually(async () => {
-      const [t] = (await sys.http().get(`/api/projects/${project}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; state: string }[];
-      return t?.state === 'ready' ? t.id : null;
-    }, 30_000);
+    const task = await uploadPhantomTask(sys, pm.token, project, name, DIMS);
     return { project, task };
   }
   const next = (project: string, u: U) => sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(u));

@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { ContourConfig, loadConfig } from '@contour/config';
 import { Role } from '@contour/db';
+import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
@@ -108,3 +109,17 @@ export const binary = ((res: import('node:http').IncomingMessage, cb: (e: Error 
   res.on('error', (e) => cb(e, Buffer.alloc(0)));
   // superagent hands its parsers the node response, though its types say its own Response.
 }) as unknown as (res: import('superagent').Response, cb: (e: Error | null, body: unknown) => void) => void;
+
+/**
+ * Uploads a small synthetic CT series (`dims` columns x rows x slices) into a project of one study as `token`'s
+ * user, and waits for its first task to be ready. Returns the task id.
+ */
+export async function uploadPhantomTask(sys: TestSystem, token: string, project: string, seed: string, dims: [number, number, number]): Promise<string> {
+  const up = sys.http().post(`/api/projects/${project}/uploads`).set({ authorization: `Bearer ${token}` });
+  ctPhantomSeries({ seed, slices: dims[2], rows: dims[1], columns: dims[0], pixelSpacing: 8, patient: { name: `Phantom^${seed}`, id: `P-${seed}` } }).files.forEach((f, i) => up.attach('files', f, `${i}.dcm`));
+  await up.expect(202);
+  return eventually(async () => {
+    const [t] = (await sys.http().get(`/api/projects/${project}/tasks`).set({ authorization: `Bearer ${token}` }).expect(200)).body as { id: string; state: string }[];
+    return t?.state === 'ready' ? t.id : null;
+  }, 30_000);
+}
