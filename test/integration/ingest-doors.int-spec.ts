@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
 import { PNG } from 'pngjs';
+import { CONFIG, ContourConfig } from '@contour/config';
 import { Role } from '@contour/db';
 import { spoolMultipart, parseContentType } from '@contour/dicomweb';
 import { readDicom } from '@contour/dicom';
@@ -68,6 +69,22 @@ describe('ingest doors', () => {
       expect(batch).toMatchObject({ source: 'c-store', label: expect.stringMatching(/C-STORE from STORESCU/) });
       const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=ingest.item.received&limit=1`).set(bearer(manager.token))).body;
       expect(audit[0].actorName).toBe('dicom:STORESCU');
+      // The original SOP Instance UIDs stay in the re-identification key: not in item names (they were), not in the
+      // instances' stored geometry records (they were), not in the audit trail.
+      const originals = mrFiles().map((f) => readDicom(readFileSync(f)).sopInstanceUid);
+      const [{ items, attributes, audits }] = await sys.db.dataSource.query(
+        `SELECT (SELECT string_agg(file_name, ' ') FROM ingest_items WHERE batch_id = $2) AS items,
+                (SELECT string_agg(attributes::text, ' ') FROM instances WHERE project_id = $1) AS attributes,
+                (SELECT string_agg(details::text, ' ') FROM audit_events WHERE project_id = $1) AS audits`,
+        [projectId, batch.id],
+      );
+      expect(items.split(' ').sort()).toEqual(Array.from({ length: 24 }, (_, n) => `image-${n + 1}.dcm`).sort());
+      for (const uid of originals) {
+        expect(attributes).not.toContain(uid);
+        expect(audits).not.toContain(uid);
+      }
+      const [{ keys }] = await sys.db.dataSource.query(`SELECT string_agg(original::text, ' ') AS keys FROM reid_keys WHERE project_id = $1`, [projectId]);
+      for (const uid of originals) expect(keys).toContain(uid);
     });
 
     it('takes the non-image objects a PACS pushes with a study: SEG, RTSTRUCT, ECG (refused before: no presentation context)', async () => {
@@ -88,8 +105,11 @@ describe('ingest doors', () => {
       expect((await batchDone(up.body.batchId)).counts).toMatchObject({ stored: 1 });
       await run('storescu', ['-R', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort), file]);
       const item = await eventually(async () => {
-        // The C-STORE receiver names each item after the SOP Instance UID it received.
-        const [row] = await sys.db.dataSource.query(`SELECT status, reason_code FROM ingest_items WHERE project_id = $1 AND file_name = $2`, [projectId, `${readDicom(readFileSync(file)).sopInstanceUid}.dcm`]);
+        // The item of the last C-STORE association.
+        const [row] = await sys.db.dataSource.query(
+          `SELECT i.status, i.reason_code FROM ingest_items i JOIN ingest_batches b ON b.id = i.batch_id WHERE i.project_id = $1 AND b.source = 'c-store' ORDER BY i.created_at DESC LIMIT 1`,
+          [projectId],
+        );
         return row && row.status !== 'queued' && row.status !== 'processing' ? row : null;
       }, 30_000);
       expect(item).toEqual({ status: 'duplicate', reason_code: null });
@@ -175,6 +195,15 @@ describe('ingest doors', () => {
       expect(await instanceCount()).toBe(before + 2);
     });
 
+    it('a body cut short is a 400 and leaves no spooled part on disk (they were kept)', async () => {
+      const dir = join(sys.app.get<ContourConfig>(CONFIG).dataDir, 'incoming');
+      const before = readdirSync(dir).sort();
+      const full = stowBody([readFileSync(dataPath('dicom/modalities/ct-small.dcm')), readFileSync(dataPath('dicom/modalities/mr-small.dcm'))], 'CUT');
+      const res = await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set(bearer(manager.token)).set('content-type', 'multipart/related; type="application/dicom"; boundary=CUT').send(full.subarray(0, full.length - 200)).expect(400);
+      expect(res.body.message).toMatch(/ended before the closing boundary/);
+      expect(readdirSync(dir).sort()).toEqual(before);
+    });
+
     it('refuses the wrong content type (415), annotators (403) and anonymous callers (401)', async () => {
       await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set(bearer(manager.token)).set('content-type', 'application/json').send('{}').expect(415);
       await sys.http().post(`/dicom-web/projects/${projectId}/studies`).set(bearer(annotator.token)).set('content-type', 'multipart/related; boundary=x').send('--x--').expect(403);
@@ -195,9 +224,27 @@ describe('ingest doors', () => {
       expect(b.items.find((i: { fileName: string }) => i.fileName === 'ct.zip/ct/readme.txt').reasonCode).toBe('not-dicom');
     });
 
-    it('refuses a corrupt zip with a clear 400', async () => {
-      const res = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', Buffer.from('PK\u0003\u0004 broken'), 'broken.zip').expect(400);
+    const incoming = () => readdirSync(join(sys.app.get<ContourConfig>(CONFIG).dataDir, 'incoming')).sort();
+
+    it('refuses a corrupt zip with a clear 400, and nothing of the request stays on disk (its files were kept)', async () => {
+      const before = incoming();
+      const res = await sys
+        .http()
+        .post(`/api/projects/${projectId}/uploads`)
+        .set(bearer(manager.token))
+        .attach('files', readFileSync(dataPath('dicom/modalities/ct-small.dcm')), 'first.dcm')
+        .attach('files', Buffer.from('PK\u0003\u0004 broken'), 'broken.zip')
+        .expect(400);
       expect(res.body.message).toMatch(/broken.zip is not a readable zip archive/);
+      expect(incoming()).toEqual(before);
+    });
+
+    it('a zip sent without a zip name or type is still unpacked (it was quarantined as "not DICOM")', async () => {
+      const entries: Record<string, Uint8Array> = { 'one.dcm': readFileSync(dataPath('dicom/modalities/mr-small.dcm')) };
+      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', Buffer.from(zipSync(entries)), { filename: 'export', contentType: 'application/octet-stream' }).expect(202);
+      const b = await batchDone(up.body.batchId);
+      expect(b.items.map((i: { fileName: string }) => i.fileName)).toEqual(['export/one.dcm']);
+      expect(['stored', 'duplicate']).toContain(b.items[0].status);
     });
   });
 

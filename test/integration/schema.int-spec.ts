@@ -23,7 +23,7 @@ describe('database schema', () => {
     expect(n).toBe(1);
   });
 
-  it('ExcludedImagesBlanked: a series with an excluded image lists it and drops its cached volume; a task held only by it is released', async () => {
+  it('ExcludedImagesBlanked and later data migrations: excluded images listed, cached volume dropped, tasks held only by them released; original UIDs out of geometry records and item names', async () => {
     const ds = db.dataSource;
     // Back to just before it (later migrations first).
     for (;;) {
@@ -47,7 +47,11 @@ describe('database schema', () => {
     const excluded = await instance(withExcluded, '1.2.3.1.1', ['burned-in-annotation'], { decision: 'exclude' });
     await instance(withExcluded, '1.2.3.1.2', ['burned-in-annotation'], { decision: 'clear' });
     await instance(withExcluded, '1.2.3.1.3', [], null);
-    await instance(withWaiting, '1.2.3.2.1', ['burned-in-annotation'], null);
+    const waitingImage = await instance(withWaiting, '1.2.3.2.1', ['burned-in-annotation'], null);
+    // OriginalUidsOutOfIndex: a geometry record named by the original SOP Instance UID, items named after original UIDs.
+    await ds.query(`UPDATE instances SET attributes = '{"geometry": {"id": "1.2.840.99.original", "rows": 2}}' WHERE id = $1`, [waitingImage]);
+    const [{ id: batch }] = await ds.query(`INSERT INTO ingest_batches (project_id, source) VALUES ($1, 'c-store') RETURNING id`, [projectId]);
+    const [{ id: received }] = await ds.query(`INSERT INTO ingest_items (batch_id, project_id, file_name, raw_blob_key, size_bytes) VALUES ($1, $2, '1.2.840.99.12345.dcm', 'k', 1) RETURNING id`, [batch, projectId]);
     const task = async (seriesId: string, key: string, instanceId: string | null) =>
       (await ds.query(`INSERT INTO tasks (project_id, study_id, series_ids, instance_id, kind, split_key, modality, state, privacy_held, reads_required) VALUES ($1, $2, $3, $4, $5, $6, 'US', 'ready', true, 1) RETURNING id`, [projectId, studyId, [seriesId], instanceId, instanceId ? 'image' : 'series', key]))[0].id as string;
     const released = await task(withExcluded, 'series:a', null);
@@ -59,6 +63,10 @@ describe('database schema', () => {
     expect(geometry[withWaiting]).toMatchObject({ geometry: { order: [] }, volume_blob_key: 'old-volume' });
     const held = Object.fromEntries((await ds.query(`SELECT id, privacy_held FROM tasks WHERE study_id = $1`, [studyId])).map((r: { id: string; privacy_held: boolean }) => [r.id, r.privacy_held]));
     expect(held).toEqual({ [released]: false, [ownImage]: true, [waiting]: true });
+    const [{ attributes }] = await ds.query(`SELECT attributes FROM instances WHERE id = $1`, [waitingImage]);
+    expect(attributes.geometry).toEqual({ id: '1.2.3.2.1', rows: 2 });
+    const [{ file_name }] = await ds.query(`SELECT file_name FROM ingest_items WHERE id = $1`, [received]);
+    expect(file_name).toBe(`image-${received.slice(0, 8)}.dcm`);
   });
 
   it('migrations can be reverted and re-applied', async () => {

@@ -259,6 +259,25 @@ describe('UIDs, pseudonym and date shift', () => {
     expect(r.dict.meta['00020002'].Value).toEqual(['1.2.840.10008.5.1.4.1.1.2']);
   });
 
+  it.each([
+    ['Table Frame of Reference UID', '00209313'],
+    ['SOP Instance UID of Concatenation Source', '00200242'],
+    ['Multi-frame Source SOP Instance UID', '00081167'],
+  ])('remaps a UID the table does not list (%s): it may name an original object (it was kept)', (_name, tag) => {
+    const original = '1.2.826.0.1.3680043.9.7.7';
+    const r = run({ [tag]: el('UI', original) });
+    expect(r.dict.dict[tag].Value).toEqual([remapUid(original, SECRET)]);
+    expect(r.report.entries).toContainEqual(expect.objectContaining({ action: 'replaced-uid', reason: expect.stringMatching(/does not list/) }));
+  });
+
+  it('keeps unlisted UIDs that name a class, scheme or software, whatever their root', () => {
+    const vendor = '1.3.12.2.1107.5.9.1';
+    const r = run({ '00081150': el('UI', vendor), '0008010C': el('UI', '2.16.840.1.113883.6.96'), '00089123': el('UI', '1.3.6.1.4.1.9590.100.1.3.100.9.4') });
+    expect(r.dict.dict['00081150'].Value).toEqual([vendor]);
+    expect(r.dict.dict['0008010C'].Value).toEqual(['2.16.840.1.113883.6.96']);
+    expect(r.dict.dict['00089123'].Value).toEqual(['1.3.6.1.4.1.9590.100.1.3.100.9.4']);
+  });
+
   it('remaps deterministically, differently per secret, to valid UIDs, and keeps File Meta consistent', () => {
     const uid = '1.2.826.0.1.3680043.9.1.2';
     expect(remapUid(uid, SECRET)).toBe(remapUid(uid, SECRET));

@@ -26,8 +26,11 @@
 //   absent; Patient Birth Date is emptied even with Retain Patient Characteristics (the age is what is kept).
 // - Group length elements (gggg,0000) are removed: they would be wrong once elements change.
 // - An overlay group (60xx) whose Overlay Data is removed is removed whole (the rest describes missing data).
-// - UI elements the table does not list (SOP Class UIDs, Coding Scheme UID, Creator-Version UID...) are kept:
-//   they identify classes, schemes and software, not patients; every instance UID the table lists is remapped.
+// - UI elements the table does not list are remapped like U (Table Frame of Reference UID, SOP Instance UID of
+//   Concatenation Source, Multi-frame Source SOP Instance UID... name original objects), except those whose tag
+//   names a class, syntax, coding scheme or software (CLASS_UID_TAGS: SOP Class UIDs, Coding Scheme UID,
+//   Creator-Version UID...), which are kept: they identify no patient. Standard UIDs (1.2.840.10008.*) are kept
+//   wherever they are.
 // - File Meta: Media Storage SOP Instance UID follows the new SOP Instance UID; the Source/Sending/Receiving AE
 //   titles and Private Information are dropped (they name the sending site, like Station AE Title).
 import * as dcmjs from 'dcmjs';
@@ -185,6 +188,32 @@ function record(walk: Walk, path: string, tag: string, keyword: string, action: 
   walk.entries.push({ tag: formatTag(tag), path, keyword, action, reason });
 }
 
+/**
+ * UI attributes whose values name a class, a transfer syntax, a coding scheme or a piece of software rather than an
+ * object: kept when the table does not list them (any other unlisted UID is remapped). Standard UIDs are kept anyway.
+ */
+const CLASS_UID_TAGS = new Set([
+  '00020002', // Media Storage SOP Class UID
+  '00020010', // Transfer Syntax UID
+  '00020012', // Implementation Class UID
+  '00041510', // Referenced SOP Class UID in File
+  '0004151A', // Referenced Related General SOP Class UID in File
+  '00041512', // Referenced Transfer Syntax UID in File
+  '00080016', // SOP Class UID
+  '0008001A', // Related General SOP Class UID
+  '0008001B', // Original Specialized SOP Class UID
+  '0008010C', // Coding Scheme UID
+  '0008010D', // Context Group Extension Creator UID
+  '00080117', // Context UID
+  '00080118', // Mapping Resource UID
+  '00081150', // Referenced SOP Class UID
+  '00089123', // Creator-Version UID
+  '0040DB0C', // Template Extension Organization UID
+  '0040DB0D', // Template Extension Creator UID
+  '04000010', // MAC Calculation Transfer Syntax UID
+  '04000510', // Encrypted Content Transfer Syntax UID
+]);
+
 function remapValues(el: DeidElement, secret: string): { element: DeidElement; changed: boolean } {
   let changed = false;
   const Value = (el.Value ?? []).map((v) => {
@@ -334,6 +363,11 @@ function processDataset(ds: DeidDataset, walk: Walk, prefix: string, inherited: 
     const found = findProfileRow(T);
     if (!found) {
       if (el.vr === 'SQ') out[tag] = processItems(el, walk, path, inherited);
+      else if (el.vr === 'UI' && !CLASS_UID_TAGS.has(T) && !isEmpty(el)) {
+        const { element: remapped, changed } = remapValues(el, walk.secret);
+        out[tag] = remapped;
+        if (changed) record(walk, path, T, keywordOf(T), 'replaced-uid', 'Contour: a UID the table does not list, remapped like U (it may name an original object)');
+      }
       else if (inherited === 'dummy-text' && FREE_TEXT_VRS.has(el.vr) && !isEmpty(el)) {
         out[tag] = { vr: el.vr, Value: dummyValue(el.vr) };
         record(walk, path, T, keywordOf(T), 'dummy', 'PS3.15 E.1-1 basic profile: D on the enclosing sequence (free text replaced)');

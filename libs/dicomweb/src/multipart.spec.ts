@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -43,6 +43,27 @@ describe('spoolMultipart', () => {
     await expect(spoolMultipart(Readable.from([Buffer.from('nothing here')]), 'B', dir)).rejects.toThrow(/does not contain the boundary/);
     const full = body(payloads, 'B');
     await expect(spoolMultipart(Readable.from([full.subarray(0, full.length - 10)]), 'B', dir)).rejects.toThrow(/ended before the closing boundary/);
+  });
+
+  it.each([
+    ['a truncated body', (full: Buffer) => Readable.from([full.subarray(0, full.length - 10)]), Number.MAX_SAFE_INTEGER, /ended before the closing boundary/],
+    ['a part over the limit', (full: Buffer) => chunked(full, 4096), 50_000, /larger than the limit/],
+    [
+      'a connection that breaks',
+      (full: Buffer) =>
+        Readable.from(
+          (async function* () {
+            yield full.subarray(0, 40_000);
+            throw new Error('socket hang up');
+          })(),
+        ),
+      Number.MAX_SAFE_INTEGER,
+      /socket hang up/,
+    ],
+  ])('%s leaves no file behind (they were kept, identifying data and all)', async (_case, feed, limit, error) => {
+    const own = mkdtempSync(join(tmpdir(), 'mp-fail-'));
+    await expect(spoolMultipart(feed(body(payloads, 'B')), 'B', own, limit)).rejects.toThrow(error);
+    expect(readdirSync(own)).toEqual([]);
   });
 
   it('round-trips with multipartStream', async () => {

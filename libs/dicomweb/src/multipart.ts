@@ -1,6 +1,7 @@
 // Streaming multipart/related (RFC 2387) for DICOMweb: STOW-RS request bodies and WADO-RS responses.
 // Parts are written to disk as they arrive, so a multi-gigabyte study never sits in memory.
 import { createWriteStream, WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -43,10 +44,24 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 
 /**
  * Splits a multipart body into parts spooled to files under `dir`. Memory use is bounded by the chunk size
- * plus the boundary length, whatever the part sizes.
+ * plus the boundary length, whatever the part sizes. On any failure (a body cut short, a part over the limit, a
+ * broken connection) the files written so far are deleted before the error is thrown: they may hold identifying data.
  */
 export async function spoolMultipart(body: Readable, boundary: string, dir: string, maxPartBytes = Number.MAX_SAFE_INTEGER): Promise<SpooledPart[]> {
   if (!boundary) throw new MultipartError('The Content-Type has no boundary parameter');
+  const written: WriteStream[] = [];
+  try {
+    return await spoolParts(body, boundary, dir, maxPartBytes, written);
+  } catch (e) {
+    // Each file closed first (one still opening would be created again after its deletion), then deleted.
+    // (Writes still pending on a destroyed stream fail: that is expected here, not an unhandled error.)
+    await Promise.all(written.map((out) => (out.closed ? undefined : new Promise<void>((r) => out.on('error', () => undefined).once('close', () => r()).destroy()))));
+    await Promise.all(written.map((out) => rm(String(out.path), { force: true })));
+    throw e;
+  }
+}
+
+async function spoolParts(body: Readable, boundary: string, dir: string, maxPartBytes: number, written: WriteStream[]): Promise<SpooledPart[]> {
   const delimiter = Buffer.from(`\r\n--${boundary}`);
   const parts: SpooledPart[] = [];
   // Pretend the body starts with CRLF so the first delimiter looks like every other one.
@@ -114,6 +129,7 @@ export async function spoolMultipart(body: Readable, boundary: string, dir: stri
         buffer = buffer.subarray(end + HEADER_END.length);
         const path = join(dir, `part-${randomUUID()}`);
         current = { out: createWriteStream(path), part: { path, headers, size: 0 } };
+        written.push(current.out);
         state = 'body';
       }
     }

@@ -39,7 +39,8 @@ export class DicomWebImporter {
         const parts = await client.retrieveStudy(studyUid, dir);
         // Each study's files are added as soon as they are on disk; a redelivered job re-adds them, and the
         // duplicate check stores each instance once.
-        await this.receiver.addFiles(batch, parts.map((p, n) => ({ path: p.path, name: `${studyUid}-${n + 1}.dcm` })), actor);
+        // Named by their place in the import, not by the study's (original) UID.
+        await this.receiver.addFiles(batch, parts.map((p, n) => ({ path: p.path, name: `study-${i + 1}-${n + 1}.dcm` })), actor);
         files += parts.length;
       } finally {
         await rm(dir, { recursive: true, force: true });

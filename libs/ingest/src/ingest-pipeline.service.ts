@@ -169,18 +169,20 @@ export class IngestPipeline {
     if (settings.expectedModalities.length && !settings.expectedModalities.includes(parsed.modality.toUpperCase())) {
       throw new DicomRejection('unexpected-modality', `The image is ${parsed.modality} but this project expects ${settings.expectedModalities.join(', ')}: send it to another project, or add ${parsed.modality} to the project's expected modalities and re-process`);
     }
-    let geometry: InstanceGeometry | null = null;
-    if (!isNonImage(parsed.sopClassUid)) {
+    const image = !isNonImage(parsed.sopClassUid);
+    if (image) {
       if (!parsed.dataset.PixelData && !parsed.dataset.FloatPixelData && !parsed.dataset.DoubleFloatPixelData) {
         throw new DicomRejection('missing-pixel-data', 'The file is an image object without pixel data (7FE0,0010): it was probably exported with "metadata only"; export it again with the images');
       }
       // Decoding proves the pixel data is complete and in a transfer syntax Contour can read.
       await decodeFrames({ buffer: raw, parsed }, { untileMosaic: false });
-      geometry = instanceGeometryFromDicom(parsed);
     }
     const deid = deidentify(parsed.dict, settings.deid, { secret });
     const bytes = writePreservingPixelData(deid.dict, raw, parsed.transferSyntaxUid);
     const deidDataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(deid.dict.dict);
+    // Named by the de-identified SOP Instance UID: the original (the record's default id) is kept in the
+    // re-identification key only.
+    const geometry = image ? instanceGeometryFromDicom(parsed, String(deidDataset.SOPInstanceUID)) : null;
     return { parsed, deid, deidDataset, bytes, flags: deid.flags, geometry };
   }
 

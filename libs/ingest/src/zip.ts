@@ -28,12 +28,29 @@ export async function looksLikeZip(path: string): Promise<boolean> {
 
 const skip = (name: string) => name.endsWith('/') || name.startsWith('__MACOSX/') || /(^|\/)\.[^/]*$/.test(name) || /(^|\/)DICOMDIR$/i.test(name);
 
-/** Unpacks `zipPath` next to itself, deletes the archive, and returns the extracted files. */
+/**
+ * Unpacks `zipPath` next to itself, deletes the archive, and returns the extracted files. When the archive cannot be
+ * read to the end, the files extracted so far are deleted before the error is thrown (the archive is left to the
+ * caller).
+ */
 export async function extractZip(zipPath: string, archiveName: string): Promise<ReceivedFile[]> {
   const zip = await new Promise<yauzl.ZipFile>((res, rej) => yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err ? rej(err) : res(z!))));
   const out: ReceivedFile[] = [];
+  const written: string[] = [];
   const dir = dirname(zipPath);
-  await new Promise<void>((resolve, reject) => {
+  try {
+    await unpack(zip, dir, archiveName, out, written);
+  } catch (e) {
+    zip.close();
+    await Promise.all(written.map((path) => rm(path, { force: true })));
+    throw e;
+  }
+  await rm(zipPath, { force: true });
+  return out;
+}
+
+function unpack(zip: yauzl.ZipFile, dir: string, archiveName: string, out: ReceivedFile[], written: string[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     zip.on('error', reject);
     zip.on('end', () => resolve());
     zip.on('entry', (entry: yauzl.Entry) => {
@@ -41,6 +58,7 @@ export async function extractZip(zipPath: string, archiveName: string): Promise<
       zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) return reject(err ?? new Error('cannot read entry'));
         const path = join(dir, `zip-${randomUUID()}-${basename(entry.fileName).replace(/[^\w.-]/g, '_')}`);
+        written.push(path);
         pipeline(stream, createWriteStream(path))
           .then(() => {
             out.push({ path, name: `${archiveName}/${entry.fileName}` });
@@ -51,6 +69,4 @@ export async function extractZip(zipPath: string, archiveName: string): Promise<
     });
     zip.readEntry();
   });
-  await rm(zipPath, { force: true });
-  return out;
 }

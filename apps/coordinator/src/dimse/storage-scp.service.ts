@@ -3,6 +3,7 @@
 // to (or DICOM_DEFAULT_PROJECT). Incoming datasets stream straight to disk, so a large instance never sits
 // in memory, and C-STORE answers Success only once the file is durably stored and queued.
 import { createWriteStream, mkdirSync, WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createHash, Hash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -86,6 +87,8 @@ interface AssociationState {
   projectId: string;
   batch: Promise<IngestBatch> | null;
   received: number;
+  /** Files named so far in this association: items are named by their order, never by their (original) UIDs. */
+  named: number;
 }
 
 /** A C-STORE's spool file as it is written: its path, transfer syntax and running content hash. */
@@ -177,7 +180,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
           return callback(response);
         }
         service
-          .store(this.state, path, request.getAffectedSopInstanceUid(), spooled?.contourSha256)
+          .store(this.state, path, spooled?.contourSha256)
           .then(() => response.setStatus(Status.Success))
           .catch((err: Error) => {
             service.logger.error(`C-STORE from ${this.state?.callingAe} not stored: ${err.message}`);
@@ -205,7 +208,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
       return scp.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
     }
     const socket = (scp as unknown as { socket?: { remoteAddress?: string } }).socket;
-    scp.state = { callingAe, address: socket?.remoteAddress ?? 'unknown', projectId, batch: null, received: 0 };
+    scp.state = { callingAe, address: socket?.remoteAddress ?? 'unknown', projectId, batch: null, received: 0, named: 0 };
     for (const { id } of association.getPresentationContexts()) {
       const context = association.getPresentationContext(id);
       const abstract = context.getAbstractSyntaxUid();
@@ -221,11 +224,22 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
     scp.sendAssociationAccept();
   }
 
-  private async store(state: AssociationState, path: string, sopInstanceUid: string, sha256?: string) {
+  /**
+   * Hands one received file to ingest, named by its place in the association (the SOP Instance UID it came with is
+   * an original identifier: it stays in the re-identification key only). A file that could not be handed over is
+   * deleted: it holds identifying data, and the sender was told to send it again.
+   */
+  private async store(state: AssociationState, path: string, sha256?: string) {
     const actor: Actor = { id: null, name: `dicom:${state.callingAe}`, ip: state.address };
-    state.batch ??= this.receiver.openBatch(state.projectId, IngestSource.CStore, `C-STORE from ${state.callingAe} (${state.address})`, actor);
-    const batch = await state.batch;
-    await this.receiver.addFiles(batch, [{ path, name: `${sopInstanceUid}.dcm`, sha256 }], actor);
+    const name = `image-${++state.named}.dcm`;
+    try {
+      state.batch ??= this.receiver.openBatch(state.projectId, IngestSource.CStore, `C-STORE from ${state.callingAe} (${state.address})`, actor);
+      const batch = await state.batch;
+      await this.receiver.addFiles(batch, [{ path, name, sha256 }], actor);
+    } catch (e) {
+      await rm(path, { force: true });
+      throw e;
+    }
     state.received++;
   }
 

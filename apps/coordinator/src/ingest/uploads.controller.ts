@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { BadRequestException, Controller, Get, HttpCode, Param, Post, Query, UploadedFiles, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { AnyFilesInterceptor } from '@nestjs/platform-express';
@@ -6,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { IngestBatch, IngestSource, ProjectRole } from '@contour/db';
-import { extractZip, IngestReceiver, isZip } from '@contour/ingest';
+import { extractZip, IngestReceiver, isZip, looksLikeZip, ReceivedFile } from '@contour/ingest';
 import { HashedUpload } from './hashing-disk-storage';
 
 const uuid = { schema: z.uuid() };
@@ -39,20 +40,27 @@ export class UploadsController {
     if (!files?.length) throw new BadRequestException('No files in the request: send multipart/form-data with one or more file fields');
     const actor = actorOf(p);
     const label = files.length === 1 ? files[0].originalname : `${files.length} files`;
-    // Zip archives are unpacked entry by entry to disk (never into memory); everything else is one file.
-    const received = [];
-    for (const f of files) {
-      if (isZip(f)) {
-        try {
-          received.push(...(await extractZip(f.path, f.originalname)));
-        } catch (e) {
-          throw new BadRequestException(`${f.originalname} is not a readable zip archive (${(e as Error).message}); nothing from this upload was stored`);
-        }
-      } else received.push({ path: f.path, name: f.originalname, sha256: (f as Partial<HashedUpload>).sha256 });
+    // Zip archives (by name, type, or the zip signature of a file not named .dcm) are unpacked entry by entry to disk
+    // (never into memory); everything else is one file.
+    const received: ReceivedFile[] = [];
+    try {
+      for (const f of files) {
+        if (isZip(f) || (!/\.dcm$/i.test(f.originalname) && (await looksLikeZip(f.path)))) {
+          try {
+            received.push(...(await extractZip(f.path, f.originalname)));
+          } catch (e) {
+            throw new BadRequestException(`${f.originalname} is not a readable zip archive (${(e as Error).message}); nothing from this upload was stored`);
+          }
+        } else received.push({ path: f.path, name: f.originalname, sha256: (f as Partial<HashedUpload>).sha256 });
+      }
+      const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor, { modality: q.modality, subject: q.subject });
+      const itemIds = await this.receiver.addFiles(batch, received, actor);
+      return { batchId: batch.id, files: itemIds.length, progress: `/api/projects/${projectId}/uploads/${batch.id}` };
+    } catch (e) {
+      // Nothing of a refused upload stays on disk (the files hold identifying data); what ingest took is already moved.
+      await Promise.all([...files.map((f) => f.path), ...received.map((r) => r.path)].map((path) => rm(path, { force: true })));
+      throw e;
     }
-    const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor, { modality: q.modality, subject: q.subject });
-    const itemIds = await this.receiver.addFiles(batch, received, actor);
-    return { batchId: batch.id, files: itemIds.length, progress: `/api/projects/${projectId}/uploads/${batch.id}` };
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
