@@ -213,7 +213,7 @@ print(json.dumps(best))`;
   });
 
   it('exports frame ranges of an ultrasound cine as DICOM SEGs that reference each range\'s frames (none were written before)', async () => {
-    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'cine', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'frames', framesPerTask: 5 } } }).expect(201)).body.id;
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'cine', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'frames', framesPerTask: 5 }, deid: { burnedInHold: 'declared' } } }).expect(201)).body.id;
     await sys.http().put(`/api/projects/${project}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
     await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Region A', color: '#ff0000' }, { id: 2, name: 'Region B', color: '#00ff00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
     await sys.http().post(`/api/projects/${project}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/us-multiframe-8.dcm')).expect(202);

@@ -11,13 +11,13 @@ import { zipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { Role } from '@contour/db';
-import { spoolMultipart, parseContentType } from '@contour/dicomweb';
+import { DicomWebClient, spoolMultipart, parseContentType } from '@contour/dicomweb';
 import { readDicom } from '@contour/dicom';
 import { Readable } from 'node:stream';
 import { dataPath } from '../support/env';
 import { startOrthanc, Orthanc } from '../support/orthanc';
 import { freePort } from '../support/processes';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { binary, eventually, startSystem, TestSystem } from '../support/system';
 
 const run = promisify(execFile);
 const MR_DIR = dataPath('dicom/series/mr-t1-vs-seg-001');
@@ -38,7 +38,9 @@ describe('ingest doors', () => {
     manager = await sys.user('pm', [Role.Manager]);
     annotator = await sys.user('ann', [Role.Annotator]);
     outsider = await sys.user('out', [Role.Annotator]);
-    projectId = (await sys.http().post('/api/projects').set(bearer(manager.token)).send({ name: 'doors' }).expect(201)).body.id;
+    // Ultrasound here is served to annotators as it comes (the default hold would keep it for a manager's look:
+    // privacy-hold.int-spec covers that).
+    projectId = (await sys.http().post('/api/projects').set(bearer(manager.token)).send({ name: 'doors', settings: { deid: { burnedInHold: 'declared' } } }).expect(201)).body.id;
     await sys.http().put(`/api/projects/${projectId}/members/${annotator.id}`).set(bearer(manager.token)).send({ roles: ['annotator'] }).expect(204);
   });
   afterAll(() => sys.close());
@@ -306,22 +308,14 @@ describe('ingest doors', () => {
         .set(bearer(annotator.token))
         .set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*')
         .buffer(true)
-        .parse((r, cb) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => cb(null, Buffer.concat(chunks)));
-        });
+        .parse(binary);
       expect(res.status).toBe(200);
       const ct = parseContentType(res.headers['content-type']);
       const dir = mkdtempSync(join(tmpdir(), 'wado-'));
       const parts = await spoolMultipart(Readable.from([res.body as Buffer]), ct.params.boundary, dir);
       expect(parts).toHaveLength(1);
       expect(readDicom(readFileSync(parts[0].path)).sopInstanceUid).toBe(sop);
-      const whole = await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}`).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      const whole = await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}`).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse(binary);
       const all = await spoolMultipart(Readable.from([whole.body as Buffer]), parseContentType(whole.headers['content-type']).params.boundary, dir);
       expect(all).toHaveLength(24);
       const meta = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${sop}/metadata`).set(bearer(annotator.token)).expect(200)).text);
@@ -329,6 +323,25 @@ describe('ingest doors', () => {
       expect(meta[0]['7FE00010'].BulkDataURI).toMatch(new RegExp(`/instances/${sop}$`));
       const reads = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body;
       expect(reads.filter((r: { actorName: string }) => r.actorName === 'ann').length).toBeGreaterThanOrEqual(26);
+    });
+
+    it('frames of a binary SEG are served bit-packed, as their metadata (Bits Allocated 1) says (they were one byte a pixel)', async () => {
+      const [row] = await sys.db.dataSource.query(
+        `SELECT i.sop_instance_uid, se.series_instance_uid, st.study_instance_uid, i.rows, i.columns FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id
+          WHERE i.project_id = $1 AND i.sop_class_uid = '1.2.840.10008.5.1.4.1.1.66.4' LIMIT 1`,
+        [projectId],
+      );
+      const url = `/dicom-web/projects/${projectId}/studies/${row.study_instance_uid}/series/${row.series_instance_uid}/instances/${row.sop_instance_uid}`;
+      const [meta] = JSON.parse((await sys.http().get(`${url}/metadata`).set(bearer(annotator.token)).expect(200)).text);
+      expect(meta['00280100'].Value).toEqual([1]);
+      const res = await sys.http().get(`${url}/frames/1,2`).set(bearer(annotator.token)).buffer(true).parse(binary).expect(200);
+      const parts = await spoolMultipart(Readable.from([res.body as Buffer]), parseContentType(res.headers['content-type']).params.boundary, mkdtempSync(join(tmpdir(), 'seg-frames-')));
+      expect(parts.map((p) => p.size)).toEqual([Math.ceil((row.rows * row.columns) / 8), Math.ceil((row.rows * row.columns) / 8)]);
+      // The same bytes as the stored frames (Explicit VR Little Endian stores them packed).
+      const stored = readDicom(readFileSync(dataPath('dicom/segmentations/ct-3slice-liver-seg.dcm'))).dataset.PixelData as ArrayBuffer[] | ArrayBuffer;
+      const bytes = Buffer.from(Array.isArray(stored) ? stored[0] : stored);
+      const frameBytes = (row.rows * row.columns) / 8;
+      expect(readFileSync(parts[0].path).equals(bytes.subarray(0, frameBytes))).toBe(true);
     });
 
     it('an instance the codecs cannot convert answers 406 with the reason, and is served as stored (the failed conversion used to end the coordinator)', async () => {
@@ -342,11 +355,7 @@ describe('ingest doors', () => {
       const url = `/dicom-web/projects/${projectId}/studies/${row.study_instance_uid}/series/${row.series_instance_uid}/instances/${row.sop_instance_uid}`;
       const refused = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"').expect(406);
       expect(refused.body.message).toMatch(/cannot be converted to 1\.2\.840\.10008\.1\.2\.1: Multiple fragments per frame .*Ask for it as stored \(transfer-syntax=\*\)/);
-      const asStored = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      const asStored = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse(binary);
       expect(asStored.status).toBe(200);
       expect(asStored.headers['content-type']).toMatch(/^multipart\/related/);
     });
@@ -358,11 +367,6 @@ describe('ingest doors', () => {
       const seriesUid = series['0020000E'].Value[0];
       const [inst] = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances?limit=1`).set(bearer(annotator.token))).text);
       const base = `/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${inst['00080018'].Value[0]}`;
-      const binary = (r: import('node:http').IncomingMessage, cb: (e: Error | null, b: Buffer) => void) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      };
       const dir = mkdtempSync(join(tmpdir(), 'frames-'));
       // The stored (de-identified) instance, and its frame 1 over WADO-RS.
       const whole = await sys.http().get(base).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse(binary);
@@ -403,11 +407,6 @@ describe('ingest doors', () => {
       expect([...vias]).toEqual(expect.arrayContaining(['wado-rs-frames', 'wado-rs-rendered']));
     });
 
-    const binary = (r: import('node:http').IncomingMessage, cb: (e: Error | null, b: Buffer) => void) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    };
     const instanceUrl = async (where: string, params: unknown[]) => {
       const [row] = await sys.db.dataSource.query(
         `SELECT i.sop_instance_uid, se.series_instance_uid, st.study_instance_uid FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 AND ${where}`,
@@ -507,6 +506,16 @@ describe('ingest doors', () => {
       expect(await instanceCount()).toBe(before + 1);
       const batches = (await sys.http().get(`/api/projects/${projectId}/uploads`).set(bearer(manager.token))).body;
       expect(batches[0]).toMatchObject({ source: 'dicomweb-pull' });
+    });
+
+    it('a search for all studies pages through the PACS (one page of a capped answer left studies out of an import)', async () => {
+      await orthanc.upload(readFileSync(dataPath('dicom/modalities/mr-small.dcm')));
+      const client = new DicomWebClient(orthanc.dicomWebUrl);
+      const everything = (await client.searchStudies({})).map((s) => s['0020000D'].Value![0]).sort();
+      expect(everything.length).toBeGreaterThanOrEqual(3);
+      expect(await client.searchStudies({ limit: '1' })).toHaveLength(1);
+      for (const pageSize of [1, 2, 500]) expect((await client.searchAllStudies({}, pageSize)).map((s) => s['0020000D'].Value![0]).sort()).toEqual(everything);
+      await expect(client.searchAllStudies({}, 1, 2)).rejects.toThrow(/more than 2 studies/);
     });
 
     it('reports an unreachable PACS with a clear 502', async () => {

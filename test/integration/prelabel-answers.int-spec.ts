@@ -255,7 +255,7 @@ describe('pre-labelling with classification and detection models', () => {
 
   it('a 2D segmentation model on a frame range of an ultrasound cine: the DICOM SEG references the range\'s frames (no SEG before)', async () => {
     const modelId = await brightSegmenterId();
-    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'segment cine', settings: { prelabelModels: [modelId], quality: { reads: 1 }, split: { policy: 'frames', framesPerTask: 5 } } }).expect(201)).body.id as string;
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'segment cine', settings: { prelabelModels: [modelId], quality: { reads: 1 }, split: { policy: 'frames', framesPerTask: 5 }, deid: { burnedInHold: 'declared' } } }).expect(201)).body.id as string;
     await sys.http().post(`/api/projects/${id}/protocols`).set(bearer(pm)).send({ labels: [{ id: 3, name: 'Bright region', color: '#ffcc00' }], annotationTypes: [{ kind: 'segmentation-2d' }] }).expect(201);
     await sys.http().post(`/api/projects/${id}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/us-multiframe-8.dcm')).expect(202);
     // Eight frames, five per task: frames 0-4 and 5-7.

@@ -9,6 +9,7 @@ import { QueueName } from '@contour/queue';
 import { TaskSplitter } from '@contour/tasks';
 import { readNifti } from '@contour/volume';
 import { discMask, maskBody } from '../support/masks';
+import { dataPath } from '../support/env';
 import { binary, eventually, startSystem, TestSystem } from '../support/system';
 
 type U = { id: string; token: string };
@@ -177,6 +178,21 @@ describe('privacy hold of images with burned-in text', () => {
     await eventually(async () => ((await tasks(projectId)).length === 6 ? true : null), 30_000);
     expect((await pending(projectId)).total).toBe(0);
     await sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ settings: { deid: { burnedInHold: 'sometimes' } } }).expect(400);
+  });
+
+  it('a new project holds an ultrasound image that does not declare its burned-in text (it went straight to annotators)', async () => {
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'default hold', settings: { quality: { reads: 1 }, split: { policy: 'frames' } } }).expect(201)).body.id as string;
+    await sys.http().put(`/api/projects/${id}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().post(`/api/projects/${id}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/us-multiframe-8.dcm')).expect(202);
+    const waiting = await eventually(async () => {
+      const r = await pending(id);
+      return r.total === 1 ? r.items[0] : null;
+    }, 30_000);
+    expect(waiting.flags).toEqual(['review-burned-in']);
+    await eventually(async () => ((await sys.http().get(`/api/projects/${id}/series`).set(bearer(pm)).expect(200)).body as { qcStatus: string }[]).every((x) => x.qcStatus !== 'pending') || null, 30_000);
+    await sys.app.get(TaskSplitter).split(waiting.studyId);
+    expect(await tasks(id)).toEqual([]);
+    await sys.http().get(`/api/projects/${id}/instances/${waiting.id}/file`).set(bearer(ann)).expect(403);
   });
 
   it('a task made before its images were held is held too: leases withdrawn, nothing offered or accepted until cleared, then the late work is welcome', async () => {

@@ -32,6 +32,8 @@ describe('database schema', () => {
       if (last.name === 'ExcludedImagesBlanked1795800000000') break;
     }
     const [{ id: projectId }] = await ds.query(`INSERT INTO projects (name, settings) VALUES ('migration', '{"deid": {"burnedInHold": "declared"}}') RETURNING id`);
+    // HoldAllByDefault: a project made before 'all' became the default keeps what it had.
+    const [{ id: older }] = await ds.query(`INSERT INTO projects (name, settings) VALUES ('older', '{"quality": {"reads": 2}}') RETURNING id`);
     const [{ id: patientId }] = await ds.query(`INSERT INTO patients (project_id, pseudonym) VALUES ($1, 'P1') RETURNING id`, [projectId]);
     const [{ id: studyId }] = await ds.query(`INSERT INTO studies (project_id, patient_id, study_instance_uid) VALUES ($1, $2, '1.2.3') RETURNING id`, [projectId, patientId]);
     const series = async (uid: string) =>
@@ -67,6 +69,8 @@ describe('database schema', () => {
     expect(attributes.geometry).toEqual({ id: '1.2.3.2.1', rows: 2 });
     const [{ file_name }] = await ds.query(`SELECT file_name FROM ingest_items WHERE id = $1`, [received]);
     expect(file_name).toBe(`image-${received.slice(0, 8)}.dcm`);
+    const [{ settings }] = await ds.query(`SELECT settings FROM projects WHERE id = $1`, [older]);
+    expect(settings).toEqual({ quality: { reads: 2 }, deid: { burnedInHold: 'declared' } });
   });
 
   it('migrations can be reverted and re-applied', async () => {

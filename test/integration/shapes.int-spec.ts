@@ -136,7 +136,7 @@ describe('boxes, points and polygons', () => {
   });
 
   it('cine frames: a box on the third frame of a range is exported on that frame, every frame of the range an image', async () => {
-    const projectId = await project('cine boxes', { quality: { reads: 1, reviewRequired: false }, split: { policy: 'frames', framesPerTask: 4 } }, [{ kind: 'bounding-box' }]);
+    const projectId = await project('cine boxes', { quality: { reads: 1, reviewRequired: false }, split: { policy: 'frames', framesPerTask: 4 }, deid: { burnedInHold: 'declared' } }, [{ kind: 'bounding-box' }]);
     await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm)).attach('files', dataPath('dicom/modalities/us-multiframe-8.dcm')).expect(202);
     await eventually(async () => {
       const t = await tasksOf(projectId);

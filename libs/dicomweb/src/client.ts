@@ -63,6 +63,28 @@ export class DicomWebClient {
     return text ? (JSON.parse(text) as DicomJson[]) : [];
   }
 
+  /**
+   * Every study matching `query`, page by page (`limit`/`offset`, PS3.18 8.3.4.4): PACS cap one answer (Orthanc
+   * and Contour at a few hundred or thousand results), so a single search can silently leave studies out. Stops at a
+   * short page, or at a page that adds nothing new (a server ignoring `offset`); refuses beyond `max` studies.
+   */
+  async searchAllStudies(query: Record<string, string> = {}, pageSize = 500, max = 100_000): Promise<DicomJson[]> {
+    const all: DicomJson[] = [];
+    const seen = new Set<string>();
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await this.searchStudies({ ...query, limit: String(pageSize), offset: String(offset) });
+      const fresh = page.filter((s) => {
+        const uid = (s['0020000D']?.Value?.[0] as string | undefined) ?? JSON.stringify(s);
+        if (seen.has(uid)) return false;
+        seen.add(uid);
+        return true;
+      });
+      all.push(...fresh);
+      if (all.length > max) throw new DicomWebError(`The query matches more than ${max} studies at the PACS: narrow it (a date range, a modality)`);
+      if (page.length < pageSize || !fresh.length) return all;
+    }
+  }
+
   /** WADO-RS retrieval of a whole study, spooled part by part to files under `dir`. */
   async retrieveStudy(studyInstanceUid: string, dir: string): Promise<SpooledPart[]> {
     // Whole studies can take long; the timeout is per request, generous on purpose.

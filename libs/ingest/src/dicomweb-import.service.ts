@@ -30,7 +30,7 @@ export class DicomWebImporter {
     const batch = await this.dataSource.getRepository(IngestBatch).findOneBy({ id: job.batchId });
     if (!batch) throw new TerminalJobError(`Ingest batch ${job.batchId} no longer exists`);
     const client = new DicomWebClient(source.url, source.auth);
-    const studies = job.studyInstanceUids?.length ? job.studyInstanceUids : (await client.searchStudies(job.query ?? {})).map((s) => jsonString(s, '0020000D')).filter((u): u is string => !!u);
+    const studies = job.studyInstanceUids?.length ? job.studyInstanceUids : (await client.searchAllStudies(job.query ?? {})).map((s) => jsonString(s, '0020000D')).filter((u): u is string => !!u);
     const actor = { id: job.actor.id, name: job.actor.name };
     let files = 0;
     for (const [i, studyUid] of studies.entries()) {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { readDicom, syntheticUid, writeDicom, type ParsedDicom } from '@contour/dicom';
 import { readNifti } from './nifti';
 import { PixelDecodeError } from './pixel-decode-error';
-import { decodedPhotometric, decodeFrames, type DecodedFrames } from './pixel-decoding';
+import { decodedPhotometric, decodeFrames, type DecodedFrames, packBits } from './pixel-decoding';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
 const load = (rel: string) => fs.readFileSync(path.join(DATA, rel));
@@ -383,5 +383,29 @@ describe('damaged and unsupported pixel data', () => {
   test('frames decode from a parsed file without its bytes too', async () => {
     const d: DecodedFrames = await decodeFrames(readDicom(load(`${TS_DIR}/9.dcm`)));
     expect(d.frames).toBe(35);
+  });
+});
+
+describe('packBits', () => {
+  it.each([
+    ['empty', [], []],
+    ['bit order: pixel 0 is bit 0', [1, 0, 0, 0, 0, 0, 0, 0], [0x01]],
+    ['pixel 7 is bit 7', [0, 0, 0, 0, 0, 0, 0, 1], [0x80]],
+    ['a partial last byte', [1, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1], [0x0b, 0x05]],
+  ])('%s', (_case, values, bytes) => {
+    expect([...packBits(Uint8Array.from(values))]).toEqual(bytes);
+  });
+
+  it.each(['dicom/segmentations/ct-binary-seg.dcm', 'dicom/segmentations/liver-seg-explicit-le.dcm'])('gives back the stored frames of a binary SEG (%s)', async (rel) => {
+    const file = load(rel);
+    const parsed = readDicom(file);
+    const decoded = await decodeFrames({ buffer: file, parsed });
+    expect(decoded.bitsAllocated).toBe(1);
+    const pixels = decoded.rows * decoded.columns;
+    expect(pixels % 8).toBe(0); // frames byte-aligned in the file: each frame's stored bytes are its packed form
+    const stored = Buffer.from(parsed.dataset.PixelData instanceof Array ? parsed.dataset.PixelData[0] : parsed.dataset.PixelData);
+    for (let f = 0; f < decoded.frames; f++) {
+      expect(packBits(decoded.data.subarray(f * pixels, (f + 1) * pixels) as Uint8Array).equals(stored.subarray((f * pixels) / 8, ((f + 1) * pixels) / 8))).toBe(true);
+    }
   });
 });

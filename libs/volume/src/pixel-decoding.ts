@@ -511,3 +511,13 @@ async function decodeEncapsulated(c: EncapsulatedContext): Promise<{ bytes: Uint
   }
   return { bytes: output, photometric };
 }
+
+/**
+ * One frame of 1-bit pixels (one value a byte, as decodeFrames gives them) packed as Explicit VR Little Endian stores
+ * them: pixel i in bit i % 8 of byte i / 8, the frame starting at bit 0 of its first byte, ceil(n / 8) bytes.
+ */
+export function packBits(values: Uint8Array): Buffer {
+  const out = Buffer.alloc(Math.ceil(values.length / 8));
+  for (let i = 0; i < values.length; i++) if (values[i] & 1) out[i >> 3] |= 1 << (i & 7);
+  return out;
+}

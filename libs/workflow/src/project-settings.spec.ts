@@ -33,3 +33,10 @@ describe('project settings: routing', () => {
     expect(() => parseProjectSettings({ routing })).toThrow(field);
   });
 });
+
+describe('project settings: privacy hold', () => {
+  it("holds every image that may carry burned-in text by default ('all': ultrasound nearly always has some)", () => {
+    expect(parseProjectSettings({}).deid.burnedInHold).toBe('all');
+    expect(parseProjectSettings({ deid: { burnedInHold: 'declared' } }).deid.burnedInHold).toBe('declared');
+  });
+});

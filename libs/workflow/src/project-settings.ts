@@ -35,9 +35,10 @@ export const DeidSettings = z.object({
   /**
    * Images whose pixels may carry identifying text wait for a manager's look before annotators or reviewers see
    * them: 'declared' (Burned In Annotation YES), 'all' (also ultrasound, secondary capture and derived images that
-   * do not say), 'none'.
+   * do not say: the default, since ultrasound nearly always has text burned in), 'none'. Projects made before 'all'
+   * became the default keep 'declared' (migration 1795830000000).
    */
-  burnedInHold: z.enum(['declared', 'all', 'none']).default('declared'),
+  burnedInHold: z.enum(['declared', 'all', 'none']).default('all'),
 });
 
 export const ProjectSettings = z.object({

@@ -19,7 +19,7 @@ import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, tran
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
 import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { decodeFrames, DecodedFrames, encodePng, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, VoiWindow } from '@contour/volume';
+import { decodeFrames, DecodedFrames, encodePng, packBits, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, VoiWindow } from '@contour/volume';
 import { bulkDataOf, dicomJsonOf, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
 import { PrivacyHold } from '../ingest/privacy-hold.service';
@@ -198,7 +198,10 @@ export class DicomWebController {
     async function* parts() {
       for (const n of numbers) {
         const values = decoded.data.subarray((n - 1) * frameValues, n * frameValues);
-        yield { contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, body: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
+        // 1-bit pixels (binary SEG) are decoded one value a byte; Explicit VR Little Endian packs them, as the
+        // metadata (Bits Allocated 1) says: each frame on its own, from bit 0 of its first byte.
+        const body = decoded.bitsAllocated === 1 ? packBits(values as Uint8Array) : Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+        yield { contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, body };
       }
     }
     await this.sendMultipart(res, `multipart/related; type="application/octet-stream"; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}; boundary=${boundary}`, boundary, parts());

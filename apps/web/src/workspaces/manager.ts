@@ -470,7 +470,7 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
     ['all', 'Those, and ultrasound, secondary capture and derived images that do not say'],
     ['none', 'None'],
   ];
-  const burnedInHold = h('select', null, ...HOLDS.map(([v, text]) => h('option', { value: v, selected: (s.deid?.burnedInHold ?? 'declared') === v }, text)));
+  const burnedInHold = h('select', null, ...HOLDS.map(([v, text]) => h('option', { value: v, selected: (s.deid?.burnedInHold ?? 'all') === v }, text)));
   const save = async () => {
     try {
       const requiredSkills: Record<string, string[]> = {};
