@@ -71,8 +71,18 @@ describe('recovery of tasks stuck waiting on a job', () => {
     expect(failed.state).toBe('failed');
     expect(failed.stateReason).toContain(`consensus failed: ${job.failedReason}`);
 
-    // A task whose consensus job was never queued (lost between the commit and the enqueue).
+    // The mask restored, a manager retries the task: its read is merged again and the task moves on (it could only
+    // be cancelled, its finished read with it). Only a manager, and only a failed task.
     await blobs.put(saved);
+    const retry = () => sys.http().post(`/api/projects/${project}/tasks/${taskId}/decisions/retry`).set(bearer(pm)).send({ comment: 'mask restored from backup' });
+    await sys.http().post(`/api/projects/${project}/tasks/${taskId}/decisions/retry`).set(bearer(ann)).send({}).expect(403);
+    expect((await retry().expect(200)).body).toEqual({ taskState: 'consensus' });
+    await eventually(async () => (await onlyTask(project))?.state === 'approved', 30_000);
+    expect((await retry().expect(409)).body.message).toMatch(/The task is approved; only a failed task can be retried/);
+    const history = (await sys.http().get(`/api/projects/${project}/tasks/${taskId}/history`).set(bearer(pm)).expect(200)).body;
+    expect(history.transitions.map((t: { event: string }) => t.event)).toEqual(expect.arrayContaining(['fail', 'retry-consensus']));
+
+    // A task whose consensus job was never queued (lost between the commit and the enqueue).
     const second = await projectWithTask('requeue', {});
     await eventually(async () => (await onlyTask(second))?.state === 'ready', 30_000);
     await queue.pause();
@@ -82,6 +92,18 @@ describe('recovery of tasks stuck waiting on a job', () => {
     expect(await consensus.recoverStuck()).toEqual({ requeued: 1, failed: 0 });
     await queue.resume();
     await eventually(async () => (await onlyTask(second))?.state === 'approved', 30_000);
+  });
+
+  it('a task that failed before its reads were in starts again when a manager retries it', async () => {
+    const project = await projectWithTask('retry-early', {});
+    const task = await eventually(async () => {
+      const t = await onlyTask(project);
+      return t?.state === 'ready' ? t : null;
+    }, 30_000);
+    // Failed on its way to annotators (the table allows it from created and pre-labelling; here set directly).
+    await sys.db.dataSource.query(`UPDATE tasks SET state = 'failed', state_reason = 'pre-label storage unavailable' WHERE id = $1`, [task.id]);
+    expect((await sys.http().post(`/api/projects/${project}/tasks/${task.id}/decisions/retry`).set(bearer(pm)).send({}).expect(200)).body).toEqual({ taskState: 'ready' });
+    expect(await submitOne(project)).toBe(task.id);
   });
 
   it('a pre-label job that failed for good sends the task to annotators without a draft, with the reason', async () => {

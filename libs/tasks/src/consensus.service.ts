@@ -57,10 +57,16 @@ export class ConsensusService {
     return this.jobs.add(JobName.ConsensusTask, { taskId: task.id, round: task.reworkRound }, { jobId: ConsensusService.jobId(task) });
   }
 
+  /** Queues the consensus job of the task's round again, removing the one of that name (failed for good, or done). */
+  async requeue(task: { id: string; reworkRound: number }) {
+    await (await this.jobs.queue(QueueName.Consensus).getJob(ConsensusService.jobId(task)))?.remove();
+    await this.queue(task);
+  }
+
   /**
    * Tasks left in "consensus" with no job to move them (see stuck-tasks.ts): a job that was never queued, or
    * completed while the task waited, is queued again; one that failed for good fails the task with its reason,
-   * which managers see on the task (and can cancel or retry it).
+   * which managers see on the task (and can cancel or retry it: ReviewService.retry).
    */
   async recoverStuck(olderThanSeconds?: number): Promise<{ requeued: number; failed: number }> {
     const stuck = await findStuckTasks(this.dataSource, this.jobs.queue(QueueName.Consensus), TaskState.Consensus, ConsensusService.jobId, olderThanSeconds);
@@ -71,8 +77,7 @@ export class ConsensusService {
         await this.dataSource.transaction((m) => this.lifecycle.apply(m, t.id, TaskEvent.Fail, systemActor('stuck-task-recovery'), reason, { stateReason: reason }));
         failed++;
       } else {
-        await t.job?.remove();
-        await this.queue(t);
+        await this.requeue(t);
       }
     }
     if (stuck.length) this.logger.warn(`consensus: ${stuck.length - failed} stuck task(s) queued again, ${failed} failed`);

@@ -6,12 +6,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
 import { Project, Review, Task, TaskRead } from '@contour/db';
+import { JobQueue } from '@contour/queue';
 import { afterRejection, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
 import { ConsensusService } from './consensus.service';
+import { queuePrelabelAgain } from './prelabel-jobs';
 import { CAN_ANNOTATE, returned, RoutingService, Submission } from './routing.service';
 import { TaskLifecycle } from './task-lifecycle.service';
 
 export type ReviewDecision = 'approve' | 'edit-approve' | 'reject';
+export type ManagerDecision = 'cancel' | 'reopen' | 'approve' | 'retry';
 
 @Injectable()
 export class ReviewService {
@@ -21,6 +24,7 @@ export class ReviewService {
     private readonly routing: RoutingService,
     private readonly consensus: ConsensusService,
     private readonly audit: AuditService,
+    private readonly jobs: JobQueue,
   ) {}
 
   /**
@@ -114,8 +118,12 @@ export class ReviewService {
     });
   }
 
-  /** Manager decisions: cancel a task, send an escalated task back for rework, or approve it as it is. */
-  async managerDecision(projectId: string, taskId: string, actor: Actor, decision: 'cancel' | 'reopen' | 'approve', comment: string) {
+  /**
+   * Manager decisions: cancel a task, send an escalated task back for rework, approve it as it is, or retry a failed
+   * one (see retry()).
+   */
+  async managerDecision(projectId: string, taskId: string, actor: Actor, decision: ManagerDecision, comment: string) {
+    if (decision === 'retry') return this.retry(projectId, taskId, actor, comment);
     return this.dataSource.transaction(async (m) => {
       const task = await m.findOneBy(Task, { id: taskId, projectId });
       if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
@@ -127,5 +135,33 @@ export class ReviewService {
       await this.audit.record(actor, { action: `task.manager-${decision}`, objectType: 'task', objectId: taskId, projectId, details: { comment } }, m);
       return { taskState: to };
     });
+  }
+
+  /**
+   * A failed task tried again once its cause is fixed (a blob restored, an outage over): one whose reads were all
+   * in (its consensus failed) has them merged again by a new consensus job; one that failed earlier starts again
+   * from "created" (pre-labelled again when the project has models). Without this, a failed task could only be
+   * cancelled, its finished reads with it.
+   */
+  private async retry(projectId: string, taskId: string, actor: Actor, comment: string) {
+    const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
+    const models = parseProjectSettings(project.settings).prelabelModels;
+    const outcome = await this.dataSource.transaction(async (m) => {
+      const [task] = await m.query(`SELECT id FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE`, [taskId, projectId]);
+      if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
+      const locked = await m.findOneByOrFail(Task, { id: taskId });
+      if (locked.state !== TaskState.Failed) throw new ConflictException(`The task is ${locked.state}; only a failed task can be retried`);
+      const [{ waiting }] = await m.query(`SELECT count(*) FILTER (WHERE state <> 'submitted')::int AS waiting FROM task_reads WHERE task_id = $1 AND kind = 'annotation'`, [taskId]);
+      const readsIn = waiting === 0;
+      const { to } = await this.lifecycle.apply(m, taskId, readsIn ? TaskEvent.RetryConsensus : TaskEvent.Retry, actor, comment || null, { stateReason: null });
+      let next = to;
+      if (!readsIn) next = (await this.lifecycle.apply(m, taskId, models.length ? TaskEvent.StartPrelabel : TaskEvent.SkipPrelabel, actor, models.length ? null : 'no pre-label model configured')).to;
+      await this.audit.record(actor, { action: 'task.manager-retry', objectType: 'task', objectId: taskId, projectId, details: { comment, to: next } }, m);
+      return { task: locked, readsIn, to: next };
+    });
+    // After the commit: the job that failed for good still holds its id, so it is removed before the new one.
+    if (outcome.readsIn) await this.consensus.requeue(outcome.task);
+    else if (models.length) await queuePrelabelAgain(this.jobs, [taskId], models);
+    return { taskState: outcome.to };
   }
 }

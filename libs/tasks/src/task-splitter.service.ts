@@ -7,8 +7,9 @@ import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
 import { awaitingReviewSql, excludedInstanceSql, heldFlags } from '@contour/deid';
 import { LabelProtocol, Project, Study, Task } from '@contour/db';
-import { JOB_QUEUE, JobName, JobQueue, prelabelJobId } from '@contour/queue';
+import { JobName, JobQueue, prelabelJobId } from '@contour/queue';
 import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
+import { queuePrelabelAgain } from './prelabel-jobs';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { returned, RoutingService } from './routing.service';
 
@@ -167,15 +168,8 @@ export class TaskSplitter {
         queued.push(id);
       });
     }
-    // A job is named by its task and model versions: a project going back to models that already drafted a task
-    // finds that earlier job, finished, under the same name, and adding it again would be a no-op (the task then
-    // waited in pre-labelling for the stuck-task recovery). Finished jobs of that name go first.
-    const queue = this.jobs.queue(JOB_QUEUE[JobName.PrelabelTask]);
-    for (const taskId of queued) {
-      const earlier = await queue.getJob(prelabelJobId(taskId, models));
-      if (earlier && ['completed', 'failed'].includes(await earlier.getState())) await earlier.remove();
-    }
-    await this.jobs.addBulk(JobName.PrelabelTask, queued.map((taskId) => ({ data: { taskId, lane: 'batch' as const }, options: { jobId: prelabelJobId(taskId, models), priority: 10 } })));
+    // A project going back to models that already drafted a task finds that earlier job under the same name.
+    await queuePrelabelAgain(this.jobs, queued, models);
     if (queued.length) this.logger.log(`project ${projectId}: ${queued.length} untouched task(s) drafted again by the new pre-label models`);
     return queued.length;
   }

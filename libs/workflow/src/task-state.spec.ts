@@ -35,6 +35,7 @@ describe('task state machine', () => {
     [S.Escalated, E.ManagerApprove, S.Approved],
     [S.Escalated, E.Cancel, S.Cancelled],
     [S.Failed, E.Retry, S.Created],
+    [S.Failed, E.RetryConsensus, S.Consensus],
     [S.Failed, E.Cancel, S.Cancelled],
   ];
 

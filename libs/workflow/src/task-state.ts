@@ -50,7 +50,10 @@ export enum TaskEvent {
   ManagerApprove = 'manager-approve',
   Cancel = 'cancel',
   Fail = 'fail',
+  /** A manager retries a task that failed before its reads were collected: it starts again. */
   Retry = 'retry',
+  /** A manager retries a task whose consensus failed (a lost blob, an outage): its reads are merged again. */
+  RetryConsensus = 'retry-consensus',
 }
 
 const T = TaskState;
@@ -76,7 +79,7 @@ export const TRANSITIONS: Readonly<Record<TaskState, Partial<Record<TaskEvent, T
   [T.Escalated]: { [E.ManagerReopen]: T.Rework, [E.ManagerApprove]: T.Approved, [E.Cancel]: T.Cancelled },
   [T.Approved]: {},
   [T.Cancelled]: {},
-  [T.Failed]: { [E.Retry]: T.Created, [E.Cancel]: T.Cancelled },
+  [T.Failed]: { [E.Retry]: T.Created, [E.RetryConsensus]: T.Consensus, [E.Cancel]: T.Cancelled },
 };
 
 export class TransitionError extends Error {

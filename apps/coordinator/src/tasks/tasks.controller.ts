@@ -7,7 +7,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { ProjectRole } from '@contour/db';
-import { ReviewService, RoutingService, Submission } from '@contour/tasks';
+import { ManagerDecision, ReviewService, RoutingService, Submission } from '@contour/tasks';
 import { openapi } from '../system/openapi';
 import { TaskQueries } from './task-queries.service';
 
@@ -189,12 +189,12 @@ export class TasksController {
     return this.routing.assign(projectId, body.taskIds, body.userId, actorOf(p));
   }
 
-  /** cancel any unfinished task; reopen (back to its annotators) or approve an escalated one. */
+  /** cancel any unfinished task; reopen (back to its annotators) or approve an escalated one; retry a failed one. */
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Post('tasks/:taskId/decisions/:decision')
   @HttpCode(200)
   @ApiBody(openapi(DecisionBody))
-  decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Param('decision', { schema: z.enum(['cancel', 'reopen', 'approve']) }) decision: 'cancel' | 'reopen' | 'approve', @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
+  decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Param('decision', { schema: z.enum(['cancel', 'reopen', 'approve', 'retry']) }) decision: ManagerDecision, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
     return this.reviews.managerDecision(projectId, taskId, actorOf(p), decision, body.comment);
   }
 

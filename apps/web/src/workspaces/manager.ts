@@ -236,7 +236,11 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
     const st = statusLine();
     const prio = h('input', { type: 'number', min: '-1000', max: '1000', value: String(t.priority), class: 'num' });
     const who = h('select', null, ...annotators.map((m) => h('option', { value: m.userId }, m.username)));
-    const decision = h('select', null, h('option', { value: 'approve' }, 'Approve as it is'), h('option', { value: 'reopen' }, 'Reopen for rework'), h('option', { value: 'cancel' }, 'Cancel'));
+    // A failed task is retried (its reads merged again, or it starts again) or cancelled; the others as before.
+    const decision =
+      t.state === 'failed'
+        ? h('select', null, h('option', { value: 'retry' }, 'Retry'), h('option', { value: 'cancel' }, 'Cancel'))
+        : h('select', null, h('option', { value: 'approve' }, 'Approve as it is'), h('option', { value: 'reopen' }, 'Reopen for rework'), h('option', { value: 'cancel' }, 'Cancel'));
     const comment = h('input', { type: 'text', placeholder: 'Reason' });
     const historyList = h('ol', { class: 'history' });
     const act = (fn: () => Promise<unknown>, ok: string) => async () => {
