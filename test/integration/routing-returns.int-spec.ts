@@ -100,6 +100,33 @@ describe('reads coming back to the pool', () => {
     expect((await next(project, c).expect(200)).body.readId).toBe(lease.readId);
   });
 
+  it('a live lease on a task that went back to "ready" under it (a release raced its claim) still heartbeats and submits (refused before)', async () => {
+    const { project, task } = await projectWithTask('raced', { reads: 1 });
+    const lease = (await next(project, a).expect(200)).body;
+    // What the race leaves: the lease committed after another read's release saw no busy read and moved the task back.
+    await sys.db.dataSource.query(`UPDATE tasks SET state = 'ready' WHERE id = $1`, [task]);
+    await sys.http().post(`/api/projects/${project}/reads/${lease.readId}/heartbeat`).set(bearer(a)).expect(200);
+    expect(await state(project, task)).toBe('in_annotation');
+    await sys.db.dataSource.query(`UPDATE tasks SET state = 'ready' WHERE id = $1`, [task]);
+    await submit(project, a, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200);
+  });
+
+  it('a reviewer whose lease lapsed and went to another reviewer is told so (409, it was a bare 403); an adjudication without a label is a 400', async () => {
+    const rev2 = await sys.user('rev-2', [Role.Reviewer]);
+    const { project, task } = await projectWithTask('review-lapse', { reads: 1, reviewRequired: true });
+    await sys.http().put(`/api/projects/${project}/members/${rev2.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    const lease = (await next(project, a).expect(200)).body;
+    await submit(project, a, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200);
+    await eventually(async () => ((await state(project, task)) === 'review' ? true : null), 30_000);
+    const mine = (await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev)).expect(200)).body;
+    await expire(mine.readId);
+    expect((await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev2)).expect(200)).body.readId).toBe(mine.readId);
+    const late = await sys.http().post(`/api/projects/${project}/reads/${mine.readId}/review`).set(bearer(rev)).send({ decision: 'approve' }).expect(409);
+    expect(late.body.message).toMatch(/Your lease on this review expired and it was given to someone else/);
+    const empty = await sys.http().post(`/api/projects/${project}/reads/${mine.readId}/adjudicate`).set(bearer(rev2)).send({ comment: 'looks fine' }).expect(400);
+    expect(JSON.stringify(empty.body)).toMatch(/An adjudication needs the final label/);
+  });
+
   it('a reader who sends answers but no mask counts as an empty mask: one drawn lesion against "nothing" goes to adjudication (it was approved with agreement 1)', async () => {
     const { project, task } = await projectWithTask('no-mask', { reads: 2, agreementThreshold: 0.8, reviewRequired: false }, [{ kind: 'segmentation-3d' }, { kind: 'classification', question: 'Lesion present?', choices: ['yes', 'no'], required: false }]);
     const one = (await next(project, a).expect(200)).body;

@@ -10,7 +10,7 @@ import { JobQueue } from '@contour/queue';
 import { afterRejection, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
 import { ConsensusService } from './consensus.service';
 import { queuePrelabelAgain } from './prelabel-jobs';
-import { CAN_ANNOTATE, returned, RoutingService, Submission } from './routing.service';
+import { CAN_ANNOTATE, refuseRead, returned, RoutingService, Submission } from './routing.service';
 import { TaskLifecycle } from './task-lifecycle.service';
 
 export type ReviewDecision = 'approve' | 'edit-approve' | 'reject';
@@ -39,11 +39,9 @@ export class ReviewService {
       const task = await m.getRepository(Task).findOneByOrFail({ id: read.taskId });
       return { read, task, decided: true };
     }
-    if (read.annotatorId !== userId || read.state !== 'leased') {
-      if (read.previousAnnotatorId === userId && read.state === 'open') {
-        // Lapsed lease nobody else took: accept.
-      } else throw new ForbiddenException(`This ${kind} is not leased to you`);
-    }
+    // A lapsed lease nobody else took is accepted; anything else is refused with the reason.
+    const lapsedButFree = read.previousAnnotatorId === userId && read.state === 'open';
+    if ((read.annotatorId !== userId || read.state !== 'leased') && !lapsedButFree) refuseRead(read, userId, kind);
     const task = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: read.taskId }).getOneOrFail();
     return { read, task };
   }

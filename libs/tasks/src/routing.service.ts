@@ -128,6 +128,20 @@ export const CAN_ANNOTATE = (user: string, project: string) =>
 /** At most this many leases remembered for their submission (a few per active annotator in practice). */
 const REMEMBERED_LEASES = 10_000;
 
+/**
+ * Why the caller may not act on a read (an annotation read, a review or an adjudication) that is not theirs now: a
+ * 409 saying so when the task was cancelled or their lease lapsed and went to someone else, else a 403.
+ */
+export function refuseRead(read: TaskRead, userId: string, what: 'read' | 'review' | 'adjudication'): never {
+  if (read.state === 'closed' && (read.annotatorId === userId || read.previousAnnotatorId === userId)) {
+    throw new ConflictException(`The task was cancelled by a manager; your ${what} is no longer needed`);
+  }
+  if (read.previousAnnotatorId === userId || (read.annotatorId !== userId && read.state === 'leased' && read.leaseExpiresAt)) {
+    throw new ConflictException(`Your lease on this ${what} expired and it was given to someone else; your changes could not be saved. Ask for the next task.`);
+  }
+  throw new ForbiddenException(`This ${what} is not leased to you`);
+}
+
 /** Work on a task held for a privacy review is refused, with the reason (see TaskSplitter.refreshPrivacyHolds). */
 function refuseIfPrivacyHeld(task: Task) {
   if (task.privacyHeld) throw new ConflictException('An image of this task is held for a privacy review (burned-in text); the task takes no work until a manager has cleared it. Ask for the next task.');
@@ -258,13 +272,7 @@ export class RoutingService {
       // The lease lapsed but nobody else took the read: the work is still welcome.
       return read;
     }
-    if (read.state === 'closed' && (read.annotatorId === userId || read.previousAnnotatorId === userId)) {
-      throw new ConflictException('The task was cancelled by a manager; your read is no longer needed');
-    }
-    if (read.previousAnnotatorId === userId || (read.annotatorId !== userId && read.state === 'leased' && read.leaseExpiresAt)) {
-      throw new ConflictException('Your lease on this read expired and the read was given to someone else; your changes could not be saved. Ask for the next task.');
-    }
-    throw new ForbiddenException('This read is not leased to you');
+    return refuseRead(read, userId, 'read');
   }
 
   async heartbeat(projectId: string, readId: string, actor: Actor): Promise<{ leaseExpiresAt: Date }> {
@@ -275,10 +283,11 @@ export class RoutingService {
       const rows = returned<{ lease_expires_at: Date }>(
         await m.query(`UPDATE task_reads SET state = 'leased', annotator_id = $2, previous_annotator_id = NULL, lease_expires_at = now() + make_interval(secs => $3) WHERE id = $1 RETURNING lease_expires_at`, [read.id, actor.id, lease]),
       );
+      // A task that went back to "ready" (its last lease lapsed, or another read's lapse or release raced this read's
+      // claim) is being annotated again, or the renewed read could not be submitted.
+      if (read.kind === 'annotation' && read.task!.state === TaskState.Ready) await this.lifecycle.apply(m, read.taskId, TaskEvent.Lease, actor, read.state === 'open' ? 'lease renewed after it lapsed' : 'heartbeat of a lease the task went back to ready under', {}, read.task!);
       if (read.state === 'open') {
-        // The lease had lapsed (a laptop asleep) and nobody took the read: it is the caller's again. A task that went
-        // back to "ready" when its last lease lapsed is being annotated again, or the renewed read could not be submitted.
-        if (read.kind === 'annotation' && read.task!.state === TaskState.Ready) await this.lifecycle.apply(m, read.taskId, TaskEvent.Lease, actor, 'lease renewed after it lapsed', {}, read.task!);
+        // The lease had lapsed (a laptop asleep) and nobody took the read: it is the caller's again.
         await this.audit.record(actor, { action: 'read.lease-renewed', objectType: 'task_read', objectId: read.id, projectId, details: { taskId: read.taskId, kind: read.kind, afterLapse: true } }, m);
       }
       return { leaseExpiresAt: rows[0].lease_expires_at };
@@ -469,9 +478,12 @@ export class RoutingService {
       if (read.kind !== 'annotation') throw new ConflictException(`This is a ${read.kind}: use the ${read.kind} endpoint`);
       refuseIfPrivacyHeld(read.task!);
       let task = read.task!;
-      if (task.state === TaskState.Ready && read.previousAnnotatorId === actor.id) {
-        // A lapsed lease nobody took: the late work restarts annotation rather than being lost.
-        task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, 'late submission after the lease lapsed', {}, task)).task;
+      if (task.state === TaskState.Ready && (read.previousAnnotatorId === actor.id || read.state === 'leased')) {
+        // A lapsed lease nobody took: the late work restarts annotation rather than being lost. Or a live lease of a
+        // task that went back to "ready" meanwhile: another read's lease lapsed or was released while this one was
+        // being claimed, and that check did not see the claim yet (nothing locks the task there).
+        const why = read.state === 'leased' ? 'submission of a lease the task went back to ready under' : 'late submission after the lease lapsed';
+        task = (await this.lifecycle.apply(m, task.id, TaskEvent.Lease, actor, why, {}, task)).task;
       }
       if (task.state !== TaskState.InAnnotation && task.state !== TaskState.Rework) throw new ConflictException(`The task is ${task.state}; it no longer takes reads`);
       const result = await this.writeSubmission(m, read, task, actor, submission);

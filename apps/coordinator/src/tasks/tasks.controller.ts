@@ -31,7 +31,9 @@ const ReviewBody = z.object({
   mask: base64.optional(),
   answers: answers.optional(),
 });
-const AdjudicateBody = z.object({ mask: base64.optional(), answers: answers.optional(), comment: z.string().max(10_000).default('') });
+const AdjudicateBody = z
+  .object({ mask: base64.optional(), answers: answers.optional(), comment: z.string().max(10_000).default('') })
+  .refine((b) => b.mask !== undefined || b.answers !== undefined, { message: 'An adjudication needs the final label: a mask, answers, or both' });
 const AssignBody = z.object({ userId: z.uuid(), taskIds: z.array(z.uuid()).min(1).max(1000) });
 const PatchTask = z.object({ priority: z.number().int().min(-1000).max(1000) });
 const DecisionBody = z.object({ comment: z.string().max(10_000).default('') });
