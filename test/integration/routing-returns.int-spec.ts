@@ -122,7 +122,7 @@ describe('reads coming back to the pool', () => {
     await expire(mine.readId);
     expect((await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev2)).expect(200)).body.readId).toBe(mine.readId);
     const late = await sys.http().post(`/api/projects/${project}/reads/${mine.readId}/review`).set(bearer(rev)).send({ decision: 'approve' }).expect(409);
-    expect(late.body.message).toMatch(/Your lease on this review expired and it was given to someone else/);
+    expect(late.body.message).toMatch(/Your lease on this review expired and the review was given to someone else/);
     const empty = await sys.http().post(`/api/projects/${project}/reads/${mine.readId}/adjudicate`).set(bearer(rev2)).send({ comment: 'looks fine' }).expect(400);
     expect(JSON.stringify(empty.body)).toMatch(/An adjudication needs the final label/);
   });

@@ -137,7 +137,7 @@ export function refuseRead(read: TaskRead, userId: string, what: 'read' | 'revie
     throw new ConflictException(`The task was cancelled by a manager; your ${what} is no longer needed`);
   }
   if (read.previousAnnotatorId === userId || (read.annotatorId !== userId && read.state === 'leased' && read.leaseExpiresAt)) {
-    throw new ConflictException(`Your lease on this ${what} expired and it was given to someone else; your changes could not be saved. Ask for the next task.`);
+    throw new ConflictException(`Your lease on this ${what} expired and the ${what} was given to someone else; your changes could not be saved. Ask for the next task.`);
   }
   throw new ForbiddenException(`This ${what} is not leased to you`);
 }
