@@ -13,6 +13,11 @@ describe('qidoFilter', () => {
     [{ StudyDate: '20200101-20201231' }, ['st.study_date >= $1', 'st.study_date <= $2'], ['20200101', '20201231']],
     [{ ModalitiesInStudy: 'ct,mr' }, ['se.modality = ANY($1)'], [['CT', 'MR']]],
     [{ limit: '10', includefield: 'all' }, [], []],
+    // Keys de-identification empties: only a universal match finds anything (they were a 400).
+    [{ AccessionNumber: 'A123' }, ['false'], []],
+    [{ AccessionNumber: '*' }, [], []],
+    [{ '00080090': 'Smith*' }, ['false'], []],
+    [{ StudyID: '**', PatientID: 'CTR-1' }, ['pa.pseudonym = $1'], ['CTR-1']],
   ])('%j', (query, where, params) => {
     const f = qidoFilter(query, {});
     expect(f.where).toEqual(where);

@@ -7,7 +7,7 @@ import * as dcmjs from 'dcmjs';
 export type QidoLevel = 'study' | 'series' | 'instance';
 
 /** The attributes Contour can match on, by keyword and tag, with the SQL column they map to. */
-const MATCH_KEYS: Record<string, { tag: string; column: string; kind: 'uid' | 'text' | 'date' | 'modality' | 'int' }> = {
+const MATCH_KEYS: Record<string, { tag: string; column: string; kind: 'uid' | 'text' | 'date' | 'modality' | 'int' | 'emptied' }> = {
   StudyInstanceUID: { tag: '0020000D', column: 'st.study_instance_uid', kind: 'uid' },
   PatientID: { tag: '00100020', column: 'pa.pseudonym', kind: 'text' },
   PatientName: { tag: '00100010', column: 'pa.pseudonym', kind: 'text' },
@@ -21,6 +21,11 @@ const MATCH_KEYS: Record<string, { tag: string; column: string; kind: 'uid' | 't
   SOPInstanceUID: { tag: '00080018', column: 'i.sop_instance_uid', kind: 'uid' },
   SOPClassUID: { tag: '00080016', column: 'i.sop_class_uid', kind: 'uid' },
   InstanceNumber: { tag: '00200013', column: 'i.instance_number', kind: 'int' },
+  // Study keys PS3.18 requires a server to match on that de-identification always empties (PS3.15 action Z): only a
+  // universal match ("*") finds anything. They were a 400, which broke searches of viewers such as OHIF.
+  AccessionNumber: { tag: '00080050', column: '', kind: 'emptied' },
+  ReferringPhysicianName: { tag: '00080090', column: '', kind: 'emptied' },
+  StudyID: { tag: '00200010', column: '', kind: 'emptied' },
 };
 const BY_TAG = Object.fromEntries(Object.entries(MATCH_KEYS).map(([k, v]) => [v.tag, k]));
 const IGNORED = new Set(['limit', 'offset', 'includefield', 'fuzzymatching']);
@@ -65,6 +70,9 @@ export function qidoFilter(query: Record<string, string | string[] | undefined>,
       case 'int':
         if (!/^\d+$/.test(value)) throw new BadRequestException(`QIDO-RS: ${key} must be a whole number, got "${value}"`);
         add((p) => `${spec.column} = ${p}`, Number(value));
+        break;
+      case 'emptied':
+        if (!/^\*+$/.test(value)) where.push('false');
         break;
       case 'date': {
         const m = /^(\d{8})?(-)?(\d{8})?$/.exec(value);
