@@ -250,6 +250,29 @@ describe('ingest doors', () => {
     });
   });
 
+  describe('an instance received again', () => {
+    const uploadOne = async (data: Buffer, name: string) => {
+      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', data, name).expect(202);
+      return (await batchDone(up.body.batchId)).items[0] as { status: string; reasonCode: string | null; reason: string | null };
+    };
+
+    it('in another transfer syntax (RLE by DCMTK) is a duplicate (it was quarantined as a conflict); with other pixels under the same UID it is a conflict', async () => {
+      const original = readFileSync(dataPath('dicom/modalities/mr-small.dcm'));
+      expect(['stored', 'duplicate']).toContain((await uploadOne(original, 'mr.dcm')).status);
+      const dir = mkdtempSync(join(tmpdir(), 'again-'));
+      writeFileSync(join(dir, 'in.dcm'), original);
+      await run('dcmcrle', [join(dir, 'in.dcm'), join(dir, 'rle.dcm')]);
+      const rle = readFileSync(join(dir, 'rle.dcm'));
+      expect(readDicom(rle, { untilPixelData: true }).transferSyntaxUid).toBe('1.2.840.10008.1.2.5');
+      expect(await uploadOne(rle, 'mr-rle.dcm')).toMatchObject({ status: 'duplicate', reasonCode: null });
+      // The same UID over other pixel values: 64 bytes inside the (uncompressed, Explicit VR LE) pixel data changed.
+      const other = Buffer.from(original);
+      const pixels = other.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00])) + 12;
+      for (let i = pixels + 100; i < pixels + 164; i++) other[i] ^= 0x5a;
+      expect(await uploadOne(other, 'mr-other.dcm')).toMatchObject({ status: 'quarantined', reasonCode: 'conflicting-duplicate', reason: expect.stringMatching(/same SOP Instance UID but different content/) });
+    });
+  });
+
   describe('QIDO-RS and WADO-RS', () => {
     it('searches studies, series and instances as DICOM JSON', async () => {
       const studies = await sys.http().get(`/dicom-web/projects/${projectId}/studies`).set(bearer(annotator.token)).expect(200);

@@ -254,11 +254,14 @@ export class IngestPipeline {
       // the next statement sees it.
       if (attempt >= 3) throw new Error(`Could not index instance ${sopUid}: its series row was not visible after ${attempt} attempts`);
     }
+    const first = await this.dataSource.getRepository(Instance).findOneByOrFail({ projectId, sopInstanceUid: sopUid });
+    // The same content: the same received file, or the same de-identified object (what the file meta of each door
+    // adds, such as the sending AE title, is not part of it), or the same pixels in another transfer syntax (a study
+    // uploaded compressed and pushed again uncompressed by a PACS: it was quarantined as a reused UID).
+    const same = first.sourceHash === sourceHash || first.blobKey === stored.key || (await this.samePixels(first.blobKey, p.bytes));
     return this.dataSource.transaction(async (m) => {
       const existing = await m.findOneByOrFail(Instance, { projectId, sopInstanceUid: sopUid });
-      // The same content: the same received file, or the same de-identified object (what the file meta of each door
-      // adds, such as the sending AE title, is not part of it).
-      if (existing.sourceHash !== sourceHash && existing.blobKey !== stored.key) {
+      if (!same) {
         return this.quarantine(
           item,
           'conflicting-duplicate',
@@ -270,6 +273,23 @@ export class IngestPipeline {
       await this.audit.record(actor, { action: `ingest.item.${IngestItemStatus.Duplicate}`, objectType: 'ingest_item', objectId: item.id, projectId, details: { instanceId: existing.id } }, m);
       return { itemId: item.id, status: IngestItemStatus.Duplicate, instanceId: existing.id, seriesId: existing.seriesId };
     });
+  }
+
+  /**
+   * Do the stored instance and this de-identified file hold the same pixel values (whatever their transfer
+   * syntaxes)? Only asked when a SOP Instance UID arrives again with other bytes, so the decoding costs nothing on
+   * the usual path. A lossy and a lossless copy differ, and stay a conflict.
+   */
+  private async samePixels(storedKey: string, bytes: Buffer): Promise<boolean> {
+    try {
+      const [a, b] = await Promise.all(
+        [await this.blobs.getBuffer(storedKey), bytes].map((buffer) => decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: false })),
+      );
+      const raw = (f: typeof a) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
+      return a.rows === b.rows && a.columns === b.columns && a.frames === b.frames && a.samplesPerPixel === b.samplesPerPixel && a.data.constructor === b.data.constructor && raw(a).equals(raw(b));
+    } catch {
+      return false; // no pixels to compare (a non-image object), or one that does not decode: not shown to be the same
+    }
   }
 
   async quarantineById(itemId: string, code: string, reason: string): Promise<IngestOutcome> {
