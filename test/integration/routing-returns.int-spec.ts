@@ -127,6 +127,19 @@ describe('reads coming back to the pool', () => {
     expect(JSON.stringify(empty.body)).toMatch(/An adjudication needs the final label/);
   });
 
+  it('an annotator whose lease a manager gave to someone else is told so (409, it was a bare 403)', async () => {
+    const { project, task } = await projectWithTask('taken-over', { reads: 1 });
+    const lease = (await next(project, a).expect(200)).body;
+    expect((await sys.http().post(`/api/projects/${project}/tasks/assign`).set(bearer(pm)).send({ userId: c.id, taskIds: [task] }).expect(200)).body.assigned).toEqual([task]);
+    for (const late of [sys.http().post(`/api/projects/${project}/reads/${lease.readId}/heartbeat`).set(bearer(a)), submit(project, a, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) })]) {
+      expect((await late.expect(409)).body.message).toMatch(/A manager gave this read to someone else/);
+    }
+    // Also once the new annotator holds it; someone who never held it gets a 403 (it said their lease had expired).
+    expect((await next(project, c).expect(200)).body.readId).toBe(lease.readId);
+    expect((await submit(project, a, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(409)).body.message).toMatch(/A manager gave this read to someone else/);
+    expect((await submit(project, b, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(403)).body.message).toBe('This read is not leased to you');
+  });
+
   it('a reader who sends answers but no mask counts as an empty mask: one drawn lesion against "nothing" goes to adjudication (it was approved with agreement 1)', async () => {
     const { project, task } = await projectWithTask('no-mask', { reads: 2, agreementThreshold: 0.8, reviewRequired: false }, [{ kind: 'segmentation-3d' }, { kind: 'classification', question: 'Lesion present?', choices: ['yes', 'no'], required: false }]);
     const one = (await next(project, a).expect(200)).body;

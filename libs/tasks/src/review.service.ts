@@ -41,7 +41,7 @@ export class ReviewService {
     }
     // A lapsed lease nobody else took is accepted; anything else is refused with the reason.
     const lapsedButFree = read.previousAnnotatorId === userId && read.state === 'open';
-    if ((read.annotatorId !== userId || read.state !== 'leased') && !lapsedButFree) refuseRead(read, userId, kind);
+    if ((read.annotatorId !== userId || read.state !== 'leased') && !lapsedButFree) refuseRead(read, userId, kind, await this.routing.pastHold(read, userId));
     const task = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: read.taskId }).getOneOrFail();
     return { read, task };
   }

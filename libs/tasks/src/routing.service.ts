@@ -128,15 +128,25 @@ export const CAN_ANNOTATE = (user: string, project: string) =>
 /** At most this many leases remembered for their submission (a few per active annotator in practice). */
 const REMEMBERED_LEASES = 10_000;
 
+/** What the caller had to do with a read that is not theirs now, from the audit trail (RoutingService.pastHold). */
+export interface PastHold {
+  /** Their lease on it lapsed (and someone else may have it now). */
+  lapsed: boolean;
+  /** A manager's assignment took it from them. */
+  reassigned: boolean;
+}
+
 /**
  * Why the caller may not act on a read (an annotation read, a review or an adjudication) that is not theirs now: a
- * 409 saying so when the task was cancelled or their lease lapsed and went to someone else, else a 403.
+ * 409 saying what happened when they held it (the task was cancelled, a manager gave it to someone else, their lease
+ * lapsed and it went to someone else), else a 403 (it never was theirs).
  */
-export function refuseRead(read: TaskRead, userId: string, what: 'read' | 'review' | 'adjudication'): never {
+export function refuseRead(read: TaskRead, userId: string, what: 'read' | 'review' | 'adjudication', past: PastHold): never {
   if (read.state === 'closed' && (read.annotatorId === userId || read.previousAnnotatorId === userId)) {
     throw new ConflictException(`The task was cancelled by a manager; your ${what} is no longer needed`);
   }
-  if (read.previousAnnotatorId === userId || (read.annotatorId !== userId && read.state === 'leased' && read.leaseExpiresAt)) {
+  if (past.reassigned) throw new ConflictException(`A manager gave this ${what} to someone else; your changes could not be saved. Ask for the next task.`);
+  if (read.previousAnnotatorId === userId || past.lapsed) {
     throw new ConflictException(`Your lease on this ${what} expired and the ${what} was given to someone else; your changes could not be saved. Ask for the next task.`);
   }
   throw new ForbiddenException(`This ${what} is not leased to you`);
@@ -264,7 +274,7 @@ export class RoutingService {
     return this.checkLease(row ? { ...entityOf<TaskRead>(row.read), task: entityOf<Task>(row.task) } : null, readId, userId);
   }
 
-  private checkLease(read: TaskRead | null, readId: string, userId: string): TaskRead {
+  private async checkLease(read: TaskRead | null, readId: string, userId: string): Promise<TaskRead> {
     if (!read) throw new NotFoundException(`No read ${readId} in this project`);
     if (read.state === 'leased' && read.annotatorId === userId) return read;
     if (read.state === 'submitted' && read.annotatorId === userId) throw new ConflictException('This read is already submitted');
@@ -272,7 +282,22 @@ export class RoutingService {
       // The lease lapsed but nobody else took the read: the work is still welcome.
       return read;
     }
-    return refuseRead(read, userId, 'read');
+    return refuseRead(read, userId, 'read', await this.pastHold(read, userId));
+  }
+
+  /**
+   * Whether the caller held this read before and lost it, from the audit trail (asked on refusals only, through the
+   * audit table's object index): their lease lapsed (or was withdrawn for a privacy hold), or a manager's assignment
+   * took it from them.
+   */
+  async pastHold(read: Pick<TaskRead, 'id' | 'taskId'>, userId: string): Promise<PastHold> {
+    const [row] = await this.dataSource.query(
+      `SELECT COALESCE(bool_or(action <> 'task.reassigned'), false) AS lapsed, COALESCE(bool_or(action = 'task.reassigned'), false) AS reassigned FROM audit_events
+        WHERE (object_type = 'task_read' AND object_id = $1 AND ((action = 'read.lease-expired' AND details ->> 'previousHolder' = $3) OR (action = 'read.withdrawn' AND details ->> 'holder' = $3)))
+           OR (object_type = 'task' AND object_id = $2 AND action = 'task.reassigned' AND details ->> 'readId' = $1 AND details ->> 'from' = $3)`,
+      [read.id, read.taskId, userId],
+    );
+    return { lapsed: row.lapsed, reassigned: row.reassigned };
   }
 
   async heartbeat(projectId: string, readId: string, actor: Actor): Promise<{ leaseExpiresAt: Date }> {
