@@ -6,7 +6,7 @@ import { Role } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { SeriesGeometryService } from '@contour/ingest';
 import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
-import { JobName, JobQueue } from '@contour/queue';
+import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { dataPath } from '../support/env';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
@@ -164,6 +164,25 @@ describe('ingest slice', () => {
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(Buffer.compare(plain.body as Buffer, nii)).toBe(0);
     expect(JSON.parse((await get('?format=png', 'gzip').expect(400)).body.toString()).message.join(' ')).toMatch(/format: Invalid option: expected one of "nii.gz"\|"nii"/);
+  });
+
+  it('builds again, at start-up, the geometry of a multi-frame series stored without its frame numbers (a SEG of it could not name its frames)', async () => {
+    const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'frames-backfill' }).expect(201)).body.id;
+    const up = await sys.http().post(`/api/projects/${project}/uploads`).set(auth()).attach('files', dataPath('dicom/modalities/enhanced-ct-2frames.dcm')).expect(202);
+    await eventually(async () => (await sys.http().get(`/api/projects/${project}/uploads/${up.body.batchId}`).set(auth()).expect(200)).body.done);
+    const geometryOf = async () => (await sys.db.dataSource.query(`SELECT se.id, se.geometry FROM series se WHERE se.project_id = $1`, [project]))[0] as { id: string; geometry: { order: string[]; frames?: number[] } | null };
+    // The geometry job (routing queue, not served in this suite) run by hand, as the other tests here do.
+    await sys.worker!.get(SeriesGeometryService).build((await geometryOf()).id);
+    const built = await geometryOf();
+    expect([...built.geometry!.frames!].sort()).toEqual([1, 2]); // in slice order (geometric), frame numbers from 1
+    // As a series stored before frame numbers were kept looks: the start-up check queues its geometry job.
+    await sys.db.dataSource.query(`UPDATE series SET geometry = geometry - 'frames' WHERE id = $1`, [built.id]);
+    expect(await sys.app.get(SeriesGeometryService).rebuildStale()).toBe(1);
+    const queued = await sys.app.get(JobQueue).queue(QueueName.Routing).getJobs(['waiting', 'delayed', 'prioritized']);
+    expect(queued.filter((j) => j.name === JobName.SeriesGeometry && j.data.seriesId === built.id)).toHaveLength(1);
+    await sys.worker!.get(SeriesGeometryService).build(built.id);
+    expect((await geometryOf()).geometry!.frames).toEqual(built.geometry!.frames);
+    expect(await sys.app.get(SeriesGeometryService).rebuildStale()).toBe(0);
   });
 
   it('rebuilds a DICOM series volume when more instances arrive after it was first read', async () => {

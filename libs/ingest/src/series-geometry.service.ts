@@ -41,6 +41,23 @@ export class SeriesGeometryService {
     @Inject(CONFIG) private readonly config: ContourConfig,
   ) {}
 
+  /**
+   * Series whose stored geometry predates what ingest keeps now: multi-frame series (an instance repeats in the slice
+   * order) stored without the frame number of each slice, which a DICOM SEG or RTSTRUCT of their tasks must name. Their
+   * geometry is built again (the geometry job; the series' study is split again, idempotently). Run at start-up;
+   * returns how many were queued.
+   */
+  async rebuildStale(): Promise<number> {
+    const stale: { id: string }[] = await this.dataSource.query(
+      `SELECT se.id FROM series se
+        WHERE se.source = 'dicom' AND jsonb_typeof(se.geometry -> 'order') = 'array' AND NOT se.geometry ? 'frames'
+          AND jsonb_array_length(se.geometry -> 'order') > (SELECT count(DISTINCT x) FROM jsonb_array_elements_text(se.geometry -> 'order') x)`,
+    );
+    for (const { id } of stale) await this.jobs.add(JobName.SeriesGeometry, { seriesId: id }, { deduplication: { id: `geometry-${id}` } });
+    if (stale.length) this.logger.log(`${stale.length} multi-frame series stored without frame numbers: their geometry is built again`);
+    return stale.length;
+  }
+
   async build(seriesId: string) {
     const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId });
     if (!series) return { status: 'missing' };
