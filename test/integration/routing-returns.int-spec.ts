@@ -140,6 +140,19 @@ describe('reads coming back to the pool', () => {
     expect((await submit(project, b, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(403)).body.message).toBe('This read is not leased to you');
   });
 
+  it("blinding holds for a manager who also annotates the task: they do not see another's read while it collects reads (they did)", async () => {
+    const { project, task } = await projectWithTask('manager-reads', { reads: 2 });
+    await sys.http().put(`/api/projects/${project}/members/${pm.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager, ProjectRole.Annotator] }).expect(204);
+    const other = (await next(project, a).expect(200)).body;
+    const version = (await submit(project, a, other.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200)).body.versionId;
+    const view = async () => (await sys.http().get(`/api/projects/${project}/tasks/${task}`).set(bearer(pm)).expect(200)).body as { labels: { id: string }[] };
+    // A manager who does not read it sees everything, as before.
+    expect((await view()).labels.map((l) => l.id)).toContain(version);
+    await next(project, pm).expect(200);
+    expect((await view()).labels.map((l) => l.id)).not.toContain(version);
+    expect((await sys.http().get(`/api/projects/${project}/tasks/${task}/labels/${version}`).set(bearer(pm)).expect(403)).body.message).toMatch(/blinded/);
+  });
+
   it('a reader who sends answers but no mask counts as an empty mask: one drawn lesion against "nothing" goes to adjudication (it was approved with agreement 1)', async () => {
     const { project, task } = await projectWithTask('no-mask', { reads: 2, agreementThreshold: 0.8, reviewRequired: false }, [{ kind: 'segmentation-3d' }, { kind: 'classification', question: 'Lesion present?', choices: ['yes', 'no'], required: false }]);
     const one = (await next(project, a).expect(200)).body;

@@ -15,6 +15,8 @@ type Row = Record<string, unknown>;
 
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
+/** States in which a task collects (or re-collects, in rework) its independent reads: the readers are blinded. */
+const COLLECTING: string[] = [TaskState.Ready, TaskState.InAnnotation, TaskState.Rework];
 
 @Injectable()
 export class TaskQueries {
@@ -42,7 +44,10 @@ export class TaskQueries {
   private visibilityOf(task: Task, p: Principal, reads: TaskRead[], authoredRead: boolean) {
     const annotatedByMe = reads.some((r) => r.kind === 'annotation' && (r.annotatorId === p.userId || r.assignedTo === p.userId || r.previousAnnotatorId === p.userId));
     const reviewer = (p.projectRoles ?? []).includes(ProjectRole.Reviewer);
-    const seesAll = this.isManager(p) || (reviewer && OPEN_BOOK.includes(task.state) && !annotatedByMe && !authoredRead);
+    // Blinding holds for whoever reads the task while it collects its reads, a manager who also annotates included
+    // (they saw the others' reads before).
+    const blinded = COLLECTING.includes(task.state) && (annotatedByMe || authoredRead);
+    const seesAll = !blinded && (this.isManager(p) || (reviewer && OPEN_BOOK.includes(task.state) && !annotatedByMe && !authoredRead));
     return {
       seesAll,
       involved: annotatedByMe || authoredRead || reads.some((r) => r.annotatorId === p.userId),
