@@ -55,7 +55,7 @@ describe('reads coming back to the pool', () => {
     await submit(project, a, second.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200);
     const [{ n }] = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM task_reads WHERE task_id = $1 AND (annotator_id = $2 OR previous_annotator_id = $2)`, [task, a.id]);
     expect(n).toBe(1);
-    // B's lapsed read is B's again, and nobody else is offered it while B may still come back for it... until B asks.
+    // B's own lapsed read comes back to B first.
     expect((await next(project, b).expect(200)).body.readId).toBe(first.readId);
   });
 

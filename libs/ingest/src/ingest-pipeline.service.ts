@@ -259,8 +259,8 @@ export class IngestPipeline {
     // adds, such as the sending AE title, is not part of it), or the same pixels in another transfer syntax (a study
     // uploaded compressed and pushed again uncompressed by a PACS: it was quarantined as a reused UID).
     const same = first.sourceHash === sourceHash || first.blobKey === stored.key || (await this.samePixels(first.blobKey, p.bytes));
+    const existing = first;
     return this.dataSource.transaction(async (m) => {
-      const existing = await m.findOneByOrFail(Instance, { projectId, sopInstanceUid: sopUid });
       if (!same) {
         return this.quarantine(
           item,

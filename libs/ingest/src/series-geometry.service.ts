@@ -44,13 +44,15 @@ export class SeriesGeometryService {
   /**
    * Series whose stored geometry predates what ingest keeps now: multi-frame series (an instance repeats in the slice
    * order) stored without the frame number of each slice, which a DICOM SEG or RTSTRUCT of their tasks must name. Their
-   * geometry is built again (the geometry job; the series' study is split again, idempotently). Run at start-up;
-   * returns how many were queued.
+   * geometry is built again (the geometry job; the series' study is split again, idempotently). Run at start-up, in
+   * the background; single-frame series are ruled out first (an index lookup), so it is cheap once all are rebuilt.
+   * Returns how many were queued.
    */
   async rebuildStale(): Promise<number> {
     const stale: { id: string }[] = await this.dataSource.query(
       `SELECT se.id FROM series se
         WHERE se.source = 'dicom' AND jsonb_typeof(se.geometry -> 'order') = 'array' AND NOT se.geometry ? 'frames'
+          AND EXISTS (SELECT 1 FROM instances i WHERE i.series_id = se.id AND i.number_of_frames > 1)
           AND jsonb_array_length(se.geometry -> 'order') > (SELECT count(DISTINCT x) FROM jsonb_array_elements_text(se.geometry -> 'order') x)`,
     );
     for (const { id } of stale) await this.jobs.add(JobName.SeriesGeometry, { seriesId: id }, { deduplication: { id: `geometry-${id}` } });

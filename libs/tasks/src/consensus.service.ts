@@ -57,9 +57,12 @@ export class ConsensusService {
     return this.jobs.add(JobName.ConsensusTask, { taskId: task.id, round: task.reworkRound }, { jobId: ConsensusService.jobId(task) });
   }
 
-  /** Queues the consensus job of the task's round again, removing the one of that name (failed for good, or done). */
-  async requeue(task: { id: string; reworkRound: number }) {
-    await (await this.jobs.queue(QueueName.Consensus).getJob(ConsensusService.jobId(task)))?.remove();
+  /**
+   * Queues the consensus job of the task's round again, removing the one of that name (failed for good, or done):
+   * `job` when the caller has it, else looked up.
+   */
+  async requeue(task: { id: string; reworkRound: number }, job?: { remove(): Promise<unknown> } | null) {
+    await (job === undefined ? await this.jobs.queue(QueueName.Consensus).getJob(ConsensusService.jobId(task)) : job)?.remove();
     await this.queue(task);
   }
 
@@ -77,7 +80,7 @@ export class ConsensusService {
         await this.dataSource.transaction((m) => this.lifecycle.apply(m, t.id, TaskEvent.Fail, systemActor('stuck-task-recovery'), reason, { stateReason: reason }));
         failed++;
       } else {
-        await this.requeue(t);
+        await this.requeue(t, t.job ?? null);
       }
     }
     if (stuck.length) this.logger.warn(`consensus: ${stuck.length - failed} stuck task(s) queued again, ${failed} failed`);
@@ -111,11 +114,11 @@ export class ConsensusService {
     let merged: { mask?: Buffer; answers: Record<string, unknown>; stats: Record<string, unknown> } = { answers: {}, stats: {} };
     // Once one reader drew a mask, every read counts for the masks: a reader who sent none marked nothing (an empty
     // mask), as with shapes below. Left out, one reader's mask was merged alone and agreed with itself.
-    const withMasks = versions.some((v) => v.blobKey) ? versions : [];
-    if (withMasks.length) {
+    const maskReads = versions.some((v) => v.blobKey) ? versions : [];
+    if (maskReads.length) {
       const grid = await this.grids.gridOf(task);
       const voxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
-      const masks: Mask[] = await Promise.all(withMasks.map(async (v) => (v.blobKey ? decodeLabelMapAsync(await this.blobs.getBuffer(v.blobKey), grid.dims) : new Uint8Array(voxels))));
+      const masks: Mask[] = await Promise.all(maskReads.map(async (v) => (v.blobKey ? decodeLabelMapAsync(await this.blobs.getBuffer(v.blobKey), grid.dims) : new Uint8Array(voxels))));
       // Count each mask once (it used to be counted again for every label of the protocol).
       const counts = masks.map((m) => labelCounts(m as Uint8Array));
       const labels = (await this.grids.allowedLabels(task)).filter((l) => counts.some((c) => c[l]));
@@ -129,7 +132,7 @@ export class ConsensusService {
         agreement = report.agreement;
         metrics = {
           method: settings.quality.mergeMethod,
-          readers: withMasks.map((v) => v.authorId),
+          readers: maskReads.map((v) => v.authorId),
           labels: report.labels.map((l) => ({ ...l })),
           pairs: report.pairs,
           computeMs: Math.round(performance.now() - started),
@@ -145,7 +148,7 @@ export class ConsensusService {
       }
     }
     // Each kind of answer gives its own agreement; the task's is the lowest (every part must agree).
-    const parts: number[] = withMasks.length >= 2 ? [agreement] : [];
+    const parts: number[] = maskReads.length >= 2 ? [agreement] : [];
     const answered = versions.filter((v) => Object.keys(questionAnswers(v.answers)).length);
     if (answered.length) {
       const a = answerAgreement(answered.map((v) => questionAnswers(v.answers)));

@@ -1,7 +1,7 @@
 // Review, adjudication and a manager's decisions on escalated tasks. A rejection sends the task back to the
 // annotators whose reads made it, with the reviewer's comment, until the project's rework limit; then the
 // task escalates to the managers.
-import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
@@ -10,11 +10,12 @@ import { JobQueue } from '@contour/queue';
 import { afterRejection, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
 import { ConsensusService } from './consensus.service';
 import { queuePrelabelAgain } from './prelabel-jobs';
-import { CAN_ANNOTATE, refuseRead, returned, RoutingService, Submission } from './routing.service';
+import { CAN_ANNOTATE, returned, RoutingService, Submission } from './routing.service';
 import { TaskLifecycle } from './task-lifecycle.service';
 
 export type ReviewDecision = 'approve' | 'edit-approve' | 'reject';
-export type ManagerDecision = 'cancel' | 'reopen' | 'approve' | 'retry';
+export const MANAGER_DECISIONS = ['cancel', 'reopen', 'approve', 'retry'] as const;
+export type ManagerDecision = (typeof MANAGER_DECISIONS)[number];
 
 @Injectable()
 export class ReviewService {
@@ -41,7 +42,7 @@ export class ReviewService {
     }
     // A lapsed lease nobody else took is accepted; anything else is refused with the reason.
     const lapsedButFree = read.previousAnnotatorId === userId && read.state === 'open';
-    if ((read.annotatorId !== userId || read.state !== 'leased') && !lapsedButFree) refuseRead(read, userId, kind, await this.routing.pastHold(read, userId));
+    if ((read.annotatorId !== userId || read.state !== 'leased') && !lapsedButFree) await this.routing.refuse(m, read, userId, kind);
     const task = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: read.taskId }).getOneOrFail();
     return { read, task };
   }
@@ -145,9 +146,8 @@ export class ReviewService {
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
     const models = parseProjectSettings(project.settings).prelabelModels;
     const outcome = await this.dataSource.transaction(async (m) => {
-      const [task] = await m.query(`SELECT id FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE`, [taskId, projectId]);
-      if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
-      const locked = await m.findOneByOrFail(Task, { id: taskId });
+      const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :taskId AND t.project_id = :projectId', { taskId, projectId }).getOne();
+      if (!locked) throw new NotFoundException(`No task ${taskId} in this project`);
       if (locked.state !== TaskState.Failed) throw new ConflictException(`The task is ${locked.state}; only a failed task can be retried`);
       const [{ waiting }] = await m.query(`SELECT count(*) FILTER (WHERE state <> 'submitted')::int AS waiting FROM task_reads WHERE task_id = $1 AND kind = 'annotation'`, [taskId]);
       const readsIn = waiting === 0;

@@ -98,7 +98,7 @@ const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT
 export const CLAIM_SQL = `WITH mine AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to = $3 ${ROUTING_ORDER}),
  lapsed AS (
-   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.previous_annotator_id = $3 AND (r.assigned_to IS NULL OR r.assigned_to = $3) AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
+   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.previous_annotator_id = $3 AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
  pool AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM lapsed) ${ROUTING_ORDER}),
  claimed AS (
@@ -260,7 +260,7 @@ export class RoutingService {
     // With the task joined, FOR UPDATE locks the task row too (what a submission needs), in the same statement.
     if (withTask) qb.innerJoinAndSelect('r.task', 't');
     if (lock) qb.setLock('pessimistic_write');
-    return this.checkLease(await qb.getOne(), readId, userId);
+    return this.checkLease(m, await qb.getOne(), readId, userId);
   }
 
   /** The read and its task without a lock, as one prepared statement (the start of every submission). */
@@ -271,10 +271,10 @@ export class RoutingService {
       `SELECT row_to_json(r) AS read, row_to_json(t) AS task FROM task_reads r JOIN tasks t ON t.id = r.task_id WHERE r.id = $1 AND r.project_id = $2`,
       [readId, projectId],
     );
-    return this.checkLease(row ? { ...entityOf<TaskRead>(row.read), task: entityOf<Task>(row.task) } : null, readId, userId);
+    return this.checkLease(this.dataSource.manager, row ? { ...entityOf<TaskRead>(row.read), task: entityOf<Task>(row.task) } : null, readId, userId);
   }
 
-  private async checkLease(read: TaskRead | null, readId: string, userId: string): Promise<TaskRead> {
+  private async checkLease(m: EntityManager, read: TaskRead | null, readId: string, userId: string): Promise<TaskRead> {
     if (!read) throw new NotFoundException(`No read ${readId} in this project`);
     if (read.state === 'leased' && read.annotatorId === userId) return read;
     if (read.state === 'submitted' && read.annotatorId === userId) throw new ConflictException('This read is already submitted');
@@ -282,16 +282,25 @@ export class RoutingService {
       // The lease lapsed but nobody else took the read: the work is still welcome.
       return read;
     }
-    return refuseRead(read, userId, 'read', await this.pastHold(read, userId));
+    return this.refuse(m, read, userId, 'read');
   }
 
   /**
-   * Whether the caller held this read before and lost it, from the audit trail (asked on refusals only, through the
-   * audit table's object index): their lease lapsed (or was withdrawn for a privacy hold), or a manager's assignment
-   * took it from them.
+   * Refuses the caller a read that is not theirs now, with what happened to it (refuseRead). What they had to do with
+   * it comes from the audit trail, through `m` (the caller's transaction may hold the read locked: a second pooled
+   * connection per refusal could starve the pool), and only when the read itself does not tell.
    */
-  async pastHold(read: Pick<TaskRead, 'id' | 'taskId'>, userId: string): Promise<PastHold> {
-    const [row] = await this.dataSource.query(
+  async refuse(m: EntityManager, read: TaskRead, userId: string, what: 'read' | 'review' | 'adjudication'): Promise<never> {
+    const told = (read.state === 'closed' && (read.annotatorId === userId || read.previousAnnotatorId === userId)) || read.previousAnnotatorId === userId;
+    return refuseRead(read, userId, what, told ? { lapsed: false, reassigned: false } : await this.pastHold(m, read, userId));
+  }
+
+  /**
+   * Whether the caller held this read before and lost it, from the audit trail (through the audit table's object
+   * index): their lease lapsed (or was withdrawn for a privacy hold), or a manager's assignment took it from them.
+   */
+  private async pastHold(m: EntityManager, read: Pick<TaskRead, 'id' | 'taskId'>, userId: string): Promise<PastHold> {
+    const [row] = await m.query(
       `SELECT COALESCE(bool_or(action <> 'task.reassigned'), false) AS lapsed, COALESCE(bool_or(action = 'task.reassigned'), false) AS reassigned FROM audit_events
         WHERE (object_type = 'task_read' AND object_id = $1 AND ((action = 'read.lease-expired' AND details ->> 'previousHolder' = $3) OR (action = 'read.withdrawn' AND details ->> 'holder' = $3)))
            OR (object_type = 'task' AND object_id = $2 AND action = 'task.reassigned' AND details ->> 'readId' = $1 AND details ->> 'from' = $3)`,

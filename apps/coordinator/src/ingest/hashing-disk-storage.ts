@@ -23,9 +23,10 @@ export function hashingDiskStorage(destination: string): StorageEngine {
       const hashing = hashingPassThrough();
       pipeline(file.stream, hashing, createWriteStream(path)).then(
         () => cb(null, { destination, filename, path, size: hashing.size, sha256: hashing.sha256() }),
-        async (e) => {
-          await rm(path, { force: true });
-          cb(e);
+        (e) => {
+          void rm(path, { force: true })
+            .catch(() => undefined)
+            .then(() => cb(e));
         },
       );
     },

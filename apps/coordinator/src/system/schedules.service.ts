@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SeriesGeometryService } from '@contour/ingest';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
 
@@ -8,6 +8,8 @@ import { JobName, JobQueue, QueueName } from '@contour/queue';
  */
 @Injectable()
 export class Schedules implements OnApplicationBootstrap {
+  private readonly logger = new Logger(Schedules.name);
+
   constructor(
     private readonly jobs: JobQueue,
     private readonly geometry: SeriesGeometryService,
@@ -18,6 +20,7 @@ export class Schedules implements OnApplicationBootstrap {
     await this.jobs.queue(QueueName.Routing).upsertJobScheduler('recover-stuck-tasks', { every: 60_000 }, { name: JobName.RecoverStuckTasks, data: {} });
     // Ageing moves a read by a point every few hours at the default 10 points a day: every 10 minutes is plenty.
     await this.jobs.queue(QueueName.Routing).upsertJobScheduler('age-priorities', { every: 600_000 }, { name: JobName.AgePriorities, data: {} });
-    await this.geometry.rebuildStale();
+    // In the background: start-up does not wait on a scan of the series.
+    void this.geometry.rebuildStale().catch((e: Error) => this.logger.warn(`could not look for series to rebuild: ${e.message}`));
   }
 }

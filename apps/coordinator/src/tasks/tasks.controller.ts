@@ -7,7 +7,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { ProjectRole } from '@contour/db';
-import { ManagerDecision, ReviewService, RoutingService, Submission } from '@contour/tasks';
+import { MANAGER_DECISIONS, ManagerDecision, ReviewService, RoutingService, Submission } from '@contour/tasks';
 import { openapi } from '../system/openapi';
 import { TaskQueries } from './task-queries.service';
 
@@ -196,7 +196,7 @@ export class TasksController {
   @Post('tasks/:taskId/decisions/:decision')
   @HttpCode(200)
   @ApiBody(openapi(DecisionBody))
-  decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Param('decision', { schema: z.enum(['cancel', 'reopen', 'approve', 'retry']) }) decision: ManagerDecision, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
+  decide(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string, @Param('decision', { schema: z.enum(MANAGER_DECISIONS) }) decision: ManagerDecision, @Body({ schema: DecisionBody }) body: z.infer<typeof DecisionBody>) {
     return this.reviews.managerDecision(projectId, taskId, actorOf(p), decision, body.comment);
   }
 
