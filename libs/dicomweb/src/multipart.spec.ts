@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,7 @@ describe('spoolMultipart', () => {
     parts.forEach((p, i) => {
       expect(readFileSync(p.path)).toEqual(payloads[i]);
       expect(p.size).toBe(payloads[i].length);
+      expect(p.sha256).toBe(createHash('sha256').update(payloads[i]).digest('hex'));
       expect(p.headers['content-type']).toBe('application/dicom');
     });
   });

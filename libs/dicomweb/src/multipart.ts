@@ -3,7 +3,7 @@
 import { createWriteStream, WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, Hash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 export interface ContentType {
@@ -31,6 +31,8 @@ export interface SpooledPart {
   path: string;
   headers: Record<string, string>;
   size: number;
+  /** SHA-256 (hex) of the part's body, hashed as it was written: the blob store's content key. */
+  sha256: string;
 }
 
 export class MultipartError extends Error {
@@ -67,18 +69,20 @@ async function spoolParts(body: Readable, boundary: string, dir: string, maxPart
   // Pretend the body starts with CRLF so the first delimiter looks like every other one.
   let buffer: Buffer = Buffer.from('\r\n');
   let state: 'preamble' | 'headers' | 'body' | 'done' = 'preamble';
-  let current: { out: WriteStream; part: SpooledPart } | null = null;
+  let current: { out: WriteStream; part: SpooledPart; hash: Hash } | null = null;
 
   const write = async (data: Buffer) => {
     if (!current || data.length === 0) return;
     current.part.size += data.length;
     if (current.part.size > maxPartBytes) throw new MultipartError(`A part is larger than the limit of ${maxPartBytes} bytes`);
+    current.hash.update(data);
     const out = current.out;
     if (!out.write(data)) await new Promise<void>((r) => out.once('drain', () => r()));
   };
   const closeCurrent = async () => {
     if (!current) return;
     const out = current.out;
+    current.part.sha256 = current.hash.digest('hex');
     parts.push(current.part);
     current = null;
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
@@ -128,7 +132,7 @@ async function spoolParts(body: Readable, boundary: string, dir: string, maxPart
         }
         buffer = buffer.subarray(end + HEADER_END.length);
         const path = join(dir, `part-${randomUUID()}`);
-        current = { out: createWriteStream(path), part: { path, headers, size: 0 } };
+        current = { out: createWriteStream(path), part: { path, headers, size: 0, sha256: '' }, hash: createHash('sha256') };
         written.push(current.out);
         state = 'body';
       }

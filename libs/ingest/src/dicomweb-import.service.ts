@@ -40,7 +40,7 @@ export class DicomWebImporter {
         // Each study's files are added as soon as they are on disk; a redelivered job re-adds them, and the
         // duplicate check stores each instance once.
         // Named by their place in the import, not by the study's (original) UID.
-        await this.receiver.addFiles(batch, parts.map((p, n) => ({ path: p.path, name: `study-${i + 1}-${n + 1}.dcm` })), actor);
+        await this.receiver.addFiles(batch, parts.map((p, n) => ({ path: p.path, name: `study-${i + 1}-${n + 1}.dcm`, sha256: p.sha256 })), actor);
         files += parts.length;
       } finally {
         await rm(dir, { recursive: true, force: true });

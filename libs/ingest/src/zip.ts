@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import * as yauzl from 'yauzl';
+import { hashingPassThrough } from '@contour/storage';
 import type { ReceivedFile } from './ingest-receiver.service';
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -59,9 +60,11 @@ function unpack(zip: yauzl.ZipFile, dir: string, archiveName: string, out: Recei
         if (err || !stream) return reject(err ?? new Error('cannot read entry'));
         const path = join(dir, `zip-${randomUUID()}-${basename(entry.fileName).replace(/[^\w.-]/g, '_')}`);
         written.push(path);
-        pipeline(stream, createWriteStream(path))
+        // Hashed as it is written (the blob store's content key), so the receiver does not read it again for it.
+        const hashing = hashingPassThrough();
+        pipeline(stream, hashing, createWriteStream(path))
           .then(() => {
-            out.push({ path, name: `${archiveName}/${entry.fileName}` });
+            out.push({ path, name: `${archiveName}/${entry.fileName}`, sha256: hashing.sha256() });
             zip.readEntry();
           })
           .catch(reject);

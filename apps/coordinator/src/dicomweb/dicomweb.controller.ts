@@ -361,7 +361,7 @@ export class DicomWebController {
     for (const [k, part] of parts.entries()) if (outOfStudy[k]) rmSync(part.path, { force: true });
     const accepted = parts.map((part, k) => ({ part, k })).filter(({ k }) => !outOfStudy[k]);
     const batch = accepted.length ? await this.receiver.openBatch(projectId, IngestSource.StowRs, `STOW-RS ${accepted.length} instance(s)`, actor) : null;
-    const itemIds = batch ? await this.receiver.addFiles(batch, accepted.map(({ part, k }) => ({ path: part.path, name: `stow-${k + 1}.dcm` })), actor) : [];
+    const itemIds = batch ? await this.receiver.addFiles(batch, accepted.map(({ part, k }) => ({ path: part.path, name: `stow-${k + 1}.dcm`, sha256: part.sha256 })), actor) : [];
     const itemOfPart = new Map(accepted.map(({ k }, i) => [k, itemIds[i]]));
 
     // Wait (bounded) for the worker so the response can say what was stored and what was refused.

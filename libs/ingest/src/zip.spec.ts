@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { zipSync } from 'fflate';
+import { extractZip } from './zip';
+
+describe('extractZip', () => {
+  it('unpacks the entries to files with their SHA-256 (the receiver reads none again), skips folders and resource forks, and deletes the archive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zip-'));
+    const entries: Record<string, Uint8Array> = {
+      'study/1.dcm': Buffer.alloc(200_000, 1),
+      'study/2.dcm': Buffer.from('second'),
+      '__MACOSX/study/._1.dcm': Buffer.from('fork'),
+    };
+    const archive = join(dir, 'upload.zip');
+    writeFileSync(archive, zipSync(entries));
+    const files = await extractZip(archive, 'upload.zip');
+    expect(files.map((f) => f.name).sort()).toEqual(['upload.zip/study/1.dcm', 'upload.zip/study/2.dcm']);
+    for (const f of files) {
+      const content = readFileSync(f.path);
+      expect(content.equals(Buffer.from(entries[f.name.slice('upload.zip/'.length)]))).toBe(true);
+      expect(f.sha256).toBe(createHash('sha256').update(content).digest('hex'));
+    }
+    expect(existsSync(archive)).toBe(false);
+  });
+});
