@@ -11,7 +11,7 @@ import { Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
 import { dataPath } from '../support/env';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { binary, eventually, startSystem, TestSystem } from '../support/system';
 
 const run = promisify(execFile);
 type U = { id: string; token: string };
@@ -112,11 +112,7 @@ describe('de-identification and quality checks at ingest', () => {
     const list = (await sys.http().get(`/api/projects/${projectId}/instances?limit=1000`).set(bearer(pm))).body.items as { id: string; flags: string[] }[];
     const stored: string[] = [];
     for (const inst of list) {
-      const res = await sys.http().get(`/api/projects/${projectId}/instances/${inst.id}/file`).set(bearer(pm)).buffer(true).parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      const res = await sys.http().get(`/api/projects/${projectId}/instances/${inst.id}/file`).set(bearer(pm)).buffer(true).parse(binary);
       const path = join(work, `${inst.id}.dcm`);
       writeFileSync(path, res.body as Buffer);
       stored.push(path);

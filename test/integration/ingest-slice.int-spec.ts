@@ -8,7 +8,7 @@ import { SeriesGeometryService } from '@contour/ingest';
 import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { dataPath } from '../support/env';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { binary, eventually, startSystem, TestSystem } from '../support/system';
 
 describe('ingest slice', () => {
   let sys: TestSystem;
@@ -36,11 +36,7 @@ describe('ingest slice', () => {
     const list = await sys.http().get(`/api/projects/${projectId}/instances`).set(auth()).expect(200);
     expect(list.body.total).toBe(1);
     expect(list.body.items[0]).toMatchObject({ rows: 128, columns: 128, numberOfFrames: 1, transferSyntaxUid: '1.2.840.10008.1.2.1' });
-    const file = await sys.http().get(`/api/projects/${projectId}/instances/${list.body.items[0].id}/file`).set(auth()).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const file = await sys.http().get(`/api/projects/${projectId}/instances/${list.body.items[0].id}/file`).set(auth()).buffer(true).parse(binary);
     expect(file.status).toBe(200);
     expect(file.headers['content-type']).toBe('application/dicom');
     expect((file.body as Buffer).toString('latin1', 128, 132)).toBe('DICM');
@@ -57,11 +53,7 @@ describe('ingest slice', () => {
     await eventually(async () => (await sys.http().get(`/api/projects/${project}/uploads/${up.body.batchId}`).set(auth())).body.done || null, 60_000);
     const list = await sys.http().get(`/api/projects/${project}/instances`).set(auth()).expect(200);
     expect(list.body.items[0].transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
-    const file = await sys.http().get(`/api/projects/${project}/instances/${list.body.items[0].id}/file`).set(auth()).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const file = await sys.http().get(`/api/projects/${project}/instances/${list.body.items[0].id}/file`).set(auth()).buffer(true).parse(binary);
     expect(readDicom(file.body as Buffer).transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
   });
 
@@ -145,11 +137,7 @@ describe('ingest slice', () => {
     const pending = series.find((s: { instanceCount: number }) => s.instanceCount > 0);
     expect((await sys.http().get(`/api/projects/${projectId}/series/${pending.id}/volume`).set(auth()).expect(409)).body.message).toMatch(/has no volume geometry yet/);
     const get = (query: string, encoding: string) =>
-      sys.http().get(`/api/projects/${projectId}/series/${t1.id}/volume${query}`).set(auth()).set('accept-encoding', encoding).buffer(true).parse((res, cb) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      sys.http().get(`/api/projects/${projectId}/series/${t1.id}/volume${query}`).set(auth()).set('accept-encoding', encoding).buffer(true).parse(binary);
     const gz = await get('', 'gzip');
     expect(gz.headers['content-encoding']).toBeUndefined();
     const nii = gunzipSync(gz.body as Buffer);
@@ -191,11 +179,7 @@ describe('ingest slice', () => {
     const project = (await sys.http().post('/api/projects').set(auth()).send({ name: 'late-slices' }).expect(201)).body.id;
     const upload = (files: string[]) => uploadCtSlices(project, files);
     const volumeDepth = async (seriesId: string) => {
-      const res = await sys.http().get(`/api/projects/${project}/series/${seriesId}/volume`).set(auth()).buffer(true).parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      }).expect(200);
+      const res = await sys.http().get(`/api/projects/${project}/series/${seriesId}/volume`).set(auth()).buffer(true).parse(binary).expect(200);
       return gunzipSync(res.body as Buffer).readInt16LE(40 + 2 * 3); // dim[3]
     };
     await upload(['01.dcm']);

@@ -15,7 +15,7 @@ import { buildBrightRegionDetector, buildConvTestModel, buildMeanIntensityClassi
 import { JobQueue, prelabelJobId, QueueName } from '@contour/queue';
 import { CLASSIFIER_TEST_MANIFEST, DETECTOR_TEST_MANIFEST } from '../../libs/inference/src/testing/rule-manifests';
 import { dataPath } from '../support/env';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { binary, eventually, startSystem, TestSystem } from '../support/system';
 
 const run = promisify(execFile);
 type U = { id: string; token: string };
@@ -166,11 +166,7 @@ describe('pre-labelling with classification and detection models', () => {
     return brightSegmenters.get(version)!;
   };
   const downloadSeg = async (projectId: string, taskId: string, draftId: string) => {
-    const segRes = await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}/labels/${draftId}/seg`).set(bearer(pm)).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const segRes = await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}/labels/${draftId}/seg`).set(bearer(pm)).buffer(true).parse(binary);
     expect(segRes.status).toBe(200);
     const file = join(mkdtempSync(join(tmpdir(), 'seg2d-')), 'draft.dcm');
     writeFileSync(file, segRes.body as Buffer);

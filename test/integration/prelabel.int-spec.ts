@@ -15,7 +15,7 @@ import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { readNifti } from '@contour/volume';
 import { decodeLabelMap } from '@contour/workflow';
 import { dataPath } from '../support/env';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { binary, eventually, startSystem, TestSystem } from '../support/system';
 
 const run = promisify(execFile);
 type U = { id: string; token: string };
@@ -35,11 +35,7 @@ describe('pre-labelling with ONNX models', () => {
   afterAll(() => sys.close());
 
   const download = async (path: string) =>
-    (await sys.http().get(path).set(bearer(pm)).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    })).body as Buffer;
+    (await sys.http().get(path).set(bearer(pm)).buffer(true).parse(binary)).body as Buffer;
   const register = (manifest: unknown, file = model) => sys.http().post('/api/models').set(admin()).attach('model', file, 'model.onnx').field('manifest', JSON.stringify(manifest));
 
   it('refuses a malformed manifest and a model whose tensors do not match, naming the problem', async () => {
@@ -125,11 +121,7 @@ describe('pre-labelling with ONNX models', () => {
     let inAir = 0;
     for (let i = 0; i < mask.length; i++) if (mask[i] && (volume.data[i] as number) < 0.02 * max) inAir++;
     expect(inAir).toBe(0);
-    const seg = await sys.http().get(`/api/projects/${projectId}/tasks/${task.id}/labels/${draft.id}/seg`).set(bearer(pm)).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const seg = await sys.http().get(`/api/projects/${projectId}/tasks/${task.id}/labels/${draft.id}/seg`).set(bearer(pm)).buffer(true).parse(binary);
     expect(seg.status).toBe(200);
     const path = join(mkdtempSync(join(tmpdir(), 'seg-')), 'draft.dcm');
     writeFileSync(path, seg.body as Buffer);
