@@ -6,7 +6,7 @@
 import { ProjectRole, Role } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { QueueName } from '@contour/queue';
-import { TaskSplitter } from '@contour/tasks';
+import { RoutingService, TaskSplitter } from '@contour/tasks';
 import { readNifti } from '@contour/volume';
 import { discMask, maskBody } from '../support/masks';
 import { dataPath } from '../support/env';
@@ -193,6 +193,34 @@ describe('privacy hold of images with burned-in text', () => {
     await sys.app.get(TaskSplitter).split(waiting.studyId);
     expect(await tasks(id)).toEqual([]);
     await sys.http().get(`/api/projects/${id}/instances/${waiting.id}/file`).set(bearer(ann)).expect(403);
+  });
+
+  it('a task is never seen held while its lease still runs: the flag and the withdrawn lease commit together', async () => {
+    const projectId = await project('held atomically', 'series');
+    await sys.db.dataSource.query(`UPDATE projects SET settings = jsonb_set(settings, '{deid}', '{"burnedInHold": "none"}') WHERE id = $1`, [projectId]);
+    await upload(projectId, 'held-atomic', 2, 'YES');
+    const [series] = await checkedSeries(projectId, 1);
+    const splitter = sys.app.get(TaskSplitter);
+    await splitter.split(series.studyId);
+    const [task] = await tasks(projectId);
+    await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(200);
+    // The hold raised behind the API's back (no re-split by the worker); this split holds the task. While its lease
+    // is being withdrawn, another connection looks: before, it saw the task held and still in annotation.
+    await sys.db.dataSource.query(`UPDATE projects SET settings = jsonb_set(settings, '{deid}', '{"burnedInHold": "declared"}') WHERE id = $1`, [projectId]);
+    const routing = sys.app.get(RoutingService);
+    const seen: { privacy_held: boolean; state: string }[] = [];
+    const withdraw = routing.withdrawForPrivacyHold.bind(routing);
+    const spy = jest.spyOn(routing, 'withdrawForPrivacyHold').mockImplementation(async (...args) => {
+      seen.push(...(await sys.db.dataSource.query(`SELECT privacy_held, state FROM tasks WHERE id = $1`, [task.id])));
+      return withdraw(...args);
+    });
+    try {
+      await splitter.split(series.studyId);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toEqual([{ privacy_held: false, state: 'in_annotation' }]);
+    expect(await tasks(projectId)).toEqual([expect.objectContaining({ id: task.id, privacyHeld: true, state: 'ready' })]);
   });
 
   it('a task made before its images were held is held too: leases withdrawn, nothing offered or accepted until cleared, then the late work is welcome', async () => {

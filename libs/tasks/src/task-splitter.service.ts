@@ -124,24 +124,31 @@ export class TaskSplitter {
    * Returns the changes.
    */
   async refreshPrivacyHolds(studyId: string, flags: string[]): Promise<{ held: string[]; released: string[] }> {
-    const changed = returned<{ id: string; project_id: string; held: boolean }>(
-      await this.dataSource.query(
-        `WITH now_held AS (
-           SELECT t.id, EXISTS (SELECT 1 FROM instances i WHERE i.series_id = ANY(t.series_ids) AND ${awaitingReviewSql('i', 2)})
-                        OR EXISTS (SELECT 1 FROM instances i WHERE i.id = t.instance_id AND ${excludedInstanceSql('i')}) AS held
-             FROM tasks t WHERE t.study_id = $1 AND t.state NOT IN ('approved', 'cancelled'))
-         UPDATE tasks t SET privacy_held = h.held FROM now_held h WHERE t.id = h.id AND t.privacy_held <> h.held RETURNING t.id, t.project_id, h.held`,
-        [studyId, flags],
-      ),
+    const heldSql = `EXISTS (SELECT 1 FROM instances i WHERE i.series_id = ANY(t.series_ids) AND ${awaitingReviewSql('i', 2)})
+                     OR EXISTS (SELECT 1 FROM instances i WHERE i.id = t.instance_id AND ${excludedInstanceSql('i')})`;
+    const candidates: { id: string }[] = await this.dataSource.query(
+      `SELECT t.id FROM tasks t WHERE t.study_id = $1 AND t.state NOT IN ('approved', 'cancelled') AND t.privacy_held <> (${heldSql})`,
+      [studyId, flags],
     );
     const held: string[] = [];
     const released: string[] = [];
-    for (const task of changed) {
+    for (const { id } of candidates) {
+      // The flag, the withdrawn leases and the audit line change together under the task's lock: nobody sees a held
+      // task whose lease still runs (they did, between two transactions).
       await this.dataSource.transaction(async (m) => {
+        const [task] = returned<{ id: string; project_id: string; held: boolean }>(
+          await m.query(
+            `UPDATE tasks t SET privacy_held = NOT t.privacy_held
+              WHERE t.id = $3 AND t.study_id = $1 AND t.state NOT IN ('approved', 'cancelled') AND t.privacy_held <> (${heldSql})
+              RETURNING t.id, t.project_id, t.privacy_held AS held`,
+            [studyId, flags, id],
+          ),
+        );
+        if (!task) return;
         const withdrawn = task.held ? await this.routing.withdrawForPrivacyHold(m, task.id, task.project_id, actor) : 0;
         await this.audit.record(actor, { action: task.held ? 'task.privacy-held' : 'task.privacy-released', objectType: 'task', objectId: task.id, projectId: task.project_id, details: task.held ? { readsWithdrawn: withdrawn } : {} }, m);
+        (task.held ? held : released).push(task.id);
       });
-      (task.held ? held : released).push(task.id);
     }
     if (held.length) this.logger.log(`study ${studyId}: ${held.length} task(s) held for a privacy review of their images`);
     return { held, released };
