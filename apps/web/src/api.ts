@@ -130,6 +130,8 @@ export interface TaskDetail {
   instanceId: string | null;
   frameStart: number | null;
   frameEnd: number | null;
+  /** 'instance': an image or frame-range task of a series that is not one volume, drawn on its own image alone. */
+  imageSource: 'series' | 'instance';
   series: TaskSeries[];
   protocol: Protocol | null;
   reads: TaskRead[];
@@ -263,9 +265,10 @@ export const api = {
     const res = await request('GET', `${p(projectId)}/tasks/${taskId}/labels/${versionId}`);
     return new Uint8Array(await res.arrayBuffer());
   },
-  async volume(projectId: string, seriesId: string): Promise<ArrayBuffer> {
+  /** A series' volume, or (`instance`) one image's on its own grid. */
+  async volume(projectId: string, seriesId: string, instance?: string): Promise<ArrayBuffer> {
     // The uncompressed .nii over HTTP gzip: the browser inflates it natively.
-    const res = await request('GET', `${p(projectId)}/series/${seriesId}/volume?format=nii`);
+    const res = await request('GET', `${p(projectId)}/${instance ? `instances/${instance}` : `series/${seriesId}`}/volume?format=nii`);
     return res.arrayBuffer();
   },
   prelabelStatus: (projectId: string, taskId: string) => json<PrelabelStatus>('GET', `${p(projectId)}/tasks/${taskId}/prelabel`),

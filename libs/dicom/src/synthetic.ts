@@ -8,6 +8,7 @@ export const SOP_CLASS = {
   CT: '1.2.840.10008.5.1.4.1.1.2',
   MR: '1.2.840.10008.5.1.4.1.1.4',
   DigitalMammographyForPresentation: '1.2.840.10008.5.1.4.1.1.1.2',
+  DigitalXRayForPresentation: '1.2.840.10008.5.1.4.1.1.1.1',
   SecondaryCapture: '1.2.840.10008.5.1.4.1.1.7',
 } as const;
 
@@ -167,9 +168,13 @@ export function largeImage(o: {
   modality?: string;
   patient?: PatientSpec;
   laterality?: 'L' | 'R';
-  view?: 'CC' | 'MLO';
+  /** View Position (0018,5101), e.g. CC, MLO, PA, LL. */
+  view?: string;
   /** images with the same study seed share a study (e.g. four mammography views) */
   studySeed?: string;
+  /** images with the same series seed share a series (e.g. a PA and a lateral radiograph of different sizes) */
+  seriesSeed?: string;
+  instanceNumber?: number;
   /** The stored value of pixel (x, y), 0..4095; default a diagonal ramp. */
   pixelValue?: (x: number, y: number) => number;
 }): Buffer {
@@ -177,11 +182,12 @@ export function largeImage(o: {
   const value = o.pixelValue ?? ((x: number, y: number) => (x * 7 + y * 3) & 0x0fff);
   for (let y = 0; y < o.rows; y++) for (let x = 0; x < o.columns; x++) pixels[y * o.columns + x] = value(x, y);
   const modality = o.modality ?? 'MG';
+  const sopClass: Record<string, string> = { MG: SOP_CLASS.DigitalMammographyForPresentation, DX: SOP_CLASS.DigitalXRayForPresentation };
   return writeDicom({
-    SOPClassUID: modality === 'MG' ? SOP_CLASS.DigitalMammographyForPresentation : SOP_CLASS.SecondaryCapture,
+    SOPClassUID: sopClass[modality] ?? SOP_CLASS.SecondaryCapture,
     SOPInstanceUID: syntheticUid(`${o.seed}/instance`),
     StudyInstanceUID: syntheticUid(`${o.studySeed ?? o.seed}/study`),
-    SeriesInstanceUID: syntheticUid(`${o.seed}/series`),
+    SeriesInstanceUID: syntheticUid(`${o.seriesSeed ?? o.seed}/series`),
     PatientName: o.patient?.name ?? 'Synthetic^Patient',
     PatientID: o.patient?.id ?? 'SYN-0001',
     PatientSex: o.patient?.sex ?? 'F',
@@ -189,7 +195,7 @@ export function largeImage(o: {
     Modality: modality,
     ImageLaterality: o.laterality ?? 'L',
     ViewPosition: o.view ?? 'CC',
-    InstanceNumber: 1,
+    InstanceNumber: o.instanceNumber ?? 1,
     SeriesNumber: 1,
     PixelSpacing: [0.07, 0.07],
     Rows: o.rows,

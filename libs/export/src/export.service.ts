@@ -17,12 +17,12 @@ import { DatasetExport, ExportCase, Instance, LabelProtocol, LabelVersion, Proje
 import { balanceReport, balanceReportHtml, caseProvenance, DatasetAttribute, DatasetCase, nnunetCaseFiles, nnunetCaseName, nnunetDatasetJson, nnunetLabelsFromProtocol, nnunetSplitsFinal, parseDicomAge, pseudonymousUserId, splitByPatient, Split, applyLabelRemap, maskToCocoRle, bboxOfMask, maskArea, boxToCoco, polygonArea as cocoPolygonArea } from '@contour/dataset';
 import { readDicom } from '@contour/dicom';
 import { DeploymentSecret } from '@contour/ingest';
-import { SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
+import { LoadedVolume, SeriesNifti, SeriesVolumeLoader } from '@contour/prelabel';
 import { TerminalJobError } from '@contour/queue';
 import { SegmentDefinition, writeRtStruct, writeSegmentation } from '@contour/seg';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { applyWindow, encodePng, minMaxWindow, NIFTI_INTENT_LABEL, frameSources, sliceSources, StoredSeriesGeometry, VoiWindow, writeNiftiGzip } from '@contour/volume';
-import { decodeLabelMapAsync, labelCounts, Shape, shapesOf, TaskState } from '@contour/workflow';
+import { decodeLabelMapAsync, labelCounts, Shape, shapesOf, TaskState, taskImageSource } from '@contour/workflow';
 import { ExportOptions } from './export-options';
 import { inLanes } from './lanes';
 
@@ -331,20 +331,26 @@ export class ExportService {
     const shapes = versions.flatMap((v) => shapesOf(v.answers));
     const out: CocoCaseImage[] = [];
     // Each series is read once however many of its slices become images.
-    const loaded = new Map<string, ReturnType<SeriesVolumeLoader['load']>>();
-    const image = async (seriesId: string, z: number, name: string, annotations: CocoCaseAnnotation[]) => {
+    const loaded = new Map<string, Promise<LoadedVolume>>();
+    const seriesVolume = (seriesId: string) => {
       if (!loaded.has(seriesId)) loaded.set(seriesId, this.volumes.load(seriesId));
-      const volume = await loaded.get(seriesId)!;
+      return loaded.get(seriesId)!;
+    };
+    const image = async (volumeOf: Promise<LoadedVolume>, z: number, name: string, annotations: CocoCaseAnnotation[]) => {
+      const volume = await volumeOf;
       const [nx, ny] = [volume.dims[0], volume.dims[1]];
       await put(`coco/images/${name}.png`, this.windowedPng(volume.data, nx, ny, z, window));
       out.push({ fileName: `images/${name}.png`, width: nx, height: ny, annotations });
     };
     if ((task.kind === 'image' || task.kind === 'frames') && geometry) {
       // One image per frame of the task (an image task is usually one frame; a cine range all of its frames,
-      // those without findings too), each with the masks' slice and the shapes drawn on it.
-      const [nx, ny] = geometry.dims;
+      // those without findings too), each with the masks' slice and the shapes drawn on it. A series that is not
+      // one volume (images of different sizes) gives the task's own image instead of its slice of the series.
+      const own = taskImageSource(task, series) === 'instance';
+      const volume = own ? this.volumes.loadFrames(task.instanceId!, null, null) : seriesVolume(series.id);
+      const [nx, ny] = own ? (await volume).dims : geometry.dims;
       const plane = nx * ny;
-      const first = geometry.order ? Math.max(0, geometry.order.indexOf(task.instanceId!)) : 0;
+      const first = own || !geometry.order ? 0 : Math.max(0, geometry.order.indexOf(task.instanceId!));
       const z0 = first + (task.kind === 'frames' ? task.frameStart ?? 0 : 0);
       const frames = Math.max(1, ...masks.map((m) => Math.floor(m.map.length / plane)), task.kind === 'frames' ? (task.frameEnd ?? 0) - (task.frameStart ?? 0) + 1 : 1);
       for (let k = 0; k < frames; k++) {
@@ -353,12 +359,12 @@ export class ExportService {
           const slice = m.map.subarray(k * plane, (k + 1) * plane);
           return [...new Set(slice)].filter((v) => v !== 0).map((label) => ({ label, rle: maskToCocoRle(slice, nx, ny, label), bbox: bboxOfMask(slice, nx, ny, label), area: maskArea(slice, nx, ny, label) }));
         });
-        await image(series.id, z0 + k, frames === 1 ? caseName : `${caseName}_f${String(k).padStart(3, '0')}`, [...fromMasks, ...shapes.filter((s) => s.slice === k).map(shapeToCoco)]);
+        await image(volume, z0 + k, frames === 1 ? caseName : `${caseName}_f${String(k).padStart(3, '0')}`, [...fromMasks, ...shapes.filter((s) => s.slice === k).map(shapeToCoco)]);
       }
     } else if (task.kind === 'view-group') {
-      for (const [i, seriesId] of task.seriesIds.entries()) await image(seriesId, 0, `${caseName}_view${i}`, shapes.filter((s) => s.image === seriesId && s.slice === 0).map(shapeToCoco));
+      for (const [i, seriesId] of task.seriesIds.entries()) await image(seriesVolume(seriesId), 0, `${caseName}_view${i}`, shapes.filter((s) => s.image === seriesId && s.slice === 0).map(shapeToCoco));
     } else if (task.kind === 'series' && geometry) {
-      for (const z of [...new Set(shapes.map((s) => s.slice))].sort((a, b) => a - b)) await image(series.id, z, `${caseName}_z${z}`, shapes.filter((s) => s.slice === z).map(shapeToCoco));
+      for (const z of [...new Set(shapes.map((s) => s.slice))].sort((a, b) => a - b)) await image(seriesVolume(series.id), z, `${caseName}_z${z}`, shapes.filter((s) => s.slice === z).map(shapeToCoco));
     }
     return out;
   }

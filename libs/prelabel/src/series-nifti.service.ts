@@ -1,12 +1,12 @@
 // A series as a cached .nii.gz in the blob store: uploaded NIfTI volumes as they are, DICOM series built once
 // from their (de-identified) instances. The viewer, scripts and exports read this.
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Series } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { volumeBuildMb, writeNiftiGzip } from '@contour/volume';
-import { SeriesVolumeLoader } from './series-volume.service';
+import { VolumeAssemblyError, volumeBuildMb, writeNiftiGzip } from '@contour/volume';
+import { LoadedVolume, SeriesVolumeLoader } from './series-volume.service';
 
 @Injectable()
 export class SeriesNifti {
@@ -18,11 +18,20 @@ export class SeriesNifti {
     private readonly loader: SeriesVolumeLoader,
   ) {}
 
-  /** Blob key of the series' NIfTI, building it the first time (concurrent callers share one build). */
+  /**
+   * Blob key of the series' NIfTI, building it the first time (concurrent callers share one build). A series whose
+   * images cannot be stacked (different sizes, pixel formats or rescales) is a 409 saying why: its images are
+   * served one by one (`instances/:id/volume`).
+   */
   async niftiOf(projectId: string, seriesId: string): Promise<string> {
     const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId, projectId });
     if (!series) throw new NotFoundException(`No series ${seriesId} in this project`);
-    return this.ensure(series);
+    try {
+      return await this.ensure(series);
+    } catch (e) {
+      if (e instanceof VolumeAssemblyError) throw new ConflictException(`This series is not one volume: ${e.message}. Its images can be read one by one (instances/:id/volume)`);
+      throw e;
+    }
   }
 
   /**
@@ -59,8 +68,20 @@ export class SeriesNifti {
     return pending;
   }
 
+  /**
+   * One image, all its frames, as a .nii.gz on its own grid ([columns, rows, frames], the pixel spacing on the image
+   * axes): what image and frame-range tasks of a series that is not one volume (images of different sizes) are drawn
+   * on. Built on each request, not cached: one image decodes in milliseconds.
+   */
+  async instanceNifti(instanceId: string): Promise<Buffer> {
+    return this.niftiOfVolume(await this.loader.loadFrames(instanceId, null, null));
+  }
+
   private async wholeVolumeNifti(series: Series): Promise<Buffer> {
-    const volume = await this.loader.load(series.id, { compact: true, cached: false });
+    return this.niftiOfVolume(await this.loader.load(series.id, { compact: true, cached: false }));
+  }
+
+  private niftiOfVolume(volume: LoadedVolume): Promise<Buffer> {
     let data = volume.data;
     if (data instanceof Float32Array && isIntegral(data)) {
       // Typed-array set converts natively (Int16Array.from iterates element by element).

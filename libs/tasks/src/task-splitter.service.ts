@@ -35,15 +35,16 @@ export class TaskSplitter {
     if (!study) return { created: 0, existing: 0 };
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: study.projectId });
     const settings = parseProjectSettings(project.settings);
-    const rows: { id: string; modality: string; kind: string | null; qc_status: string; view_group: string | null; source: 'dicom' | 'nifti'; instance_ids: string[]; held_ids: string[]; excluded_ids: string[]; frames: number | null }[] = await this.dataSource.query(
+    const rows: { id: string; modality: string; kind: string | null; qc_status: string; view_group: string | null; source: 'dicom' | 'nifti'; instance_ids: string[]; instance_frames: number[] | null; held_ids: string[]; excluded_ids: string[]; frames: number | null }[] = await this.dataSource.query(
       `SELECT se.id, se.modality, se.geometry ->> 'kind' AS kind, se.qc_status, se.view_group, se.source,
               array_remove(array_agg(i.id ORDER BY i.instance_number NULLS LAST, i.sop_instance_uid), NULL) AS instance_ids, max(i.number_of_frames)::int AS frames,
+              array_agg(COALESCE(i.number_of_frames, 1) ORDER BY i.instance_number NULLS LAST, i.sop_instance_uid) FILTER (WHERE i.id IS NOT NULL) AS instance_frames,
               array_remove(array_agg(CASE WHEN ${awaitingReviewSql('i', 2)} THEN i.id END), NULL) AS held_ids,
               array_remove(array_agg(CASE WHEN ${excludedInstanceSql('i')} THEN i.id END), NULL) AS excluded_ids
          FROM series se LEFT JOIN instances i ON i.series_id = se.id WHERE se.study_id = $1 GROUP BY se.id`,
       [studyId, heldFlags(settings.deid.burnedInHold)],
     );
-    const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.kind, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, heldInstanceIds: r.held_ids, excludedInstanceIds: r.excluded_ids, frames: r.frames ?? 1 }));
+    const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.kind, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, instanceFrames: r.instance_frames ?? [], heldInstanceIds: r.held_ids, excludedInstanceIds: r.excluded_ids, frames: r.frames ?? 1 }));
     const specs = splitStudy(series, settings.split.policy, settings.split.framesPerTask);
     const held = rows.reduce((n, r) => n + r.held_ids.length, 0);
     if (held) this.logger.log(`study ${studyId}: ${held} image(s) held for a privacy review (burned-in text); their tasks wait for a manager`);

@@ -38,6 +38,20 @@ describe('splitStudy', () => {
       ['view-group:g1'],
     ],
     ['excluded and held images: a held image still holds the series', [series({ excludedInstanceIds: ['i1'], heldInstanceIds: ['i2'] })], 'series', []],
+    // A series that cannot be stacked (a PA and a lateral radiograph of different sizes) is read image by image.
+    ['failed geometry, image policy: each image by itself', [series({ modality: 'CR', kind: 'single-image', instanceIds: ['pa', 'lat'], qcStatus: 'failed' })], 'image', ['image:lat', 'image:pa']],
+    ['failed geometry, series policy: no task (it cannot be one volume)', [series({ modality: 'CR', kind: 'single-image', instanceIds: ['pa', 'lat'], qcStatus: 'failed' })], 'series', []],
+    ['failed geometry, view-group policy: no task', [series({ modality: 'MG', kind: 'single-image', viewGroup: 'g1', qcStatus: 'failed' })], 'view-group', []],
+    [
+      'failed geometry, frames policy: a cine in frame ranges, a still image whole, each on its own grid',
+      [series({ modality: 'US', kind: 'multi-frame-2d', instanceIds: ['c', 's'], frames: 60, instanceFrames: [60, 1], qcStatus: 'failed' })],
+      'frames',
+      ['frames:c:0-49', 'frames:c:50-59', 'image:s'],
+    ],
+    ['failed geometry: a held image still holds the series', [series({ kind: 'single-image', qcStatus: 'failed', heldInstanceIds: ['i1'] })], 'image', []],
+    ['failed geometry: a NIfTI volume still makes no task', [series({ instanceIds: [], source: 'nifti', qcStatus: 'failed' })], 'image', []],
+    // Each cine is cut by its own length (all were cut by the longest: ranges past the end of a shorter one).
+    ['frames policy: cines of different lengths', [series({ modality: 'US', kind: 'multi-frame-2d', instanceIds: ['u1', 'u2'], frames: 70, instanceFrames: [70, 30] })], 'frames', ['frames:u1:0-49', 'frames:u1:50-69', 'frames:u2:0-29']],
   ] as [string, SeriesForSplit[], 'series' | 'image' | 'frames' | 'view-group', string[]][])('%s', (_name, input, policy, keys) => {
     expect(splitStudy(input, policy).map((t) => t.splitKey)).toEqual(keys);
   });

@@ -1,5 +1,6 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, Req, Res, StreamableFile, UnprocessableEntityException } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -21,6 +22,22 @@ const ListQuery = z.object({
 
 /** The de-identified image data of a project, for any member. Every file read is audited. */
 const VolumeQuery = z.object({ format: z.enum(['nii.gz', 'nii']).default('nii.gz') });
+
+/**
+ * A stored .nii.gz as the client asked: as is, or (`nii`) the uncompressed .nii carried by HTTP compression: the
+ * .nii.gz goes out with Content-Encoding: gzip and the browser inflates it natively (far faster than inflating in
+ * JavaScript); a client that does not accept gzip gets it inflated here.
+ */
+function niftiResponse(gz: Readable, length: number, name: string, format: 'nii' | 'nii.gz', req: Request, res: Response): StreamableFile {
+  if (format === 'nii.gz') return new StreamableFile(gz, { type: 'application/octet-stream', length, disposition: `attachment; filename="${name}.nii.gz"` });
+  const disposition = `attachment; filename="${name}.nii"`;
+  if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    res.setHeader('Content-Encoding', 'gzip');
+    res.setHeader('Vary', 'Accept-Encoding');
+    return new StreamableFile(gz, { type: 'application/octet-stream', length, disposition });
+  }
+  return new StreamableFile(gz.pipe(createGunzip()), { type: 'application/octet-stream', disposition });
+}
 
 @ApiTags('images')
 @ApiBearerAuth()
@@ -106,19 +123,32 @@ export class InstancesController {
     await this.privacy.assertVisible(p, projectId, { seriesId });
     const key = await this.volumes.niftiOf(projectId, seriesId);
     await this.audit.record(actorOf(p), { action: 'series.volume.read', objectType: 'series', objectId: seriesId, projectId, details: { via: 'api' } });
-    if (q.format === 'nii') {
-      // The uncompressed .nii, carried by HTTP compression: the stored .nii.gz goes out as is with
-      // Content-Encoding: gzip, and the browser inflates it natively (far faster than inflating in JavaScript).
-      // A client that does not accept gzip gets it inflated here.
-      const disposition = `attachment; filename="${seriesId}.nii"`;
-      if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-        res.setHeader('Content-Encoding', 'gzip');
-        res.setHeader('Vary', 'Accept-Encoding');
-        return new StreamableFile(await this.blobs.get(key), { type: 'application/octet-stream', length: await this.blobs.size(key), disposition });
-      }
-      return new StreamableFile((await this.blobs.get(key)).pipe(createGunzip()), { type: 'application/octet-stream', disposition });
-    }
-    return new StreamableFile(await this.blobs.get(key), { type: 'application/octet-stream', length: await this.blobs.size(key), disposition: `attachment; filename="${seriesId}.nii.gz"` });
+    return niftiResponse(await this.blobs.get(key), await this.blobs.size(key), seriesId, q.format, req, res);
+  }
+
+  /**
+   * One image (all its frames) as a NIfTI volume on its own grid: [columns, rows, frames], the pixel spacing on the
+   * image axes. Image and frame-range tasks of a series that is not one volume (its geometry check failed: images
+   * of different sizes, such as a PA and a lateral radiograph) are drawn on this; their masks use its voxel order.
+   * Same formats and checks as the series volume; every read is audited.
+   */
+  @Access({ project: { param: 'projectId' } })
+  @Get('instances/:instanceId/volume')
+  async instanceVolume(
+    @CurrentPrincipal() p: Principal,
+    @Param('projectId', uuid) projectId: string,
+    @Param('instanceId', uuid) instanceId: string,
+    @Query({ schema: VolumeQuery }) q: z.infer<typeof VolumeQuery>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const instance = await this.dataSource.getRepository(Instance).findOneBy({ id: instanceId, projectId });
+    if (!instance) throw new NotFoundException(`No instance ${instanceId} in this project`);
+    if (!instance.rows || !instance.columns) throw new UnprocessableEntityException(`Instance ${instanceId} is not an image (SOP Class ${instance.sopClassUid}, no pixel data): it has no volume`);
+    await this.privacy.assertVisible(p, projectId, { instanceId });
+    const nifti = await this.volumes.instanceNifti(instanceId);
+    await this.audit.record(actorOf(p), { action: 'instance.volume.read', objectType: 'instance', objectId: instanceId, projectId, details: { via: 'api' } });
+    return niftiResponse(Readable.from([nifti]), nifti.length, instanceId, q.format, req, res);
   }
 
   @Access({ project: { param: 'projectId' } })

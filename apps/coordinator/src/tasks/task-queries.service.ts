@@ -8,7 +8,7 @@ import { actorOf, Principal } from '@contour/auth';
 import { ConsensusResult, entityOf, LabelProtocol, LabelVersion, preparedQuery, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { classificationAgreement, PairScore, pairMeans } from '@contour/consensus';
-import { questionAnswers, TaskState } from '@contour/workflow';
+import { questionAnswers, TaskState, taskImageSource } from '@contour/workflow';
 import { TaskGrid } from '@contour/tasks';
 
 type Row = Record<string, unknown>;
@@ -93,6 +93,7 @@ export class TaskQueries {
     const grid = gridless ? null : await this.grids.gridOf(task, first).catch(() => null);
     const consensus = vis.seesAll ? consensusRows : [];
     const reviews = vis.seesAll || vis.involved ? reviewRows : [];
+    const imageSource = taskImageSource(task, first);
     return {
       id: task.id,
       state: task.state,
@@ -107,8 +108,13 @@ export class TaskQueries {
       agreement: vis.seesAll ? task.agreement : null,
       studyInstanceUid: study[0]?.study_instance_uid,
       instanceId: task.instanceId,
-      /** The grid masks of this task live on: for image and frame tasks, z0 is the first slice of the series. */
-      grid: grid ? { ...grid, z0: await this.firstSlice(task, series[0]) } : null,
+      /**
+       * What the task is drawn on: 'series', its first series' volume (`series/:id/volume`), or 'instance', its image
+       * alone (`instances/:instanceId/volume`), for an image or frame-range task of a series that is not one volume.
+       */
+      imageSource,
+      /** The grid masks of this task live on; z0 is its first slice in the volume of `imageSource`. */
+      grid: grid ? { ...grid, z0: await this.firstSlice(task, series[0], imageSource) } : null,
       frameStart: task.frameStart,
       frameEnd: task.frameEnd,
       series: series.map((s) => ({ id: s.id, seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, description: s.description, geometry: s.geometry, qcStatus: s.qcStatus, source: s.source })),
@@ -122,10 +128,10 @@ export class TaskQueries {
     };
   }
 
-  /** Index of the task's first image in its series' slice order (0 for whole-series tasks). */
-  private async firstSlice(task: Task, series: Series | undefined): Promise<number> {
+  /** Index of the task's first image in its series' slice order, or in its own image's frames (0 for whole-series tasks). */
+  private async firstSlice(task: Task, series: Series | undefined, imageSource: 'series' | 'instance'): Promise<number> {
     if (task.kind === 'frames') return task.frameStart ?? 0;
-    if (task.kind !== 'image' || !series?.geometry) return 0;
+    if (task.kind !== 'image' || !series?.geometry || imageSource === 'instance') return 0;
     const order = (series.geometry as { order?: string[] }).order ?? [];
     return Math.max(0, order.indexOf(task.instanceId!));
   }

@@ -331,7 +331,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     if (mode === 'side' && !sideBuilt) {
       sideBuilt = true;
       sideBySide.setAttribute('aria-busy', 'true');
-      const buf = await api.volume(projectId, task.series[0].id);
+      const buf = await api.volume(projectId, task.series[0].id, task.imageSource === 'instance' ? task.instanceId! : undefined);
       for (const [i, r] of readers.entries()) {
         const cell = h('div', { class: 'viewer-cell' }, h('p', { class: 'viewer-caption' }, h('span', { class: 'swatch', style: `background:${r.color}`, 'aria-hidden': 'true' }), ` ${r.name}`));
         sideBySide.append(cell);

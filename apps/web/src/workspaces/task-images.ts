@@ -23,8 +23,13 @@ export interface LoadMetrics {
   dims: [number, number, number];
 }
 
-/** The grid a task's masks live on, inside the first series' volume. */
+/** The grid a task's masks live on, inside the first series' volume (or the task's own image's). */
 export function taskGrid(task: TaskDetail, volumeDims: [number, number, number]): TaskGrid {
+  if (task.imageSource === 'instance') {
+    // The task's image alone: all of its frames, the task's range of them.
+    if (task.kind === 'frames') return { dims: [volumeDims[0], volumeDims[1], (task.frameEnd ?? 0) - (task.frameStart ?? 0) + 1], z0: task.frameStart ?? 0 };
+    return { dims: volumeDims, z0: 0 };
+  }
   const g = task.series[0]?.geometry;
   if (task.kind === 'series' || !task.instanceId || !g?.slices) return { dims: g?.dims ?? volumeDims, z0: 0 };
   const slices = g.slices;
@@ -49,10 +54,10 @@ export interface TaskImages {
   fetchMask(versionId: string): Promise<Uint8Array>;
 }
 
-/** A series volume and how long its download took. */
-async function timedVolume(projectId: string, seriesId: string): Promise<{ buf: ArrayBuffer; fetchMs: number }> {
+/** A series volume (or one image's) and how long its download took. */
+async function timedVolume(projectId: string, seriesId: string, instanceId?: string): Promise<{ buf: ArrayBuffer; fetchMs: number }> {
   const t0 = performance.now();
-  const buf = await api.volume(projectId, seriesId);
+  const buf = await api.volume(projectId, seriesId, instanceId);
   return { buf, fetchMs: performance.now() - t0 };
 }
 
@@ -60,13 +65,13 @@ async function timedVolume(projectId: string, seriesId: string): Promise<{ buf: 
 export async function openTaskImages(projectId: string, task: TaskDetail, host: HTMLElement, started: number, opts: { editable: boolean }): Promise<TaskImages> {
   // The first series' download starts now, while the viewers set up WebGL (shader compilation takes a few
   // hundred ms in software rendering): the two overlap instead of adding up.
-  const firstFetch = timedVolume(projectId, task.series[0].id);
+  const firstFetch = timedVolume(projectId, task.series[0].id, task.imageSource === 'instance' ? task.instanceId! : undefined);
   firstFetch.catch(() => undefined); // awaited below; this only keeps a failure during set-up from going unhandled
   host.classList.toggle('multi', task.series.length > 1);
   const viewers: Viewer[] = [];
   let metrics: LoadMetrics | null = null;
   for (const [i, s] of task.series.entries()) {
-    const note = excludedNote(s.geometry);
+    const note = i === 0 && task.imageSource === 'instance' ? null : excludedNote(s.geometry);
     const cell = h(
       'div',
       { class: 'viewer-cell' },
