@@ -51,7 +51,7 @@ function phantomHu(x: number, y: number, k: number): number {
 
 declare global {
   interface Window {
-    contour?: { viewer: any; viewers?: any[]; shapes?: any; metrics: { firstImageMs: number; fetchMs: number; decodeMs: number; bytes: number; dims: number[] }; kind: string; readerMasks?: Uint8Array[] };
+    contour?: { viewer: any; viewers?: any[]; shapes?: any; metrics: { firstImageMs: number; fetchMs: number; decodeMs: number; bytes: number; dims: number[] }; grid?: { dims: number[]; z0: number }; kind: string; readerMasks?: Uint8Array[] };
   }
 }
 
@@ -918,6 +918,36 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     timings.mammoApiSubmitMs = Date.now() - t0;
     expect(done.versionId).toBeTruthy();
     await eventually(async () => ((await pm.request('GET', `/api/projects/${mammoProjectId}/tasks`)) as { state: string }[])[0].state === 'approved', 30_000, 250);
+    await page.context().close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a series of radiographs of different sizes: each opens at its own size, is painted and submitted', async () => {
+    // A PA (96 x 80) and a lateral (64 x 112) radiograph in one series: not one volume, so each is its own task.
+    const mixed = (await pm.request('POST', '/api/projects', { name: 'Chest radiographs', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'image' } } })).id;
+    await pm.request('PUT', `/api/projects/${mixed}/members/${users.ann1.id}`, { roles: ['annotator'] });
+    await pm.request('POST', `/api/projects/${mixed}/protocols`, { labels: [{ id: 1, name: 'Opacity', color: '#ef4444' }], annotationTypes: [{ kind: 'segmentation-2d' }] });
+    const views = [
+      { view: 'PA', rows: 80, columns: 96 },
+      { view: 'LL', rows: 112, columns: 64 },
+    ];
+    await pm.upload(mixed, views.map((v, i) => ({ name: `${v.view}.dcm`, data: largeImage({ seed: `web-e2e-mixed-${v.view}`, studySeed: 'web-e2e-mixed', seriesSeed: 'web-e2e-mixed', modality: 'DX', view: v.view, instanceNumber: i + 1, rows: v.rows, columns: v.columns }) })));
+    const tasks = async () => (await pm.request('GET', `/api/projects/${mixed}/tasks`)) as { id: string; state: string; instanceId: string }[];
+    await eventually(async () => ((await tasks()).filter((t) => t.state === 'ready').length === 2 ? true : null), 60_000, 250);
+    const page = await signIn('ann1');
+    const opened: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      const metrics = await openNextTask(page, mixed);
+      const dims = metrics.dims.join('x');
+      opened.push(dims);
+      expect(await page.evaluate(() => window.contour!.grid)).toEqual({ dims: metrics.dims, z0: 0 });
+      await page.keyboard.press('b');
+      await stroke(page, [20, 30, 0], [40, 30, 0]);
+      expect((await pageMaskVoxels(page, 1)).length).toBeGreaterThan(0);
+      await submit(page);
+    }
+    expect(opened.sort()).toEqual(['64x112x1', '96x80x1']);
+    await eventually(async () => ((await tasks()).every((t) => t.state === 'approved') ? true : null), 30_000, 250);
     await page.context().close();
     expect(pageErrors).toEqual([]);
   });
