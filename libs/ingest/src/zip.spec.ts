@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
-import { extractZip } from './zip';
+import { extractZip, looksLikeZip } from './zip';
 
 describe('extractZip', () => {
   it('unpacks the entries to files with their SHA-256 (the receiver reads none again), skips folders and resource forks, and deletes the archive', async () => {
@@ -23,5 +23,23 @@ describe('extractZip', () => {
       expect(f.sha256).toBe(createHash('sha256').update(content).digest('hex'));
     }
     expect(existsSync(archive)).toBe(false);
+  });
+});
+
+describe('looksLikeZip', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zip-head-'));
+  const zip = join(dir, 'a');
+  const dicom = join(dir, 'b');
+  writeFileSync(zip, zipSync({ 'x.dcm': Buffer.from('x') }));
+  writeFileSync(dicom, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM')]));
+  it.each([
+    ['a zip, read from disk', zip, undefined, true],
+    ['a DICOM file, read from disk', dicom, undefined, false],
+    // The first bytes kept while the upload was written: the file is not opened (this path does not exist).
+    ['a zip, from its kept first bytes', join(dir, 'missing'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 9]), true],
+    ['a DICOM file, from its kept first bytes', join(dir, 'missing'), Buffer.alloc(8), false],
+    ['a file shorter than the signature: read from disk', dicom, Buffer.from([0x50]), false],
+  ] as [string, string, Buffer | undefined, boolean][])('%s', async (_name, path, head, expected) => {
+    expect(await looksLikeZip(path, head)).toBe(expected);
   });
 });

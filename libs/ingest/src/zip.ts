@@ -16,7 +16,9 @@ export function isZip(file: { originalname: string; mimetype?: string; path: str
   return /\.zip$/i.test(file.originalname) || file.mimetype === 'application/zip' || file.mimetype === 'application/x-zip-compressed';
 }
 
-export async function looksLikeZip(path: string): Promise<boolean> {
+/** The file starts with the zip signature: from its first bytes when they were kept as it was written, else read again. */
+export async function looksLikeZip(path: string, head?: Buffer): Promise<boolean> {
+  if (head && head.length >= ZIP_MAGIC.length) return head.subarray(0, ZIP_MAGIC.length).equals(ZIP_MAGIC);
   const fh = await open(path, 'r');
   try {
     const head = Buffer.alloc(4);

@@ -38,16 +38,22 @@ export function assertKey(key: string): string {
   return key;
 }
 
-/** A pass-through stream that hashes (SHA-256, the store's key) and counts what flows through it. */
-export function hashingPassThrough(): Transform & { readonly size: number; sha256(): string } {
+/** How many first bytes `hashingPassThrough` keeps. */
+const HEAD_BYTES = 8;
+
+/** A pass-through stream that hashes (SHA-256, the store's key) and counts what flows through it, keeping its first bytes. */
+export function hashingPassThrough(): Transform & { readonly size: number; sha256(): string; head(): Buffer } {
   const hash = createHash('sha256');
   let size = 0;
+  // The first bytes, for a signature check (a zip sent without its name) that would otherwise open the file again.
+  let head = Buffer.alloc(0);
   const stream = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
+      if (head.length < HEAD_BYTES) head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.length)]);
       size += chunk.length;
       done(null, chunk);
     },
   });
-  return Object.defineProperties(stream, { size: { get: () => size }, sha256: { value: () => hash.digest('hex') } }) as Transform & { readonly size: number; sha256(): string };
+  return Object.defineProperties(stream, { size: { get: () => size }, sha256: { value: () => hash.digest('hex') }, head: { value: () => head } }) as Transform & { readonly size: number; sha256(): string; head(): Buffer };
 }

@@ -3,7 +3,8 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { BlobNotFoundError } from './blob-store';
+import { pipeline } from 'node:stream/promises';
+import { BlobNotFoundError, hashingPassThrough } from './blob-store';
 import { FsBlobStore } from './fs-blob-store';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -57,5 +58,19 @@ describe('FsBlobStore', () => {
     const { key } = await store.put(Buffer.from('gone'));
     await store.delete(key);
     expect(await store.exists(key)).toBe(false);
+  });
+});
+
+describe('hashingPassThrough', () => {
+  it('hashes and counts what flows through, and keeps the first 8 bytes across chunks', async () => {
+    const chunks = [Buffer.from([1, 2, 3]), Buffer.from([4]), Buffer.from([5, 6, 7, 8, 9, 10]), Buffer.from([11])];
+    const hashing = hashingPassThrough();
+    const out: Buffer[] = [];
+    hashing.on('data', (c: Buffer) => out.push(c));
+    await pipeline(Readable.from(chunks), hashing);
+    expect(Buffer.concat(out)).toEqual(Buffer.concat(chunks));
+    expect(hashing.size).toBe(11);
+    expect(hashing.sha256()).toBe(createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
+    expect([...hashing.head()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });

@@ -10,7 +10,8 @@ import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
 import { hashingPassThrough } from '@contour/storage';
 
-export type HashedUpload = Express.Multer.File & { sha256: string };
+/** `head`: the file's first bytes (up to 8), kept as it was written. */
+export type HashedUpload = Express.Multer.File & { sha256: string; head: Buffer };
 
 export function hashingDiskStorage(destination: string): StorageEngine {
   // Made now, as multer's own disk storage does: the pipeline must take the file's stream at once (an error on it
@@ -22,7 +23,7 @@ export function hashingDiskStorage(destination: string): StorageEngine {
       const path = join(destination, filename);
       const hashing = hashingPassThrough();
       pipeline(file.stream, hashing, createWriteStream(path)).then(
-        () => cb(null, { destination, filename, path, size: hashing.size, sha256: hashing.sha256() }),
+        () => cb(null, { destination, filename, path, size: hashing.size, sha256: hashing.sha256(), head: hashing.head() }),
         (e) => {
           void rm(path, { force: true })
             .catch(() => undefined)

@@ -45,7 +45,7 @@ export class UploadsController {
     const received: ReceivedFile[] = [];
     try {
       for (const f of files) {
-        if (isZip(f) || (!/\.dcm$/i.test(f.originalname) && (await looksLikeZip(f.path)))) {
+        if (isZip(f) || (!/\.dcm$/i.test(f.originalname) && (await looksLikeZip(f.path, (f as Partial<HashedUpload>).head)))) {
           try {
             received.push(...(await extractZip(f.path, f.originalname)));
           } catch (e) {
