@@ -12,7 +12,7 @@ import { QueueName } from '@contour/queue';
 import { dataPath } from '../support/env';
 import { maskBody } from '../support/masks';
 import { runExport } from '../support/exports';
-import { eventually, startSystem, TestSystem } from '../support/system';
+import { eventually, startSystem, TestSystem, uploadPhantomTask } from '../support/system';
 
 const run = promisify(execFile);
 const PY = '/usr/bin/python3';
@@ -263,5 +263,21 @@ print(json.dumps(best))`;
     expect(ann2.annotations[0].segmentation.counts.length).toBeGreaterThan(1);
     const png = Object.keys(z).find((f) => f.endsWith('.png'))!;
     expect(Buffer.from(z[png]).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it("a manager who reads a task still collecting its reads cannot export the other readers' reads of it (blinding held in the task view only)", async () => {
+    const pm2 = await sys.user('pm2', [Role.Manager]);
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'blind export', settings: { quality: { reads: 2 } } }).expect(201)).body.id;
+    await sys.http().put(`/api/projects/${id}/members/${pm.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager, ProjectRole.Annotator] }).expect(204);
+    await sys.http().put(`/api/projects/${id}/members/${pm2.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager] }).expect(204);
+    await uploadPhantomTask(sys, pm.token, id, 'blind-export', [8, 8, 2]);
+    await sys.http().post(`/api/projects/${id}/tasks/next`).set(bearer(pm)).expect(200);
+    const reads = (u: U, states: string[]) => sys.http().post(`/api/projects/${id}/exports`).set(bearer(u)).send({ options: { labelVersion: 'reads', formats: ['nnunet'], filters: { states } } });
+    const refused = await reads(pm, ['in_annotation', 'approved']).expect(403);
+    expect(refused.body.message).toMatch(/still collecting their reads \(in_annotation\).*Leave those states out/);
+    // Finished tasks only, final labels, or another manager: allowed.
+    await reads(pm, ['approved']).expect(202);
+    await sys.http().post(`/api/projects/${id}/exports`).set(bearer(pm)).send({ options: { formats: ['nnunet'], filters: { states: ['in_annotation'] } } }).expect(202);
+    await reads(pm2, ['in_annotation']).expect(202);
   });
 });

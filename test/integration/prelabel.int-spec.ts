@@ -194,6 +194,9 @@ describe('pre-labelling with ONNX models', () => {
       expect(moved).toMatchObject({ lane: 'interactive', position: 1 });
       const first = (await sys.http().get(`/api/projects/${projectId}/tasks/${queued[0].id}/prelabel`).set(bearer(pm))).body;
       expect(first.position).toBe(2);
+      // The change of lane is audited (it was not).
+      const [expedited] = await sys.db.dataSource.query(`SELECT actor_id, details FROM audit_events WHERE action = 'prelabel.expedited' AND object_id = $1`, [queued[2].id]);
+      expect(expedited).toMatchObject({ actor_id: pm.id, details: { queued: false } });
     } finally {
       await queue.resume();
     }

@@ -78,6 +78,14 @@ describe('privacy hold of images with burned-in text', () => {
     expect((await qido(pm).expect(200)).body).toHaveLength(2);
     expect([200, 204]).toContain((await qido(ann)).status);
     expect((await qido(ann)).body.length ?? 0).toBe(0);
+    // So does the instance listing (it listed them to everyone, with their UIDs, sizes and flags).
+    const listed = async (u: U) => ((await sys.http().get(`/api/projects/${projectId}/instances`).set(bearer(u)).expect(200)).body as { total: number; items: { id: string }[] });
+    const heldIds = held.items.map((i) => i.id).sort();
+    expect((await listed(pm)).items.map((i) => i.id)).toEqual(expect.arrayContaining(heldIds));
+    const annList = await listed(ann);
+    expect(annList.total).toBe(2);
+    expect(annList.items.map((i) => i.id)).not.toEqual(expect.arrayContaining([heldIds[0]]));
+    expect(annList.items).toHaveLength(2);
     // Study and series searches: the held study and series are not listed to annotators, nor counted (they were).
     const studyCounts = async (u: U) =>
       Object.fromEntries(((await sys.http().get(`/dicom-web/projects/${projectId}/studies?includefield=00201208`).set(bearer(u)).expect(200)).body as DicomJson[]).map((d) => [d['0020000D'].Value[0], d['00201208'].Value[0]]));

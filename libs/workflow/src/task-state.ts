@@ -30,6 +30,9 @@ export enum TaskState {
 
 export const TERMINAL_STATES: readonly TaskState[] = [TaskState.Approved, TaskState.Cancelled];
 
+/** States in which a task collects (or re-collects, in rework) its independent reads: its readers are blinded. */
+export const COLLECTING_STATES: readonly string[] = [TaskState.Ready, TaskState.InAnnotation, TaskState.Rework];
+
 export enum TaskEvent {
   StartPrelabel = 'start-prelabel',
   PrelabelDone = 'prelabel-done',

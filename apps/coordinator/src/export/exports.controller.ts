@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Res, StreamableFile } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Inject, NotFoundException, Param, Post, Res, StreamableFile } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -10,6 +10,7 @@ import { balanceReportHtml, type BalanceReport } from '@contour/dataset';
 import { DatasetExport, Project, ProjectRole } from '@contour/db';
 import { ExportOptions } from '@contour/export';
 import { JobName, JobQueue } from '@contour/queue';
+import { COLLECTING_STATES } from '@contour/workflow';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 
 const uuid = { schema: z.uuid() };
@@ -32,11 +33,30 @@ export class ExportsController {
   async create(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Body() body: { name?: string; options?: unknown }) {
     const parsed = ExportOptions.safeParse(body?.options ?? {});
     if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`));
+    await this.assertStaysBlind(p, projectId, parsed.data);
     const name = typeof body?.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 200) : `export ${new Date().toISOString()}`;
     const exp = await this.dataSource.getRepository(DatasetExport).save({ projectId, name, options: parsed.data as unknown as Record<string, unknown>, createdBy: p.userId });
     await this.jobs.add(JobName.ExportDataset, { exportId: exp.id }, { jobId: `export-${exp.id}` });
     await this.audit.record(actorOf(p), { action: 'export.requested', objectType: 'export', objectId: exp.id, projectId, details: { name, formats: parsed.data.formats } });
     return { id: exp.id, state: exp.state, progress: `/api/projects/${projectId}/exports/${exp.id}` };
+  }
+
+  /**
+   * A manager who also annotates tasks still collecting their reads would see the other readers' work in an export
+   * of every reader's read: refused, naming what to change (blinding holds for them in the task view too).
+   */
+  private async assertStaysBlind(p: Principal, projectId: string, options: z.infer<typeof ExportOptions>) {
+    if (options.labelVersion !== 'reads') return;
+    const collecting = options.filters.states.filter((s) => COLLECTING_STATES.includes(s));
+    if (!collecting.length) return;
+    const [{ n }]: { n: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM tasks t
+        WHERE t.project_id = $1 AND t.state = ANY($2)
+          AND (EXISTS (SELECT 1 FROM task_reads r WHERE r.task_id = t.id AND r.kind = 'annotation' AND $3 IN (r.annotator_id, r.assigned_to, r.previous_annotator_id))
+               OR EXISTS (SELECT 1 FROM label_versions v WHERE v.task_id = t.id AND v.author_id = $3 AND v.kind IN ('read', 'read-draft')))`,
+      [projectId, collecting, p.userId],
+    );
+    if (n) throw new ForbiddenException(`You read ${n} task(s) of this project that are still collecting their reads (${collecting.join(', ')}); an export of every reader's read of them would show you the others' work. Leave those states out, export the final labels, or ask another manager`);
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })

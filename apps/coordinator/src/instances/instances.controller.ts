@@ -10,6 +10,7 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { Instance, ProjectRole, Series } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { heldInstanceSql } from '@contour/deid';
 import { SeriesNifti } from '@contour/prelabel';
 import { PrivacyHold } from '../ingest/privacy-hold.service';
 
@@ -151,17 +152,25 @@ export class InstancesController {
     return niftiResponse(Readable.from([nifti]), nifti.length, instanceId, q.format, req, res);
   }
 
+  /**
+   * The project's instances (header summaries, no identifying values), by series and instance number. Annotators and
+   * reviewers are not listed the images held for a privacy review or excluded after one (as in QIDO-RS).
+   */
   @Access({ project: { param: 'projectId' } })
   @Get('instances')
-  async instances(@Param('projectId', uuid) projectId: string, @Query({ schema: ListQuery }) q: z.infer<typeof ListQuery>) {
-    const where = { projectId, ...(q.seriesId ? { seriesId: q.seriesId } : {}) };
-    const [items, total] = await this.dataSource.getRepository(Instance).findAndCount({
-      where,
-      select: { id: true, seriesId: true, sopInstanceUid: true, sopClassUid: true, transferSyntaxUid: true, instanceNumber: true, rows: true, columns: true, numberOfFrames: true, sizeBytes: true, flags: true, createdAt: true },
-      order: { seriesId: 'ASC', instanceNumber: 'ASC', createdAt: 'ASC' },
-      take: q.limit,
-      skip: q.offset,
-    });
+  async instances(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Query({ schema: ListQuery }) q: z.infer<typeof ListQuery>) {
+    const hidden = await this.privacy.hiddenFlags(p, projectId);
+    const where = `i.project_id = $1 AND ($2::uuid IS NULL OR i.series_id = $2) AND ($3::text[] IS NULL OR NOT ${heldInstanceSql('i', 3)})`;
+    const params = [projectId, q.seriesId ?? null, hidden];
+    const [items, [{ total }]] = await Promise.all([
+      this.dataSource.query(
+        `SELECT i.id, i.series_id AS "seriesId", i.sop_instance_uid AS "sopInstanceUid", i.sop_class_uid AS "sopClassUid", i.transfer_syntax_uid AS "transferSyntaxUid",
+                i.instance_number AS "instanceNumber", i.rows, i.columns, i.number_of_frames AS "numberOfFrames", i.size_bytes AS "sizeBytes", i.flags, i.created_at AS "createdAt"
+           FROM instances i WHERE ${where} ORDER BY i.series_id, i.instance_number, i.created_at LIMIT $4 OFFSET $5`,
+        [...params, q.limit, q.offset],
+      ),
+      this.dataSource.query(`SELECT count(*)::int AS total FROM instances i WHERE ${where}`, params),
+    ]);
     return { total, items };
   }
 

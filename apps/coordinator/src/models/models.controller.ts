@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { readFile, rm } from 'node:fs/promises';
 import { z } from 'zod';
+import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { Project, ProjectRole, Role, Task } from '@contour/db';
 import { parseProjectSettings } from '@contour/workflow';
@@ -26,6 +27,7 @@ export class ModelsController implements OnApplicationBootstrap {
     private readonly jobs: JobQueue,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
+    private readonly audit: AuditService,
   ) {}
 
   async onApplicationBootstrap() {
@@ -91,7 +93,7 @@ export class ModelsController implements OnApplicationBootstrap {
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator, ProjectRole.Manager] } })
   @Post('projects/:projectId/tasks/:taskId/prelabel')
-  async expedite(@Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string) {
+  async expedite(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('taskId', uuid) taskId: string) {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId, projectId });
     if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
     if (task.state !== 'prelabelling') throw new BadRequestException(`The task is ${task.state}: its pre-label step is over`);
@@ -102,6 +104,7 @@ export class ModelsController implements OnApplicationBootstrap {
       await job.updateData({ ...job.data, lane: 'interactive' });
     }
     else if (!job) await this.jobs.add(JobName.PrelabelTask, { taskId, lane: 'interactive' }, { jobId: prelabelJobId(taskId, models), priority: LANE_PRIORITY.interactive });
+    await this.audit.record(actorOf(p), { action: 'prelabel.expedited', objectType: 'task', objectId: taskId, projectId, details: { queued: !job } });
     return this.status(projectId, taskId);
   }
 

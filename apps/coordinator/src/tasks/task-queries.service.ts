@@ -8,15 +8,13 @@ import { actorOf, Principal } from '@contour/auth';
 import { ConsensusResult, entityOf, LabelProtocol, LabelVersion, preparedQuery, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { classificationAgreement, PairScore, pairMeans } from '@contour/consensus';
-import { questionAnswers, TaskState, taskImageSource } from '@contour/workflow';
+import { COLLECTING_STATES, questionAnswers, TaskState, taskImageSource } from '@contour/workflow';
 import { TaskGrid } from '@contour/tasks';
 
 type Row = Record<string, unknown>;
 
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
-/** States in which a task collects (or re-collects, in rework) its independent reads: the readers are blinded. */
-const COLLECTING: string[] = [TaskState.Ready, TaskState.InAnnotation, TaskState.Rework];
 
 @Injectable()
 export class TaskQueries {
@@ -46,7 +44,7 @@ export class TaskQueries {
     const reviewer = (p.projectRoles ?? []).includes(ProjectRole.Reviewer);
     // Blinding holds for whoever reads the task while it collects its reads, a manager who also annotates included
     // (they saw the others' reads before).
-    const blinded = COLLECTING.includes(task.state) && (annotatedByMe || authoredRead);
+    const blinded = COLLECTING_STATES.includes(task.state) && (annotatedByMe || authoredRead);
     const seesAll = !blinded && (this.isManager(p) || (reviewer && OPEN_BOOK.includes(task.state) && !annotatedByMe && !authoredRead));
     return {
       seesAll,
