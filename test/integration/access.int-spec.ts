@@ -42,6 +42,7 @@ const ROUTES: RouteCase[] = [
   { method: 'get', path: `/api/projects/${P}/studies/00000000-0000-4000-8000-000000000000/deid-report`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/instances`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/instances/00000000-0000-4000-8000-000000000000/file`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
+  { method: 'get', path: `/api/projects/${P}/instances/00000000-0000-4000-8000-000000000000/volume`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'get', path: `/api/projects/${P}/ae-routes`, allowed: ['admin', 'manager'] },
   { method: 'put', path: `/api/projects/${P}/ae-routes/:ae`, allowed: ['admin', 'manager'] },
   { method: 'delete', path: `/api/projects/${P}/ae-routes/:ae`, allowed: ['admin', 'manager'] },
