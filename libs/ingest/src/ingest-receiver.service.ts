@@ -58,51 +58,58 @@ export class IngestReceiver {
     return batch;
   }
 
-  /** Stores the files, records them and queues one ingest job per file. Returns the new item ids. */
+  /**
+   * Stores the files, records them (with their audit lines) and queues them, a few files per ingest job. Returns the
+   * new item ids.
+   */
   async addFiles(batch: IngestBatch, files: ReceivedFile[], actor: Actor): Promise<string[]> {
     const ids: string[] = [];
     // In groups: each group's files are written and their items committed under a shared lock on their content
     // keys, so a concurrent clean-up of the same content (raw-blob-lock.ts) either sees the new items or has
     // finished deleting before the files are written again. Each group's items are queued as soon as they are
-    // committed: a later group failing leaves none of them waiting without a job.
+    // committed: a later group failing leaves none of them waiting without a job. One commit per group (items and
+    // audit lines together): a C-STORE sender waits for it before sending the next image.
     for (let start = 0; start < files.length; start += RECEIVE_GROUP) {
       const group = files.slice(start, start + RECEIVE_GROUP);
       const keys: string[] = [];
       for (const file of group) keys.push(file.sha256 ?? (await sha256File(file.path)));
       const saved = await this.dataSource.transaction(async (m) => {
         await m.query(`SELECT pg_advisory_xact_lock_shared(k) FROM unnest($1::bigint[]) AS k`, [[...new Set(keys.map(rawBlobLockId))]]);
-        const rows: Partial<IngestItem>[] = [];
+        const sizes: number[] = [];
         for (const [i, file] of group.entries()) {
           const stored = await this.blobs.putFile(file.path);
           if (stored.key !== keys[i]) throw new Error(`${file.name} changed while it was being received (hash ${keys[i]}, then ${stored.key})`);
-          rows.push({ batchId: batch.id, projectId: batch.projectId, fileName: file.name, rawBlobKey: stored.key, sizeBytes: String(stored.size), status: IngestItemStatus.Queued });
+          sizes.push(stored.size);
         }
-        return m.getRepository(IngestItem).save(rows);
+        const items: { id: string; file_name: string; size_bytes: string }[] = await m.query(
+          `INSERT INTO ingest_items (batch_id, project_id, file_name, raw_blob_key, size_bytes, status)
+           SELECT $1, $2, f.name, f.key, f.size, $6 FROM unnest($3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS f(name, key, size, n) ORDER BY f.n
+           RETURNING id, file_name, size_bytes`,
+          [batch.id, batch.projectId, group.map((f) => f.name), keys, sizes, IngestItemStatus.Queued],
+        );
+        await this.audit.recordMany(
+          actor,
+          items.map((item) => ({ action: 'ingest.item.received', objectType: 'ingest_item', objectId: item.id, projectId: batch.projectId, details: { batchId: batch.id, fileName: item.file_name, sizeBytes: Number(item.size_bytes) } })),
+          m,
+        );
+        return items.map((item) => item.id);
       });
-      await this.queueItems(batch, saved, actor);
-      ids.push(...saved.map((i) => i.id));
+      await this.queueItems(saved);
+      ids.push(...saved);
     }
     return ids;
   }
 
-  private async queueItems(batch: IngestBatch, saved: IngestItem[], actor: Actor) {
-    await this.audit.recordMany(
-      actor,
-      saved.map((item) => ({
-        action: 'ingest.item.received',
-        objectType: 'ingest_item',
-        objectId: item.id,
-        projectId: batch.projectId,
-        details: { batchId: batch.id, fileName: item.fileName, sizeBytes: Number(item.sizeBytes) },
-      })),
-    );
-    // Files are processed in chunks: one job per file would cost more in queue round trips than the work
-    // itself for small slices. The first item id names the job, so a redelivered request never adds a second.
-    const chunks: IngestItem[][] = [];
-    for (let i = 0; i < saved.length; i += INGEST_CHUNK) chunks.push(saved.slice(i, i + INGEST_CHUNK));
+  /**
+   * Files are processed in chunks: one job per file would cost more in queue round trips than the work itself for
+   * small slices. The first item id names the job, so a redelivered request never adds a second.
+   */
+  private async queueItems(itemIds: string[]) {
+    const chunks: string[][] = [];
+    for (let i = 0; i < itemIds.length; i += INGEST_CHUNK) chunks.push(itemIds.slice(i, i + INGEST_CHUNK));
     await this.jobs.addBulk(
       JobName.IngestFiles,
-      chunks.map((chunk) => ({ data: { itemIds: chunk.map((i) => i.id) }, options: { jobId: `ingest-${chunk[0].id}` } })),
+      chunks.map((chunk) => ({ data: { itemIds: chunk }, options: { jobId: `ingest-${chunk[0]}` } })),
     );
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -46,6 +46,21 @@ describe('FsBlobStore', () => {
     await writeFile(path, 'spooled');
     const { key } = await store.putFile(path);
     expect((await store.getBuffer(key)).toString()).toBe('spooled');
+  });
+
+  it('moves a spooled file straight into place, without a pass through tmp/', async () => {
+    const path = join(root, 'upload.bin');
+    await writeFile(path, 'hashed on arrival');
+    expect(await store.putFile(path)).toEqual({ key: sha(Buffer.from('hashed on arrival')), size: 17 });
+    expect(await stat(path).catch(() => null)).toBeNull();
+    expect(await readdir(join(root, 'tmp')).catch(() => [])).toEqual([]);
+  });
+
+  it('writes again into an object directory removed behind its back (it remembers the directories it made)', async () => {
+    const first = await store.put(Buffer.from('one'));
+    await rm(join(root, 'objects', first.key.slice(0, 2)), { recursive: true });
+    const again = await store.put(Buffer.from('one'));
+    expect((await store.getBuffer(again.key)).toString()).toBe('one');
   });
 
   it('reports a missing key clearly and rejects malformed keys', async () => {

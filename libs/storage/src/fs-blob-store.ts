@@ -22,9 +22,28 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, 'objects', key.slice(0, 2), key.slice(2, 4), key);
   }
 
+  /** Directories this process made or found: each is made once, not on every write (objects are deleted, never their directories). */
+  private readonly dirs = new Set<string>();
+
+  private async ensureDir(dir: string) {
+    if (this.dirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+  }
+
+  /** Renames into `target`'s directory, making it first if it is not there (or no longer: removed by hand). */
+  private async renameInto(from: string, target: string) {
+    await this.ensureDir(dirname(target));
+    await rename(from, target).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT' || !this.dirs.delete(dirname(target))) throw e;
+      await this.ensureDir(dirname(target));
+      await rename(from, target);
+    });
+  }
+
   private async tmpPath() {
     const dir = join(this.root, 'tmp');
-    await mkdir(dir, { recursive: true });
+    await this.ensureDir(dir);
     return join(dir, `${process.pid}-${randomUUID()}`);
   }
 
@@ -33,7 +52,7 @@ export class FsBlobStore implements BlobStore {
     const counter = hashingPassThrough();
     try {
       await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, counter, createWriteStream(tmp));
-      return await this.commit(tmp, counter.sha256(), counter.size);
+      return await this.commit(tmp, counter.sha256());
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;
@@ -42,28 +61,32 @@ export class FsBlobStore implements BlobStore {
 
   async putFile(path: string): Promise<StoredBlob> {
     const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(path)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    const key = hash.digest('hex');
+    try {
+      // Synced where it lies and renamed straight into place (the rename, after the sync, makes it visible).
+      return await this.commit(path, key);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
     }
+    // Another filesystem: copied into tmp/ first.
     const tmp = await this.tmpPath();
-    await rename(path, tmp).catch(async (e: NodeJS.ErrnoException) => {
-      // Different filesystem: copy through a stream instead.
-      if (e.code !== 'EXDEV') throw e;
-      await pipeline(createReadStream(path), createWriteStream(tmp));
-      await unlink(path);
-    });
-    return this.commit(tmp, hash.digest('hex'), size);
+    await pipeline(createReadStream(path), createWriteStream(tmp));
+    await unlink(path);
+    return this.commit(tmp, key);
   }
 
-  private async commit(tmp: string, key: string, size: number): Promise<StoredBlob> {
-    const handle = await open(tmp, 'r');
-    await handle.sync();
-    await handle.close();
-    const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
-    await rename(tmp, target);
+  /** Syncs `file` and renames it into place as object `key`. */
+  private async commit(file: string, key: string): Promise<StoredBlob> {
+    const handle = await open(file, 'r');
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await this.renameInto(file, this.pathOf(key));
     return { key, size };
   }
 
