@@ -60,6 +60,15 @@ describe('ingest under concurrency', () => {
     expect(report.rows.find((r: { keyword: string }) => r.keyword === 'PatientName')).toMatchObject({ instances: 40 });
   });
 
+  it('an item processed again (a redelivered job) answers its outcome and changes nothing; an unknown item is a terminal error', async () => {
+    const [done] = await sys.db.dataSource.query(`SELECT id, instance_id, attempts, updated_at FROM ingest_items WHERE project_id = $1 AND status = 'stored' LIMIT 1`, [projectId]);
+    const pipeline = sys.app.get(IngestPipeline);
+    expect(await pipeline.process(done.id)).toEqual({ itemId: done.id, status: 'stored', instanceId: done.instance_id, reasonCode: null });
+    const [after] = await sys.db.dataSource.query(`SELECT attempts, updated_at FROM ingest_items WHERE id = $1`, [done.id]);
+    expect(after).toEqual({ attempts: done.attempts, updated_at: done.updated_at });
+    await expect(pipeline.process('00000000-0000-4000-8000-000000000000')).rejects.toThrow(/does not exist/);
+  });
+
   describe('the same file arriving again while the first copy is cleaned up (it could be deleted under the second: a lost file)', () => {
     const file = ctPhantomSeries({ seed: 'raw-race', slices: 1, rows: 16, columns: 16, patient: { name: 'Raw^Race', id: 'RAW-1' } }).files[0];
     const spool = () => {

@@ -7,7 +7,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
-import { IngestItem, IngestItemStatus, Instance, preparedQuery, Project } from '@contour/db';
+import { entityOf, IngestItem, IngestItemStatus, Instance, preparedQuery, Project } from '@contour/db';
 import { deidentify, DeidResult, mergeReports } from '@contour/deid';
 import { rawBlobLockId } from './raw-blob-lock';
 import { DicomRejection, ParsedDicom, readDicom, storedTransferSyntax, writePreservingPixelData } from '@contour/dicom';
@@ -126,23 +126,33 @@ export class IngestPipeline {
   ) {}
 
   async process(itemId: string): Promise<IngestOutcome> {
-    const items = this.dataSource.getRepository(IngestItem);
-    const item = await items.findOneBy({ id: itemId });
-    if (!item) throw new TerminalJobError(`Ingest item ${itemId} does not exist (deleted with its project?)`);
-    if (FINAL.includes(item.status)) return { itemId, status: item.status, instanceId: item.instanceId, reasonCode: item.reasonCode };
-    await items.update(itemId, { status: IngestItemStatus.Processing, attempts: item.attempts + 1 });
+    // The item marked as being processed, with its project's settings: one statement (this runs for every file).
+    const [started] = await preparedQuery<{ item: Record<string, unknown>; settings: Project['settings'] }>(
+      this.dataSource,
+      'ingest-start-item',
+      `UPDATE ingest_items i SET status = $3, attempts = i.attempts + 1, updated_at = now() FROM projects p
+        WHERE i.id = $1 AND p.id = i.project_id AND i.status <> ALL($2::text[])
+        RETURNING row_to_json(i) AS item, p.settings`,
+      [itemId, FINAL, IngestItemStatus.Processing],
+    );
+    if (!started) {
+      const done = await this.dataSource.getRepository(IngestItem).findOneBy({ id: itemId });
+      if (!done) throw new TerminalJobError(`Ingest item ${itemId} does not exist (deleted with its project?)`);
+      if (FINAL.includes(done.status)) return { itemId, status: done.status, instanceId: done.instanceId, reasonCode: done.reasonCode };
+      throw new TerminalJobError(`Project ${done.projectId} no longer exists`);
+    }
+    const item = entityOf<IngestItem>(started.item);
+    const settings = parseProjectSettings(started.settings);
 
     const raw = await this.blobs.getBuffer(item.rawBlobKey);
-    const project = await this.dataSource.getRepository(Project).findOneBy({ id: item.projectId });
-    if (!project) throw new TerminalJobError(`Project ${item.projectId} no longer exists`);
     if (looksLikeNifti(item.fileName, raw)) {
-      const outcome = await this.nifti.ingest(item, raw, parseProjectSettings(project.settings), (code, reason) => this.quarantine(item, code, reason));
+      const outcome = await this.nifti.ingest(item, raw, settings, (code, reason) => this.quarantine(item, code, reason));
       if (outcome.status !== IngestItemStatus.Quarantined) await this.dropRawIfUnused(item);
       return outcome;
     }
     let prepared: PreparedInstance;
     try {
-      prepared = await this.prepare(raw, parseProjectSettings(project.settings), await this.secret.get());
+      prepared = await this.prepare(raw, settings, await this.secret.get());
     } catch (e) {
       if (e instanceof DicomRejection) return this.quarantine(item, e.code, e.message);
       if (e instanceof PixelDecodeError) return this.quarantine(item, e.code, e.message);
