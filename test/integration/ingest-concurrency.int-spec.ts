@@ -60,12 +60,17 @@ describe('ingest under concurrency', () => {
     expect(report.rows.find((r: { keyword: string }) => r.keyword === 'PatientName')).toMatchObject({ instances: 40 });
   });
 
-  it('an item processed again (a redelivered job) answers its outcome and changes nothing; an unknown item is a terminal error', async () => {
-    const [done] = await sys.db.dataSource.query(`SELECT id, instance_id, attempts, updated_at FROM ingest_items WHERE project_id = $1 AND status = 'stored' LIMIT 1`, [projectId]);
+  it('an item processed again (a redelivered job) answers its outcome and changes nothing but deleting a received file left behind; an unknown item is a terminal error', async () => {
+    // The received file of slice 0 (the same bytes again), as if a crash had kept it from being deleted.
+    const slice = ctPhantomSeries({ seed: 'concurrency', slices: 40, rows: 64, columns: 64, patient: { name: 'Race^Condition', id: 'RACE-1' } }).files[0];
+    const blobs = sys.app.get<BlobStore>(BLOB_STORE);
+    const { key } = await blobs.put(slice);
+    const [done] = await sys.db.dataSource.query(`SELECT id, instance_id, attempts, updated_at FROM ingest_items WHERE project_id = $1 AND raw_blob_key = $2`, [projectId, key]);
     const pipeline = sys.app.get(IngestPipeline);
     expect(await pipeline.process(done.id)).toEqual({ itemId: done.id, status: 'stored', instanceId: done.instance_id, reasonCode: null });
     const [after] = await sys.db.dataSource.query(`SELECT attempts, updated_at FROM ingest_items WHERE id = $1`, [done.id]);
     expect(after).toEqual({ attempts: done.attempts, updated_at: done.updated_at });
+    expect(await blobs.exists(key)).toBe(false);
     await expect(pipeline.process('00000000-0000-4000-8000-000000000000')).rejects.toThrow(/does not exist/);
   });
 
@@ -136,7 +141,7 @@ describe('ingest under concurrency', () => {
         // A receiver in the middle of writing the same file: it holds the shared lock and has not committed its item.
         await receiver.query('BEGIN');
         await receiver.query(`SELECT pg_advisory_xact_lock_shared($1::bigint)`, [rawBlobLockId(key)]);
-        const cleaning = (sys.app.get(IngestPipeline) as unknown as { dropRawIfUnused(item: IngestItem): Promise<void> }).dropRawIfUnused(done);
+        const cleaning = sys.app.get(IngestPipeline).dropRawsIfUnused([done]);
         expect(await settled(cleaning)).toBe(false);
         // Its item (as a worker has it: no job of this test's making will process it) commits, and the lock goes.
         await receiver.query(`INSERT INTO ingest_items (batch_id, project_id, file_name, raw_blob_key, size_bytes, status) VALUES ($1, $2, 'again.dcm', $3, $4, 'processing')`, [done.batchId, projectId, key, String(file.length)]);

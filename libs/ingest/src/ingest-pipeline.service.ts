@@ -9,7 +9,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, systemActor } from '@contour/audit';
 import { entityOf, IngestItem, IngestItemStatus, Instance, preparedQuery, Project } from '@contour/db';
 import { deidentify, DeidResult, mergeReports } from '@contour/deid';
-import { rawBlobLockId } from './raw-blob-lock';
+import { rawBlobLockIds } from './raw-blob-lock';
 import { DicomRejection, ParsedDicom, readDicom, storedTransferSyntax, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, TerminalJobError } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
@@ -125,7 +125,30 @@ export class IngestPipeline {
     private readonly nifti: NiftiIngest,
   ) {}
 
-  async process(itemId: string): Promise<IngestOutcome> {
+  /**
+   * Processes one received file. What is left once it is stored (its received file to delete, its series' geometry
+   * to check) goes into `after` when given, for `finish` to do once for a whole job's files (a few statements instead
+   * of a few per file); without it, it is done before this returns.
+   */
+  async process(itemId: string, after?: IngestAftercare): Promise<IngestOutcome> {
+    const own = after ?? newAftercare();
+    const outcome = await this.processOne(itemId, own);
+    if (!after) await this.finish(own);
+    return outcome;
+  }
+
+  /** The work `process` left in `after`: the series' geometry jobs queued, the received files no longer needed deleted. */
+  async finish(after: IngestAftercare): Promise<void> {
+    for (const seriesId of after.series) {
+      // After the commit, so the geometry job sees this instance. Debounced: the geometry of a series is
+      // (re)built once its instances stop arriving for a moment.
+      await this.jobs.add(JobName.SeriesGeometry, { seriesId }, { delay: GEOMETRY_DEBOUNCE_MS, deduplication: { id: `geometry-${seriesId}`, ttl: GEOMETRY_DEBOUNCE_MS, extend: true, replace: true } });
+    }
+    after.series.clear();
+    if (after.raws.length) await this.dropRawsIfUnused(after.raws.splice(0));
+  }
+
+  private async processOne(itemId: string, after: IngestAftercare): Promise<IngestOutcome> {
     // The item marked as being processed, with its project's settings: one statement (this runs for every file).
     const [started] = await preparedQuery<{ item: Record<string, unknown>; settings: Project['settings'] }>(
       this.dataSource,
@@ -138,7 +161,11 @@ export class IngestPipeline {
     if (!started) {
       const done = await this.dataSource.getRepository(IngestItem).findOneBy({ id: itemId });
       if (!done) throw new TerminalJobError(`Ingest item ${itemId} does not exist (deleted with its project?)`);
-      if (FINAL.includes(done.status)) return { itemId, status: done.status, instanceId: done.instanceId, reasonCode: done.reasonCode };
+      if (FINAL.includes(done.status)) {
+        // Done before (a redelivered job): its received file goes now if a crash kept it from going then.
+        if (done.status !== IngestItemStatus.Quarantined) after.raws.push(done);
+        return { itemId, status: done.status, instanceId: done.instanceId, reasonCode: done.reasonCode };
+      }
       throw new TerminalJobError(`Project ${done.projectId} no longer exists`);
     }
     const item = entityOf<IngestItem>(started.item);
@@ -147,7 +174,7 @@ export class IngestPipeline {
     const raw = await this.blobs.getBuffer(item.rawBlobKey);
     if (looksLikeNifti(item.fileName, raw)) {
       const outcome = await this.nifti.ingest(item, raw, settings, (code, reason) => this.quarantine(item, code, reason));
-      if (outcome.status !== IngestItemStatus.Quarantined) await this.dropRawIfUnused(item);
+      if (outcome.status !== IngestItemStatus.Quarantined) after.raws.push(item);
       return outcome;
     }
     let prepared: PreparedInstance;
@@ -164,12 +191,8 @@ export class IngestPipeline {
     // Blob keys are the SHA-256 of the content: the received file's key is its hash.
     const sourceHash = item.rawBlobKey;
     const { seriesId, ...outcome } = await this.index(item, prepared, stored, sourceHash);
-    if (outcome.status === IngestItemStatus.Stored && seriesId) {
-      // After the commit, so the geometry job sees this instance. Debounced: the geometry of a series is
-      // (re)built once its instances stop arriving for a moment.
-      await this.jobs.add(JobName.SeriesGeometry, { seriesId }, { delay: GEOMETRY_DEBOUNCE_MS, deduplication: { id: `geometry-${seriesId}`, ttl: GEOMETRY_DEBOUNCE_MS, extend: true, replace: true } });
-    }
-    if (outcome.status !== IngestItemStatus.Quarantined) await this.dropRawIfUnused(item);
+    if (outcome.status === IngestItemStatus.Stored && seriesId) after.series.add(seriesId);
+    if (outcome.status !== IngestItemStatus.Quarantined) after.raws.push(item);
     return outcome;
   }
 
@@ -317,22 +340,35 @@ export class IngestPipeline {
     return { itemId: item.id, status: IngestItemStatus.Quarantined, reasonCode: code };
   }
 
-  /** The received file holds identifying data: keep it only while some item still needs it. */
-  private async dropRawIfUnused(item: IngestItem) {
-    // Still needed by another item of the same file not yet done (or quarantined), or stored unchanged as an
-    // instance (a file that needed no change has the same content key). Checked and deleted under the key's
-    // advisory lock, which receivers share while they write the same content and commit its item
-    // (raw-blob-lock.ts): a copy arriving now is either seen here or written again after the delete.
+  /**
+   * The received files hold identifying data: each is kept only while some other item still needs it. Checked and
+   * deleted under their keys' advisory locks, which receivers share while they write the same content and commit its
+   * item (raw-blob-lock.ts): a copy arriving now is either seen here or written again after the delete.
+   */
+  async dropRawsIfUnused(items: Pick<IngestItem, 'id' | 'rawBlobKey'>[]): Promise<void> {
+    const keys = [...new Set(items.map((i) => i.rawBlobKey))];
     await this.dataSource.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [rawBlobLockId(item.rawBlobKey)]);
-      const [{ needed }] = await preparedQuery<{ needed: boolean }>(
+      await m.query(`SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, [rawBlobLockIds(keys)]);
+      // Still needed by another item of the same file not yet done (or quarantined), or stored unchanged as an
+      // instance (a file that needed no change has the same content key).
+      const needed = await preparedQuery<{ key: string }>(
         m,
-        'ingest-raw-needed',
-        `SELECT EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = $1 AND id <> $2 AND status = ANY($3::text[]))
-             OR EXISTS (SELECT 1 FROM instances WHERE blob_key = $1) AS needed`,
-        [item.rawBlobKey, item.id, [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]],
+        'ingest-raws-needed',
+        `SELECT k.key FROM unnest($1::text[]) AS k(key)
+          WHERE EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = k.key AND id <> ALL($2::uuid[]) AND status = ANY($3::text[]))
+             OR EXISTS (SELECT 1 FROM instances WHERE blob_key = k.key)`,
+        [keys, items.map((i) => i.id), [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]],
       );
-      if (!needed) await this.blobs.delete(item.rawBlobKey);
+      const keep = new Set(needed.map((r) => r.key));
+      for (const key of keys) if (!keep.has(key)) await this.blobs.delete(key);
     });
   }
 }
+
+/** What `IngestPipeline.process` leaves for `finish`: received files that may be deleted, series to check. */
+export interface IngestAftercare {
+  raws: Pick<IngestItem, 'id' | 'rawBlobKey'>[];
+  series: Set<string>;
+}
+
+export const newAftercare = (): IngestAftercare => ({ raws: [], series: new Set() });

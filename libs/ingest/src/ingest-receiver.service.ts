@@ -8,7 +8,7 @@ import { Actor, AuditService } from '@contour/audit';
 import { IngestBatch, IngestItem, IngestItemStatus, IngestSource } from '@contour/db';
 import { importJobId, JOB_QUEUE, JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { rawBlobLockId, sha256File } from './raw-blob-lock';
+import { rawBlobLockIds, sha256File } from './raw-blob-lock';
 
 /** Files per ingest job: big enough to amortise the queue round trip, small enough to spread over workers. */
 export const INGEST_CHUNK = 8;
@@ -74,7 +74,7 @@ export class IngestReceiver {
       const keys: string[] = [];
       for (const file of group) keys.push(file.sha256 ?? (await sha256File(file.path)));
       const saved = await this.dataSource.transaction(async (m) => {
-        await m.query(`SELECT pg_advisory_xact_lock_shared(k) FROM unnest($1::bigint[]) AS k`, [[...new Set(keys.map(rawBlobLockId))]]);
+        await m.query(`SELECT pg_advisory_xact_lock_shared(k) FROM unnest($1::bigint[]) AS k`, [rawBlobLockIds(keys)]);
         const sizes: number[] = [];
         for (const [i, file] of group.entries()) {
           const stored = await this.blobs.putFile(file.path);

@@ -13,6 +13,14 @@ export function rawBlobLockId(key: string): string {
   return BigInt.asIntN(64, BigInt(`0x${key.slice(0, 16)}`)).toString();
 }
 
+/**
+ * The advisory lock ids of several keys, distinct and in ascending order: everyone who takes several of these locks
+ * takes them in this order, so two never wait on each other.
+ */
+export function rawBlobLockIds(keys: string[]): string[] {
+  return [...new Set(keys.map(rawBlobLockId))].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
+}
+
 /** The SHA-256 (hex) of a file: its blob key before it is written to the store. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DicomWebImporter, IngestPipeline } from '@contour/ingest';
+import { DicomWebImporter, IngestPipeline, newAftercare } from '@contour/ingest';
 import { JobContext, JobHandler, JobName } from '@contour/queue';
 
 @Injectable()
@@ -12,20 +12,26 @@ export class IngestProcessor {
   /**
    * Items are processed one after another; each is idempotent, so a redelivered chunk skips finished ones.
    * An item that still fails on the job's last attempt is quarantined with the error, so neither it nor the
-   * rest of its chunk is lost.
+   * rest of its chunk is lost. What storing them left (received files to delete, series to check) is done once for
+   * the chunk, also when an item fails.
    */
   @JobHandler(JobName.IngestFiles)
   async handle(job: JobContext<JobName.IngestFiles>) {
     const outcomes = [];
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    for (const [i, itemId] of job.data.itemIds.entries()) {
-      try {
-        outcomes.push(await this.pipeline.process(itemId));
-      } catch (e) {
-        if (!lastAttempt) throw e;
-        outcomes.push(await this.pipeline.quarantineById(itemId, 'processing-failed', `Processing failed after ${job.attemptsMade + 1} attempts (${(e as Error).message}); an admin can re-process it from the quarantine once the cause is fixed`));
+    const after = newAftercare();
+    try {
+      for (const [i, itemId] of job.data.itemIds.entries()) {
+        try {
+          outcomes.push(await this.pipeline.process(itemId, after));
+        } catch (e) {
+          if (!lastAttempt) throw e;
+          outcomes.push(await this.pipeline.quarantineById(itemId, 'processing-failed', `Processing failed after ${job.attemptsMade + 1} attempts (${(e as Error).message}); an admin can re-process it from the quarantine once the cause is fixed`));
+        }
+        if (job.data.itemIds.length > 1) await job.updateProgress(Math.round(((i + 1) / job.data.itemIds.length) * 100));
       }
-      if (job.data.itemIds.length > 1) await job.updateProgress(Math.round(((i + 1) / job.data.itemIds.length) * 100));
+    } finally {
+      await this.pipeline.finish(after);
     }
     return outcomes;
   }
