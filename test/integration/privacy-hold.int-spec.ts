@@ -231,6 +231,35 @@ describe('privacy hold of images with burned-in text', () => {
     expect(await tasks(projectId)).toEqual([expect.objectContaining({ id: task.id, privacyHeld: true, state: 'ready' })]);
   });
 
+  it('holding a task waits for a lease change in progress instead of deadlocking with it (a release locks the read, then the task)', async () => {
+    const projectId = await project('held while released', 'series');
+    await sys.db.dataSource.query(`UPDATE projects SET settings = jsonb_set(settings, '{deid}', '{"burnedInHold": "none"}') WHERE id = $1`, [projectId]);
+    await upload(projectId, 'held-deadlock', 2, 'YES');
+    const [series] = await checkedSeries(projectId, 1);
+    const splitter = sys.app.get(TaskSplitter);
+    await splitter.split(series.studyId);
+    const [task] = await tasks(projectId);
+    const lease = (await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(200)).body;
+    await sys.db.dataSource.query(`UPDATE projects SET settings = jsonb_set(settings, '{deid}', '{"burnedInHold": "declared"}') WHERE id = $1`, [projectId]);
+    // Another transaction changes the lease as every lease change does: its read first, then (later) its task.
+    const other = sys.db.dataSource.createQueryRunner();
+    await other.connect();
+    await other.startTransaction();
+    try {
+      await other.query(`SELECT 1 FROM task_reads WHERE id = $1 FOR UPDATE`, [lease.readId]);
+      const holding = splitter.split(series.studyId);
+      await new Promise((r) => setTimeout(r, 300));
+      // Before, the hold had locked the task by now and waited for the read: this statement deadlocked with it.
+      await other.query(`UPDATE tasks SET priority = priority WHERE id = $1`, [task.id]);
+      await other.commitTransaction();
+      await holding;
+    } finally {
+      if (other.isTransactionActive) await other.rollbackTransaction();
+      await other.release();
+    }
+    expect(await tasks(projectId)).toEqual([expect.objectContaining({ id: task.id, privacyHeld: true, state: 'ready' })]);
+  });
+
   it('a task made before its images were held is held too: leases withdrawn, nothing offered or accepted until cleared, then the late work is welcome', async () => {
     const projectId = await project('held later', 'series');
     const settings = (burnedInHold: string) => ({ settings: { quality: { reads: 1 }, split: { policy: 'series' }, deid: { burnedInHold } } });

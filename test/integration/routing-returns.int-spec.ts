@@ -164,4 +164,25 @@ describe('reads coming back to the pool', () => {
     const detail = (await sys.http().get(`/api/projects/${project}/tasks/${task}`).set(bearer(pm)).expect(200)).body;
     expect(detail.consensus[0].agreement).toBe(0);
   });
+
+  it("a manager's new priority waits for a lease change in progress instead of deadlocking with it (it locked the task, then the reads)", async () => {
+    const { project, task } = await projectWithTask('priority during release', { reads: 1 });
+    const lease = (await next(project, a).expect(200)).body;
+    const other = sys.db.dataSource.createQueryRunner();
+    await other.connect();
+    await other.startTransaction();
+    try {
+      await other.query(`SELECT 1 FROM task_reads WHERE id = $1 FOR UPDATE`, [lease.readId]);
+      const raising = sys.http().patch(`/api/projects/${project}/tasks/${task}`).set(bearer(pm)).send({ priority: 7 }).then((r) => r.status);
+      await new Promise((r) => setTimeout(r, 300));
+      await other.query(`UPDATE tasks SET priority = priority WHERE id = $1`, [task]);
+      await other.commitTransaction();
+      expect(await raising).toBe(204);
+    } finally {
+      if (other.isTransactionActive) await other.rollbackTransaction();
+      await other.release();
+    }
+    const [{ priority }] = await sys.db.dataSource.query(`SELECT priority FROM tasks WHERE id = $1`, [task]);
+    expect(priority).toBe(7);
+  });
 });

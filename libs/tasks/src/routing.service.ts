@@ -651,8 +651,17 @@ export class RoutingService {
     return rows.length;
   }
 
+  /**
+   * Locks a task's reads (in id order), to be done before locking the task row: every lease change (claim, release,
+   * heartbeat, submission, expiry) locks its read before its task, and the other order would deadlock with it.
+   */
+  async lockReads(m: EntityManager, taskId: string): Promise<void> {
+    await m.query(`SELECT 1 FROM task_reads WHERE task_id = $1 ORDER BY id FOR UPDATE`, [taskId]);
+  }
+
   async setPriority(projectId: string, taskId: string, priority: number, actor: Actor) {
     await this.dataSource.transaction(async (m) => {
+      await this.lockReads(m, taskId);
       const [old] = await m.query(`SELECT priority FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE`, [taskId, projectId]);
       if (!old) throw new NotFoundException(`No task ${taskId} in this project`);
       // Set outright: the draft's uncertainty points are no longer a part of it (a later draft adds its own).

@@ -135,8 +135,10 @@ export class TaskSplitter {
     const released: string[] = [];
     for (const { id } of candidates) {
       // The flag, the withdrawn leases and the audit line change together under the task's lock: nobody sees a held
-      // task whose lease still runs (they did, between two transactions).
+      // task whose lease still runs (they did, between two transactions). Its reads are locked first (lockReads),
+      // which also waits out a claim of one of them that has not committed yet: its lease is then withdrawn too.
       await this.dataSource.transaction(async (m) => {
+        await this.routing.lockReads(m, id);
         const [task] = returned<{ id: string; project_id: string; held: boolean }>(
           await m.query(
             `UPDATE tasks t SET privacy_held = NOT t.privacy_held
