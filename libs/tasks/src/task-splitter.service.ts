@@ -8,7 +8,7 @@ import { Actor, AuditService, systemActor } from '@contour/audit';
 import { awaitingReviewSql, excludedInstanceSql, heldFlags } from '@contour/deid';
 import { LabelProtocol, Project, Study, Task } from '@contour/db';
 import { JobName, JobQueue, prelabelJobId } from '@contour/queue';
-import { parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState } from '@contour/workflow';
+import { ExistingFrameRange, parseProjectSettings, SeriesForSplit, skillsFor, splitStudy, TaskEvent, TaskState, withoutOverlappingFrames } from '@contour/workflow';
 import { queuePrelabelAgain } from './prelabel-jobs';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { returned, RoutingService } from './routing.service';
@@ -45,7 +45,11 @@ export class TaskSplitter {
       [studyId, heldFlags(settings.deid.burnedInHold)],
     );
     const series: SeriesForSplit[] = rows.map((r) => ({ id: r.id, modality: r.modality, kind: r.kind, qcStatus: r.qc_status, viewGroup: r.view_group, source: r.source, instanceIds: r.instance_ids, instanceFrames: r.instance_frames ?? [], heldInstanceIds: r.held_ids, excludedInstanceIds: r.excluded_ids, frames: r.frames ?? 1 }));
-    const specs = splitStudy(series, settings.split.policy, settings.split.framesPerTask);
+    const existingFrames: ExistingFrameRange[] = await this.dataSource.query(
+      `SELECT split_key AS "splitKey", instance_id AS "instanceId", frame_start AS "frameStart", frame_end AS "frameEnd" FROM tasks WHERE study_id = $1 AND kind = 'frames' AND state <> 'cancelled'`,
+      [studyId],
+    );
+    const specs = withoutOverlappingFrames(splitStudy(series, settings.split.policy, settings.split.framesPerTask), existingFrames);
     const held = rows.reduce((n, r) => n + r.held_ids.length, 0);
     if (held) this.logger.log(`study ${studyId}: ${held} image(s) held for a privacy review (burned-in text); their tasks wait for a manager`);
     const protocol = await this.dataSource.getRepository(LabelProtocol).findOne({ where: { projectId: project.id }, order: { version: 'DESC' } });

@@ -1,4 +1,4 @@
-import { SeriesForSplit, splitStudy } from './split-policy';
+import { ExistingFrameRange, SeriesForSplit, splitStudy, TaskSpec, withoutOverlappingFrames } from './split-policy';
 
 const series = (over: Partial<SeriesForSplit>): SeriesForSplit => ({ id: 's1', modality: 'CT', kind: 'volume', instanceIds: ['i1', 'i2', 'i3'], frames: 1, qcStatus: 'ok', ...over });
 
@@ -77,5 +77,22 @@ describe('splitStudy', () => {
   it('view-group tasks list their series sorted', () => {
     const [t] = splitStudy([series({ id: 'b', viewGroup: 'g' }), series({ id: 'a', viewGroup: 'g' })], 'view-group');
     expect(t.seriesIds).toEqual(['a', 'b']);
+  });
+});
+
+describe('withoutOverlappingFrames', () => {
+  const frames = (instanceId: string, frameStart: number, frameEnd: number): TaskSpec => ({ splitKey: `frames:${instanceId}:${frameStart}-${frameEnd}`, kind: 'frames', seriesIds: ['s1'], instanceId, frameStart, frameEnd, modality: 'US' });
+  const existing = (instanceId: string, frameStart: number, frameEnd: number): ExistingFrameRange => ({ splitKey: `frames:${instanceId}:${frameStart}-${frameEnd}`, instanceId, frameStart, frameEnd });
+  it.each([
+    ['nothing existing: all kept', [frames('u', 0, 29)], [], ['frames:u:0-29']],
+    // A 30-frame cine once cut by a 70-frame one: 0-49 and 50-69 exist; the split now proposes 0-29.
+    ['a range over frames that have a task under an older key: left out', [frames('u', 0, 29)], [existing('u', 0, 49), existing('u', 50, 69)], []],
+    ['the same key: kept (the insert finds it and adds nothing)', [frames('u', 0, 29)], [existing('u', 0, 29)], ['frames:u:0-29']],
+    ['another image: kept', [frames('v', 0, 29)], [existing('u', 0, 49)], ['frames:v:0-29']],
+    ['a range after the existing ones: kept', [frames('u', 50, 99)], [existing('u', 0, 49)], ['frames:u:50-99']],
+    ['touching by one frame: left out', [frames('u', 49, 60)], [existing('u', 0, 49)], []],
+    ['other kinds: kept', [{ splitKey: 'image:u', kind: 'image', seriesIds: ['s1'], instanceId: 'u', modality: 'US' } as TaskSpec], [existing('u', 0, 49)], ['image:u']],
+  ] as [string, TaskSpec[], ExistingFrameRange[], string[]][])('%s', (_name, specs, have, keys) => {
+    expect(withoutOverlappingFrames(specs, have).map((t) => t.splitKey)).toEqual(keys);
   });
 });

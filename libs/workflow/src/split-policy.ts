@@ -118,3 +118,26 @@ export function splitStudy(series: SeriesForSplit[], policy: SplitPolicy, frames
   }
   return specs;
 }
+
+/** An existing frame-range task of a study (not cancelled), as far as the split needs it. */
+export interface ExistingFrameRange {
+  splitKey: string;
+  instanceId: string;
+  frameStart: number;
+  frameEnd: number;
+}
+
+/**
+ * `specs` less the frame ranges that overlap an existing frame-range task of the same image under another key: the
+ * split adds nothing over frames that already have a task. (Ranges were once cut by the longest cine of a series for
+ * every cine in it; the tasks made that way stay, and a split since, which cuts each cine by its own length, would
+ * otherwise add a second task over the same frames.)
+ */
+export function withoutOverlappingFrames(specs: TaskSpec[], existing: ExistingFrameRange[]): TaskSpec[] {
+  if (!existing.length) return specs;
+  return specs.filter(
+    (spec) =>
+      spec.kind !== 'frames' ||
+      !existing.some((e) => e.instanceId === spec.instanceId && e.splitKey !== spec.splitKey && e.frameStart <= spec.frameEnd! && spec.frameStart! <= e.frameEnd),
+  );
+}
