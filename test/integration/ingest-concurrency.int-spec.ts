@@ -10,7 +10,7 @@ import { systemActor } from '@contour/audit';
 import { ctPhantomSeries } from '@contour/dicom';
 import { IngestItem, IngestSource, Role } from '@contour/db';
 import { IngestPipeline, IngestReceiver, rawBlobLockId } from '@contour/ingest';
-import { QueueName } from '@contour/queue';
+import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { eventually, startSystem, TestSystem } from '../support/system';
 
@@ -60,17 +60,23 @@ describe('ingest under concurrency', () => {
     expect(report.rows.find((r: { keyword: string }) => r.keyword === 'PatientName')).toMatchObject({ instances: 40 });
   });
 
-  it('an item processed again (a redelivered job) answers its outcome and changes nothing but deleting a received file left behind; an unknown item is a terminal error', async () => {
+  it('an item processed again (a redelivered job) answers its outcome and finishes what a crash may have left: its received file deleted, its series checked; an unknown item is a terminal error', async () => {
     // The received file of slice 0 (the same bytes again), as if a crash had kept it from being deleted.
     const slice = ctPhantomSeries({ seed: 'concurrency', slices: 40, rows: 64, columns: 64, patient: { name: 'Race^Condition', id: 'RACE-1' } }).files[0];
     const blobs = sys.app.get<BlobStore>(BLOB_STORE);
     const { key } = await blobs.put(slice);
     const [done] = await sys.db.dataSource.query(`SELECT id, instance_id, attempts, updated_at FROM ingest_items WHERE project_id = $1 AND raw_blob_key = $2`, [projectId, key]);
     const pipeline = sys.app.get(IngestPipeline);
+    const queued = jest.spyOn(sys.app.get(JobQueue), 'add');
     expect(await pipeline.process(done.id)).toEqual({ itemId: done.id, status: 'stored', instanceId: done.instance_id, reasonCode: null });
+    const calls = queued.mock.calls.map((c) => [c[0], c[1]]);
+    queued.mockRestore();
     const [after] = await sys.db.dataSource.query(`SELECT attempts, updated_at FROM ingest_items WHERE id = $1`, [done.id]);
     expect(after).toEqual({ attempts: done.attempts, updated_at: done.updated_at });
     expect(await blobs.exists(key)).toBe(false);
+    // Its series is checked again, as a crash may have kept the job from queueing that (the series would stay pending).
+    const [{ series_id: seriesId }] = await sys.db.dataSource.query(`SELECT series_id FROM instances WHERE id = $1`, [done.instance_id]);
+    expect(calls).toEqual([[JobName.SeriesGeometry, { seriesId }]]);
     await expect(pipeline.process('00000000-0000-4000-8000-000000000000')).rejects.toThrow(/does not exist/);
   });
 

@@ -162,8 +162,13 @@ export class IngestPipeline {
       const done = await this.dataSource.getRepository(IngestItem).findOneBy({ id: itemId });
       if (!done) throw new TerminalJobError(`Ingest item ${itemId} does not exist (deleted with its project?)`);
       if (FINAL.includes(done.status)) {
-        // Done before (a redelivered job): its received file goes now if a crash kept it from going then.
+        // Done before (a redelivered job): what a crash may have kept its job from finishing is finished now (its
+        // received file deleted, its series checked).
         if (done.status !== IngestItemStatus.Quarantined) after.raws.push(done);
+        if (done.status === IngestItemStatus.Stored && done.instanceId) {
+          const instance = await this.dataSource.getRepository(Instance).findOne({ where: { id: done.instanceId }, select: { seriesId: true } });
+          if (instance) after.series.add(instance.seriesId);
+        }
         return { itemId, status: done.status, instanceId: done.instanceId, reasonCode: done.reasonCode };
       }
       throw new TerminalJobError(`Project ${done.projectId} no longer exists`);
