@@ -74,8 +74,17 @@ describe('edit-and-approve and escalation', () => {
     await waitFor(project, task, 'review');
     await review(project, { decision: 'reject', comment: 'include the rim' });
     await waitFor(project, task, 'rework');
+    // While the annotator reworks it, their auto-saved draft is theirs (and the managers'): the reviewer saw it.
+    const rework = (await sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(ann)).expect(200)).body as { readId: string; reworkComment: string | null };
+    await sys.http().put(`/api/projects/${project}/reads/${rework.readId}/draft`).set(bearer(ann)).send({ mask: maskBody(discMask(DIMS, 8, 8, 2)) }).expect(200);
+    const kinds = async (u: U) => ((await sys.http().get(`/api/projects/${project}/tasks/${task}`).set(bearer(u)).expect(200)).body.labels as { kind: string }[]).map((l) => l.kind);
+    expect(await kinds(pm)).toContain('read-draft');
+    expect(await kinds(ann)).toContain('read-draft');
+    expect(await kinds(rev)).not.toContain('read-draft');
+    expect(await kinds(rev)).toContain('read');
     // Round 1 (the limit): back to the same annotator with the comment.
-    expect((await annotate(project, 4)).reworkComment).toBe('include the rim');
+    expect(rework.reworkComment).toBe('include the rim');
+    await sys.http().post(`/api/projects/${project}/reads/${rework.readId}/submit`).set(bearer(ann)).send({ mask: maskBody(discMask(DIMS, 8, 8, 4)) }).expect(200);
     await waitFor(project, task, 'review');
     expect((await review(project, { decision: 'reject', comment: 'still missing the rim' })).body.taskState).toBe('escalated');
     const escalated = (await sys.http().get(`/api/projects/${project}/tasks/${task}/history`).set(bearer(pm)).expect(200)).body.task;

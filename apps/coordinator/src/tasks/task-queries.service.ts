@@ -49,7 +49,9 @@ export class TaskQueries {
     return {
       seesAll,
       involved: annotatedByMe || authoredRead || reads.some((r) => r.annotatorId === p.userId),
-      canSee: (v: Pick<LabelVersion, 'kind' | 'authorId'>) => seesAll || v.kind === 'draft' || v.authorId === p.userId,
+      // A read's auto-saved draft is its author's work in progress: managers see it, other readers and reviewers
+      // do not (a reviewer saw the drafts of a task in rework).
+      canSee: (v: Pick<LabelVersion, 'kind' | 'authorId'>) => (seesAll && (v.kind !== 'read-draft' || this.isManager(p))) || v.kind === 'draft' || v.authorId === p.userId,
     };
   }
 
