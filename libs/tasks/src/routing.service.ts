@@ -94,11 +94,16 @@ const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT
  * Parameters: $1 project, $2 kinds, $3 caller, $4 skills, $5 default lease seconds (project settings are
  * validated when written, so the stored value is an integer when present), $6 leasable task states,
  * $7 actor name, $8 actor ip, $9 ready, $10 in annotation, $11 the lease event.
+ * The lapsed search says "not assigned to anyone else" (a slot assigned to the caller is theirs in `mine`, which
+ * runs first) rather than "not assigned": the claim index is partial on the latter, and when the planner took it for
+ * this search (its order matches, and a generic plan guesses that a caller has lapsed reads) it walked every open
+ * slot of the project to find none, 30 ms with 50,000 of them, on every request. Now only the caller's own lapsed
+ * slots, through task_reads_lapsed, can answer it.
  */
 export const CLAIM_SQL = `WITH mine AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to = $3 ${ROUTING_ORDER}),
  lapsed AS (
-   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.previous_annotator_id = $3 AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
+   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.previous_annotator_id = $3 AND (r.assigned_to IS NULL OR r.assigned_to = $3) AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
  pool AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM lapsed) ${ROUTING_ORDER}),
  claimed AS (
