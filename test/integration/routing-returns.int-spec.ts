@@ -43,6 +43,20 @@ describe('reads coming back to the pool', () => {
     await sys.app.get(RoutingService).expireLeases();
   };
 
+  it('"next task" answers the task as its claim left it, the same view that reading the task gives the same person', async () => {
+    // The claim reads the task view in its own statement, whose snapshot is from before the claim: the lease and the
+    // move to in_annotation are applied to it (a view from before would say "ready", with the read open and not theirs).
+    const { project, task } = await projectWithTask('view-with-lease', { reads: 2 });
+    const view = async (u: U) => (await sys.http().get(`/api/projects/${project}/tasks/${task}`).set(bearer(u)).expect(200)).body;
+    const first = (await next(project, a).expect(200)).body;
+    expect(first.task.state).toBe('in_annotation');
+    expect(first.task.reads).toEqual([expect.objectContaining({ id: first.readId, state: 'leased', mine: true, leaseExpiresAt: first.leaseExpiresAt })]);
+    expect(first.task).toEqual(await view(a));
+    const second = (await next(project, b).expect(200)).body;
+    expect(second.task.reads).toEqual([expect.objectContaining({ id: second.readId, state: 'leased', mine: true })]);
+    expect(second.task).toEqual(await view(b));
+  });
+
   it('a lapsed lease is offered back to its holder, never a second read of the same task (the late submission was a 500)', async () => {
     const { project, task } = await projectWithTask('lapsed', { reads: 2 });
     const first = (await next(project, b).expect(200)).body;

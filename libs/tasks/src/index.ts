@@ -6,3 +6,4 @@ export * from './consensus.service';
 export * from './stuck-tasks';
 export * from './review.service';
 export * from './tasks.module';
+export * from './task-view';

@@ -14,6 +14,7 @@ import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { ageBoostSql, encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, TransitionError, unknownLabels } from '@contour/workflow';
 import { TaskLifecycle } from './task-lifecycle.service';
 import { TaskGrid } from './task-grid.service';
+import { TASK_VIEW_COLUMNS, TaskViewRows } from './task-view';
 import { ConsensusService } from './consensus.service';
 
 export type WorkKind = 'annotation' | 'review' | 'adjudication';
@@ -45,7 +46,7 @@ const DEFAULT_LEASE_SECONDS = parseProjectSettings({}).quality.leaseSeconds;
 /** Task states in which open read slots may be leased. */
 const LEASABLE_STATES: TaskState[] = [TaskState.Ready, TaskState.InAnnotation, TaskState.Rework, TaskState.Review, TaskState.Adjudication];
 
-interface ClaimedRow {
+interface ClaimedRow extends Partial<Omit<TaskViewRows, 'task'>> {
   id: string;
   task_id: string;
   kind: WorkKind;
@@ -54,6 +55,12 @@ interface ClaimedRow {
   rework_comment: string | null;
   /** The task as the claim found it (before its move to in_annotation, which the claim may have made). */
   task: Record<string, unknown>;
+  /** The leased read as the claim left it. */
+  read: Record<string, unknown>;
+}
+
+function leasedRead(r: ClaimedRow): LeasedRead {
+  return { readId: r.id, taskId: r.task_id, kind: r.kind, round: r.round, leaseExpiresAt: r.lease_expires_at, reworkComment: r.rework_comment };
 }
 
 /** Eligibility of an open slot $1 project, $2 kinds, $3 caller, $4 caller's skills, $6 leasable task states: nobody
@@ -100,7 +107,7 @@ const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT
  * slot of the project to find none, 30 ms with 50,000 of them, on every request. Now only the caller's own lapsed
  * slots, through task_reads_lapsed, can answer it.
  */
-export const CLAIM_SQL = `WITH mine AS (
+const CLAIM_CTES = `WITH mine AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to = $3 ${ROUTING_ORDER}),
  lapsed AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.previous_annotator_id = $3 AND (r.assigned_to IS NULL OR r.assigned_to = $3) AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
@@ -110,7 +117,7 @@ export const CLAIM_SQL = `WITH mine AS (
    UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
           lease_expires_at = now() + make_interval(secs => COALESCE((SELECT (p.settings #>> '{quality,leaseSeconds}')::int FROM projects p WHERE p.id = $1), $5))
      FROM (SELECT id FROM mine UNION ALL SELECT id FROM lapsed UNION ALL SELECT id FROM pool) c WHERE t.id = c.id
-   RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment, (SELECT row_to_json(tk) FROM tasks tk WHERE tk.id = t.task_id) AS task),
+   RETURNING t.id, t.task_id, t.kind, t.round, t.lease_expires_at, t.rework_comment, (SELECT row_to_json(tk) FROM tasks tk WHERE tk.id = t.task_id) AS task, row_to_json(t) AS read),
  moved AS (
    UPDATE tasks tk SET state = $10, state_changed_at = now() FROM claimed c
     WHERE tk.id = c.task_id AND c.kind = 'annotation' AND tk.state = $9 RETURNING tk.id),
@@ -120,8 +127,13 @@ export const CLAIM_SQL = `WITH mine AS (
    INSERT INTO audit_events (actor_id, actor_name, ip, action, object_type, object_id, project_id, details)
    SELECT $3, $7, $8, 'task.' || $11, 'task', id::text, $1, jsonb_build_object('from', $9::text, 'to', $10::text) FROM moved
    UNION ALL
-   SELECT $3, $7, $8, 'read.leased', 'task_read', c.id::text, $1, jsonb_build_object('taskId', c.task_id, 'kind', c.kind, 'round', c.round) FROM claimed c)
- SELECT * FROM claimed`;
+   SELECT $3, $7, $8, 'read.leased', 'task_read', c.id::text, $1, jsonb_build_object('taskId', c.task_id, 'kind', c.kind, 'round', c.round) FROM claimed c)`;
+export const CLAIM_SQL = `${CLAIM_CTES} SELECT * FROM claimed`;
+/**
+ * The claim answering the task view's rows too (TASK_VIEW_COLUMNS), as the statement's snapshot saw them: before the
+ * claim, which nextWithView then applies to them.
+ */
+const CLAIM_VIEW_SQL = `${CLAIM_CTES} SELECT c.*, ${TASK_VIEW_COLUMNS} FROM claimed c JOIN tasks t ON t.id = c.task_id`;
 
 /**
  * SQL: user `user` may annotate in project `project` (SQL expressions): an active account, and an admin or a member
@@ -202,6 +214,25 @@ export class RoutingService {
    * and adjudications, not a task the caller annotated. Returns null when nothing is available.
    */
   async next(projectId: string, actor: Actor, kind: WorkKind, skills?: string[]): Promise<LeasedRead | null> {
+    const r = await this.claim(projectId, actor, kind, skills, 'routing-claim', CLAIM_SQL);
+    return r && leasedRead(r);
+  }
+
+  /**
+   * next(), with the rows of the leased task's view (TaskQueries.taskView) read by the same statement: one round trip
+   * for what an annotator's "next task" answers. The rows are as they are after the claim.
+   */
+  async nextWithView(projectId: string, actor: Actor, kind: WorkKind, skills?: string[]): Promise<{ lease: LeasedRead; view: TaskViewRows } | null> {
+    const r = await this.claim(projectId, actor, kind, skills, 'routing-claim-view', CLAIM_VIEW_SQL);
+    if (!r) return null;
+    // The statement saw the task and its reads before its own changes: the leased read as the claim left it, and the
+    // task moved to in_annotation by its first annotation lease.
+    const task = r.kind === 'annotation' && r.task.state === TaskState.Ready ? { ...r.task, state: TaskState.InAnnotation } : r.task;
+    const reads = r.reads!.map((read) => (read.id === r.id ? r.read : read));
+    return { lease: leasedRead(r), view: { task, study_uid: r.study_uid!, protocol: r.protocol!, reads, versions: r.versions!, series: r.series!, consensus: r.consensus!, reviews: r.reviews! } };
+  }
+
+  private async claim(projectId: string, actor: Actor, kind: WorkKind, skills: string[] | undefined, name: string, sql: string): Promise<ClaimedRow | null> {
     const userId = actor.id!;
     const kinds = kind === 'annotation' ? ['annotation'] : ['review', 'adjudication'];
     const params = [
@@ -219,11 +250,10 @@ export class RoutingService {
     ];
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const rows = await preparedQuery<ClaimedRow>(this.dataSource, 'routing-claim', CLAIM_SQL, params);
+        const rows = await preparedQuery<ClaimedRow>(this.dataSource, name, sql, params);
         if (!rows.length) return null;
-        const r = rows[0];
-        if (r.kind === 'annotation') this.remember(r, userId);
-        return { readId: r.id, taskId: r.task_id, kind: r.kind, round: r.round, leaseExpiresAt: r.lease_expires_at, reworkComment: r.rework_comment };
+        if (rows[0].kind === 'annotation') this.remember(rows[0], userId);
+        return rows[0];
       } catch (e) {
         // Two concurrent requests of one person raced for the same task: the unique index refused the second.
         if ((e as { code?: string }).code === '23505' && attempt < 2) continue;

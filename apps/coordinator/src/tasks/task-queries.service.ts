@@ -9,9 +9,8 @@ import { ConsensusResult, entityOf, LabelProtocol, LabelVersion, preparedQuery, 
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { classificationAgreement, PairScore, pairMeans } from '@contour/consensus';
 import { COLLECTING_STATES, questionAnswers, TaskState, taskImageSource } from '@contour/workflow';
-import { TaskGrid } from '@contour/tasks';
+import { TASK_VIEW_COLUMNS, TaskGrid, TaskViewRows } from '@contour/tasks';
 
-type Row = Record<string, unknown>;
 
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
@@ -57,23 +56,14 @@ export class TaskQueries {
 
   async taskForWorker(projectId: string, taskId: string, p: Principal) {
     // The task and everything the task view needs in one statement (reads, versions, series, study, protocol,
-    // consensus, reviews): this runs on every "next task", so round trips matter. Visibility is decided from the
-    // same reads and versions that are returned.
-    const [related] = await preparedQuery<{ task: Row; study_uid: string | null; protocol: Row | null; reads: Row[]; versions: Row[]; series: Row[]; consensus: Row[]; reviews: Row[] }>(
-      this.dataSource,
-      'task-view',
-      `SELECT row_to_json(t) AS task,
-              (SELECT study_instance_uid FROM studies WHERE id = t.study_id) AS study_uid,
-              (SELECT row_to_json(p) FROM label_protocols p WHERE p.project_id = t.project_id AND p.version = t.protocol_version) AS protocol,
-              COALESCE((SELECT json_agg(r ORDER BY r.kind, r.slot) FROM task_reads r WHERE r.task_id = t.id), '[]') AS reads,
-              COALESCE((SELECT json_agg(v ORDER BY v.created_at) FROM label_versions v WHERE v.task_id = t.id), '[]') AS versions,
-              COALESCE((SELECT json_agg(s ORDER BY array_position(t.series_ids, s.id)) FROM series s WHERE s.id = ANY(t.series_ids)), '[]') AS series,
-              COALESCE((SELECT json_agg(c ORDER BY c.created_at) FROM consensus_results c WHERE c.task_id = t.id), '[]') AS consensus,
-              COALESCE((SELECT json_agg(x ORDER BY x.created_at) FROM reviews x WHERE x.task_id = t.id), '[]') AS reviews
-         FROM tasks t WHERE t.id = $1 AND t.project_id = $2`,
-      [taskId, projectId],
-    );
+    // consensus, reviews). Visibility is decided from the same reads and versions that are returned.
+    const [related] = await preparedQuery<TaskViewRows>(this.dataSource, 'task-view', `SELECT row_to_json(t) AS task, ${TASK_VIEW_COLUMNS} FROM tasks t WHERE t.id = $1 AND t.project_id = $2`, [taskId, projectId]);
     if (!related) throw new NotFoundException(`No task ${taskId} in this project`);
+    return this.taskView(related, p);
+  }
+
+  /** The task view of `related` for the caller (what taskForWorker answers; "next task" has the rows from its claim). */
+  async taskView(related: TaskViewRows, p: Principal) {
     const task = entityOf<Task>(related.task);
     const reads = related.reads.map((r) => entityOf<TaskRead>(r));
     const versions = related.versions.map((r) => entityOf<LabelVersion>(r));

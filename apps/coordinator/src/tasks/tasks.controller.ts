@@ -62,13 +62,13 @@ export class TasksController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator] } })
   @Post('tasks/next')
   async next(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Res({ passthrough: true }) res: Response) {
-    const lease = await this.routing.next(projectId, actorOf(p), 'annotation', skillsOf(p));
-    if (!lease) {
+    const claimed = await this.routing.nextWithView(projectId, actorOf(p), 'annotation', skillsOf(p));
+    if (!claimed) {
       res.status(204);
       return;
     }
     res.status(200);
-    return { ...lease, task: await this.queries.taskForWorker(projectId, lease.taskId, p) };
+    return { ...claimed.lease, task: await this.queries.taskView(claimed.view, p) };
   }
 
   /** The caller's own work in this project: leased reads, rework waiting for them, recent submissions. */
@@ -113,13 +113,13 @@ export class TasksController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Reviewer] } })
   @Post('reviews/next')
   async nextReview(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Res({ passthrough: true }) res: Response) {
-    const lease = await this.routing.next(projectId, actorOf(p), 'review', skillsOf(p));
-    if (!lease) {
+    const claimed = await this.routing.nextWithView(projectId, actorOf(p), 'review', skillsOf(p));
+    if (!claimed) {
       res.status(204);
       return;
     }
     res.status(200);
-    return { ...lease, task: await this.queries.taskForWorker(projectId, lease.taskId, p) };
+    return { ...claimed.lease, task: await this.queries.taskView(claimed.view, p) };
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Reviewer] } })
