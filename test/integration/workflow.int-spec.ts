@@ -483,7 +483,7 @@ describe('work routing and consensus', () => {
     );
     await sys.db.dataSource.query('ANALYZE task_reads');
     const params = [projectId, ['annotation'], ann[0].id, ['body-ct'], 600, ['ready', 'in_annotation', 'rework', 'review', 'adjudication'], 'ann1', null, 'ready', 'in_annotation', 'lease'];
-    const plan = (await sys.db.dataSource.query(`EXPLAIN ${CLAIM_SQL}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+    const plan = (await sys.db.dataSource.query(`EXPLAIN ${CLAIM_SQL.annotation}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
     // The caller's few assigned slots through their own index; the pool through the claim index, unsorted.
     expect(plan).toContain('task_reads_assigned');
     const pool = plan.slice(plan.indexOf('CTE pool'), plan.indexOf('CTE claimed'));
@@ -498,7 +498,7 @@ describe('work routing and consensus', () => {
       // claim index must be out of reach of this search whatever the planner believes.
       await runner.query('SET plan_cache_mode = force_generic_plan');
       await runner.query('SET enable_sort = off');
-      await runner.query(`PREPARE claim_plan AS ${CLAIM_SQL}`);
+      await runner.query(`PREPARE claim_plan AS ${CLAIM_SQL.annotation}`);
       const literal = (v: unknown): string => (v === null ? 'NULL' : Array.isArray(v) ? `ARRAY[${v.map(literal).join(', ')}]` : typeof v === 'number' ? String(v) : `'${v}'`);
       const generic = (await runner.query(`EXPLAIN EXECUTE claim_plan(${params.map(literal).join(', ')})`)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
       const lapsed = generic.slice(generic.indexOf('CTE lapsed'), generic.indexOf('CTE pool'));

@@ -112,6 +112,15 @@ const nums = (v: unknown): number[] | null => {
   return out.length && out.every((x) => x !== null) ? (out as number[]) : null;
 };
 
+/**
+ * Which of the content keys $1 are still needed: by an item other than $2 in a state of $3, or stored unchanged as an
+ * instance. Both through the key's index (without them, each key scanned both tables: 1.2 s per job of 8 files with
+ * 400,000 instances).
+ */
+export const RAWS_NEEDED_SQL = `SELECT k.key FROM unnest($1::text[]) AS k(key)
+  WHERE EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = k.key AND id <> ALL($2::uuid[]) AND status = ANY($3::text[]))
+     OR EXISTS (SELECT 1 FROM instances WHERE blob_key = k.key)`;
+
 @Injectable()
 export class IngestPipeline {
   private readonly logger = new Logger(IngestPipeline.name);
@@ -356,14 +365,11 @@ export class IngestPipeline {
       await m.query(`SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, [rawBlobLockIds(keys)]);
       // Still needed by another item of the same file not yet done (or quarantined), or stored unchanged as an
       // instance (a file that needed no change has the same content key).
-      const needed = await preparedQuery<{ key: string }>(
-        m,
-        'ingest-raws-needed',
-        `SELECT k.key FROM unnest($1::text[]) AS k(key)
-          WHERE EXISTS (SELECT 1 FROM ingest_items WHERE raw_blob_key = k.key AND id <> ALL($2::uuid[]) AND status = ANY($3::text[]))
-             OR EXISTS (SELECT 1 FROM instances WHERE blob_key = k.key)`,
-        [keys, items.map((i) => i.id), [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined]],
-      );
+      const needed = await preparedQuery<{ key: string }>(m, 'ingest-raws-needed', RAWS_NEEDED_SQL, [
+        keys,
+        items.map((i) => i.id),
+        [IngestItemStatus.Queued, IngestItemStatus.Processing, IngestItemStatus.Quarantined],
+      ]);
       const keep = new Set(needed.map((r) => r.key));
       for (const key of keys) if (!keep.has(key)) await this.blobs.delete(key);
     });

@@ -107,12 +107,20 @@ const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT
  * slot of the project to find none, 30 ms with 50,000 of them, on every request. Now only the caller's own lapsed
  * slots, through task_reads_lapsed, can answer it.
  */
-const CLAIM_CTES = `WITH mine AS (
+/**
+ * The pool each kind of claim walks, as a literal that the planner matches with that pool's partial index
+ * (task_reads_claim for annotation, task_reads_claim_review for reviews and adjudications): a reviewer asking while
+ * no review waits walked every open annotation slot of the project through one shared index (110 ms with 85,000).
+ */
+const POOL = { annotation: `r.kind = 'annotation'`, review: `r.kind <> 'annotation'` } as const;
+type Pool = keyof typeof POOL;
+
+const claimCtes = (pool: Pool) => `WITH mine AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to = $3 ${ROUTING_ORDER}),
  lapsed AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.previous_annotator_id = $3 AND (r.assigned_to IS NULL OR r.assigned_to = $3) AND NOT EXISTS (SELECT 1 FROM mine) ${ROUTING_ORDER}),
  pool AS (
-   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM lapsed) ${ROUTING_ORDER}),
+   SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND ${POOL[pool]} AND r.assigned_to IS NULL AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM lapsed) ${ROUTING_ORDER}),
  claimed AS (
    UPDATE task_reads t SET state = 'leased', annotator_id = $3, previous_annotator_id = NULL, leased_at = now(),
           lease_expires_at = now() + make_interval(secs => COALESCE((SELECT (p.settings #>> '{quality,leaseSeconds}')::int FROM projects p WHERE p.id = $1), $5))
@@ -128,12 +136,18 @@ const CLAIM_CTES = `WITH mine AS (
    SELECT $3, $7, $8, 'task.' || $11, 'task', id::text, $1, jsonb_build_object('from', $9::text, 'to', $10::text) FROM moved
    UNION ALL
    SELECT $3, $7, $8, 'read.leased', 'task_read', c.id::text, $1, jsonb_build_object('taskId', c.task_id, 'kind', c.kind, 'round', c.round) FROM claimed c)`;
-export const CLAIM_SQL = `${CLAIM_CTES} SELECT * FROM claimed`;
+export const CLAIM_SQL = { annotation: `${claimCtes('annotation')} SELECT * FROM claimed`, review: `${claimCtes('review')} SELECT * FROM claimed` };
 /**
  * The claim answering the task view's rows too (TASK_VIEW_COLUMNS), as the statement's snapshot saw them: before the
  * claim, which nextWithView then applies to them.
  */
-const CLAIM_VIEW_SQL = `${CLAIM_CTES} SELECT c.*, ${TASK_VIEW_COLUMNS} FROM claimed c JOIN tasks t ON t.id = c.task_id`;
+const claimViewSql = (pool: Pool) => `${claimCtes(pool)} SELECT c.*, ${TASK_VIEW_COLUMNS} FROM claimed c JOIN tasks t ON t.id = c.task_id`;
+const CLAIM_VIEW_SQL = { annotation: claimViewSql('annotation'), review: claimViewSql('review') };
+
+/** The lease expiry sweep: every lapsed lease back to the pool, found through task_reads_leased. */
+export const EXPIRE_LEASES_SQL = `UPDATE task_reads SET state = 'open', previous_annotator_id = annotator_id, annotator_id = NULL, lease_expires_at = NULL
+  WHERE id IN (SELECT id FROM task_reads WHERE state = 'leased' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
+  RETURNING id, task_id, project_id, previous_annotator_id, kind`;
 
 /**
  * SQL: user `user` may annotate in project `project` (SQL expressions): an active account, and an admin or a member
@@ -214,7 +228,7 @@ export class RoutingService {
    * and adjudications, not a task the caller annotated. Returns null when nothing is available.
    */
   async next(projectId: string, actor: Actor, kind: WorkKind, skills?: string[]): Promise<LeasedRead | null> {
-    const r = await this.claim(projectId, actor, kind, skills, 'routing-claim', CLAIM_SQL);
+    const r = await this.claim(projectId, actor, kind, skills, false);
     return r && leasedRead(r);
   }
 
@@ -223,7 +237,7 @@ export class RoutingService {
    * for what an annotator's "next task" answers. The rows are as they are after the claim.
    */
   async nextWithView(projectId: string, actor: Actor, kind: WorkKind, skills?: string[]): Promise<{ lease: LeasedRead; view: TaskViewRows } | null> {
-    const r = await this.claim(projectId, actor, kind, skills, 'routing-claim-view', CLAIM_VIEW_SQL);
+    const r = await this.claim(projectId, actor, kind, skills, true);
     if (!r) return null;
     // The statement saw the task and its reads before its own changes: the leased read as the claim left it, and the
     // task moved to in_annotation by its first annotation lease.
@@ -232,9 +246,11 @@ export class RoutingService {
     return { lease: leasedRead(r), view: { task, study_uid: r.study_uid!, protocol: r.protocol!, reads, versions: r.versions!, series: r.series!, consensus: r.consensus!, reviews: r.reviews! } };
   }
 
-  private async claim(projectId: string, actor: Actor, kind: WorkKind, skills: string[] | undefined, name: string, sql: string): Promise<ClaimedRow | null> {
+  private async claim(projectId: string, actor: Actor, kind: WorkKind, skills: string[] | undefined, withView: boolean): Promise<ClaimedRow | null> {
     const userId = actor.id!;
-    const kinds = kind === 'annotation' ? ['annotation'] : ['review', 'adjudication'];
+    const pool: Pool = kind === 'annotation' ? 'annotation' : 'review';
+    const kinds = pool === 'annotation' ? ['annotation'] : ['review', 'adjudication'];
+    const [name, sql] = withView ? [`routing-claim-view-${pool}`, CLAIM_VIEW_SQL[pool]] : [`routing-claim-${pool}`, CLAIM_SQL[pool]];
     const params = [
       projectId,
       kinds,
@@ -393,11 +409,7 @@ export class RoutingService {
   async expireLeases(): Promise<number> {
     const actor = systemActor('lease-expiry');
     return this.dataSource.transaction(async (m) => {
-      const rows: { id: string; task_id: string; project_id: string; previous_annotator_id: string; kind: string }[] = await m.query(
-        `UPDATE task_reads SET state = 'open', previous_annotator_id = annotator_id, annotator_id = NULL, lease_expires_at = NULL
-          WHERE id IN (SELECT id FROM task_reads WHERE state = 'leased' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
-          RETURNING id, task_id, project_id, previous_annotator_id, kind`,
-      );
+      const rows: { id: string; task_id: string; project_id: string; previous_annotator_id: string; kind: string }[] = await m.query(EXPIRE_LEASES_SQL);
       const list = returned<(typeof rows)[number]>(rows);
       if (!list.length) return 0;
       await this.audit.recordMany(actor, list.map((r) => ({ action: 'read.lease-expired', objectType: 'task_read', objectId: r.id, projectId: r.project_id, details: { taskId: r.task_id, previousHolder: r.previous_annotator_id, kind: r.kind } })), m);

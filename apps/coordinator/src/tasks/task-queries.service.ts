@@ -12,6 +12,13 @@ import { COLLECTING_STATES, questionAnswers, TaskState, taskImageSource } from '
 import { TASK_VIEW_COLUMNS, TaskGrid, TaskViewRows } from '@contour/tasks';
 
 
+/**
+ * A task's audit lines, $2 in project $1: about the task itself, through the object index, and about its reads,
+ * versions and reviews, which name it in details.taskId, through audit_events_task (the whole log was scanned).
+ */
+export const TASK_AUDIT_SQL = `SELECT id, at, actor_name AS actor, action, object_type AS "objectType", object_id AS "objectId", details FROM audit_events
+  WHERE project_id = $1 AND ((object_type = 'task' AND object_id = $2) OR details->>'taskId' = $2) ORDER BY id`;
+
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
 
@@ -182,11 +189,7 @@ export class TaskQueries {
       `SELECT from_state AS "from", to_state AS "to", event, actor_name AS actor, reason, at FROM task_transitions WHERE task_id = $1 ORDER BY id`,
       [taskId],
     );
-    const audit = await this.dataSource.query(
-      `SELECT id, at, actor_name AS actor, action, object_type AS "objectType", object_id AS "objectId", details FROM audit_events
-        WHERE project_id = $1 AND (object_id = $2 OR details->>'taskId' = $2) ORDER BY id`,
-      [projectId, taskId],
-    );
+    const audit = await this.dataSource.query(TASK_AUDIT_SQL, [projectId, taskId]);
     return { task: { id: task.id, state: task.state, rejectionCount: task.rejectionCount, reworkRound: task.reworkRound }, transitions, audit };
   }
 

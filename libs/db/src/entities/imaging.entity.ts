@@ -192,7 +192,8 @@ export class Instance {
   @Column({ name: 'pixel_spacing', type: 'double precision', array: true, nullable: true })
   pixelSpacing: number[] | null;
 
-  /** Key of the de-identified file in the blob store. */
+  /** Key of the de-identified file in the blob store (indexed: ingest asks whether a received file is stored as is). */
+  @Index('instances_blob_key')
   @Column({ name: 'blob_key', type: 'text' })
   blobKey: string;
 

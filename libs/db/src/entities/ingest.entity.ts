@@ -73,7 +73,8 @@ export class IngestItem {
   @Column({ name: 'file_name', type: 'text' })
   fileName: string;
 
-  /** Content hash of the received bytes; the key of the raw file in the blob store while it is kept. */
+  /** Content hash of the received bytes; the key of the raw file in the blob store while it is kept (indexed: who else needs it). */
+  @Index('ingest_items_raw_blob_key')
   @Column({ name: 'raw_blob_key', type: 'text' })
   rawBlobKey: string;
 

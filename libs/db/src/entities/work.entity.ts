@@ -141,7 +141,12 @@ export class Task {
 @Index('task_reads_one_read_per_person', ['taskId', 'annotatorId'], { unique: true, where: `"kind" = 'annotation' AND "annotator_id" IS NOT NULL` })
 // The claim index walks open, unassigned slots in routing order (priority DESC, then age); TypeORM cannot declare
 // a mixed-direction index, so the migration creates it and synchronisation leaves it alone.
+// One per pool (annotation; review and adjudication), each with its kind in the predicate, so that a claim walks only
+// its own pool's slots.
 @Index('task_reads_claim', { synchronize: false })
+@Index('task_reads_claim_review', { synchronize: false })
+// The lease expiry sweep: leased reads by the end of their lease.
+@Index('task_reads_leased', ['leaseExpiresAt'], { where: `"state" = 'leased'` })
 @Index('task_reads_assigned', ['assignedTo'], { where: `"state" = 'open' AND "assigned_to" IS NOT NULL` })
 // An annotator's reads whose lease lapsed while nobody took them: theirs again first when they ask for work.
 @Index('task_reads_lapsed', ['previousAnnotatorId'], { where: `"state" = 'open' AND "previous_annotator_id" IS NOT NULL` })

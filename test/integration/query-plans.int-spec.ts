@@ -1,0 +1,90 @@
+// Queries whose cost must not grow with the project: each is planned against tables filled to a realistic size
+// (tens of thousands of rows, analysed) and must reach its rows through an index, not by walking or scanning the
+// project. Each of these scanned before its index or its rewrite (a review claim walked every open annotation slot;
+// ingest's clean-up scanned instances and ingest_items per file; the lease sweep and a task's history scanned their
+// whole tables).
+import { EXPIRE_LEASES_SQL, CLAIM_SQL } from '@contour/tasks';
+import { RAWS_NEEDED_SQL } from '@contour/ingest';
+import { TASK_AUDIT_SQL } from '../../apps/coordinator/src/tasks/task-queries.service';
+import { openTestDatabase, TestDatabase } from '../support/database';
+
+const ROWS = 20_000;
+
+describe('query plans at the scale of a large project', () => {
+  let db: TestDatabase;
+  let project: string;
+  let user: string;
+  let taskId: string;
+
+  const explain = async (sql: string, params: unknown[] = []) =>
+    (await db.dataSource.query(`EXPLAIN ${sql}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n') as string;
+
+  beforeAll(async () => {
+    db = await openTestDatabase();
+    const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
+    [{ id: project }] = await q(`INSERT INTO projects (name) VALUES ('big') RETURNING id`);
+    [{ id: user }] = await q(`INSERT INTO users (username, display_name, password_hash, roles) VALUES ('rev', 'rev', 'x', '{reviewer}') RETURNING id`);
+    const [{ id: patient }] = await q(`INSERT INTO patients (project_id, pseudonym) VALUES ($1, 'P') RETURNING id`, [project]);
+    const [{ id: study }] = await q(`INSERT INTO studies (project_id, patient_id, study_instance_uid) VALUES ($1, $2, '1.2') RETURNING id`, [project, patient]);
+    const [{ id: series }] = await q(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status) VALUES ($1, $2, '1.2.3', 'CT', 'ok') RETURNING id`, [project, study]);
+    // A project deep in annotation: every task has an open annotation slot (none waits for review), a few are leased.
+    await q(
+      `WITH t AS (INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required, protocol_version)
+                  SELECT $1, $2, ARRAY[$3::uuid], 'series', 's' || g, 'CT', 'ready', 1, 1 FROM generate_series(1, $4) g RETURNING id, created_at)
+       INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) SELECT t.id, $1, 'annotation', 0, 'open', t.created_at FROM t`,
+      [project, study, series, ROWS],
+    );
+    await q(`UPDATE task_reads SET state = 'leased', annotator_id = $1, lease_expires_at = now() + interval '1 hour' WHERE id IN (SELECT id FROM task_reads LIMIT 20)`, [user]);
+    [{ id: taskId }] = await q(`SELECT id FROM tasks LIMIT 1`);
+    // Stored instances and the items that brought them in.
+    await q(
+      `INSERT INTO instances (project_id, series_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, blob_key, size_bytes, source_hash)
+       SELECT $1, $2, '1.2.3.' || g, '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1', md5('i' || g), 1000, md5('s' || g) FROM generate_series(1, $3) g`,
+      [project, series, ROWS],
+    );
+    const [{ id: batch }] = await q(`INSERT INTO ingest_batches (project_id, source) VALUES ($1, 'upload') RETURNING id`, [project]);
+    await q(`INSERT INTO ingest_items (batch_id, project_id, file_name, raw_blob_key, size_bytes, status) SELECT $1, $2, g || '.dcm', md5('r' || g), 1000, 'stored' FROM generate_series(1, $3) g`, [batch, project, ROWS]);
+    // An audit log of many tasks' lines: about the task itself and about its reads (naming the task in details).
+    await q(
+      `INSERT INTO audit_events (actor_name, action, object_type, object_id, project_id, details)
+       SELECT 'a', 'read.leased', 'task_read', gen_random_uuid()::text, $1::uuid, jsonb_build_object('taskId', r.task_id) FROM task_reads r
+       UNION ALL SELECT 'a', 'task.lease', 'task', r.task_id::text, $1::uuid, '{}' FROM task_reads r`,
+      [project],
+    );
+    await q('ANALYZE');
+  }, 120_000);
+  afterAll(() => db.close());
+
+  it('a reviewer asking while no review waits walks no annotation slot (the shared claim index walked them all)', async () => {
+    const params = [project, ['review', 'adjudication'], user, [], 600, ['ready', 'in_annotation', 'rework', 'review', 'adjudication'], 'rev', null, 'ready', 'in_annotation', 'lease'];
+    const plan = await explain(CLAIM_SQL.review, params);
+    const pool = plan.slice(plan.indexOf('CTE pool'), plan.indexOf('CTE claimed'));
+    expect(pool).toContain('task_reads_claim_review');
+    expect(pool).not.toMatch(/task_reads_claim\b/);
+    expect(pool).not.toMatch(/\bSort\b/);
+    // The annotation claim keeps its own pool's index.
+    const annotation = await explain(CLAIM_SQL.annotation, [project, ['annotation'], ...params.slice(2)]);
+    expect(annotation.slice(annotation.indexOf('CTE pool'), annotation.indexOf('CTE claimed'))).toMatch(/task_reads_claim\b/);
+  });
+
+  it("ingest's clean-up finds who else needs a received file through the content keys' indexes", async () => {
+    const plan = await explain(RAWS_NEEDED_SQL, [['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'], [], ['queued', 'processing', 'quarantined']]);
+    expect(plan).toContain('ingest_items_raw_blob_key');
+    expect(plan).toContain('instances_blob_key');
+    expect(plan).not.toContain('Seq Scan');
+  });
+
+  it('the lease sweep finds leased reads through their own index', async () => {
+    const plan = await explain(EXPIRE_LEASES_SQL);
+    expect(plan).toContain('task_reads_leased');
+    expect(plan).not.toContain('Seq Scan on task_reads');
+  });
+
+  it("a task's history reads its own audit lines, not the whole log", async () => {
+    const plan = await explain(TASK_AUDIT_SQL, [project, taskId]);
+    expect(plan).toContain('audit_events_task');
+    expect(plan).not.toContain('Seq Scan on audit_events');
+    const rows = await db.dataSource.query(TASK_AUDIT_SQL, [project, taskId]);
+    expect(rows.map((r: { action: string }) => r.action).sort()).toEqual(['read.leased', 'task.lease']);
+  });
+});
