@@ -6,6 +6,7 @@
 import { EXPIRE_LEASES_SQL, CLAIM_SQL } from '@contour/tasks';
 import { RAWS_NEEDED_SQL } from '@contour/ingest';
 import { TASK_AUDIT_SQL } from '../../apps/coordinator/src/tasks/task-queries.service';
+import { privacyQueueFrom } from '../../apps/coordinator/src/ingest/privacy-review.controller';
 import { openTestDatabase, TestDatabase } from '../support/database';
 
 const ROWS = 20_000;
@@ -42,6 +43,9 @@ describe('query plans at the scale of a large project', () => {
        SELECT $1, $2, '1.2.3.' || g, '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1', md5('i' || g), 1000, md5('s' || g) FROM generate_series(1, $3) g`,
       [project, series, ROWS],
     );
+    // A few of them flagged for burned-in text, one decided.
+    await q(`UPDATE instances SET flags = '{burned-in-annotation}' WHERE id IN (SELECT id FROM instances ORDER BY sop_instance_uid LIMIT 5)`);
+    await q(`UPDATE instances SET attributes = '{"privacyReview": {"decision": "clear"}}' WHERE id IN (SELECT id FROM instances WHERE flags <> '{}' LIMIT 1)`);
     const [{ id: batch }] = await q(`INSERT INTO ingest_batches (project_id, source) VALUES ($1, 'upload') RETURNING id`, [project]);
     await q(`INSERT INTO ingest_items (batch_id, project_id, file_name, raw_blob_key, size_bytes, status) SELECT $1, $2, g || '.dcm', md5('r' || g), 1000, 'stored' FROM generate_series(1, $3) g`, [batch, project, ROWS]);
     // An audit log of many tasks' lines: about the task itself and about its reads (naming the task in details).
@@ -78,6 +82,18 @@ describe('query plans at the scale of a large project', () => {
     const plan = await explain(EXPIRE_LEASES_SQL);
     expect(plan).toContain('task_reads_leased');
     expect(plan).not.toContain('Seq Scan on task_reads');
+  });
+
+  it('the privacy review queue reads the flagged images only, in each of its states', async () => {
+    for (const [state, n] of [['pending', 4], ['decided', 1], ['all', 5]] as const) {
+      const from = privacyQueueFrom(state);
+      for (const sql of [`SELECT i.id ${from} ORDER BY i.created_at, i.id LIMIT 100`, `SELECT count(*) ${from}`]) {
+        const plan = await explain(sql, [project, ['burned-in-annotation']]);
+        expect(plan).toContain('instances_flagged');
+        expect(plan).not.toContain('Seq Scan on instances');
+      }
+      expect(await db.dataSource.query(`SELECT count(*)::int AS n ${from}`, [project, ['burned-in-annotation']])).toEqual([{ n }]);
+    }
   });
 
   it("a task's history reads its own audit lines, not the whole log", async () => {

@@ -29,6 +29,24 @@ const DecisionBody = z.object({
   comment: z.string().max(2000).default(''),
 });
 
+const DECISION = `i.attributes -> 'privacyReview'`;
+
+/**
+ * FROM and WHERE of the privacy review queue in `state` ($1 project, $2 the flags the project holds). Every image in
+ * it is flagged (held, or decided after it was held), so it says so too: the flagged images of a project are found
+ * through instances_flagged instead of scanning all of its images (0.5 s with 400,000, polled every 2 s by an open
+ * ingest tab).
+ */
+export function privacyQueueFrom(state: z.infer<typeof ReviewQuery>['state']): string {
+  const where =
+    state === 'pending'
+      ? awaitingReviewSql('i', 2)
+      : state === 'decided'
+        ? `${DECISION} IS NOT NULL AND cardinality($2::text[]) >= 0` // ($2 bound by every variant)
+        : `(${heldInstanceSql('i', 2)} OR ${DECISION} IS NOT NULL)`;
+  return `FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 AND i.flags <> '{}' AND ${where}`;
+}
+
 @ApiTags('ingest')
 @ApiBearerAuth()
 @Controller('api/projects/:projectId/privacy-review')
@@ -48,17 +66,10 @@ export class PrivacyReviewController {
   @Get()
   async list(@Param('projectId', uuid) projectId: string, @Query({ schema: ReviewQuery }) q: z.infer<typeof ReviewQuery>) {
     const flags = await this.hold.flagsOf(projectId);
-    const decision = `i.attributes -> 'privacyReview'`;
-    const where =
-      q.state === 'pending'
-        ? awaitingReviewSql('i', 2)
-        : q.state === 'decided'
-          ? `${decision} IS NOT NULL AND cardinality($2::text[]) >= 0` // ($2 bound by every variant)
-          : `(${heldInstanceSql('i', 2)} OR ${decision} IS NOT NULL)`;
-    const from = `FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 AND ${where}`;
+    const from = privacyQueueFrom(q.state);
     const items: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT i.id, i.sop_instance_uid AS "sopInstanceUid", se.series_instance_uid AS "seriesInstanceUid", st.study_instance_uid AS "studyInstanceUid",
-              se.id AS "seriesId", st.id AS "studyId", se.modality, i.number_of_frames AS frames, i.flags, ${decision} AS review, i.created_at AS "receivedAt"
+              se.id AS "seriesId", st.id AS "studyId", se.modality, i.number_of_frames AS frames, i.flags, ${DECISION} AS review, i.created_at AS "receivedAt"
          ${from} ORDER BY i.created_at, i.id LIMIT $3 OFFSET $4`,
       [projectId, flags, q.limit, q.offset],
     );

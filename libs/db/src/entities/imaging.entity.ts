@@ -142,6 +142,8 @@ export class Series {
 
 @Entity('instances')
 @Unique(['projectId', 'sopInstanceUid'])
+// The privacy review queue: a project's flagged images, oldest first (most images carry no flag).
+@Index('instances_flagged', ['projectId', 'createdAt', 'id'], { where: `"flags" <> '{}'` })
 export class Instance {
   @PrimaryGeneratedColumn('uuid')
   id: string;
