@@ -3,7 +3,8 @@
 // project. Each of these scanned before its index or its rewrite (a review claim walked every open annotation slot;
 // ingest's clean-up scanned instances and ingest_items per file; the lease sweep and a task's history scanned their
 // whole tables).
-import { EXPIRE_LEASES_SQL, CLAIM_SQL } from '@contour/tasks';
+import { EXPIRE_LEASES_SQL, CLAIM_SQL, LEASABLE_STATES } from '@contour/tasks';
+import { TaskState } from '@contour/workflow';
 import { RAWS_NEEDED_SQL } from '@contour/ingest';
 import { TASK_AUDIT_SQL } from '../../apps/coordinator/src/tasks/task-queries.service';
 import { privacyQueueFrom } from '../../apps/coordinator/src/ingest/privacy-review.controller';
@@ -16,6 +17,8 @@ describe('query plans at the scale of a large project', () => {
   let project: string;
   let user: string;
   let taskId: string;
+  let study: string;
+  let series: string;
 
   const explain = async (sql: string, params: unknown[] = []) =>
     (await db.dataSource.query(`EXPLAIN ${sql}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n') as string;
@@ -26,8 +29,8 @@ describe('query plans at the scale of a large project', () => {
     [{ id: project }] = await q(`INSERT INTO projects (name) VALUES ('big') RETURNING id`);
     [{ id: user }] = await q(`INSERT INTO users (username, display_name, password_hash, roles) VALUES ('rev', 'rev', 'x', '{reviewer}') RETURNING id`);
     const [{ id: patient }] = await q(`INSERT INTO patients (project_id, pseudonym) VALUES ($1, 'P') RETURNING id`, [project]);
-    const [{ id: study }] = await q(`INSERT INTO studies (project_id, patient_id, study_instance_uid) VALUES ($1, $2, '1.2') RETURNING id`, [project, patient]);
-    const [{ id: series }] = await q(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status) VALUES ($1, $2, '1.2.3', 'CT', 'ok') RETURNING id`, [project, study]);
+    [{ id: study }] = await q(`INSERT INTO studies (project_id, patient_id, study_instance_uid) VALUES ($1, $2, '1.2') RETURNING id`, [project, patient]);
+    [{ id: series }] = await q(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status) VALUES ($1, $2, '1.2.3', 'CT', 'ok') RETURNING id`, [project, study]);
     // A project deep in annotation: every task has an open annotation slot (none waits for review), a few are leased.
     await q(
       `WITH t AS (INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required, protocol_version)
@@ -69,6 +72,63 @@ describe('query plans at the scale of a large project', () => {
     // The annotation claim keeps its own pool's index.
     const annotation = await explain(CLAIM_SQL.annotation, [project, ['annotation'], ...params.slice(2)]);
     expect(annotation.slice(annotation.indexOf('CTE pool'), annotation.indexOf('CTE claimed'))).toMatch(/task_reads_claim\b/);
+  });
+
+  it('a claim walks no slot of a task still being pre-labelled (it walked them all, and looked each task up, when no other work came before)', async () => {
+    const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
+    const [{ id: busy }] = await q(`INSERT INTO projects (name) VALUES ('backlog') RETURNING id`);
+    // 3,000 tasks waiting for their drafts, split as the splitter does (task first, then its slots), then one ready task.
+    await q(
+      `INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required, protocol_version, created_at)
+       SELECT $1, $2, ARRAY[$3::uuid], 'series', 'p' || g, 'CT', 'prelabelling', 1, 1, now() - interval '1 day' FROM generate_series(1, 3000) g`,
+      [busy, study, series],
+    );
+    await q(`INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) SELECT id, $1, 'annotation', 0, 'open', created_at FROM tasks WHERE project_id = $1`, [busy]);
+    const [{ id: ready }] = await q(`INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required, protocol_version) VALUES ($1, $2, ARRAY[$3::uuid], 'series', 'r', 'CT', 'ready', 1, 1) RETURNING id`, [busy, study, series]);
+    await q(`INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) SELECT id, $1, 'annotation', 0, 'open', created_at FROM tasks WHERE id = $2`, [busy, ready]);
+    await q('ANALYZE task_reads');
+    const runner = db.dataSource.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      const params = [busy, ['annotation'], user, [], 600, LEASABLE_STATES, 'ann', null, 'ready', 'in_annotation', 'lease'];
+      const plan = (await runner.query(`EXPLAIN (ANALYZE, COSTS OFF) ${CLAIM_SQL.annotation}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n') as string;
+      const pool = plan.slice(plan.indexOf('CTE pool'), plan.indexOf('CTE claimed'));
+      // The ready task's slot is the first the walk meets: the drafts-in-waiting are not in the index (the walk's own
+      // lines, up to its subplans, say how many slots it passed over).
+      const from = pool.indexOf('Index Scan using task_reads_claim ');
+      expect(from).toBeGreaterThan(0);
+      expect(pool.slice(from, pool.indexOf('SubPlan', from))).not.toMatch(/Rows Removed by Filter/);
+      const [{ task_id }] = await runner.query(`SELECT task_id FROM task_reads WHERE project_id = $1 AND state = 'leased'`, [busy]);
+      expect(task_id).toBe(ready);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  });
+
+  it("a read is offered exactly while its task takes work, kept by the database through every state and the privacy hold", async () => {
+    const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
+    // The SQL list of states (migration OfferedReads) is routing's.
+    for (const state of Object.values(TaskState)) {
+      const [{ offered }] = await q(`SELECT contour_task_offered($1, false) AS offered`, [state]);
+      expect([state, offered]).toEqual([state, LEASABLE_STATES.includes(state)]);
+    }
+    const [{ id: task }] = await q(`INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required) VALUES ($1, $2, ARRAY[$3::uuid], 'series', 'walk', 'CT', 'created', 2) RETURNING id`, [project, study, series]);
+    await q(`INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) VALUES ($1, $2, 'annotation', 0, 'open', now()), ($1, $2, 'annotation', 1, 'submitted', now())`, [task, project]);
+    const offered = async () => (await q(`SELECT DISTINCT offered FROM task_reads WHERE task_id = $1`, [task])).map((r: { offered: boolean }) => r.offered);
+    expect(await offered()).toEqual([false]);
+    for (const state of [TaskState.Prelabelling, TaskState.Ready, TaskState.InAnnotation, TaskState.Consensus, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Adjudication, TaskState.Approved]) {
+      await q(`UPDATE tasks SET state = $2 WHERE id = $1`, [task, state]);
+      expect([state, await offered()]).toEqual([state, [LEASABLE_STATES.includes(state)]]);
+    }
+    await q(`UPDATE tasks SET state = 'ready' WHERE id = $1`, [task]);
+    await q(`UPDATE tasks SET privacy_held = true WHERE id = $1`, [task]);
+    expect(await offered()).toEqual([false]);
+    // A slot opened while the task is held (a review slot) is not offered either; cleared, all are.
+    await q(`INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) VALUES ($1, $2, 'review', 0, 'open', now())`, [task, project]);
+    expect(await offered()).toEqual([false]);
+    await q(`UPDATE tasks SET privacy_held = false WHERE id = $1`, [task]);
+    expect(await offered()).toEqual([true]);
   });
 
   it("ingest's clean-up finds who else needs a received file through the content keys' indexes", async () => {

@@ -124,6 +124,9 @@ export class ReviewService {
   async managerDecision(projectId: string, taskId: string, actor: Actor, decision: ManagerDecision, comment: string) {
     if (decision === 'retry') return this.retry(projectId, taskId, actor, comment);
     return this.dataSource.transaction(async (m) => {
+      // The task's reads before the task itself (RoutingService.lockReads): a cancel closes them and a reopen opens
+      // them after moving the task, and a claim in flight holds its read while it waits for the task.
+      await this.routing.lockReads(m, taskId);
       const task = await m.findOneBy(Task, { id: taskId, projectId });
       if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
       const event = decision === 'cancel' ? TaskEvent.Cancel : decision === 'reopen' ? TaskEvent.ManagerReopen : TaskEvent.ManagerApprove;

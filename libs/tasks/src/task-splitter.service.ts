@@ -105,6 +105,8 @@ export class TaskSplitter {
     const cancelled: string[] = [];
     for (const c of candidates) {
       await this.dataSource.transaction(async (m) => {
+        // Reads before the task, as every lease change locks them (a claim of a ready task's read waits for the task).
+        await this.routing.lockReads(m, c.id);
         const [still] = await m.query(`SELECT t.id FROM tasks t WHERE t.id = $1 AND t.state IN ('created', 'prelabelling', 'ready') AND ${READS_UNTOUCHED} FOR UPDATE`, [c.id]);
         if (!still) {
           this.logger.warn(`task ${c.id}: its series are also in view-group task ${c.by}, but it was started; both are kept`);

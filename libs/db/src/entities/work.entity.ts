@@ -142,7 +142,7 @@ export class Task {
 // The claim index walks open, unassigned slots in routing order (priority DESC, then age); TypeORM cannot declare
 // a mixed-direction index, so the migration creates it and synchronisation leaves it alone.
 // One per pool (annotation; review and adjudication), each with its kind in the predicate, so that a claim walks only
-// its own pool's slots.
+// its own pool's slots, and only those of tasks that take work (offered).
 @Index('task_reads_claim', { synchronize: false })
 @Index('task_reads_claim_review', { synchronize: false })
 // The lease expiry sweep: leased reads by the end of their lease.
@@ -195,6 +195,13 @@ export class TaskRead {
   /** People who gave the read back (released it): not offered it again, unless a manager assigns it to them. */
   @Column({ name: 'declined_by', type: 'uuid', array: true, default: () => "'{}'" })
   declinedBy: string[];
+
+  /**
+   * Whether the read's task takes work (a leasable state, not held for a privacy review), kept by the database's
+   * triggers (migration OfferedReads): only offered slots are in the claim indexes.
+   */
+  @Column({ type: 'boolean', default: true })
+  offered: boolean;
 
   @Column({ type: 'int', default: 0 })
   round: number;
