@@ -94,9 +94,19 @@ interface SubmitResult {
 const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT 1 FOR UPDATE SKIP LOCKED';
 
 /**
+ * The pool each kind of claim walks, as a literal that the planner matches with that pool's partial index
+ * (task_reads_claim for annotation, task_reads_claim_review for reviews and adjudications), of the slots whose task
+ * takes work (`offered`, kept by the database): a reviewer asking while no review waited walked every open annotation
+ * slot of the project (110 ms with 85,000), and every annotator's "next" the slots of tasks still being pre-labelled
+ * (420 ms with 35,000 such tasks when nothing else was left).
+ */
+const POOL = { annotation: `r.offered AND r.kind = 'annotation'`, review: `r.offered AND r.kind <> 'annotation'` } as const;
+type Pool = keyof typeof POOL;
+
+/**
  * The whole lease in one statement (no transaction round trips): the caller's push-assigned slot if any
  * (small index), or their own read whose lease lapsed while nobody took it (their draft is on it), else the first eligible slot of the shared pool that nobody else has locked, walking the
- * task_reads_claim index in routing order instead of sorting every open slot. The first annotation lease of a
+ * claim index of its pool (POOL) in routing order instead of sorting every open slot. The first annotation lease of a
  * ready task moves it to in_annotation with its transition row; the audit lines are written alongside.
  * Parameters: $1 project, $2 kinds, $3 caller, $4 skills, $5 default lease seconds (project settings are
  * validated when written, so the stored value is an integer when present), $6 leasable task states,
@@ -107,16 +117,6 @@ const ROUTING_ORDER = 'ORDER BY r.priority DESC, r.task_created_at, r.slot LIMIT
  * slot of the project to find none, 30 ms with 50,000 of them, on every request. Now only the caller's own lapsed
  * slots, through task_reads_lapsed, can answer it.
  */
-/**
- * The pool each kind of claim walks, as a literal that the planner matches with that pool's partial index
- * (task_reads_claim for annotation, task_reads_claim_review for reviews and adjudications), of the slots whose task
- * takes work (`offered`, kept by the database): a reviewer asking while no review waited walked every open annotation
- * slot of the project (110 ms with 85,000), and every annotator's "next" the slots of tasks still being pre-labelled
- * (420 ms with 35,000 such tasks when nothing else was left).
- */
-const POOL = { annotation: `r.offered AND r.kind = 'annotation'`, review: `r.offered AND r.kind <> 'annotation'` } as const;
-type Pool = keyof typeof POOL;
-
 const claimCtes = (pool: Pool) => `WITH mine AS (
    SELECT r.id FROM task_reads r WHERE ${ELIGIBLE} AND r.assigned_to = $3 ${ROUTING_ORDER}),
  lapsed AS (
