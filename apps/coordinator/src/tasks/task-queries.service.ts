@@ -11,7 +11,6 @@ import { classificationAgreement, PairScore, pairMeans } from '@contour/consensu
 import { COLLECTING_STATES, questionAnswers, TaskState, taskImageSource } from '@contour/workflow';
 import { TASK_VIEW_COLUMNS, TaskGrid, TaskViewRows } from '@contour/tasks';
 
-
 /**
  * A task's audit lines, $2 in project $1: about the task itself, through the object index, and about its reads,
  * versions and reviews, which name it in details.taskId, through audit_events_task (the whole log was scanned).
