@@ -8,6 +8,7 @@ import { TaskState } from '@contour/workflow';
 import { RAWS_NEEDED_SQL } from '@contour/ingest';
 import { TASK_AUDIT_SQL } from '../../apps/coordinator/src/tasks/task-queries.service';
 import { privacyQueueFrom } from '../../apps/coordinator/src/ingest/privacy-review.controller';
+import { studySearchSql } from '../../apps/coordinator/src/dicomweb/dicomweb.service';
 import { openTestDatabase, TestDatabase } from '../support/database';
 
 const ROWS = 20_000;
@@ -154,6 +155,58 @@ describe('query plans at the scale of a large project', () => {
       }
       expect(await db.dataSource.query(`SELECT count(*)::int AS n ${from}`, [project, ['burned-in-annotation']])).toEqual([{ n }]);
     }
+  });
+
+  it('a QIDO study search pages the studies in answer order and counts the series and images of its page only (it counted every image of the project first)', async () => {
+    const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
+    const [{ id: pacs }] = await q(`INSERT INTO projects (name) VALUES ('pacs') RETURNING id`);
+    // 2,000 studies of one series of 5 images each.
+    await q(`INSERT INTO patients (project_id, pseudonym) SELECT $1, 'P' || g FROM generate_series(1, 2000) g`, [pacs]);
+    await q(`INSERT INTO studies (project_id, patient_id, study_instance_uid, study_date) SELECT $1, id, '2.' || pseudonym, date '2020-01-01' + (random() * 1000)::int FROM patients WHERE project_id = $1`, [pacs]);
+    await q(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status) SELECT $1, id, study_instance_uid || '.1', 'CT', 'ok' FROM studies WHERE project_id = $1`, [pacs]);
+    await q(
+      `INSERT INTO instances (project_id, series_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, blob_key, size_bytes, source_hash, flags)
+       SELECT $1, se.id, se.series_instance_uid || '.' || g, '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1', md5(se.id::text || g), 1000, md5(se.id::text || g), CASE WHEN g = 1 THEN '{burned-in-annotation}'::text[] ELSE '{}' END
+         FROM series se, generate_series(1, 5) g WHERE se.project_id = $1`,
+      [pacs],
+    );
+    await q('ANALYZE');
+    /** Rows the plan read from instances, and rows it grouped to count, over all loops. */
+    const cost = async (sql: string, params: unknown[]) => {
+      const [{ 'QUERY PLAN': [root] }] = await q(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+      const rows = { read: 0, counted: 0, indexes: new Set<string>() };
+      const walk = (node: Record<string, any>) => {
+        if (node['Index Name']) rows.indexes.add(node['Index Name']);
+        if (node['Relation Name'] === 'instances') rows.read += node['Actual Rows'] * node['Actual Loops'];
+        // The grouping by study that counts series and images (not the look for a visible image of each study).
+        if (node['Node Type'] === 'Aggregate' && (node['Group Key'] ?? []).includes('st.id')) for (const child of node.Plans ?? []) rows.counted += child['Actual Rows'] * child['Actual Loops'];
+        for (const child of node.Plans ?? []) walk(child);
+      };
+      walk(root.Plan);
+      return rows;
+    };
+    const page = 'LIMIT 10 OFFSET 20';
+    // A manager's list reads and counts the page's 50 images; an annotator's (held images neither listed nor counted)
+    // must look for a visible image in every study to page them, but counts only the page's.
+    const manager = await cost(studySearchSql(['st.project_id = $1'], page, null), [pacs]);
+    expect(manager.read).toBeLessThanOrEqual(50);
+    // The page is found by walking the project's studies in answer order, not by sorting them all.
+    expect(manager.indexes).toContain('studies_qido');
+    expect(manager.counted).toBeLessThanOrEqual(50);
+    expect((await cost(studySearchSql(['st.project_id = $1'], page, 2), [pacs, ['burned-in-annotation']])).counted).toBeLessThanOrEqual(50);
+    const studies = await q(studySearchSql(['st.project_id = $1'], page, 2), [pacs, ['burned-in-annotation']]);
+    expect(studies).toHaveLength(10);
+    expect(studies.map((r: { instance_count: string }) => Number(r.instance_count))).toEqual(Array(10).fill(4));
+    const all = await q(studySearchSql(['st.project_id = $1'], 'LIMIT 10 OFFSET 0', null), [pacs]);
+    expect(all.map((r: { instance_count: string }) => Number(r.instance_count))).toEqual(Array(10).fill(5));
+    // Series- and instance-level conditions test the study's series and images (one image's UID: its study only).
+    const [one] = await q(`SELECT i.sop_instance_uid, st.study_instance_uid FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 LIMIT 1`, [pacs]);
+    const byImage = await q(studySearchSql(['st.project_id = $1', 'i.sop_instance_uid = $2'], 'LIMIT 10 OFFSET 0', null), [pacs, one.sop_instance_uid]);
+    expect(byImage.map((r: { study_instance_uid: string }) => r.study_instance_uid)).toEqual([one.study_instance_uid]);
+    expect(await q(studySearchSql(['st.project_id = $1', 'se.modality = ANY($2)'], 'LIMIT 10 OFFSET 0', null), [pacs, ['MR']])).toEqual([]);
+    // Dates in order across pages.
+    const dates = [...all, ...(await q(studySearchSql(['st.project_id = $1'], 'LIMIT 10 OFFSET 10', null), [pacs]))].map((r: { study_date: string | Date }) => new Date(r.study_date).getTime());
+    expect(dates).toEqual([...dates].sort((a, b) => a - b));
   });
 
   it("a task's history reads its own audit lines, not the whole log", async () => {

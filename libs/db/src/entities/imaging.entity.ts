@@ -33,6 +33,8 @@ export class Patient {
 
 @Entity('studies')
 @Unique(['projectId', 'studyInstanceUid'])
+// QIDO-RS study lists: a project's studies in answer order (date, then UID).
+@Index('studies_qido', ['projectId', 'studyDate', 'studyInstanceUid'])
 export class Study {
   @PrimaryGeneratedColumn('uuid')
   id: string;

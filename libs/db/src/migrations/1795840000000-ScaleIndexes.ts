@@ -9,7 +9,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   review waited walked every open annotation slot (110 ms with 85,000);
  * - the lease expiry sweep (every 15 s) scanned every read ever made to find the leased ones;
  * - a task's history looked its audit lines up by `details ->> 'taskId'`: a scan of the whole audit log;
- * - the privacy review queue (polled by the ingest tab) scanned every image of the project for the flagged few.
+ * - the privacy review queue (polled by the ingest tab) scanned every image of the project for the flagged few;
+ * - a QIDO study list sorted every study of the project to answer a page (studies in answer order now).
  */
 export class ScaleIndexes1795840000000 implements MigrationInterface {
   name = 'ScaleIndexes1795840000000';
@@ -27,9 +28,11 @@ export class ScaleIndexes1795840000000 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX "task_reads_leased" ON "task_reads" ("lease_expires_at") WHERE "state" = 'leased'`);
     await queryRunner.query(`CREATE INDEX "audit_events_task" ON "audit_events" (("details" ->> 'taskId')) WHERE ("details" ->> 'taskId') IS NOT NULL`);
     await queryRunner.query(`CREATE INDEX "instances_flagged" ON "instances" ("project_id", "created_at", "id") WHERE "flags" <> '{}'`);
+    await queryRunner.query(`CREATE INDEX "studies_qido" ON "studies" ("project_id", "study_date", "study_instance_uid")`);
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('DROP INDEX "public"."studies_qido"');
     await queryRunner.query('DROP INDEX "public"."instances_flagged"');
     await queryRunner.query('DROP INDEX "public"."audit_events_task"');
     await queryRunner.query('DROP INDEX "public"."task_reads_leased"');
