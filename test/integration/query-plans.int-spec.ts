@@ -6,7 +6,7 @@
 import { EXPIRE_LEASES_SQL, CLAIM_SQL, LEASABLE_STATES } from '@contour/tasks';
 import { TaskState } from '@contour/workflow';
 import { RAWS_NEEDED_SQL } from '@contour/ingest';
-import { TASK_AUDIT_SQL } from '../../apps/coordinator/src/tasks/task-queries.service';
+import { MY_READS_SQL, TASK_AUDIT_SQL } from '../../apps/coordinator/src/tasks/task-queries.service';
 import { privacyQueueFrom } from '../../apps/coordinator/src/ingest/privacy-review.controller';
 import { studySearchSql } from '../../apps/coordinator/src/dicomweb/dicomweb.service';
 import { openTestDatabase, TestDatabase } from '../support/database';
@@ -207,6 +207,47 @@ describe('query plans at the scale of a large project', () => {
     // Dates in order across pages.
     const dates = [...all, ...(await q(studySearchSql(['st.project_id = $1'], 'LIMIT 10 OFFSET 10', null), [pacs]))].map((r: { study_date: string | Date }) => new Date(r.study_date).getTime());
     expect(dates).toEqual([...dates].sort((a, b) => a - b));
+  });
+
+  it("an annotator's inbox reads their waiting reads and their latest 200 others, not every read they ever made", async () => {
+    const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
+    const [{ id: busy }] = await q(`INSERT INTO projects (name) VALUES ('inbox') RETURNING id`);
+    const readers: string[] = (await q(`INSERT INTO users (username, display_name, password_hash, roles) SELECT 'r' || g, 'r' || g, 'x', '{annotator}' FROM generate_series(1, 2) g RETURNING id`)).map(
+      (r: { id: string }) => r.id,
+    );
+    const reader = readers[0];
+    // 24,000 reads submitted over time by two people taking turns (so one person's reads are spread over the table),
+    // and for the first of them one read leased and one assigned and waiting.
+    await q(
+      `INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required) SELECT $1, $2, ARRAY[$3::uuid], 'series', 'h' || g, 'CT', 'approved', 1 FROM generate_series(1, 24000) g`,
+      [busy, study, series],
+    );
+    await q(
+      `INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at, annotator_id, submitted_at)
+       SELECT id, $1, 'annotation', 0, 'submitted', created_at, ($2::uuid[])[1 + split_part(split_key, 'h', 2)::int % 2], now() - (split_part(split_key, 'h', 2)::int * interval '1 minute')
+         FROM tasks WHERE project_id = $1`,
+      [busy, readers],
+    );
+    await q(`UPDATE task_reads SET state = 'leased', submitted_at = NULL WHERE id = (SELECT r.id FROM task_reads r JOIN tasks t ON t.id = r.task_id WHERE t.split_key = 'h2')`);
+    await q(`UPDATE task_reads SET state = 'open', annotator_id = NULL, assigned_to = $1, submitted_at = NULL WHERE id = (SELECT r.id FROM task_reads r JOIN tasks t ON t.id = r.task_id WHERE t.split_key = 'h3')`, [reader]);
+    await q('ANALYZE task_reads');
+    const [{ 'QUERY PLAN': [root] }] = await q(`EXPLAIN (ANALYZE, FORMAT JSON) ${MY_READS_SQL}`, [busy, reader]);
+    let read = 0;
+    const walk = (node: Record<string, any>) => {
+      if (node['Relation Name'] === 'task_reads') read += node['Actual Rows'] * node['Actual Loops'];
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk(root.Plan);
+    // Their two waiting reads and their latest 200 others, and each one's task by its key.
+    expect(read).toBeLessThanOrEqual(202);
+    expect(JSON.stringify(root.Plan)).not.toContain('"Node Type":"Seq Scan"');
+    const inbox = await q(MY_READS_SQL, [busy, reader]);
+    expect(inbox).toHaveLength(200);
+    expect(inbox.slice(0, 2).map((r: { state: string }) => r.state)).toEqual(['leased', 'open']);
+    const submitted = inbox.slice(2).map((r: { submittedAt: Date }) => r.submittedAt.getTime());
+    expect(submitted).toEqual([...submitted].sort((a, b) => b - a));
+    const [{ newest }] = await q(`SELECT max(submitted_at) AS newest FROM task_reads WHERE annotator_id = $1 AND state = 'submitted'`, [reader]);
+    expect(submitted[0]).toBe(newest.getTime());
   });
 
   it("a task's history reads its own audit lines, not the whole log", async () => {

@@ -18,6 +18,20 @@ import { TASK_VIEW_COLUMNS, TaskGrid, TaskViewRows } from '@contour/tasks';
 export const TASK_AUDIT_SQL = `SELECT id, at, actor_name AS actor, action, object_type AS "objectType", object_id AS "objectId", details FROM audit_events
   WHERE project_id = $1 AND ((object_type = 'task' AND object_id = $2) OR details->>'taskId' = $2) ORDER BY id`;
 
+/**
+ * The caller's ($2) inbox in project $1: their leased and waiting reads, then their latest 200 others, newest first,
+ * read in that order from task_reads_annotator and cut at 200, each with its task by its key (the LIMIT keeps the
+ * planner from hashing the whole tasks table for 200 rows). One query over all of their reads fetched and sorted
+ * every read they ever made: 150 ms for someone with 37,700.
+ */
+export const MY_READS_SQL = `SELECT r.id AS "readId", r.task_id AS "taskId", r.kind, r.state, r.round, r.lease_expires_at AS "leaseExpiresAt", r.rework_comment AS "reworkComment",
+         r.submitted_at AS "submittedAt", t.state AS "taskState", t.modality, t.kind AS "taskKind"
+    FROM ((SELECT * FROM task_reads r WHERE r.project_id = $1 AND ((r.annotator_id = $2 AND r.state IN ('leased', 'open')) OR (r.state = 'open' AND r.assigned_to = $2)))
+          UNION ALL
+          (SELECT * FROM task_reads r WHERE r.annotator_id = $2 AND r.project_id = $1 AND r.state NOT IN ('leased', 'open') ORDER BY r.submitted_at DESC NULLS LAST LIMIT 200)) r
+    CROSS JOIN LATERAL (SELECT t.state, t.modality, t.kind FROM tasks t WHERE t.id = r.task_id LIMIT 1) t
+   ORDER BY (r.state = 'leased') DESC, (r.state = 'open') DESC, r.submitted_at DESC NULLS LAST LIMIT 200`;
+
 /** States in which reviewers may see every read (collection is over). */
 const OPEN_BOOK: string[] = [TaskState.Consensus, TaskState.Adjudication, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Approved];
 
@@ -158,14 +172,7 @@ export class TaskQueries {
   }
 
   async myReads(projectId: string, userId: string) {
-    return this.dataSource.query(
-      `SELECT r.id AS "readId", r.task_id AS "taskId", r.kind, r.state, r.round, r.lease_expires_at AS "leaseExpiresAt", r.rework_comment AS "reworkComment",
-              r.submitted_at AS "submittedAt", t.state AS "taskState", t.modality, t.kind AS "taskKind"
-         FROM task_reads r JOIN tasks t ON t.id = r.task_id
-        WHERE r.project_id = $1 AND (r.annotator_id = $2 OR (r.state = 'open' AND r.assigned_to = $2))
-        ORDER BY (r.state = 'leased') DESC, (r.state = 'open') DESC, r.submitted_at DESC NULLS LAST LIMIT 200`,
-      [projectId, userId],
-    );
+    return this.dataSource.query(MY_READS_SQL, [projectId, userId]);
   }
 
   async list(projectId: string, state: string | undefined, limit: number, offset: number) {

@@ -145,6 +145,9 @@ export class Task {
 // its own pool's slots, and only those of tasks that take work (offered).
 @Index('task_reads_claim', { synchronize: false })
 @Index('task_reads_claim_review', { synchronize: false })
+// An annotator's inbox (TaskQueries.myReads): their reads in a project, newest first; those leased or open.
+@Index('task_reads_annotator', { synchronize: false })
+@Index('task_reads_annotator_active', ['annotatorId'], { where: `"state" IN ('leased', 'open')` })
 // The lease expiry sweep: leased reads by the end of their lease.
 @Index('task_reads_leased', ['leaseExpiresAt'], { where: `"state" = 'leased'` })
 @Index('task_reads_assigned', ['assignedTo'], { where: `"state" = 'open' AND "assigned_to" IS NOT NULL` })

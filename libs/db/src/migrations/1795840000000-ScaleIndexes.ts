@@ -10,7 +10,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - the lease expiry sweep (every 15 s) scanned every read ever made to find the leased ones;
  * - a task's history looked its audit lines up by `details ->> 'taskId'`: a scan of the whole audit log;
  * - the privacy review queue (polled by the ingest tab) scanned every image of the project for the flagged few;
- * - a QIDO study list sorted every study of the project to answer a page (studies in answer order now).
+ * - a QIDO study list sorted every study of the project to answer a page (studies in answer order now);
+ * - an annotator's inbox fetched and sorted every read they ever made.
  */
 export class ScaleIndexes1795840000000 implements MigrationInterface {
   name = 'ScaleIndexes1795840000000';
@@ -29,9 +30,13 @@ export class ScaleIndexes1795840000000 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX "audit_events_task" ON "audit_events" (("details" ->> 'taskId')) WHERE ("details" ->> 'taskId') IS NOT NULL`);
     await queryRunner.query(`CREATE INDEX "instances_flagged" ON "instances" ("project_id", "created_at", "id") WHERE "flags" <> '{}'`);
     await queryRunner.query(`CREATE INDEX "studies_qido" ON "studies" ("project_id", "study_date", "study_instance_uid")`);
+    await queryRunner.query(`CREATE INDEX "task_reads_annotator" ON "task_reads" ("annotator_id", "project_id", "submitted_at" DESC NULLS LAST)`);
+    await queryRunner.query(`CREATE INDEX "task_reads_annotator_active" ON "task_reads" ("annotator_id") WHERE "state" IN ('leased', 'open')`);
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('DROP INDEX "public"."task_reads_annotator_active"');
+    await queryRunner.query('DROP INDEX "public"."task_reads_annotator"');
     await queryRunner.query('DROP INDEX "public"."studies_qido"');
     await queryRunner.query('DROP INDEX "public"."instances_flagged"');
     await queryRunner.query('DROP INDEX "public"."audit_events_task"');
