@@ -8,7 +8,7 @@ import { TaskState } from '@contour/workflow';
 import { RAWS_NEEDED_SQL } from '@contour/ingest';
 import { MY_READS_SQL, TASK_AUDIT_SQL } from '../../apps/coordinator/src/tasks/task-queries.service';
 import { privacyQueueFrom } from '../../apps/coordinator/src/ingest/privacy-review.controller';
-import { studySearchSql } from '../../apps/coordinator/src/dicomweb/dicomweb.service';
+import { storedInstancesQuery, studySearchSql } from '../../apps/coordinator/src/dicomweb/dicomweb.service';
 import { openTestDatabase, TestDatabase } from '../support/database';
 
 const ROWS = 20_000;
@@ -157,7 +157,7 @@ describe('query plans at the scale of a large project', () => {
     }
   });
 
-  it('a QIDO study search pages the studies in answer order and counts the series and images of its page only (it counted every image of the project first)', async () => {
+  it("a QIDO study search pages the studies in answer order and counts the series and images of its page only (it counted every image of the project first); WADO-RS finds a series by the project's indexes", async () => {
     const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
     const [{ id: pacs }] = await q(`INSERT INTO projects (name) VALUES ('pacs') RETURNING id`);
     // 2,000 studies of one series of 5 images each.
@@ -204,6 +204,11 @@ describe('query plans at the scale of a large project', () => {
     const byImage = await q(studySearchSql(['st.project_id = $1', 'i.sop_instance_uid = $2'], 'LIMIT 10 OFFSET 0', null), [pacs, one.sop_instance_uid]);
     expect(byImage.map((r: { study_instance_uid: string }) => r.study_instance_uid)).toEqual([one.study_instance_uid]);
     expect(await q(studySearchSql(['st.project_id = $1', 'se.modality = ANY($2)'], 'LIMIT 10 OFFSET 0', null), [pacs, ['MR']])).toEqual([]);
+    // WADO-RS at the series level finds the study and series through the project's UID indexes (it scanned studies).
+    const wado = storedInstancesQuery(pacs, one.study_instance_uid, `${one.study_instance_uid}.1`);
+    const wadoPlan = await explain(wado.sql, wado.params);
+    expect(wadoPlan).not.toContain('Seq Scan');
+    expect(await q(wado.sql, wado.params)).toHaveLength(5);
     // Dates in order across pages.
     const dates = [...all, ...(await q(studySearchSql(['st.project_id = $1'], 'LIMIT 10 OFFSET 10', null), [pacs]))].map((r: { study_date: string | Date }) => new Date(r.study_date).getTime());
     expect(dates).toEqual([...dates].sort((a, b) => a - b));

@@ -49,6 +49,34 @@ export function studySearchSql(conditions: string[], page: string, flags: number
      GROUP BY st.id, pa.id ORDER BY st.study_date, st.study_instance_uid`;
 }
 
+/**
+ * The stored instances under a study, series or single instance of a project (WADO-RS retrieve and metadata), in
+ * series/instance order. The study and series are looked up by the project's own UID indexes: without the project on
+ * them, a series-level request scanned every study of the deployment.
+ */
+export function storedInstancesQuery(projectId: string, study: string, series?: string, sop?: string, hiddenFlags: string[] | null = null): { sql: string; params: unknown[] } {
+  const params: unknown[] = [projectId, study];
+  let where = 'i.project_id = $1 AND st.project_id = $1 AND se.project_id = $1 AND st.study_instance_uid = $2';
+  if (hiddenFlags) {
+    // Images held for a privacy review are not served to annotators and reviewers (PrivacyHold).
+    params.push(hiddenFlags);
+    where += ` AND NOT ${heldInstanceSql('i', params.length)}`;
+  }
+  if (series) {
+    params.push(series);
+    where += ` AND se.series_instance_uid = $${params.length}`;
+  }
+  if (sop) {
+    params.push(sop);
+    where += ` AND i.sop_instance_uid = $${params.length}`;
+  }
+  const sql = `SELECT i.id, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.blob_key, i.size_bytes, i.number_of_frames,
+          se.series_instance_uid, st.study_instance_uid
+     FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id
+    WHERE ${where} ORDER BY se.series_number NULLS LAST, se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid`;
+  return { sql, params };
+}
+
 /** Reads the project's de-identified index for the DICOMweb endpoints. */
 @Injectable()
 export class DicomWebService {
@@ -105,28 +133,8 @@ export class DicomWebService {
 
   /** The stored instances under a study, series or single instance, in series/instance order; 404 when none. */
   async instances(projectId: string, study: string, series?: string, sop?: string, hiddenFlags: string[] | null = null): Promise<StoredInstanceRef[]> {
-    const params: unknown[] = [projectId, study];
-    let where = 'i.project_id = $1 AND st.study_instance_uid = $2';
-    if (hiddenFlags) {
-      // Images held for a privacy review are not served to annotators and reviewers (PrivacyHold).
-      params.push(hiddenFlags);
-      where += ` AND NOT ${heldInstanceSql('i', params.length)}`;
-    }
-    if (series) {
-      params.push(series);
-      where += ` AND se.series_instance_uid = $${params.length}`;
-    }
-    if (sop) {
-      params.push(sop);
-      where += ` AND i.sop_instance_uid = $${params.length}`;
-    }
-    const rows: StoredInstanceRef[] = await this.dataSource.query(
-      `SELECT i.id, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.blob_key, i.size_bytes, i.number_of_frames,
-              se.series_instance_uid, st.study_instance_uid
-         FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id
-        WHERE ${where} ORDER BY se.series_number NULLS LAST, se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid`,
-      params,
-    );
+    const { sql, params } = storedInstancesQuery(projectId, study, series, sop, hiddenFlags);
+    const rows: StoredInstanceRef[] = await this.dataSource.query(sql, params);
     if (!rows.length) throw new NotFoundException(`Nothing stored in this project under ${[study, series, sop].filter(Boolean).join('/')}${hiddenFlags ? ' that you may see (images held for a privacy review are shown to managers only)' : ''}`);
     return rows;
   }
