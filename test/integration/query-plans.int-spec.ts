@@ -107,7 +107,7 @@ describe('query plans at the scale of a large project', () => {
     }
   });
 
-  it("a read is offered exactly while its task takes work, kept by the database through every state and the privacy hold", async () => {
+  it('an open read is offered exactly while its task takes work, kept by the database through every state and the privacy hold', async () => {
     const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
     // The SQL list of states (migration OfferedReads) is routing's.
     for (const state of Object.values(TaskState)) {
@@ -116,7 +116,7 @@ describe('query plans at the scale of a large project', () => {
     }
     const [{ id: task }] = await q(`INSERT INTO tasks (project_id, study_id, series_ids, kind, split_key, modality, state, reads_required) VALUES ($1, $2, ARRAY[$3::uuid], 'series', 'walk', 'CT', 'created', 2) RETURNING id`, [project, study, series]);
     await q(`INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) VALUES ($1, $2, 'annotation', 0, 'open', now()), ($1, $2, 'annotation', 1, 'submitted', now())`, [task, project]);
-    const offered = async () => (await q(`SELECT DISTINCT offered FROM task_reads WHERE task_id = $1`, [task])).map((r: { offered: boolean }) => r.offered);
+    const offered = async () => (await q(`SELECT DISTINCT offered FROM task_reads WHERE task_id = $1 AND state = 'open'`, [task])).map((r: { offered: boolean }) => r.offered);
     expect(await offered()).toEqual([false]);
     for (const state of [TaskState.Prelabelling, TaskState.Ready, TaskState.InAnnotation, TaskState.Consensus, TaskState.Review, TaskState.Rework, TaskState.Escalated, TaskState.Adjudication, TaskState.Approved]) {
       await q(`UPDATE tasks SET state = $2 WHERE id = $1`, [task, state]);
@@ -130,6 +130,15 @@ describe('query plans at the scale of a large project', () => {
     expect(await offered()).toEqual([false]);
     await q(`UPDATE tasks SET privacy_held = false WHERE id = $1`, [task]);
     expect(await offered()).toEqual([true]);
+    // Only open reads follow the task (the others may be locked by someone waiting for it); a read closed while the
+    // task took no work, opened again after it takes work again, is offered.
+    await q(`UPDATE tasks SET state = 'cancelled' WHERE id = $1`, [task]);
+    await q(`UPDATE task_reads SET state = 'closed' WHERE task_id = $1 AND kind = 'review'`, [task]);
+    await q(`UPDATE tasks SET state = 'ready' WHERE id = $1`, [task]);
+    const review = async () => (await q(`SELECT offered FROM task_reads WHERE task_id = $1 AND kind = 'review'`, [task]))[0].offered;
+    expect(await review()).toBe(false);
+    await q(`UPDATE task_reads SET state = 'open' WHERE task_id = $1 AND kind = 'review'`, [task]);
+    expect(await review()).toBe(true);
   });
 
   it("ingest's clean-up finds who else needs a received file through the content keys' indexes", async () => {
@@ -204,6 +213,17 @@ describe('query plans at the scale of a large project', () => {
     const byImage = await q(studySearchSql(['st.project_id = $1', 'i.sop_instance_uid = $2'], 'LIMIT 10 OFFSET 0', null), [pacs, one.sop_instance_uid]);
     expect(byImage.map((r: { study_instance_uid: string }) => r.study_instance_uid)).toEqual([one.study_instance_uid]);
     expect(await q(studySearchSql(['st.project_id = $1', 'se.modality = ANY($2)'], 'LIMIT 10 OFFSET 0', null), [pacs, ['MR']])).toEqual([]);
+    // For a caller who may not see held images, a study matches a series-level filter through a series they can open:
+    // one whose MR series is all held is not listed by Modality=MR, though its CT series has images they can see.
+    await q(`INSERT INTO series (project_id, study_id, series_instance_uid, modality, qc_status) SELECT $1, st.id, st.study_instance_uid || '.2', 'MR', 'ok' FROM studies st WHERE st.study_instance_uid = $2`, [pacs, one.study_instance_uid]);
+    await q(
+      `INSERT INTO instances (project_id, series_id, sop_instance_uid, sop_class_uid, transfer_syntax_uid, blob_key, size_bytes, source_hash, flags)
+       SELECT $1, se.id, se.series_instance_uid || '.1', '1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.1.2.1', 'mr', 1000, 'mr', '{burned-in-annotation}' FROM series se WHERE se.series_instance_uid = $2`,
+      [pacs, `${one.study_instance_uid}.2`],
+    );
+    const mr = (flags: number | null, params: unknown[]) => q(studySearchSql(['st.project_id = $1', 'se.modality = ANY($2)'], 'LIMIT 10 OFFSET 0', flags), params);
+    expect((await mr(null, [pacs, ['MR']])).map((r: { study_instance_uid: string }) => r.study_instance_uid)).toEqual([one.study_instance_uid]);
+    expect(await mr(3, [pacs, ['MR'], ['burned-in-annotation']])).toEqual([]);
     // WADO-RS at the series level finds the study and series through the project's UID indexes (it scanned studies).
     const wado = storedInstancesQuery(pacs, one.study_instance_uid, `${one.study_instance_uid}.1`);
     const wadoPlan = await explain(wado.sql, wado.params);

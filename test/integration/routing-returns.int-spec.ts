@@ -4,7 +4,8 @@
 // that role's reads, and a reader who sent no mask counts as an empty mask in consensus. Each failed before its fix.
 import { ProjectRole, Role } from '@contour/db';
 import { QueueName } from '@contour/queue';
-import { RoutingService } from '@contour/tasks';
+import { RoutingService, TaskSplitter } from '@contour/tasks';
+import { systemActor } from '@contour/audit';
 import { discMask, maskBody } from '../support/masks';
 import { eventually, startSystem, TestSystem, uploadPhantomTask } from '../support/system';
 
@@ -198,5 +199,29 @@ describe('reads coming back to the pool', () => {
     }
     const [{ priority }] = await sys.db.dataSource.query(`SELECT priority FROM tasks WHERE id = $1`, [task]);
     expect(priority).toBe(7);
+  });
+
+  it('drafting an untouched task again waits for a claim in progress instead of deadlocking with it (it locked the task, then its move changed the open reads)', async () => {
+    const { project, task } = await projectWithTask('redraft during claim', { reads: 1 });
+    // The project's pre-label models changed: its untouched ready tasks are drafted again (back to pre-labelling).
+    await sys.db.dataSource.query(`UPDATE projects SET settings = jsonb_set(settings, '{prelabelModels}', '["model-b"]') WHERE id = $1`, [project]);
+    const [{ id: read }] = await sys.db.dataSource.query(`SELECT id FROM task_reads WHERE task_id = $1`, [task]);
+    const claim = sys.db.dataSource.createQueryRunner();
+    await claim.connect();
+    await claim.startTransaction();
+    try {
+      // A claim has locked and leased the read, and is about to move its task to in_annotation.
+      await claim.query(`UPDATE task_reads SET state = 'leased', annotator_id = $2 WHERE id = $1`, [read, a.id]);
+      const redrafting = sys.app.get(TaskSplitter).redraft(project, systemActor('test'));
+      await new Promise((r) => setTimeout(r, 300));
+      await claim.query(`UPDATE tasks SET state = 'in_annotation' WHERE id = $1`, [task]);
+      await claim.commitTransaction();
+      // The task was taken meanwhile: it is no longer untouched, and stays with its annotator.
+      expect(await redrafting).toBe(0);
+    } finally {
+      if (claim.isTransactionActive) await claim.rollbackTransaction();
+      await claim.release();
+    }
+    expect(await state(project, task)).toBe('in_annotation');
   });
 });

@@ -15,7 +15,7 @@ import { readDicom } from '@contour/dicom';
 import { SegmentDefinition, writeSegmentation } from '@contour/seg';
 import { addTiming, Detection, detectionUncertainty, InferenceError, LoadedModel, manifestAppliesTo, ModelManifest, ModelRunner } from '@contour/inference';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { findStuckTasks, TaskGrid, TaskLifecycle } from '@contour/tasks';
+import { findStuckTasks, lockTaskReads, TaskGrid, TaskLifecycle } from '@contour/tasks';
 import { JobName, JobQueue, prelabelJobId, QueueName } from '@contour/queue';
 import { conformTo, coveringGrid, frameSources, resizeTo, sliceSources, StoredSeriesGeometry, toNativePixels, unconform, type Grid } from '@contour/volume';
 import { BoxShape, encodeLabelMapAsync, LABELMAP_ENCODING, labelCounts, MAX_SHAPES, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState } from '@contour/workflow';
@@ -481,6 +481,8 @@ export class PrelabelService implements OnApplicationShutdown {
 
   private async finish(task: Task, draft: MergedDraft | null, reason?: string) {
     await this.dataSource.transaction(async (m) => {
+      // The task's reads before the task (lockTaskReads), as a manager's priority change or a privacy hold takes them.
+      await lockTaskReads(m, task.id);
       const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :id', { id: task.id }).getOne();
       if (!locked || locked.state !== TaskState.Prelabelling) return;
       if (draft) {

@@ -149,6 +149,7 @@ export class ReviewService {
     const project = await this.dataSource.getRepository(Project).findOneByOrFail({ id: projectId });
     const models = parseProjectSettings(project.settings).prelabelModels;
     const outcome = await this.dataSource.transaction(async (m) => {
+      await this.routing.lockReads(m, taskId);
       const locked = await m.getRepository(Task).createQueryBuilder('t').setLock('pessimistic_write').where('t.id = :taskId AND t.project_id = :projectId', { taskId, projectId }).getOne();
       if (!locked) throw new NotFoundException(`No task ${taskId} in this project`);
       if (locked.state !== TaskState.Failed) throw new ConflictException(`The task is ${locked.state}; only a failed task can be retried`);

@@ -146,6 +146,16 @@ export const CLAIM_SQL = { annotation: `${claimCtes('annotation')} SELECT * FROM
 const claimViewSql = (pool: Pool) => `${claimCtes(pool)} SELECT c.*, ${TASK_VIEW_COLUMNS} FROM claimed c JOIN tasks t ON t.id = c.task_id`;
 const CLAIM_VIEW_SQL = { annotation: claimViewSql('annotation'), review: claimViewSql('review') };
 
+/**
+ * Locks a task's reads (in id order), to be done before locking the task row: every lease change (claim, release,
+ * heartbeat, submission, expiry) locks its read before its task, and the other order would deadlock with it. A task
+ * changing state changes its open reads too (their `offered`, by trigger), so whatever moves a task that may have
+ * open reads takes them first.
+ */
+export async function lockTaskReads(m: EntityManager, taskId: string): Promise<void> {
+  await m.query(`SELECT 1 FROM task_reads WHERE task_id = $1 ORDER BY id FOR UPDATE`, [taskId]);
+}
+
 /** The lease expiry sweep: every lapsed lease back to the pool, found through task_reads_leased. */
 export const EXPIRE_LEASES_SQL = `UPDATE task_reads SET state = 'open', previous_annotator_id = annotator_id, annotator_id = NULL, lease_expires_at = NULL
   WHERE id IN (SELECT id FROM task_reads WHERE state = 'leased' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
@@ -700,12 +710,9 @@ export class RoutingService {
     return rows.length;
   }
 
-  /**
-   * Locks a task's reads (in id order), to be done before locking the task row: every lease change (claim, release,
-   * heartbeat, submission, expiry) locks its read before its task, and the other order would deadlock with it.
-   */
+  /** lockTaskReads: a task's reads, locked before the task. */
   async lockReads(m: EntityManager, taskId: string): Promise<void> {
-    await m.query(`SELECT 1 FROM task_reads WHERE task_id = $1 ORDER BY id FOR UPDATE`, [taskId]);
+    await lockTaskReads(m, taskId);
   }
 
   async setPriority(projectId: string, taskId: string, priority: number, actor: Actor) {

@@ -178,6 +178,8 @@ export class TaskSplitter {
     for (const { id } of candidates) {
       // Checked again under the task's lock: someone may have taken a read since.
       await this.dataSource.transaction(async (m) => {
+        // Reads first (lockTaskReads): a claim holding one of them waits for the task.
+        await this.routing.lockReads(m, id);
         const [still] = await m.query(`SELECT t.id FROM tasks t WHERE t.id = $1 AND ${untouched} FOR UPDATE`, [id]);
         if (!still) return;
         await this.lifecycle.apply(m, id, TaskEvent.StartPrelabel, actor, "the project's pre-label models changed");
