@@ -23,7 +23,7 @@ describe('database schema', () => {
     expect(n).toBe(1);
   });
 
-  it('ExcludedImagesBlanked and later data migrations: excluded images listed, cached volume dropped, tasks held only by them released; original UIDs out of geometry records and item names', async () => {
+  it('ExcludedImagesBlanked and later data migrations: excluded images listed, cached volume dropped, tasks held only by them released; original UIDs out of geometry records and item names; open reads of held tasks not offered', async () => {
     const ds = db.dataSource;
     // Back to just before it (later migrations first).
     for (;;) {
@@ -59,12 +59,17 @@ describe('database schema', () => {
     const released = await task(withExcluded, 'series:a', null);
     const ownImage = await task(withExcluded, 'image:a', excluded);
     const waiting = await task(withWaiting, 'series:b', null);
+    // OfferedReads: each task's open read.
+    await ds.query(`INSERT INTO task_reads (task_id, project_id, kind, slot, state, task_created_at) SELECT id, project_id, 'annotation', 0, 'open', created_at FROM tasks WHERE study_id = $1`, [studyId]);
     await ds.runMigrations({ transaction: 'each' });
     const geometry = Object.fromEntries((await ds.query(`SELECT id, geometry, volume_blob_key FROM series WHERE study_id = $1`, [studyId])).map((r: { id: string }) => [r.id, r]));
     expect(geometry[withExcluded]).toMatchObject({ geometry: { order: [], excluded: [excluded] }, volume_blob_key: null });
     expect(geometry[withWaiting]).toMatchObject({ geometry: { order: [] }, volume_blob_key: 'old-volume' });
     const held = Object.fromEntries((await ds.query(`SELECT id, privacy_held FROM tasks WHERE study_id = $1`, [studyId])).map((r: { id: string; privacy_held: boolean }) => [r.id, r.privacy_held]));
     expect(held).toEqual({ [released]: false, [ownImage]: true, [waiting]: true });
+    // Offered to the pool: only the open read of the task that is no longer held.
+    const offered = Object.fromEntries((await ds.query(`SELECT task_id, offered FROM task_reads WHERE project_id = $1`, [projectId])).map((r: { task_id: string; offered: boolean }) => [r.task_id, r.offered]));
+    expect(offered).toEqual({ [released]: true, [ownImage]: false, [waiting]: false });
     const [{ attributes }] = await ds.query(`SELECT attributes FROM instances WHERE id = $1`, [waitingImage]);
     expect(attributes.geometry).toEqual({ id: '1.2.3.2.1', rows: 2 });
     const [{ file_name }] = await ds.query(`SELECT file_name FROM ingest_items WHERE id = $1`, [received]);

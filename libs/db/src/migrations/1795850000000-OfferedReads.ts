@@ -22,7 +22,8 @@ export class OfferedReads1795850000000 implements MigrationInterface {
     await queryRunner.query(`CREATE FUNCTION contour_task_offered(p_state text, p_held boolean) RETURNS boolean LANGUAGE sql IMMUTABLE AS
       $$ SELECT p_state IN ('ready', 'in_annotation', 'rework', 'review', 'adjudication') AND NOT p_held $$`);
     await queryRunner.query(`ALTER TABLE "task_reads" ADD "offered" boolean NOT NULL DEFAULT true`);
-    await queryRunner.query(`UPDATE task_reads r SET offered = contour_task_offered(t.state, t.privacy_held) FROM tasks t WHERE t.id = r.task_id AND r.offered <> contour_task_offered(t.state, t.privacy_held)`);
+    // The open reads of tasks that take no work (the others get it when they open).
+    await queryRunner.query(`UPDATE task_reads r SET offered = false FROM tasks t WHERE t.id = r.task_id AND r.state = 'open' AND NOT contour_task_offered(t.state, t.privacy_held)`);
     await queryRunner.query(`CREATE FUNCTION contour_task_reads_offered() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         NEW.offered := COALESCE((SELECT contour_task_offered(t.state, t.privacy_held) FROM tasks t WHERE t.id = NEW.task_id FOR SHARE), true);
