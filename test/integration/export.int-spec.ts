@@ -83,6 +83,24 @@ describe('dataset export', () => {
   };
   const manifests = () => Object.keys(files).filter((f) => f.startsWith('manifests/')).map((f) => JSON.parse(text(f)));
 
+  it('the task list pages by offset and by cursor alike, each task once; a cursor from elsewhere is a 404, a malformed one a 400', async () => {
+    const list = async (query: string) => (await sys.http().get(`/api/projects/${projectId}/tasks?${query}`).set(bearer(pm)).expect(200)).body as { id: string; priority: number; createdAt: string }[];
+    const all = await list('limit=1000');
+    expect(all).toHaveLength(26);
+    const byCursor: string[] = [];
+    for (let page = await list('limit=7'); page.length; page = await list(`limit=7&afterId=${page[page.length - 1].id}`)) byCursor.push(...page.map((t) => t.id));
+    const byOffset: string[] = [];
+    for (let offset = 0; offset < 26; offset += 7) byOffset.push(...(await list(`limit=7&offset=${offset}`)).map((t) => t.id));
+    expect(byCursor).toEqual(all.map((t) => t.id));
+    expect(byOffset).toEqual(byCursor);
+    // An offset counts from the cursor.
+    expect((await list(`limit=2&offset=3&afterId=${all[4].id}`)).map((t) => t.id)).toEqual(all.slice(8, 10).map((t) => t.id));
+    const otherProject = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'export-cursor-elsewhere' }).expect(201)).body.id;
+    const refused = await sys.http().get(`/api/projects/${otherProject}/tasks?afterId=${all[0].id}`).set(bearer(pm)).expect(404);
+    expect(refused.body.message).toMatch(/No task .* in this project/);
+    await sys.http().get(`/api/projects/${projectId}/tasks?afterId=not-a-uuid`).set(bearer(pm)).expect(400);
+  });
+
   it('has the nnU-Net v2 layout with dataset.json from the protocol', () => {
     const ds = JSON.parse(text('nnunet/dataset.json'));
     expect(ds.labels).toEqual({ background: 0, 'Region A': 1, 'Region B': 2 });

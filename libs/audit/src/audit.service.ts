@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, SelectQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditEvent } from '@contour/db';
 
@@ -77,13 +77,29 @@ export class AuditService {
 
   /** Oldest first, paged by id. */
   async find(query: AuditQuery): Promise<AuditEvent[]> {
-    const qb = this.dataSource.getRepository(AuditEvent).createQueryBuilder('a').orderBy('a.id', 'ASC');
-    if (query.projectId) qb.andWhere('a.project_id = :projectId', { projectId: query.projectId });
-    if (query.objectType) qb.andWhere('a.object_type = :objectType', { objectType: query.objectType });
-    if (query.objectId) qb.andWhere('a.object_id = :objectId', { objectId: query.objectId });
-    if (query.actorId) qb.andWhere('a.actor_id = :actorId', { actorId: query.actorId });
-    if (query.action) qb.andWhere('a.action = :action', { action: query.action });
-    if (query.afterId) qb.andWhere('a.id > :afterId', { afterId: query.afterId });
-    return qb.limit(Math.min(query.limit ?? 100, 1000)).getMany();
+    return this.findQuery(query).getMany();
+  }
+
+  /**
+   * The statement find() runs. A project's page takes its ids from audit_events_project (project, id) alone, then
+   * those lines by key: filtered on the project while walking the whole log by id (the plan the planner picks when the
+   * project looks common enough to meet soon, as a busy new project beside an old big one does) it read every older
+   * line first, 400 ms for a project with 70,000 recent lines among 640,000.
+   */
+  findQuery(query: AuditQuery): SelectQueryBuilder<AuditEvent> {
+    const repository = this.dataSource.getRepository(AuditEvent);
+    const limit = Math.min(query.limit ?? 100, 1000);
+    const filtered = (qb: SelectQueryBuilder<AuditEvent>, alias: string) => {
+      if (query.projectId) qb.andWhere(`${alias}.project_id = :projectId`, { projectId: query.projectId });
+      if (query.objectType) qb.andWhere(`${alias}.object_type = :objectType`, { objectType: query.objectType });
+      if (query.objectId) qb.andWhere(`${alias}.object_id = :objectId`, { objectId: query.objectId });
+      if (query.actorId) qb.andWhere(`${alias}.actor_id = :actorId`, { actorId: query.actorId });
+      if (query.action) qb.andWhere(`${alias}.action = :action`, { action: query.action });
+      if (query.afterId) qb.andWhere(`${alias}.id > :afterId`, { afterId: query.afterId });
+      return qb.orderBy(`${alias}.id`, 'ASC').limit(limit);
+    };
+    if (!query.projectId) return filtered(repository.createQueryBuilder('a'), 'a');
+    const page = filtered(repository.createQueryBuilder('p').select('p.id'), 'p');
+    return repository.createQueryBuilder('a').where(`a.id = ANY(ARRAY(${page.getQuery()}))`).setParameters(page.getParameters()).orderBy('a.id', 'ASC');
   }
 }

@@ -15,6 +15,24 @@ import { BLOB_STORE, BlobStore } from '@contour/storage';
 
 const uuid = { schema: z.uuid() };
 
+/**
+ * How many tasks of project $1 in the states $2 person $3 read: an annotation read that is, was or is to be theirs
+ * (held, assigned, lapsed), or a read (or its draft) they wrote. Found from the person's own reads and versions, then
+ * each task by its key: looking for them under every task the project is collecting (a manager's export of reads) took
+ * 0.6-1.8 s with 33,000 such tasks, JIT compilation included, even for a manager who never annotated. An assignment or
+ * a lapsed lease is looked for in open reads and in the others apart: each half has its own index (the open half is
+ * routing's).
+ */
+export const BLINDED_TASKS_SQL = `SELECT count(*)::int AS n FROM tasks t
+  WHERE t.id IN (SELECT r.task_id FROM task_reads r
+                  WHERE r.kind = 'annotation'
+                    AND (r.annotator_id = $3
+                         OR (r.state = 'open' AND r.assigned_to = $3) OR (r.state <> 'open' AND r.assigned_to = $3)
+                         OR (r.state = 'open' AND r.previous_annotator_id = $3) OR (r.state <> 'open' AND r.previous_annotator_id = $3))
+                 UNION
+                 SELECT v.task_id FROM label_versions v WHERE v.author_id = $3 AND v.kind IN ('read', 'read-draft'))
+    AND t.project_id = $1 AND t.state = ANY($2)`;
+
 /** Dataset exports: started by managers, built by a worker with progress, downloaded as a zip (audited). */
 @ApiTags('exports')
 @ApiBearerAuth()
@@ -49,13 +67,7 @@ export class ExportsController {
     if (options.labelVersion !== 'reads') return;
     const collecting = options.filters.states.filter((s) => COLLECTING_STATES.includes(s));
     if (!collecting.length) return;
-    const [{ n }]: { n: number }[] = await this.dataSource.query(
-      `SELECT count(*)::int AS n FROM tasks t
-        WHERE t.project_id = $1 AND t.state = ANY($2)
-          AND (EXISTS (SELECT 1 FROM task_reads r WHERE r.task_id = t.id AND r.kind = 'annotation' AND $3 IN (r.annotator_id, r.assigned_to, r.previous_annotator_id))
-               OR EXISTS (SELECT 1 FROM label_versions v WHERE v.task_id = t.id AND v.author_id = $3 AND v.kind IN ('read', 'read-draft')))`,
-      [projectId, collecting, p.userId],
-    );
+    const [{ n }]: { n: number }[] = await this.dataSource.query(BLINDED_TASKS_SQL, [projectId, collecting, p.userId]);
     if (n) throw new ForbiddenException(`You read ${n} task(s) of this project that are still collecting their reads (${collecting.join(', ')}); an export of every reader's read of them would show you the others' work. Leave those states out, export the final labels, or ask another manager`);
   }
 

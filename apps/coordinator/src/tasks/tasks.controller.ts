@@ -37,7 +37,13 @@ const AdjudicateBody = z
 const AssignBody = z.object({ userId: z.uuid(), taskIds: z.array(z.uuid()).min(1).max(1000) });
 const PatchTask = z.object({ priority: z.number().int().min(-1000).max(1000) });
 const DecisionBody = z.object({ comment: z.string().max(10_000).default('') });
-const ListQuery = z.object({ state: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) });
+const ListQuery = z.object({
+  state: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+  /** The last task of the previous page: the page starts after it (as cheap at any depth as the first page; offset counts from it). */
+  afterId: z.uuid().optional(),
+});
 
 /** The caller's skills in this project: their own plus what their membership adds (resolved with the credential). */
 const skillsOf = (p: Principal) => [...p.skills, ...(p.projectSkills ?? [])];
@@ -168,10 +174,11 @@ export class TasksController {
 
   // ---- managers --------------------------------------------------------------------------------------------
 
+  /** The project's tasks, highest priority first, then oldest first (then by id); page with offset or afterId. */
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Get('tasks')
   list(@Param('projectId', uuid) projectId: string, @Query({ schema: ListQuery }) q: z.infer<typeof ListQuery>) {
-    return this.queries.list(projectId, q.state, q.limit, q.offset);
+    return this.queries.list(projectId, q.state, q.limit, q.offset, q.afterId);
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })

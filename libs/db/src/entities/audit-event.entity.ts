@@ -9,6 +9,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 // A task's history: the lines about its reads, versions and reviews name it in details.taskId (expression index,
 // created by the migration).
 @Index('audit_events_task', { synchronize: false })
+// A project's trail, paged by id (the audit list).
+@Index('audit_events_project', ['projectId', 'id'])
 export class AuditEvent {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;
@@ -34,7 +36,6 @@ export class AuditEvent {
   @Column({ name: 'object_id', type: 'text', nullable: true })
   objectId: string | null;
 
-  @Index()
   @Column({ name: 'project_id', type: 'uuid', nullable: true })
   projectId: string | null;
 

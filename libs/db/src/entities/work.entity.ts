@@ -34,6 +34,9 @@ export class LabelProtocol {
 @Entity('tasks')
 @Unique(['projectId', 'splitKey'])
 @Index(['projectId', 'state'])
+// The manager's task list in its order (priority DESC, then age, then id), with the state to filter on: created by the
+// migration (TypeORM cannot declare a mixed-direction index or INCLUDE columns).
+@Index('tasks_list', { synchronize: false })
 export class Task {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -153,6 +156,10 @@ export class Task {
 @Index('task_reads_assigned', ['assignedTo'], { where: `"state" = 'open' AND "assigned_to" IS NOT NULL` })
 // An annotator's reads whose lease lapsed while nobody took them: theirs again first when they ask for work.
 @Index('task_reads_lapsed', ['previousAnnotatorId'], { where: `"state" = 'open' AND "previous_annotator_id" IS NOT NULL` })
+// The same two for reads that are no longer open (the export's blinding check looks for both halves; routing looks for
+// open reads only, and keeps to its own indexes).
+@Index('task_reads_assigned_not_open', ['assignedTo'], { where: `"state" <> 'open' AND "assigned_to" IS NOT NULL` })
+@Index('task_reads_lapsed_not_open', ['previousAnnotatorId'], { where: `"state" <> 'open' AND "previous_annotator_id" IS NOT NULL` })
 export class TaskRead {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -241,6 +248,8 @@ export class TaskRead {
 
 /** A mask (or answers) on a task, immutable: drafts, each read, merged results, adjudications, review edits. */
 @Entity('label_versions')
+// The reads (and their drafts) a person wrote, by task (the export's blinding check).
+@Index('label_versions_read_author', ['authorId', 'taskId'], { where: `"kind" IN ('read', 'read-draft')` })
 export class LabelVersion {
   @PrimaryGeneratedColumn('uuid')
   id: string;

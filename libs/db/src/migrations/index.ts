@@ -18,5 +18,6 @@ import { OriginalUidsOutOfIndex1795820000000 } from './1795820000000-OriginalUid
 import { HoldAllByDefault1795830000000 } from './1795830000000-HoldAllByDefault';
 import { ScaleIndexes1795840000000 } from './1795840000000-ScaleIndexes';
 import { OfferedReads1795850000000 } from './1795850000000-OfferedReads';
+import { ManagerQueryIndexes1795860000000 } from './1795860000000-ManagerQueryIndexes';
 
-export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005, Work1795732532438, Models1795732974130, UploadHints1795733116650, Exports1795734313345, ClaimIndex1795740000000, AgePriority1795750000000, UncertaintyPoints1795760000000, SubmitReadFunction1795770000000, AuthChangeNotify1795780000000, TaskPrivacyHold1795790000000, ExcludedImagesBlanked1795800000000, ReadReturns1795810000000, OriginalUidsOutOfIndex1795820000000, HoldAllByDefault1795830000000, ScaleIndexes1795840000000, OfferedReads1795850000000];
+export const MIGRATIONS: Function[] = [Initial1795729238514, IngestSources1795731509005, Work1795732532438, Models1795732974130, UploadHints1795733116650, Exports1795734313345, ClaimIndex1795740000000, AgePriority1795750000000, UncertaintyPoints1795760000000, SubmitReadFunction1795770000000, AuthChangeNotify1795780000000, TaskPrivacyHold1795790000000, ExcludedImagesBlanked1795800000000, ReadReturns1795810000000, OriginalUidsOutOfIndex1795820000000, HoldAllByDefault1795830000000, ScaleIndexes1795840000000, OfferedReads1795850000000, ManagerQueryIndexes1795860000000];
