@@ -78,6 +78,21 @@ describe('privacy hold of images with burned-in text', () => {
     expect((await qido(pm).expect(200)).body).toHaveLength(2);
     expect([200, 204]).toContain((await qido(ann)).status);
     expect((await qido(ann)).body.length ?? 0).toBe(0);
+    // The study and series lists neither count nor list it for them (they listed the held study and series).
+    const lists = async (u: U) => ({
+      studies: (await sys.http().get(`/api/projects/${projectId}/studies`).set(bearer(u)).expect(200)).body as { studyInstanceUid: string; seriesCount: number; instanceCount: number }[],
+      series: (await sys.http().get(`/api/projects/${projectId}/series`).set(bearer(u)).expect(200)).body as { id: string; instanceCount: number }[],
+    });
+    const managerView = await lists(pm);
+    expect(managerView.studies.map((st) => st.instanceCount).sort()).toEqual([2, 2]);
+    expect(managerView.series.map((se) => se.id)).toContain(heldSeries);
+    for (const u of [ann, rev]) {
+      const view = await lists(u);
+      expect(view.studies.map((st) => st.studyInstanceUid)).not.toContain(held.items[0].studyInstanceUid);
+      expect(view.studies).toEqual([expect.objectContaining({ seriesCount: 1, instanceCount: 2 })]);
+      expect(view.series.map((se) => se.id)).not.toContain(heldSeries);
+      expect(view.series).toHaveLength(1);
+    }
     // So does the instance listing (it listed them to everyone, with their UIDs, sizes and flags).
     const listed = async (u: U) => ((await sys.http().get(`/api/projects/${projectId}/instances`).set(bearer(u)).expect(200)).body as { total: number; items: { id: string }[] });
     const heldIds = held.items.map((i) => i.id).sort();

@@ -113,10 +113,19 @@ describe('work routing and consensus', () => {
     expect(wrong.body.message).toMatch(/has 10 voxels but the grid 512x512x3 has 786432/);
     const badLabel = await submit(ann[1], leases[ann[1].id], discMask(CT, 256, 256, 40, 7)).expect(409);
     expect(badLabel.body.message).toMatch(/label value\(s\) 7 that the protocol does not define/);
+    // Another person's Idempotency-Key refuses a submission it would otherwise have made, and nothing is stored.
+    const taken = await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40), 'a0-round0').expect(409);
+    expect(taken.body.message).toMatch(/Idempotency-Key was already used for another submission/);
   });
 
   it('the third read completes the task; consensus agrees; the task waits for review', async () => {
-    await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40)).expect(200);
+    await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40), 'a1-round0').expect(200);
+    // A submission refused for its own reason says that reason, whoever's key it carries (it said the key was taken).
+    const resent = await submit(ann[0], leases[ann[0].id], discMask(CT, 256, 256, 40));
+    expect(resent.status).toBe(409);
+    const withOthersKey = await submit(ann[0], leases[ann[0].id], discMask(CT, 256, 256, 40), 'a1-round0');
+    expect({ status: withOthersKey.status, message: withOthersKey.body.message }).toEqual({ status: 409, message: resent.body.message });
+    expect(resent.body.message).not.toMatch(/Idempotency-Key/);
     const last = await submit(ann[2], leases[ann[2].id], discMask(CT, 256, 254, 41)).expect(200);
     expect(last.body.taskState).toBe('consensus');
     await eventually(async () => (await taskState(taskA)) === 'review', 30_000);

@@ -1,5 +1,5 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_GUARD, APP_PIPE, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { StandardSchemaValidationPipe } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ import { HealthController } from './system/health.controller';
 import { MetricsController } from './system/metrics.controller';
 import { QueueMetricsService } from './system/queue-metrics.service';
 import { RouteAccessCheck } from './system/route-access.check';
+import { DatabaseInputFilter } from './system/database-input.filter';
 import { UsersController } from './users/users.controller';
 import { DicomProjectResolver } from './ingest/project-resolver.service';
 import { PrivacyHold } from './ingest/privacy-hold.service';
@@ -76,6 +77,7 @@ export class AppModule implements NestModule {
       providers: [
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_PIPE, useValue: new StandardSchemaValidationPipe() },
+        { provide: APP_FILTER, useClass: DatabaseInputFilter },
         AuthService,
         ProjectsService,
         Metrics,

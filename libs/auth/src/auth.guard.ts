@@ -29,7 +29,12 @@ export function credentialOf(req: Pick<Request, 'headers'>): string | null {
   if (!cookie) return null;
   for (const part of cookie.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === AUTH_COOKIE) return decodeURIComponent(v.join('='));
+    if (k !== AUTH_COOKIE) continue;
+    try {
+      return decodeURIComponent(v.join('='));
+    } catch {
+      return null; // not percent-encoded as Contour sets it (URIError): no credential, so a 401 rather than a 500
+    }
   }
   return null;
 }

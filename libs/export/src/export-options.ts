@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TaskState } from '@contour/workflow';
 
 /** What a manager asks of an export; every field has a sensible default. */
 export const ExportOptions = z.object({
@@ -7,12 +8,12 @@ export const ExportOptions = z.object({
   labelVersion: z.enum(['final', 'reads']).default('final'),
   filters: z
     .object({
-      states: z.array(z.string()).default(['approved']),
+      states: z.array(z.enum(TaskState)).min(1).default([TaskState.Approved]),
       from: z.coerce.date().optional(),
       to: z.coerce.date().optional(),
       protocolVersion: z.number().int().optional(),
     })
-    .default({ states: ['approved'] }),
+    .default({ states: [TaskState.Approved] }),
   split: z
     .object({
       fractions: z.object({ train: z.number().min(0).max(1), validation: z.number().min(0).max(1), test: z.number().min(0).max(1) }).default({ train: 0.7, validation: 0.1, test: 0.2 }),

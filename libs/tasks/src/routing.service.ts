@@ -546,7 +546,12 @@ export class RoutingService {
       // answer with the first result. Looked up only when the submission failed, so the happy path skips it.
       const prior = submission.idempotencyKey ? await this.dataSource.getRepository(LabelVersion).findOneBy({ idempotencyKey: submission.idempotencyKey }) : null;
       if (!prior) throw e;
-      if (prior.readId !== readId || prior.authorId !== actor.id) throw new ConflictException('This Idempotency-Key was already used for another submission');
+      if (prior.readId !== readId || prior.authorId !== actor.id) {
+        // Someone's key met this submission: that is the answer only when the key is what refused it (its unique index);
+        // a submission refused for its own reason (already submitted, lease lapsed) says that reason.
+        const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
+        throw code === '23505' ? new ConflictException('This Idempotency-Key was already used for another submission') : e;
+      }
       const task = await this.dataSource.getRepository(Task).findOneByOrFail({ id: prior.taskId });
       // The first attempt may have committed and then failed to queue the consensus job: queue it (a no-op if it is there).
       if (task.state === TaskState.Consensus) await this.consensus.queue(task);

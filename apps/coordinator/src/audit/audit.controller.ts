@@ -10,7 +10,12 @@ const AuditQuery = z.object({
   objectId: z.string().optional(),
   actorId: z.uuid().optional(),
   action: z.string().optional(),
-  afterId: z.string().regex(/^\d+$/).optional(),
+  /** The id of the last line of the previous page (the log's ids are PostgreSQL bigints). */
+  afterId: z
+    .string()
+    .regex(/^\d{1,19}$/, 'a line id: digits only')
+    .refine((v) => BigInt(v) <= 9_223_372_036_854_775_807n, 'a line id: at most 9223372036854775807')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

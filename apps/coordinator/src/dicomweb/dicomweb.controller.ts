@@ -72,11 +72,18 @@ export function acceptedRenderedMediaType(accept: string | undefined): void {
   throw new NotAcceptableException(`Rendered images are served as image/png (asked for ${types.join(', ')})`);
 }
 
-/** A WADO-RS frame list ("1", "1,3,5"): 1-based frame numbers, in the order asked. */
+/**
+ * A WADO-RS frame list ("1", "1,3,5"): 1-based frame numbers, in the order asked, each at most once (so an answer is
+ * never larger than the instance: a list repeating one frame thousands of times asked for gigabytes).
+ */
 export function parseFrameList(list: string): number[] {
   const numbers = list.split(',').map((f) => f.trim());
   if (!numbers.length || numbers.some((n) => !/^[1-9][0-9]{0,5}$/.test(n))) throw new BadRequestException(`"${list}" is not a frame list: give frame numbers from 1, separated by commas (e.g. 1,2,3)`);
-  return numbers.map(Number);
+  const frames = numbers.map(Number);
+  const seen = new Set<number>();
+  const repeated = frames.find((n) => seen.size === seen.add(n).size);
+  if (repeated !== undefined) throw new BadRequestException(`Frame ${repeated} is asked for more than once in "${list.length > 80 ? `${list.slice(0, 80)}…` : list}": name each frame once`);
+  return frames;
 }
 
 @ApiTags('dicomweb')
@@ -304,6 +311,10 @@ export class DicomWebController {
     acceptedRenderedMediaType(req.headers.accept);
     const unsupported = ['viewport', 'annotation', 'iccprofile'].filter((k) => q[k] !== undefined);
     if (unsupported.length) throw new BadRequestException(`${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} not supported: the image is rendered at full resolution; "window" and "quality" are accepted`);
+    const repeated = ['window', 'quality'].filter((k) => Array.isArray(q[k]));
+    if (repeated.length) throw new BadRequestException(`Give ${repeated.join(' and ')} once (it was repeated)`);
+    // PNG is lossless: quality (PS3.18 8.3.5.1.2, 1-100) is accepted and changes nothing, but must be one.
+    if (q.quality !== undefined && !/^(100|[1-9][0-9]?)$/.test(String(q.quality))) throw new BadRequestException(`quality is a whole number from 1 to 100, got "${q.quality}"`);
     let window: VoiWindow | undefined;
     try {
       window = typeof q.window === 'string' ? parseWindowParameter(q.window) : undefined;

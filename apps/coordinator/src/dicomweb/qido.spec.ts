@@ -11,6 +11,8 @@ describe('qidoFilter', () => {
     [{ StudyDate: '20200101-' }, ['st.study_date >= $1'], ['20200101']],
     [{ StudyDate: '-20201231' }, ['st.study_date <= $1'], ['20201231']],
     [{ StudyDate: '20200101-20201231' }, ['st.study_date >= $1', 'st.study_date <= $2'], ['20200101', '20201231']],
+    [{ StudyDate: '20240229', fuzzymatching: 'false' }, ['st.study_date = $1'], ['20240229']],
+    [{ SeriesNumber: '2147483647' }, ['se.series_number = $1'], [2147483647]],
     [{ ModalitiesInStudy: 'ct,mr' }, ['se.modality = ANY($1)'], [['CT', 'MR']]],
     [{ limit: '10', includefield: 'all' }, [], []],
     // Keys de-identification empties: only a universal match finds anything (they were a 400).
@@ -30,6 +32,11 @@ describe('qidoFilter', () => {
     [{ StudyInstanceUID: 'abc' }, /must be UIDs/],
     [{ limit: '-1' }, /limit and offset/],
     [{ InstanceNumber: 'x' }, /whole number/],
+    [{ SeriesNumber: '2147483648' }, /whole number from 0 to 2147483647/],
+    [{ StudyDate: '99999999' }, /99999999, which is not a date/],
+    [{ StudyDate: '20201340' }, /20201340, which is not a date/],
+    [{ StudyDate: '20200101-20210230' }, /20210230, which is not a date/],
+    [{ fuzzymatching: 'maybe' }, /fuzzymatching is true or false/],
   ])('rejects %j', (query, message) => {
     expect(() => qidoFilter(query as Record<string, string>, {})).toThrow(message);
   });

@@ -30,6 +30,13 @@ const MATCH_KEYS: Record<string, { tag: string; column: string; kind: 'uid' | 't
 const BY_TAG = Object.fromEntries(Object.entries(MATCH_KEYS).map(([k, v]) => [v.tag, k]));
 const IGNORED = new Set(['limit', 'offset', 'includefield', 'fuzzymatching']);
 
+/** YYYYMMDD names a day of the calendar (20201340 and 99999999 do not). */
+function isCalendarDate(yyyymmdd: string): boolean {
+  const [y, m, d] = [Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)), Number(yyyymmdd.slice(6, 8))];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
 export interface QidoFilter {
   where: string[];
   params: unknown[];
@@ -45,6 +52,10 @@ export function qidoFilter(query: Record<string, string | string[] | undefined>,
     params.push(value);
     where.push(sql(`$${params.length}`));
   };
+  // PS3.18 8.3.4.1: true or false (Contour matches exactly either way, as a server without fuzzy matching may).
+  if (query.fuzzymatching !== undefined && query.fuzzymatching !== 'true' && query.fuzzymatching !== 'false') {
+    throw new BadRequestException(`QIDO-RS: fuzzymatching is true or false, got ${JSON.stringify(query.fuzzymatching)}`);
+  }
   const all = { ...query, ...fixed };
   for (const [rawKey, rawValue] of Object.entries(all)) {
     if (rawValue === undefined || IGNORED.has(rawKey)) continue;
@@ -68,7 +79,8 @@ export function qidoFilter(query: Record<string, string | string[] | undefined>,
         add((p) => `${spec.column} = ANY(${p})`, value.split(/[,\\]/).map((m) => m.trim().toUpperCase()));
         break;
       case 'int':
-        if (!/^\d+$/.test(value)) throw new BadRequestException(`QIDO-RS: ${key} must be a whole number, got "${value}"`);
+        // The columns are integers (IS values: at most 12 characters, within PostgreSQL's integer).
+        if (!/^\d+$/.test(value) || Number(value) > 2_147_483_647) throw new BadRequestException(`QIDO-RS: ${key} must be a whole number from 0 to 2147483647, got "${value}"`);
         add((p) => `${spec.column} = ${p}`, Number(value));
         break;
       case 'emptied':
@@ -77,6 +89,8 @@ export function qidoFilter(query: Record<string, string | string[] | undefined>,
       case 'date': {
         const m = /^(\d{8})?(-)?(\d{8})?$/.exec(value);
         if (!m || (!m[1] && !m[3])) throw new BadRequestException(`QIDO-RS: ${key} must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD, got "${value}"`);
+        const impossible = [m[1], m[3]].find((d) => d !== undefined && !isCalendarDate(d));
+        if (impossible) throw new BadRequestException(`QIDO-RS: ${key} has ${impossible}, which is not a date (YYYYMMDD)`);
         if (!m[2]) add((p) => `${spec.column} = ${p}`, m[1]);
         else {
           if (m[1]) add((p) => `${spec.column} >= ${p}`, m[1]);

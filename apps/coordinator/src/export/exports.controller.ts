@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Inject, NotFoundException, Param, Post, Res, StreamableFile } from '@nestjs/common';
 import type { Response } from 'express';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -12,8 +12,17 @@ import { ExportOptions } from '@contour/export';
 import { JobName, JobQueue } from '@contour/queue';
 import { COLLECTING_STATES } from '@contour/workflow';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { openapi } from '../system/openapi';
 
 const uuid = { schema: z.uuid() };
+/**
+ * What the export list and an export's page show, not where its archive is stored (the download route reads it, audited).
+ * An export's page adds its report without the balance groups (patients by sex, age band and site with their agreement),
+ * which are read through the audited balance report.
+ */
+const EXPORT_SUMMARY = { id: true, name: true, options: true, state: true, progress: true, sizeBytes: true, error: true, createdAt: true, finishedAt: true } as const;
+/** A new export: its name (a default with the time when left out) and options (every field has a default). */
+const ExportBody = z.object({ name: z.string().trim().max(200).optional(), options: ExportOptions.default(ExportOptions.parse({})) });
 
 /**
  * How many tasks of project $1 in the states $2 person $3 read: an annotation read that is, was or is to be theirs
@@ -48,14 +57,18 @@ export class ExportsController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Post()
   @HttpCode(202)
-  async create(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Body() body: { name?: string; options?: unknown }) {
-    const parsed = ExportOptions.safeParse(body?.options ?? {});
-    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`));
-    await this.assertStaysBlind(p, projectId, parsed.data);
-    const name = typeof body?.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 200) : `export ${new Date().toISOString()}`;
-    const exp = await this.dataSource.getRepository(DatasetExport).save({ projectId, name, options: parsed.data as unknown as Record<string, unknown>, createdBy: p.userId });
+  @ApiBody(openapi(ExportBody))
+  async create(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Body() raw: unknown) {
+    // Parsed here rather than by the route's pipe: the options' dates have no JSON Schema for the OpenAPI document.
+    const parsed = ExportBody.safeParse(raw);
+    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
+    const body = parsed.data;
+    const options = body.options;
+    await this.assertStaysBlind(p, projectId, options);
+    const name = body.name || `export ${new Date().toISOString()}`;
+    const exp = await this.dataSource.getRepository(DatasetExport).save({ projectId, name, options: options as unknown as Record<string, unknown>, createdBy: p.userId });
     await this.jobs.add(JobName.ExportDataset, { exportId: exp.id }, { jobId: `export-${exp.id}` });
-    await this.audit.record(actorOf(p), { action: 'export.requested', objectType: 'export', objectId: exp.id, projectId, details: { name, formats: parsed.data.formats } });
+    await this.audit.record(actorOf(p), { action: 'export.requested', objectType: 'export', objectId: exp.id, projectId, details: { name, formats: options.formats } });
     return { id: exp.id, state: exp.state, progress: `/api/projects/${projectId}/exports/${exp.id}` };
   }
 
@@ -74,15 +87,17 @@ export class ExportsController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Get()
   list(@Param('projectId', uuid) projectId: string) {
-    return this.dataSource.getRepository(DatasetExport).find({ where: { projectId }, order: { createdAt: 'DESC' }, select: { id: true, name: true, state: true, progress: true, sizeBytes: true, error: true, createdAt: true, finishedAt: true } });
+    return this.dataSource.getRepository(DatasetExport).find({ where: { projectId }, order: { createdAt: 'DESC' }, select: EXPORT_SUMMARY });
   }
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
   @Get(':exportId')
   async get(@Param('projectId', uuid) projectId: string, @Param('exportId', uuid) exportId: string) {
-    const exp = await this.dataSource.getRepository(DatasetExport).findOneBy({ id: exportId, projectId });
+    const exp = await this.dataSource.getRepository(DatasetExport).findOne({ where: { id: exportId, projectId }, select: { ...EXPORT_SUMMARY, report: true } });
     if (!exp) throw new NotFoundException(`No export ${exportId} in this project`);
-    return exp;
+    // The report's counts, splits, warnings and notices; its balance groups are read through the audited balance report.
+    const { balance: _balance, ...report } = (exp.report ?? {}) as Record<string, unknown>;
+    return { ...exp, report: exp.report ? report : null };
   }
 
   /**

@@ -90,7 +90,11 @@ export class PrivacyReviewController {
       `SELECT i.id FROM instances i WHERE i.project_id = $1 AND i.series_id = $2 AND ${awaitingReviewSql('i', 3)} ORDER BY i.created_at, i.id`,
       [projectId, seriesId, flags],
     );
-    if (!waiting.length) throw new ConflictException(`No image of series ${seriesId} in this project waits for a privacy review`);
+    if (!waiting.length) {
+      const [series] = await this.dataSource.query(`SELECT 1 FROM series WHERE id = $1 AND project_id = $2`, [seriesId, projectId]);
+      if (!series) throw new NotFoundException(`No series ${seriesId} in this project`);
+      throw new ConflictException(`No image of series ${seriesId} in this project waits for a privacy review`);
+    }
     for (const { id } of waiting) await this.decide(p, projectId, id, body);
     return { seriesId, decision: body.decision, decided: waiting.length };
   }

@@ -16,7 +16,11 @@ const StudyQuery = z.record(z.string().regex(/^([A-Za-z]+|[0-9A-Fa-f]{8}|limit|o
 const ImportBody = z
   .object({ query: StudyQuery.optional(), studyInstanceUids: z.array(z.string().regex(/^[0-9.]{1,64}$/, 'expected DICOM UIDs')).max(1000).optional() })
   .refine((b) => b.query || b.studyInstanceUids?.length, 'give a query or a list of studyInstanceUids');
-const aeTitle = z.string().regex(/^[\x20-\x7e]{1,16}$/, 'an AE title is 1-16 printable ASCII characters').transform((s) => s.trim());
+// Leading and trailing spaces are padding, not part of the title (PS3.5 AE): trimmed first, so a title of spaces only is empty, and refused.
+const aeTitle = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().regex(/^[\x20-\x7e]{1,16}$/, 'an AE title is 1-16 printable ASCII characters, not only spaces'));
 const SourceBody = z.object({
   name: z.string().min(1).max(100),
   url: z.url({ protocol: /^https?$/, error: 'expected the DICOMweb root URL, e.g. http://pacs:8042/dicom-web' }).transform((u) => u.replace(/\/+$/, '')),

@@ -52,17 +52,25 @@ export class InstancesController {
     private readonly privacy: PrivacyHold,
   ) {}
 
-  /** The project's studies with their series and instance counts (de-identified UIDs and dates only). */
+  /**
+   * The project's studies with their series and instance counts (de-identified UIDs and dates only). For a caller who
+   * may not see images held for a privacy review (annotators, reviewers), those are not counted, and a study or series
+   * that holds nothing else is not listed, as in QIDO-RS.
+   */
   @Access({ project: { param: 'projectId' } })
   @Get('studies')
-  studies(@Param('projectId', uuid) projectId: string) {
+  async studies(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string) {
+    const shown = `($2::text[] IS NULL OR NOT ${heldInstanceSql('i', 2)})`;
     return this.dataSource.query(
       `SELECT st.id, st.study_instance_uid AS "studyInstanceUid", st.study_date AS "studyDate", st.description, p.pseudonym AS "patientPseudonym",
-              (SELECT count(*)::int FROM series se WHERE se.study_id = st.id) AS "seriesCount",
-              (SELECT count(*)::int FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = st.id) AS "instanceCount"
+              (SELECT count(*)::int FROM series se WHERE se.study_id = st.id
+                  AND ($2::text[] IS NULL OR EXISTS (SELECT 1 FROM instances i WHERE i.series_id = se.id AND ${shown}))) AS "seriesCount",
+              (SELECT count(*)::int FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = st.id AND ${shown}) AS "instanceCount"
          FROM studies st JOIN patients p ON p.id = st.patient_id
-        WHERE st.project_id = $1 ORDER BY st.created_at`,
-      [projectId],
+        WHERE st.project_id = $1
+          AND ($2::text[] IS NULL OR EXISTS (SELECT 1 FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = st.id AND ${shown}))
+        ORDER BY st.created_at`,
+      [projectId, await this.privacy.hiddenFlags(p, projectId)],
     );
   }
 
@@ -89,19 +97,19 @@ export class InstancesController {
    */
   @Access({ project: { param: 'projectId' } })
   @Get('series')
-  series(@Param('projectId', uuid) projectId: string) {
-    return this.dataSource
-      .getRepository(Series)
-      .createQueryBuilder('s')
-      .leftJoin(Instance, 'i', 'i.series_id = s.id')
-      .select(['s.id AS id', 's.study_id AS "studyId"', 's.series_instance_uid AS "seriesInstanceUid"', 's.modality AS modality', 's.description AS description', 's.body_part AS "bodyPart"', 's.series_number AS "seriesNumber"', 's.qc_status AS "qcStatus"', 's.qc_issues AS "qcIssues"'])
-      .addSelect(`s.geometry ->> 'plane'`, 'plane')
-      .addSelect('s.view_group', 'viewGroup')
-      .addSelect('count(i.id)::int', 'instanceCount')
-      .where('s.project_id = :projectId', { projectId })
-      .groupBy('s.id')
-      .orderBy('s.created_at', 'ASC')
-      .getRawMany();
+  async series(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string) {
+    // Held images are left out of the counts of callers who may not see them, and a series of nothing else (studies()).
+    return this.dataSource.query(
+      `SELECT s.id, s.study_id AS "studyId", s.series_instance_uid AS "seriesInstanceUid", s.modality, s.description, s.body_part AS "bodyPart",
+              s.series_number AS "seriesNumber", s.qc_status AS "qcStatus", s.qc_issues AS "qcIssues", s.geometry ->> 'plane' AS plane, s.view_group AS "viewGroup",
+              count(i.id)::int AS "instanceCount"
+         FROM series s LEFT JOIN instances i ON i.series_id = s.id AND ($2::text[] IS NULL OR NOT ${heldInstanceSql('i', 2)})
+        WHERE s.project_id = $1
+        GROUP BY s.id
+       HAVING $2::text[] IS NULL OR count(i.id) > 0
+        ORDER BY s.created_at`,
+      [projectId, await this.privacy.hiddenFlags(p, projectId)],
+    );
   }
 
   /**

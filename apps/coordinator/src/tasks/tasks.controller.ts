@@ -25,12 +25,17 @@ export const SubmissionBody = z
     answers: answers.optional(),
   })
   .refine((b) => b.mask || (b.answers && Object.keys(b.answers).length), 'send a mask, answers, or both');
-const ReviewBody = z.object({
-  decision: z.enum(['approve', 'edit-approve', 'reject']),
-  comment: z.string().max(10_000).default(''),
-  mask: base64.optional(),
-  answers: answers.optional(),
-});
+const ReviewBody = z
+  .object({
+    decision: z.enum(['approve', 'edit-approve', 'reject']),
+    comment: z.string().max(10_000).default(''),
+    mask: base64.optional(),
+    answers: answers.optional(),
+  })
+  // A label sent with another decision would be dropped unread: refused, so the reviewer learns their edit was not kept.
+  .refine((b) => b.decision === 'edit-approve' || (b.mask === undefined && b.answers === undefined), {
+    message: 'A mask or answers go with decision "edit-approve" only (approve and reject keep the label as it is): send the edit with "edit-approve", or leave them out',
+  });
 const AdjudicateBody = z
   .object({ mask: base64.optional(), answers: answers.optional(), comment: z.string().max(10_000).default('') })
   .refine((b) => b.mask !== undefined || b.answers !== undefined, { message: 'An adjudication needs the final label: a mask, answers, or both' });
@@ -40,7 +45,7 @@ const DecisionBody = z.object({ comment: z.string().max(10_000).default('') });
 const ListQuery = z.object({
   state: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
   /** The last task of the previous page: the page starts after it (as cheap at any depth as the first page; offset counts from it). */
   afterId: z.uuid().optional(),
 });

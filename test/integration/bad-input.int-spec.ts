@@ -1,0 +1,146 @@
+// Requests a reviewer found answered wrongly by probing a running coordinator with bad input: each got a 500, a
+// silent acceptance or an unaudited action before. Every answer here is a 4xx that says what was wrong, and nothing
+// the request named is changed.
+import { ProjectRole, Role } from '@contour/db';
+import { startSystem, TestSystem } from '../support/system';
+
+type U = { id: string; token: string };
+
+describe('bad input gets a clear 4xx', () => {
+  let sys: TestSystem;
+  let pm: U, ann: U, rev: U;
+  let projectId: string;
+  const bearer = (u: U) => ({ authorization: `Bearer ${u.token}` });
+  const admin = () => ({ authorization: `Bearer ${sys.adminToken}` });
+  const auditCount = async () => Number((await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM audit_events`))[0].n);
+
+  beforeAll(async () => {
+    sys = await startSystem();
+    pm = await sys.user('pm', [Role.Manager]);
+    ann = await sys.user('ann', [Role.Annotator]);
+    rev = await sys.user('rev', [Role.Reviewer]);
+    projectId = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'bad input' }).expect(201)).body.id;
+    await sys.http().put(`/api/projects/${projectId}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().put(`/api/projects/${projectId}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+  });
+  afterAll(() => sys.close());
+
+  it('a session cookie that is not percent-encoded is no credential: 401, not a URIError 500 (also on the queue dashboard)', async () => {
+    for (const path of ['/api/auth/me', `/dicom-web/projects/${projectId}/studies`, '/api/admin/queues/']) {
+      const res = await sys.http().get(path).set('cookie', 'contour_token=%E0%A4%A');
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it('a NUL character in any text, body or query, is a 400 naming it, whoever sends it', async () => {
+    const nul = 'a\u0000b';
+    const cases: [string, () => Promise<{ status: number; body: { message?: unknown } }>][] = [
+      ['login', () => sys.http().post('/api/auth/login').send({ username: nul, password: 'x' })],
+      ['new project', () => sys.http().post('/api/projects').set(bearer(pm)).send({ name: nul })],
+      ['project description', () => sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ description: nul })],
+      ['task list filter', () => sys.http().get(`/api/projects/${projectId}/tasks?state=%00`).set(bearer(pm))],
+      ['project audit filter', () => sys.http().get(`/api/projects/${projectId}/audit?action=%00`).set(bearer(pm))],
+      ['admin audit filter', () => sys.http().get('/api/audit?objectId=%00').set(admin())],
+      ['QIDO-RS text match', () => sys.http().get(`/dicom-web/projects/${projectId}/studies?PatientName=%00`).set(bearer(ann))],
+      ['QIDO-RS wildcard', () => sys.http().get(`/dicom-web/projects/${projectId}/studies?PatientName=*%00*`).set(bearer(ann))],
+      ['API token name', () => sys.http().post('/api/auth/tokens').set(bearer(ann)).send({ name: nul })],
+    ];
+    const projects = await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM projects`);
+    for (const [name, send] of cases) {
+      const res = await send();
+      expect({ name, status: res.status }).toEqual({ name, status: 400 });
+      expect(String(res.body.message)).toMatch(/NUL character/);
+    }
+    expect(await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM projects`)).toEqual(projects);
+  });
+
+  it('numbers beyond what the database holds are a 400: audit cursor, QIDO-RS integers, task list offset', async () => {
+    const huge = '99999999999999999999';
+    await sys.http().get(`/api/audit?afterId=${huge}`).set(admin()).expect(400);
+    await sys.http().get(`/api/projects/${projectId}/audit?afterId=${huge}`).set(bearer(pm)).expect(400);
+    // The largest id there can be is a valid cursor (an empty page).
+    expect((await sys.http().get('/api/audit?afterId=9223372036854775807').set(admin()).expect(200)).body).toEqual([]);
+    const qido = await sys.http().get(`/dicom-web/projects/${projectId}/series?SeriesNumber=${huge}`).set(bearer(ann)).expect(400);
+    expect(qido.body.message).toMatch(/SeriesNumber must be a whole number from 0 to 2147483647/);
+    await sys.http().get(`/dicom-web/projects/${projectId}/series?SeriesNumber=2147483647`).set(bearer(ann)).expect(204);
+    await sys.http().get(`/api/projects/${projectId}/tasks?offset=99999999999`).set(bearer(pm)).expect(400);
+  });
+
+  it('a WADO-RS frame list names each frame once (one repeated 5,000 times asked for gigabytes)', async () => {
+    const uid = '1.2.3';
+    const frames = Array.from({ length: 5000 }, () => '1').join(',');
+    const res = await sys.http().get(`/dicom-web/projects/${projectId}/studies/${uid}/series/${uid}/instances/${uid}/frames/${frames}`).set(bearer(ann)).expect(400);
+    expect(res.body.message).toMatch(/Frame 1 is asked for more than once/);
+    await sys.http().get(`/dicom-web/projects/${projectId}/studies/${uid}/series/${uid}/instances/${uid}/frames/2,1,2`).set(bearer(ann)).expect(400);
+  });
+
+  it('a rendered image takes window and quality once each, quality from 1 to 100 (they were ignored)', async () => {
+    const rendered = `/dicom-web/projects/${projectId}/studies/1.2.3/series/1.2.3/instances/1.2.3/rendered`;
+    expect((await sys.http().get(`${rendered}?window=40,400,linear&window=50,350,linear`).set(bearer(ann)).expect(400)).body.message).toMatch(/Give window once/);
+    expect((await sys.http().get(`${rendered}?quality=abc`).set(bearer(ann)).expect(400)).body.message).toMatch(/quality is a whole number from 1 to 100/);
+    await sys.http().get(`${rendered}?quality=0`).set(bearer(ann)).expect(400);
+    // A valid one reaches the instance (none such: 404).
+    await sys.http().get(`${rendered}?quality=90`).set(bearer(ann)).expect(404);
+  });
+
+  it('an export request is checked: a body that is not an object, a name that is not text, an unknown task state', async () => {
+    const exports = async () => Number((await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM exports`))[0].n);
+    const before = await exports();
+    const post = (body: unknown) => sys.http().post(`/api/projects/${projectId}/exports`).set(bearer(pm)).send(body as object);
+    await post([]).expect(400);
+    expect((await post({ name: 5 }).expect(400)).body.message.join(' ')).toMatch(/name/);
+    expect((await post({ options: { filters: { states: ['bogus'] } } }).expect(400)).body.message.join(' ')).toMatch(/options\.filters\.states\.0/);
+    await post({ options: { filters: { states: [] } } }).expect(400);
+    expect(await exports()).toBe(before);
+  });
+
+  it("an export's page shows neither where its archive is stored nor the balance groups (those go through the audited report)", async () => {
+    const [{ id }] = await sys.db.dataSource.query(
+      `INSERT INTO exports (project_id, name, options, state, progress, report, result_blob_key, created_by)
+       VALUES ($1, 'done', '{}', 'done', 100, $2, $3, $4) RETURNING id`,
+      [projectId, JSON.stringify({ cases: 1, splits: { train: { cases: 1, patients: 1 } }, warnings: [], notices: [], balance: { groups: [{ sex: 'M', ageBand: '40-64', agreement: 0.97 }] } }), 'a'.repeat(64), pm.id],
+    );
+    const detail = (await sys.http().get(`/api/projects/${projectId}/exports/${id}`).set(bearer(pm)).expect(200)).body;
+    expect(detail).not.toHaveProperty('resultBlobKey');
+    expect(detail.report).toEqual({ cases: 1, splits: { train: { cases: 1, patients: 1 } }, warnings: [], notices: [] });
+    for (const row of (await sys.http().get(`/api/projects/${projectId}/exports`).set(bearer(pm)).expect(200)).body) expect(row).not.toHaveProperty('resultBlobKey');
+  });
+
+  it('an AE title of spaces only is refused (it was stored as an empty title)', async () => {
+    const res = await sys.http().put(`/api/projects/${projectId}/ae-routes/%20%20%20`).set(bearer(pm)).expect(400);
+    expect(JSON.stringify(res.body)).toMatch(/not only spaces/);
+    await sys.http().put(`/api/projects/${projectId}/ae-routes/%20SCANNER1%20`).set(bearer(pm)).expect(204);
+    expect((await sys.http().get(`/api/projects/${projectId}/ae-routes`).set(bearer(pm)).expect(200)).body).toEqual([expect.objectContaining({ callingAeTitle: 'SCANNER1' })]);
+  });
+
+  it('a privacy decision on a series that is not in the project is a 404; one with nothing waiting stays a 409', async () => {
+    const missing = await sys.http().post(`/api/projects/${projectId}/privacy-review/series/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).set(bearer(pm)).send({ decision: 'clear' }).expect(404);
+    expect(missing.body.message).toMatch(/No series .* in this project/);
+  });
+
+  it('a review decision carrying a label it would drop is refused: a mask or answers go with edit-approve only', async () => {
+    const readId = '00000000-0000-4000-8000-000000000000';
+    for (const decision of ['approve', 'reject']) {
+      const res = await sys.http().post(`/api/projects/${projectId}/reads/${readId}/review`).set(bearer(rev)).send({ decision, mask: 'AAAA' }).expect(400);
+      expect(JSON.stringify(res.body)).toMatch(/edit-approve/);
+    }
+    // Without a label the same request reaches the read (none such: 404).
+    await sys.http().post(`/api/projects/${projectId}/reads/${readId}/review`).set(bearer(rev)).send({ decision: 'approve' }).expect(404);
+  });
+
+  it("an admin's actions on the queue dashboard are audited before they are done; looking is not", async () => {
+    const before = await auditCount();
+    await sys.http().get('/api/admin/queues/api/queues').set(admin()).expect(200);
+    expect(await auditCount()).toBe(before);
+    await sys.http().put('/api/admin/queues/api/queues/ingest/pause').set(admin()).expect(200);
+    await sys.http().put('/api/admin/queues/api/queues/ingest/resume').set(admin()).expect(200);
+    const lines = await sys.db.dataSource.query(`SELECT actor_name, action, details FROM audit_events WHERE action = 'queue.board.action' ORDER BY id`);
+    expect(lines).toEqual([
+      { actor_name: 'admin', action: 'queue.board.action', details: { method: 'PUT', path: '/api/queues/ingest/pause' } },
+      { actor_name: 'admin', action: 'queue.board.action', details: { method: 'PUT', path: '/api/queues/ingest/resume' } },
+    ]);
+    // Refused callers leave no line.
+    await sys.http().put('/api/admin/queues/api/queues/ingest/pause').set(bearer(pm)).expect(403);
+    expect(await auditCount()).toBe(before + 2);
+  });
+});
