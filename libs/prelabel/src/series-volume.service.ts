@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { Instance, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { decodeFrames, Int16SliceStream, InstanceGeometry, NotStreamableError, readNifti, SeriesGeometry, StoredSeriesGeometry, VolumeBuilder, writeNiftiGzipFromSlices } from '@contour/volume';
+import { decodeFrames, Int16SliceStream, InstanceGeometry, luminanceInto, NotStreamableError, readNifti, SeriesGeometry, StoredSeriesGeometry, VolumeBuilder, writeNiftiGzipFromSlices } from '@contour/volume';
 
 export interface LoadedVolume {
   dims: [number, number, number];
@@ -29,8 +29,9 @@ export class SeriesVolumeLoader {
   ) {}
 
   /**
-   * The series' voxels as real values (rescale applied): Float32 by default; `compact` allows an Int16Array
-   * when the real values are whole numbers that fit (what the stored NIfTI uses: half the memory, one pass).
+   * The series' voxels as real values (rescale applied), one per voxel: a colour series is its luminance, as in
+   * loadFrames. Float32 by default; `compact` allows an Int16Array when the real values are whole numbers that fit
+   * (what the stored NIfTI uses: half the memory, one pass).
    */
   async load(seriesId: string, options: { compact?: boolean; cached?: boolean } = {}): Promise<LoadedVolume> {
     const series = await this.dataSource.getRepository(Series).findOneBy({ id: seriesId });
@@ -178,7 +179,7 @@ export class SeriesVolumeLoader {
   /**
    * Frames first..last (0-based, inclusive; all when null) of one instance as a [columns, rows, frames] Float32
    * volume of real values (rescale applied, per frame where an enhanced object has its own). Colour images
-   * become luminance (ITU-R BT.601 weights). The affine is the pixel spacing on the image axes.
+   * become luminance (luminanceInto, as in the series volume). The affine is the pixel spacing on the image axes.
    */
   async loadFrames(instanceId: string, first: number | null, last: number | null): Promise<LoadedVolume> {
     const instance = await this.dataSource.getRepository(Instance).findOneBy({ id: instanceId });
@@ -196,7 +197,7 @@ export class SeriesVolumeLoader {
       const src = f * pixels * spp;
       const dst = (f - start) * pixels;
       if (spp === 1) for (let i = 0; i < pixels; i++) data[dst + i] = (frames.data[src + i] as number) * slope + intercept;
-      else for (let i = 0, j = src; i < pixels; i++, j += spp) data[dst + i] = 0.299 * (frames.data[j] as number) + 0.587 * (frames.data[j + 1] as number) + 0.114 * (frames.data[j + 2] as number);
+      else luminanceInto(frames.data.subarray(src, src + pixels * spp), spp, frames.photometric, data, dst, pixels);
     }
     const [rowSpacing, columnSpacing] = instance.pixelSpacing ?? [1, 1];
     const affineLps = [

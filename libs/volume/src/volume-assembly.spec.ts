@@ -287,3 +287,68 @@ describe('buildVolume', () => {
     await expect(volumeFromDicomFiles([phantom.files[0], small.files[0]])).rejects.toBeInstanceOf(VolumeAssemblyError);
   });
 });
+
+describe('colour images (ultrasound cines)', () => {
+  // A volume of real values is one value per voxel, whatever the image stored: colour becomes its luminance (ITU-R
+  // BT.601), as the single-image volume does. It kept the three samples of each pixel, three times the values its
+  // dims hold, and the series' NIfTI could not be written (a 500 for a colour cine's series volume).
+  const luminance = (rgb: ArrayLike<number>, pixel: number) => 0.299 * rgb[3 * pixel] + 0.587 * rgb[3 * pixel + 1] + 0.114 * rgb[3 * pixel + 2];
+
+  test.each([
+    ['RGB cine, 30 frames in JPEG (YBR_FULL_422 in the file)', 'dicom/modalities/us-color-30frames-jpeg.dcm', [320, 240, 30]],
+    ['RGB cine, 8 frames uncompressed', 'dicom/modalities/us-multiframe-8.dcm', [320, 240, 8]],
+    ['one RGB image', 'dicom/modalities/us-rgb-single.dcm', [640, 480, 1]],
+  ] as const)('%s: real values are its luminance, one per voxel', async (_name, file, dims) => {
+    const [buffer] = filesIn(file);
+    const decoded = await decodeFrames({ buffer, parsed: readDicom(buffer) });
+    expect(decoded.samplesPerPixel).toBe(3);
+    for (const rescale of ['float32', 'int16-or-float32'] as const) {
+      const volume = await volumeFromDicomFiles([buffer], { rescale });
+      expect(volume.dims).toEqual(dims);
+      expect(volume.data.length).toBe(dims[0] * dims[1] * dims[2]);
+      expect([volume.samplesPerPixel, volume.photometric, volume.rescaleSlope, volume.rescaleIntercept]).toEqual([1, 'MONOCHROME2', 1, 0]);
+      // The volume's slice k is frame k (a cine has no positions: its frames are in their stored order).
+      const pixels = dims[0] * dims[1];
+      for (const k of [0, dims[2] - 1]) {
+        const frame = decoded.data.subarray(k * pixels * 3, (k + 1) * pixels * 3);
+        for (const p of [0, 1, Math.floor(pixels / 2) + 7, pixels - 1]) expect(volume.data[k * pixels + p]).toBeCloseTo(luminance(frame, p), 4);
+      }
+      // The picture is there (not a blank or a third of it).
+      expect(Array.from(volume.data.subarray((dims[2] - 1) * pixels)).some((v) => v > 0)).toBe(true);
+    }
+  });
+
+  test("rescale 'none' keeps the stored samples of each pixel (three values per voxel) and says so", async () => {
+    const volume = await volumeFromDicomFiles(filesIn('dicom/modalities/us-multiframe-8.dcm'));
+    expect([volume.samplesPerPixel, volume.photometric]).toEqual([3, 'RGB']);
+    expect(volume.data.length).toBe(320 * 240 * 8 * 3);
+  });
+
+  test('a colour and a greyscale cine of one series share its volume of real values, each as its own volume has it', async () => {
+    // An ultrasound series of a colour Doppler cine and a B-mode one of the same size: the B-mode one is made here
+    // from the real colour cine (its geometry record under another id, 8 frames of grey ramps).
+    const [buffer] = filesIn('dicom/modalities/us-multiframe-8.dcm');
+    const parsed = readDicom(buffer);
+    const colour = { geometry: { ...instanceGeometryFromDicom(parsed), id: 'colour', instanceNumber: 1 }, frames: await decodeFrames({ buffer, parsed }) };
+    const pixels = 320 * 240;
+    const ramps = Uint8Array.from({ length: pixels * 8 }, (_, n) => (n * 7) % 256);
+    const grey = { geometry: { ...colour.geometry, id: 'grey', instanceNumber: 2 }, frames: { ...colour.frames, samplesPerPixel: 1, photometric: 'MONOCHROME2', data: ramps } };
+    for (const order of [[colour, grey], [grey, colour]]) {
+      for (const rescale of ['float32', 'int16-or-float32'] as const) {
+        const volume = buildVolume(order, { rescale });
+        expect(volume.data.length).toBe(volume.dims[0] * volume.dims[1] * volume.dims[2]);
+        expect(volume.data).toBeInstanceOf(Float32Array);
+        expect([volume.samplesPerPixel, volume.photometric]).toEqual([1, 'MONOCHROME2']);
+        for (let k = 0; k < volume.dims[2]; k++) {
+          const { id, frame } = volume.geometry.slices[k];
+          const slice = volume.data.subarray(k * pixels, (k + 1) * pixels);
+          if (id === 'grey') expect(Array.from(slice)).toEqual(Array.from(ramps.subarray(frame * pixels, (frame + 1) * pixels)));
+          else expect(slice[123]).toBeCloseTo(luminance(colour.frames.data.subarray(frame * pixels * 3), 123), 4);
+        }
+        expect(new Set(volume.geometry.slices.map((s) => s.id))).toEqual(new Set(['colour', 'grey']));
+      }
+    }
+    // Stored values cannot mix them; the error says how to build it.
+    expect(() => buildVolume([colour, grey])).toThrow(expect.objectContaining({ code: 'mixed-pixel-format', message: expect.stringMatching(/rescale: 'float32'/) }));
+  });
+});

@@ -5,6 +5,7 @@
 import { readDicom, type ParsedDicom } from '@contour/dicom';
 import type { Mat4 } from './affine';
 import { instanceGeometryFromDicom } from './dicom-geometry';
+import { luminanceInto } from './luminance';
 import { decodeFrames, type DecodedFrames } from './pixel-decoding';
 import { computeSeriesGeometry, type GeometryTolerances, type InstanceGeometry, type SeriesGeometry } from './series-geometry';
 import type { Volume, VoxelArray } from './voxel-data';
@@ -24,7 +25,9 @@ export class VolumeAssemblyError extends Error {
 export interface SeriesVolume extends Volume {
   geometry: SeriesGeometry;
   affineLps: Mat4;
+  /** Values per voxel: the images' own under rescale 'none'; 1 otherwise (colour is then its luminance). */
   samplesPerPixel: number;
+  /** What the voxels are: the images' own under rescale 'none'; MONOCHROME2 for colour stacked as luminance. */
   photometric: string;
   /** Real value = stored * rescaleSlope + rescaleIntercept (1 and 0 once rescaled to float32). */
   rescaleSlope: number;
@@ -37,6 +40,9 @@ export interface BuildVolumeOptions {
    * 'float32': apply each slice's own slope/intercept and return real values (HU for CT);
    * 'int16-or-float32': real values as whole numbers in an Int16Array when every slope and intercept is a whole
    * number and every value fits (most CT and MR: half the memory of float32 and one pass), else as 'float32'.
+   * Real values are one per voxel: colour images become their luminance (luminanceInto, as float32), as the volume
+   * of one image by itself does, and may share the volume with greyscale ones (an ultrasound series of B-mode and
+   * colour Doppler cines); only 'none' keeps a colour image's samples (samplesPerPixel values per voxel).
    */
   rescale?: 'none' | 'float32' | 'int16-or-float32';
   tolerances?: GeometryTolerances;
@@ -77,6 +83,10 @@ export class VolumeBuilder {
   /** What the volume takes from its first instance (not the instance itself: its pixels can be dropped). */
   private first: { samplesPerPixel: number; photometric: string; type: Function; rescale: { slope: number; intercept: number } } | null = null;
   private sliceLength = 0;
+  /** Real values (rescale other than 'none'): one per voxel, colour stacked as its luminance. */
+  private readonly real: boolean;
+  /** Some instance was colour, stacked as its luminance. */
+  private colour = false;
 
   constructor(
     records: InstanceGeometry[],
@@ -95,6 +105,7 @@ export class VolumeBuilder {
     this.filled = new Uint8Array(this.geometry.slices.length);
     const rescale = options.rescale ?? 'none';
     this.mode = rescale === 'int16-or-float32' ? 'int16' : rescale;
+    this.real = rescale !== 'none';
   }
 
   /** Copies the frames of instance `id` into their slices. */
@@ -105,14 +116,14 @@ export class VolumeBuilder {
     checkDecoded(id, f, this.geometry, this.records);
     if (!this.first) {
       this.first = { samplesPerPixel: f.samplesPerPixel, photometric: f.photometric, type: f.data.constructor, rescale: rescaleOf(f, 0) };
-      this.sliceLength = nx * ny * f.samplesPerPixel;
+      this.sliceLength = this.real ? nx * ny : nx * ny * f.samplesPerPixel;
       if (this.mode === 'int16' && f.samplesPerPixel !== 1) this.mode = 'float32';
       const n = this.sliceLength * nz;
       this.data = this.mode === 'float32' ? new Float32Array(n) : this.mode === 'int16' ? new Int16Array(n) : new (f.data.constructor as { new (n: number): VoxelArray })(n);
     }
     const first = this.first;
-    if (f.samplesPerPixel !== first.samplesPerPixel) {
-      throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${id} has ${f.samplesPerPixel} sample(s) per pixel where the others have ${first.samplesPerPixel}: colour and greyscale images cannot share a volume; split the series`);
+    if (!this.real && f.samplesPerPixel !== first.samplesPerPixel) {
+      throw new VolumeAssemblyError('mixed-pixel-format', `Instance ${id} has ${f.samplesPerPixel} sample(s) per pixel where the others have ${first.samplesPerPixel}: colour and greyscale images cannot share a volume of stored values; build it with { rescale: 'float32' }, which stacks colour as its luminance`);
     }
     if (this.mode === 'none') {
       if (f.data.constructor !== first.type) {
@@ -127,8 +138,20 @@ export class VolumeBuilder {
       }
     }
     const L = this.sliceLength;
+    const F = nx * ny * f.samplesPerPixel;
+    const colour = this.real && f.samplesPerPixel > 1;
+    if (colour) {
+      if (this.mode === 'int16') this.toFloat32();
+      this.colour = true;
+    }
     for (const { k, frame } of slices) {
-      const src = f.data.subarray(frame * L, (frame + 1) * L);
+      const src = f.data.subarray(frame * F, (frame + 1) * F);
+      if (colour) {
+        // No rescale: the Modality LUT is for greyscale images (a colour image's samples are its values).
+        luminanceInto(src, f.samplesPerPixel, f.photometric, this.data as Float32Array, k * L, L);
+        this.filled[k] = 1;
+        continue;
+      }
       const { slope, intercept } = rescaleOf(f, frame);
       if (this.mode === 'int16' && !copyRealInt16(f, src, slope, intercept, this.data as Int16Array, k * L)) this.toFloat32();
       if (this.mode === 'float32') {
@@ -176,7 +199,9 @@ export class VolumeBuilder {
     const ref = this.first.rescale;
     const raw = this.mode === 'none';
     const g = this.geometry;
-    return { geometry: g, dims: g.dims, data: this.data, affineRas: g.affineRas, affineLps: g.affineLps, samplesPerPixel: this.first.samplesPerPixel, photometric: this.first.photometric, rescaleSlope: raw ? ref.slope : 1, rescaleIntercept: raw ? ref.intercept : 0 };
+    const samplesPerPixel = this.real ? 1 : this.first.samplesPerPixel;
+    const photometric = this.colour ? 'MONOCHROME2' : this.first.photometric;
+    return { geometry: g, dims: g.dims, data: this.data, affineRas: g.affineRas, affineLps: g.affineLps, samplesPerPixel, photometric, rescaleSlope: raw ? ref.slope : 1, rescaleIntercept: raw ? ref.intercept : 0 };
   }
 }
 
