@@ -27,6 +27,17 @@ describe('authentication', () => {
     expect(failed.body.map((e: { actorName: string }) => e.actorName)).toEqual(['admin', 'nobody']);
   });
 
+  it('a username is one account whatever its case: a second account differing only in case is refused, and login takes any case', async () => {
+    const admin = { authorization: `Bearer ${sys.adminToken}` };
+    const alice = (await sys.http().post('/api/users').set(admin).send({ username: 'Alice.Case', password: 'alice-password', roles: ['annotator'] }).expect(201)).body;
+    const clash = await sys.http().post('/api/users').set(admin).send({ username: 'alice.case', password: 'other-password', roles: ['manager'] }).expect(409);
+    expect(clash.body.message).toBe('The username alice.case is taken (by Alice.Case: usernames are compared without case)');
+    await sys.http().post('/api/users').set(admin).send({ username: 'Alice.Case', password: 'other-password', roles: ['manager'] }).expect(409);
+    const login = await sys.http().post('/api/auth/login').send({ username: 'ALICE.CASE', password: 'alice-password' }).expect(200);
+    expect(login.body.user).toMatchObject({ id: alice.id, username: 'Alice.Case' });
+    await sys.http().post('/api/auth/login').send({ username: 'alice.case', password: 'other-password' }).expect(401);
+  });
+
   it('rejects a malformed login body with a message naming the field', async () => {
     const res = await sys.http().post('/api/auth/login').send({ username: 'admin' }).expect(400);
     expect(JSON.stringify(res.body.message)).toMatch(/password/);

@@ -78,6 +78,17 @@ describe('database schema', () => {
     expect(settings).toEqual({ quality: { reads: 2 }, deid: { burnedInHold: 'declared' } });
   });
 
+  it('UsernameWithoutCase names the accounts that differ only in case instead of failing on a duplicate key; once renamed, it applies', async () => {
+    const ds = db.dataSource;
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect((await ds.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`))[0].name).not.toBe('UsernameWithoutCase1795880000000');
+    const [{ id: upper }] = await ds.query(`INSERT INTO users (username, display_name, password_hash, roles) VALUES ('Casey', 'a', 'x', '{}'), ('casey', 'b', 'x', '{}') RETURNING id`);
+    await expect(ds.runMigrations({ transaction: 'each' })).rejects.toThrow(/differ in more than case, and these do not: Casey \/ casey\. Rename one of each/);
+    await ds.query(`UPDATE users SET username = 'casey.b' WHERE id = $1`, [upper]);
+    await ds.runMigrations({ transaction: 'each' });
+    await expect(ds.query(`INSERT INTO users (username, display_name, password_hash, roles) VALUES ('CASEY.B', 'c', 'x', '{}')`)).rejects.toThrow(/users_username_lower/);
+  });
+
   it('migrations can be reverted and re-applied', async () => {
     const ds = db.dataSource;
     const count = (await ds.query('SELECT count(*)::int AS n FROM migrations'))[0].n as number;

@@ -47,7 +47,8 @@ export class AuthService implements OnApplicationBootstrap {
   }
 
   async login(username: string, password: string, ip: string | null): Promise<{ accessToken: string; expiresIn: number; user: PublicUser }> {
-    const user = await this.dataSource.getRepository(User).findOneBy({ username });
+    // Whatever its case (one account per username without case, users_username_lower).
+    const user = await this.dataSource.getRepository(User).createQueryBuilder('u').where('lower(u.username) = lower(:username)', { username }).getOne();
     const ok = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, password);
     if (!user || !ok || !user.active) {
       await this.audit.record({ id: user?.id ?? null, name: username, ip }, { action: 'auth.login.failed', objectType: 'user', objectId: user?.id ?? null });

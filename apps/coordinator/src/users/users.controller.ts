@@ -41,14 +41,15 @@ export class UsersController {
   @ApiBody(openapi(CreateUser))
   async create(@CurrentPrincipal() p: Principal, @Body({ schema: CreateUser }) body: z.infer<typeof CreateUser>) {
     const repo = this.dataSource.getRepository(User);
-    if (await repo.existsBy({ username: body.username })) throw new ConflictException(`The username ${body.username} is taken`);
-    const user = await repo.save({
-      username: body.username,
-      displayName: body.displayName ?? body.username,
-      passwordHash: await hashPassword(body.password),
-      roles: body.roles,
-      skills: body.skills,
-    });
+    const [taken]: { username: string }[] = await this.dataSource.query(`SELECT username FROM users WHERE lower(username) = lower($1)`, [body.username]);
+    if (taken) throw new ConflictException(`The username ${body.username} is taken${taken.username === body.username ? '' : ` (by ${taken.username}: usernames are compared without case)`}`);
+    const user = await repo
+      .save({ username: body.username, displayName: body.displayName ?? body.username, passwordHash: await hashPassword(body.password), roles: body.roles, skills: body.skills })
+      .catch((e: { driverError?: { code?: string } }) => {
+        // Created by another request since the check (the unique index on lower(username) decides).
+        if (e.driverError?.code === '23505') throw new ConflictException(`The username ${body.username} is taken (usernames are compared without case)`);
+        throw e;
+      });
     await this.audit.record(actorOf(p), { action: 'user.created', objectType: 'user', objectId: user.id, details: { username: user.username, roles: user.roles, skills: user.skills } });
     return toPublicUser(user);
   }

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** System-wide roles. Project work additionally needs a membership with a project role. */
 export enum Role {
@@ -10,6 +10,9 @@ export enum Role {
 export const ALL_ROLES = Object.values(Role);
 
 @Entity('users')
+// Usernames are one account whatever their case ("Alice" is "alice"): unique on lower(username), which login looks up
+// (expression index, created by the migration).
+@Index('users_username_lower', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
