@@ -1,6 +1,8 @@
 // Requests a reviewer found answered wrongly by probing a running coordinator with bad input: each got a 500, a
 // silent acceptance or an unaudited action before. Every answer here is a 4xx that says what was wrong, and nothing
 // the request named is changed.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ProjectRole, Role } from '@contour/db';
 import { startSystem, TestSystem } from '../support/system';
 
@@ -126,6 +128,23 @@ describe('bad input gets a clear 4xx', () => {
     }
     // Without a label the same request reaches the read (none such: 404).
     await sys.http().post(`/api/projects/${projectId}/reads/${readId}/review`).set(bearer(rev)).send({ decision: 'approve' }).expect(404);
+  });
+
+  it('a DICOMweb source may not name a link-local address (cloud metadata), and a PACS redirect is not followed', async () => {
+    const sources = `/api/projects/${projectId}/sources`;
+    const metadata = await sys.http().post(sources).set(bearer(pm)).send({ name: 'metadata', url: 'http://169.254.169.254/latest/meta-data' }).expect(400);
+    expect(metadata.body.message).toMatch(/169\.254\.169\.254, a link-local or unspecified address, which is never a PACS/);
+    // A server that sends every request elsewhere: the address it leads to was never checked.
+    const redirecting = createServer((_req, res) => res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' }).end());
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/dicom-web`;
+      const { id } = (await sys.http().post(sources).set(bearer(pm)).send({ name: 'redirecting', url }).expect(201)).body;
+      const search = await sys.http().get(`${sources}/${id}/studies`).set(bearer(pm)).expect(502);
+      expect(search.body.message).toMatch(/answered 302 with a redirect to http:\/\/169\.254\.169\.254\/latest\/meta-data/);
+    } finally {
+      redirecting.close();
+    }
   });
 
   it("an admin's actions on the queue dashboard are audited before they are done; looking is not", async () => {

@@ -7,6 +7,8 @@ describe('loadConfig', () => {
     expect(c.blobStore.kind).toBe('fs');
     expect(c.worker.queues).toBeUndefined();
     expect(c.jobs.attempts).toBe(5);
+    expect(c.dicomweb.allowedHosts).toBeNull();
+    expect(loadConfig({ DICOMWEB_ALLOWED_HOSTS: ' pacs.example , 10.0.0.0/8 ' }).dicomweb.allowedHosts).toEqual(['pacs.example', '10.0.0.0/8']);
   });
 
   it.each([
@@ -20,6 +22,7 @@ describe('loadConfig', () => {
     [{ LOG_PRETTY: 'maybe' }, /LOG_PRETTY="maybe"/],
     [{ DICOM_AE_TITLE: 'A_VERY_LONG_AE_TITLE_X' }, /DICOM_AE_TITLE="A_VERY_LONG_AE_TITLE_X": expected 1-16 printable ASCII/],
     [{ DICOM_PORT: '0' }, /DICOM_PORT="0"/],
+    [{ DICOMWEB_ALLOWED_HOSTS: 'pacs.example,http://pacs' }, /DICOMWEB_ALLOWED_HOSTS="pacs.example,http:\/\/pacs": DICOMWEB_ALLOWED_HOSTS: "http:\/\/pacs" is neither a host name/],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -2,6 +2,7 @@
 // the variable and what was expected (never a stack trace from deep inside a driver).
 import { z } from 'zod';
 import { resolve } from 'node:path';
+import { parseAllowedHosts } from '@contour/dicomweb';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -70,6 +71,17 @@ const envSchema = z.object({
     .refine((v) => !/\\/.test(v) && v.trim().length > 0, 'expected an AE title without backslashes')
     .default('CONTOUR'),
   DICOM_DEFAULT_PROJECT: z.string().min(1).optional(),
+  /** The PACS that DICOMweb sources may name (host names, "*.domain", IPs, CIDR ranges, comma-separated); unset: any. */
+  DICOMWEB_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        if (v !== undefined) parseAllowedHosts(v.split(','));
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
   STOW_WAIT_SECONDS: int(0, 600).default(30),
   INFERENCE_THREADS: int(1, 256).optional(),
   WEB_ROOT: z.string().min(1).optional(),
@@ -121,6 +133,8 @@ export interface ContourConfig {
     /** How long STOW-RS waits for ingest to finish before answering with what is known (202). */
     stowWaitSeconds: number;
   };
+  /** DICOMweb sources (PACS imports): the hosts they may name, null for any (link-local addresses never). */
+  dicomweb: { allowedHosts: string[] | null };
   web: { root: string };
   inference: {
     /** ONNX Runtime intra-op threads per session (default: ONNX Runtime's choice, the core count). */
@@ -194,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
       defaultProject: e.DICOM_DEFAULT_PROJECT,
       stowWaitSeconds: e.STOW_WAIT_SECONDS,
     },
+    dicomweb: { allowedHosts: e.DICOMWEB_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean) ?? null },
     web: { root: resolve(e.WEB_ROOT ?? resolve(__dirname, '../../../apps/web')) },
     inference: { threads: e.INFERENCE_THREADS, providers: e.INFERENCE_PROVIDERS.split(',') as ('cpu' | 'cuda')[] },
   };

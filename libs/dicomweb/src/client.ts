@@ -1,6 +1,7 @@
 // A small DICOMweb client (QIDO-RS search, WADO-RS retrieve) over fetch, for importing from a PACS.
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { AddressNotAllowedError, assertPacsAddress, PacsAddressPolicy } from './address-policy';
 import { parseContentType, spoolMultipart, SpooledPart } from './multipart';
 
 export type DicomWebAuth = { type: 'none' } | { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
@@ -28,9 +29,11 @@ export const jsonString = (obj: DicomJson, tag: string): string | undefined => {
 };
 
 export class DicomWebClient {
+  /** `policy`: which addresses the source may be at (address-policy.ts), checked before every request. */
   constructor(
     private readonly root: string,
     private readonly auth: DicomWebAuth = { type: 'none' },
+    private readonly policy: PacsAddressPolicy = { allowedHosts: null },
     private readonly timeoutMs = 60_000,
   ) {}
 
@@ -43,11 +46,21 @@ export class DicomWebClient {
 
   private async get(path: string, accept: string, timeoutMs = this.timeoutMs): Promise<Response> {
     const url = `${this.root}${path}`;
+    try {
+      await assertPacsAddress(url, this.policy);
+    } catch (e) {
+      if (e instanceof AddressNotAllowedError) throw new DicomWebError(e.message);
+      throw e;
+    }
     let res: Response;
     try {
-      res = await fetch(url, { headers: this.headers(accept), signal: AbortSignal.timeout(timeoutMs) });
+      // Redirects are not followed: the address they lead to has not been checked.
+      res = await fetch(url, { headers: this.headers(accept), signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     } catch (e) {
       throw new DicomWebError(`Cannot reach the PACS at ${this.root}: ${(e as Error).message}`);
+    }
+    if (res.status >= 300 && res.status < 400) {
+      throw new DicomWebError(`The PACS answered ${res.status} with a redirect to ${res.headers.get('location') ?? 'nowhere'} for ${url}: give the source the address it redirects to`, res.status);
     }
     if (res.status === 401 || res.status === 403) throw new DicomWebError(`The PACS refused the credentials (${res.status}) for ${url}: check the source's authentication`, res.status);
     if (!res.ok) throw new DicomWebError(`The PACS answered ${res.status} ${res.statusText} for ${url}`, res.status);

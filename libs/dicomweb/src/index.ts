@@ -1,2 +1,3 @@
 export * from './multipart';
 export * from './client';
+export * from './address-policy';

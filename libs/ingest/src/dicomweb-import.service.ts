@@ -29,7 +29,7 @@ export class DicomWebImporter {
     if (!source) throw new TerminalJobError(`DICOMweb source ${job.sourceId} no longer exists`);
     const batch = await this.dataSource.getRepository(IngestBatch).findOneBy({ id: job.batchId });
     if (!batch) throw new TerminalJobError(`Ingest batch ${job.batchId} no longer exists`);
-    const client = new DicomWebClient(source.url, source.auth);
+    const client = new DicomWebClient(source.url, source.auth, this.config.dicomweb);
     const studies = job.studyInstanceUids?.length ? job.studyInstanceUids : (await client.searchAllStudies(job.query ?? {})).map((s) => jsonString(s, '0020000D')).filter((u): u is string => !!u);
     const actor = { id: job.actor.id, name: job.actor.name };
     let files = 0;

@@ -1,4 +1,4 @@
-import { BadGatewayException, Body, ConflictException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Put, Query } from '@nestjs/common';
+import { BadGatewayException, BadRequestException, Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { AeRoute, DicomWebSource, IngestSource, ProjectRole } from '@contour/db';
-import { DicomJson, DicomWebClient, DicomWebError, jsonString } from '@contour/dicomweb';
+import { CONFIG, ContourConfig } from '@contour/config';
+import { AddressNotAllowedError, assertPacsAddress, DicomJson, DicomWebClient, DicomWebError, jsonString } from '@contour/dicomweb';
 import { IngestReceiver } from '@contour/ingest';
 import { importJobId, JobName, JobQueue } from '@contour/queue';
 import { openapi } from '../system/openapi';
@@ -43,6 +44,7 @@ export class SourcesController {
     private readonly audit: AuditService,
     private readonly receiver: IngestReceiver,
     private readonly jobs: JobQueue,
+    @Inject(CONFIG) private readonly config: ContourConfig,
   ) {}
 
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Manager] } })
@@ -85,6 +87,9 @@ export class SourcesController {
   async addSource(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Body({ schema: SourceBody }) body: z.infer<typeof SourceBody>) {
     const repo = this.dataSource.getRepository(DicomWebSource);
     if (await repo.existsBy({ projectId, name: body.name })) throw new ConflictException(`This project already has a source named ${body.name}`);
+    await assertPacsAddress(body.url, this.config.dicomweb).catch((e: Error) => {
+      throw e instanceof AddressNotAllowedError ? new BadRequestException(e.message) : e;
+    });
     const source = await repo.save({ projectId, name: body.name, url: body.url, auth: body.auth });
     await this.audit.record(actorOf(p), { action: 'dicomweb-source.created', objectType: 'dicomweb_source', objectId: source.id, projectId, details: { name: body.name, url: body.url, authType: body.auth.type } });
     return { id: source.id, name: source.name, url: source.url, authType: source.auth.type };
@@ -97,7 +102,7 @@ export class SourcesController {
     const source = await this.source(projectId, sourceId);
     let studies: DicomJson[];
     try {
-      studies = await new DicomWebClient(source.url, source.auth).searchStudies(query);
+      studies = await new DicomWebClient(source.url, source.auth, this.config.dicomweb).searchStudies(query);
     } catch (e) {
       if (e instanceof DicomWebError) throw new BadGatewayException(e.message);
       throw e;
