@@ -1,8 +1,11 @@
 // Requests a reviewer found answered wrongly by probing a running coordinator with bad input: each got a 500, a
 // silent acceptance or an unaudited action before. Every answer here is a 4xx that says what was wrong, and nothing
 // the request named is changed.
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { zipSync } from 'fflate';
 import { ProjectRole, Role } from '@contour/db';
 import { startSystem, TestSystem } from '../support/system';
 
@@ -17,7 +20,8 @@ describe('bad input gets a clear 4xx', () => {
   const auditCount = async () => Number((await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM audit_events`))[0].n);
 
   beforeAll(async () => {
-    sys = await startSystem();
+    // A small limit for what one zip may expand to (16 GiB by default).
+    sys = await startSystem({ env: { ZIP_MAX_BYTES: '2500000' } });
     pm = await sys.user('pm', [Role.Manager]);
     ann = await sys.user('ann', [Role.Annotator]);
     rev = await sys.user('rev', [Role.Reviewer]);
@@ -145,6 +149,15 @@ describe('bad input gets a clear 4xx', () => {
     } finally {
       redirecting.close();
     }
+  });
+
+  it('a zip that expands beyond ZIP_MAX_BYTES is a 413 and nothing of the upload is stored (a zip bomb filled the disk)', async () => {
+    const bomb = Buffer.from(zipSync({ 'a.dcm': new Uint8Array(1_000_000), 'b.dcm': new Uint8Array(1_000_000), 'c.dcm': new Uint8Array(1_000_000) }, { level: 9 }));
+    expect(bomb.length).toBeLessThan(20_000);
+    const res = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm)).attach('files', bomb, 'study.zip').expect(413);
+    expect(res.body.message).toBe('study.zip: it expands to more than 2.38 MiB, the most this deployment unpacks from one archive (ZIP_MAX_BYTES): upload it in parts; nothing from this upload was stored');
+    expect(await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM ingest_batches WHERE project_id = $1`, [projectId])).toEqual([{ n: 0 }]);
+    expect(readdirSync(join(sys.config.dataDir, 'incoming')).filter((f) => f.startsWith('zip-') || f.startsWith('upload-'))).toEqual([]);
   });
 
   it("an admin's actions on the queue dashboard are audited before they are done; looking is not", async () => {

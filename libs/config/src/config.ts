@@ -59,6 +59,7 @@ const envSchema = z.object({
   JOB_ATTEMPTS: int(1, 50).default(5),
   JOB_BACKOFF_MS: int(10, 600_000).default(2000),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(4 * 1024 ** 3),
+  ZIP_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(16 * 1024 ** 3),
   VOLUME_PREBUILD_MAX_MB: int(0, 1_000_000).default(512),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.default(false),
@@ -113,7 +114,8 @@ export interface ContourConfig {
       };
   worker: { queues?: string[]; concurrency: number };
   jobs: { lockMs: number; attempts: number; backoffMs: number };
-  uploads: { maxBytes: number };
+  /** maxBytes: one uploaded file (or STOW-RS part); zipMaxBytes: what one uploaded zip may expand to. */
+  uploads: { maxBytes: number; zipMaxBytes: number };
   volumes: {
     /**
      * A checked DICOM series whose volume needs at most this many MB while it is built (4 bytes per voxel) gets
@@ -198,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
       concurrency: e.WORKER_CONCURRENCY,
     },
     jobs: { lockMs: e.JOB_LOCK_MS, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
-    uploads: { maxBytes: e.UPLOAD_MAX_BYTES },
+    uploads: { maxBytes: e.UPLOAD_MAX_BYTES, zipMaxBytes: e.ZIP_MAX_BYTES },
     volumes: { prebuildMaxMb: e.VOLUME_PREBUILD_MAX_MB },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
     dicom: {

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
-import { extractZip, looksLikeZip } from './zip';
+import { readdirSync } from 'node:fs';
+import { extractZip, looksLikeZip, ZipTooLargeError } from './zip';
 
 describe('extractZip', () => {
   it('unpacks the entries to files with their SHA-256 (the receiver reads none again), skips folders and resource forks, and deletes the archive', async () => {
@@ -23,6 +24,19 @@ describe('extractZip', () => {
       expect(f.sha256).toBe(createHash('sha256').update(content).digest('hex'));
     }
     expect(existsSync(archive)).toBe(false);
+  });
+
+  it('refuses an archive that expands to more than the limit (a zip bomb would fill the disk) and leaves none of its files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zip-bomb-'));
+    const archive = join(dir, 'bomb.zip');
+    // 3 MB of zeros compress to a few KB.
+    writeFileSync(archive, zipSync({ 'a.dcm': new Uint8Array(1_000_000), 'b.dcm': new Uint8Array(1_000_000), 'c.dcm': new Uint8Array(1_000_000) }, { level: 9 }));
+    const refused = extractZip(archive, 'bomb.zip', 2_500_000);
+    await expect(refused).rejects.toBeInstanceOf(ZipTooLargeError);
+    await expect(refused).rejects.toThrow(/expands to more than 2\.38 MiB, the most this deployment unpacks from one archive \(ZIP_MAX_BYTES\): upload it in parts/);
+    expect(readdirSync(dir)).toEqual(['bomb.zip']);
+    // Within the limit it unpacks.
+    expect(await extractZip(archive, 'bomb.zip', 3_000_000)).toHaveLength(3);
   });
 });
 

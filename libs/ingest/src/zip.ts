@@ -31,18 +31,28 @@ export async function looksLikeZip(path: string, head?: Buffer): Promise<boolean
 
 const skip = (name: string) => name.endsWith('/') || name.startsWith('__MACOSX/') || /(^|\/)\.[^/]*$/.test(name) || /(^|\/)DICOMDIR$/i.test(name);
 
+/** A zip whose entries add up to more than the deployment allows (ZIP_MAX_BYTES): a zip bomb would fill the disk. */
+export class ZipTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    const size = maxBytes >= 1024 ** 3 ? `${+(maxBytes / 1024 ** 3).toFixed(2)} GiB` : `${+(maxBytes / 1024 ** 2).toFixed(2)} MiB`;
+    super(`it expands to more than ${size}, the most this deployment unpacks from one archive (ZIP_MAX_BYTES): upload it in parts`);
+    this.name = 'ZipTooLargeError';
+  }
+}
+
 /**
  * Unpacks `zipPath` next to itself, deletes the archive, and returns the extracted files. When the archive cannot be
- * read to the end, the files extracted so far are deleted before the error is thrown (the archive is left to the
- * caller).
+ * read to the end, or its entries add up to more than `maxBytes` (their sizes as the archive declares them, which
+ * yauzl holds each entry's stream to), the files extracted so far are deleted before the error is thrown (the archive
+ * is left to the caller).
  */
-export async function extractZip(zipPath: string, archiveName: string): Promise<ReceivedFile[]> {
+export async function extractZip(zipPath: string, archiveName: string, maxBytes = Number.POSITIVE_INFINITY): Promise<ReceivedFile[]> {
   const zip = await new Promise<yauzl.ZipFile>((res, rej) => yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err ? rej(err) : res(z!))));
   const out: ReceivedFile[] = [];
   const written: string[] = [];
   const dir = dirname(zipPath);
   try {
-    await unpack(zip, dir, archiveName, out, written);
+    await unpack(zip, dir, archiveName, maxBytes, out, written);
   } catch (e) {
     zip.close();
     await Promise.all(written.map((path) => rm(path, { force: true })));
@@ -52,12 +62,15 @@ export async function extractZip(zipPath: string, archiveName: string): Promise<
   return out;
 }
 
-function unpack(zip: yauzl.ZipFile, dir: string, archiveName: string, out: ReceivedFile[], written: string[]): Promise<void> {
+function unpack(zip: yauzl.ZipFile, dir: string, archiveName: string, maxBytes: number, out: ReceivedFile[], written: string[]): Promise<void> {
+  let total = 0;
   return new Promise<void>((resolve, reject) => {
     zip.on('error', reject);
     zip.on('end', () => resolve());
     zip.on('entry', (entry: yauzl.Entry) => {
       if (skip(entry.fileName)) return zip.readEntry();
+      total += entry.uncompressedSize;
+      if (total > maxBytes) return reject(new ZipTooLargeError(maxBytes));
       zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) return reject(err ?? new Error('cannot read entry'));
         const path = join(dir, `zip-${randomUUID()}-${basename(entry.fileName).replace(/[^\w.-]/g, '_')}`);

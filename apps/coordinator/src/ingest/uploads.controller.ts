@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { BadRequestException, Controller, Get, HttpCode, Param, Post, Query, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpCode, Inject, Param, PayloadTooLargeException, Post, Query, UploadedFiles, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -7,7 +7,8 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { IngestBatch, IngestSource, ProjectRole } from '@contour/db';
-import { extractZip, IngestReceiver, isZip, looksLikeZip, ReceivedFile } from '@contour/ingest';
+import { extractZip, IngestReceiver, isZip, looksLikeZip, ReceivedFile, ZipTooLargeError } from '@contour/ingest';
+import { CONFIG, ContourConfig } from '@contour/config';
 import { HashedUpload } from './hashing-disk-storage';
 
 const uuid = { schema: z.uuid() };
@@ -24,6 +25,7 @@ export class UploadsController {
   constructor(
     private readonly receiver: IngestReceiver,
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(CONFIG) private readonly config: ContourConfig,
   ) {}
 
   /**
@@ -47,8 +49,9 @@ export class UploadsController {
       for (const f of files) {
         if (isZip(f) || (!/\.dcm$/i.test(f.originalname) && (await looksLikeZip(f.path, (f as Partial<HashedUpload>).head)))) {
           try {
-            received.push(...(await extractZip(f.path, f.originalname)));
+            received.push(...(await extractZip(f.path, f.originalname, this.config.uploads.zipMaxBytes)));
           } catch (e) {
+            if (e instanceof ZipTooLargeError) throw new PayloadTooLargeException(`${f.originalname}: ${e.message}; nothing from this upload was stored`);
             throw new BadRequestException(`${f.originalname} is not a readable zip archive (${(e as Error).message}); nothing from this upload was stored`);
           }
         } else received.push({ path: f.path, name: f.originalname, sha256: (f as Partial<HashedUpload>).sha256 });

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
-import { Instance, ProjectRole, Series } from '@contour/db';
+import { Instance, ProjectRole } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { heldInstanceSql } from '@contour/deid';
 import { SeriesNifti } from '@contour/prelabel';
