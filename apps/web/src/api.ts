@@ -42,7 +42,10 @@ export interface SeriesGeometry {
   spacing: [number, number, number];
   affineRas: number[][];
   affineLps: number[][];
+  /** The image of each slice, in slice order (an image with several frames repeats). */
   order?: string[];
+  /** For series of multi-frame images: the frame (1-based) of each slice in its image. */
+  frames?: number[];
   slices?: { id: string; frame: number }[];
   /** The plane a 3D series was acquired in (absent for 2D images and uploaded NIfTI volumes). */
   plane?: 'axial' | 'coronal' | 'sagittal' | 'oblique';
@@ -132,6 +135,8 @@ export interface TaskDetail {
   frameEnd: number | null;
   /** 'instance': an image or frame-range task of a series that is not one volume, drawn on its own image alone. */
   imageSource: 'series' | 'instance';
+  /** The grid the server checks this task's masks against (null for view groups and series not yet measured). */
+  grid: { dims: [number, number, number]; z0: number } | null;
   series: TaskSeries[];
   protocol: Protocol | null;
   reads: TaskRead[];

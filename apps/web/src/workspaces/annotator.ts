@@ -14,6 +14,15 @@ const AUTOSAVE_MS = 30_000;
 /** Leases handed over from "Next task" to the task screen, so it opens without asking again. */
 const leaseCache = new Map<string, Lease>();
 
+/**
+ * The server refused work on the read because the caller no longer holds it: not theirs (403), or a 409 saying why (the
+ * lease lapsed and someone took it, a manager cancelled the task or gave the read to someone else, an image of the task
+ * is held for a privacy review). Any other 409 (a mask for another grid, a label the protocol lacks) is about the work.
+ */
+export function leaseGone(e: unknown): e is ApiError {
+  return e instanceof ApiError && (e.status === 403 || (e.status === 409 && /lease|cancelled|gave this|someone else|privacy review/i.test(e.message)));
+}
+
 export async function annotatorInbox({ projectId }: Record<string, string>, outlet: HTMLElement) {
   const status = statusLine();
   const nextBtn = h('button', { type: 'button', class: 'primary big', onclick: () => takeNext() }, 'Next task');
@@ -166,6 +175,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     leaseBanner.append(h('a', { href: `/projects/${projectId}/annotate` }, 'Back to my tasks'));
     leaseOut.textContent = 'Lease lost';
     saveBtn.disabled = submitBtn.disabled = releaseBtn.disabled = true;
+    // The status line may still say what to do with the task (a rework's instructions): it is no longer to be done.
+    status.show('This task is no longer yours to work on (see the message above).', 'error');
   }
 
   async function heartbeat() {
@@ -304,7 +315,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
       if (!quiet) status.show('Draft saved.', 'ok');
     } catch (e) {
       dirty = true;
-      if (e instanceof ApiError && (e.status === 409 || e.status === 403)) loseLease(e.message);
+      // A refused mask (another grid, a label the protocol lacks) is the draft's problem, not the lease's.
+      if (leaseGone(e)) loseLease(e.message);
       else status.show(`The draft was not saved: ${errorText(e)}`, 'error');
     }
   }
@@ -343,7 +355,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
       next.focus();
     } catch (e) {
       submitBtn.disabled = saveBtn.disabled = false;
-      if (e instanceof ApiError && ((e.status === 409 && /lease/i.test(e.message)) || e.status === 403)) {
+      if (leaseGone(e)) {
         loseLease(e.message);
         status.show('Not submitted: the lease on this task is gone (see the message above).', 'error');
       } else status.show(`Not submitted: ${errorText(e)}`, 'error');

@@ -2,7 +2,7 @@
 // the merged result as the editable final mask, per-label agreement (Dice, IoU, HD95), disagreement regions
 // to jump to, and the decision: approve, edit and approve, reject with a comment, or (adjudication) submit
 // the final mask.
-import { api, ApiError, ConsensusInfo, Lease, ProtocolLabel, TaskDetail } from '../api';
+import { api, ApiError, ConsensusInfo, LabelVersionInfo, Lease, ProtocolLabel, TaskDetail } from '../api';
 import { announce, errorText, fmtNum, h, statusLine, uid } from '../dom';
 import { navigate } from '../router';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
@@ -38,11 +38,47 @@ export async function reviewerQueue({ projectId }: Record<string, string>, outle
       }
     },
   }, 'Next review');
+  // The reviews and adjudications the caller holds: "Next review" hands out another, so one left open (a closed tab,
+  // a page changed) could only be waited out until its lease lapsed.
+  const held = h('section', { 'aria-label': 'Reviews and adjudications you hold' });
   outlet.append(
     h('div', { class: 'page-head' }, h('h1', null, 'Review'), btn),
     h('p', null, 'Reviews and adjudications come one at a time. A review shows every read with the agreement numbers; an adjudication shows where the readers disagree.'),
     status,
+    held,
   );
+  try {
+    const mine = (await api.myReads(projectId)).filter((r) => r.kind !== 'annotation' && r.state === 'leased');
+    if (mine.length) {
+      held.append(
+        h('h2', null, 'In progress'),
+        h(
+          'table',
+          { class: 'data' },
+          h('caption', { class: 'visually-hidden' }, 'Reviews and adjudications you hold'),
+          h('thead', null, h('tr', null, ...['Task', 'Modality', 'Work', 'Round', 'Lease until', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+          h(
+            'tbody',
+            null,
+            ...mine.map((r) =>
+              h(
+                'tr',
+                null,
+                h('td', null, h('code', null, r.taskId.slice(0, 8))),
+                h('td', null, r.modality),
+                h('td', null, r.kind),
+                h('td', null, String(r.round)),
+                h('td', null, r.leaseExpiresAt ? new Date(r.leaseExpiresAt).toLocaleTimeString() : ''),
+                h('td', null, h('a', { href: `/projects/${projectId}/review/${r.taskId}/${r.readId}`, 'aria-label': `Continue the ${r.kind} of task ${r.taskId.slice(0, 8)}` }, 'Continue')),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+  } catch (e) {
+    status.show(errorText(e), 'error');
+  }
 }
 
 export async function reviewerWorkspace({ projectId, taskId, readId }: Record<string, string>, outlet: HTMLElement) {
@@ -169,14 +205,18 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     });
     if (disagreement) primary.setOverlay('disagreement', disagreement.map, new Map<number, string>([[1, DISAGREE_COLOR]]), 0.7, kind === 'adjudication');
   });
-  // The final mask starts from the merged result (or, without one, the readers' majority).
-  let startedFrom = 'the merged result';
+  // The final mask starts from the adjudicated result when an adjudicator decided this round (it is what an approval
+  // approves and an export takes: starting from the merge showed the reviewer a mask nobody would get, and an edit
+  // discarded the adjudicator's work), else from the merged result (or, without one, the readers' majority).
+  const adjudicated = kind === 'review' ? latestOf(task.labels.filter((l) => l.kind === 'adjudicated' && l.round === task.reworkRound)) : undefined;
+  const startVersionId = adjudicated?.id ?? consensus?.mergedVersionId;
+  let startedFrom = adjudicated ? 'the adjudicated result' : 'the merged result';
   if (!segmentation) startedFrom = '';
-  else if (consensus?.mergedVersionId) {
+  else if (startVersionId && (adjudicated ? adjudicated.hasMask : true)) {
     try {
-      primary.setMask(await images.fetchMask(consensus.mergedVersionId));
+      primary.setMask(await images.fetchMask(startVersionId));
     } catch (e) {
-      status.show(`The merged mask could not be loaded: ${errorText(e)}`, 'error');
+      status.show(`The ${adjudicated ? 'adjudicated' : 'merged'} mask could not be loaded: ${errorText(e)}`, 'error');
     }
   } else if (readerMasks.length) {
     primary.setMask(majority(readerMasks));
@@ -187,7 +227,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   // A reader's layer (mask and shapes together) starts as its mask overlay does; without masks, shown when adjudicating.
   const readerVisible = (i: number) => (segmentation ? primary.overlayVisible(`reader-${i}`) : kind === 'adjudication');
   // Shapes: each reader's as a dashed layer in the reader's colour, the merged ones as the editable result.
-  const mergedVersion = task.labels.find((l) => l.id === consensus?.mergedVersionId);
+  const mergedVersion = task.labels.find((l) => l.id === startVersionId);
   const mergedAnswers = { ...(mergedVersion?.answers ?? {}) };
   delete mergedAnswers.shapes;
   // Questions: each reader's answer under the question, the final answer (editable) from the merged result.
@@ -244,7 +284,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
     { class: 'panel layers', 'aria-label': 'Layers' },
     h('h2', null, 'Layers'),
     ...readerRows,
-    segmentation ? h('label', { class: 'choice' }, finalBox, h('span', { class: 'swatch merged', 'aria-hidden': 'true' }), kind === 'adjudication' ? 'Final mask (editable)' : 'Merged result (editable)') : null,
+    segmentation ? h('label', { class: 'choice' }, finalBox, h('span', { class: 'swatch merged', 'aria-hidden': 'true' }), kind === 'adjudication' ? 'Final mask (editable)' : adjudicated ? 'Adjudicated result (editable)' : 'Merged result (editable)') : null,
     segmentation ? h('label', { class: 'choice' }, disBox, h('span', { class: 'swatch', style: `background:${DISAGREE_COLOR}`, 'aria-hidden': 'true' }), `Disagreement${disagreement ? ` (${disagreement.count} voxels)` : ''}`) : null,
     segmentation ? h('p', { class: 'muted small' }, `Final mask starts from ${startedFrom}.`) : null,
     kinds.length ? h('p', { class: 'muted small' }, 'Readers’ shapes are dashed in their colour; the merged shapes (editable, under Shapes) are solid.') : null,
@@ -494,3 +534,7 @@ function disagreementList(c: ConsensusInfo | undefined, names: Map<number, strin
   return el;
 }
 
+/** The newest of some label versions (by creation), or undefined. */
+function latestOf(versions: LabelVersionInfo[]): LabelVersionInfo | undefined {
+  return [...versions].sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt))).pop();
+}

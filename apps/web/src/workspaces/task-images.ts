@@ -79,6 +79,8 @@ export async function openTaskImages(projectId: string, task: TaskDetail, host: 
   if (opts.editable && (grid.dims[0] !== primary.dims[0] || grid.dims[1] !== primary.dims[1] || grid.z0 + grid.dims[2] > primary.dims[2])) {
     throw new Error(`The task's mask grid ${grid.dims.join('×')} does not fit the image ${primary.dims.join('×')}; this task cannot be annotated here.`);
   }
+  // An image or frame-range task of a series opens on its own slices (the volume loads centred on the series).
+  if (grid.dims[2] < primary.dims[2]) primary.jumpTo([Math.floor(primary.dims[0] / 2), Math.floor(primary.dims[1] / 2), grid.z0]);
   return {
     viewers,
     primary,
