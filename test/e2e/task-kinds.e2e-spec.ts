@@ -120,6 +120,30 @@ describe('browser: image tasks of a series, and the review after an adjudication
     await page.context().close();
   });
 
+  it('a manager starts a project from the project list and lands on its dashboard; a taken name says so; annotators get no form', async () => {
+    const page = await signIn('pm');
+    await page.goto(`${base}/`);
+    const form = page.getByRole('form', { name: 'New project' });
+    await form.getByLabel('New project').fill('Started in the browser');
+    await form.getByLabel('Description (optional)').fill('Liver lesions on portal venous CT');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(/\/projects\/[0-9a-f-]{36}\/manage$/);
+    const id = new URL(page.url()).pathname.split('/')[2];
+    const project = await pm.request('GET', `/api/projects/${id}`);
+    expect(project).toMatchObject({ name: 'Started in the browser', description: 'Liver lesions on portal venous CT' });
+    await page.goto(`${base}/`);
+    await form.getByLabel('New project').fill('Started in the browser');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await see(form.locator('.status-line.error')).contains('A project named "Started in the browser" already exists');
+    await checkAxe(page, 'home-new-project');
+    await page.context().close();
+    const annotator = await signIn('ann1');
+    await annotator.goto(`${base}/`);
+    await see(annotator.getByRole('heading', { name: 'Per image' })).visible();
+    expect(await annotator.getByRole('form', { name: 'New project' }).count()).toBe(0);
+    await annotator.context().close();
+  });
+
   let reviewUrl = '';
   it("after an adjudication the reviewer starts from the adjudicator's mask, and can come back to a review they left", async () => {
     const [task] = await eventually(async () => {

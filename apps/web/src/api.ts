@@ -254,6 +254,8 @@ export const api = {
   },
   me: () => json<User>('GET', '/api/auth/me'),
   projects: () => json<ProjectSummary[]>('GET', '/api/projects'),
+  /** A new project (managers and admins); its creator manages it. */
+  createProject: (body: { name: string; description?: string }) => json<{ id: string; name: string }>('POST', '/api/projects', body),
   project: (id: string) => json<{ id: string; name: string; description: string; settings: ProjectSettings }>('GET', p(id)),
   updateProject: (id: string, patch: { description?: string; settings?: Partial<ProjectSettings> }) => json('PATCH', p(id), patch),
 

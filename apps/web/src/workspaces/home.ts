@@ -41,11 +41,13 @@ export async function homeScreen(_: Record<string, string>, outlet: HTMLElement)
   const user = session.user!;
   const status = statusLine();
   const list = h('ul', { class: 'projects' });
-  outlet.append(h('h1', null, 'Projects'), status, list);
+  const admin = user.roles.includes('admin');
+  // Managers and admins start projects here (they manage what they create: protocol, members, data in its dashboard).
+  const creator = admin || user.roles.includes('manager');
+  outlet.append(h('div', { class: 'page-head' }, h('h1', null, 'Projects'), creator ? newProjectForm() : null), status, list);
   try {
     const projects = await api.projects();
-    if (!projects.length) status.show('You are not a member of any project yet. Ask a project manager to add you.');
-    const admin = user.roles.includes('admin');
+    if (!projects.length) status.show(creator ? 'No projects yet: start one with “New project”.' : 'You are not a member of any project yet. Ask a project manager to add you.');
     for (const p of projects) {
       const roles = p.myRoles ?? [];
       const links = [
@@ -67,4 +69,37 @@ export async function homeScreen(_: Record<string, string>, outlet: HTMLElement)
   } catch (e) {
     status.show(errorText(e), 'error');
   }
+}
+
+/** "New project": a name and an optional description; the new project's dashboard opens on success. */
+function newProjectForm(): HTMLElement {
+  const status = statusLine();
+  const name = h('input', { id: 'new-project-name', name: 'name', required: true, maxlength: '200', autocomplete: 'off' });
+  const description = h('input', { id: 'new-project-description', name: 'description', maxlength: '10000', autocomplete: 'off' });
+  const create = h('button', { type: 'submit', class: 'primary' }, 'Create');
+  const form = h(
+    'form',
+    {
+      class: 'card new-project',
+      'aria-label': 'New project',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        if (!name.value.trim()) return status.show('Give the project a name.', 'error');
+        create.disabled = true;
+        status.show('Creating the project…');
+        try {
+          const project = await api.createProject({ name: name.value.trim(), description: description.value.trim() || undefined });
+          navigate(`/projects/${project.id}/manage`);
+        } catch (err) {
+          status.show(errorText(err), 'error');
+          create.disabled = false;
+        }
+      },
+    },
+    h('div', { class: 'field' }, h('label', { for: 'new-project-name' }, 'New project'), name),
+    h('div', { class: 'field' }, h('label', { for: 'new-project-description' }, 'Description (optional)'), description),
+    create,
+    status,
+  );
+  return form;
 }
