@@ -2,7 +2,8 @@
 // coordinator and worker processes. A reviewer of the web app found both broken in the browser: an image task (one
 // slice of a series, split per image) got the whole series as its mask grid, so every draft and submission was refused
 // (and the refusal shown as a lost lease); and the reviewer of an adjudicated task started from the merged mask, not
-// the adjudicator's, and had no way back to a review they had left.
+// the adjudicator's, and had no way back to a review they had left. Also the pages that had no browser form at all:
+// starting a project (managers), and adding and changing users (admins).
 import { inflateSync } from 'node:zlib';
 import { Browser, Page } from 'playwright-core';
 import { ctPhantomSeries } from '@contour/dicom';
@@ -142,6 +143,39 @@ describe('browser: image tasks of a series, and the review after an adjudication
     await see(annotator.getByRole('heading', { name: 'Per image' })).visible();
     expect(await annotator.getByRole('form', { name: 'New project' }).count()).toBe(0);
     await annotator.context().close();
+  });
+
+  it('an admin adds a user on the Users page, changes their roles and skills and disables them; a name taken in another case is refused', async () => {
+    const page = await signInPage(browser, base, 'admin', contour.env.CONTOUR_ADMIN_PASSWORD!, (m) => pageErrors.push(m));
+    await page.goto(`${base}/`);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.waitForURL(`${base}/users`);
+    const form = page.getByRole('form', { name: 'Add a user' });
+    await form.getByLabel('Username').fill('Dana.Reader');
+    await form.getByLabel('First password (8 characters or more)').fill('dana-first-password');
+    await form.getByRole('checkbox', { name: 'reviewer' }).check();
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await see(form.locator('.status-line.ok')).contains('Added Dana.Reader.');
+    const row = page.locator('tr[data-user="Dana.Reader"]');
+    await see(row).visible();
+    expect(await row.getByRole('checkbox', { name: 'annotator' }).isChecked()).toBe(true);
+    expect(await row.getByRole('checkbox', { name: 'reviewer' }).isChecked()).toBe(true);
+    // The account works; then the admin takes annotation away, adds a skill and disables it.
+    await new ApiClient(base).login('dana.reader', 'dana-first-password');
+    await row.getByRole('checkbox', { name: 'annotator' }).uncheck();
+    await row.getByLabel('Skills of Dana.Reader').fill('Neuro-MR, mammography');
+    await row.getByLabel('Dana.Reader may sign in').uncheck();
+    await row.getByRole('button', { name: 'Save Dana.Reader' }).click();
+    await see(page.locator('.status-line.ok', { hasText: 'Saved Dana.Reader' })).contains('they can no longer sign in');
+    const stored = ((await admin.request('GET', '/api/users')) as { username: string; roles: string[]; skills: string[]; active: boolean }[]).find((u) => u.username === 'Dana.Reader');
+    expect(stored).toMatchObject({ roles: ['reviewer'], skills: ['neuro-mr', 'mammography'], active: false });
+    await expect(new ApiClient(base).login('Dana.Reader', 'dana-first-password')).rejects.toThrow(/401/);
+    await form.getByLabel('Username').fill('dana.READER');
+    await form.getByLabel('First password (8 characters or more)').fill('other-password');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await see(form.locator('.status-line.error')).contains('usernames are compared without case');
+    await checkAxe(page, 'admin-users');
+    await page.context().close();
   });
 
   let reviewUrl = '';

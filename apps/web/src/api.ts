@@ -289,8 +289,10 @@ export const api = {
 
   // managers
   tasks: (projectId: string, state?: string) => json<TaskRow[]>('GET', `${p(projectId)}/tasks${state ? `?state=${encodeURIComponent(state)}` : ''}`),
+  /** A page of the task list: `query` holds limit (at most 1000), state (comma-separated) and afterId (the last task of the previous page). */
+  taskPage: (projectId: string, query: Record<string, string>) => json<TaskRow[]>('GET', `${p(projectId)}/tasks?${new URLSearchParams(query)}`),
   stats: (projectId: string) => json<ProjectStats>('GET', `${p(projectId)}/stats`),
-  history: (projectId: string, taskId: string) => json<{ transitions: { from: string; to: string; event: string; actor: string; reason: string | null; at: string }[] }>('GET', `${p(projectId)}/tasks/${taskId}/history`),
+  history: (projectId: string, taskId: string) => json<{ task: { id: string; state: string; rejectionCount: number; reworkRound: number }; transitions: { from: string; to: string; event: string; actor: string; reason: string | null; at: string }[] }>('GET', `${p(projectId)}/tasks/${taskId}/history`),
   setPriority: (projectId: string, taskId: string, priority: number) => json<void>('PATCH', `${p(projectId)}/tasks/${taskId}`, { priority }),
   assign: (projectId: string, userId: string, taskIds: string[]) => json<{ assigned: string[]; skipped: { taskId: string; reason: string }[] }>('POST', `${p(projectId)}/tasks/assign`, { userId, taskIds }),
   decide: (projectId: string, taskId: string, decision: 'cancel' | 'reopen' | 'approve' | 'retry', comment: string) => json('POST', `${p(projectId)}/tasks/${taskId}/decisions/${decision}`, { comment }),
@@ -300,6 +302,8 @@ export const api = {
   setMember: (projectId: string, userId: string, roles: string[], skills: string[]) => json<void>('PUT', `${p(projectId)}/members/${userId}`, { roles, skills }),
   removeMember: (projectId: string, userId: string) => json<void>('DELETE', `${p(projectId)}/members/${userId}`),
   users: () => json<User[]>('GET', '/api/users'),
+  createUser: (body: { username: string; displayName?: string; password: string; roles: string[]; skills?: string[] }) => json<User>('POST', '/api/users', body),
+  updateUser: (id: string, body: { displayName?: string; roles?: string[]; skills?: string[]; active?: boolean; password?: string }) => json<User>('PATCH', `/api/users/${id}`, body),
   registerModel: (file: File, manifest: string) => {
     const form = new FormData();
     form.append('model', file);

@@ -2,9 +2,12 @@
 // per-annotator agreement and rejections), the task list with priority, assignment and decisions, project
 // setup (protocol editor, members and skills, quality settings, split policy, pre-label models), data
 // (uploads with progress bars, the privacy review of held images, quarantine) and queue depths.
-import { api, PairMember, ProjectSettings, ProjectStats, ProtocolLabel, TaskRow } from '../api';
+import { api, PairMember, ProjectSettings, ProjectStats, ProtocolLabel, session, TaskRow } from '../api';
 import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
+import { parseAeTitle, parsePriority } from '../manager-inputs';
+import { projectNavLinks, projectWorkspaces } from '../project-nav';
+import { addTaskPage, taskCountText, taskPageQuery, TaskPages } from '../task-paging';
 import { dialog } from '../viewer/controls';
 import { privacyReviewCard } from './privacy-review';
 
@@ -19,6 +22,7 @@ const STATE_COLORS: Record<string, string> = {
   rework: '#fb923c',
   escalated: '#f87171',
   approved: '#4ade80',
+  failed: '#ef4444',
   cancelled: '#64748b',
 };
 
@@ -27,11 +31,27 @@ type Tab = { id: string; title: string; render: (panel: HTMLElement) => Promise<
 export async function managerDashboard({ projectId }: Record<string, string>, outlet: HTMLElement) {
   const status = statusLine();
   let project: Awaited<ReturnType<typeof api.project>>;
+  let myRoles: string[] | null;
   try {
-    project = await api.project(projectId);
+    [project, myRoles] = await Promise.all([api.project(projectId), api.projects().then((list) => list.find((p) => p.id === projectId)?.myRoles ?? null)]);
   } catch (e) {
     outlet.append(h('h1', null, 'Project dashboard'), status);
     status.show(errorText(e), 'error');
+    return;
+  }
+  // Every tab asks for what only the project's managers may see: one message instead of an error in each.
+  const systemRoles = session.user?.roles ?? [];
+  if (!projectWorkspaces(systemRoles, myRoles).includes('manage')) {
+    const open = projectNavLinks(projectId, systemRoles, myRoles);
+    outlet.append(
+      h('h1', null, `${project.name} · dashboard`),
+      h(
+        'p',
+        { class: 'status-line error not-manager', role: 'alert' },
+        'Only the managers of this project see its dashboard. Ask one of them to give you the manager role in Setup → Members if you need it.',
+      ),
+      ...(open.length ? [h('p', null, 'You can open: ', ...open.flatMap(([href, text], i) => [i ? ', ' : '', h('a', { href }, text)]))] : []),
+    );
     return;
   }
   const timers: number[] = [];
@@ -173,32 +193,80 @@ function card(title: string, value: string, key: string) {
 
 // ---- tasks ---------------------------------------------------------------------------------------------------
 
+/** Tasks shown at once; "Load more" adds the next page after the last one shown. */
+const TASK_PAGE = 100;
+
 async function tasksTab(projectId: string, panel: HTMLElement) {
   const status = statusLine();
   const filter = h('select', { 'aria-label': 'Filter by state', onchange: () => load() }, h('option', { value: '' }, 'All states'), ...Object.keys(STATE_COLORS).map((s) => h('option', { value: s }, s.replace(/_/g, ' '))));
   const host = h('div');
-  panel.append(h('div', { class: 'row' }, h('h2', null, 'Tasks'), filter, h('button', { type: 'button', onclick: () => load() }, 'Refresh')), status, host);
+  const count = h('p', { class: 'muted task-count', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', onclick: () => loadMore() }, 'Load more');
+  // The button is there only while there is a next page (a [hidden] button would still show: buttons are styled flex).
+  const moreHost = h('div', { class: 'row' });
+  panel.append(h('div', { class: 'row' }, h('h2', null, 'Tasks'), filter, h('button', { type: 'button', onclick: () => load() }, 'Refresh')), status, count, host, moreHost);
   const members = await api.members(projectId).catch(() => []);
   const annotators = members.filter((m) => m.roles.includes('annotator'));
+  let shown: TaskPages<TaskRow> | null = null;
+  let byState: ProjectStats['byState'] | null = null;
+  let tbody: HTMLElement | null = null;
+  // A page asked for under an older filter (or before a Refresh) is dropped when it arrives.
+  let generation = 0;
   async function load() {
+    const gen = ++generation;
+    const state = filter.value;
     try {
-      const rows = await api.tasks(projectId, filter.value || undefined);
-      replace(host, rows.length ? table(rows) : h('p', { class: 'muted' }, 'No tasks.'));
+      const [page, stats] = await Promise.all([api.taskPage(projectId, taskPageQuery(TASK_PAGE, state, null)), api.stats(projectId).catch(() => null)]);
+      if (gen !== generation) return;
+      status.clear();
+      shown = addTaskPage(null, page, TASK_PAGE);
+      byState = stats?.byState ?? null;
+      tbody = h('tbody', null, ...shown.rows.flatMap((t) => taskRows(t)));
+      replace(host, shown.rows.length ? table(tbody) : h('p', { class: 'muted' }, 'No tasks.'));
+      showCount(state);
     } catch (e) {
       status.show(errorText(e), 'error');
     }
   }
-  function table(rows: TaskRow[]) {
+  async function loadMore() {
+    if (!shown?.afterId || !tbody) return;
+    const gen = generation;
+    const state = filter.value;
+    more.disabled = true;
+    try {
+      const page = await api.taskPage(projectId, taskPageQuery(TASK_PAGE, state, shown.afterId));
+      if (gen !== generation) return;
+      const before = shown.rows.length;
+      shown = addTaskPage(shown, page, TASK_PAGE);
+      const added = shown.rows.slice(before).flatMap((t) => taskRows(t));
+      tbody.append(...added);
+      showCount(state);
+      // The keyboard goes on where the new rows start.
+      added[0]?.querySelector('button')?.focus();
+    } catch (e) {
+      status.show(errorText(e), 'error');
+    } finally {
+      more.disabled = false;
+    }
+  }
+  function showCount(state: string) {
+    count.textContent = taskCountText(shown?.rows.length ?? 0, byState, state);
+    replace(moreHost, shown?.more ? more : null);
+  }
+  function table(body: HTMLElement) {
     return h(
       'table',
       { class: 'data tasks' },
       h('caption', { class: 'visually-hidden' }, 'Tasks of the project'),
       h('thead', null, h('tr', null, ...['Task', 'State', 'Modality', 'Reads', 'Agreement', 'Priority', 'Round', 'Rejections', 'Since', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
-      h('tbody', null, ...rows.flatMap((t) => taskRows(t))),
+      body,
     );
   }
   function taskRows(t: TaskRow): HTMLElement[] {
     const detail = h('tr', { class: 'detail', hidden: true }, h('td', { colspan: '10' }));
+    return [taskRow(t, detail), detail];
+  }
+  function taskRow(t: TaskRow, detail: HTMLElement): HTMLElement {
     const toggle = h('button', {
       type: 'button',
       'aria-expanded': 'false',
@@ -210,7 +278,7 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
         if (open) await fillDetail(t, detail.firstElementChild as HTMLElement);
       },
     }, 'Manage');
-    const row = h(
+    return h(
       'tr',
       { dataset: { task: t.id, state: t.state } },
       h('td', null, h('code', null, t.id.slice(0, 8))),
@@ -230,9 +298,23 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
       h('td', null, fmtDate(t.stateChangedAt)),
       h('td', null, toggle),
     );
-    return [row, detail];
   }
-  async function fillDetail(t: TaskRow, cell: HTMLElement) {
+  /** After a change: the task's row and its history again, with the detail kept open and `done` said in it. */
+  async function reloadTask(t: TaskRow, cell: HTMLElement, done: string) {
+    const hist = await api.history(projectId, t.id);
+    const last = hist.transitions[hist.transitions.length - 1];
+    Object.assign(t, { state: hist.task.state, rejectionCount: hist.task.rejectionCount, reworkRound: hist.task.reworkRound, ...(last ? { stateChangedAt: last.at } : {}) });
+    const detail = cell.parentElement!;
+    const row = detail.previousElementSibling!;
+    const fresh = taskRow(t, detail);
+    (fresh.querySelector('button[aria-expanded]') as HTMLElement).setAttribute('aria-expanded', 'true');
+    row.replaceWith(fresh);
+    // The button pressed is drawn again: the keyboard stays on it.
+    const pressed = document.activeElement instanceof HTMLButtonElement && cell.contains(document.activeElement) ? document.activeElement.textContent : null;
+    await fillDetail(t, cell, done);
+    if (pressed) [...cell.querySelectorAll('button')].find((b) => b.textContent === pressed)?.focus();
+  }
+  async function fillDetail(t: TaskRow, cell: HTMLElement, done?: string) {
     const st = statusLine();
     const prio = h('input', { type: 'number', min: '-1000', max: '1000', value: String(t.priority), class: 'num' });
     const who = h('select', null, ...annotators.map((m) => h('option', { value: m.userId }, m.username)));
@@ -246,18 +328,35 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
     const act = (fn: () => Promise<unknown>, ok: string) => async () => {
       try {
         await fn();
-        st.show(ok, 'ok');
-        announce(ok);
       } catch (e) {
         st.show(errorText(e), 'error');
+        return;
       }
+      announce(ok);
+      try {
+        await reloadTask(t, cell, ok);
+      } catch (e) {
+        st.show(`${ok}, but the task could not be shown again: ${errorText(e)}`, 'error');
+      }
+    };
+    const savePriority = async () => {
+      const p = parsePriority(prio.value);
+      if (!p.ok) {
+        st.show(p.message, 'error');
+        prio.focus();
+        return;
+      }
+      await act(async () => {
+        await api.setPriority(projectId, t.id, p.value);
+        t.priority = p.value;
+      }, 'Priority saved')();
     };
     replace(
       cell,
       h(
         'div',
         { class: 'task-detail' },
-        h('div', { class: 'row' }, field('Priority', prio), h('button', { type: 'button', onclick: act(() => api.setPriority(projectId, t.id, Number(prio.value)), 'Priority saved') }, 'Save priority')),
+        h('div', { class: 'row' }, field('Priority', prio), h('button', { type: 'button', onclick: () => void savePriority() }, 'Save priority')),
         h('div', { class: 'row' }, field('Assign to', who), h('button', { type: 'button', disabled: !annotators.length, onclick: act(async () => { const r = await api.assign(projectId, who.value, [t.id]); if (r.skipped.length) throw new Error(r.skipped.map((s) => s.reason).join('; ')); }, 'Assigned') }, 'Assign')),
         h('div', { class: 'row' }, field('Decision', decision), field('Comment', comment), h('button', { type: 'button', onclick: act(() => api.decide(projectId, t.id, decision.value as 'approve', comment.value), 'Decision recorded') }, 'Apply')),
         st,
@@ -265,6 +364,7 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
         historyList,
       ),
     );
+    if (done) st.show(done, 'ok');
     if (t.state === 'prelabelling') {
       // Where the pre-label job stands in its queue, and when it should be done.
       const pre = await api.prelabelStatus(projectId, t.id).catch(() => null);
@@ -370,8 +470,25 @@ function protocolEditor(projectId: string, protocols: Awaited<ReturnType<typeof 
   );
 }
 
-function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api.members>>, users: Awaited<ReturnType<typeof api.users>>) {
+function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api.members>>, users: Awaited<ReturnType<typeof api.users>>, done?: string): HTMLElement {
   const st = statusLine();
+  // After each change the list is drawn again from the server, with what was done said under it.
+  const change = async (fn: () => Promise<unknown>, ok: string) => {
+    try {
+      await fn();
+    } catch (e) {
+      st.show(errorText(e), 'error');
+      return;
+    }
+    announce(ok);
+    try {
+      const fresh = membersEditor(projectId, await api.members(projectId), users, ok);
+      section.replaceWith(fresh);
+      fresh.querySelector('h2')?.focus();
+    } catch (e) {
+      st.show(`${ok} The list could not be shown again: ${errorText(e)}`, 'error');
+    }
+  };
   const ROLES = ['manager', 'annotator', 'reviewer'];
   const rows = members.map((m) => {
     const boxes = ROLES.map((r) => h('input', { type: 'checkbox', checked: m.roles.includes(r), 'aria-label': `${m.username} is ${r}` }));
@@ -385,28 +502,8 @@ function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api
       h(
         'td',
         null,
-        h('button', {
-          type: 'button',
-          onclick: async () => {
-            try {
-              await api.setMember(projectId, m.userId, ROLES.filter((_, i) => boxes[i].checked), splitList(skills.value));
-              st.show(`Saved ${m.username}.`, 'ok');
-            } catch (e) {
-              st.show(errorText(e), 'error');
-            }
-          },
-        }, 'Save'),
-        h('button', {
-          type: 'button',
-          onclick: async () => {
-            try {
-              await api.removeMember(projectId, m.userId);
-              st.show(`Removed ${m.username}.`, 'ok');
-            } catch (e) {
-              st.show(errorText(e), 'error');
-            }
-          },
-        }, 'Remove'),
+        h('button', { type: 'button', 'aria-label': `Save ${m.username}`, onclick: () => change(() => api.setMember(projectId, m.userId, ROLES.filter((_, i) => boxes[i].checked), splitList(skills.value)), `Saved ${m.username}.`) }, 'Save'),
+        h('button', { type: 'button', 'aria-label': `Remove ${m.username}`, onclick: () => change(() => api.removeMember(projectId, m.userId), `Removed ${m.username}.`) }, 'Remove'),
       ),
     );
   });
@@ -414,10 +511,10 @@ function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api
   const who = h('select', null, ...candidates.map((u) => h('option', { value: u.id }, `${u.username} (${u.roles.join(', ')})`)));
   const newRoles = ROLES.map((r) => h('input', { type: 'checkbox', checked: r === 'annotator' }));
   const newSkills = h('input', { type: 'text', placeholder: 'e.g. neuro-mr, body-ct' });
-  return h(
+  const section = h(
     'section',
     { class: 'card setup', 'aria-label': 'Members' },
-    h('h2', null, 'Members and skills'),
+    h('h2', { tabindex: '-1' }, 'Members and skills'),
     h('table', { class: 'data compact' }, h('caption', { class: 'visually-hidden' }, 'Members'), h('thead', null, h('tr', null, ...['Member', ...ROLES, 'Skills', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))), h('tbody', null, ...rows)),
     candidates.length
       ? h(
@@ -428,19 +525,17 @@ function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api
           field('Skills', newSkills),
           h('button', {
             type: 'button',
-            onclick: async () => {
-              try {
-                await api.setMember(projectId, who.value, ROLES.filter((_, i) => newRoles[i].checked), splitList(newSkills.value));
-                st.show('Member added. Reopen the tab to see the list.', 'ok');
-              } catch (e) {
-                st.show(errorText(e), 'error');
-              }
+            onclick: () => {
+              const name = candidates.find((u) => u.id === who.value)?.username ?? 'the member';
+              return change(() => api.setMember(projectId, who.value, ROLES.filter((_, i) => newRoles[i].checked), splitList(newSkills.value)), `Added ${name}.`);
             },
           }, 'Add member'),
         )
       : null,
     st,
   );
+  if (done) st.show(done, 'ok');
+  return section;
 }
 
 const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1048576).toFixed(1)} MB`);
@@ -537,11 +632,15 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
   const fileId = uid('files');
   const files = h('input', { type: 'file', id: fileId, multiple: true });
   const sendBar = h('div');
+  const sendButton = h('button', { type: 'button', class: 'primary', onclick: () => void upload() }, 'Upload');
   const batchesEl = h('div', { class: 'batches' });
   const quarantineEl = h('div');
   const upload = async () => {
     const list = [...(files.files ?? [])];
     if (!list.length) return st.show('Choose one or more files (DICOM, zip or NIfTI) first.', 'error');
+    // One send at a time: a second click while the files go would send them again.
+    if (sendButton.disabled) return;
+    sendButton.disabled = true;
     const bar = progressBar('Sending', 0, 1, '0%');
     replace(sendBar, bar);
     const prog = bar.querySelector('progress')!;
@@ -552,10 +651,13 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
         prog.value = sent;
         text.textContent = total ? `${Math.round((100 * sent) / total)}% of ${fmtBytes(total)}` : fmtBytes(sent);
       });
+      files.value = '';
       st.show(`Received ${res.files} file(s); processing…`, 'ok');
       await refreshBatches();
     } catch (e) {
       st.show(errorText(e), 'error');
+    } finally {
+      sendButton.disabled = false;
     }
   };
   async function refreshBatches() {
@@ -648,7 +750,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
     );
   }
   panel.append(
-    h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files to upload'), files, h('button', { type: 'button', class: 'primary', onclick: upload }, 'Upload')), sendBar, st),
+    h('section', { class: 'card', 'aria-label': 'Upload' }, h('h2', null, 'Upload studies'), h('div', { class: 'row' }, h('label', { for: fileId }, 'Files to upload'), files, sendButton), sendBar, st),
     sourcesEl,
     h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads and imports'), batchesEl),
     privacy.el,
@@ -778,11 +880,18 @@ function sourcesCard(projectId: string, st: ReturnType<typeof statusLine>, onImp
       st.show(errorText(e), 'error');
     }
   };
-  const addAe = () =>
-    change(async () => {
-      await api.setAeRoute(projectId, ae.value.trim());
+  const addAe = () => {
+    const title = parseAeTitle(ae.value);
+    if (!title.ok) {
+      st.show(title.message, 'error');
+      ae.focus();
+      return;
+    }
+    return change(async () => {
+      await api.setAeRoute(projectId, title.value);
       ae.value = '';
     });
+  };
   void refresh().catch((e) => st.show(errorText(e), 'error'));
   return h(
     'section',

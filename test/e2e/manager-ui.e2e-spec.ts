@@ -1,0 +1,211 @@
+// The manager's dashboard and the project navigation in a real Chromium against the built coordinator and worker:
+// each user sees the workspaces their roles in the project open (an annotator opening the dashboard gets one
+// message, not an error per tab); a project split per image into more tasks than one page lists the first page
+// with its count and the rest with "Load more", the state filter included; a task's row and history follow a
+// manager's change, and an empty priority is refused; the members list follows each removal and addition; a
+// double-clicked upload sends once, and a blank AE title is refused in the browser.
+import { Browser, Page } from 'playwright-core';
+import { ctPhantomSeries } from '@contour/dicom';
+import { assertBrowserTestPrerequisites, launchChromium, ownDatabase, see, signInPage } from '../support/browser';
+import { ApiClient, RunningContour, startContour } from '../support/processes';
+import { eventually } from '../support/system';
+
+const PASSWORD = 'manager-ui-e2e-password';
+/** Rows the Tasks tab lists at once (apps/web/src/workspaces/manager.ts TASK_PAGE). */
+const PAGE = 100;
+const SLICES = 110;
+
+interface Row {
+  id: string;
+  state: string;
+  priority: number;
+}
+
+describe('manager dashboard in the browser: navigation by role, task paging, task changes and members', () => {
+  let db: { url: string; close(): Promise<void> };
+  let contour: RunningContour;
+  let base: string;
+  let admin: ApiClient;
+  let pm: ApiClient;
+  let annId: string;
+  let browser: Browser;
+  let projectId: string;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    assertBrowserTestPrerequisites();
+    db = await ownDatabase('managerui');
+    contour = await startContour(db.url);
+    base = contour.baseUrl;
+    admin = await new ApiClient(base).login('admin', contour.env.CONTOUR_ADMIN_PASSWORD!);
+    await admin.request('POST', '/api/users', { username: 'pm', password: PASSWORD, roles: ['manager'], skills: [] });
+    annId = (await admin.request('POST', '/api/users', { username: 'ann', password: PASSWORD, roles: ['annotator'], skills: [] })).id;
+    pm = await new ApiClient(base).login('pm', PASSWORD);
+    projectId = (await pm.request('POST', '/api/projects', { name: 'Chest CT slices', settings: { quality: { reads: 1, reviewRequired: false }, split: { policy: 'image' } } })).id;
+    await pm.request('POST', `/api/projects/${projectId}/protocols`, { labels: [{ id: 1, name: 'Nodule', color: '#ef4444' }], annotationTypes: [{ kind: 'segmentation-2d' }] });
+    await pm.request('PUT', `/api/projects/${projectId}/members/${annId}`, { roles: ['annotator'] });
+    const series = ctPhantomSeries({ seed: 'manager-ui-e2e', slices: SLICES, rows: 8, columns: 8, pixelSpacing: 40, sliceThickness: 5, patient: { name: 'Paging^Test', id: 'P-PAGING' } });
+    const { batchId } = await pm.upload(projectId, series.files.map((data, i) => ({ name: `slice-${i}.dcm`, data })));
+    await eventually(async () => (await pm.request('GET', `/api/projects/${projectId}/uploads/${batchId}`)).done, 90_000, 250);
+    // One task per image, each settled (none still being made or pre-labelled), so the pages do not move under the test.
+    await eventually(async () => {
+      const rows = await tasks();
+      return rows.length === SLICES && rows.every((t) => !['created', 'prelabelling'].includes(t.state)) ? rows : null;
+    }, 90_000, 250);
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await contour?.stop();
+    await db?.close();
+  });
+
+  afterEach(() => expect(pageErrors).toEqual([]));
+
+  /** Every task of the project in the list's order (one page of the API's largest). */
+  const tasks = async () => (await pm.request('GET', `/api/projects/${projectId}/tasks?limit=1000`)) as Row[];
+  const navLinks = (page: Page) => page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+  const shownTaskIds = (page: Page) => page.locator('table.tasks tbody tr[data-task]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.task));
+  async function openTab(page: Page, tab: string) {
+    await page.goto(`${base}/projects/${projectId}/manage`);
+    await page.getByRole('tab', { name: tab }).click();
+  }
+
+  it('each user sees the workspaces of their roles in the project; an annotator opening the dashboard gets one message', async () => {
+    const ann = await signInPage(browser, base, 'ann', PASSWORD, (m) => pageErrors.push(m));
+    await ann.goto(`${base}/projects/${projectId}/annotate`);
+    await see(ann.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Annotate' })).visible();
+    expect(await navLinks(ann)).toEqual(['Projects', 'Annotate']);
+    await ann.goto(`${base}/projects/${projectId}/manage`);
+    await see(ann.getByRole('alert')).contains('Only the managers of this project see its dashboard.');
+    await see(ann.getByRole('alert')).count(1);
+    await see(ann.getByRole('tablist')).count(0);
+    await see(ann.getByRole('link', { name: 'Annotate' })).count(2);
+    await ann.context().close();
+
+    const manager = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await manager.goto(`${base}/projects/${projectId}/manage`);
+    await see(manager.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Manage' })).attr('aria-current', 'page');
+    expect(await navLinks(manager)).toEqual(['Projects', 'Manage']);
+    await see(manager.getByRole('tab', { name: 'Tasks' })).visible();
+    await manager.context().close();
+
+    const root = await signInPage(browser, base, 'admin', contour.env.CONTOUR_ADMIN_PASSWORD!, (m) => pageErrors.push(m));
+    await root.goto(`${base}/projects/${projectId}/review`);
+    await see(root.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Manage' })).visible();
+    expect(await navLinks(root)).toEqual(['Projects', 'Annotate', 'Review', 'Manage']);
+    await root.context().close();
+  });
+
+  it(`the Tasks tab lists the first ${PAGE} of ${SLICES} tasks with their count, and the rest with "Load more", filtered by state too`, async () => {
+    const all = await tasks();
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await openTab(page, 'Tasks');
+    const rows = page.locator('table.tasks tbody tr[data-task]');
+    const more = page.getByRole('button', { name: 'Load more' });
+    await see(rows).count(PAGE);
+    await see(page.locator('.task-count')).text(`${PAGE} of ${SLICES} tasks`);
+    expect(await shownTaskIds(page)).toEqual(all.slice(0, PAGE).map((t) => t.id));
+    await more.click();
+    await see(rows).count(SLICES);
+    await see(page.locator('.task-count')).text(`All ${SLICES} tasks`);
+    expect(await shownTaskIds(page)).toEqual(all.map((t) => t.id));
+    await see(more).count(0);
+
+    // Filtered on the state most tasks are in: its own pages and count; on failed (now in the list): none.
+    const counts = new Map<string, number>();
+    for (const t of all) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
+    const [state, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+    const filter = page.getByLabel('Filter by state');
+    await filter.selectOption(state);
+    await see(rows).count(Math.min(n, PAGE));
+    if (n > PAGE) {
+      await see(page.locator('.task-count')).text(`${PAGE} of ${n} ${state.replace(/_/g, ' ')} tasks`);
+      await more.click();
+      await see(rows).count(n);
+    }
+    expect(await shownTaskIds(page)).toEqual(all.filter((t) => t.state === state).map((t) => t.id));
+    await see(page.locator('.task-count')).text(`All ${n} ${state.replace(/_/g, ' ')} tasks`);
+    await filter.selectOption('failed');
+    await see(page.getByText('No tasks.')).visible();
+    await see(page.locator('.task-count')).text('All 0 failed tasks');
+    await page.context().close();
+  });
+
+  it("a task's row and history follow a change; an empty priority is refused with a message", async () => {
+    const first = (await tasks())[0];
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await openTab(page, 'Tasks');
+    const row = page.locator(`tr[data-task="${first.id}"]`);
+    await row.getByRole('button', { name: /^Manage task/ }).click();
+    const detail = page.locator('.task-detail');
+    const priority = detail.getByLabel('Priority', { exact: true });
+    await priority.fill('');
+    await detail.getByRole('button', { name: 'Save priority' }).click();
+    await see(detail.locator('.status-line.error')).contains('Enter the priority as a whole number from -1000 to 1000');
+    await see(row.locator('td').nth(5)).text(String(first.priority));
+    expect((await tasks()).find((t) => t.id === first.id)?.priority).toBe(first.priority);
+
+    await priority.fill('7');
+    await detail.getByRole('button', { name: 'Save priority' }).click();
+    await see(detail.locator('.status-line.ok')).text('Priority saved');
+    await see(row.locator('td').nth(5)).text('7');
+
+    await detail.getByLabel('Decision').selectOption('cancel');
+    await detail.getByLabel('Comment').fill('Duplicate slice');
+    await detail.getByRole('button', { name: 'Apply' }).click();
+    await see(detail.locator('.status-line.ok')).text('Decision recorded');
+    await see(row).attr('data-state', 'cancelled');
+    await see(row.locator('.pill').first()).text('cancelled');
+    await see(detail.locator('ol.history li').last()).contains('cancelled');
+    await page.context().close();
+  });
+
+  it('the members list follows each removal and addition, and each row names its member to a screen reader', async () => {
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await openTab(page, 'Setup');
+    const members = page.getByRole('region', { name: 'Members' });
+    const memberRows = members.locator('tbody tr');
+    await see(memberRows).count(2);
+    await see(members.getByRole('button', { name: 'Save ann' })).visible();
+    await see(members.getByRole('button', { name: 'Save pm' })).visible();
+
+    await members.getByRole('button', { name: 'Remove ann' }).click();
+    await see(members.locator('.status-line.ok')).text('Removed ann.');
+    await see(memberRows).count(1);
+    await see(members.getByRole('rowheader', { name: 'ann', exact: true })).count(0);
+
+    await members.getByLabel('Add', { exact: true }).selectOption({ label: 'ann (annotator)' });
+    await members.getByRole('button', { name: 'Add member' }).click();
+    await see(members.locator('.status-line.ok')).text('Added ann.');
+    await see(memberRows).count(2);
+    await see(members.getByRole('checkbox', { name: 'ann is annotator' })).checked(true);
+    expect((await pm.request('GET', `/api/projects/${projectId}/members`)).map((m: { username: string }) => m.username).sort()).toEqual(['ann', 'pm']);
+    await page.context().close();
+  });
+
+  it('Data: a double-clicked upload sends the files once and empties the file field; a blank AE title is refused before any request', async () => {
+    const before = ((await pm.request('GET', `/api/projects/${projectId}/uploads`)) as unknown[]).length;
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await openTab(page, 'Data');
+    const upload = page.getByRole('region', { name: 'Upload' });
+    const slice = ctPhantomSeries({ seed: 'manager-ui-e2e-upload', slices: 1, rows: 8, columns: 8, pixelSpacing: 40, patient: { name: 'Upload^Once', id: 'P-ONCE' } }).files[0];
+    await upload.getByLabel('Files to upload').setInputFiles({ name: 'once.dcm', mimeType: 'application/dicom', buffer: slice });
+    await upload.getByRole('button', { name: 'Upload', exact: true }).dblclick();
+    await see(upload.locator('.status-line.ok')).text('Received 1 file(s); processing…');
+    expect(await upload.getByLabel('Files to upload').inputValue()).toBe('');
+    // Both clicks had their chance to send by now (the second one, had it gone, would be a second batch).
+    await page.waitForTimeout(500);
+    expect(((await pm.request('GET', `/api/projects/${projectId}/uploads`)) as unknown[]).length).toBe(before + 1);
+
+    const sources = page.getByRole('region', { name: 'Sources' });
+    const requests: string[] = [];
+    page.on('request', (r) => r.method() === 'PUT' && requests.push(r.url()));
+    await sources.getByLabel('Calling AE title').fill('   ');
+    await sources.getByRole('button', { name: 'Route AE title here' }).click();
+    await see(page.locator('.status-line.error')).contains('Enter the calling AE title');
+    expect(requests).toEqual([]);
+    await page.context().close();
+  });
+});
