@@ -210,6 +210,10 @@ describe('browser: image tasks of a series, and the review after an adjudication
     expect(shown).toEqual(Array.from(final));
     await see(page.getByText('Adjudicated result (editable)')).visible();
     await see(page.getByText('Final mask starts from the adjudicated result.')).visible();
+    // The agreement that sent it to adjudication is shown against the project's threshold (it was always green).
+    const badge = page.locator('.agreement-badge');
+    await see(badge).contains('threshold 0.990');
+    expect(await badge.evaluate((b) => b.classList.contains('below'))).toBe(true);
 
     // Leaving the page keeps the lease; the review page lists it with a way back (Next review would hand out another).
     await page.goto(`${base}/projects/${adjudicatedProject}/review`);

@@ -141,13 +141,27 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   const leaseOut = h('span', { class: 'lease' });
   const help = dialog('Keyboard shortcuts', shortcutsTable());
   const instructions = dialog('Instructions', h('div', { class: 'instructions' }, ...(protocol.instructions || 'No instructions were written for this protocol.').split(/\n{2,}/).map((p) => h('p', null, p))));
+  // Coloured against the project's threshold once it is known (below it: the task went to adjudication).
+  const agreementBadge = h('span', { class: 'agreement-badge', 'data-agreement': String(consensus?.agreement ?? '') }, consensus ? `Agreement ${fmtNum(consensus.agreement)} (${consensus.method})` : '');
+  if (consensus) {
+    void api
+      .project(projectId)
+      .then((project) => {
+        const threshold = project.settings.quality.agreementThreshold;
+        const below = consensus.agreement < threshold;
+        agreementBadge.classList.toggle('below', below);
+        agreementBadge.title = `${below ? 'Below' : 'At or above'} the project's agreement threshold (${fmtNum(threshold)})`;
+        agreementBadge.textContent = `Agreement ${fmtNum(consensus.agreement)} (${consensus.method}, threshold ${fmtNum(threshold)})`;
+      })
+      .catch(() => undefined);
+  }
   header.append(
     h(
       'div',
       { class: 'ws-title' },
       h('h1', null, `${kind === 'adjudication' ? 'Adjudication' : 'Review'} · task ${task.id.slice(0, 8)}`),
       h('span', { class: 'muted' }, `${task.modality} · ${readers.length} reads · round ${task.reworkRound}`),
-      consensus ? h('span', { class: 'agreement-badge', 'data-agreement': String(consensus.agreement) }, `Agreement ${fmtNum(consensus.agreement)} (${consensus.method})`) : null,
+      consensus ? agreementBadge : null,
       leaseOut,
     ),
     h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => instructions.present() }, 'Instructions'), h('button', { type: 'button', 'aria-label': 'Keyboard shortcuts', onclick: () => help.present() }, 'Shortcuts ?')),
