@@ -34,7 +34,7 @@ export async function startContour(options: { workers?: number; queues?: string;
     await w.waitForOutput(/Contour worker ready/, 120_000);
   }
   const api = await new ApiClient(base).login('admin', env.CONTOUR_ADMIN_PASSWORD!);
-  return {
+  const contour: Contour = {
     db,
     env,
     api,
@@ -46,8 +46,26 @@ export async function startContour(options: { workers?: number; queues?: string;
       await coordinator.stop();
       await db.close();
       removeDataDir(env);
+      started.delete(contour);
     },
   };
+  started.add(contour);
+  return contour;
+}
+
+const started = new Set<Contour>();
+
+/** The last output of every Contour still running: what a failed benchmark prints beside its error. */
+export function runningOutput(): string {
+  return [...started].map((c) => [c.coordinator, ...c.workers].map((p) => p.output().slice(-3000)).join('\n---\n')).join('\n===\n');
+}
+
+/** Busy CPU time of the whole machine so far (every core, /proc/stat: all but idle and iowait), in ms. */
+export function machineCpu(): { busyMs: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  // USER_HZ is 100 on Linux.
+  return { busyMs: (user + nice + system + irq + softirq + steal) * 10 };
 }
 
 /** Peak resident set size (VmHWM) of a process, in MB. */

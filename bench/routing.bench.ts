@@ -6,7 +6,7 @@ import { Agent, request, setGlobalDispatcher } from 'undici';
 import { randomUUID } from 'node:crypto';
 import { newApiToken } from '../libs/auth/src/api-tokens';
 import { computeSeriesGeometry, storedGeometry } from '../libs/volume/src/series-geometry';
-import { fmt, startContour } from './harness';
+import { fmt, machineCpu, startContour } from './harness';
 
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -89,12 +89,30 @@ export async function main(): Promise<string> {
   const warmupLatencies: number[] = [];
   let ops = 0;
   let errors = 0;
+  // The first refusal of each kind, so a run with errors says what they were.
+  const errorKinds = new Map<string, string>();
+  const noteError = (what: string, status: number, body: string) => {
+    errors++;
+    const kind = `${what} ${status}`;
+    if (!errorKinds.has(kind)) errorKinds.set(kind, body.slice(0, 300));
+  };
   const measureFrom = performance.now() + WARMUP * 1000;
   const deadline = measureFrom + SECONDS * 1000;
   let histogramBefore = new Map<number, number>();
+  let cpuBefore = machineCpu();
   const histogramTaken = new Promise<void>((resolve) =>
-    setTimeout(() => void serverNextHistogram(contour.base).then((h) => ((histogramBefore = h), resolve())), Math.max(0, measureFrom - performance.now())),
+    setTimeout(
+      () =>
+        void serverNextHistogram(contour.base).then((h) => {
+          histogramBefore = h;
+          cpuBefore = machineCpu();
+          resolve();
+        }),
+      Math.max(0, measureFrom - performance.now()),
+    ),
   );
+  let cpuAfter = cpuBefore;
+  const windowEnd = setTimeout(() => (cpuAfter = machineCpu()), deadline - performance.now());
   await Promise.all(
     tokens.map(async (token, i) => {
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -124,19 +142,21 @@ export async function main(): Promise<string> {
         (counted ? latencies : warmupLatencies).push(performance.now() - t0);
         if (counted) ops++;
         if (res.statusCode !== 200) {
-          await res.body.text();
-          if (res.statusCode !== 204) errors++;
+          const body = await res.body.text();
+          if (res.statusCode !== 204) noteError('next', res.statusCode, body);
           continue;
         }
         const lease = (await res.body.json()) as { readId: string };
         const sub = await request(`${contour.base}/api/projects/${project}/reads/${lease.readId}/submit`, { method: 'POST', headers: { ...headers, 'idempotency-key': `b-${i}-${n++}` }, body: JSON.stringify({ answers: { 'Finding?': i % 2 ? 'yes' : 'no' } }) });
-        await sub.body.text();
+        const subBody = await sub.body.text();
         if (counted && performance.now() <= deadline) ops++;
-        if (sub.statusCode !== 200) errors++;
+        if (sub.statusCode !== 200) noteError('submit', sub.statusCode, subBody);
       }
     }),
   );
   await histogramTaken;
+  clearTimeout(windowEnd);
+  const cpuMsPerOp = (cpuAfter.busyMs - cpuBefore.busyMs) / Math.max(1, ops);
   const serverWithin50 = serverShareWithin(histogramBefore, await serverNextHistogram(contour.base), 0.05);
   const elapsed = SECONDS;
   const pctOf = (values: number[], p: number) => values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
@@ -145,15 +165,18 @@ export async function main(): Promise<string> {
   const [{ submitted }] = await ds.query(`SELECT count(*)::int AS submitted FROM task_reads WHERE state = 'submitted'`);
   const [{ versions }] = await ds.query(`SELECT count(*)::int AS versions FROM label_versions WHERE kind = 'read'`);
   const [{ leased }] = await ds.query(`SELECT count(*)::int AS leased FROM task_reads WHERE state = 'leased'`);
+  const contourOutput = contour.coordinator.output().slice(-3000);
   await contour.stop();
   return [
     `${USERS} simulated annotators (API tokens, keep-alive HTTP), each looping next-task -> submit (classification answer) on tasks of ${GEOMETRY_SLICES ? `a ${GEOMETRY_SLICES}-slice series with its geometry` : 'a series without geometry'} for ${SECONDS} s after ${WARMUP} s of warm-up at the same load, against one coordinator process; ${RATE ? `open loop, ${RATE} operations/s offered in all (exponential think times)` : 'closed loop (no think time)'}; PostgreSQL and Redis local; the load generator runs on the same 2 cores.`,
     '',
-    '| operations | ops/s | next-task p50 | p95 | p99 | coordinator answered within 50 ms | warm-up p99 | errors | reads submitted | read versions | tasks with 2 reads (double assignment) | leases outstanding |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ${ops} | ${fmt(ops / elapsed, 0)} | ${fmt(pct(50))} ms | ${fmt(pct(95))} ms | ${fmt(pct(99))} ms | ${fmt(100 * serverWithin50, 2)} % | ${warmupLatencies.length ? `${fmt(pctOf(warmupLatencies, 99))} ms` : '-'} | ${errors} | ${submitted} | ${versions} | ${dup} | ${leased} |`,
+    '| operations | ops/s | machine CPU per operation | next-task p50 | p95 | p99 | coordinator answered within 50 ms | warm-up p99 | errors | reads submitted | read versions | tasks with 2 reads (double assignment) | leases outstanding |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| ${ops} | ${fmt(ops / elapsed, 0)} | ${fmt(cpuMsPerOp, 2)} ms | ${fmt(pct(50))} ms | ${fmt(pct(95))} ms | ${fmt(pct(99))} ms | ${fmt(100 * serverWithin50, 2)} % | ${warmupLatencies.length ? `${fmt(pctOf(warmupLatencies, 99))} ms` : '-'} | ${errors} | ${submitted} | ${versions} | ${dup} | ${leased} |`,
     '',
-    'Latencies are measured by the load generator (same two cores, so they include its own waits for a core); "coordinator answered within 50 ms" is from the coordinator\'s own request-duration histogram (first middleware to the response\'s finish) over the measured window.',
+    'Latencies are measured by the load generator (same two cores, so they include its own waits for a core); "coordinator answered within 50 ms" is from the coordinator\'s own request-duration histogram (first middleware to the response\'s finish) over the measured window; "machine CPU per operation" is the busy time of all cores (/proc/stat: coordinator, PostgreSQL, Redis, the load generator) over the window, per operation, which varies less than throughput on a shared host.',
     `"Lost" reads would show as submitted != versions or leases outstanding after the run beyond the ${USERS} in flight at the deadline.`,
+    ...[...errorKinds].map(([kind, body]) => `\nFirst error of ${kind}: ${body}`),
+    ...(errorKinds.size ? [`\nCoordinator output (last lines):\n${contourOutput}`] : []),
   ].join('\n');
 }

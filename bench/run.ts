@@ -1,6 +1,7 @@
 // `npm run bench [name ...]`: runs the benchmarks (never part of `npm test`) and prints Markdown for
 // docs/benchmarks.md. Each benchmark module exports `main(): Promise<string>` returning its section.
 import { resolve } from 'node:path';
+import { runningOutput } from './harness';
 
 const ALL = ['consensus', 'routing', 'ingest', 'prelabel', 'export', 'web'];
 
@@ -22,5 +23,7 @@ async function main() {
 
 main().catch((e) => {
   console.error(e);
+  const output = runningOutput();
+  if (output) console.error(`\nOutput of the Contour processes still running:\n${output}`);
   process.exit(1);
 });

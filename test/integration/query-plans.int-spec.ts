@@ -141,6 +141,29 @@ describe('query plans at the scale of a large project', () => {
     expect(await review()).toBe(true);
   });
 
+  it("a task's move updates its open slots through their task, even before the table is analysed (it built a bitmap of every open slot of the deployment on each submission)", async () => {
+    // The statement of the trigger that keeps `offered` (migration OfferedReads), as PL/pgSQL runs it: a generic plan.
+    const [{ prosrc }] = await db.dataSource.query(`SELECT prosrc FROM pg_proc WHERE proname = 'contour_tasks_offered_on_update'`);
+    const update = /UPDATE task_reads[^;]+/.exec(prosrc)![0].replace(/NEW\.id/g, '$1').replace(/NEW\.state/g, '$2').replace(/NEW\.privacy_held/g, '$3');
+    const runner = db.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      // A table loaded since its last ANALYZE (a project's tasks split in bulk, or a fresh deployment): no column
+      // statistics, so the planner takes the "leased or open" index for a few rows.
+      await runner.query(`DELETE FROM pg_statistic WHERE starelid = 'task_reads'::regclass`);
+      await runner.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+      await runner.query(`PREPARE offered_update (uuid, text, boolean) AS ${update}`);
+      const plan = (await runner.query(`EXPLAIN EXECUTE offered_update ('${taskId}', 'consensus', false)`)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain('task_reads_open_by_task');
+      expect(plan).not.toContain('task_reads_annotator_active');
+      expect(plan).not.toContain('BitmapAnd');
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  });
+
   it("ingest's clean-up finds who else needs a received file through the content keys' indexes", async () => {
     const plan = await explain(RAWS_NEEDED_SQL, [['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'], [], ['queued', 'processing', 'quarantined']]);
     expect(plan).toContain('ingest_items_raw_blob_key');

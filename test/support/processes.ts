@@ -92,6 +92,9 @@ export async function contourEnv(databaseUrl: string, extra: Record<string, stri
   return {
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
+    // The embedded PostgreSQL has one backend for every connection: as the launcher does, no named statements
+    // (a name one connection prepared "already exists" for the next, which failed every request under load).
+    ...(embeddedUrls.has(databaseUrl) ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
     REDIS_URL: redisUrl(),
     QUEUE_PREFIX: uniquePrefix('e2e'),
     JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-e2e-secret',
@@ -190,6 +193,9 @@ export class ApiClient {
  * The embedded PostgreSQL (PGlite over the wire protocol) in a child process from the build, as the launcher
  * runs it. PGlite loads its WebAssembly with a dynamic import, which jest's VM sandbox refuses in-process.
  */
+/** The URLs of the embedded PostgreSQL servers this process started. */
+const embeddedUrls = new Set<string>();
+
 export async function startEmbeddedPostgresProcess(dataDir: string | null): Promise<{ url: string; stop(): Promise<void> }> {
   const module = join(DIST, '../libs/db/src/embedded-postgres.js');
   const script = `const { startEmbeddedPostgres } = require(${JSON.stringify(module)});
@@ -199,5 +205,12 @@ export async function startEmbeddedPostgresProcess(dataDir: string | null): Prom
     });`;
   const server = startProcess('-e', [script], {});
   const [, url] = await server.waitForOutput(/embedded-postgres-url=(\S+)/, 60_000);
-  return { url, stop: async () => void (await server.stop()) };
+  embeddedUrls.add(url);
+  return {
+    url,
+    stop: async () => {
+      embeddedUrls.delete(url);
+      await server.stop();
+    },
+  };
 }

@@ -151,6 +151,8 @@ export class Task {
 // An annotator's inbox (TaskQueries.myReads): their reads in a project, newest first; those leased or open.
 @Index('task_reads_annotator', { synchronize: false })
 @Index('task_reads_annotator_active', ['annotatorId'], { where: `"state" IN ('leased', 'open')` })
+// A task's open slots (the trigger that keeps `offered` when the task moves; migration OpenReadsByTask).
+@Index('task_reads_open_by_task', ['taskId'], { where: `"state" = 'open'` })
 // The lease expiry sweep: leased reads by the end of their lease.
 @Index('task_reads_leased', ['leaseExpiresAt'], { where: `"state" = 'leased'` })
 @Index('task_reads_assigned', ['assignedTo'], { where: `"state" = 'open' AND "assigned_to" IS NOT NULL` })
