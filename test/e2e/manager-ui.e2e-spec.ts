@@ -3,7 +3,8 @@
 // message, not an error per tab); a project split per image into more tasks than one page lists the first page
 // with its count and the rest with "Load more", the state filter included; a task's row and history follow a
 // manager's change, and an empty priority is refused; the members list follows each removal and addition; a
-// double-clicked upload sends once, and a blank AE title is refused in the browser.
+// double-clicked upload sends once, and a blank AE title is refused in the browser; the Audit tab pages the project's
+// trail newest first, filtered by action and person.
 import { Browser, Page } from 'playwright-core';
 import { ctPhantomSeries } from '@contour/dicom';
 import { assertBrowserTestPrerequisites, launchChromium, ownDatabase, see, signInPage } from '../support/browser';
@@ -130,6 +131,41 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await filter.selectOption('failed');
     await see(page.getByText('No tasks.')).visible();
     await see(page.locator('.task-count')).text('All 0 failed tasks');
+    await page.context().close();
+  });
+
+  it('the Audit tab lists the newest lines first, filters by action and person, and pages back with "Load older"', async () => {
+    type Line = { id: string; action: string; actorId: string | null; actorName: string };
+    const log = (await pm.request('GET', `/api/projects/${projectId}/audit?order=desc&limit=1000`)) as Line[];
+    // The action with the most lines (the split's and routing's, one per task: more than a page of 50).
+    const byAction = new Map<string, Line[]>();
+    for (const l of log) byAction.set(l.action, [...(byAction.get(l.action) ?? []), l]);
+    const [action, lines] = [...byAction.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+    expect(lines.length).toBeGreaterThan(50);
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await openTab(page, 'Audit');
+    const rows = page.locator('table.audit tbody tr');
+    const more = page.getByRole('button', { name: 'Load older' });
+    await see(rows).count(50);
+    // Newest first: the API's newest line is the first row.
+    await see(rows.first().locator('td').nth(2)).text(log[0].action);
+    await page.getByLabel('Action').fill(action);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await see(rows).count(Math.min(50, lines.length));
+    expect(await rows.locator('td:nth-child(3)').allTextContents()).toEqual(lines.slice(0, 50).map(() => action));
+    await more.click();
+    await see(rows).count(Math.min(100, lines.length));
+    // The person filter: only the manager's own lines (the project's creation and set-up are theirs).
+    await page.getByLabel('Action').fill('');
+    const pmId = log.find((l) => l.actorName === 'pm')!.actorId!;
+    await page.getByLabel('Person').selectOption(pmId);
+    await page.getByRole('button', { name: 'Show' }).click();
+    const mine = log.filter((l) => l.actorId === pmId);
+    await see(rows).count(Math.min(50, mine.length));
+    expect(new Set(await rows.locator('td:nth-child(2)').allTextContents())).toEqual(new Set(['pm']));
+    await page.getByLabel('Object id').fill('no-such-object');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await see(page.getByText('No audit lines match.')).visible();
     await page.context().close();
   });
 

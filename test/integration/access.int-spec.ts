@@ -93,6 +93,7 @@ const ROUTES: RouteCase[] = [
   { method: 'post', path: `/api/projects/${P}/tasks/:task/decisions/:decision`, allowed: ['admin', 'manager'], body: {} },
   { method: 'get', path: `/api/projects/${P}/tasks/:task/history`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/stats`, allowed: ['admin', 'manager'] },
+  { method: 'get', path: `/api/projects/${P}/tasks/counts`, allowed: ['admin', 'manager'] },
   { method: 'get', path: `/api/projects/${P}/protocols`, allowed: ['admin', 'manager', 'annotator', 'reviewer'] },
   { method: 'post', path: `/api/projects/${P}/protocols`, allowed: ['admin', 'manager'], body: {} },
   { method: 'post', path: `/api/projects/${P}/split`, allowed: ['admin', 'manager'] },

@@ -66,6 +66,16 @@ describe('bad input gets a clear 4xx', () => {
     await sys.http().get(`/api/projects/${projectId}/audit?afterId=${huge}`).set(bearer(pm)).expect(400);
     // The largest id there can be is a valid cursor (an empty page).
     expect((await sys.http().get('/api/audit?afterId=9223372036854775807').set(admin()).expect(200)).body).toEqual([]);
+    await sys.http().get(`/api/audit?beforeId=${huge}&order=desc`).set(admin()).expect(400);
+    // A cursor that does not go with the order is named, not ignored.
+    const mixed = await sys.http().get('/api/audit?afterId=5&order=desc').set(admin()).expect(400);
+    expect(JSON.stringify(mixed.body)).toMatch(/afterId pages oldest first \(order=asc\), beforeId newest first \(order=desc\)/);
+    await sys.http().get('/api/audit?beforeId=5').set(admin()).expect(400);
+    // Newest first, paged back by beforeId.
+    const newest = (await sys.http().get('/api/audit?order=desc&limit=3').set(admin()).expect(200)).body as { id: string }[];
+    expect(newest.map((e) => BigInt(e.id))).toEqual([...newest.map((e) => BigInt(e.id))].sort((a, b) => (a > b ? -1 : 1)));
+    const older = (await sys.http().get(`/api/audit?order=desc&limit=3&beforeId=${newest[2].id}`).set(admin()).expect(200)).body as { id: string }[];
+    expect(older.every((e) => BigInt(e.id) < BigInt(newest[2].id))).toBe(true);
     const qido = await sys.http().get(`/dicom-web/projects/${projectId}/series?SeriesNumber=${huge}`).set(bearer(ann)).expect(400);
     expect(qido.body.message).toMatch(/SeriesNumber must be a whole number from 0 to 2147483647/);
     await sys.http().get(`/dicom-web/projects/${projectId}/series?SeriesNumber=2147483647`).set(bearer(ann)).expect(204);

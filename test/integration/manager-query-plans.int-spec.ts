@@ -3,7 +3,7 @@
 // before its rewrite or index (stats: the task's versions again for each read version; the audit list: the whole log
 // walked by id for a page; the task list: every task sorted and the reads of every skipped task counted; the export's
 // blinding check: every task still collecting reads). Each also checks its answer against the statement it replaced.
-import { AuditService } from '@contour/audit';
+import { AuditQuery, AuditService } from '@contour/audit';
 import { READ_ANSWERS_SQL, latestRoundReads, taskListSql } from '../../apps/coordinator/src/tasks/task-queries.service';
 import { BLINDED_TASKS_SQL } from '../../apps/coordinator/src/export/exports.controller';
 import { openTestDatabase, TestDatabase } from '../support/database';
@@ -118,14 +118,26 @@ describe('manager query plans at the scale of a large project', () => {
   it("a project's audit page reads its own page, not the whole log walked by id (or every line of the project sorted)", async () => {
     const audit = new AuditService(db.dataSource);
     const [{ middle }] = await q(`SELECT id AS middle FROM audit_events WHERE project_id = $1 ORDER BY id OFFSET 1500 LIMIT 1`, [other]);
-    for (const query of [{ projectId: other, limit: 100 }, { projectId: other, afterId: middle, limit: 100 }]) {
+    const pages: AuditQuery[] = [
+      { projectId: other, limit: 100 },
+      { projectId: other, afterId: middle, limit: 100 },
+      // Newest first (the web's audit tab), from the end and from a cursor.
+      { projectId: other, newestFirst: true, limit: 100 },
+      { projectId: other, newestFirst: true, beforeId: middle, limit: 100 },
+    ];
+    for (const query of pages) {
       const [sql, params] = audit.findQuery(query).getQueryAndParameters();
       const plan = await executed(sql, params);
       // The page's 100 ids from the project's index, then their 100 lines.
       expect(plan.rows('audit_events')).toBeLessThanOrEqual(2 * 100);
       expect(plan.nodes.map((n) => n['Node Type'])).not.toContain('Sort');
       const page = (await audit.find(query)).map((e) => e.id);
-      const expected = (await q(`SELECT id FROM audit_events WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT 100`, [other, query.afterId ?? 0])).map((r: { id: string }) => r.id);
+      const expected = (
+        query.newestFirst
+          ? await q(`SELECT id FROM audit_events WHERE project_id = $1 AND id < $2 ORDER BY id DESC LIMIT 100`, [other, query.beforeId ?? '9223372036854775807'])
+          : await q(`SELECT id FROM audit_events WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT 100`, [other, query.afterId ?? 0])
+      ).map((r: { id: string }) => r.id);
+      expect(expected).toHaveLength(100);
       expect(page).toEqual(expected);
     }
   });

@@ -110,5 +110,7 @@ describe('edit-and-approve and escalation', () => {
     expect(actions.indexOf('task.manager-reopen')).toBeLessThan(actions.indexOf('task.manager-approve'));
     const stats = (await sys.http().get(`/api/projects/${project}/stats`).set(bearer(pm)).expect(200)).body;
     expect(stats.reviews).toEqual({ rejected: 3, reviews: 3 });
+    // The task list's count is the dashboard's, without the rest of the statistics.
+    expect((await sys.http().get(`/api/projects/${project}/tasks/counts`).set(bearer(pm)).expect(200)).body).toEqual(stats.byState);
   });
 });

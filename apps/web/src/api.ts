@@ -292,6 +292,8 @@ export const api = {
   /** A page of the task list: `query` holds limit (at most 1000), state (comma-separated) and afterId (the last task of the previous page). */
   taskPage: (projectId: string, query: Record<string, string>) => json<TaskRow[]>('GET', `${p(projectId)}/tasks?${new URLSearchParams(query)}`),
   stats: (projectId: string) => json<ProjectStats>('GET', `${p(projectId)}/stats`),
+  audit: (projectId: string, query: Record<string, string>) => json<AuditLine[]>('GET', `${p(projectId)}/audit?${new URLSearchParams(query)}`),
+  taskCounts: (projectId: string) => json<ProjectStats['byState']>('GET', `${p(projectId)}/tasks/counts`),
   history: (projectId: string, taskId: string) => json<{ task: { id: string; state: string; rejectionCount: number; reworkRound: number }; transitions: { from: string; to: string; event: string; actor: string; reason: string | null; at: string }[] }>('GET', `${p(projectId)}/tasks/${taskId}/history`),
   setPriority: (projectId: string, taskId: string, priority: number) => json<void>('PATCH', `${p(projectId)}/tasks/${taskId}`, { priority }),
   assign: (projectId: string, userId: string, taskIds: string[]) => json<{ assigned: string[]; skipped: { taskId: string; reason: string }[] }>('POST', `${p(projectId)}/tasks/assign`, { userId, taskIds }),
@@ -425,6 +427,20 @@ export interface PrelabelStatus {
   position?: number | null;
   etaSeconds?: number | null;
   failedReason?: string | null;
+}
+
+/** A line of the audit log (GET /projects/:id/audit). */
+export interface AuditLine {
+  id: string;
+  at: string;
+  actorId: string | null;
+  actorName: string;
+  ip: string | null;
+  action: string;
+  objectType: string;
+  objectId: string | null;
+  projectId: string | null;
+  details: Record<string, unknown>;
 }
 
 export interface TaskRow {

@@ -28,6 +28,9 @@ export interface AuditQuery {
   actorId?: string;
   action?: string;
   afterId?: string;
+  /** Newest first: the lines before this id (the last line of the previous page). */
+  beforeId?: string;
+  newestFirst?: boolean;
   limit?: number;
 }
 
@@ -75,7 +78,7 @@ export class AuditService {
     );
   }
 
-  /** Oldest first, paged by id. */
+  /** Oldest first, paged by id (afterId); newest first with `newestFirst`, paged by beforeId. */
   async find(query: AuditQuery): Promise<AuditEvent[]> {
     return this.findQuery(query).getMany();
   }
@@ -96,10 +99,12 @@ export class AuditService {
       if (query.actorId) qb.andWhere(`${alias}.actor_id = :actorId`, { actorId: query.actorId });
       if (query.action) qb.andWhere(`${alias}.action = :action`, { action: query.action });
       if (query.afterId) qb.andWhere(`${alias}.id > :afterId`, { afterId: query.afterId });
-      return qb.orderBy(`${alias}.id`, 'ASC').limit(limit);
+      if (query.beforeId) qb.andWhere(`${alias}.id < :beforeId`, { beforeId: query.beforeId });
+      return qb.orderBy(`${alias}.id`, order).limit(limit);
     };
+    const order = query.newestFirst ? 'DESC' : 'ASC';
     if (!query.projectId) return filtered(repository.createQueryBuilder('a'), 'a');
     const page = filtered(repository.createQueryBuilder('p').select('p.id'), 'p');
-    return repository.createQueryBuilder('a').where(`a.id = ANY(ARRAY(${page.getQuery()}))`).setParameters(page.getParameters()).orderBy('a.id', 'ASC');
+    return repository.createQueryBuilder('a').where(`a.id = ANY(ARRAY(${page.getQuery()}))`).setParameters(page.getParameters()).orderBy('a.id', order);
   }
 }

@@ -245,8 +245,13 @@ export class TaskQueries {
     return { task: { id: task.id, state: task.state, rejectionCount: task.rejectionCount, reworkRound: task.reworkRound }, transitions, audit };
   }
 
+  /** Tasks by state, in state order (through the (project, state) index). */
+  countsByState(projectId: string): Promise<{ state: string; n: number }[]> {
+    return this.dataSource.query(`SELECT state, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY state ORDER BY state`, [projectId]);
+  }
+
   async stats(projectId: string) {
-    const byState = await this.dataSource.query(`SELECT state, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY state ORDER BY state`, [projectId]);
+    const byState = await this.countsByState(projectId);
     const perDay = await this.dataSource.query(
       `SELECT to_char(date_trunc('day', at), 'YYYY-MM-DD') AS day, count(*)::int AS approved FROM task_transitions
         WHERE project_id = $1 AND to_state = 'approved' GROUP BY 1 ORDER BY 1`,

@@ -1,7 +1,8 @@
 // Manager dashboard: progress (tasks by state, throughput, time in state), quality (agreement distribution,
 // per-annotator agreement and rejections), the task list with priority, assignment and decisions, project
 // setup (protocol editor, members and skills, quality settings, split policy, pre-label models), data
-// (uploads with progress bars, the privacy review of held images, quarantine) and queue depths.
+// (uploads with progress bars, the privacy review of held images, quarantine), queue depths and the audit trail
+// (workspaces/audit-log.ts).
 import { api, PairMember, ProjectSettings, ProjectStats, ProtocolLabel, session, TaskRow } from '../api';
 import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
@@ -9,6 +10,7 @@ import { parseAeTitle, parsePriority } from '../manager-inputs';
 import { projectNavLinks, projectWorkspaces } from '../project-nav';
 import { addTaskPage, taskCountText, taskPageQuery, TaskPages } from '../task-paging';
 import { dialog } from '../viewer/controls';
+import { auditTab } from './audit-log';
 import { privacyReviewCard } from './privacy-review';
 
 const STATE_COLORS: Record<string, string> = {
@@ -62,6 +64,7 @@ export async function managerDashboard({ projectId }: Record<string, string>, ou
     { id: 'data', title: 'Data', render: (p) => dataTab(projectId, p, timers) },
     { id: 'exports', title: 'Exports', render: (p) => exportsTab(projectId, p, timers) },
     { id: 'queues', title: 'Queues', render: (p) => queuesTab(p, timers) },
+    { id: 'audit', title: 'Audit', render: (p) => auditTab(projectId, p) },
   ];
   const tablist = h('div', { role: 'tablist', 'aria-label': 'Dashboard sections', class: 'tabs' });
   const panels = h('div');
@@ -216,11 +219,11 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
     const gen = ++generation;
     const state = filter.value;
     try {
-      const [page, stats] = await Promise.all([api.taskPage(projectId, taskPageQuery(TASK_PAGE, state, null)), api.stats(projectId).catch(() => null)]);
+      const [page, counts] = await Promise.all([api.taskPage(projectId, taskPageQuery(TASK_PAGE, state, null)), api.taskCounts(projectId).catch(() => null)]);
       if (gen !== generation) return;
       status.clear();
       shown = addTaskPage(null, page, TASK_PAGE);
-      byState = stats?.byState ?? null;
+      byState = counts;
       tbody = h('tbody', null, ...shown.rows.flatMap((t) => taskRows(t)));
       replace(host, shown.rows.length ? table(tbody) : h('p', { class: 'muted' }, 'No tasks.'));
       showCount(state);
@@ -1051,7 +1054,8 @@ async function queuesTab(panel: HTMLElement, timers: number[]) {
     replace(
       host,
       h('p', null, `System: ${health.status} · PostgreSQL ${health.postgres.ok ? 'ok' : 'down'} · Redis ${health.redis.ok ? 'ok' : 'down'}`),
-      barChart('Jobs waiting per queue', queues.map(([name, q]) => ({ label: name, value: (q.counts.waiting ?? 0) + (q.counts.prioritized ?? 0) + (q.counts.delayed ?? 0) }))),
+      // Ready to run (waiting or prioritised); delayed jobs (retries after a back-off, scheduled work) are their own column.
+      barChart('Jobs waiting to run per queue', queues.map(([name, q]) => ({ label: name, value: (q.counts.waiting ?? 0) + (q.counts.prioritized ?? 0) }))),
       h(
         'table',
         { class: 'data compact queues' },
