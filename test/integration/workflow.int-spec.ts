@@ -133,6 +133,10 @@ describe('work routing and consensus', () => {
     expect(detail.agreement).toBeGreaterThan(0.9);
     expect(detail.consensus[0].method).toBe('staple');
     expect(detail.labels.map((l: { kind: string }) => l.kind)).toEqual(['read', 'read', 'read', 'merged']);
+    // Reads no longer collected: an annotator is still refused another's read, and told why (not that reads are blinded).
+    const othersRead = detail.labels.find((l: { kind: string; authorId: string }) => l.kind === 'read' && l.authorId !== ann[1].id).id;
+    const refused = await sys.http().get(`/api/projects/${projectId}/tasks/${taskA}/labels/${othersRead}`).set(bearer(ann[1])).expect(403);
+    expect(refused.body.message).toBe('Only the project\u2019s managers, and its reviewers who did not read the task themselves once it is in consensus, adjudication, review, rework, escalated, approved, see other people\u2019s work on a task');
   });
 
   it('a reviewer who did not annotate rejects with a comment; the task returns to its annotators', async () => {

@@ -119,6 +119,13 @@ export class TaskQueries {
       // A read's auto-saved draft is its author's work in progress: managers see it, other readers and reviewers
       // do not (a reviewer saw the drafts of a task in rework).
       canSee: (v: Pick<LabelVersion, 'kind' | 'authorId'>) => (seesAll && (v.kind !== 'read-draft' || this.isManager(p))) || v.kind === 'draft' || v.authorId === p.userId,
+      /** Why a version canSee refuses is hidden from the caller (the 403's message). */
+      whyHidden: (v: Pick<LabelVersion, 'kind'>) =>
+        blinded
+          ? 'Reads are blinded: you cannot see another person\u2019s work on this task while it collects reads'
+          : seesAll && v.kind === 'read-draft'
+            ? 'This is a read\u2019s auto-saved draft, its author\u2019s work in progress: only the project\u2019s managers see it'
+            : `Only the project\u2019s managers, and its reviewers who did not read the task themselves once it is in ${OPEN_BOOK.join(', ').replace(/_/g, ' ')}, see other people\u2019s work on a task`,
     };
   }
 
@@ -201,7 +208,7 @@ export class TaskQueries {
     const version = await this.dataSource.getRepository(LabelVersion).findOneBy({ id: versionId, taskId });
     if (!version) throw new NotFoundException(`No label version ${versionId} on this task`);
     const vis = await this.visibility(task, p);
-    if (!vis.canSee(version)) throw new ForbiddenException('Reads are blinded: you cannot see another person\u2019s work on this task while it collects reads');
+    if (!vis.canSee(version)) throw new ForbiddenException(vis.whyHidden(version));
     return version;
   }
 
