@@ -86,6 +86,9 @@ describe('pre-labelling with classification and detection models', () => {
     const lease = (await sys.http().post(`/api/projects/${projectId}/tasks/next`).set(bearer(ann)).expect(200)).body;
     expect(lease.taskId).toBe(task.id);
     const view = await taskView(projectId, task.id, ann);
+    // Each image of the view group says which view it is (laterality and view position, as the viewer captions it).
+    expect(view.series.map((s: { view: string }) => s.view).sort()).toEqual(views.map((v) => `${v.laterality}-${v.view}`).sort());
+    expect(lease.task.series.map((s: { view: string }) => s.view).sort()).toEqual(views.map((v) => `${v.laterality}-${v.view}`).sort());
     const draft = view.labels.find((l: { kind: string }) => l.kind === 'draft');
     expect(draft).toMatchObject({ hasMask: false, model: { name: 'bright-detector', version: '1.0.0' } });
     const shapes = draft.answers.shapes as { kind: string; label: number; image: string; slice: number; box: Rect }[];

@@ -57,6 +57,8 @@ export interface TaskSeries {
   id: string;
   modality: string;
   description: string | null;
+  /** What a view image shows, laterality and view position ("L-CC"), for view groups and image tasks; else null. */
+  view?: string | null;
   geometry: SeriesGeometry | null;
 }
 

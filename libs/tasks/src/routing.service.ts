@@ -255,7 +255,7 @@ export class RoutingService {
     // task moved to in_annotation by its first annotation lease.
     const task = r.kind === 'annotation' && r.task.state === TaskState.Ready ? { ...r.task, state: TaskState.InAnnotation } : r.task;
     const reads = r.reads!.map((read) => (read.id === r.id ? r.read : read));
-    return { lease: leasedRead(r), view: { task, study_uid: r.study_uid!, protocol: r.protocol!, reads, versions: r.versions!, series: r.series!, consensus: r.consensus!, reviews: r.reviews! } };
+    return { lease: leasedRead(r), view: { task, study_uid: r.study_uid!, protocol: r.protocol!, reads, versions: r.versions!, series: r.series!, views: r.views ?? null, consensus: r.consensus!, reviews: r.reviews! } };
   }
 
   private async claim(projectId: string, actor: Actor, kind: WorkKind, skills: string[] | undefined, withView: boolean): Promise<ClaimedRow | null> {

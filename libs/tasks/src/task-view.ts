@@ -11,9 +11,19 @@ export interface TaskViewRows {
   reads: Row[];
   versions: Row[];
   series: Row[];
+  /** Series id to the view it shows ("L-CC"), for view-group and image tasks; null for the others. */
+  views: Record<string, string | null> | null;
   consensus: Row[];
   reviews: Row[];
 }
+
+/**
+ * The view each series of the task shows, e.g. "L-CC" (laterality and view position, kept at ingest), by series id:
+ * looked up only for the tasks whose images are views (a view group's one-image series, an image task's image), so a
+ * CT task's "next" reads no instance; null for the others.
+ */
+const VIEWS_SQL = `CASE WHEN t.kind = 'view-group' THEN (SELECT json_object_agg(v.series_id, v.view) FROM (SELECT DISTINCT ON (i.series_id) i.series_id, i.attributes ->> 'view' AS view FROM instances i WHERE i.series_id = ANY(t.series_ids) AND i.attributes ? 'view') v)
+       WHEN t.kind = 'image' THEN (SELECT json_build_object(i.series_id, i.attributes ->> 'view') FROM instances i WHERE i.id = t.instance_id AND i.attributes ? 'view') END`;
 
 /** SQL columns of TaskViewRows over the task row `t` (everything but `task` itself). */
 export const TASK_VIEW_COLUMNS = `(SELECT study_instance_uid FROM studies WHERE id = t.study_id) AS study_uid,
@@ -21,5 +31,6 @@ export const TASK_VIEW_COLUMNS = `(SELECT study_instance_uid FROM studies WHERE 
        COALESCE((SELECT json_agg(r ORDER BY r.kind, r.slot) FROM task_reads r WHERE r.task_id = t.id), '[]') AS reads,
        COALESCE((SELECT json_agg(v ORDER BY v.created_at) FROM label_versions v WHERE v.task_id = t.id), '[]') AS versions,
        COALESCE((SELECT json_agg(s ORDER BY array_position(t.series_ids, s.id)) FROM series s WHERE s.id = ANY(t.series_ids)), '[]') AS series,
+       ${VIEWS_SQL} AS views,
        COALESCE((SELECT json_agg(c ORDER BY c.created_at) FROM consensus_results c WHERE c.task_id = t.id), '[]') AS consensus,
        COALESCE((SELECT json_agg(x ORDER BY x.created_at) FROM reviews x WHERE x.task_id = t.id), '[]') AS reviews`;

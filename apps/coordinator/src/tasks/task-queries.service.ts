@@ -182,7 +182,8 @@ export class TaskQueries {
       grid: grid ? { ...grid, z0: await this.firstSlice(task, series[0], imageSource) } : null,
       frameStart: task.frameStart,
       frameEnd: task.frameEnd,
-      series: series.map((s) => ({ id: s.id, seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, description: s.description, geometry: s.geometry, qcStatus: s.qcStatus, source: s.source })),
+      /** `view`: what a view image shows, laterality and view position ("L-CC"), for view groups and image tasks. */
+      series: series.map((s) => ({ id: s.id, seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, description: s.description, view: related.views?.[s.id] ?? null, geometry: s.geometry, qcStatus: s.qcStatus, source: s.source })),
       protocol: protocol ? { version: protocol.version, ...protocol.definition } : null,
       reads: reads
         .filter((r) => vis.seesAll || r.annotatorId === p.userId || r.assignedTo === p.userId || r.previousAnnotatorId === p.userId)

@@ -5,7 +5,7 @@ import { api, TaskDetail } from '../api';
 import { h } from '../dom';
 import { encodeMask, inflateLabelMap, placeZ, sliceZ, voxelCount } from '../label-map';
 import { Viewer } from '../viewer/viewer';
-import { excludedNote } from './series-notes';
+import { excludedNote, seriesCaption, viewText } from './series-notes';
 import { TaskGrid, taskGrid } from '../task-grid';
 
 
@@ -51,11 +51,12 @@ export async function openTaskImages(projectId: string, task: TaskDetail, host: 
     const cell = h(
       'div',
       { class: 'viewer-cell' },
-      h('p', { class: 'viewer-caption' }, [s.modality, s.description || null, i === 0 && opts.editable ? 'mask' : null].filter(Boolean).join(' · ')),
+      h('p', { class: 'viewer-caption' }, seriesCaption(s, i === 0 && opts.editable)),
       note ? h('p', { class: 'viewer-note', role: 'note' }, note) : null,
     );
     host.append(cell);
-    const v = new Viewer(cell, { label: `${s.modality} image ${i + 1} of ${task.series.length}${s.description ? `: ${s.description}` : ''}. Use the arrow keys to change slice.`, editable: opts.editable && i === 0 });
+    const named = [viewText(s.view), s.description].filter(Boolean).join(', ');
+    const v = new Viewer(cell, { label: `${s.modality} image ${i + 1} of ${task.series.length}${named ? `: ${named}` : ''}. Use the arrow keys to change slice.`, editable: opts.editable && i === 0 });
     await v.attach();
     viewers.push(v);
   }
