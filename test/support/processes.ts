@@ -105,6 +105,8 @@ export async function contourEnv(databaseUrl: string, extra: Record<string, stri
     LOG_LEVEL: 'info',
     // Processes that need the C-STORE receiver pass DICOM_ENABLED and a free DICOM_PORT themselves.
     DICOM_ENABLED: 'false',
+    // A floor well under the default's 1 GiB: a test machine's disk may hold less free than a server's should.
+    DISK_RESERVE_BYTES: String(64 * 1024 ** 2),
     ...extra,
   };
 }

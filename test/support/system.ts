@@ -45,6 +45,8 @@ export function testConfig(dbUrl: string, overrides: Record<string, string> = {}
     JOB_BACKOFF_MS: '50',
     // Tests that need the C-STORE receiver pass DICOM_PORT (a free port) and DICOM_ENABLED themselves.
     DICOM_ENABLED: overrides.DICOM_PORT ? 'true' : 'false',
+    // A floor well under the default's 1 GiB: a test machine's disk may hold less free than a server's should.
+    DISK_RESERVE_BYTES: String(64 * 1024 ** 2),
     ...overrides,
   });
 }

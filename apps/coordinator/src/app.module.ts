@@ -10,7 +10,7 @@ import { DatabaseModule } from '@contour/db';
 import { IngestModule } from '@contour/ingest';
 import { Metrics } from '@contour/observability';
 import { QueueModule } from '@contour/queue';
-import { StorageModule } from '@contour/storage';
+import { DiskReserve, StorageModule } from '@contour/storage';
 import { TasksModule } from '@contour/tasks';
 import { TasksController } from './tasks/tasks.controller';
 import { TaskQueries } from './tasks/task-queries.service';
@@ -68,7 +68,7 @@ export class AppModule implements NestModule {
         MulterModule.registerAsync({
           inject: [CONFIG],
           useFactory: (c: ContourConfig) => ({
-            storage: hashingDiskStorage(join(c.dataDir, 'incoming')),
+            storage: hashingDiskStorage(join(c.dataDir, 'incoming'), new DiskReserve(join(c.dataDir, 'incoming'), c.uploads.diskReserveBytes)),
             limits: { fileSize: c.uploads.maxBytes, files: 20_000, fields: 100 },
           }),
         }),

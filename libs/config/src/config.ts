@@ -60,6 +60,7 @@ const envSchema = z.object({
   JOB_BACKOFF_MS: int(10, 600_000).default(2000),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(4 * 1024 ** 3),
   ZIP_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(16 * 1024 ** 3),
+  DISK_RESERVE_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   VOLUME_PREBUILD_MAX_MB: int(0, 1_000_000).default(512),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.default(false),
@@ -115,7 +116,8 @@ export interface ContourConfig {
   worker: { queues?: string[]; concurrency: number };
   jobs: { lockMs: number; attempts: number; backoffMs: number };
   /** maxBytes: one uploaded file (or STOW-RS part); zipMaxBytes: what one uploaded zip may expand to. */
-  uploads: { maxBytes: number; zipMaxBytes: number };
+  /** diskReserveBytes: free space receiving never goes below (uploads, STOW-RS, zips, C-STORE); 0: no floor. */
+  uploads: { maxBytes: number; zipMaxBytes: number; diskReserveBytes: number };
   volumes: {
     /**
      * A checked DICOM series whose volume needs at most this many MB while it is built (4 bytes per voxel) gets
@@ -200,7 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ContourConfig 
       concurrency: e.WORKER_CONCURRENCY,
     },
     jobs: { lockMs: e.JOB_LOCK_MS, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
-    uploads: { maxBytes: e.UPLOAD_MAX_BYTES, zipMaxBytes: e.ZIP_MAX_BYTES },
+    uploads: { maxBytes: e.UPLOAD_MAX_BYTES, zipMaxBytes: e.ZIP_MAX_BYTES, diskReserveBytes: e.DISK_RESERVE_BYTES },
     volumes: { prebuildMaxMb: e.VOLUME_PREBUILD_MAX_MB },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
     dicom: {

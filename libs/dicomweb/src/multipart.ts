@@ -49,11 +49,11 @@ const HEADER_END = Buffer.from('\r\n\r\n');
  * plus the boundary length, whatever the part sizes. On any failure (a body cut short, a part over the limit, a
  * broken connection) the files written so far are deleted before the error is thrown: they may hold identifying data.
  */
-export async function spoolMultipart(body: Readable, boundary: string, dir: string, maxPartBytes = Number.MAX_SAFE_INTEGER): Promise<SpooledPart[]> {
+export async function spoolMultipart(body: Readable, boundary: string, dir: string, maxPartBytes = Number.MAX_SAFE_INTEGER, beforeWrite?: (bytes: number) => Promise<void>): Promise<SpooledPart[]> {
   if (!boundary) throw new MultipartError('The Content-Type has no boundary parameter');
   const written: WriteStream[] = [];
   try {
-    return await spoolParts(body, boundary, dir, maxPartBytes, written);
+    return await spoolParts(body, boundary, dir, maxPartBytes, written, beforeWrite);
   } catch (e) {
     // Each file closed first (one still opening would be created again after its deletion), then deleted.
     // (Writes still pending on a destroyed stream fail: that is expected here, not an unhandled error.)
@@ -63,7 +63,8 @@ export async function spoolMultipart(body: Readable, boundary: string, dir: stri
   }
 }
 
-async function spoolParts(body: Readable, boundary: string, dir: string, maxPartBytes: number, written: WriteStream[]): Promise<SpooledPart[]> {
+/** `beforeWrite`: called with each write's size before it is written (the disk reserve's meter); its error stops the body. */
+async function spoolParts(body: Readable, boundary: string, dir: string, maxPartBytes: number, written: WriteStream[], beforeWrite?: (bytes: number) => Promise<void>): Promise<SpooledPart[]> {
   const delimiter = Buffer.from(`\r\n--${boundary}`);
   const parts: SpooledPart[] = [];
   // Pretend the body starts with CRLF so the first delimiter looks like every other one.
@@ -75,6 +76,7 @@ async function spoolParts(body: Readable, boundary: string, dir: string, maxPart
     if (!current || data.length === 0) return;
     current.part.size += data.length;
     if (current.part.size > maxPartBytes) throw new MultipartError(`A part is larger than the limit of ${maxPartBytes} bytes`);
+    await beforeWrite?.(data.length);
     current.hash.update(data);
     const out = current.out;
     if (!out.write(data)) await new Promise<void>((r) => out.once('drain', () => r()));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { readdirSync } from 'node:fs';
+import { DiskFullError, DiskReserve, freeBytes } from '@contour/storage';
 import { extractZip, looksLikeZip, ZipTooLargeError } from './zip';
 
 describe('extractZip', () => {
@@ -37,6 +38,16 @@ describe('extractZip', () => {
     expect(readdirSync(dir)).toEqual(['bomb.zip']);
     // Within the limit it unpacks.
     expect(await extractZip(archive, 'bomb.zip', 3_000_000)).toHaveLength(3);
+  });
+
+  it('stops at the disk reserve (a floor above what the disk has free) and leaves none of its files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zip-full-'));
+    const archive = join(dir, 'full.zip');
+    writeFileSync(archive, zipSync({ 'a.dcm': new Uint8Array(1000), 'b.dcm': new Uint8Array(1000) }));
+    const reserve = new DiskReserve(dir, (await freeBytes(dir)) + 1024 ** 4);
+    await expect(extractZip(archive, 'full.zip', Number.POSITIVE_INFINITY, reserve)).rejects.toBeInstanceOf(DiskFullError);
+    expect(readdirSync(dir)).toEqual(['full.zip']);
+    expect(await extractZip(archive, 'full.zip', Number.POSITIVE_INFINITY, new DiskReserve(dir, 1))).toHaveLength(2);
   });
 });
 

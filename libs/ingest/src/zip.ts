@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import * as yauzl from 'yauzl';
-import { hashingPassThrough } from '@contour/storage';
+import { DiskReserve, hashingPassThrough } from '@contour/storage';
 import type { ReceivedFile } from './ingest-receiver.service';
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -46,13 +46,13 @@ export class ZipTooLargeError extends Error {
  * yauzl holds each entry's stream to), the files extracted so far are deleted before the error is thrown (the archive
  * is left to the caller).
  */
-export async function extractZip(zipPath: string, archiveName: string, maxBytes = Number.POSITIVE_INFINITY): Promise<ReceivedFile[]> {
+export async function extractZip(zipPath: string, archiveName: string, maxBytes = Number.POSITIVE_INFINITY, reserve?: DiskReserve): Promise<ReceivedFile[]> {
   const zip = await new Promise<yauzl.ZipFile>((res, rej) => yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err ? rej(err) : res(z!))));
   const out: ReceivedFile[] = [];
   const written: string[] = [];
   const dir = dirname(zipPath);
   try {
-    await unpack(zip, dir, archiveName, maxBytes, out, written);
+    await unpack(zip, dir, archiveName, maxBytes, out, written, reserve ?? new DiskReserve(dir, 0));
   } catch (e) {
     zip.close();
     await Promise.all(written.map((path) => rm(path, { force: true })));
@@ -62,7 +62,7 @@ export async function extractZip(zipPath: string, archiveName: string, maxBytes 
   return out;
 }
 
-function unpack(zip: yauzl.ZipFile, dir: string, archiveName: string, maxBytes: number, out: ReceivedFile[], written: string[]): Promise<void> {
+function unpack(zip: yauzl.ZipFile, dir: string, archiveName: string, maxBytes: number, out: ReceivedFile[], written: string[], reserve: DiskReserve): Promise<void> {
   let total = 0;
   return new Promise<void>((resolve, reject) => {
     zip.on('error', reject);
@@ -77,7 +77,7 @@ function unpack(zip: yauzl.ZipFile, dir: string, archiveName: string, maxBytes: 
         written.push(path);
         // Hashed as it is written (the blob store's content key), so the receiver does not read it again for it.
         const hashing = hashingPassThrough();
-        pipeline(stream, hashing, createWriteStream(path))
+        pipeline(stream, reserve.guard(), hashing, createWriteStream(path))
           .then(() => {
             out.push({ path, name: `${archiveName}/${entry.fileName}`, sha256: hashing.sha256() });
             zip.readEntry();

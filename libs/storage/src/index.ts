@@ -1,3 +1,4 @@
 export * from './blob-store';
 export * from './fs-blob-store';
 export * from './storage.module';
+export * from './disk-reserve';

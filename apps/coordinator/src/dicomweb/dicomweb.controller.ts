@@ -18,7 +18,7 @@ import { IngestItem, IngestItemStatus, IngestSource, Instance, ProjectRole } fro
 import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, transcode } from '@contour/dicom';
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
 import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
-import { BLOB_STORE, BlobStore } from '@contour/storage';
+import { BLOB_STORE, BlobStore, DiskReserve } from '@contour/storage';
 import { decodeFrames, DecodedFrames, encodePng, packBits, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, VoiWindow } from '@contour/volume';
 import { bulkDataOf, dicomJsonOf, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
@@ -355,7 +355,7 @@ export class DicomWebController {
     mkdirSync(dir, { recursive: true });
     let parts;
     try {
-      parts = await spoolMultipart(req, ct.params.boundary ?? '', dir, this.config.uploads.maxBytes);
+      parts = await spoolMultipart(req, ct.params.boundary ?? '', dir, this.config.uploads.maxBytes, new DiskReserve(dir, this.config.uploads.diskReserveBytes).meter());
     } catch (e) {
       if (e instanceof MultipartError) throw new BadRequestException(`STOW-RS: ${e.message}`);
       throw e;

@@ -15,6 +15,7 @@ import { CONFIG, ContourConfig } from '@contour/config';
 import { IngestBatch, IngestSource } from '@contour/db';
 import { CONTOUR_IMPLEMENTATION } from '@contour/dicom';
 import { IngestReceiver } from '@contour/ingest';
+import { DiskFullError, DiskReserve } from '@contour/storage';
 import { DicomProjectResolver } from '../ingest/project-resolver.service';
 
 const { Scp, Server, Dataset } = dimse;
@@ -101,6 +102,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
   private readonly logger = new Logger('StorageSCP');
   private server: InstanceType<typeof Server> | null = null;
   private readonly spoolDir: string;
+  private readonly reserve: DiskReserve;
 
   constructor(
     @Inject(CONFIG) private readonly config: ContourConfig,
@@ -108,6 +110,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
     private readonly projects: DicomProjectResolver,
   ) {
     this.spoolDir = join(config.dataDir, 'incoming');
+    this.reserve = new DiskReserve(this.spoolDir, config.uploads.diskReserveBytes);
   }
 
   onApplicationBootstrap() {
@@ -202,6 +205,14 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn(`rejecting association from ${callingAe}: called AE ${calledAe} is not ${this.config.dicom.aeTitle}`);
       return scp.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
     }
+    const full = await this.reserve.check().then(
+      () => null,
+      (e: unknown) => (e instanceof DiskFullError ? e : Promise.reject(e)),
+    );
+    if (full) {
+      this.logger.warn(`rejecting association from ${callingAe}: ${full.message}`);
+      return scp.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion);
+    }
     const projectId = await this.projects.forCallingAe(callingAe);
     if (!projectId) {
       this.logger.warn(`rejecting association from ${callingAe}: no AE route for it and no DICOM_DEFAULT_PROJECT`);
@@ -233,6 +244,8 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
     const actor: Actor = { id: null, name: `dicom:${state.callingAe}`, ip: state.address };
     const name = `image-${++state.named}.dcm`;
     try {
+      // Each instance is spooled whole before this (one file); the next is refused at the floor (0xA700, out of resources).
+      await this.reserve.check();
       state.batch ??= this.receiver.openBatch(state.projectId, IngestSource.CStore, `C-STORE from ${state.callingAe} (${state.address})`, actor);
       const batch = await state.batch;
       await this.receiver.addFiles(batch, [{ path, name, sha256 }], actor);

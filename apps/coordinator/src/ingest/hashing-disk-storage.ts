@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
-import { hashingPassThrough } from '@contour/storage';
+import { DiskReserve, hashingPassThrough } from '@contour/storage';
 
 /** `head`: the file's first bytes (up to 8), kept as it was written. */
 export type HashedUpload = Express.Multer.File & { sha256: string; head: Buffer };
 
-export function hashingDiskStorage(destination: string): StorageEngine {
+/** `reserve`: the disk's free-space floor; a file that meets it fails the upload with DiskFullError (answered 507). */
+export function hashingDiskStorage(destination: string, reserve: DiskReserve = new DiskReserve(destination, 0)): StorageEngine {
   // Made now, as multer's own disk storage does: the pipeline must take the file's stream at once (an error on it
   // before then would be unhandled).
   mkdirSync(destination, { recursive: true });
@@ -22,7 +23,7 @@ export function hashingDiskStorage(destination: string): StorageEngine {
       const filename = `upload-${randomUUID()}`;
       const path = join(destination, filename);
       const hashing = hashingPassThrough();
-      pipeline(file.stream, hashing, createWriteStream(path)).then(
+      pipeline(file.stream, reserve.guard(), hashing, createWriteStream(path)).then(
         () => cb(null, { destination, filename, path, size: hashing.size, sha256: hashing.sha256(), head: hashing.head() }),
         (e) => {
           void rm(path, { force: true })

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { BadRequestException, Controller, Get, HttpCode, Inject, Param, PayloadTooLargeException, Post, Query, UploadedFiles, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { AnyFilesInterceptor } from '@nestjs/platform-express';
@@ -9,6 +10,7 @@ import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { IngestBatch, IngestSource, ProjectRole } from '@contour/db';
 import { extractZip, IngestReceiver, isZip, looksLikeZip, ReceivedFile, ZipTooLargeError } from '@contour/ingest';
 import { CONFIG, ContourConfig } from '@contour/config';
+import { DiskFullError, DiskReserve } from '@contour/storage';
 import { HashedUpload } from './hashing-disk-storage';
 
 const uuid = { schema: z.uuid() };
@@ -49,8 +51,9 @@ export class UploadsController {
       for (const f of files) {
         if (isZip(f) || (!/\.dcm$/i.test(f.originalname) && (await looksLikeZip(f.path, (f as Partial<HashedUpload>).head)))) {
           try {
-            received.push(...(await extractZip(f.path, f.originalname, this.config.uploads.zipMaxBytes)));
+            received.push(...(await extractZip(f.path, f.originalname, this.config.uploads.zipMaxBytes, new DiskReserve(dirname(f.path), this.config.uploads.diskReserveBytes))));
           } catch (e) {
+            if (e instanceof DiskFullError) throw e;
             if (e instanceof ZipTooLargeError) throw new PayloadTooLargeException(`${f.originalname}: ${e.message}; nothing from this upload was stored`);
             throw new BadRequestException(`${f.originalname} is not a readable zip archive (${(e as Error).message}); nothing from this upload was stored`);
           }
