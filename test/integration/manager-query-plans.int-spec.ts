@@ -4,7 +4,7 @@
 // walked by id for a page; the task list: every task sorted and the reads of every skipped task counted; the export's
 // blinding check: every task still collecting reads). Each also checks its answer against the statement it replaced.
 import { AuditQuery, AuditService } from '@contour/audit';
-import { READ_ANSWERS_SQL, latestRoundReads, taskListSql } from '../../apps/coordinator/src/tasks/task-queries.service';
+import { READ_ANSWERS_SQL, TIME_IN_STATE_SQL, latestRoundReads, taskListSql } from '../../apps/coordinator/src/tasks/task-queries.service';
 import { BLINDED_TASKS_SQL } from '../../apps/coordinator/src/export/exports.controller';
 import { openTestDatabase, TestDatabase } from '../support/database';
 
@@ -88,6 +88,12 @@ describe('manager query plans at the scale of a large project', () => {
        SELECT v.task_id, v.project_id, 'read', v.read_id, v.author_id, 1, jsonb_build_object('finding', (ARRAY['yes', 'no', 'unsure'])[1 + abs(hashtext(v.id::text)) % 3])
          FROM label_versions v JOIN tasks t ON t.id = v.task_id WHERE t.state = 'approved' AND abs(hashtext(t.split_key)) % 10 = 0`,
     );
+    // Five transitions per task, interleaved across tasks as a busy project writes them.
+    await q(
+      `INSERT INTO task_transitions (task_id, project_id, from_state, to_state, event, actor_name, at)
+       SELECT t.id, t.project_id, NULL, (ARRAY['created', 'ready', 'in_annotation', 'review', 'approved'])[k], 'e', 'a', t.created_at + k * interval '1 hour'
+         FROM tasks t, generate_series(1, 5) k ORDER BY k, t.id`,
+    );
     // The audit log: 20,000 lines of the big project, then a smaller project's 3,000 among 9,000 more of the big one's.
     await q(`INSERT INTO audit_events (actor_name, action, object_type, object_id, project_id) SELECT 'a', 'task.lease', 'task', g::text, $1 FROM generate_series(1, 20000) g`, [project]);
     await q(`INSERT INTO audit_events (actor_name, action, object_type, object_id, project_id) SELECT 'a', 'task.lease', 'task', g::text, CASE WHEN g % 4 = 0 THEN $2 ELSE $1 END::uuid FROM generate_series(1, 12000) g`, [
@@ -113,6 +119,21 @@ describe('manager query plans at the scale of a large project', () => {
     );
     expect(latest.length).toBeLessThan(reads);
     expect(latest).toEqual(defined);
+  });
+
+  it("time in state reads the project's transitions in task order from their own index, with no sort before the window (it walked the task index over the deployment, then sorted)", async () => {
+    const plan = await executed(TIME_IN_STATE_SQL, [project]);
+    expect(plan.indexes).toEqual(new Set(['task_transitions_by_task']));
+    const scan = plan.nodes.find((n) => n['Relation Name'] === 'task_transitions')!;
+    expect(scan['Node Type']).toBe('Index Only Scan');
+    const window = plan.nodes.findIndex((n) => n['Node Type'] === 'WindowAgg');
+    expect(plan.nodes.slice(window).map((n) => n['Node Type'])).not.toContain('Sort');
+    expect(plan.nodes.slice(window).map((n) => n['Node Type'])).not.toContain('Incremental Sort');
+    expect(plan.rows('task_transitions')).toBe(5 * TASKS);
+    // The answer the statement gives: five visits per task in each state, an hour in each but the last.
+    const rows = await q(TIME_IN_STATE_SQL, [project]);
+    expect(rows.map((r: { state: string; visits: number }) => [r.state, r.visits])).toEqual(['approved', 'created', 'in_annotation', 'ready', 'review'].map((s) => [s, TASKS]));
+    expect(rows.find((r: { state: string }) => r.state === 'ready').meanSeconds).toBe(3600);
   });
 
   it("a project's audit page reads its own page, not the whole log walked by id (or every line of the project sorted)", async () => {

@@ -388,6 +388,9 @@ export class Review {
 
 /** Every state change of every task, for time-in-state and the task's history. */
 @Entity('task_transitions')
+// A project's transitions in (task, id) order with their state and time (the statistics' time in state reads it alone,
+// without a sort); INCLUDE is beyond TypeORM's index options: migration TransitionsByTask makes it.
+@Index('task_transitions_by_task', { synchronize: false })
 export class TaskTransition {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;
