@@ -5,7 +5,7 @@
 // the adjudicator's, and had no way back to a review they had left. Also the pages that had no browser form at all:
 // starting a project (managers), and adding and changing users (admins).
 import { inflateSync } from 'node:zlib';
-import { Browser, Page } from 'playwright-core';
+import { Browser } from 'playwright-core';
 import { ctPhantomSeries } from '@contour/dicom';
 import { assertBrowserTestPrerequisites, checkAxe, launchChromium, ownDatabase, see, signInPage } from '../support/browser';
 import { discMask, maskBody } from '../support/masks';

@@ -4,7 +4,7 @@ import { squaredDistanceTransform } from './distance-transform';
 
 /** Squared mm distance from each voxel to its nearest feature, by trying every feature. */
 function bruteForce(features: Uint8Array, dims: Vec3, spacing: Vec3): Float64Array {
-  const [nx, ny, nz] = dims;
+  const [nx, ny] = dims;
   const points: Vec3[] = [];
   features.forEach((f, i) => f && points.push([i % nx, Math.floor(i / nx) % ny, Math.floor(i / (nx * ny))]));
   return Float64Array.from(features, (_, i) => {

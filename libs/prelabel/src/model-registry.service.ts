@@ -1,7 +1,7 @@
 // Registered ONNX models. Registration validates the manifest and loads the model once to check that its
 // tensors match the manifest, so a broken model is refused with the mismatch named instead of failing later
 // in a worker. Model files live in the blob store under their checksum.
-import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
@@ -11,8 +11,6 @@ import { BLOB_STORE, BlobStore } from '@contour/storage';
 
 @Injectable()
 export class ModelRegistry {
-  private readonly logger = new Logger(ModelRegistry.name);
-
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,

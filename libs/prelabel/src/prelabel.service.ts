@@ -8,7 +8,7 @@
 import { BadRequestException, Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Actor, AuditService, systemActor } from '@contour/audit';
+import { Actor, systemActor } from '@contour/audit';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { Instance, LabelProtocol, LabelVersion, Model, Project, Series, Task } from '@contour/db';
 import { readDicom } from '@contour/dicom';
@@ -247,7 +247,6 @@ export class PrelabelService implements OnApplicationShutdown {
     private readonly volumes: SeriesVolumeLoader,
     private readonly lifecycle: TaskLifecycle,
     private readonly grids: TaskGrid,
-    private readonly audit: AuditService,
     private readonly jobs: JobQueue,
   ) {
     this.runner = new ModelRunner({ intraOpNumThreads: config.inference.threads, executionProviders: config.inference.providers, logger: { warn: (m: string) => this.logger.warn(m) } });

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Actor, auditActor, AuditEntry, auditRows, AuditService, systemActor } from '@contour/audit';
-import { CONFIG, ContourConfig } from '@contour/config';
 import { entityOf, LabelVersion, preparedQuery, Project, ProjectMember, Task, TaskRead, User } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { ageBoostSql, encodeLabelMap, LABELMAP_ENCODING, labelCounts, parseProjectSettings, SHAPES_KEY, TaskEvent, TaskState, transition, TransitionError, unknownLabels } from '@contour/workflow';
@@ -205,7 +204,6 @@ export class RoutingService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
-    @Inject(CONFIG) private readonly config: ContourConfig,
     private readonly lifecycle: TaskLifecycle,
     private readonly audit: AuditService,
     private readonly grids: TaskGrid,
