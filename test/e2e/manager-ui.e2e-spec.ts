@@ -149,6 +149,14 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await see(rows).count(50);
     // Newest first: the API's newest line is the first row.
     await see(rows.first().locator('td').nth(2)).text(log[0].action);
+    // An action typed but not yet shown does not filter the older page of the list on screen (the oldest line's
+    // action, the project's creation: the next page of the unfiltered list is other lines).
+    const typed = log[log.length - 1].action;
+    expect(log.slice(50, 100).some((l) => l.action !== typed)).toBe(true);
+    await page.getByLabel('Action').fill(typed);
+    await more.click();
+    await see(rows).count(100);
+    expect(await rows.locator('td:nth-child(3)').allTextContents()).toEqual(log.slice(0, 100).map((l) => l.action));
     await page.getByLabel('Action').fill(action);
     await page.getByRole('button', { name: 'Show' }).click();
     await see(rows).count(Math.min(50, lines.length));

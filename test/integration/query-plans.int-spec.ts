@@ -145,6 +145,7 @@ describe('query plans at the scale of a large project', () => {
     // The statement of the trigger that keeps `offered` (migration OfferedReads), as PL/pgSQL runs it: a generic plan.
     const [{ prosrc }] = await db.dataSource.query(`SELECT prosrc FROM pg_proc WHERE proname = 'contour_tasks_offered_on_update'`);
     const update = /UPDATE task_reads[^;]+/.exec(prosrc)![0].replace(/NEW\.id/g, '$1').replace(/NEW\.state/g, '$2').replace(/NEW\.privacy_held/g, '$3');
+    let prepared = false;
     const runner = db.dataSource.createQueryRunner();
     await runner.connect();
     await runner.startTransaction();
@@ -154,12 +155,15 @@ describe('query plans at the scale of a large project', () => {
       await runner.query(`DELETE FROM pg_statistic WHERE starelid = 'task_reads'::regclass`);
       await runner.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
       await runner.query(`PREPARE offered_update (uuid, text, boolean) AS ${update}`);
+      prepared = true;
       const plan = (await runner.query(`EXPLAIN EXECUTE offered_update ('${taskId}', 'consensus', false)`)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
       expect(plan).toContain('task_reads_open_by_task');
       expect(plan).not.toContain('task_reads_annotator_active');
       expect(plan).not.toContain('BitmapAnd');
     } finally {
       await runner.rollbackTransaction();
+      // A prepared statement outlives the transaction: the pooled connection should not keep it.
+      if (prepared) await runner.query('DEALLOCATE offered_update');
       await runner.release();
     }
   });

@@ -96,6 +96,10 @@ describe('multi-plane view groups', () => {
       return t.length ? t : null;
     }, 30_000);
     expect(tasks).toEqual([{ kind: 'view-group', seriesIds: [axial.id, coronal.id].sort() }]);
+    // Planes are not projection views: the task view names no view (and reads none of the 48 images for one).
+    const [{ id: taskId }] = await sys.db.dataSource.query(`SELECT id FROM tasks WHERE project_id = $1`, [projectId]);
+    const view = (await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}`).set(bearer(pm)).expect(200)).body;
+    expect(view.series.map((s: { view: string | null }) => s.view)).toEqual([null, null]);
   });
 
   it('the split waits for a series of the study still to be checked: a coronal series checked seconds after the axial one joins its task', async () => {

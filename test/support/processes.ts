@@ -94,7 +94,7 @@ export async function contourEnv(databaseUrl: string, extra: Record<string, stri
     DATABASE_URL: databaseUrl,
     // The embedded PostgreSQL has one backend for every connection: as the launcher does, no named statements
     // (a name one connection prepared "already exists" for the next, which failed every request under load).
-    ...(embeddedUrls.has(databaseUrl) ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
+    ...(isEmbeddedPostgres(databaseUrl) ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
     REDIS_URL: redisUrl(),
     QUEUE_PREFIX: uniquePrefix('e2e'),
     JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-e2e-secret',
@@ -197,6 +197,9 @@ export class ApiClient {
  */
 /** The URLs of the embedded PostgreSQL servers this process started. */
 const embeddedUrls = new Set<string>();
+
+/** Whether `url` is an embedded PostgreSQL this process started (one backend for every connection: no named statements). */
+export const isEmbeddedPostgres = (url: string) => embeddedUrls.has(url);
 
 export async function startEmbeddedPostgresProcess(dataDir: string | null): Promise<{ url: string; stop(): Promise<void> }> {
   const module = join(DIST, '../libs/db/src/embedded-postgres.js');

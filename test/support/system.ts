@@ -14,6 +14,7 @@ import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { openTestDatabase, TestDatabase } from './database';
 import { redisUrl, uniquePrefix } from './env';
+import { isEmbeddedPostgres } from './processes';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 export const USER_PASSWORD = 'user-password-for-tests';
@@ -47,6 +48,9 @@ export function testConfig(dbUrl: string, overrides: Record<string, string> = {}
     DICOM_ENABLED: overrides.DICOM_PORT ? 'true' : 'false',
     // A floor well under the default's 1 GiB: a test machine's disk may hold less free than a server's should.
     DISK_RESERVE_BYTES: String(64 * 1024 ** 2),
+    // The embedded PostgreSQL (no DATABASE_URL) has one backend for every connection: no named statements, as the
+    // launcher runs it (two requests at once failed with "prepared statement … already exists").
+    ...(isEmbeddedPostgres(dbUrl) ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
     ...overrides,
   });
 }

@@ -17,13 +17,17 @@ export interface TaskViewRows {
   reviews: Row[];
 }
 
+/** Modalities of projection images, whose laterality and view position name what an image shows. */
+const VIEW_MODALITIES = `('MG', 'DX', 'CR', 'XA', 'RF', 'PX', 'IO')`;
+
 /**
- * The view each series of the task shows, e.g. "L-CC" (laterality and view position, kept at ingest), by series id:
- * looked up only for the tasks whose images are views (a view group's one-image series, an image task's image), so a
- * CT task's "next" reads no instance; null for the others.
+ * The view each series of the task shows, e.g. "L-CC" (laterality and view position, kept at ingest; `view` is null
+ * for other images), by series id: looked up only for projection images of view-group and image tasks, so that
+ * neither a CT task's "next" nor a multi-plane MR view group reads its instances; null for the others.
  */
-const VIEWS_SQL = `CASE WHEN t.kind = 'view-group' THEN (SELECT json_object_agg(v.series_id, v.view) FROM (SELECT DISTINCT ON (i.series_id) i.series_id, i.attributes ->> 'view' AS view FROM instances i WHERE i.series_id = ANY(t.series_ids) AND i.attributes ? 'view') v)
-       WHEN t.kind = 'image' THEN (SELECT json_build_object(i.series_id, i.attributes ->> 'view') FROM instances i WHERE i.id = t.instance_id AND i.attributes ? 'view') END`;
+const VIEWS_SQL = `CASE WHEN t.kind = 'view-group' THEN (SELECT json_object_agg(s.id, (SELECT i.attributes ->> 'view' FROM instances i WHERE i.series_id = s.id AND i.attributes ->> 'view' IS NOT NULL LIMIT 1))
+                                                FROM series s WHERE s.id = ANY(t.series_ids) AND s.modality IN ${VIEW_MODALITIES})
+       WHEN t.kind = 'image' THEN (SELECT json_build_object(i.series_id, i.attributes ->> 'view') FROM instances i JOIN series s ON s.id = i.series_id WHERE i.id = t.instance_id AND s.modality IN ${VIEW_MODALITIES}) END`;
 
 /** SQL columns of TaskViewRows over the task row `t` (everything but `task` itself). */
 export const TASK_VIEW_COLUMNS = `(SELECT study_instance_uid FROM studies WHERE id = t.study_id) AS study_uid,

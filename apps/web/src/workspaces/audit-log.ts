@@ -37,22 +37,28 @@ export async function auditTab(projectId: string, panel: HTMLElement) {
 
   let shown: TaskPages<AuditLine> | null = null;
   let tbody: HTMLElement | null = null;
-  // A page asked for under older filters is dropped when it arrives.
+  /** The filters the list on screen was asked for with (older pages keep them, whatever the fields say now). */
+  let shownFilters: AuditFilters = filters();
+  // A page (or an error) of a request made before the latest Show is dropped when it arrives.
   let generation = 0;
   const seenActions = new Set<string>();
 
   async function load() {
     const gen = ++generation;
+    const asked = filters();
+    // No older page of the list being replaced while the new one loads.
+    replace(moreHost, null);
     try {
-      const page = await api.audit(projectId, auditPageQuery(PAGE, filters(), null));
+      const page = await api.audit(projectId, auditPageQuery(PAGE, asked, null));
       if (gen !== generation) return;
       status.clear();
+      shownFilters = asked;
       shown = addTaskPage(null, page, PAGE);
       tbody = h('tbody', null, ...shown.rows.map(row));
       replace(host, shown.rows.length ? table(tbody) : h('p', { class: 'muted' }, 'No audit lines match.'));
       after();
     } catch (e) {
-      status.show(errorText(e), 'error');
+      if (gen === generation) status.show(errorText(e), 'error');
     }
   }
   async function loadMore() {
@@ -60,14 +66,20 @@ export async function auditTab(projectId: string, panel: HTMLElement) {
     const gen = generation;
     more.disabled = true;
     try {
-      const page = await api.audit(projectId, auditPageQuery(PAGE, filters(), shown.afterId));
+      const page = await api.audit(projectId, auditPageQuery(PAGE, shownFilters, shown.afterId));
       if (gen !== generation) return;
       const before = shown.rows.length;
       shown = addTaskPage(shown, page, PAGE);
-      tbody.append(...shown.rows.slice(before).map(row));
+      const added = shown.rows.slice(before).map(row);
+      tbody.append(...added);
       after();
+      // The keyboard goes on where the new lines start (the button is gone after the last page).
+      if (added[0]) {
+        added[0].tabIndex = -1;
+        added[0].focus();
+      }
     } catch (e) {
-      status.show(errorText(e), 'error');
+      if (gen === generation) status.show(errorText(e), 'error');
     } finally {
       more.disabled = false;
     }
