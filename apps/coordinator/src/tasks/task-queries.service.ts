@@ -32,14 +32,6 @@ export const MY_READS_SQL = `SELECT r.id AS "readId", r.task_id AS "taskId", r.k
     CROSS JOIN LATERAL (SELECT t.state, t.modality, t.kind FROM tasks t WHERE t.id = r.task_id LIMIT 1) t
    ORDER BY (r.state = 'leased') DESC, (r.state = 'open') DESC, r.submitted_at DESC NULLS LAST LIMIT 200`;
 
-/**
- * Every read of project $1 with its round and answers; the classification statistics keep each task's latest round
- * (latestRoundReads). A subquery for the task's latest round, run for each read, read the task's versions again per
- * read (1.5-2 s at 210,000 reads); this is one pass. In the table's order, the order the per-read subquery met them in
- * on its scan of the table: the kappas are summed in this order, so they come out the same to the last digit (and no
- * longer depend on where a synchronised scan of a large table happened to start). Label versions are never updated,
- * so the order is stable.
- */
 /** Time in each state: each transition's stay until the task's next transition (or now), by state. */
 export const TIME_IN_STATE_SQL = `SELECT state, round(avg(seconds)::numeric, 1)::float AS "meanSeconds", round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::numeric, 1)::float AS "medianSeconds", count(*)::int AS visits
   FROM (SELECT to_state AS state, extract(epoch FROM (COALESCE(lead(at) OVER (PARTITION BY task_id ORDER BY id), now()) - at)) AS seconds
@@ -50,6 +42,14 @@ interface ConsensusMetricsRow {
   metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[]; pairs?: { a: number; b: number; labels: { dice: number; volumeA?: number; volumeB?: number }[] }[]; shapes?: { readers?: string[]; pairs?: [number, number, number][] } };
 }
 
+/**
+ * Every read of project $1 with its round and answers; the classification statistics keep each task's latest round
+ * (latestRoundReads). A subquery for the task's latest round, run for each read, read the task's versions again per
+ * read (1.5-2 s at 210,000 reads); this is one pass. In the table's order, the order the per-read subquery met them in
+ * on its scan of the table: the kappas are summed in this order, so they come out the same to the last digit (and no
+ * longer depend on where a synchronised scan of a large table happened to start). Label versions are never updated,
+ * so the order is stable.
+ */
 export const READ_ANSWERS_SQL = `SELECT lv.task_id, lv.author_id, lv.round, lv.answers FROM label_versions lv WHERE lv.project_id = $1 AND lv.kind = 'read' ORDER BY lv.ctid`;
 
 /** The reads of each task's latest round (`rows` as READ_ANSWERS_SQL returns them), in the order given. */
@@ -269,8 +269,6 @@ export class TaskQueries {
   }
 
   async stats(projectId: string) {
-    // One statement after another: side by side on pooled connections they took as long (the coordinator's one
-    // thread parses every row) and held up to nine connections.
     const byState = await this.countsByState(projectId);
     const perDay = await this.dataSource.query(
       `SELECT to_char(date_trunc('day', at), 'YYYY-MM-DD') AS day, count(*)::int AS approved FROM task_transitions
@@ -283,20 +281,14 @@ export class TaskQueries {
       await m.query(`SET LOCAL work_mem = '64MB'`);
       return m.query(TIME_IN_STATE_SQL, [projectId]);
     });
-    const rejections = await this.dataSource.query(`SELECT count(*) FILTER (WHERE decision = 'rejected')::int AS rejected, count(*)::int AS reviews FROM reviews WHERE project_id = $1`, [projectId]);
+    const rejections = await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE decision = 'rejected')::int AS rejected, count(*)::int AS reviews FROM reviews WHERE project_id = $1`,
+      [projectId],
+    );
     const agreementHistogram = await this.dataSource.query(
       `SELECT width_bucket(agreement, 0, 1.0000001, 10) AS bucket, count(*)::int AS n FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL GROUP BY 1 ORDER BY 1`,
       [projectId],
     );
-    const results: ConsensusMetricsRow[] = await this.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId]);
-    const answerRowsAll: { task_id: string; author_id: string; round: number; answers: Record<string, unknown> | null }[] = await this.dataSource.query(READ_ANSWERS_SQL, [projectId]);
-    const readsPerAnnotator: { user_id: string; username: string; reads: number; rejected: number }[] = await this.dataSource.query(
-      `SELECT lv.author_id AS user_id, u.username, count(*)::int AS reads,
-              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM reviews rv WHERE rv.task_id = lv.task_id AND rv.round = lv.round AND rv.decision = 'rejected'))::int AS rejected
-         FROM label_versions lv JOIN users u ON u.id = lv.author_id WHERE lv.project_id = $1 AND lv.kind = 'read' GROUP BY lv.author_id, u.username`,
-      [projectId],
-    );
-    const [{ mean_agreement }] = await this.dataSource.query(`SELECT avg(agreement)::float AS mean_agreement FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL`, [projectId]);
     // Per annotator: mean Dice of their reads against the merged result, and how often their work was rejected.
     // Shapes: the mean agreement of the reader pairs the annotator was part of.
     // Reader against reader: the mean Dice over labels of each pair of reads, and the shape agreement of each pair,
@@ -305,6 +297,7 @@ export class TaskQueries {
     const entry = (reader: string) => perReader.get(reader) ?? perReader.set(reader, { dice: [], shapes: [] }).get(reader)!;
     const pairDice: PairScore[] = [];
     const pairShapes: PairScore[] = [];
+    const results: ConsensusMetricsRow[] = await this.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId]);
     for (const r of results) {
       const readers = r.metrics.readers ?? [];
       readers.forEach((reader, i) => {
@@ -323,18 +316,25 @@ export class TaskQueries {
     }
     // Classification answers: the reads of each task's latest round, one item per task (Cohen's kappa per pair of
     // readers, Fleiss' kappa per question).
-    const answerRows = latestRoundReads(answerRowsAll);
+    const answerRows = latestRoundReads<{ task_id: string; author_id: string; round: number; answers: Record<string, unknown> | null }>(await this.dataSource.query(READ_ANSWERS_SQL, [projectId]));
     const byTask = new Map<string, { id: string; answers: Record<string, unknown> }[]>();
     for (const row of answerRows) {
       const answers = questionAnswers(row.answers);
       if (Object.keys(answers).length) (byTask.get(row.task_id) ?? byTask.set(row.task_id, []).get(row.task_id)!).push({ id: row.author_id, answers });
     }
     const classification = classificationAgreement([...byTask.values()].map((readers) => ({ readers })));
+    const readsPerAnnotator: { user_id: string; username: string; reads: number; rejected: number }[] = await this.dataSource.query(
+      `SELECT lv.author_id AS user_id, u.username, count(*)::int AS reads,
+              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM reviews rv WHERE rv.task_id = lv.task_id AND rv.round = lv.round AND rv.decision = 'rejected'))::int AS rejected
+         FROM label_versions lv JOIN users u ON u.id = lv.author_id WHERE lv.project_id = $1 AND lv.kind = 'read' GROUP BY lv.author_id, u.username`,
+      [projectId],
+    );
     const annotators = readsPerAnnotator.map((a) => {
       const mean = (v: number[] | undefined) => (v?.length ? v.reduce((x, y) => x + y, 0) / v.length : null);
       const mine = perReader.get(a.user_id);
       return { userId: a.user_id, username: a.username, reads: a.reads, rejected: a.rejected, rejectionRate: a.reads ? a.rejected / a.reads : 0, meanDiceVsConsensus: mean(mine?.dice), meanShapeAgreement: mean(mine?.shapes) };
     });
+    const [{ mean_agreement }] = await this.dataSource.query(`SELECT avg(agreement)::float AS mean_agreement FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL`, [projectId]);
     const names = new Map(readsPerAnnotator.map((a) => [a.user_id, a.username]));
     const who = (userId: string) => ({ userId, username: names.get(userId) ?? null });
     const pairs = {
