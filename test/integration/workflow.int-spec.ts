@@ -4,6 +4,7 @@
 // and one task's audit trail read back in order.
 import { readdirSync, readFileSync } from 'node:fs';
 import { DataSource } from 'typeorm';
+import { ConsensusMetrics, pairMeans, readerScores } from '@contour/consensus';
 import { ProjectRole, Role, Task } from '@contour/db';
 import { ctPhantomSeries } from '@contour/dicom';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
@@ -382,6 +383,19 @@ describe('work routing and consensus', () => {
       expect(p.comparisons).toBeGreaterThanOrEqual(1);
       expect(p.meanDice).toBeGreaterThan(0);
       expect(p.meanDice).toBeLessThanOrEqual(1);
+    }
+    // The same numbers as pooling every stored consensus result's metrics (the scores each result wrote beside it).
+    const metrics: ConsensusMetrics[] = (await sys.db.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId])).map((r: { metrics: ConsensusMetrics }) => r.metrics);
+    expect(metrics.length).toBeGreaterThanOrEqual(2);
+    const scores = metrics.flatMap((m) => readerScores(m));
+    const expectedPairs = pairMeans(scores.filter((x) => x.kind === 'pair-dice').map((x) => ({ a: x.readerA!, b: x.readerB!, tasks: 1, sum: x.value })));
+    expect(s.agreement.pairs.dice.map((p: { a: { userId: string }; b: { userId: string }; comparisons: number; meanDice: number }) => ({ a: p.a.userId, b: p.b.userId, tasks: p.comparisons, mean: p.meanDice }))).toEqual(
+      expectedPairs.map((p) => ({ ...p, mean: expect.closeTo(p.mean, 12) })),
+    );
+    for (const a of s.annotators) {
+      const mine = scores.filter((x) => x.kind === 'vs-merged' && x.readerA === a.userId).map((x) => x.value);
+      if (mine.length) expect(a.meanDiceVsConsensus).toBeCloseTo(mine.reduce((x, y) => x + y, 0) / mine.length, 12);
+      else expect(a.meanDiceVsConsensus).toBeNull();
     }
     await sys.http().get(`/api/projects/${projectId}/stats`).set(bearer(r1)).expect(403);
   });

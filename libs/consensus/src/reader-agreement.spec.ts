@@ -1,4 +1,4 @@
-import { classificationAgreement, pairMeans } from './reader-agreement';
+import { classificationAgreement, pairMeans, readerScores } from './reader-agreement';
 
 const item = (answers: Record<string, Record<string, unknown>>) => ({ readers: Object.entries(answers).map(([id, a]) => ({ id, answers: a })) });
 
@@ -55,12 +55,50 @@ describe('classificationAgreement', () => {
 });
 
 describe('pairMeans', () => {
+  const one = (a: string, b: string, value: number) => ({ a, b, tasks: 1, sum: value });
   it.each([
-    ['pools a pair given in either order', [{ a: 'B', b: 'A', value: 0.5 }, { a: 'A', b: 'B', value: 1 }], [{ a: 'A', b: 'B', tasks: 2, mean: 0.75 }]],
-    ['keeps pairs apart, sorted', [{ a: 'C', b: 'A', value: 0.2 }, { a: 'A', b: 'B', value: 0.9 }], [{ a: 'A', b: 'B', tasks: 1, mean: 0.9 }, { a: 'A', b: 'C', tasks: 1, mean: 0.2 }]],
-    ['ignores a reader paired with themself', [{ a: 'A', b: 'A', value: 1 }], []],
+    ['pools a pair given in either order', [one('B', 'A', 0.5), one('A', 'B', 1)], [{ a: 'A', b: 'B', tasks: 2, mean: 0.75 }]],
+    ['pools sums of several tasks', [{ a: 'A', b: 'B', tasks: 3, sum: 1.5 }, { a: 'B', b: 'A', tasks: 1, sum: 1 }], [{ a: 'A', b: 'B', tasks: 4, mean: 0.625 }]],
+    ['keeps pairs apart, sorted', [one('C', 'A', 0.2), one('A', 'B', 0.9)], [{ a: 'A', b: 'B', tasks: 1, mean: 0.9 }, { a: 'A', b: 'C', tasks: 1, mean: 0.2 }]],
+    ['ignores a reader paired with themself', [one('A', 'A', 1)], []],
+    ['ignores an empty sum', [{ a: 'A', b: 'B', tasks: 0, sum: 0 }], []],
     ['nothing in, nothing out', [], []],
-  ])('%s', (_name, scores, expected) => {
-    expect(pairMeans(scores)).toEqual(expected);
+  ])('%s', (_name, sums, expected) => {
+    expect(pairMeans(sums)).toEqual(expected);
+  });
+});
+
+describe('readerScores', () => {
+  const overlap = (dice: number, volumeA = 10, volumeB = 10) => ({ dice, volumeA, volumeB });
+  it.each([
+    ['nothing scored, nothing kept', {}, []],
+    [
+      'each read against the merge, per label',
+      { readers: ['R1', 'R2'], labels: [{ vsMerged: [{ dice: 0.9 }, { dice: 0.7 }] }, { vsMerged: [{ dice: 0.5 }, null] }] },
+      [
+        { kind: 'vs-merged', readerA: 'R1', readerB: null, value: 0.9 },
+        { kind: 'vs-merged', readerA: 'R1', readerB: null, value: 0.5 },
+        { kind: 'vs-merged', readerA: 'R2', readerB: null, value: 0.7 },
+      ],
+    ],
+    ['a read of nobody known (a null reader) is left out', { readers: [null, 'R2'], labels: [{ vsMerged: [{ dice: 0.9 }, { dice: 0.7 }] }] }, [{ kind: 'vs-merged', readerA: 'R2', readerB: null, value: 0.7 }]],
+    [
+      'a pair: the mean Dice over the labels either drew (both empty left out)',
+      { readers: ['R1', 'R2'], pairs: [{ a: 0, b: 1, labels: [overlap(0.6), overlap(1, 0, 0), overlap(0.2, 0, 5)] }] },
+      [{ kind: 'pair-dice', readerA: 'R1', readerB: 'R2', value: 0.4 }],
+    ],
+    ['a pair where neither drew anything gives nothing', { readers: ['R1', 'R2'], pairs: [{ a: 0, b: 1, labels: [overlap(1, 0, 0)] }] }, []],
+    ['volumes missing count as drawn', { readers: ['R1', 'R2'], pairs: [{ a: 0, b: 1, labels: [{ dice: 0.8 }] }] }, [{ kind: 'pair-dice', readerA: 'R1', readerB: 'R2', value: 0.8 }]],
+    ['a pair with an unknown reader gives nothing', { readers: ['R1'], pairs: [{ a: 0, b: 1, labels: [overlap(0.5)] }] }, []],
+    [
+      'shape pairs, an unknown reader kept as null',
+      { shapes: { readers: ['S1', 'S2'], pairs: [[0, 1, 0.75], [1, 2, 0.5]] as [number, number, number][] } },
+      [
+        { kind: 'pair-shape', readerA: 'S1', readerB: 'S2', value: 0.75 },
+        { kind: 'pair-shape', readerA: 'S2', readerB: null, value: 0.5 },
+      ],
+    ],
+  ])('%s', (_name, metrics, expected) => {
+    expect(readerScores(metrics)).toEqual(expected);
   });
 });

@@ -66,23 +66,71 @@ export function classificationAgreement(items: readonly AnsweredItem[]): { quest
   return { questions: perQuestion.filter((q) => q.fleiss.length), pairs };
 }
 
-/** One score of two readers on one task (a Dice, a shape agreement), in either order. */
-export interface PairScore {
+/** Scores of two readers (a Dice, a shape agreement), in either order: how many, and their sum. */
+export interface PairSum {
   a: string;
   b: string;
+  tasks: number;
+  sum: number;
+}
+
+/** The mean score of every pair of readers over the tasks they shared, with how many tasks that is; a pair given in
+ * both orders is one pair. */
+export function pairMeans(sums: readonly PairSum[]): { a: string; b: string; tasks: number; mean: number }[] {
+  const pooled = new Map<string, PairSum>();
+  for (const s of sums) {
+    if (s.a === s.b || s.tasks <= 0) continue;
+    const [a, b] = s.a < s.b ? [s.a, s.b] : [s.b, s.a];
+    const key = `${a}\u0000${b}`;
+    const entry = pooled.get(key) ?? pooled.set(key, { a, b, tasks: 0, sum: 0 }).get(key)!;
+    entry.tasks += s.tasks;
+    entry.sum += s.sum;
+  }
+  return [...pooled.values()].map(({ a, b, tasks, sum }) => ({ a, b, tasks, mean: sum / tasks })).sort((x, y) => x.a.localeCompare(y.a) || x.b.localeCompare(y.b));
+}
+
+/** A consensus result's metrics, as far as the project's reader statistics read them (see consensus.service). */
+export interface ConsensusMetrics {
+  /** The mask readers, in the order of `labels[].vsMerged` and `pairs[].a/b`. */
+  readers?: (string | null)[];
+  labels?: { vsMerged?: ({ dice: number } | null)[] }[];
+  pairs?: { a: number; b: number; labels: { dice: number; volumeA?: number | null; volumeB?: number | null }[] }[];
+  /** Boxes, points and polygons: pairs as [reader index, reader index, agreement]. */
+  shapes?: { readers?: (string | null)[]; pairs?: [number, number, number][] };
+}
+
+/**
+ * One number a consensus result contributes to the project's reader statistics:
+ * - `vs-merged`: a read's Dice against the merged mask, for one label (reader A);
+ * - `pair-dice`: two reads' Dice, averaged over the labels either of them drew (two empty masks agree trivially, and
+ *   a 1 would inflate the mean); none when neither drew anything;
+ * - `pair-shape`: two readers' agreement on boxes, points and polygons (a reader may be unknown: null).
+ */
+export interface ReaderScore {
+  kind: 'vs-merged' | 'pair-dice' | 'pair-shape';
+  readerA: string | null;
+  readerB: string | null;
   value: number;
 }
 
-/** The mean score of every pair of readers over the tasks they shared, with how many tasks that is. */
-export function pairMeans(scores: readonly PairScore[]): { a: string; b: string; tasks: number; mean: number }[] {
-  const sums = new Map<string, { a: string; b: string; tasks: number; sum: number }>();
-  for (const s of scores) {
-    if (s.a === s.b) continue;
-    const [a, b] = s.a < s.b ? [s.a, s.b] : [s.b, s.a];
-    const key = `${a}\u0000${b}`;
-    const entry = sums.get(key) ?? sums.set(key, { a, b, tasks: 0, sum: 0 }).get(key)!;
-    entry.tasks++;
-    entry.sum += s.value;
+/** The scores one consensus result adds to the reader statistics (kept beside the result, so a project's statistics
+ * sum a narrow table instead of reading every result's metrics). */
+export function readerScores(metrics: ConsensusMetrics): ReaderScore[] {
+  const scores: ReaderScore[] = [];
+  const readers = metrics.readers ?? [];
+  readers.forEach((reader, i) => {
+    if (!reader) return;
+    for (const label of metrics.labels ?? []) {
+      const vs = label.vsMerged?.[i];
+      if (vs && typeof vs.dice === 'number') scores.push({ kind: 'vs-merged', readerA: reader, readerB: null, value: vs.dice });
+    }
+  });
+  for (const pair of metrics.pairs ?? []) {
+    const drawn = pair.labels.filter((l) => (l.volumeA ?? 1) + (l.volumeB ?? 1) > 0);
+    const [a, b] = [readers[pair.a], readers[pair.b]];
+    if (a && b && drawn.length) scores.push({ kind: 'pair-dice', readerA: a, readerB: b, value: drawn.reduce((sum, l) => sum + l.dice, 0) / drawn.length });
   }
-  return [...sums.values()].map(({ a, b, tasks, sum }) => ({ a, b, tasks, mean: sum / tasks })).sort((x, y) => x.a.localeCompare(y.a) || x.b.localeCompare(y.b));
+  const shapeReaders = metrics.shapes?.readers ?? [];
+  for (const [i, j, value] of metrics.shapes?.pairs ?? []) scores.push({ kind: 'pair-shape', readerA: shapeReaders[i] ?? null, readerB: shapeReaders[j] ?? null, value });
+  return scores;
 }

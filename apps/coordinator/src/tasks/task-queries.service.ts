@@ -7,7 +7,7 @@ import { AuditService } from '@contour/audit';
 import { actorOf, Principal } from '@contour/auth';
 import { ConsensusResult, entityOf, LabelProtocol, LabelVersion, preparedQuery, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { classificationAgreement, PairScore, pairMeans } from '@contour/consensus';
+import { classificationAgreement, pairMeans, PairSum } from '@contour/consensus';
 import { COLLECTING_STATES, questionAnswers, TaskState, taskImageSource } from '@contour/workflow';
 import { TASK_VIEW_COLUMNS, TaskGrid, TaskViewRows } from '@contour/tasks';
 
@@ -37,10 +37,20 @@ export const TIME_IN_STATE_SQL = `SELECT state, round(avg(seconds)::numeric, 1):
   FROM (SELECT to_state AS state, extract(epoch FROM (COALESCE(lead(at) OVER (PARTITION BY task_id ORDER BY id), now()) - at)) AS seconds
           FROM task_transitions WHERE project_id = $1) s GROUP BY state ORDER BY state`;
 
-/** A consensus result's metrics as stats() reads them. */
-interface ConsensusMetricsRow {
-  metrics: { readers?: string[]; labels?: { vsMerged?: { dice: number }[] }[]; pairs?: { a: number; b: number; labels: { dice: number; volumeA?: number; volumeB?: number }[] }[]; shapes?: { readers?: string[]; pairs?: [number, number, number][] } };
-}
+/**
+ * Each reader's mean Dice against the merged masks and mean shape agreement over the pairs they were in, from the
+ * scores consensus results keep (consensus_scores; a shape pair counts for both its readers).
+ */
+export const READER_MEANS_SQL = `SELECT reader::text, avg(value) FILTER (WHERE kind = 'vs-merged') AS dice, avg(value) FILTER (WHERE kind = 'pair-shape') AS shapes
+  FROM (SELECT kind, reader_a AS reader, value FROM consensus_scores WHERE project_id = $1 AND kind IN ('vs-merged', 'pair-shape') AND reader_a IS NOT NULL
+        UNION ALL
+        SELECT kind, reader_b, value FROM consensus_scores WHERE project_id = $1 AND kind = 'pair-shape' AND reader_b IS NOT NULL) s
+ GROUP BY reader`;
+
+/** How many scores each (ordered) pair of readers has of each kind, and their sum (pairMeans pools the two orders). */
+export const PAIR_SUMS_SQL = `SELECT kind, reader_a::text AS a, reader_b::text AS b, count(*)::int AS tasks, sum(value) AS sum
+  FROM consensus_scores WHERE project_id = $1 AND kind IN ('pair-dice', 'pair-shape') AND reader_a IS NOT NULL AND reader_b IS NOT NULL
+ GROUP BY 1, 2, 3`;
 
 /**
  * Every read of project $1 with its round and answers; the classification statistics keep each task's latest round
@@ -292,28 +302,10 @@ export class TaskQueries {
     // Per annotator: mean Dice of their reads against the merged result, and how often their work was rejected.
     // Shapes: the mean agreement of the reader pairs the annotator was part of.
     // Reader against reader: the mean Dice over labels of each pair of reads, and the shape agreement of each pair,
-    // pooled over every consensus round the two shared.
-    const perReader = new Map<string, { dice: number[]; shapes: number[] }>();
-    const entry = (reader: string) => perReader.get(reader) ?? perReader.set(reader, { dice: [], shapes: [] }).get(reader)!;
-    const pairDice: PairScore[] = [];
-    const pairShapes: PairScore[] = [];
-    const results: ConsensusMetricsRow[] = await this.dataSource.query(`SELECT metrics FROM consensus_results WHERE project_id = $1`, [projectId]);
-    for (const r of results) {
-      const readers = r.metrics.readers ?? [];
-      readers.forEach((reader, i) => {
-        for (const label of r.metrics.labels ?? []) if (label.vsMerged?.[i]) entry(reader).dice.push(label.vsMerged[i].dice);
-      });
-      for (const pair of r.metrics.pairs ?? []) {
-        // Over the labels either reader of the pair drew (two empty masks agree trivially: 1 would inflate the mean).
-        const drawn = pair.labels.filter((l) => (l.volumeA ?? 1) + (l.volumeB ?? 1) > 0);
-        if (readers[pair.a] && readers[pair.b] && drawn.length) pairDice.push({ a: readers[pair.a], b: readers[pair.b], value: drawn.reduce((sum, l) => sum + l.dice, 0) / drawn.length });
-      }
-      const shapeReaders = r.metrics.shapes?.readers ?? [];
-      for (const [i, j, value] of r.metrics.shapes?.pairs ?? []) {
-        for (const k of [i, j]) if (shapeReaders[k]) entry(shapeReaders[k]).shapes.push(value);
-        if (shapeReaders[i] && shapeReaders[j]) pairShapes.push({ a: shapeReaders[i], b: shapeReaders[j], value });
-      }
-    }
+    // pooled over every consensus round the two shared. All from the scores each consensus result keeps.
+    const readerMeans: { reader: string; dice: number | null; shapes: number | null }[] = await this.dataSource.query(READER_MEANS_SQL, [projectId]);
+    const perReader = new Map(readerMeans.map((r) => [r.reader, r]));
+    const pairSums: (PairSum & { kind: string })[] = await this.dataSource.query(PAIR_SUMS_SQL, [projectId]);
     // Classification answers: the reads of each task's latest round, one item per task (Cohen's kappa per pair of
     // readers, Fleiss' kappa per question).
     const answerRows = latestRoundReads<{ task_id: string; author_id: string; round: number; answers: Record<string, unknown> | null }>(await this.dataSource.query(READ_ANSWERS_SQL, [projectId]));
@@ -330,16 +322,15 @@ export class TaskQueries {
       [projectId],
     );
     const annotators = readsPerAnnotator.map((a) => {
-      const mean = (v: number[] | undefined) => (v?.length ? v.reduce((x, y) => x + y, 0) / v.length : null);
       const mine = perReader.get(a.user_id);
-      return { userId: a.user_id, username: a.username, reads: a.reads, rejected: a.rejected, rejectionRate: a.reads ? a.rejected / a.reads : 0, meanDiceVsConsensus: mean(mine?.dice), meanShapeAgreement: mean(mine?.shapes) };
+      return { userId: a.user_id, username: a.username, reads: a.reads, rejected: a.rejected, rejectionRate: a.reads ? a.rejected / a.reads : 0, meanDiceVsConsensus: mine?.dice ?? null, meanShapeAgreement: mine?.shapes ?? null };
     });
     const [{ mean_agreement }] = await this.dataSource.query(`SELECT avg(agreement)::float AS mean_agreement FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL`, [projectId]);
     const names = new Map(readsPerAnnotator.map((a) => [a.user_id, a.username]));
     const who = (userId: string) => ({ userId, username: names.get(userId) ?? null });
     const pairs = {
-      dice: pairMeans(pairDice).map(({ a, b, tasks, mean }) => ({ a: who(a), b: who(b), comparisons: tasks, meanDice: mean })),
-      shapes: pairMeans(pairShapes).map(({ a, b, tasks, mean }) => ({ a: who(a), b: who(b), comparisons: tasks, meanAgreement: mean })),
+      dice: pairMeans(pairSums.filter((p) => p.kind === 'pair-dice')).map(({ a, b, tasks, mean }) => ({ a: who(a), b: who(b), comparisons: tasks, meanDice: mean })),
+      shapes: pairMeans(pairSums.filter((p) => p.kind === 'pair-shape')).map(({ a, b, tasks, mean }) => ({ a: who(a), b: who(b), comparisons: tasks, meanAgreement: mean })),
       classification: classification.pairs.map((p) => ({ ...p, a: who(p.a), b: who(p.b) })),
     };
     return {

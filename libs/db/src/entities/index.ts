@@ -7,7 +7,7 @@ import { Instance, Patient, Series, Study } from './imaging.entity';
 import { IngestBatch, IngestItem } from './ingest.entity';
 import { AeRoute, DicomWebSource, ReidKey } from './ingest-sources.entity';
 import { Project, ProjectMember } from './project.entity';
-import { ConsensusResult, LabelProtocol, LabelVersion, Review, Task, TaskRead, TaskTransition } from './work.entity';
+import { ConsensusResult, ConsensusScore, LabelProtocol, LabelVersion, Review, Task, TaskRead, TaskTransition } from './work.entity';
 import { User } from './user.entity';
 
 export * from './api-token.entity';
@@ -23,4 +23,4 @@ export * from './work.entity';
 export * from './user.entity';
 
 /** Every entity, in one list, for the DataSource and the migration drift check. */
-export const ENTITIES = [DeploymentSetting, User, ApiToken, Project, ProjectMember, AuditEvent, IngestBatch, IngestItem, Patient, Study, Series, Instance, AeRoute, DicomWebSource, ReidKey, LabelProtocol, Task, TaskRead, LabelVersion, ConsensusResult, Review, TaskTransition, Model, DatasetExport, ExportCase];
+export const ENTITIES = [DeploymentSetting, User, ApiToken, Project, ProjectMember, AuditEvent, IngestBatch, IngestItem, Patient, Study, Series, Instance, AeRoute, DicomWebSource, ReidKey, LabelProtocol, Task, TaskRead, LabelVersion, ConsensusResult, ConsensusScore, Review, TaskTransition, Model, DatasetExport, ExportCase];
