@@ -121,6 +121,16 @@ describe('manager query plans at the scale of a large project', () => {
     expect(latest).toEqual(defined);
   });
 
+  it('the classification statistics fetch the question answers only: boxes, points and polygons stay in the database', async () => {
+    const [{ id: small }] = await q(`INSERT INTO projects (name) VALUES ('answers only') RETURNING id`);
+    const [{ task_id: task }] = await q(`SELECT task_id FROM label_versions WHERE project_id = $1 LIMIT 1`, [project]);
+    const polygon = { kind: 'polygon', label: 1, points: Array.from({ length: 500 }, (_, k) => [k, k]) };
+    for (const answers of [{ finding: 'yes', shapes: [polygon] }, { shapes: [polygon] }, {}]) {
+      await q(`INSERT INTO label_versions (task_id, project_id, kind, author_id, round, answers) VALUES ($1, $2, 'read', gen_random_uuid(), 0, $3)`, [task, small, JSON.stringify(answers)]);
+    }
+    expect((await q(READ_ANSWERS_SQL, [small])).map((r: { answers: unknown }) => r.answers)).toEqual([{ finding: 'yes' }, null, null]);
+  });
+
   it("time in state reads the project's transitions in task order from their own index, with no sort before the window (it walked the task index over the deployment, then sorted)", async () => {
     const plan = await executed(TIME_IN_STATE_SQL, [project]);
     expect(plan.indexes).toEqual(new Set(['task_transitions_by_task']));

@@ -376,6 +376,11 @@ describe('work routing and consensus', () => {
     const a1 = s.annotators.find((a: { username: string }) => a.username === 'ann1');
     expect(a1.reads).toBeGreaterThanOrEqual(3);
     expect(a1.meanDiceVsConsensus).toBeGreaterThan(0.5);
+    // Each of the three read task A in the round the reviewer rejected, and in no other rejected round.
+    for (const name of ['ann1', 'ann2', 'ann3']) {
+      const a = s.annotators.find((x: { username: string }) => x.username === name);
+      expect(a).toMatchObject({ rejected: 1, rejectionRate: 1 / a.reads });
+    }
     // Annotator against annotator: every pair of the three readers, pooled over the rounds they shared.
     const pairNames = s.agreement.pairs.dice.map((p: { a: { username: string }; b: { username: string } }) => [p.a.username, p.b.username].sort().join('+'));
     expect(pairNames).toEqual(expect.arrayContaining(['ann1+ann2', 'ann1+ann3', 'ann2+ann3']));

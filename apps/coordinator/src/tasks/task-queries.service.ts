@@ -8,7 +8,7 @@ import { actorOf, Principal } from '@contour/auth';
 import { ConsensusResult, entityOf, LabelProtocol, LabelVersion, preparedQuery, ProjectRole, Review, Role, Series, Task, TaskRead } from '@contour/db';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { classificationAgreement, pairMeans, PairSum } from '@contour/consensus';
-import { COLLECTING_STATES, questionAnswers, TaskState, taskImageSource } from '@contour/workflow';
+import { COLLECTING_STATES, questionAnswers, SHAPES_KEY, TaskState, taskImageSource } from '@contour/workflow';
 import { TASK_VIEW_COLUMNS, TaskGrid, TaskViewRows } from '@contour/tasks';
 
 /**
@@ -32,9 +32,12 @@ export const MY_READS_SQL = `SELECT r.id AS "readId", r.task_id AS "taskId", r.k
     CROSS JOIN LATERAL (SELECT t.state, t.modality, t.kind FROM tasks t WHERE t.id = r.task_id LIMIT 1) t
    ORDER BY (r.state = 'leased') DESC, (r.state = 'open') DESC, r.submitted_at DESC NULLS LAST LIMIT 200`;
 
-/** Time in each state: each transition's stay until the task's next transition (or now), by state. */
+/**
+ * Time in each state: each transition's stay until the task's next transition (or now), by state. The seconds as a
+ * float (date_part), not numeric (extract): averaging and sorting 500,000 numerics took a fifth of the statement.
+ */
 export const TIME_IN_STATE_SQL = `SELECT state, round(avg(seconds)::numeric, 1)::float AS "meanSeconds", round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::numeric, 1)::float AS "medianSeconds", count(*)::int AS visits
-  FROM (SELECT to_state AS state, extract(epoch FROM (COALESCE(lead(at) OVER (PARTITION BY task_id ORDER BY id), now()) - at)) AS seconds
+  FROM (SELECT to_state AS state, date_part('epoch', COALESCE(lead(at) OVER (PARTITION BY task_id ORDER BY id), now()) - at) AS seconds
           FROM task_transitions WHERE project_id = $1) s GROUP BY state ORDER BY state`;
 
 /**
@@ -53,14 +56,15 @@ export const PAIR_SUMS_SQL = `SELECT kind, reader_a::text AS a, reader_b::text A
  GROUP BY 1, 2, 3`;
 
 /**
- * Every read of project $1 with its round and answers; the classification statistics keep each task's latest round
- * (latestRoundReads). A subquery for the task's latest round, run for each read, read the task's versions again per
+ * Every read of project $1 with its round and question answers (its boxes, points and polygons left in the database:
+ * a project of polygons sent every vertex of every read to the coordinator; none when it answered no question); the
+ * classification statistics keep each task's latest round (latestRoundReads). A subquery for the task's latest round, run for each read, read the task's versions again per
  * read (1.5-2 s at 210,000 reads); this is one pass. In the table's order, the order the per-read subquery met them in
  * on its scan of the table: the kappas are summed in this order, so they come out the same to the last digit (and no
  * longer depend on where a synchronised scan of a large table happened to start). Label versions are never updated,
  * so the order is stable.
  */
-export const READ_ANSWERS_SQL = `SELECT lv.task_id, lv.author_id, lv.round, lv.answers FROM label_versions lv WHERE lv.project_id = $1 AND lv.kind = 'read' ORDER BY lv.ctid`;
+export const READ_ANSWERS_SQL = `SELECT lv.task_id, lv.author_id, lv.round, NULLIF(lv.answers - '${SHAPES_KEY}', '{}') AS answers FROM label_versions lv WHERE lv.project_id = $1 AND lv.kind = 'read' ORDER BY lv.ctid`;
 
 /** The reads of each task's latest round (`rows` as READ_ANSWERS_SQL returns them), in the order given. */
 export function latestRoundReads<T extends { task_id: string; round: number }>(rows: readonly T[]): T[] {
@@ -316,9 +320,11 @@ export class TaskQueries {
     }
     const classification = classificationAgreement([...byTask.values()].map((readers) => ({ readers })));
     const readsPerAnnotator: { user_id: string; username: string; reads: number; rejected: number }[] = await this.dataSource.query(
-      `SELECT lv.author_id AS user_id, u.username, count(*)::int AS reads,
-              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM reviews rv WHERE rv.task_id = lv.task_id AND rv.round = lv.round AND rv.decision = 'rejected'))::int AS rejected
-         FROM label_versions lv JOIN users u ON u.id = lv.author_id WHERE lv.project_id = $1 AND lv.kind = 'read' GROUP BY lv.author_id, u.username`,
+      // The rejected rounds joined once (a lookup per read took twice as long at 150,000 reads).
+      `SELECT lv.author_id AS user_id, u.username, count(*)::int AS reads, count(rj.task_id)::int AS rejected
+         FROM label_versions lv JOIN users u ON u.id = lv.author_id
+         LEFT JOIN (SELECT DISTINCT task_id, round FROM reviews WHERE project_id = $1 AND decision = 'rejected') rj ON rj.task_id = lv.task_id AND rj.round = lv.round
+        WHERE lv.project_id = $1 AND lv.kind = 'read' GROUP BY lv.author_id, u.username ORDER BY u.username`,
       [projectId],
     );
     const annotators = readsPerAnnotator.map((a) => {
