@@ -108,8 +108,17 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await see(rows).count(PAGE);
     await see(page.locator('.task-count')).text(`${PAGE} of ${SLICES} tasks`);
     expect(await shownTaskIds(page)).toEqual(all.slice(0, PAGE).map((t) => t.id));
+    // A state picked whose list fails to load leaves the list on screen, with the filter that names it, and "Load
+    // more" goes on with that list (it asked for the next page of the pick, after the last task of the unfiltered list).
+    const filtered = (url: URL) => url.pathname.endsWith('/tasks') && url.searchParams.has('state');
+    await page.route(filtered, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ statusCode: 503, message: 'Try again later' }) }));
+    await page.getByLabel('Filter by state').selectOption('failed');
+    await see(page.getByText('Try again later')).visible();
+    await see(page.getByLabel('Filter by state')).value('');
+    await page.unroute(filtered);
     await more.click();
     await see(rows).count(SLICES);
+    await see(page.getByText('Try again later')).count(0);
     await see(page.locator('.task-count')).text(`All ${SLICES} tasks`);
     expect(await shownTaskIds(page)).toEqual(all.map((t) => t.id));
     await see(more).count(0);

@@ -2,9 +2,10 @@ import { readerScores, ConsensusMetrics } from '@contour/consensus';
 import { BACKFILL_CONSENSUS_SCORES_SQL } from '../../libs/db/src/migrations/1795910000000-ConsensusScores';
 import { openTestDatabase, TestDatabase } from '../support/database';
 
-// Migration ConsensusScores gives the consensus results recorded before it their reader scores in SQL; results recorded
-// after it get them from readerScores() as they are written. The two must give the same rows for the same metrics.
-describe('consensus scores backfill', () => {
+// Each consensus result's reader scores are written by a trigger of migration ConsensusScores as the result is recorded
+// (whoever records it), and the migration gives the results recorded before it theirs with the same SQL. Both must
+// give the rows readerScores() defines for the result's metrics.
+describe('consensus scores', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await openTestDatabase();
@@ -31,25 +32,40 @@ describe('consensus scores backfill', () => {
     ['volumes missing or null count as drawn', { readers: R.slice(0, 2), pairs: [{ a: 0, b: 1, labels: [overlap(0.4, null, null), { dice: 0.2 }] }] } as ConsensusMetrics],
     ['a null reader and a pair past the readers', { readers: [null, R[1]], labels: [{ vsMerged: [{ dice: 0.3 }, { dice: 0.6 }] }], pairs: [{ a: 0, b: 1, labels: [overlap(0.5)] }, { a: 1, b: 5, labels: [overlap(0.5)] }] }],
     ['shapes, one reader unknown', { shapes: { readers: [R[2], R[0]], pairs: [[0, 1, 0.25], [1, 3, 0.5]] } }],
+    [
+      'values that are not numbers are left out (the result is still recorded)',
+      {
+        readers: R.slice(0, 2),
+        labels: [{ vsMerged: [{ dice: null }, { dice: 0.5 }] }],
+        pairs: [{ a: 0, b: 1, labels: [{ dice: null, volumeA: 3, volumeB: 3 }, overlap(0.9)] }],
+        shapes: { readers: R.slice(0, 2), pairs: [[0, 1, null]] },
+      } as unknown as ConsensusMetrics,
+    ],
   ];
 
-  it.each(cases)('%s: the migration writes what readerScores gives', async (_name, metrics) => {
+  it.each(cases)('%s: recorded and backfilled as readerScores gives', async (_name, metrics) => {
     const ds = db.dataSource;
     const project = '0b0a7a6e-0000-4000-8000-0000000000aa';
     const [{ id }] = await ds.query(`INSERT INTO consensus_results (task_id, project_id, round, agreement, method, metrics) VALUES (gen_random_uuid(), $1, 0, 0.5, 'staple', $2) RETURNING id`, [project, JSON.stringify(metrics)]);
+    const key = (s: { kind: string; readerA: string | null; readerB: string | null; value: number }) => `${s.kind} ${s.readerA} ${s.readerB} ${s.value.toFixed(12)}`;
+    const scores = async () => {
+      const rows = await ds.query(`SELECT consensus_result_id AS "resultId", project_id AS "projectId", kind, reader_a::text AS "readerA", reader_b::text AS "readerB", value FROM consensus_scores WHERE consensus_result_id = $1`, [id]);
+      expect(rows.every((r: { resultId: string; projectId: string }) => r.resultId === id && r.projectId === project)).toBe(true);
+      return rows.map(key).sort();
+    };
+    const expected = readerScores(metrics).map(key).sort();
+    // As recorded (the trigger).
+    expect(await scores()).toEqual(expected);
+    // As the migration gives a result recorded before it.
     await ds.query(`DELETE FROM consensus_scores`);
     await ds.query(BACKFILL_CONSENSUS_SCORES_SQL);
-    const rows = await ds.query(`SELECT consensus_result_id AS "resultId", project_id AS "projectId", kind, reader_a::text AS "readerA", reader_b::text AS "readerB", value FROM consensus_scores WHERE consensus_result_id = $1`, [id]);
-    const key = (s: { kind: string; readerA: string | null; readerB: string | null; value: number }) => `${s.kind} ${s.readerA} ${s.readerB} ${s.value.toFixed(12)}`;
-    const expected = readerScores(metrics);
-    expect(rows.map(key).sort()).toEqual(expected.map(key).sort());
-    expect(rows.every((r: { resultId: string; projectId: string }) => r.resultId === id && r.projectId === project)).toBe(true);
+    expect(await scores()).toEqual(expected);
   });
 
   it('a result deleted takes its scores with it', async () => {
     const ds = db.dataSource;
     const [{ id }] = await ds.query(`INSERT INTO consensus_results (task_id, project_id, round, agreement, method, metrics) VALUES (gen_random_uuid(), gen_random_uuid(), 0, 0.5, 'staple', $1) RETURNING id`, [JSON.stringify(cases[2][1])]);
-    await ds.query(`INSERT INTO consensus_scores (consensus_result_id, project_id, kind, reader_a, value) VALUES ($1, gen_random_uuid(), 'vs-merged', $2, 0.5)`, [id, R[0]]);
+    expect((await ds.query(`SELECT count(*)::int AS n FROM consensus_scores WHERE consensus_result_id = $1`, [id]))[0].n).toBeGreaterThan(0);
     await ds.query(`DELETE FROM consensus_results WHERE id = $1`, [id]);
     expect((await ds.query(`SELECT count(*)::int AS n FROM consensus_scores WHERE consensus_result_id = $1`, [id]))[0].n).toBe(0);
   });

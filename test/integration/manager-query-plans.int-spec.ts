@@ -4,7 +4,7 @@
 // walked by id for a page; the task list: every task sorted and the reads of every skipped task counted; the export's
 // blinding check: every task still collecting reads). Each also checks its answer against the statement it replaced.
 import { AuditQuery, AuditService } from '@contour/audit';
-import { READ_ANSWERS_SQL, TIME_IN_STATE_SQL, latestRoundReads, taskListSql } from '../../apps/coordinator/src/tasks/task-queries.service';
+import { READ_ANSWERS_SQL, READS_PER_ANNOTATOR_SQL, TIME_IN_STATE_SQL, latestRoundReads, taskListSql } from '../../apps/coordinator/src/tasks/task-queries.service';
 import { BLINDED_TASKS_SQL } from '../../apps/coordinator/src/export/exports.controller';
 import { openTestDatabase, TestDatabase } from '../support/database';
 
@@ -129,6 +129,28 @@ describe('manager query plans at the scale of a large project', () => {
       await q(`INSERT INTO label_versions (task_id, project_id, kind, author_id, round, answers) VALUES ($1, $2, 'read', gen_random_uuid(), 0, $3)`, [task, small, JSON.stringify(answers)]);
     }
     expect((await q(READ_ANSWERS_SQL, [small])).map((r: { answers: unknown }) => r.answers)).toEqual([{ finding: 'yes' }, null, null]);
+  });
+
+  it("each annotator's rejected reads: a round rejected twice counts once, and only the project's own reviews are read", async () => {
+    const [{ id: small }] = await q(`INSERT INTO projects (name) VALUES ('rejections') RETURNING id`);
+    const [{ task_id: task }] = await q(`SELECT task_id FROM label_versions WHERE project_id = $1 LIMIT 1`, [project]);
+    // a1 read round 0 (rejected twice) and round 1 (approved); a2 read round 0 only; a3 read round 1 only.
+    for (const [author, round] of [[annotators[0], 0], [annotators[0], 1], [annotators[1], 0], [annotators[2], 1]] as const) {
+      await q(`INSERT INTO label_versions (task_id, project_id, kind, author_id, round) VALUES ($1, $2, 'read', $3, $4)`, [task, small, author, round]);
+    }
+    for (const [decision, round] of [['rejected', 0], ['rejected', 0], ['approved', 1]] as const) {
+      await q(`INSERT INTO reviews (task_id, project_id, reviewer_id, decision, round) VALUES ($1, $2, $3, $4, $5)`, [task, small, manager, decision, round]);
+    }
+    // The big project's reviews: many, none of them this project's.
+    await q(`INSERT INTO reviews (task_id, project_id, reviewer_id, decision, round) SELECT id, project_id, $2, 'rejected', 0 FROM tasks WHERE project_id = $1`, [project, manager]);
+    await q('ANALYZE reviews');
+    expect(await q(READS_PER_ANNOTATOR_SQL, [small])).toEqual([
+      { user_id: annotators[0], username: 'a1', reads: 2, rejected: 1 },
+      { user_id: annotators[1], username: 'a2', reads: 1, rejected: 1 },
+      { user_id: annotators[2], username: 'a3', reads: 1, rejected: 0 },
+    ]);
+    const plan = await executed(READS_PER_ANNOTATOR_SQL, [small]);
+    expect(plan.rows('reviews')).toBeLessThanOrEqual(3);
   });
 
   it("time in state reads the project's transitions in task order from their own index, with no sort before the window (it walked the task index over the deployment, then sorted)", async () => {

@@ -1,4 +1,4 @@
-import { classificationAgreement, pairMeans, readerScores } from './reader-agreement';
+import { classificationAgreement, ConsensusMetrics, pairMeans, readerScores } from './reader-agreement';
 
 const item = (answers: Record<string, Record<string, unknown>>) => ({ readers: Object.entries(answers).map(([id, a]) => ({ id, answers: a })) });
 
@@ -96,6 +96,14 @@ describe('readerScores', () => {
       [
         { kind: 'pair-shape', readerA: 'S1', readerB: 'S2', value: 0.75 },
         { kind: 'pair-shape', readerA: 'S2', readerB: null, value: 0.5 },
+      ],
+    ],
+    [
+      'values that are not numbers are left out',
+      { readers: ['R1', 'R2'], labels: [{ vsMerged: [{ dice: null }, { dice: 0.5 }] }], pairs: [{ a: 0, b: 1, labels: [{ dice: null, volumeA: 3, volumeB: 3 }, overlap(0.9)] }], shapes: { readers: ['R1', 'R2'], pairs: [[0, 1, null]] } } as unknown as ConsensusMetrics,
+      [
+        { kind: 'vs-merged', readerA: 'R2', readerB: null, value: 0.5 },
+        { kind: 'pair-dice', readerA: 'R1', readerB: 'R2', value: 0.9 },
       ],
     ],
   ])('%s', (_name, metrics, expected) => {

@@ -113,8 +113,11 @@ export interface ReaderScore {
   value: number;
 }
 
-/** The scores one consensus result adds to the reader statistics (kept beside the result, so a project's statistics
- * sum a narrow table instead of reading every result's metrics). */
+/**
+ * The scores one consensus result adds to the reader statistics. The database keeps them beside each result (migration
+ * ConsensusScores: a trigger, so a project's statistics sum a narrow table instead of reading every result's metrics);
+ * this is their definition, which the trigger's SQL is tested against. Only numbers count.
+ */
 export function readerScores(metrics: ConsensusMetrics): ReaderScore[] {
   const scores: ReaderScore[] = [];
   const readers = metrics.readers ?? [];
@@ -126,11 +129,11 @@ export function readerScores(metrics: ConsensusMetrics): ReaderScore[] {
     }
   });
   for (const pair of metrics.pairs ?? []) {
-    const drawn = pair.labels.filter((l) => (l.volumeA ?? 1) + (l.volumeB ?? 1) > 0);
+    const drawn = pair.labels.filter((l) => typeof l.dice === 'number' && (l.volumeA ?? 1) + (l.volumeB ?? 1) > 0);
     const [a, b] = [readers[pair.a], readers[pair.b]];
     if (a && b && drawn.length) scores.push({ kind: 'pair-dice', readerA: a, readerB: b, value: drawn.reduce((sum, l) => sum + l.dice, 0) / drawn.length });
   }
   const shapeReaders = metrics.shapes?.readers ?? [];
-  for (const [i, j, value] of metrics.shapes?.pairs ?? []) scores.push({ kind: 'pair-shape', readerA: shapeReaders[i] ?? null, readerB: shapeReaders[j] ?? null, value });
+  for (const [i, j, value] of metrics.shapes?.pairs ?? []) if (typeof value === 'number') scores.push({ kind: 'pair-shape', readerA: shapeReaders[i] ?? null, readerB: shapeReaders[j] ?? null, value });
   return scores;
 }

@@ -4,9 +4,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { computeAgreement, ConsensusMetrics, disagreementRegions, Mask, readerScores, shapeAgreement } from '@contour/consensus';
+import { computeAgreement, disagreementRegions, Mask, shapeAgreement } from '@contour/consensus';
 import { Actor, systemActor } from '@contour/audit';
-import { ConsensusResult, ConsensusScore, LabelVersion, Project, Task, TaskRead } from '@contour/db';
+import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { afterConsensus, ageBoostSql, decodeLabelMapAsync, encodeLabelMap, labelCounts, LABELMAP_ENCODING, parseProjectSettings, questionAnswers, SHAPES_KEY, shapesOf, TaskEvent, TaskState } from '@contour/workflow';
@@ -176,9 +176,8 @@ export class ConsensusService {
       const version = await m.save(
         m.create(LabelVersion, { taskId, projectId: task.projectId, kind: 'merged', readId: null, authorId: null, round: locked.reworkRound, protocolVersion: locked.protocolVersion, blobKey: mergedKey, encoding: LABELMAP_ENCODING, grid, answers: merged.answers, stats: merged.stats }),
       );
-      const result = await m.save(m.create(ConsensusResult, { taskId, projectId: task.projectId, round: locked.reworkRound, agreement, method: settings.quality.mergeMethod, metrics, disagreement, mergedVersionId: version.id }));
-      const scores = readerScores(metrics as ConsensusMetrics);
-      if (scores.length) await m.insert(ConsensusScore, scores.map((score) => ({ ...score, consensusResultId: result.id, projectId: task.projectId })));
+      // Its reader scores (consensus_scores, for the project's statistics) are written by a trigger.
+      await m.save(m.create(ConsensusResult, { taskId, projectId: task.projectId, round: locked.reworkRound, agreement, method: settings.quality.mergeMethod, metrics, disagreement, mergedVersionId: version.id }));
       // The task's own number of reads: the project's may have changed since the task was split.
       const event = afterConsensus(agreement, { ...settings.quality, reads: task.readsRequired });
       const { to } = await this.lifecycle.apply(m, taskId, event, actor, `agreement ${agreement.toFixed(3)} (threshold ${settings.quality.agreementThreshold})`, { agreement });

@@ -211,6 +211,9 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
   const members = await api.members(projectId).catch(() => []);
   const annotators = members.filter((m) => m.roles.includes('annotator'));
   let shown: TaskPages<TaskRow> | null = null;
+  // The filter of the list on screen: a later pick whose load failed leaves the list as it was, and its next page
+  // must follow that list, not the pick.
+  let shownState = '';
   let byState: ProjectStats['byState'] | null = null;
   let tbody: HTMLElement | null = null;
   // A page asked for under an older filter (or before a Refresh) is dropped when it arrives.
@@ -223,22 +226,27 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
       if (gen !== generation) return;
       status.clear();
       shown = addTaskPage(null, page, TASK_PAGE);
+      shownState = state;
       byState = counts;
       tbody = h('tbody', null, ...shown.rows.flatMap((t) => taskRows(t)));
       replace(host, shown.rows.length ? table(tbody) : h('p', { class: 'muted' }, 'No tasks.'));
       showCount(state);
     } catch (e) {
+      if (gen !== generation) return;
       status.show(errorText(e), 'error');
+      // The list on screen stays, and so does the filter that names it.
+      if (shown) filter.value = shownState;
     }
   }
   async function loadMore() {
     if (!shown?.afterId || !tbody) return;
     const gen = generation;
-    const state = filter.value;
+    const state = shownState;
     more.disabled = true;
     try {
       const page = await api.taskPage(projectId, taskPageQuery(TASK_PAGE, state, shown.afterId));
       if (gen !== generation) return;
+      status.clear();
       const before = shown.rows.length;
       shown = addTaskPage(shown, page, TASK_PAGE);
       const added = shown.rows.slice(before).flatMap((t) => taskRows(t));

@@ -391,6 +391,9 @@ export class ConsensusScore {
 }
 
 @Entity('reviews')
+// A project's reviews (the statistics' review counts and rejected rounds); the task index alone made those read every
+// review of the deployment.
+@Index('reviews_project', ['projectId', 'decision'])
 export class Review {
   @PrimaryGeneratedColumn('uuid')
   id: string;
