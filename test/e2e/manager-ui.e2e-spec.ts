@@ -99,6 +99,27 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await root.context().close();
   });
 
+  it("a tab says it is loading while it waits for its data (a large project's statistics take seconds)", async () => {
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const stats = (url: URL) => url.pathname.endsWith('/stats');
+    await page.route(stats, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${base}/projects/${projectId}/manage`);
+    const panel = page.getByRole('tabpanel');
+    await see(panel.getByRole('status').filter({ hasText: 'Loading…' })).visible();
+    await see(panel).attr('aria-busy', 'true');
+    release();
+    await see(panel.locator('[data-stat="tasks-approved"]')).visible();
+    await see(panel.getByText('Loading…')).count(0);
+    expect(await panel.getAttribute('aria-busy')).toBeNull();
+    await page.unroute(stats);
+    await page.context().close();
+  });
+
   it(`the Tasks tab lists the first ${PAGE} of ${SLICES} tasks with their count, and the rest with "Load more", filtered by state too`, async () => {
     const all = await tasks();
     const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));

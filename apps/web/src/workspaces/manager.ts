@@ -77,11 +77,18 @@ export async function managerDashboard({ projectId }: Record<string, string>, ou
     });
     if (focus) buttons[i].focus();
     const panel = h('div', { role: 'tabpanel', id: `panel-${tabs[i].id}`, 'aria-labelledby': `tab-${tabs[i].id}`, tabindex: '0', class: 'tab-panel' });
+    // A large project's statistics take a second or two: say so until the tab has what it shows.
+    const loading = h('p', { class: 'muted tab-loading', role: 'status' }, 'Loading…');
+    panel.setAttribute('aria-busy', 'true');
+    panel.append(loading);
     replace(panels, panel);
     try {
       await tabs[i].render(panel);
     } catch (e) {
       panel.append(h('p', { class: 'status-line error', role: 'alert' }, errorText(e)));
+    } finally {
+      loading.remove();
+      panel.removeAttribute('aria-busy');
     }
     history.replaceState(null, '', `${location.pathname}#${tabs[i].id}`);
   };
