@@ -259,6 +259,30 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await page.context().close();
   });
 
+  it('Setup: an emptied number field is refused with its name and range (it was saved as 0), and the lease is checked in the minutes it is typed in', async () => {
+    const quality = async () => (await pm.request('GET', `/api/projects/${projectId}`)).settings.quality;
+    const before = await quality();
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await openTab(page, 'Setup');
+    const form = page.getByRole('region', { name: 'Quality and routing settings' });
+    const status = form.locator('.status-line');
+    const save = form.getByRole('button', { name: 'Save settings' });
+    await form.getByLabel('Agreement threshold').fill('');
+    await save.click();
+    await see(status).text('Enter the agreement threshold as a number from 0 to 1.');
+    expect(await quality()).toEqual(before);
+    await form.getByLabel('Agreement threshold').fill('0.65');
+    await form.getByLabel('Lease length (minutes)').fill('0');
+    await save.click();
+    await see(status).text('The lease length is a whole number from 1 to 10080 minutes (got 0).');
+    expect(await quality()).toEqual(before);
+    await form.getByLabel('Lease length (minutes)').fill('45');
+    await save.click();
+    await see(status).text('Settings saved.');
+    expect(await quality()).toEqual({ ...before, agreementThreshold: 0.65, leaseSeconds: 2700 });
+    await page.context().close();
+  });
+
   it('Data: a double-clicked upload sends the files once and empties the file field; a blank AE title is refused before any request', async () => {
     const before = ((await pm.request('GET', `/api/projects/${projectId}/uploads`)) as unknown[]).length;
     const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
@@ -267,7 +291,8 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     const slice = ctPhantomSeries({ seed: 'manager-ui-e2e-upload', slices: 1, rows: 8, columns: 8, pixelSpacing: 40, patient: { name: 'Upload^Once', id: 'P-ONCE' } }).files[0];
     await upload.getByLabel('Files to upload').setInputFiles({ name: 'once.dcm', mimeType: 'application/dicom', buffer: slice });
     await upload.getByRole('button', { name: 'Upload', exact: true }).dblclick();
-    await see(upload.locator('.status-line.ok')).text('Received 1 file(s); processing…');
+    // "Received 1 file(s); processing…", then what became of it (the line said "processing…" for good).
+    await see(upload.locator('.status-line.ok')).text('Processed 1 file(s): stored 1, duplicate 0, quarantined 0.');
     expect(await upload.getByLabel('Files to upload').inputValue()).toBe('');
     // Both clicks had their chance to send by now (the second one, had it gone, would be a second batch).
     await page.waitForTimeout(500);
@@ -280,6 +305,29 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await sources.getByRole('button', { name: 'Route AE title here' }).click();
     await see(page.locator('.status-line.error')).contains('Enter the calling AE title');
     expect(requests).toEqual([]);
+    await page.context().close();
+  });
+
+  it('Data: a quarantined file is sent through again from its row once its reason is dealt with (the reason said "re-process", the page had no way to)', async () => {
+    const other = (await pm.request('POST', '/api/projects', { name: 'MR only', settings: { expectedModalities: ['MR'] } })).id;
+    const slice = ctPhantomSeries({ seed: 'manager-ui-e2e-quarantine', slices: 1, rows: 8, columns: 8, pixelSpacing: 40, patient: { name: 'Quarantine^Once', id: 'P-Q' } }).files[0];
+    const { batchId } = await pm.upload(other, [{ name: 'ct.dcm', data: slice }]);
+    await eventually(async () => (await pm.request('GET', `/api/projects/${other}/uploads/${batchId}`)).done, 30_000, 250);
+    const page = await signInPage(browser, base, 'pm', PASSWORD, (m) => pageErrors.push(m));
+    await page.goto(`${base}/projects/${other}/manage`);
+    await page.getByRole('tab', { name: 'Data' }).click();
+    const quarantine = page.getByRole('region', { name: 'Quarantine' });
+    await see(quarantine.locator('tbody tr')).count(1);
+    await see(quarantine.locator('tbody tr')).contains("add CT to the project's expected modalities and re-process");
+    await pm.request('PATCH', `/api/projects/${other}`, { settings: { expectedModalities: ['MR', 'CT'] } });
+    await quarantine.getByRole('button', { name: 'Re-process ct.dcm' }).click();
+    await see(quarantine.locator('.status-line.ok')).text('Sent ct.dcm to be processed again.');
+    await see(quarantine.getByText('Nothing is quarantined.')).visible();
+    const stored = await eventually(async () => {
+      const items = (await pm.request('GET', `/api/projects/${other}/uploads/${batchId}?items=true`)).items as { fileName: string; status: string }[];
+      return items.every((i) => i.status === 'stored') ? items : null;
+    }, 30_000, 250);
+    expect(stored.map((i) => i.fileName)).toEqual(['ct.dcm']);
     await page.context().close();
   });
 });

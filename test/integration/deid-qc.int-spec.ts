@@ -75,6 +75,14 @@ describe('de-identification and quality checks at ingest', () => {
     await eventually(async () => (await sys.http().get(`/api/projects/${projectId}/quarantine`).set(bearer(pm))).body.items.some((x: { id: string; attempts: number }) => x.id === item.id && x.attempts === 2), 30_000);
   });
 
+  it('a damaged file of an unexpected modality is quarantined for the damage (re-processing after adding the modality would fail on it)', async () => {
+    const ctOnly = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'ct only', settings: { expectedModalities: ['CT'] } }).expect(201)).body.id;
+    const file = (name: string) => ({ name, data: readFileSync(dataPath(name)) });
+    const batch = await upload([file('dicom/broken/mr-truncated.dcm'), file('dicom/modalities/mr-small.dcm'), file('dicom/modalities/ct-small.dcm')], ctOnly);
+    const outcome = (name: string) => batch.items.find((i: { fileName: string }) => name.endsWith(i.fileName));
+    expect([outcome('mr-truncated.dcm').reasonCode, outcome('mr-small.dcm').reasonCode, outcome('ct-small.dcm').status]).toEqual(['truncated', 'unexpected-modality', 'stored']);
+  });
+
   it('the quarantine list comes in pages (limit, offset) with the total; bad paging values are refused with what is allowed', async () => {
     // The ten files the test above quarantined.
     const list = (query: string) => sys.http().get(`/api/projects/${projectId}/quarantine${query}`).set(bearer(pm));

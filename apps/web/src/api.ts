@@ -359,6 +359,8 @@ export const api = {
     return (await request('GET', path, { headers: { accept: 'image/png' } })).blob();
   },
   uploads: (projectId: string) => json<{ id: string; label: string; source: string; createdAt: string }[]>('GET', `${p(projectId)}/uploads`),
+  /** A quarantined file through the pipeline again (managers), e.g. after the project's expected modalities changed. */
+  reprocessQuarantined: (projectId: string, itemId: string) => json<{ itemId: string; status: string }>('POST', `${p(projectId)}/quarantine/${itemId}/reprocess`),
   uploadProgress: (projectId: string, batchId: string) => json<BatchProgress>('GET', `${p(projectId)}/uploads/${batchId}`),
   health: () => json<Health>('GET', '/api/health'),
 

@@ -19,3 +19,26 @@ export function parseAeTitle(text: string): Checked<string> {
   if (!/^[\x20-\x7e]{1,16}$/.test(s)) return { ok: false, message: `An AE title is 1-16 printable ASCII characters (letters, digits, spaces and punctuation); "${s}" is not.` };
   return { ok: true, value: s };
 }
+
+/** A numeric setting as its form field shows it: what it is called, its unit as typed, its range, whole or not. */
+export interface NumberSetting {
+  /** As the field's label says it, e.g. "the agreement threshold". */
+  name: string;
+  min: number;
+  max: number;
+  /** Whole numbers only. */
+  whole: boolean;
+  /** The unit the field is typed in, e.g. "minutes" (messages speak in it, not in what the API stores). */
+  unit?: string;
+}
+
+/** A number typed in a settings field: empty is refused, not read as 0 (which is a valid threshold and rework count). */
+export function parseSetting(text: string, setting: NumberSetting): Checked<number> {
+  const s = text.trim();
+  const kind = setting.whole ? 'a whole number' : 'a number';
+  const range = `${kind} from ${setting.min} to ${setting.max}${setting.unit ? ` ${setting.unit}` : ''}`;
+  const n = Number(s);
+  if (!s || !(setting.whole ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)$/).test(s) || !Number.isFinite(n)) return { ok: false, message: `Enter ${setting.name} as ${range}.` };
+  if (n < setting.min || n > setting.max) return { ok: false, message: `${setting.name[0].toUpperCase()}${setting.name.slice(1)} is ${range} (got ${s}).` };
+  return { ok: true, value: n };
+}

@@ -213,16 +213,18 @@ export class IngestPipeline {
   /** Parse, check and de-identify one file. Throws DicomRejection / PixelDecodeError for quarantine. */
   private async prepare(raw: Buffer, settings: ProjectSettings, secret: string): Promise<PreparedInstance> {
     const parsed = readDicom(raw);
-    if (settings.expectedModalities.length && !settings.expectedModalities.includes(parsed.modality.toUpperCase())) {
-      throw new DicomRejection('unexpected-modality', `The image is ${parsed.modality} but this project expects ${settings.expectedModalities.join(', ')}: send it to another project, or add ${parsed.modality} to the project's expected modalities and re-process`);
-    }
     const image = !isNonImage(parsed.sopClassUid);
+    // What is wrong with the file itself comes first: told only that the modality is unexpected, a manager who added
+    // it and re-processed a truncated file would be told something new the second time.
     if (image) {
       if (!parsed.dataset.PixelData && !parsed.dataset.FloatPixelData && !parsed.dataset.DoubleFloatPixelData) {
         throw new DicomRejection('missing-pixel-data', 'The file is an image object without pixel data (7FE0,0010): it was probably exported with "metadata only"; export it again with the images');
       }
       // Decoding proves the pixel data is complete and in a transfer syntax Contour can read.
       await decodeFrames({ buffer: raw, parsed }, { untileMosaic: false });
+    }
+    if (settings.expectedModalities.length && !settings.expectedModalities.includes(parsed.modality.toUpperCase())) {
+      throw new DicomRejection('unexpected-modality', `The image is ${parsed.modality} but this project expects ${settings.expectedModalities.join(', ')}: send it to another project, or add ${parsed.modality} to the project's expected modalities and re-process`);
     }
     const deid = deidentify(parsed.dict, settings.deid, { secret });
     const bytes = writePreservingPixelData(deid.dict, raw, parsed.transferSyntaxUid);

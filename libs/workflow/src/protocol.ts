@@ -12,7 +12,7 @@ export const CodedConcept = z.object({
 export const ProtocolLabel = z.object({
   /** The voxel value of this label in masks (1..255). */
   id: z.number().int().min(1).max(255),
-  name: z.string().min(1).max(100),
+  name: z.string().trim().min(1, 'a label needs a name').max(100),
   color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colours are #rrggbb'),
   /** e.g. SNOMED CT code, as DICOM SEG needs (Segmented Property Type). */
   code: CodedConcept.optional(),
@@ -37,9 +37,16 @@ export const ProtocolInput = z
   })
   .superRefine((p, ctx) => {
     const ids = new Set<number>();
+    const names = new Map<string, string>();
     p.labels.forEach((l, i) => {
       if (ids.has(l.id)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'id'], message: `label id ${l.id} is used twice` });
       ids.add(l.id);
+      // Exports name classes by label (nnU-Net's dataset.json, COCO categories, SEG segments): two labels of one
+      // name, even in another case, could not be told apart there, and nnU-Net keeps "background" for value 0.
+      const key = l.name.toLowerCase();
+      if (key === 'background') ctx.addIssue({ code: 'custom', path: ['labels', i, 'name'], message: `"${l.name}" is reserved for the unlabelled voxels (value 0 in exported masks); name the label after what it marks` });
+      else if (names.has(key)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'name'], message: `label name "${l.name}" is used twice (also "${names.get(key)}"); exports could not tell the two apart` });
+      names.set(key, l.name);
     });
     p.annotationTypes.forEach((t, i) => {
       if (t.kind === 'classification' && t.question === SHAPES_KEY) ctx.addIssue({ code: 'custom', path: ['annotationTypes', i, 'question'], message: '"shapes" is reserved for boxes, points and polygons; name the question differently' });

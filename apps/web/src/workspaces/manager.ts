@@ -6,7 +6,7 @@
 import { api, PairMember, ProjectSettings, ProjectStats, ProtocolLabel, session, TaskRow } from '../api';
 import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
-import { parseAeTitle, parsePriority } from '../manager-inputs';
+import { NumberSetting, parseAeTitle, parsePriority, parseSetting } from '../manager-inputs';
 import { projectNavLinks, projectWorkspaces } from '../project-nav';
 import { addTaskPage, taskCountText, taskPageQuery, TaskPages } from '../task-paging';
 import { dialog } from '../viewer/controls';
@@ -570,7 +570,7 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
   const rework = h('input', { type: 'number', min: '0', max: '20', value: String(q.maxReworkRounds), class: 'num' });
   const leaseMin = h('input', { type: 'number', min: '1', max: '10080', value: String(Math.round(q.leaseSeconds / 60)), class: 'num' });
   const policy = h('select', null, ...(['series', 'image', 'frames', 'view-group'] as const).map((p) => h('option', { value: p, selected: s.split.policy === p }, p)));
-  const frames = h('input', { type: 'number', min: '1', value: String(s.split.framesPerTask), class: 'num' });
+  const frames = h('input', { type: 'number', min: '1', max: '10000', value: String(s.split.framesPerTask), class: 'num' });
   const skills = h('input', { type: 'text', value: Object.entries(s.requiredSkills).map(([m, k]) => `${m}: ${k.join(' ')}`).join('; ') });
   const modalities = h('input', { type: 'text', value: s.expectedModalities.join(', ') });
   const modelBoxes = models.map((m) => ({ id: m.id, box: h('input', { type: 'checkbox', checked: s.prelabelModels.includes(m.id) }), m }));
@@ -588,8 +588,25 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
     ['none', 'None'],
   ];
   const burnedInHold = h('select', null, ...HOLDS.map(([v, text]) => h('option', { value: v, selected: (s.deid?.burnedInHold ?? 'all') === v }, text)));
+  // What each number field holds: an empty field is refused with its name and range (Number('') is 0, and 0 is a
+  // valid threshold: it was saved), and the lease is checked in the minutes it is typed in.
+  const number = (input: HTMLInputElement, setting: NumberSetting) => {
+    const r = parseSetting(input.value, setting);
+    if (!r.ok) {
+      input.focus();
+      throw new Error(r.message);
+    }
+    return r.value;
+  };
   const save = async () => {
     try {
+      const quality = {
+        reads: number(reads, { name: 'the independent reads per task', min: 1, max: 5, whole: true }),
+        agreementThreshold: number(threshold, { name: 'the agreement threshold', min: 0, max: 1, whole: false }),
+        maxReworkRounds: number(rework, { name: 'the rework rounds before escalation', min: 0, max: 20, whole: true }),
+        leaseSeconds: number(leaseMin, { name: 'the lease length', min: 1, max: 10080, whole: true, unit: 'minutes' }) * 60,
+      };
+      const framesPerTask = number(frames, { name: 'the frames per task', min: 1, max: 10000, whole: true });
       const requiredSkills: Record<string, string[]> = {};
       for (const part of skills.value.split(';').map((x) => x.trim()).filter(Boolean)) {
         const [mod, rest] = part.split(':');
@@ -598,8 +615,8 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
       }
       await api.updateProject(projectId, {
         settings: {
-          quality: { reads: Number(reads.value), agreementThreshold: Number(threshold.value), mergeMethod: merge.value as 'staple', reviewRequired: review.checked, maxReworkRounds: Number(rework.value), leaseSeconds: Number(leaseMin.value) * 60 },
-          split: { policy: policy.value as 'series', framesPerTask: Number(frames.value) },
+          quality: { ...quality, mergeMethod: merge.value as 'staple', reviewRequired: review.checked },
+          split: { policy: policy.value as 'series', framesPerTask },
           requiredSkills,
           expectedModalities: modalities.value.split(/[,\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean),
           prelabelModels: modelBoxes.filter((m) => m.box.checked).map((m) => m.id),
@@ -671,6 +688,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
       });
       files.value = '';
       st.show(`Received ${res.files} file(s); processing…`, 'ok');
+      watching = res.batchId;
       await refreshBatches();
     } catch (e) {
       st.show(errorText(e), 'error');
@@ -678,9 +696,20 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
       sendButton.disabled = false;
     }
   };
+  // The upload sent from this page: its status line follows it until it is processed (it said "processing…" for good).
+  let watching: string | null = null;
   async function refreshBatches() {
     const batches = (await api.uploads(projectId)).slice(0, 10);
     const progress = await Promise.all(batches.map((b) => api.uploadProgress(projectId, b.id).catch(() => null)));
+    const mine = progress.find((p) => p?.batchId === watching);
+    if (mine?.done) {
+      watching = null;
+      const quarantined = mine.counts.quarantined ?? 0;
+      st.show(
+        `Processed ${mine.total} file(s): stored ${mine.counts.stored ?? 0}, duplicate ${mine.counts.duplicate ?? 0}, quarantined ${quarantined}${quarantined ? ' (their reasons are under Quarantine)' : ''}.`,
+        quarantined ? 'info' : 'ok',
+      );
+    }
     replace(
       batchesEl,
       ...(progress.length
@@ -751,18 +780,61 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
       st.show(errorText(e), 'error');
     }
   }
+  const quarantineStatus = statusLine();
+  // Files sent back through the pipeline: a reason the manager acted on (a modality added, a setting changed) is
+  // checked again. One request per file, in turn.
+  // While files are being sent, the list (redrawn every 2 s) offers no button: a second click would send them twice.
+  let reprocessing = false;
+  async function reprocess(list: { id: string; fileName: string }[]) {
+    if (reprocessing) return;
+    reprocessing = true;
+    let sent = 0;
+    try {
+      for (const item of list) {
+        try {
+          await api.reprocessQuarantined(projectId, item.id);
+          sent++;
+        } catch (e) {
+          quarantineStatus.show(`${item.fileName}: ${errorText(e)}${sent ? ` (${sent} other file(s) sent)` : ''}`, 'error');
+          return;
+        }
+      }
+      quarantineStatus.show(list.length === 1 ? `Sent ${list[0].fileName} to be processed again.` : `Sent ${sent} files to be processed again.`, 'ok');
+    } finally {
+      reprocessing = false;
+      await refreshQuarantine().catch(() => undefined);
+    }
+  }
   async function refreshQuarantine() {
     const { total, items } = await api.quarantine(projectId);
+    const action = (label: string, name: string, onclick: (b: HTMLButtonElement) => Promise<void>) => {
+      const b = h('button', { type: 'button', class: 'small', 'aria-label': label, disabled: reprocessing, onclick: async () => {
+        b.disabled = true;
+        await onclick(b);
+      } }, name) as HTMLButtonElement;
+      return b;
+    };
     replace(
       quarantineEl,
       items.length
         ? h(
-            'table',
-            { class: 'data compact' },
-            // The newest page only: say so when there are more.
-            h('caption', total > items.length ? null : { class: 'visually-hidden' }, total > items.length ? `The newest ${items.length} of ${total} quarantined files` : 'Quarantined files'),
-            h('thead', null, h('tr', null, ...['File', 'Reason', 'Size', 'When'].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
-            h('tbody', null, ...items.map((i) => h('tr', null, h('td', null, i.fileName), h('td', null, i.reason), h('td', null, fmtBytes(Number(i.sizeBytes))), h('td', null, fmtDate(i.updatedAt))))),
+            'div',
+            null,
+            h('div', { class: 'row' }, action(`Re-process the ${items.length} files listed`, 'Re-process all listed', () => reprocess(items))),
+            h(
+              'table',
+              { class: 'data compact quarantine' },
+              // The newest page only: say so when there are more.
+              h('caption', total > items.length ? null : { class: 'visually-hidden' }, total > items.length ? `The newest ${items.length} of ${total} quarantined files` : 'Quarantined files'),
+              h('thead', null, h('tr', null, ...['File', 'Reason', 'Size', 'When', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+              h(
+                'tbody',
+                null,
+                ...items.map((i) =>
+                  h('tr', null, h('td', null, i.fileName), h('td', null, i.reason), h('td', null, fmtBytes(Number(i.sizeBytes))), h('td', null, fmtDate(i.updatedAt)), h('td', null, action(`Re-process ${i.fileName}`, 'Re-process', () => reprocess([i])))),
+                ),
+              ),
+            ),
           )
         : h('p', { class: 'muted' }, 'Nothing is quarantined.'),
     );
@@ -773,7 +845,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
     h('section', { class: 'card', 'aria-label': 'Recent uploads' }, h('h2', null, 'Recent uploads and imports'), batchesEl),
     privacy.el,
     h('section', { class: 'card', 'aria-label': 'Studies' }, h('h2', null, 'Studies'), studiesEl),
-    h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), quarantineEl),
+    h('section', { class: 'card', 'aria-label': 'Quarantine' }, h('h2', null, 'Quarantine'), h('p', { class: 'muted small' }, 'Once what a reason asks for is done (a modality added to the project, say), send the files through again.'), quarantineStatus, quarantineEl),
   );
   await Promise.all([refreshBatches(), refreshQuarantine(), refreshStudies(), privacy.load()]);
   timers.push(window.setInterval(() => void refreshStudies().catch(() => undefined), 10_000));

@@ -63,7 +63,7 @@ export async function usersScreen(_: Record<string, string>, outlet: HTMLElement
 
   function newUserForm(done: () => Promise<void>) {
     const formStatus = statusLine();
-    const username = h('input', { id: 'new-username', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9._-]{2,64}', title: '2-64 letters, digits, ".", "_" or "-"' }) as HTMLInputElement;
+    const username = h('input', { id: 'new-username', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9._\\-]{2,64}', title: '2-64 letters, digits, ".", "_" or "-"' }) as HTMLInputElement;
     const displayName = h('input', { id: 'new-display-name', autocomplete: 'off', maxlength: '200' }) as HTMLInputElement;
     const password = h('input', { id: 'new-password', type: 'password', required: true, minlength: '8', autocomplete: 'new-password' }) as HTMLInputElement;
     const roles = roleBoxes('new', ['annotator'], 'the new user');
