@@ -136,6 +136,13 @@ describe('browser: image tasks of a series, and the review after an adjudication
     await form.getByLabel('New project').fill('Started in the browser');
     await form.getByRole('button', { name: 'Create' }).click();
     await see(form.locator('.status-line.error')).contains('A project named "Started in the browser" already exists');
+    // The longest name, one word: it wraps inside its card (it ran out of it).
+    const long = `Started${'x'.repeat(193)}`;
+    await pm.request('POST', '/api/projects', { name: long });
+    await page.reload();
+    const card = page.locator('li.card.project', { has: page.getByRole('heading', { name: long }) });
+    await see(card).visible();
+    expect(await card.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
     await checkAxe(page, 'home-new-project');
     await page.context().close();
     const annotator = await signIn('ann1');

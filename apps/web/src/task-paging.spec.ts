@@ -33,6 +33,9 @@ describe('taskCountText', () => {
     ['all shown', 110, byState, '', 'All 110 tasks'],
     ['filtered on a state', 5, byState, 'failed', 'All 5 failed tasks'],
     ['a state with none', 0, byState, 'in_annotation', 'All 0 in annotation tasks'],
+    ['the only task of a state', 1, [{ state: 'review', n: 1 }], 'review', 'The one review task'],
+    ['one shown of more', 1, byState, 'failed', '1 of 5 failed tasks'],
+    ['one shown, without the counts', 1, null, '', '1 task shown'],
     ['without the counts', 100, null, '', '100 tasks shown'],
   ] as [string, number, { state: string; n: number }[] | null, string, string][])('%s', (_name, shown, counts, state, expected) => {
     expect(taskCountText(shown, counts, state)).toBe(expected);

@@ -22,8 +22,9 @@ export function addTaskPage<T extends { id: string }>(shown: TaskPages<T> | null
 
 /** What the caption says: how many of how many tasks (in the state filtered on) are shown. */
 export function taskCountText(shown: number, byState: { state: string; n: number }[] | null, state: string): string {
-  const what = state ? `${state.replace(/_/g, ' ')} tasks` : 'tasks';
-  if (!byState) return `${shown} ${what} shown`;
+  const what = (n: number) => `${state ? `${state.replace(/_/g, ' ')} ` : ''}task${n === 1 ? '' : 's'}`;
+  if (!byState) return `${shown} ${what(shown)} shown`;
   const total = byState.filter((s) => !state || s.state === state).reduce((a, s) => a + s.n, 0);
-  return shown >= total ? `All ${shown} ${what}` : `${shown} of ${total} ${what}`;
+  if (shown >= total) return shown === 1 ? `The one ${what(1)}` : `All ${shown} ${what(shown)}`;
+  return `${shown} of ${total} ${what(total)}`;
 }

@@ -1,8 +1,9 @@
 // Annotator workspace: the inbox with "Next task", and the task screen: viewer(s), mask tools, pre-label
 // layer, classification questions, lease heartbeat, auto-saved drafts and submission.
 import { AnnotationType, api, ApiError, InboxRead, LabelVersionInfo, Lease, ProtocolLabel, session, TaskDetail } from '../api';
-import { announce, errorText, fmtDate, h, replace, statusLine } from '../dom';
+import { announce, errorText, h, replace, statusLine } from '../dom';
 import { navigate } from '../router';
+import { inboxWhen } from '../inbox';
 import { dialog, displayToolbar, installShortcuts, maskTools, readout, shortcutsTable } from '../viewer/controls';
 import { SHAPE_KEYS, ShapeEditor, ShapeKind, shapeKinds, WebShape } from '../viewer/shapes';
 import { questionForm, questionsOf } from './questions';
@@ -77,7 +78,7 @@ function inboxTable(projectId: string, reads: InboxRead[], takeNext: () => void)
           h('td', null, h('span', { class: `pill ${r.state}` }, r.state === 'open' && r.reworkComment ? 'rework waiting' : r.state)),
           h('td', null, String(r.round)),
           h('td', null, r.taskState),
-          h('td', null, fmtDate(r.state === 'leased' ? r.leaseExpiresAt : r.submittedAt)),
+          h('td', null, inboxWhen(r)),
           h(
             'td',
             null,
