@@ -603,7 +603,8 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     // An upload through the page (XHR with progress): a file that is not an image ends in quarantine, with its reason.
     await page.getByLabel('Files to upload').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not an image') });
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
-    await see(page.locator('.status-line.ok')).contains('Received 1 file(s)');
+    // "Received 1 file(s); processing…", then what became of it.
+    await see(page.locator('[aria-label="Upload"] .status-line')).text('Processed 1 file(s): stored 0, duplicate 0, quarantined 1 (their reasons are under Quarantine).');
     await see(page.locator('.batch progress')).count(2);
     await see(page.locator('.batch[data-done="true"]')).count(2);
     await see(page.locator('.batch').first()).contains('quarantined 1');

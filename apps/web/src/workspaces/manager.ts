@@ -807,8 +807,9 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
   }
   async function refreshQuarantine() {
     const { total, items } = await api.quarantine(projectId);
-    const action = (label: string, name: string, onclick: (b: HTMLButtonElement) => Promise<void>) => {
-      const b = h('button', { type: 'button', class: 'small', 'aria-label': label, disabled: reprocessing, onclick: async () => {
+    // `label`, when given, names the button to a screen reader beginning with its visible text.
+    const action = (label: string | null, name: string, onclick: (b: HTMLButtonElement) => Promise<void>) => {
+      const b = h('button', { type: 'button', class: 'small', ...(label ? { 'aria-label': label } : {}), disabled: reprocessing, onclick: async () => {
         b.disabled = true;
         await onclick(b);
       } }, name) as HTMLButtonElement;
@@ -820,7 +821,7 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
         ? h(
             'div',
             null,
-            h('div', { class: 'row' }, action(`Re-process the ${items.length} files listed`, 'Re-process all listed', () => reprocess(items))),
+            h('div', { class: 'row' }, action(null, `Re-process all ${items.length} listed`, () => reprocess(items))),
             h(
               'table',
               { class: 'data compact quarantine' },
