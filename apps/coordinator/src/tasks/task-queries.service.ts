@@ -68,8 +68,8 @@ export const READS_PER_ANNOTATOR_SQL = `SELECT lv.author_id AS user_id, u.userna
 /**
  * Every read of project $1 with its round and question answers (its boxes, points and polygons left in the database:
  * a project of polygons sent every vertex of every read to the coordinator; none when it answered no question); the
- * classification statistics keep each task's latest round (latestRoundReads). A subquery for the task's latest round, run for each read, read the task's versions again per
- * read (1.5-2 s at 210,000 reads); this is one pass. In the table's order, the order the per-read subquery met them in
+ * classification statistics keep each task's latest round (latestRoundReads). A subquery for the task's latest round,
+ * run for each read, read the task's versions again per read (1.5-2 s at 210,000 reads); this is one pass. In the table's order, the order the per-read subquery met them in
  * on its scan of the table: the kappas are summed in this order, so they come out the same to the last digit (and no
  * longer depend on where a synchronised scan of a large table happened to start). Label versions are never updated,
  * so the order is stable.
