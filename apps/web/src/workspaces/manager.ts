@@ -808,10 +808,10 @@ async function dataTab(projectId: string, panel: HTMLElement, timers: number[]) 
   async function refreshQuarantine() {
     const { total, items } = await api.quarantine(projectId);
     // `label`, when given, names the button to a screen reader beginning with its visible text.
-    const action = (label: string | null, name: string, onclick: (b: HTMLButtonElement) => Promise<void>) => {
+    const action = (label: string | null, name: string, onclick: () => Promise<void>) => {
       const b = h('button', { type: 'button', class: 'small', ...(label ? { 'aria-label': label } : {}), disabled: reprocessing, onclick: async () => {
         b.disabled = true;
-        await onclick(b);
+        await onclick();
       } }, name) as HTMLButtonElement;
       return b;
     };
