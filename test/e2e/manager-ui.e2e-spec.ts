@@ -136,6 +136,7 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await page.getByLabel('Filter by state').selectOption('failed');
     await see(page.getByText('Try again later')).visible();
     await see(page.getByLabel('Filter by state')).value('');
+    expect(new URL(page.url()).searchParams.has('state')).toBe(false);
     await page.unroute(filtered);
     await more.click();
     await see(rows).count(SLICES);
@@ -158,9 +159,21 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     }
     expect(await shownTaskIds(page)).toEqual(all.filter((t) => t.state === state).map((t) => t.id));
     await see(page.locator('.task-count')).text(`All ${n} ${state.replace(/_/g, ' ')} tasks`);
+    // The filter is in the address (it was not: a reload showed every state): a reload shows the same list.
+    expect(new URL(page.url()).searchParams.get('state')).toBe(state);
+    await page.reload();
+    await see(filter).value(state);
+    await see(page.locator('.task-count')).text(n > PAGE ? `${PAGE} of ${n} ${state.replace(/_/g, ' ')} tasks` : `All ${n} ${state.replace(/_/g, ' ')} tasks`);
+    expect(await shownTaskIds(page)).toEqual(all.filter((t) => t.state === state).slice(0, PAGE).map((t) => t.id));
     await filter.selectOption('failed');
     await see(page.getByText('No tasks.')).visible();
     await see(page.locator('.task-count')).text('All 0 failed tasks');
+    expect(new URL(page.url()).searchParams.get('state')).toBe('failed');
+    expect(new URL(page.url()).hash).toBe('#tasks');
+    // All states: the filter leaves the address.
+    await filter.selectOption('');
+    await see(page.locator('.task-count')).text(`${PAGE} of ${SLICES} tasks`);
+    expect(new URL(page.url()).searchParams.has('state')).toBe(false);
     await page.context().close();
   });
 

@@ -1,4 +1,4 @@
-import { addTaskPage, taskCountText, taskPageQuery } from './task-paging';
+import { addTaskPage, searchWithState, stateFromSearch, taskCountText, taskPageQuery } from './task-paging';
 
 const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: `t${from + i}` }));
 
@@ -39,5 +39,31 @@ describe('taskCountText', () => {
     ['without the counts', 100, null, '', '100 tasks shown'],
   ] as [string, number, { state: string; n: number }[] | null, string, string][])('%s', (_name, shown, counts, state, expected) => {
     expect(taskCountText(shown, counts, state)).toBe(expected);
+  });
+});
+
+describe('stateFromSearch', () => {
+  const states = ['ready', 'in_annotation', 'failed'];
+  it.each([
+    ['no query: all states', '', ''],
+    ['a known state', '?state=failed', 'failed'],
+    ['a known state among other parameters', '?x=1&state=in_annotation', 'in_annotation'],
+    ['an unknown state: all states', '?state=bogus', ''],
+    ['an empty state: all states', '?state=', ''],
+    ['a state differing in case is not one', '?state=READY', ''],
+  ])('%s', (_name, search, expected) => {
+    expect(stateFromSearch(search, states)).toBe(expected);
+  });
+});
+
+describe('searchWithState', () => {
+  it.each([
+    ['a state on an empty query', '', 'review', '?state=review'],
+    ['a state replaces the one there', '?state=ready', 'failed', '?state=failed'],
+    ['all states removes it', '?state=ready', '', ''],
+    ['other parameters are kept', '?x=1&state=ready', 'failed', '?x=1&state=failed'],
+    ['other parameters are kept when it is removed', '?state=ready&x=1', '', '?x=1'],
+  ])('%s', (_name, search, state, expected) => {
+    expect(searchWithState(search, state)).toBe(expected);
   });
 });

@@ -28,3 +28,18 @@ export function taskCountText(shown: number, byState: { state: string; n: number
   if (shown >= total) return shown === 1 ? `The one ${what(1)}` : `All ${shown} ${what(shown)}`;
   return `${shown} of ${total} ${what(total)}`;
 }
+
+/** The state filter the page's address names (`?state=`): one of `states`, else '' (all states). */
+export function stateFromSearch(search: string, states: readonly string[]): string {
+  const state = new URLSearchParams(search).get('state') ?? '';
+  return states.includes(state) ? state : '';
+}
+
+/** The address's query with the state filter set (removed when '' names all states), its other parameters kept. */
+export function searchWithState(search: string, state: string): string {
+  const q = new URLSearchParams(search);
+  if (state) q.set('state', state);
+  else q.delete('state');
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

@@ -8,7 +8,7 @@ import { barChart, columnChart, progressBar } from '../charts';
 import { announce, errorText, field, fmtDate, fmtNum, fmtSeconds, h, replace, statusLine, uid } from '../dom';
 import { NumberSetting, parseAeTitle, parsePriority, parseSetting } from '../manager-inputs';
 import { projectNavLinks, projectWorkspaces } from '../project-nav';
-import { addTaskPage, taskCountText, taskPageQuery, TaskPages } from '../task-paging';
+import { addTaskPage, searchWithState, stateFromSearch, taskCountText, taskPageQuery, TaskPages } from '../task-paging';
 import { dialog } from '../viewer/controls';
 import { auditTab } from './audit-log';
 import { privacyReviewCard } from './privacy-review';
@@ -90,7 +90,8 @@ export async function managerDashboard({ projectId }: Record<string, string>, ou
       loading.remove();
       panel.removeAttribute('aria-busy');
     }
-    history.replaceState(null, '', `${location.pathname}#${tabs[i].id}`);
+    // The query stays: the Tasks tab keeps its state filter there.
+    history.replaceState(null, '', `${location.pathname}${location.search}#${tabs[i].id}`);
   };
   tabs.forEach((t, i) => {
     const b = h('button', { type: 'button', role: 'tab', id: `tab-${t.id}`, 'aria-controls': `panel-${t.id}`, onclick: () => select(i) }, t.title);
@@ -234,6 +235,8 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
       status.clear();
       shown = addTaskPage(null, page, TASK_PAGE);
       shownState = state;
+      // The filter is in the address, so a reload or a shared link shows the same list.
+      history.replaceState(null, '', `${location.pathname}${searchWithState(location.search, state)}${location.hash}`);
       byState = counts;
       tbody = h('tbody', null, ...shown.rows.flatMap((t) => taskRows(t)));
       replace(host, shown.rows.length ? table(tbody) : h('p', { class: 'muted' }, 'No tasks.'));
@@ -395,6 +398,8 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
       historyList.append(h('li', null, errorText(e)));
     }
   }
+  // A reload (or a link) opens the list filtered as the address says.
+  filter.value = stateFromSearch(location.search, Object.keys(STATE_COLORS));
   await load();
 }
 
