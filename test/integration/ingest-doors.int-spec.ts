@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
+import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { Role } from '@contour/db';
@@ -348,7 +349,13 @@ describe('ingest doors', () => {
       expect(all).toHaveLength(24);
       const meta = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${sop}/metadata`).set(bearer(annotator.token)).expect(200)).text);
       expect(meta[0]['00080018'].Value[0]).toBe(sop);
-      expect(meta[0]['7FE00010'].BulkDataURI).toMatch(new RegExp(`/instances/${sop}$`));
+      // The Pixel Data's BulkDataURI answers the decoded pixels (it was the instance's own URL).
+      const pixelUri = meta[0]['7FE00010'].BulkDataURI as string;
+      expect(pixelUri).toMatch(new RegExp(`/instances/${sop}/bulkdata/7FE00010$`));
+      const pixels = await sys.http().get(pixelUri).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/octet-stream"').buffer(true).parse(binary).expect(200);
+      const [pixelPart] = await spoolMultipart(Readable.from([pixels.body as Buffer]), parseContentType(pixels.headers['content-type']).params.boundary, dir);
+      expect(pixelPart.size).toBe(meta[0]['00280010'].Value[0] * meta[0]['00280011'].Value[0] * 2);
+      expect(pixelPart.headers['content-type']).toBe('application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1');
       const reads = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body;
       expect(reads.filter((r: { actorName: string }) => r.actorName === 'ann').length).toBeGreaterThanOrEqual(26);
     });
@@ -372,20 +379,53 @@ describe('ingest doors', () => {
       expect(readFileSync(parts[0].path).equals(bytes.subarray(0, frameBytes))).toBe(true);
     });
 
-    it('an instance the codecs cannot convert answers 406 with the reason, and is served as stored (the failed conversion used to end the coordinator)', async () => {
-      // JPEG baseline with several fragments per frame: dcmjs-codecs cannot transcode it to Explicit VR Little Endian.
-      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', dataPath('dicom/modalities/us-multiframe-8-jpeg-baseline.dcm')).expect(202);
-      expect((await batchDone(up.body.batchId)).counts).toMatchObject({ stored: 1 });
-      const [row] = await sys.db.dataSource.query(
-        `SELECT i.sop_instance_uid, se.series_instance_uid, st.study_instance_uid FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.project_id = $1 AND i.transfer_syntax_uid = '1.2.840.10008.1.2.4.50' AND se.modality = 'US'`,
-        [projectId],
-      );
-      const url = `/dicom-web/projects/${projectId}/studies/${row.study_instance_uid}/series/${row.series_instance_uid}/instances/${row.sop_instance_uid}`;
-      const refused = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"').expect(406);
-      expect(refused.body.message).toMatch(/cannot be converted to 1\.2\.840\.10008\.1\.2\.1: Multiple fragments per frame .*Ask for it as stored \(transfer-syntax=\*\)/);
-      const asStored = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse(binary);
-      expect(asStored.status).toBe(200);
+    it('instances the old converter refused come back as Explicit VR Little Endian by default, a whole study in one complete response (it answered 406, or ended a 200 midway); pydicom and dciodvfy read them', async () => {
+      // A JPEG baseline with several fragments per frame, and a 1-bit SEG stored Implicit VR, together in one study
+      // (the SEG is re-pointed at the ultrasound's study), as the helper found them: 406 alone, cut short together.
+      const us = dataPath('dicom/modalities/us-multiframe-8-jpeg-baseline.dcm');
+      const dir = mkdtempSync(join(tmpdir(), 'convert-'));
+      const seg = join(dir, 'seg-in-us-study.dcm');
+      await run('/usr/bin/python3', ['-c', [
+        'import sys, pydicom',
+        'u = pydicom.dcmread(sys.argv[1]); s = pydicom.dcmread(sys.argv[2])',
+        's.StudyInstanceUID = u.StudyInstanceUID; s.PatientID = u.PatientID; s.PatientName = u.PatientName',
+        's.save_as(sys.argv[3])',
+      ].join('\n'), us, dataPath('dicom/segmentations/ct-binary-seg.dcm'), seg]);
+      const up = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(manager.token)).attach('files', us).attach('files', seg).expect(202);
+      const b = await batchDone(up.body.batchId);
+      expect(b.items.map((i: { status: string }) => i.status).sort()).toEqual(['stored', 'stored']);
+      const [row] = await sys.db.dataSource.query(`SELECT st.study_instance_uid FROM instances i JOIN series se ON se.id = i.series_id JOIN studies st ON st.id = se.study_id WHERE i.id = $1`, [b.items[0].instanceId]);
+      const url = `/dicom-web/projects/${projectId}/studies/${row.study_instance_uid}`;
+      for (const accept of [undefined, 'multipart/related; type="application/dicom"', 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50, multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1']) {
+        const req = sys.http().get(url).set(bearer(annotator.token));
+        const res = await (accept ? req.set('accept', accept) : req).buffer(true).parse(binary).expect(200);
+        const boundary = parseContentType(res.headers['content-type']).params.boundary;
+        expect((res.body as Buffer).toString('latin1').trimEnd().endsWith(`--${boundary}--`)).toBe(true);
+        const parts = await spoolMultipart(Readable.from([res.body as Buffer]), boundary, mkdtempSync(join(dir, 'parts-')));
+        expect(parts.map((p) => p.headers['content-type'])).toEqual(['application/dicom; transfer-syntax=1.2.840.10008.1.2.1', 'application/dicom; transfer-syntax=1.2.840.10008.1.2.1']);
+        const check = JSON.parse((await run('/usr/bin/python3', ['-c', [
+          'import sys, json, pydicom',
+          'out = []',
+          'for f in sys.argv[1:]:',
+          '    d = pydicom.dcmread(f); a = d.pixel_array',
+          '    out.append({"ts": str(d.file_meta.TransferSyntaxUID), "modality": d.Modality, "shape": list(a.shape), "planar": "PlanarConfiguration" in d, "photometric": d.PhotometricInterpretation})',
+          'print(json.dumps(sorted(out, key=lambda o: o["modality"])))',
+        ].join('\n'), ...parts.map((p) => p.path)])).stdout);
+        expect(check).toEqual([
+          { ts: '1.2.840.10008.1.2.1', modality: 'SEG', shape: expect.any(Array), planar: false, photometric: 'MONOCHROME2' },
+          { ts: '1.2.840.10008.1.2.1', modality: 'US', shape: expect.arrayContaining([3]), planar: true, photometric: 'RGB' },
+        ]);
+        // dciodvfy (dicom3tools) finds no error in either converted instance: no Planar Configuration on a monochrome image.
+        for (const part of parts) {
+          const { stdout, stderr } = await run('dciodvfy', [part.path]).catch((e: { stdout: string; stderr: string }) => e);
+          expect(`${stdout}${stderr}`.split('\n').filter((l) => /^Error/.test(l) && /PlanarConfiguration|Pixel|Bits/.test(l))).toEqual([]);
+        }
+      }
+      // As stored still works, and a syntax not every instance is in is refused with what can be had.
+      const asStored = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=*').buffer(true).parse(binary).expect(200);
       expect(asStored.headers['content-type']).toMatch(/^multipart\/related/);
+      const refused = await sys.http().get(url).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50').expect(406);
+      expect(refused.body.message).toMatch(/as stored \(transfer-syntax=\*\) or as Explicit VR Little Endian/);
     });
 
     it('serves frames (uncompressed pixel data, checked with pydicom) and rendered PNGs, audited', async () => {
@@ -426,13 +466,29 @@ describe('ingest doors', () => {
       expect((await sys.http().get(`${base}/frames/2`).set(bearer(annotator.token)).expect(404)).body.message).toMatch(/Frame 2 does not exist: the instance has 1 frame/);
       expect((await sys.http().get(`${base}/frames/0,x`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/not a frame list/);
       expect((await sys.http().get(`${base}/rendered?window=40`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/window must be "center,width"/);
-      expect((await sys.http().get(`${base}/rendered?viewport=64,64`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/viewport is not supported/);
-      expect((await sys.http().get(`${base}/rendered`).set(bearer(annotator.token)).set('accept', 'image/jpeg').expect(406)).body.message).toMatch(/image\/png/);
+      // JPEG when asked for (it was 406), a viewport (it was 400), the window functions by their PS3.18 names.
+      const jpg = await sys.http().get(`${base}/rendered?quality=80`).set(bearer(annotator.token)).set('accept', 'image/jpeg').buffer(true).parse(binary).expect(200);
+      expect(jpg.headers['content-type']).toMatch(/^image\/jpeg/);
+      expect([jpeg.decode(jpg.body as Buffer).width, jpeg.decode(jpg.body as Buffer).height]).toEqual([ref.cols, ref.rows]);
+      const small = await sys.http().get(`${base}/rendered?viewport=64,64`).set(bearer(annotator.token)).buffer(true).parse(binary).expect(200);
+      const fitted = PNG.sync.read(small.body as Buffer);
+      expect(Math.max(fitted.width, fitted.height)).toBe(64);
+      for (const fn of ['linear-exact', 'sigmoid', 'linear']) await sys.http().get(`${base}/rendered?window=${ref.threshold},400,${fn}`).set(bearer(annotator.token)).expect(200);
+      expect((await sys.http().get(`${base}/rendered?viewport=64,64,0,0,9999,10`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/not inside the/);
+      expect((await sys.http().get(`${base}/rendered`).set(bearer(annotator.token)).set('accept', 'image/gif').expect(406)).body.message).toMatch(/image\/png or image\/jpeg/);
+      // Thumbnails of the instance, its series and its study: fitted in 128 x 128.
+      const seriesUrl = base.slice(0, base.indexOf('/instances/'));
+      const studyUrl = seriesUrl.slice(0, seriesUrl.indexOf('/series/'));
+      for (const url of [`${base}/thumbnail`, `${base}/frames/1/thumbnail`, `${seriesUrl}/thumbnail`, `${studyUrl}/thumbnail`]) {
+        const thumb = PNG.sync.read((await sys.http().get(url).set(bearer(annotator.token)).buffer(true).parse(binary).expect(200)).body as Buffer);
+        expect(Math.max(thumb.width, thumb.height)).toBe(128);
+      }
+      await sys.http().get(`${seriesUrl}/thumbnail`).set(bearer(outsider.token)).expect(403);
       expect((await sys.http().get(`${base}/frames/1`).set(bearer(annotator.token)).set('accept', 'multipart/related; type="image/jls"').expect(406)).body.message).toMatch(/uncompressed/);
       await sys.http().get(`${base}/rendered`).set(bearer(outsider.token)).expect(403);
       const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body as { actorName: string; details: { via: string } }[];
       const vias = new Set(audit.filter((a) => a.actorName === 'ann').map((a) => a.details.via));
-      expect([...vias]).toEqual(expect.arrayContaining(['wado-rs-frames', 'wado-rs-rendered']));
+      expect([...vias]).toEqual(expect.arrayContaining(['wado-rs-frames', 'wado-rs-rendered', 'wado-rs-thumbnail']));
     });
 
     const instanceUrl = async (where: string, params: unknown[]) => {
@@ -504,8 +560,9 @@ describe('ingest doors', () => {
       expect((await sys.http().get(`${base}/bulkdata/00100010`).set(bearer(annotator.token)).expect(404)).body.message).toMatch(/no bulk data at 00100010/);
       expect((await sys.http().get(`${base}/bulkdata/54000100.7.54001010`).set(bearer(annotator.token)).expect(404)).body.message).toMatch(/no bulk data/);
       expect((await sys.http().get(`${base}/bulkdata/nonsense`).set(bearer(annotator.token)).expect(400)).body.message).toMatch(/bulk data path/);
-      const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body as { actorName: string; details: { via: string } }[];
-      expect(audit.filter((a) => a.actorName === 'ann' && a.details.via === 'wado-rs-bulkdata')).toHaveLength(2);
+      const audit = (await sys.http().get(`/api/projects/${projectId}/audit?action=instance.read&limit=1000`).set(bearer(manager.token))).body as { actorName: string; objectId: string; details: { via: string } }[];
+      const [ecg] = await sys.db.dataSource.query(`SELECT id FROM instances WHERE project_id = $1 AND sop_class_uid = $2`, [projectId, '1.2.840.10008.5.1.4.1.1.9.1.1']);
+      expect(audit.filter((a) => a.actorName === 'ann' && a.details.via === 'wado-rs-bulkdata' && a.objectId === ecg.id)).toHaveLength(2);
     });
 
     it('refuses callers outside the project', async () => {

@@ -1,4 +1,4 @@
+export * from './ambiguous-vr';
 export * from './parse';
 export * from './synthetic';
-export * from './transcode';
 export * from './write';

@@ -8,6 +8,7 @@ export * from './slice-plane';
 export * from './dicom-geometry';
 export * from './pixel-decode-error';
 export * from './pixel-decoding';
+export * from './explicit-little-endian';
 export * from './luminance';
 export * from './siemens-mosaic';
 export * from './volume-assembly';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { syntheticUid, writeDicom } from '@contour/dicom';
-import { bulkDataOf, dicomJsonOf, formatBulkDataPath, parseBulkDataPath } from './dicom-json';
+import { bulkDataOf, dicomJsonOf, formatBulkDataPath, jsonValues, parseBulkDataPath } from './dicom-json';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../../shared/data');
 const load = (rel: string) => fs.readFileSync(path.join(DATA, rel));
@@ -57,6 +57,36 @@ describe('dicomJsonOf', () => {
     const json = dicomJsonOf(load(`dicom/modalities/${name}`), url);
     expect(json['00280004']).toEqual({ vr: 'CS', Value: [served] });
     if (served === 'RGB') expect(json['00280006']).toEqual({ vr: 'US', Value: [0] });
-    expect(json['7FE00010']).toEqual({ vr: expect.any(String), BulkDataURI: url });
+    expect(json['7FE00010']).toEqual({ vr: expect.any(String), BulkDataURI: `${url}/bulkdata/7FE00010` });
+  });
+});
+
+describe('jsonValues (PS3.18 F.2)', () => {
+  it.each<[string, string, unknown[], unknown[] | null]>([
+    ['a value', 'LO', ['CHEST'], ['CHEST']],
+    ['an empty string: no Value (it was [""])', 'DA', [''], null],
+    ['an empty number: no Value (it was [null])', 'IS', [null], null],
+    ['no values', 'SH', [], null],
+    ['an empty entry among others is null', 'CS', ['ORIGINAL', 'PRIMARY', ''], ['ORIGINAL', 'PRIMARY', null]],
+    ['an empty name: no Value', 'PN', [{ Alphabetic: '' }], null],
+    ['a name', 'PN', [{ Alphabetic: 'Doe^J' }], [{ Alphabetic: 'Doe^J' }]],
+    ['AT values are 8 hex digits (they were numbers)', 'AT', [6422539, 0x00209165], ['0062000B', '00209165']],
+    ['AT above 0x7fffffff', 'AT', [0xfffee000], ['FFFEE000']],
+    ['zero is a value', 'US', [0], [0]],
+    ['NaN is empty', 'DS', [NaN], null],
+  ])('%s', (_name, vr, values, expected) => {
+    expect(jsonValues(vr, values)).toEqual(expected);
+  });
+
+  it('an Implicit VR CT says its Pixel Padding Value is SS -2000 (it said US 63536)', () => {
+    const json = dicomJsonOf(load('dicom/series/ct-3slice/01.dcm'), '/x');
+    expect(json['00280120']).toEqual({ vr: 'SS', Value: [-2000] });
+  });
+
+  it('an Implicit VR ultrasound gives its Private Creators as LO text (they were OW bytes); no element has an empty Value', () => {
+    const json = dicomJsonOf(load('dicom/modalities/us-multiframe-8.dcm'), '/x');
+    expect(json['7FDD0010']).toEqual({ vr: 'LO', Value: ['TSC Private Group'] });
+    const empties = Object.entries(json).filter(([, el]) => Array.isArray((el as { Value?: unknown[] }).Value) && ((el as { Value: unknown[] }).Value.length === 0 || (el as { Value: unknown[] }).Value.every((v) => v === '' || v === null)));
+    expect(empties).toEqual([]);
   });
 });

@@ -1,9 +1,8 @@
 // WADO-RS metadata: a stored (de-identified) file's attributes as DICOM JSON (PS3.18 F.2), describing the
 // pixels as the frames resource serves them, with binary values larger than INLINE_LIMIT given as a BulkDataURI
-// (PS3.18 F.2.6) that the bulkdata resource answers; the pixel data's URI stays the instance's (its frames are
-// at .../frames).
+// (PS3.18 F.2.6) that the bulkdata resource answers, pixel data included (decoded, as the frames resource serves it).
 import * as dcmjs from 'dcmjs';
-import { toArrayBuffer } from '@contour/dicom';
+import { resolveImplicitVrs, toArrayBuffer } from '@contour/dicom';
 import { decodedPhotometric } from '@contour/volume';
 
 type Element = { vr: string; Value?: unknown[]; InlineBinary?: string; BulkDataURI?: string };
@@ -13,6 +12,7 @@ const WORD: Record<string, number> = { OB: 1, UN: 1, OW: 2, OF: 4, OL: 4, OD: 8,
 const INLINE_LIMIT = 4096;
 const PIXEL_DATA = '7FE00010';
 const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 
 /**
  * Where a bulk data value is inside a dataset: its tag, or for a value inside a sequence the sequence's tag, the
@@ -36,6 +36,8 @@ export function parseBulkDataPath(text: string): BulkDataPath | null {
 function readFile(file: Buffer) {
   const dict = dcmjs.data.DicomMessage.readFile(toArrayBuffer(file), { ignoreErrors: true, untilTag: null, includeUntilTagValue: false, noCopy: false, forceStoreRaw: false });
   const transferSyntax = String((dict.meta['00020010']?.Value ?? [])[0] ?? '').replace(/\0/g, '').trim();
+  // An Implicit VR file does not say whether a pixel value attribute is US or SS, nor that a Private Creator is LO.
+  if (transferSyntax === IMPLICIT_VR_LITTLE_ENDIAN) resolveImplicitVrs(dict.dict as Record<string, Element>);
   return { dict: dict.dict as Record<string, Element>, transferSyntax, bigEndian: transferSyntax === EXPLICIT_VR_BIG_ENDIAN };
 }
 
@@ -56,8 +58,8 @@ function convert(dict: Record<string, Element>, instanceUrl: string, bigEndian: 
   const out: Record<string, Element> = {};
   for (const tag of Object.keys(dict).sort()) {
     const el = dict[tag];
-    if (tag === PIXEL_DATA) {
-      out[tag] = { vr: el.vr, BulkDataURI: instanceUrl };
+    if (tag === PIXEL_DATA && parent.length === 0) {
+      out[tag] = { vr: el.vr, BulkDataURI: `${instanceUrl}/bulkdata/${PIXEL_DATA}` };
       continue;
     }
     if (BINARY_VRS.has(el.vr)) {
@@ -71,9 +73,28 @@ function convert(dict: Record<string, Element>, instanceUrl: string, bigEndian: 
       out[tag] = { vr: 'SQ', Value: ((el.Value ?? []) as Record<string, Element>[]).map((item, i) => convert(item, instanceUrl, bigEndian, [...parent, { tag, item: i }])) };
       continue;
     }
-    out[tag] = el.Value === undefined || el.Value.length === 0 ? { vr: el.vr } : { vr: el.vr, Value: el.Value };
+    const values = jsonValues(el.vr, el.Value ?? []);
+    out[tag] = values ? { vr: el.vr, Value: values } : { vr: el.vr };
   }
   return out;
+}
+
+/** A PN value without any component (dcmjs reads an empty name as { Alphabetic: '' }). */
+const emptyName = (v: unknown) => typeof v === 'object' && v !== null && Object.values(v).every((c) => c === '' || c === null || c === undefined);
+
+/**
+ * An element's values as DICOM JSON has them (PS3.18 F.2): an empty value is null, and an element whose values are
+ * all empty has no Value at all (F.2.5; `"Value": [""]` broke clients' date and number parsing); AT values are
+ * 8 hex digits (F.2.3.1), not numbers. null when there is no Value to give.
+ */
+export function jsonValues(vr: string, values: unknown[]): unknown[] | null {
+  const out = values.map((v) => {
+    if (v === undefined || v === null || v === '' || (typeof v === 'number' && Number.isNaN(v))) return null;
+    if (vr === 'PN' && emptyName(v)) return null;
+    if (vr === 'AT' && typeof v === 'number') return (v >>> 0).toString(16).toUpperCase().padStart(8, '0');
+    return v;
+  });
+  return out.some((v) => v !== null) ? out : null;
 }
 
 const first = (el: Element | undefined) => (el?.Value ?? [])[0];
@@ -100,12 +121,17 @@ export function dicomJsonOf(file: Buffer, instanceUrl: string): Record<string, E
   return json;
 }
 
+/** A bulk data path naming the instance's Pixel Data, which is served decoded (as its frames are). */
+export function isPixelDataPath(path: BulkDataPath): boolean {
+  return path.length === 1 && path[0].tag === PIXEL_DATA;
+}
+
 /**
  * The binary value at a bulk data path, as served (little endian); null when there is none (no such element,
- * item or sequence, or an element that is not binary). Pixel data is not bulk data here: it has its frames.
+ * item or sequence, or an element that is not binary). Not for the Pixel Data (isPixelDataPath): it is decoded.
  */
 export function bulkDataOf(file: Buffer, path: BulkDataPath): Buffer | null {
-  if (path[0]?.tag === PIXEL_DATA && path.length === 1) return null;
+  if (isPixelDataPath(path)) return null;
   const { dict, bigEndian } = readFile(file);
   let dataset: Record<string, Element> | undefined = dict;
   for (const [i, step] of path.entries()) {

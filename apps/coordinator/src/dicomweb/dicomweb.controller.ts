@@ -1,7 +1,7 @@
 // DICOMweb for a project, under /dicom-web/projects/{projectId} (and /dicom-web for DICOM_DEFAULT_PROJECT):
 // QIDO-RS search, WADO-RS retrieve, metadata, frames, bulk data and rendered images of the de-identified data, STOW-RS store. The Bearer token
 // of the login works, so OHIF or dicomweb-client can browse a project. Every image read is audited.
-import { BadRequestException, Controller, Get, HttpException, Inject, Logger, NotAcceptableException, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpException, Inject, Logger, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -15,12 +15,13 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { IngestItem, IngestItemStatus, IngestSource, Instance, ProjectRole } from '@contour/db';
-import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, transcode } from '@contour/dicom';
+import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom } from '@contour/dicom';
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
 import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore, DiskReserve } from '@contour/storage';
-import { decodeFrames, DecodedFrames, encodePng, packBits, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, VoiWindow } from '@contour/volume';
-import { bulkDataOf, dicomJsonOf, parseBulkDataPath } from './dicom-json';
+import { decodeFrames, DecodedFrames, encodeJpeg, encodePng, fitToViewport, packBits, parseViewport, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, toExplicitVrLittleEndian, VoiWindow } from '@contour/volume';
+import { acceptedBulkDataMediaType, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, chooseTransferSyntax } from './accept';
+import { bulkDataOf, dicomJsonOf, isPixelDataPath, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
 import { PrivacyHold } from '../ingest/privacy-hold.service';
 import { servedTargetStudy, STUDY_MISMATCH_FAILURE, targetStudyMatch } from './stow-study';
@@ -29,48 +30,6 @@ const uuid = { schema: z.uuid() };
 const uid = { schema: z.string().regex(/^[0-9.]{1,64}$/, 'expected a DICOM UID') };
 type QueryParams = Record<string, string | string[] | undefined>;
 const DICOM_JSON = 'application/dicom+json';
-
-/** Which transfer syntax the client accepts for application/dicom parts: '*' (as stored) or one UID. */
-export function acceptedTransferSyntax(accept: string | undefined): string {
-  if (!accept || accept.trim() === '*/*') return EXPLICIT_VR_LITTLE_ENDIAN;
-  for (const range of accept.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
-    const ct = parseContentType(range);
-    const dicomPart = ct.mediaType === 'application/dicom' || (ct.mediaType === 'multipart/related' && (ct.params.type ?? 'application/dicom') === 'application/dicom');
-    if (dicomPart || ct.mediaType === '*/*') return ct.params['transfer-syntax'] ?? EXPLICIT_VR_LITTLE_ENDIAN;
-  }
-  throw new NotAcceptableException('WADO-RS retrieves instances as multipart/related; type="application/dicom"');
-}
-
-/** WADO-RS frames are served uncompressed (Explicit VR Little Endian pixel data): refuse other requests. */
-export function acceptedFrameMediaType(accept: string | undefined): void {
-  if (!accept) return;
-  for (const range of accept.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
-    const ct = parseContentType(range);
-    const type = ct.mediaType === 'multipart/related' ? (ct.params.type ?? 'application/octet-stream') : ct.mediaType;
-    const ts = ct.params['transfer-syntax'];
-    if ((type === 'application/octet-stream' || type === '*/*') && (!ts || ts === '*' || ts === EXPLICIT_VR_LITTLE_ENDIAN)) return;
-  }
-  throw new NotAcceptableException(`WADO-RS frames are served as multipart/related; type="application/octet-stream" (uncompressed, transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN})`);
-}
-
-/** Bulk data is served as multipart/related; type="application/octet-stream" (PS3.18 bulkdata resources). */
-export function acceptedBulkDataMediaType(accept: string | undefined): void {
-  if (!accept) return;
-  for (const range of accept.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
-    const ct = parseContentType(range);
-    const type = ct.mediaType === 'multipart/related' ? (ct.params.type ?? 'application/octet-stream') : ct.mediaType;
-    if (type === 'application/octet-stream' || type === '*/*') return;
-  }
-  throw new NotAcceptableException('Bulk data is served as multipart/related; type="application/octet-stream"');
-}
-
-/** Rendered images are PNG. */
-export function acceptedRenderedMediaType(accept: string | undefined): void {
-  if (!accept) return;
-  const types = accept.split(',').map((r) => parseContentType(r).mediaType);
-  if (types.some((t) => t === 'image/png' || t === 'image/*' || t === '*/*')) return;
-  throw new NotAcceptableException(`Rendered images are served as image/png (asked for ${types.join(', ')})`);
-}
 
 /**
  * A WADO-RS frame list ("1", "1,3,5"): 1-based frame numbers, in the order asked, each at most once (so an answer is
@@ -180,12 +139,17 @@ export class DicomWebController {
     const path = parseBulkDataPath(pathText);
     if (!path) throw new BadRequestException(`"${pathText}" is not a bulk data path: a tag (8 hex digits), or inside a sequence the sequence's tag, the item's index from 0 and the tag, joined by dots (e.g. 54000100.0.54001010); take it from the BulkDataURI of the metadata`);
     const [row] = await this.dicomweb.instances(projectId, study, series, sop, await this.privacy.hiddenFlags(p, projectId));
-    const value = bulkDataOf(await this.blobs.getBuffer(row.blob_key), path);
-    if (!value) throw new NotFoundException(`Instance ${sop} has no bulk data at ${pathText}: the metadata's BulkDataURIs name the values it has (pixel data is served at .../frames)`);
+    const file = await this.blobs.getBuffer(row.blob_key);
+    // The Pixel Data's BulkDataURI (it was the instance's own URL, which answered the whole file or 406): every frame,
+    // decoded as the frames resource serves them (1-bit images packed), in one part.
+    const pixels = isPixelDataPath(path);
+    const value = pixels ? servedPixelData(await this.decode(file)) : bulkDataOf(file, path);
+    if (!value) throw new NotFoundException(`Instance ${sop} has no bulk data at ${pathText}: the metadata's BulkDataURIs name the values it has`);
     await this.auditReads(p, projectId, [row], 'wado-rs-bulkdata');
     const boundary = `contour-${randomUUID()}`;
+    const partType = pixels ? `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}` : 'application/octet-stream';
     async function* parts() {
-      yield { contentType: 'application/octet-stream', body: value! };
+      yield { contentType: partType, body: value! };
     }
     await this.sendMultipart(res, `multipart/related; type="application/octet-stream"; boundary=${boundary}`, boundary, parts());
   }
@@ -218,6 +182,34 @@ export class DicomWebController {
   @Get('studies/:study/series/:series/instances/:sop/rendered')
   async renderedInstance(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Query() q: QueryParams, @Req() req: Request, @Res() res: Response) {
     await this.rendered(p, projectId, study, series, sop, 1, q, req, res);
+  }
+
+  // Thumbnails (PS3.18 10.4.1.1.x): the rendered image fitted in 128 x 128 (or the viewport given). A series' is its
+  // middle image, a study's that of its first series with an image.
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop/thumbnail')
+  async instanceThumbnail(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Query() q: QueryParams, @Req() req: Request, @Res() res: Response) {
+    await this.rendered(p, projectId, study, series, sop, 1, q, req, res, true);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/instances/:sop/frames/:frames/thumbnail')
+  async frameThumbnail(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Param('sop', uid) sop: string, @Param('frames') frameList: string, @Query() q: QueryParams, @Req() req: Request, @Res() res: Response) {
+    const numbers = parseFrameList(frameList);
+    if (numbers.length !== 1) throw new BadRequestException('Thumbnails are of one frame: ask for .../frames/{n}/thumbnail');
+    await this.rendered(p, projectId, study, series, sop, numbers[0], q, req, res, true);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/series/:series/thumbnail')
+  async seriesThumbnail(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Param('series', uid) series: string, @Query() q: QueryParams, @Req() req: Request, @Res() res: Response) {
+    await this.representativeThumbnail(p, projectId, study, series, q, req, res);
+  }
+
+  @Access({ project: { param: 'projectId' } })
+  @Get('studies/:study/thumbnail')
+  async studyThumbnail(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Req() req: Request, @Res() res: Response) {
+    await this.representativeThumbnail(p, projectId, study, undefined, q, req, res);
   }
 
   @Access({ project: { param: 'projectId' } })
@@ -257,24 +249,13 @@ export class DicomWebController {
   }
 
   private async retrieve(p: Principal, projectId: string, rows: StoredInstanceRef[], req: Request, res: Response) {
-    const wanted = acceptedTransferSyntax(req.headers.accept);
-    if (wanted !== '*' && wanted !== EXPLICIT_VR_LITTLE_ENDIAN && rows.some((r) => r.transfer_syntax_uid !== wanted)) {
-      throw new NotAcceptableException(`Contour serves instances as stored (transfer-syntax=*) or as Explicit VR Little Endian (${EXPLICIT_VR_LITTLE_ENDIAN}); ${wanted} is not available for every instance requested`);
-    }
+    const wanted = chooseTransferSyntax(acceptedTransferSyntaxes(req.headers.accept), rows.map((r) => r.transfer_syntax_uid));
     await this.auditReads(p, projectId, rows, 'wado-rs');
     const boundary = `contour-${randomUUID()}`;
     const blobs = this.blobs;
+    const logger = this.logger;
     async function* parts() {
-      for (const r of rows) {
-        const asStored = wanted === '*' || r.transfer_syntax_uid === wanted;
-        let body: Buffer | Readable;
-        try {
-          body = asStored ? await blobs.get(r.blob_key) : await transcode(await blobs.getBuffer(r.blob_key), wanted);
-        } catch (e) {
-          throw new NotAcceptableException(`Instance ${r.sop_instance_uid} (stored as ${r.transfer_syntax_uid}) cannot be converted to ${wanted}: ${(e as Error).message}. Ask for it as stored (transfer-syntax=*)`);
-        }
-        yield { contentType: `application/dicom; transfer-syntax=${asStored ? r.transfer_syntax_uid : wanted}`, body };
-      }
+      for (const r of rows) yield await servedInstance(r, wanted, blobs, toExplicitVrLittleEndian, logger);
     }
     await this.sendMultipart(res, `multipart/related; type="application/dicom"; boundary=${boundary}`, boundary, parts());
   }
@@ -307,13 +288,13 @@ export class DicomWebController {
     }
   }
 
-  private async rendered(p: Principal, projectId: string, study: string, series: string, sop: string, frame: number, q: QueryParams, req: Request, res: Response) {
-    acceptedRenderedMediaType(req.headers.accept);
-    const unsupported = ['viewport', 'annotation', 'iccprofile'].filter((k) => q[k] !== undefined);
-    if (unsupported.length) throw new BadRequestException(`${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} not supported: the image is rendered at full resolution; "window" and "quality" are accepted`);
-    const repeated = ['window', 'quality'].filter((k) => Array.isArray(q[k]));
+  private async rendered(p: Principal, projectId: string, study: string, series: string, sop: string, frame: number, q: QueryParams, req: Request, res: Response, thumbnail = false) {
+    const type = acceptedRenderedMediaType(req.headers.accept);
+    const unsupported = ['annotation', 'iccprofile'].filter((k) => q[k] !== undefined);
+    if (unsupported.length) throw new BadRequestException(`${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} not supported: "window", "viewport" and "quality" are`);
+    const repeated = ['window', 'quality', 'viewport'].filter((k) => Array.isArray(q[k]));
     if (repeated.length) throw new BadRequestException(`Give ${repeated.join(' and ')} once (it was repeated)`);
-    // PNG is lossless: quality (PS3.18 8.3.5.1.2, 1-100) is accepted and changes nothing, but must be one.
+    // quality (PS3.18 8.3.5.1.2, 1-100) sets JPEG's; PNG is lossless and takes it unchanged.
     if (q.quality !== undefined && !/^(100|[1-9][0-9]?)$/.test(String(q.quality))) throw new BadRequestException(`quality is a whole number from 1 to 100, got "${q.quality}"`);
     let window: VoiWindow | undefined;
     try {
@@ -326,15 +307,38 @@ export class DicomWebController {
     const parsed = readDicom(buffer);
     const decoded = await this.decode(buffer, parsed);
     if (frame > decoded.frames) throw new NotFoundException(`Frame ${frame} does not exist: the instance has ${decoded.frames} frame(s)`);
-    let png: Buffer;
+    let body: Buffer;
     try {
-      png = encodePng(renderFrame(decoded, frame - 1, window, storedWindow(parsed.dataset)));
+      let image = renderFrame(decoded, frame - 1, window, storedWindow(parsed.dataset));
+      // A thumbnail fits in 128 x 128 unless a viewport says otherwise (PS3.18 thumbnail resources).
+      const viewport = typeof q.viewport === 'string' ? q.viewport : thumbnail ? '128,128' : undefined;
+      if (viewport) image = fitToViewport(image, parseViewport(viewport, image.width, image.height));
+      body = type === 'image/jpeg' ? encodeJpeg(image, q.quality ? Number(q.quality) : 90) : encodePng(image);
     } catch (e) {
+      if (e instanceof RenderError && /viewport/.test(e.message)) throw new BadRequestException(e.message);
       if (e instanceof RenderError) throw new HttpException(`This instance cannot be rendered: ${e.message}`, 406);
       throw e;
     }
-    await this.auditReads(p, projectId, [row], 'wado-rs-rendered');
-    res.status(200).type('image/png').send(png);
+    await this.auditReads(p, projectId, [row], thumbnail ? 'wado-rs-thumbnail' : 'wado-rs-rendered');
+    res.status(200).type(type).send(body);
+  }
+
+  /** The thumbnail of the middle image of each series in turn (in series order) until one renders (a report has none). */
+  private async representativeThumbnail(p: Principal, projectId: string, study: string, series: string | undefined, q: QueryParams, req: Request, res: Response) {
+    const rows = await this.dicomweb.instances(projectId, study, series, undefined, await this.privacy.hiddenFlags(p, projectId));
+    const bySeries = new Map<string, StoredInstanceRef[]>();
+    for (const r of rows) bySeries.set(r.series_instance_uid, [...(bySeries.get(r.series_instance_uid) ?? []), r]);
+    let last: unknown;
+    for (const [seriesUid, instances] of bySeries) {
+      const middle = instances[Math.floor((instances.length - 1) / 2)];
+      try {
+        return await this.rendered(p, projectId, study, seriesUid, middle.sop_instance_uid, 1, q, req, res, true);
+      } catch (e) {
+        if (!(e instanceof HttpException) || e.getStatus() !== 406) throw e;
+        last = e;
+      }
+    }
+    throw last;
   }
 
   private async metadata(p: Principal, projectId: string, rows: StoredInstanceRef[], res: Response) {
@@ -431,6 +435,35 @@ export class DicomWebController {
     if (warnings.length) res.setHeader('Warning', warnings.slice(0, 20).map((w) => `299 contour "${w.replace(/["\\\r\n]/g, ' ')}"`).join(', '));
     if (batch) res.setHeader('X-Contour-Batch', batch.id);
     res.status(status).type(DICOM_JSON).send(JSON.stringify(body));
+  }
+}
+
+/** Every frame's pixels as the frames resource serves them, one after the other (1-bit images packed across frames). */
+export function servedPixelData(decoded: DecodedFrames): Buffer {
+  const values = decoded.data;
+  return decoded.bitsAllocated === 1 ? packBits(values as Uint8Array) : Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/**
+ * One part of a WADO-RS retrieve: the instance as stored, or converted to `wanted` (Explicit VR Little Endian). An
+ * instance whose conversion fails is sent as stored, its part naming the syntax it is in (the client can tell, and
+ * asked-for data is never left out): the response's status line went out with the first part, and a failure further
+ * on used to end a 200 response midway (a client saw a network error or took a partial study for the whole one).
+ */
+export async function servedInstance(
+  r: Pick<StoredInstanceRef, 'blob_key' | 'transfer_syntax_uid' | 'sop_instance_uid'>,
+  wanted: string,
+  blobs: Pick<BlobStore, 'get' | 'getBuffer'>,
+  convert: (file: Buffer) => Promise<Buffer>,
+  logger: Pick<Logger, 'warn'>,
+): Promise<{ contentType: string; body: Buffer | Readable }> {
+  if (wanted === '*' || r.transfer_syntax_uid === wanted) return { contentType: `application/dicom; transfer-syntax=${r.transfer_syntax_uid}`, body: await blobs.get(r.blob_key) };
+  const file = await blobs.getBuffer(r.blob_key);
+  try {
+    return { contentType: `application/dicom; transfer-syntax=${wanted}`, body: await convert(file) };
+  } catch (e) {
+    logger.warn(`instance ${r.sop_instance_uid} (stored as ${r.transfer_syntax_uid}) could not be converted to ${wanted}, sent as stored: ${(e as Error).message}`);
+    return { contentType: `application/dicom; transfer-syntax=${r.transfer_syntax_uid}`, body: file };
   }
 }
 

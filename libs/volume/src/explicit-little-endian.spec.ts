@@ -1,0 +1,86 @@
+// Instances converted to Explicit VR Little Endian (what WADO-RS serves by default), checked against the
+// originals: the decoder gives the same pixels from both, and pydicom, an independent reader, reads every
+// converted file with every attribute of the original (signed ones signed).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { EXPLICIT_VR_LITTLE_ENDIAN, readDicom } from '@contour/dicom';
+import { decodeFrames } from './pixel-decoding';
+import { toExplicitVrLittleEndian } from './explicit-little-endian';
+
+const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
+const FILES = [
+  ...fs.readdirSync(path.join(DATA, 'dicom/modalities')).map((f) => `dicom/modalities/${f}`),
+  ...fs.readdirSync(path.join(DATA, 'dicom/segmentations')).map((f) => `dicom/segmentations/${f}`),
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `dicom/transfer-syntaxes/${n}.dcm`),
+  'dicom/series/ct-3slice/01.dcm',
+].filter((f) => f.endsWith('.dcm'));
+
+const bytesOf = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+describe('toExplicitVrLittleEndian', () => {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'explicit-le-'));
+  const converted = new Map<string, string>();
+
+  test.each(FILES)('%s: Explicit VR Little Endian, the same decoded pixels, Planar Configuration only for colour', async (rel) => {
+    const original = fs.readFileSync(path.join(DATA, rel));
+    const out = await toExplicitVrLittleEndian(original);
+    const target = path.join(dir, rel.replace(/\//g, '_'));
+    fs.writeFileSync(target, out);
+    converted.set(rel, target);
+    const parsed = readDicom(out);
+    expect(parsed.transferSyntaxUid).toBe(EXPLICIT_VR_LITTLE_ENDIAN);
+    const dict = parsed.dict.dict as Record<string, { vr: string; Value?: unknown[] }>;
+    if (!dict['7FE00010'] && !dict['7FE00008'] && !dict['7FE00009']) return;
+    const [before, after] = [await decodeFrames(original, { untileMosaic: false }), await decodeFrames(out, { untileMosaic: false })];
+    expect([after.rows, after.columns, after.frames, after.samplesPerPixel, after.bitsAllocated]).toEqual([before.rows, before.columns, before.frames, before.samplesPerPixel, before.bitsAllocated]);
+    expect(after.photometric).toBe(before.photometric);
+    expect(bytesOf(after.data).equals(bytesOf(before.data))).toBe(true);
+    if (after.samplesPerPixel === 1) expect(dict['00280006']).toBeUndefined();
+    else expect(dict['00280006'].Value).toEqual([0]);
+  });
+
+  test('the ones that failed before: a 1-bit SEG stored Implicit VR and a JPEG baseline whose frames span several fragments', async () => {
+    for (const rel of ['dicom/segmentations/ct-binary-seg.dcm', 'dicom/modalities/us-multiframe-8-jpeg-baseline.dcm']) {
+      const parsed = readDicom(await toExplicitVrLittleEndian(fs.readFileSync(path.join(DATA, rel))));
+      expect(parsed.transferSyntaxUid).toBe(EXPLICIT_VR_LITTLE_ENDIAN);
+    }
+  });
+
+  test('pydicom reads every converted file, with every attribute of the original, signed ones signed (Pixel Padding Value -2000, it was 63536)', () => {
+    const script = path.join(dir, 'compare.py');
+    fs.writeFileSync(script, [
+      'import sys, json, pydicom',
+      // Pixel Data and what describes it are checked above; dcmjs writes text as UTF-8 and says so (ISO_IR 192), so
+      // the character set may differ while every text value, as decoded, is the same.
+      'SKIP = {0x7FE00010, 0x7FE00008, 0x7FE00009, 0x00280004, 0x00280006, 0x00282110, 0x00080005}',
+      'def values(ds):',
+      '    out = {}',
+      '    for el in ds:',
+      // Group lengths (gggg,0000) are retired in datasets (PS3.5 7.2) and not written.
+      '        if el.tag in SKIP or el.tag.group == 0x0002 or el.tag.element == 0: continue',
+      '        if el.VR == "SQ": out[str(el.tag)] = [values(i) for i in el.value]',
+      '        elif el.VR in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"): out[str(el.tag)] = ("binary", len(el.value) if el.value is not None else 0)',
+      '        else: out[str(el.tag)] = [el.VR if el.VR in ("US", "SS") else "", repr(el.value)]',
+      '    return out',
+      'result = {}',
+      'for original, converted in zip(sys.argv[1::2], sys.argv[2::2]):',
+      '    a = pydicom.dcmread(original); b = pydicom.dcmread(converted)',
+      '    va, vb = values(a), values(b)',
+      '    diff = sorted(k for k in set(va) | set(vb) if va.get(k) != vb.get(k))',
+      '    px = None',
+      '    if "PixelData" in b: px = list(b.pixel_array.shape)',
+      '    result[original] = {"ts": str(b.file_meta.TransferSyntaxUID), "diff": diff, "pixels": px, "padding": [b["PixelPaddingValue"].VR, b.PixelPaddingValue] if "PixelPaddingValue" in b else None}',
+      'print(json.dumps(result))',
+    ].join('\n'));
+    const args = [...converted.entries()].flatMap(([rel, file]) => [path.join(DATA, rel), file]);
+    const result = JSON.parse(execFileSync('/usr/bin/python3', [script, ...args], { maxBuffer: 1 << 26 }).toString()) as Record<string, { ts: string; diff: string[]; pixels: number[] | null; padding: [string, number] | null }>;
+    expect(Object.keys(result)).toHaveLength(FILES.length);
+    for (const [file, r] of Object.entries(result)) {
+      expect({ file, ts: r.ts, diff: r.diff }).toEqual({ file, ts: EXPLICIT_VR_LITTLE_ENDIAN, diff: [] });
+    }
+    expect(result[path.join(DATA, 'dicom/series/ct-3slice/01.dcm')].padding).toEqual(['SS', -2000]);
+    expect(result[path.join(DATA, 'dicom/segmentations/ct-binary-seg.dcm')].pixels).not.toBeNull();
+  });
+});
