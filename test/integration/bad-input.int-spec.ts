@@ -67,6 +67,12 @@ describe('bad input gets a clear 4xx', () => {
     // The largest id there can be is a valid cursor (an empty page).
     expect((await sys.http().get('/api/audit?afterId=9223372036854775807').set(admin()).expect(200)).body).toEqual([]);
     await sys.http().get(`/api/audit?beforeId=${huge}&order=desc`).set(admin()).expect(400);
+    // A cursor that is not digits at all is named too (it was a 500: the bound check ran BigInt on it).
+    for (const cursor of ['abc', '1e400', '1.5', '-1']) {
+      const bad = await sys.http().get(`/api/projects/${projectId}/audit?beforeId=${cursor}&order=desc`).set(bearer(pm)).expect(400);
+      expect(JSON.stringify(bad.body)).toMatch(/a line id: digits only/);
+      await sys.http().get(`/api/audit?afterId=${cursor}`).set(admin()).expect(400);
+    }
     // A cursor that does not go with the order is named, not ignored.
     const mixed = await sys.http().get('/api/audit?afterId=5&order=desc').set(admin()).expect(400);
     expect(JSON.stringify(mixed.body)).toMatch(/afterId pages oldest first \(order=asc\), beforeId newest first \(order=desc\)/);
@@ -97,6 +103,19 @@ describe('bad input gets a clear 4xx', () => {
     await sys.http().get(`${rendered}?quality=0`).set(bearer(ann)).expect(400);
     // A valid one reaches the instance (none such: 404).
     await sys.http().get(`${rendered}?quality=90`).set(bearer(ann)).expect(404);
+  });
+
+  it('a settings change names only what changes: the other fields of its group keep their values (they took defaults); an unknown pre-label model is a 400 and nothing is stored', async () => {
+    const id = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'partial settings', settings: { quality: { reads: 2, agreementThreshold: 0.99, maxReworkRounds: 1, leaseSeconds: 30 } } }).expect(201)).body.id;
+    await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ settings: { quality: { leaseSeconds: 600 } } }).expect(200);
+    const after = (await sys.http().get(`/api/projects/${id}`).set(bearer(pm)).expect(200)).body.settings.quality;
+    expect(after).toMatchObject({ reads: 2, agreementThreshold: 0.99, maxReworkRounds: 1, leaseSeconds: 600 });
+    for (const models of [['nope'], ['00000000-0000-4000-8000-000000000000']]) {
+      const bad = await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ settings: { prelabelModels: models } }).expect(400);
+      expect(bad.body.message).toMatch(/settings.prelabelModels: ".*" is not a registered model/);
+    }
+    await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'unknown model', settings: { prelabelModels: ['nope'] } }).expect(400);
+    expect((await sys.http().get(`/api/projects/${id}`).set(bearer(pm)).expect(200)).body.settings.prelabelModels).toEqual([]);
   });
 
   it('an export request is checked: a body that is not an object, a name that is not text, an unknown task state', async () => {

@@ -155,6 +155,24 @@ describe('reads coming back to the pool', () => {
     expect((await submit(project, b, lease.readId, { mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(403)).body.message).toBe('This read is not leased to you');
   });
 
+  it('assignments of one task to one person sent at once reserve one read for them (each reserved one: the task could never finish); a disabled account is refused', async () => {
+    const { project, task } = await projectWithTask('assign-at-once', { reads: 2 });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => sys.http().post(`/api/projects/${project}/tasks/assign`).set(bearer(pm)).send({ userId: a.id, taskIds: [task] }).expect(200)));
+    expect(answers.filter((r) => r.body.assigned.length === 1)).toHaveLength(1);
+    expect(answers.flatMap((r) => r.body.skipped.map((x: { reason: string }) => x.reason))).toEqual(Array(4).fill('a read of the task is already reserved for this person'));
+    const reads = await sys.db.dataSource.query(`SELECT assigned_to FROM task_reads WHERE task_id = $1 AND kind = 'annotation' ORDER BY slot`, [task]);
+    expect(reads.filter((r: { assigned_to: string | null }) => r.assigned_to === a.id)).toHaveLength(1);
+    // The other read is still offered to someone else.
+    expect((await next(project, b).expect(200)).body.taskId).toBe(task);
+    await sys.db.dataSource.query(`UPDATE users SET active = false WHERE id = $1`, [c.id]);
+    try {
+      const refused = await sys.http().post(`/api/projects/${project}/tasks/assign`).set(bearer(pm)).send({ userId: c.id, taskIds: [task] }).expect(409);
+      expect(refused.body.message).toMatch(/account is disabled/);
+    } finally {
+      await sys.db.dataSource.query(`UPDATE users SET active = true WHERE id = $1`, [c.id]);
+    }
+  });
+
   it("blinding holds for a manager who also annotates the task: they do not see another's read while it collects reads (they did)", async () => {
     const { project, task } = await projectWithTask('manager-reads', { reads: 2 });
     await sys.http().put(`/api/projects/${project}/members/${pm.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager, ProjectRole.Annotator] }).expect(204);

@@ -114,14 +114,17 @@ describe('work routing and consensus', () => {
     expect(wrong.body.message).toMatch(/has 10 voxels but the grid 512x512x3 has 786432/);
     const badLabel = await submit(ann[1], leases[ann[1].id], discMask(CT, 256, 256, 40, 7)).expect(409);
     expect(badLabel.body.message).toMatch(/label value\(s\) 7 that the protocol does not define/);
-    // Another person's Idempotency-Key refuses a submission it would otherwise have made, and nothing is stored.
-    const taken = await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40), 'a0-round0').expect(409);
-    expect(taken.body.message).toMatch(/Idempotency-Key was already used for another submission/);
+    // An Idempotency-Key longer than any real one is a 400 (it was a 500 from the index), and nothing is stored.
+    const long = await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40), 'k'.repeat(8000)).expect(400);
+    expect(long.body.message).toMatch(/Idempotency-Key header has 8000 characters; at most 200/);
   });
 
   it('the third read completes the task; consensus agrees; the task waits for review', async () => {
-    await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40), 'a1-round0').expect(200);
-    // A submission refused for its own reason says that reason, whoever's key it carries (it said the key was taken).
+    // Idempotency-Keys are each person's own: the key another annotator used is no conflict (it refused this read
+    // with "already used for another submission"), and the read is stored as a new one.
+    const second = await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40), 'a0-round0').expect(200);
+    expect(second.body.duplicate).toBe(false);
+    // A submission refused for its own reason says that reason, whatever key it carries.
     const resent = await submit(ann[0], leases[ann[0].id], discMask(CT, 256, 256, 40));
     expect(resent.status).toBe(409);
     const withOthersKey = await submit(ann[0], leases[ann[0].id], discMask(CT, 256, 256, 40), 'a1-round0');
@@ -199,6 +202,10 @@ describe('work routing and consensus', () => {
     expect(adj.body.taskState).toBe('review');
     const retried = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/adjudicate`).set(bearer(r1)).send({ mask: maskBody(masks[0]) }).expect(200);
     expect(retried.body).toMatchObject({ taskState: 'review', versionId: adj.body.versionId, duplicate: true });
+    // A different label sent afterwards is refused (it was answered "duplicate" and dropped), and nothing changes.
+    const different = await sys.http().post(`/api/projects/${projectId}/reads/${lease.body.readId}/adjudicate`).set(bearer(r1)).send({ mask: maskBody(masks[1]) }).expect(409);
+    expect(different.body.message).toMatch(/You already adjudicated this task; a second, different label is not taken/);
+    expect((await sys.db.dataSource.query(`SELECT count(*)::int AS n FROM label_versions WHERE task_id = $1 AND kind = 'adjudicated'`, [taskB]))[0].n).toBe(1);
     // The adjudicator does not review their own adjudication (they were offered it before the fix): another reviewer does.
     const own = await sys.http().post(`/api/projects/${projectId}/reviews/next`).set(bearer(r1));
     expect(own.status === 204 || own.body.taskId !== taskB).toBe(true);

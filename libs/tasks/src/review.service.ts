@@ -5,7 +5,7 @@ import { BadRequestException, ConflictException, Injectable, NotFoundException }
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
-import { Project, Review, Task, TaskRead } from '@contour/db';
+import { LabelVersion, Project, Review, Task, TaskRead } from '@contour/db';
 import { JobQueue } from '@contour/queue';
 import { afterRejection, parseProjectSettings, TaskEvent, TaskState } from '@contour/workflow';
 import { ConsensusService } from './consensus.service';
@@ -105,7 +105,13 @@ export class ReviewService {
   async adjudicate(projectId: string, readId: string, actor: Actor, submission: Submission, comment = '') {
     return this.dataSource.transaction(async (m) => {
       const { read, task, decided } = await this.leasedSlot(m, projectId, readId, actor.id!, 'adjudication');
-      if (decided) return { taskState: task.state, versionId: read.labelVersionId, duplicate: true };
+      if (decided) {
+        // The same adjudication sent again is answered with its outcome; a different one is refused (it was answered
+        // "duplicate" too, and its label dropped without a word).
+        const prior = read.labelVersionId ? await m.findOneBy(LabelVersion, { id: read.labelVersionId }) : null;
+        if (!prior || !(await this.routing.sameLabel(m, task, prior, submission))) throw new ConflictException('You already adjudicated this task; a second, different label is not taken (the reviewer can edit it)');
+        return { taskState: task.state, versionId: read.labelVersionId, duplicate: true };
+      }
       if (task.state !== TaskState.Adjudication) throw new ConflictException(`The task is ${task.state}, not waiting for adjudication`);
       const project = await m.findOneByOrFail(Project, { id: projectId });
       const settings = parseProjectSettings(project.settings);

@@ -5,6 +5,7 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Actor, auditActor, AuditEntry, auditRows, AuditService, systemActor } from '@contour/audit';
@@ -510,6 +511,20 @@ export class RoutingService {
   }
 
   /** Stores a mask (validated against the task's grid and protocol) as an immutable label version. */
+  /**
+   * Whether a submission is the label `version` holds (the same mask voxel for voxel, the same answers as checked): a
+   * decision sent again is answered with its outcome, a different one refused.
+   */
+  async sameLabel(m: EntityManager, task: Task, version: LabelVersion, submission: Submission): Promise<boolean> {
+    if (Boolean(submission.mask) !== Boolean(version.blobKey)) return false;
+    if (submission.mask) {
+      const { map } = await this.grids.decodeForTask(task, submission.mask, m);
+      if (!encodeLabelMap(map).equals(await this.blobs.getBuffer(version.blobKey!))) return false;
+    }
+    const answers = (await this.grids.checkAnswers(task, submission.answers, { complete: false, m })) ?? {};
+    return isDeepStrictEqual(answers, version.answers ?? {});
+  }
+
   async storeLabel(m: EntityManager, task: Task, read: TaskRead | null, kind: string, actor: Actor, submission: Submission): Promise<LabelVersion> {
     const { version, audit } = await this.prepareLabel(m, task, read, kind, actor, submission);
     // insert, not save: the id is set, and save would first look for an existing row with it.
@@ -533,7 +548,10 @@ export class RoutingService {
    * Submits a read. Idempotent by key: a retried request returns the first result. When the last of the k
    * reads of the round is in, the task moves to consensus and the consensus job is queued.
    */
-  async submit(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<{ versionId: string; taskState: string; duplicate: boolean }> {
+  async submit(projectId: string, readId: string, actor: Actor, given: Submission): Promise<{ versionId: string; taskState: string; duplicate: boolean }> {
+    // An Idempotency-Key is the caller's own: stored under their id, so another person who happens to send the same
+    // key is not refused (keys were one namespace for the whole deployment, and a 409 told them someone had used it).
+    const submission = given.idempotencyKey ? { ...given, idempotencyKey: `${actor.id}:${given.idempotencyKey}` } : given;
     let result: SubmitResult;
     try {
       // The usual case (the caller's lease, the task taking reads) needs neither BEGIN nor COMMIT: the submission
@@ -548,7 +566,7 @@ export class RoutingService {
         // Someone's key met this submission: that is the answer only when the key is what refused it (its unique index);
         // a submission refused for its own reason (already submitted, lease lapsed) says that reason.
         const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
-        throw code === '23505' ? new ConflictException('This Idempotency-Key was already used for another submission') : e;
+        throw code === '23505' ? new ConflictException('You already used this Idempotency-Key for another submission: send a new key with each new submission') : e;
       }
       const task = await this.dataSource.getRepository(Task).findOneByOrFail({ id: prior.taskId });
       // The first attempt may have committed and then failed to queue the consensus job: queue it (a no-op if it is there).
@@ -639,6 +657,9 @@ export class RoutingService {
   async assign(projectId: string, taskIds: string[], userId: string, actor: Actor): Promise<{ assigned: string[]; skipped: { taskId: string; reason: string }[] }> {
     const member = await this.dataSource.getRepository(ProjectMember).findOneBy({ projectId, userId });
     if (!member || !member.roles.includes('annotator' as never)) throw new ConflictException('Tasks can only be assigned to annotators of this project');
+    // A disabled account cannot sign in: its reservation would wait for nobody.
+    const user = await this.dataSource.getRepository(User).findOneBy({ id: userId });
+    if (!user?.active) throw new ConflictException(`${user?.username ?? 'This person'}'s account is disabled: tasks can only be assigned to people who can sign in`);
     const skills = await this.skills(projectId, userId);
     const assigned: string[] = [];
     const skipped: { taskId: string; reason: string }[] = [];
@@ -647,6 +668,9 @@ export class RoutingService {
         const task = await m.findOneBy(Task, { id: taskId, projectId });
         if (!task) return skipped.push({ taskId, reason: 'no such task in this project' });
         if (task.privacyHeld) return skipped.push({ taskId, reason: 'an image of the task waits for a privacy review' });
+        // Every read of the task, locked before anything is looked at: two assignments at once each found no
+        // reservation for the person (the check locks only what it finds), and both reserved a slot for them.
+        await lockTaskReads(m, taskId);
         const slots = () => m.getRepository(TaskRead).createQueryBuilder('r').setLock('pessimistic_write').where(`r.task_id = :taskId AND r.kind = 'annotation'`, { taskId });
         const mine = await slots().andWhere(`(r.annotator_id = :userId OR (r.state = 'open' AND (r.assigned_to = :userId OR r.previous_annotator_id = :userId)))`, { userId }).getOne();
         if (mine) {

@@ -1,4 +1,4 @@
-import { ageBoost, parseProjectSettings } from './project-settings';
+import { ageBoost, mergeSettings, parseProjectSettings } from './project-settings';
 
 const DAY = 86_400;
 
@@ -38,5 +38,19 @@ describe('project settings: privacy hold', () => {
   it("holds every image that may carry burned-in text by default ('all': ultrasound nearly always has some)", () => {
     expect(parseProjectSettings({}).deid.burnedInHold).toBe('all');
     expect(parseProjectSettings({ deid: { burnedInHold: 'declared' } }).deid.burnedInHold).toBe('declared');
+  });
+});
+
+describe('mergeSettings', () => {
+  it.each<[string, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>]>([
+    ['one field of a group changes only that field', { quality: { reads: 2, agreementThreshold: 0.99, leaseSeconds: 30 } }, { quality: { leaseSeconds: 10 } }, { quality: { reads: 2, agreementThreshold: 0.99, leaseSeconds: 10 } }],
+    ['other groups are kept', { quality: { reads: 2 }, deid: { burnedInHold: 'all' } }, { deid: { burnedInHold: 'none' } }, { quality: { reads: 2 }, deid: { burnedInHold: 'none' } }],
+    ['lists are replaced, not merged', { prelabelModels: ['a', 'b'], allowedModalities: ['CT'] }, { allowedModalities: ['MR'] }, { prelabelModels: ['a', 'b'], allowedModalities: ['MR'] }],
+    ['a group not stored yet is taken as given', {}, { quality: { reads: 3 } }, { quality: { reads: 3 } }],
+    ['a value replaces a group', { split: { policy: 'series' } }, { split: null }, { split: null }],
+    ['a map is replaced: an entry left out is removed', { requiredSkills: { CT: ['ct'], MR: ['neuro-mr'] } }, { requiredSkills: { CT: ['ct'] } }, { requiredSkills: { CT: ['ct'] } }],
+    ['the split group merges too', { split: { policy: 'frames', framesPerTask: 20 } }, { split: { framesPerTask: 50 } }, { split: { policy: 'frames', framesPerTask: 50 } }],
+  ])('%s', (_name, stored, change, expected) => {
+    expect(mergeSettings(stored, change)).toEqual(expected);
   });
 });

@@ -79,3 +79,20 @@ export function ageBoostSql(createdAt: string, perDay: number, max: number): str
 export function skillsFor(settings: ProjectSettings, modality: string): string[] {
   return [...new Set([...(settings.requiredSkills['*'] ?? []), ...(settings.requiredSkills[modality.toUpperCase()] ?? [])])].sort();
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The groups of settings whose fields a change names one by one; anything else (lists, maps such as requiredSkills) is replaced. */
+const SETTING_GROUPS = new Set(['quality', 'routing', 'deid', 'split']);
+
+/**
+ * Project settings with a partial change applied: the fields of a group (quality, routing, deid, split) are merged one
+ * by one (a PATCH of `{ quality: { leaseSeconds: 600 } }` changes the lease only; it used to replace the whole quality
+ * group, whose other fields then took their defaults: k reads and the agreement threshold changed without anyone
+ * asking), while lists and maps (requiredSkills: an entry left out is removed) are replaced as given.
+ */
+export function mergeSettings(stored: Record<string, unknown>, change: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...stored };
+  for (const [key, value] of Object.entries(change)) out[key] = SETTING_GROUPS.has(key) && isPlainObject(value) && isPlainObject(stored[key]) ? { ...stored[key], ...value } : value;
+  return out;
+}

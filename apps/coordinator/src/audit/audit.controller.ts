@@ -9,7 +9,8 @@ import { ProjectRole, Role } from '@contour/db';
 const lineId = z
   .string()
   .regex(/^\d{1,19}$/, 'a line id: digits only')
-  .refine((v) => BigInt(v) <= 9_223_372_036_854_775_807n, 'a line id: at most 9223372036854775807');
+  // Only digits reach BigInt (zod runs a refinement after a failed regex too, and BigInt('abc') threw: a 500).
+  .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= 9_223_372_036_854_775_807n, 'a line id: at most 9223372036854775807');
 
 const AuditQuery = z
   .object({

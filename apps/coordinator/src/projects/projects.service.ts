@@ -1,10 +1,10 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { parseProjectSettings, ProjectSettings } from '@contour/workflow';
+import { mergeSettings, parseProjectSettings, ProjectSettings } from '@contour/workflow';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
 import { Principal, PrincipalCache } from '@contour/auth';
-import { Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
+import { Model, Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
 import { RoutingService } from '@contour/tasks';
 import { JobName, JobQueue } from '@contour/queue';
 
@@ -26,9 +26,11 @@ export class ProjectsService {
   ) {}
 
   async create(actor: Actor, input: { name: string; description?: string; settings?: Record<string, unknown> }) {
+    const settings = validSettings(input.settings ?? {});
+    await this.checkModels(parseProjectSettings(settings).prelabelModels, []);
     return this.dataSource.transaction(async (m) => {
       if (await m.existsBy(Project, { name: input.name })) throw new ConflictException(`A project named "${input.name}" already exists`);
-      const project = await m.save(Project, { name: input.name, description: input.description ?? '', settings: validSettings(input.settings ?? {}), createdBy: actor.id });
+      const project = await m.save(Project, { name: input.name, description: input.description ?? '', settings, createdBy: actor.id });
       // The creator manages the project.
       await m.save(ProjectMember, { projectId: project.id, userId: actor.id!, roles: [ProjectRole.Manager] });
       await this.audit.record(actor, { action: 'project.created', objectType: 'project', objectId: project.id, projectId: project.id, details: { name: project.name } }, m);
@@ -59,7 +61,8 @@ export class ProjectsService {
     if (patch.description !== undefined) project.description = patch.description;
     const modelsBefore = JSON.stringify(parseProjectSettings(project.settings).prelabelModels);
     const holdBefore = parseProjectSettings(project.settings).deid.burnedInHold;
-    if (patch.settings) project.settings = validSettings({ ...project.settings, ...patch.settings });
+    if (patch.settings) project.settings = validSettings(mergeSettings(project.settings, patch.settings));
+    await this.checkModels(parseProjectSettings(project.settings).prelabelModels, JSON.parse(modelsBefore) as string[]);
     await this.dataSource.getRepository(Project).save(project);
     await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch });
     // New pre-label models (a new version, one added or removed): tasks nobody has started are drafted again, by a
@@ -73,6 +76,19 @@ export class ProjectsService {
       await this.jobs.addBulk(JobName.SplitStudy, studies.map(({ id }) => ({ data: { studyId: id }, options: { deduplication: { id: `split-${id}`, ttl: 1500 } } })));
     }
     return project;
+  }
+
+  /**
+   * Pre-label models named that were not named before must be registered (an id that was not one was stored, and every
+   * pre-label job of the project then failed on it). Those named before stay, registered or not.
+   */
+  private async checkModels(ids: string[], before: string[]) {
+    const added = [...new Set(ids.filter((id) => !before.includes(id)))];
+    if (!added.length) return;
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    const known = new Set((await this.dataSource.getRepository(Model).findBy({ id: In(added.filter((id) => uuid.test(id))) })).map((m) => m.id));
+    const unknown = added.filter((id) => !known.has(id));
+    if (unknown.length) throw new BadRequestException(`settings.prelabelModels: ${unknown.map((id) => `"${id.slice(0, 80)}"`).join(', ')} ${unknown.length > 1 ? 'are not registered models' : 'is not a registered model'}: use the id of a model from GET /api/models`);
   }
 
   async members(projectId: string) {

@@ -1,7 +1,7 @@
 // The work API: annotators pull the next read, heartbeat, save drafts and submit; reviewers and adjudicators
 // pull and decide; managers look at tasks, assign, prioritise and settle escalations. Reads are blinded:
 // while a task collects its reads, nobody but the read's author sees it.
-import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
@@ -53,7 +53,13 @@ const ListQuery = z.object({
 /** The caller's skills in this project: their own plus what their membership adds (resolved with the credential). */
 const skillsOf = (p: Principal) => [...p.skills, ...(p.projectSkills ?? [])];
 
+/** The longest Idempotency-Key taken: a UUID or a hash fits many times over (a key of 8,000 characters was a 500). */
+export const MAX_IDEMPOTENCY_KEY = 200;
+
 function toSubmission(body: { mask?: string; answers?: Record<string, unknown> }, idempotencyKey?: string): Submission {
+  if (idempotencyKey && idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
+    throw new BadRequestException(`The Idempotency-Key header has ${idempotencyKey.length} characters; at most ${MAX_IDEMPOTENCY_KEY} are taken (a UUID is 36)`);
+  }
   return { mask: body.mask ? Buffer.from(body.mask, 'base64') : undefined, answers: body.answers, idempotencyKey: idempotencyKey || undefined };
 }
 
