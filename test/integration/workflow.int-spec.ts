@@ -370,6 +370,9 @@ describe('work routing and consensus', () => {
     const actions = h.audit.map((a: { action: string }) => a.action);
     expect(actions.indexOf('task.created')).toBeLessThan(actions.indexOf('read.submitted'));
     expect(actions.filter((a: string) => a === 'read.submitted')).toHaveLength(6);
+    // Each round's merged label and each reviewer's decision have their own lines (neither had one).
+    expect(actions.filter((a: string) => a === 'label.merged.saved')).toHaveLength(2);
+    expect(h.audit.filter((a: { action: string }) => a.action === 'review.decided').map((a: { details: { decision: string; round: number } }) => [a.details.decision, a.details.round])).toEqual([['rejected', 0], [expect.stringMatching(/^(approved|edited-approved)$/), 1]]);
     expect(h.task).toMatchObject({ rejectionCount: 1, reworkRound: 1 });
     const ids = h.audit.map((a: { id: string }) => Number(a.id));
     expect([...ids].sort((x, y) => x - y)).toEqual(ids);

@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { computeAgreement, disagreementRegions, Mask, shapeAgreement } from '@contour/consensus';
-import { Actor, systemActor } from '@contour/audit';
+import { Actor, AuditService, systemActor } from '@contour/audit';
 import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
@@ -45,6 +45,7 @@ export class ConsensusService {
     private readonly lifecycle: TaskLifecycle,
     private readonly grids: TaskGrid,
     private readonly jobs: JobQueue,
+    private readonly audit: AuditService,
   ) {}
 
   /** The consensus job of a task's current round: one per round, so a retried submission never runs it twice. */
@@ -176,6 +177,8 @@ export class ConsensusService {
       const version = await m.save(
         m.create(LabelVersion, { taskId, projectId: task.projectId, kind: 'merged', readId: null, authorId: null, round: locked.reworkRound, protocolVersion: locked.protocolVersion, blobKey: mergedKey, encoding: LABELMAP_ENCODING, grid, answers: merged.answers, stats: merged.stats }),
       );
+      // Every stored label version has its audit line, the merge too (it had none).
+      await this.audit.record(actor, { action: 'label.merged.saved', objectType: 'label_version', objectId: version.id, projectId: task.projectId, details: { taskId, readId: null, method: settings.quality.mergeMethod, agreement, stats: merged.stats } }, m);
       // Its reader scores (consensus_scores, for the project's statistics) are written by a trigger.
       await m.save(m.create(ConsensusResult, { taskId, projectId: task.projectId, round: locked.reworkRound, agreement, method: settings.quality.mergeMethod, metrics, disagreement, mergedVersionId: version.id }));
       // The task's own number of reads: the project's may have changed since the task was split.

@@ -63,7 +63,10 @@ export class ReviewService {
       const settings = parseProjectSettings(project.settings);
       let versionId: string | null = null;
       if (decision === 'edit-approve') versionId = (await this.routing.storeLabel(m, task, read, 'review-edit', actor, submission)).id;
-      await m.insert(Review, { taskId: task.id, projectId, reviewerId: actor.id!, decision: decision === 'approve' ? 'approved' : decision === 'edit-approve' ? 'edited-approved' : 'rejected', comment, round: task.reworkRound, labelVersionId: versionId });
+      const outcome = decision === 'approve' ? 'approved' : decision === 'edit-approve' ? 'edited-approved' : 'rejected';
+      await m.insert(Review, { taskId: task.id, projectId, reviewerId: actor.id!, decision: outcome, comment, round: task.reworkRound, labelVersionId: versionId });
+      // The decision itself (an edit-and-approve and a plain approve were both only the task's "approve" transition).
+      await this.audit.record(actor, { action: 'review.decided', objectType: 'task', objectId: task.id, projectId, details: { taskId: task.id, decision: outcome, round: task.reworkRound, comment, labelVersionId: versionId } }, m);
       await m.update(TaskRead, read.id, { state: 'submitted', annotatorId: actor.id, submittedAt: new Date(), labelVersionId: versionId, leaseExpiresAt: null });
       if (decision !== 'reject') {
         const { to } = await this.lifecycle.apply(m, task.id, TaskEvent.Approve, actor, comment || null);

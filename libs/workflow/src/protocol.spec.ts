@@ -25,6 +25,9 @@ describe('ProtocolInput', () => {
     ['a question', [{ kind: 'classification', question: 'Finding?', choices: ['yes', 'no'] }], null],
     ['the reserved question "shapes"', [{ kind: 'classification', question: 'shapes', choices: ['yes', 'no'] }], 'annotationTypes.0.question: "shapes" is reserved for boxes, points and polygons; name the question differently'],
     ['no annotation type', [], 'annotationTypes: a protocol needs at least one annotation type'],
+    ['two questions', [{ kind: 'classification', question: 'Side?', choices: ['left', 'right'] }, { kind: 'classification', question: 'Level?', choices: ['upper', 'lower'] }], null],
+    ['a question asked twice', [{ kind: 'classification', question: 'Side?', choices: ['left', 'right'] }, { kind: 'classification', question: 'Side? ', choices: ['upper', 'lower'] }], 'annotationTypes.1.question: the question "Side? " is asked twice; answers are kept by question, so give each its own wording'],
+    ['a choice offered twice', [{ kind: 'classification', question: 'Finding?', choices: ['yes', 'no', 'yes '] }], 'annotationTypes.0.choices.2: the choice "yes" is offered twice for "Finding?"'],
   ])('%s', (_name, annotationTypes, message) => {
     const r = ProtocolInput.safeParse({ labels: [], annotationTypes });
     const messages = r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

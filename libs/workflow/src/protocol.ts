@@ -48,8 +48,19 @@ export const ProtocolInput = z
       else if (names.has(key)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'name'], message: `label name "${l.name}" is used twice (also "${names.get(key)}"); exports could not tell the two apart` });
       names.set(key, l.name);
     });
+    // Answers are keyed by question text and are one of its choices: a question asked twice could only ever be
+    // answered as one of them (the other's choices were refused), and two choices of one text cannot be told apart.
+    const questions = new Set<string>();
     p.annotationTypes.forEach((t, i) => {
-      if (t.kind === 'classification' && t.question === SHAPES_KEY) ctx.addIssue({ code: 'custom', path: ['annotationTypes', i, 'question'], message: '"shapes" is reserved for boxes, points and polygons; name the question differently' });
+      if (t.kind !== 'classification') return;
+      if (t.question === SHAPES_KEY) ctx.addIssue({ code: 'custom', path: ['annotationTypes', i, 'question'], message: '"shapes" is reserved for boxes, points and polygons; name the question differently' });
+      else if (questions.has(t.question.trim())) ctx.addIssue({ code: 'custom', path: ['annotationTypes', i, 'question'], message: `the question "${t.question}" is asked twice; answers are kept by question, so give each its own wording` });
+      questions.add(t.question.trim());
+      const choices = new Set<string>();
+      t.choices.forEach((c, j) => {
+        if (choices.has(c.trim())) ctx.addIssue({ code: 'custom', path: ['annotationTypes', i, 'choices', j], message: `the choice "${c.trim()}" is offered twice for "${t.question}"` });
+        choices.add(c.trim());
+      });
     });
     const needsLabels = p.annotationTypes.some((t) => t.kind !== 'classification');
     if (needsLabels && p.labels.length === 0) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'masks, boxes, polygons and points need at least one label' });
