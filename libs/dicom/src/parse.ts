@@ -1,5 +1,6 @@
 // Reads a DICOM Part 10 file with dcmjs and turns every way it can be broken into a reason a person can act on.
 import * as dcmjs from 'dcmjs';
+import './dcmjs-charset';
 
 /** The transfer syntax WADO-RS serves by default (PS3.18 8.7.3.5.2), and what Contour converts instances to. */
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
