@@ -118,6 +118,24 @@ describe('ingest doors', () => {
       expect(item).toEqual({ status: 'duplicate', reason_code: null });
     });
 
+    it('a C-STORE cut off midway (the sender killed) leaves no partial file in the spool (it stayed, with the original identifiers)', async () => {
+      // A 100 MB CT slice: large enough that storescu is still sending when it is killed.
+      const dir = mkdtempSync(join(tmpdir(), 'cstore-cut-'));
+      const big = join(dir, 'big.dcm');
+      await run('/usr/bin/python3', ['-c', [
+        'import sys, numpy as np, pydicom',
+        'd = pydicom.dcmread(sys.argv[1]); d.Rows = 7000; d.Columns = 7000',
+        'd.PixelData = np.zeros((7000, 7000), dtype=np.uint16).tobytes(); d.save_as(sys.argv[2])',
+      ].join('\n'), dataPath('dicom/series/ct-3slice/01.dcm'), big]);
+      const spool = join(sys.app.get<ContourConfig>(CONFIG).dataDir, 'incoming');
+      const partial = () => readdirSync(spool).filter((f) => f.startsWith('cstore-'));
+      const sender = execFile('storescu', ['-aet', 'STORESCU', '-aec', 'CONTOUR', '--max-send-pdu', '16384', '127.0.0.1', String(dicomPort), big]);
+      await eventually(async () => (partial().length ? true : null), 30_000, 5);
+      sender.kill('SIGKILL');
+      await eventually(async () => (partial().length === 0 ? true : null), 10_000);
+      expect(partial()).toEqual([]);
+    });
+
     it('answers C-ECHO', async () => {
       const { stderr, stdout } = await run('echoscu', ['-v', '-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort)]);
       expect(`${stdout}${stderr}`).toMatch(/Received Echo Response \(Success\)/);

@@ -121,6 +121,32 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
     const service = this;
     class ContourScp extends Scp {
       state: AssociationState | null = null;
+      /**
+       * Spool files still being written: an association aborted or dropped midway (a sender killed, a cable pulled)
+       * left its instance's partial file, holding original identifiers, in the spool for good. Each is deleted when
+       * the association ends before the instance was handed over.
+       */
+      private readonly spooling = new Set<SpoolStream>();
+
+      constructor(...args: ConstructorParameters<typeof Scp>) {
+        super(...args);
+        this.on('close', () => this.dropPartial('the connection closed'));
+      }
+
+      /** An A-ABORT from the sender (dcmjs-dimse logged "abort method must be implemented"). */
+      abort(source?: unknown, reason?: unknown) {
+        service.logger.warn(`association from ${this.state?.callingAe ?? 'unknown'} aborted (source ${String(source)}, reason ${String(reason)})`);
+        this.dropPartial('the sender aborted the association');
+      }
+
+      private dropPartial(why: string) {
+        for (const out of this.spooling) {
+          out.destroy();
+          if (out.contourPath) void rm(out.contourPath, { force: true });
+          service.logger.warn(`partial C-STORE from ${this.state?.callingAe ?? 'unknown'} deleted: ${why} before the instance was complete`);
+        }
+        this.spooling.clear();
+      }
 
       associationRequested(association: dimse.association.Association) {
         void service.onAssociation(this, association).catch((err: Error) => {
@@ -144,6 +170,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
         const path = join(service.spoolDir, `cstore-${randomUUID()}.dcm`);
         const out: SpoolStream = createWriteStream(path);
         out.contourPath = path;
+        this.spooling.add(out);
         // The content hash (the blob key) as the bytes arrive, so the receiver need not read the file again for it
         // (the blob store still hashes what it stores, and a mismatch refuses the C-STORE). dcmjs-dimse feeds the
         // stream with write() only, and it is ended without data.
@@ -162,6 +189,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
       createDatasetFromStoreWritableStream(writable: Writable, context: dimse.association.PresentationContext, callback: (dataset: dimse.Dataset) => void) {
         const out = writable as SpoolStream;
         const done = () => {
+          this.spooling.delete(out);
           const dataset = new Dataset({}, context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian) as SpooledDataset;
           dataset.contourPath = out.contourPath;
           dataset.contourSha256 = out.contourHash?.digest('hex');
