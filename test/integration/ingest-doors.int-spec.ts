@@ -290,6 +290,23 @@ describe('ingest doors', () => {
       for (let i = pixels + 100; i < pixels + 164; i++) other[i] ^= 0x5a;
       expect(await uploadOne(other, 'mr-other.dcm')).toMatchObject({ status: 'quarantined', reasonCode: 'conflicting-duplicate', reason: expect.stringMatching(/same SOP Instance UID but different content/) });
     });
+
+    it('with the same pixels but another patient, study or window is a conflict (it was a duplicate, and dropped); an RT structure set sent with implicit VRs and again with explicit ones is a duplicate (it was a conflict)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'again-attrs-'));
+      const copy = async (name: string, change: string) => {
+        writeFileSync(join(dir, name), readFileSync(dataPath('dicom/modalities/mr-small.dcm')));
+        await run('dcmodify', ['-nb', '-m', change, join(dir, name)]);
+        return readFileSync(join(dir, name));
+      };
+      for (const [name, change] of [['patient.dcm', 'PatientID=OTHER-PATIENT-999'], ['study.dcm', 'StudyInstanceUID=1.2.3.4.5.6.7.8.9'], ['window.dcm', 'WindowCenter=999']]) {
+        expect({ name, ...(await uploadOne(await copy(name, change), name)) }).toMatchObject({ name, status: 'quarantined', reasonCode: 'conflicting-duplicate' });
+      }
+      const rt = dataPath('dicom/modalities/rtstruct-breast-10roi.dcm');
+      await run('dcmconv', ['+ti', rt, join(dir, 'rt-implicit.dcm')]);
+      await run('dcmconv', ['+te', rt, join(dir, 'rt-explicit.dcm')]);
+      expect(['stored', 'duplicate']).toContain((await uploadOne(readFileSync(join(dir, 'rt-implicit.dcm')), 'rt-implicit.dcm')).status);
+      expect(await uploadOne(readFileSync(join(dir, 'rt-explicit.dcm')), 'rt-explicit.dcm')).toMatchObject({ status: 'duplicate', reasonCode: null });
+    });
   });
 
   describe('QIDO-RS and WADO-RS', () => {

@@ -13,7 +13,7 @@ import { rawBlobLockIds } from './raw-blob-lock';
 import { DicomRejection, ParsedDicom, readDicom, storedTransferSyntax, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, TerminalJobError } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { decodeFrames, InstanceGeometry, instanceGeometryFromDicom, PixelDecodeError } from '@contour/volume';
+import { decodeFrames, InstanceGeometry, instanceGeometryFromDicom, PixelDecodeError, sameDicomContent } from '@contour/volume';
 import { parseProjectSettings, ProjectSettings } from '@contour/workflow';
 import { DeploymentSecret } from './deployment-secret.service';
 import { looksLikeNifti, NiftiIngest } from './nifti-ingest.service';
@@ -305,9 +305,11 @@ export class IngestPipeline {
     }
     const first = await this.dataSource.getRepository(Instance).findOneByOrFail({ projectId, sopInstanceUid: sopUid });
     // The same content: the same received file, or the same de-identified object (what the file meta of each door
-    // adds, such as the sending AE title, is not part of it), or the same pixels in another transfer syntax (a study
-    // uploaded compressed and pushed again uncompressed by a PACS: it was quarantined as a reused UID).
-    const same = first.sourceHash === sourceHash || first.blobKey === stored.key || (await this.samePixels(first.blobKey, p.bytes));
+    // adds, such as the sending AE title, is not part of it), or the same attributes and pixels in another encoding (a
+    // study uploaded compressed and pushed again uncompressed by a PACS, an RT structure set sent with implicit VRs
+    // and uploaded with explicit ones). Only the pixels were compared: a copy for another patient or study was taken
+    // for the same object and dropped, and an object without pixels was always a conflict.
+    const same = first.sourceHash === sourceHash || first.blobKey === stored.key || (await sameDicomContent(await this.blobs.getBuffer(first.blobKey), p.bytes));
     const existing = first;
     return this.dataSource.transaction(async (m) => {
       if (!same) {
@@ -322,23 +324,6 @@ export class IngestPipeline {
       await this.audit.record(actor, { action: `ingest.item.${IngestItemStatus.Duplicate}`, objectType: 'ingest_item', objectId: item.id, projectId, details: { instanceId: existing.id } }, m);
       return { itemId: item.id, status: IngestItemStatus.Duplicate, instanceId: existing.id, seriesId: existing.seriesId };
     });
-  }
-
-  /**
-   * Do the stored instance and this de-identified file hold the same pixel values (whatever their transfer
-   * syntaxes)? Only asked when a SOP Instance UID arrives again with other bytes, so the decoding costs nothing on
-   * the usual path. A lossy and a lossless copy differ, and stay a conflict.
-   */
-  private async samePixels(storedKey: string, bytes: Buffer): Promise<boolean> {
-    try {
-      const [a, b] = await Promise.all(
-        [await this.blobs.getBuffer(storedKey), bytes].map((buffer) => decodeFrames({ buffer, parsed: readDicom(buffer, { untilPixelData: true }) }, { untileMosaic: false })),
-      );
-      const raw = (f: typeof a) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
-      return a.rows === b.rows && a.columns === b.columns && a.frames === b.frames && a.samplesPerPixel === b.samplesPerPixel && a.data.constructor === b.data.constructor && raw(a).equals(raw(b));
-    } catch {
-      return false; // no pixels to compare (a non-image object), or one that does not decode: not shown to be the same
-    }
   }
 
   async quarantineById(itemId: string, code: string, reason: string): Promise<IngestOutcome> {

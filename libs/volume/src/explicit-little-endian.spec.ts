@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { EXPLICIT_VR_LITTLE_ENDIAN, readDicom } from '@contour/dicom';
 import { decodeFrames } from './pixel-decoding';
-import { toExplicitVrLittleEndian } from './explicit-little-endian';
+import { sameDicomContent, toExplicitVrLittleEndian } from './explicit-little-endian';
 
 const DATA = process.env.CONTOUR_TEST_DATA ?? path.resolve(__dirname, '../../../../shared/data');
 const FILES = [
@@ -82,5 +82,38 @@ describe('toExplicitVrLittleEndian', () => {
     }
     expect(result[path.join(DATA, 'dicom/series/ct-3slice/01.dcm')].padding).toEqual(['SS', -2000]);
     expect(result[path.join(DATA, 'dicom/segmentations/ct-binary-seg.dcm')].pixels).not.toBeNull();
+  });
+});
+
+describe('sameDicomContent', () => {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'same-content-'));
+  // Variants of one CT slice and one RT structure set made by DCMTK, a writer nobody on the team wrote.
+  const variant = (source: string, name: string, tool: string, args: string[]) => {
+    const out = path.join(dir, name);
+    execFileSync(tool, [...args, path.join(DATA, source), out]);
+    return fs.readFileSync(out);
+  };
+  const modified = (source: string, name: string, change: string) => {
+    const out = path.join(dir, name);
+    fs.copyFileSync(path.join(DATA, source), out);
+    execFileSync('dcmodify', ['-nb', '-m', change, out]);
+    return fs.readFileSync(out);
+  };
+  const CT = 'dicom/series/ct-3slice/01.dcm';
+  const RT = 'dicom/modalities/rtstruct-breast-10roi.dcm';
+
+  test.each<[string, () => Buffer, () => Buffer, boolean]>([
+    ['a CT and itself', () => fs.readFileSync(path.join(DATA, CT)), () => fs.readFileSync(path.join(DATA, CT)), true],
+    ['a CT in Implicit VR and in Explicit VR', () => fs.readFileSync(path.join(DATA, CT)), () => variant(CT, 'ct-explicit.dcm', 'dcmconv', ['+te']), true],
+    ['a CT and its RLE copy', () => fs.readFileSync(path.join(DATA, CT)), () => variant(CT, 'ct-rle.dcm', 'dcmcrle', []), true],
+    ['a CT and its big-endian copy', () => fs.readFileSync(path.join(DATA, CT)), () => variant(CT, 'ct-be.dcm', 'dcmconv', ['+tb']), true],
+    ['an RT structure set (no pixels) in Implicit and Explicit VR (it was a conflict)', () => variant(RT, 'rt-implicit.dcm', 'dcmconv', ['+ti']), () => variant(RT, 'rt-explicit.dcm', 'dcmconv', ['+te']), true],
+    ['a CT and a copy for another patient (it was a duplicate)', () => fs.readFileSync(path.join(DATA, CT)), () => modified(CT, 'ct-patient.dcm', 'PatientID=OTHER-PATIENT-999'), false],
+    ['a CT and a copy with another window (it was a duplicate)', () => fs.readFileSync(path.join(DATA, CT)), () => modified(CT, 'ct-window.dcm', 'WindowCenter=999'), false],
+    ['a CT and a copy in another study (it was a duplicate)', () => fs.readFileSync(path.join(DATA, CT)), () => modified(CT, 'ct-study.dcm', 'StudyInstanceUID=1.2.3.4.5.6.7.8.9'), false],
+    ['a CT and another slice', () => fs.readFileSync(path.join(DATA, CT)), () => fs.readFileSync(path.join(DATA, 'dicom/series/ct-3slice/02.dcm')), false],
+    ['a file that is not DICOM', () => fs.readFileSync(path.join(DATA, CT)), () => Buffer.from('not dicom'), false],
+  ])('%s', async (_name, a, b, expected) => {
+    expect(await sameDicomContent(a(), b())).toBe(expected);
   });
 });

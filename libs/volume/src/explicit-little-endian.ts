@@ -73,3 +73,32 @@ export async function toExplicitVrLittleEndian(file: Buffer, parsed: ParsedDicom
   dicomDict.meta['00020010'] = { vr: 'UI', Value: [EXPLICIT_VR_LITTLE_ENDIAN] };
   return Buffer.from(dicomDict.write());
 }
+
+/** A dataset as comparable text: every element but group lengths, binary values as base64, in tag order. */
+function canonicalText(dataset: Dataset): string {
+  const entries = Object.keys(dataset)
+    .filter((tag) => !tag.endsWith('0000'))
+    .sort()
+    .map((tag) => {
+      const el = dataset[tag];
+      const values = (el.Value ?? []).map((v) => (v instanceof ArrayBuffer ? Buffer.from(v).toString('base64') : el.vr === 'SQ' && v && typeof v === 'object' ? canonicalText(v as Dataset) : v));
+      return [tag, values];
+    });
+  return JSON.stringify(entries);
+}
+
+/**
+ * Whether two files hold the same DICOM object whatever their encoding: the same attributes with the same values
+ * and the same decoded pixels, compared in one form (Explicit VR Little Endian, as toExplicitVrLittleEndian writes
+ * it). The same image in another transfer syntax, or with implicit instead of explicit VRs, is the same; another
+ * patient, study, window or any pixel is not (the pixels alone decided before: a copy with other attributes was
+ * taken for the same object, and one without pixels never was). Files that cannot be read are not shown the same.
+ */
+export async function sameDicomContent(a: Buffer, b: Buffer): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([a, b].map(async (file) => canonicalText((readDicom(await toExplicitVrLittleEndian(file)).dict as unknown as { dict: Dataset }).dict)));
+    return x === y;
+  } catch {
+    return false;
+  }
+}

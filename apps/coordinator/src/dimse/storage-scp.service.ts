@@ -141,8 +141,12 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
 
       private dropPartial(why: string) {
         for (const out of this.spooling) {
-          out.destroy();
-          if (out.contourPath) void rm(out.contourPath, { force: true });
+          // What dcmjs-dimse still hands over from data already received goes nowhere (destroying the stream made
+          // those writes throw), and the file is deleted once closed.
+          out.write = (() => true) as typeof out.write;
+          out.on('error', () => undefined);
+          const path = out.contourPath;
+          out.end(() => void (path && rm(path, { force: true })));
           service.logger.warn(`partial C-STORE from ${this.state?.callingAe ?? 'unknown'} deleted: ${why} before the instance was complete`);
         }
         this.spooling.clear();
