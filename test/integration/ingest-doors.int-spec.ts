@@ -180,6 +180,30 @@ describe('ingest doors', () => {
       expect(res.headers.warning).toMatch(/not DICOM/);
     });
 
+    it('a refused part that the strict reader cannot parse but that names itself is answered with its UIDs, as pydicom reads them (they were missing)', async () => {
+      const names = ['bad-vr.dcm', 'rtplan-truncated.dcm', 'bad-sequence.dcm'];
+      const res = await sys
+        .http()
+        .post(`/dicom-web/projects/${projectId}/studies`)
+        .set(bearer(manager.token))
+        .set('content-type', 'multipart/related; type="application/dicom"; boundary=B3')
+        .send(stowBody(names.map((n) => readFileSync(dataPath(`dicom/broken/${n}`))), 'B3'));
+      expect(res.status).toBe(409);
+      const expected = JSON.parse((await run('/usr/bin/python3', ['-c', [
+        'import sys, json, pydicom',
+        'out = []',
+        'for f in sys.argv[1:]:',
+        '    d = pydicom.dcmread(f, force=True, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID"])',
+        // A UID that is not one (bad-sequence.dcm's SOP Instance UID is hex) cannot be answered as sent: no UIDs then.
+        '    uids = [str(d.SOPClassUID), str(d.SOPInstanceUID)]',
+        '    out.append(uids if all(u and set(u) <= set("0123456789.") for u in uids) else [None, None])',
+        'print(json.dumps(out))',
+      ].join('\n'), ...names.map((n) => dataPath(`dicom/broken/${n}`))])).stdout) as [string | null, string | null][];
+      expect(expected.filter(([c]) => c).length).toBeGreaterThanOrEqual(2);
+      const failed = JSON.parse(res.text)['00081198'].Value as Record<string, { Value: unknown[] }>[];
+      expect(failed.map((f) => [f['00081150']?.Value[0] ?? null, f['00081155']?.Value[0] ?? null])).toEqual(expected);
+    });
+
     it('POST /studies/{study} stores only the instances of that study, addressed by the UID sent or the de-identified one served; the others are failed with 0xA901 (they were stored)', async () => {
       const stow = (study: string, files: Buffer[]) =>
         sys.http().post(`/dicom-web/projects/${projectId}/studies/${study}`).set(bearer(manager.token)).set('content-type', 'multipart/related; type="application/dicom"; boundary=SB').send(stowBody(files, 'SB'));

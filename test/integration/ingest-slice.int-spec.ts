@@ -1,6 +1,9 @@
 // The working slice, in one process: HTTP upload -> BullMQ job -> worker module -> PostgreSQL rows + stored
 // file -> listed and downloaded through the API.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Role } from '@contour/db';
 import { readDicom } from '@contour/dicom';
@@ -119,6 +122,23 @@ describe('ingest slice', () => {
     );
     expect(rows).toEqual([{ description: 'NIfTI volume' }, { description: 'NIfTI volume' }]);
     expect(JSON.stringify((await sys.http().get(`/api/projects/${project}/series`).set(auth()).expect(200)).body)).not.toMatch(/Doe|John|19520312/);
+  });
+
+  it('a NIfTI whose affine is singular is quarantined at once with the reason (it failed five times as a temporary error, then asked for a re-process)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'singular-'));
+    const file = join(dir, 'singular.nii.gz');
+    // nibabel (an independent writer) with an sform of voxel size 0 along z and no qform.
+    execFileSync('/usr/bin/python3', ['-c', [
+      'import sys, numpy as np, nibabel as nib',
+      'h = nib.Nifti1Header(); h.set_data_shape((4, 4, 4)); h.set_data_dtype(np.int16)',
+      'h.set_sform(np.diag([1.0, 1.0, 0.0, 1.0]), code=1); h.set_qform(None, code=0)',
+      'nib.Nifti1Image(np.ones((4, 4, 4), np.int16), None, header=h).to_filename(sys.argv[1])',
+    ].join('\n'), file]);
+    const up = await sys.http().post(`/api/projects/${projectId}/uploads?modality=MR`).set(auth()).attach('files', readFileSync(file), 'singular.nii.gz').expect(202);
+    const started = Date.now();
+    const batch = await waitForBatch(up.body.batchId);
+    expect(batch.items[0]).toMatchObject({ status: 'quarantined', reasonCode: 'corrupt-nifti', reason: expect.stringMatching(/affine \(sform\/qform\) is singular \(voxel sizes 1 x 1 x 0 mm/) });
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   /** Uploads slices of the shared 3-slice CT into `project` and waits until they are stored. */

@@ -12,7 +12,7 @@ import { IngestBatch, IngestItem, IngestItemStatus } from '@contour/db';
 import { syntheticUid } from '@contour/dicom';
 import { JobName, JobQueue } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
-import { readNifti, writeNifti } from '@contour/volume';
+import { determinant3, readNifti, writeNifti } from '@contour/volume';
 import { ProjectSettings } from '@contour/workflow';
 import type { IngestOutcome } from './ingest-pipeline.service';
 
@@ -51,6 +51,12 @@ export class NiftiIngest {
     const dims = image.dims.slice(0, 3) as [number, number, number];
     if (image.dims.length > 3 && image.dims.slice(3).some((d) => d > 1)) {
       return quarantine('unsupported-nifti', `The volume is ${image.dims.join('x')} (4D or more): upload one 3D volume per file`);
+    }
+    // A voxel size of zero or two axes along one direction: no position can be given to a voxel, and nothing can be
+    // written (it failed five times as a temporary error, then asked an admin to re-process a file that cannot change).
+    if (Math.abs(determinant3(image.affine)) < 1e-12) {
+      const sizes = [0, 1, 2].map((c) => Math.hypot(image.affine[0][c], image.affine[1][c], image.affine[2][c]));
+      return quarantine('corrupt-nifti', `The volume's affine (sform/qform) is singular (voxel sizes ${sizes.map((v) => +v.toFixed(4)).join(' x ')} mm, or two axes along one direction), so its voxels have no position: fix the header's geometry in the tool that wrote it and upload it again`);
     }
     const batch = await this.dataSource.getRepository(IngestBatch).findOneByOrFail({ id: item.batchId });
     const modality = (batch.hints?.modality ?? settings.expectedModalities[0] ?? 'MR').toUpperCase();

@@ -5,6 +5,7 @@ import { BadRequestException, Controller, Get, HttpException, Inject, Logger, No
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import * as dcmjs from 'dcmjs';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
@@ -485,8 +486,25 @@ function sentUids(path: string): { sopClassUid: string; sopInstanceUid: string; 
     }
     return parsed.sopClassUid && parsed.sopInstanceUid ? { sopClassUid: parsed.sopClassUid, sopInstanceUid: parsed.sopInstanceUid, studyInstanceUid: parsed.studyInstanceUid } : null;
   } catch {
-    return null;
+    // A file the strict reader refuses (an invalid value, a broken sequence further on) often still names itself
+    // in its first elements: a lenient read of those answers the Failed SOP Sequence with them (it had none).
+    return leniently(path);
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The UIDs a file names, read leniently (dcmjs keeps what it read before an error); null when it names none. */
+function leniently(path: string): { sopClassUid: string; sopInstanceUid: string; studyInstanceUid: string } | null {
+  try {
+    const file = readFileSync(path);
+    const dict = dcmjs.data.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer, { ignoreErrors: true, untilTag: '7FE00010' }).dict as Record<string, { Value?: unknown[] }>;
+    const uid = (tag: string) => String((dict[tag]?.Value ?? [])[0] ?? '').replace(/\0/g, '').trim();
+    const [sopClassUid, sopInstanceUid, studyInstanceUid] = [uid('00080016'), uid('00080018'), uid('0020000D')];
+    // As sent: dcmjs drops characters a UID may not hold, so a malformed one ("dccc95…") would come out as other digits.
+    const valid = (u: string) => /^[0-9.]{1,64}$/.test(u) && file.includes(Buffer.from(u, 'latin1'));
+    return valid(sopClassUid) && valid(sopInstanceUid) ? { sopClassUid, sopInstanceUid, studyInstanceUid: valid(studyInstanceUid) ? studyInstanceUid : '' } : null;
+  } catch {
+    return null;
   }
 }
