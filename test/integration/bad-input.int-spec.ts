@@ -1,7 +1,9 @@
 // Requests a reviewer found answered wrongly by probing a running coordinator with bad input: each got a 500, a
 // silent acceptance or an unaudited action before. Every answer here is a 4xx that says what was wrong, and nothing
 // the request named is changed.
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -141,9 +143,22 @@ describe('bad input gets a clear 4xx', () => {
     for (const row of (await sys.http().get(`/api/projects/${projectId}/exports`).set(bearer(pm)).expect(200)).body) expect(row).not.toHaveProperty('resultBlobKey');
   });
 
+  it('an empty zip is a 400 (it opened an empty batch that looked done), a password-protected one says so, and nothing stays on disk', async () => {
+    const empty = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm)).attach('files', Buffer.from(zipSync({})), 'empty.zip').expect(400);
+    expect(empty.body.message).toMatch(/empty\.zip holds no files \(an empty zip archive, or only folders\)/);
+    const dir = mkdtempSync(join(tmpdir(), 'zip-pw-'));
+    writeFileSync(join(dir, 'a.txt'), 'hello');
+    execFileSync('zip', ['-q', '-P', 'secret', join(dir, 'secret.zip'), 'a.txt'], { cwd: dir });
+    const locked = await sys.http().post(`/api/projects/${projectId}/uploads`).set(bearer(pm)).attach('files', readFileSync(join(dir, 'secret.zip')), 'secret.zip').expect(400);
+    expect(locked.body.message).toMatch(/secret\.zip is a password-protected zip archive, which Contour cannot open: zip the files again without a password/);
+    expect(readdirSync(join(sys.config.dataDir, 'incoming')).filter((f) => f.startsWith('zip-') || f.startsWith('upload-'))).toEqual([]);
+  });
+
   it('an AE title of spaces only is refused (it was stored as an empty title)', async () => {
     const res = await sys.http().put(`/api/projects/${projectId}/ae-routes/%20%20%20`).set(bearer(pm)).expect(400);
     expect(JSON.stringify(res.body)).toMatch(/not only spaces/);
+    // A backslash separates values in DICOM: no AE title holds one (it was stored).
+    expect(JSON.stringify((await sys.http().put(`/api/projects/${projectId}/ae-routes/BACK%5CSLASH`).set(bearer(pm)).expect(400)).body)).toMatch(/other than a backslash/);
     await sys.http().put(`/api/projects/${projectId}/ae-routes/%20SCANNER1%20`).set(bearer(pm)).expect(204);
     expect((await sys.http().get(`/api/projects/${projectId}/ae-routes`).set(bearer(pm)).expect(200)).body).toEqual([expect.objectContaining({ callingAeTitle: 'SCANNER1' })]);
   });

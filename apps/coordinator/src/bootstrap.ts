@@ -15,7 +15,9 @@ import { serveWebApp } from './system/web-app';
 export async function createCoordinator(config: ContourConfig, logger: LoggerService | false, pino?: Pino): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger: logger === false ? false : logger, abortOnError: false, bodyParser: false });
   // Masks travel as base64 in JSON; a large compressed 3D mask is a few MB.
-  app.useBodyParser('json', { limit: '64mb' });
+  // DICOMweb reads its own bodies: a STOW-RS sent as JSON is answered 415 by its controller, not 400 from a parser
+  // that tried to read multipart bytes as JSON.
+  app.useBodyParser('json', { limit: '64mb', type: (req: { url?: string; headers: Record<string, string | string[] | undefined> }) => !(req.url ?? '').startsWith('/dicom-web') && /^application\/([\w.-]+\+)?json\b/i.test(String(req.headers['content-type'] ?? '')) });
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');

@@ -65,7 +65,7 @@ export function toArrayBuffer(buffer: Buffer): ArrayBuffer {
 }
 
 /** Runs dcmjs with its validation log captured instead of printed. dcmjs is synchronous, so this is safe. */
-function withCapturedWarnings<T>(fn: () => T): { value: T; warnings: string[] } {
+export function withCapturedWarnings<T>(fn: () => T): { value: T; warnings: string[] } {
   const warnings: string[] = [];
   const { error, warn } = validationLog;
   validationLog.error = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
@@ -138,7 +138,10 @@ export function readDicom(buffer: Buffer, options: ReadDicomOptions = {}): Parse
     }
     throw new DicomRejection(
       'not-dicom',
-      looksLikeText(buffer)
+      // A zip named .dcm, or a zip inside a zip: only a zip uploaded as itself is unpacked.
+      buffer.length >= 4 && buffer.readUInt32LE(0) === 0x04034b50
+        ? 'The file is a zip archive, not DICOM: a zip named .dcm or packed inside another zip is not unpacked; upload the zip itself (named .zip) or the files in it'
+        : looksLikeText(buffer)
         ? 'The file is text, not DICOM: upload the .dcm image files instead'
         : 'The file is not DICOM (no "DICM" marker at byte 128): check that you uploaded image files',
     );

@@ -16,7 +16,7 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { CONFIG, ContourConfig } from '@contour/config';
 import { IngestItem, IngestItemStatus, IngestSource, Instance, ProjectRole } from '@contour/db';
-import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom } from '@contour/dicom';
+import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, toArrayBuffer, withCapturedWarnings } from '@contour/dicom';
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
 import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore, DiskReserve } from '@contour/storage';
@@ -498,7 +498,7 @@ function sentUids(path: string): { sopClassUid: string; sopInstanceUid: string; 
 function leniently(path: string): { sopClassUid: string; sopInstanceUid: string; studyInstanceUid: string } | null {
   try {
     const file = readFileSync(path);
-    const dict = dcmjs.data.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer, { ignoreErrors: true, untilTag: '7FE00010' }).dict as Record<string, { Value?: unknown[] }>;
+    const dict = withCapturedWarnings(() => dcmjs.data.DicomMessage.readFile(toArrayBuffer(file), { ignoreErrors: true, untilTag: '7FE00010' })).value.dict as Record<string, { Value?: unknown[] }>;
     const uid = (tag: string) => String((dict[tag]?.Value ?? [])[0] ?? '').replace(/\0/g, '').trim();
     const [sopClassUid, sopInstanceUid, studyInstanceUid] = [uid('00080016'), uid('00080018'), uid('0020000D')];
     // As sent: dcmjs drops characters a UID may not hold, so a malformed one ("dccc95…") would come out as other digits.

@@ -21,7 +21,8 @@ const ImportBody = z
 const aeTitle = z
   .string()
   .transform((s) => s.trim())
-  .pipe(z.string().regex(/^[\x20-\x7e]{1,16}$/, 'an AE title is 1-16 printable ASCII characters, not only spaces'));
+  // PS3.5 AE: printable ASCII except the backslash (the value separator).
+  .pipe(z.string().regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'an AE title is 1-16 printable ASCII characters other than a backslash, not only spaces'));
 const SourceBody = z.object({
   name: z.string().min(1).max(100),
   url: z.url({ protocol: /^https?$/, error: 'expected the DICOMweb root URL, e.g. http://pacs:8042/dicom-web' }).transform((u) => u.replace(/\/+$/, '')),

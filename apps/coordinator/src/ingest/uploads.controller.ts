@@ -55,10 +55,12 @@ export class UploadsController {
           } catch (e) {
             if (e instanceof DiskFullError) throw e;
             if (e instanceof ZipTooLargeError) throw new PayloadTooLargeException(`${f.originalname}: ${e.message}; nothing from this upload was stored`);
-            throw new BadRequestException(`${f.originalname} is not a readable zip archive (${(e as Error).message}); nothing from this upload was stored`);
+            throw new BadRequestException(zipRefusal(f.originalname, e as Error));
           }
         } else received.push({ path: f.path, name: f.originalname, sha256: (f as Partial<HashedUpload>).sha256 });
       }
+      // A zip with no file in it (only folders, or nothing): say so rather than open an empty batch that looks done.
+      if (!received.length) throw new BadRequestException(`${label} holds no files (an empty zip archive, or only folders): nothing was stored`);
       const batch = await this.receiver.openBatch(projectId, IngestSource.Upload, label, actor, { modality: q.modality, subject: q.subject });
       const itemIds = await this.receiver.addFiles(batch, received, actor);
       return { batchId: batch.id, files: itemIds.length, progress: `/api/projects/${projectId}/uploads/${batch.id}` };
@@ -80,4 +82,10 @@ export class UploadsController {
   progress(@Param('projectId', uuid) projectId: string, @Param('batchId', uuid) batchId: string, @Query('items') items?: string) {
     return this.receiver.progress(projectId, batchId, items === 'true');
   }
+}
+
+/** Why a zip archive was refused, in words an uploader can act on (yauzl's own read "entry is encrypted, and options..."). */
+export function zipRefusal(name: string, e: Error): string {
+  if (/encrypted/i.test(e.message)) return `${name} is a password-protected zip archive, which Contour cannot open: zip the files again without a password; nothing from this upload was stored`;
+  return `${name} is not a readable zip archive (${e.message}); nothing from this upload was stored`;
 }
