@@ -32,6 +32,8 @@ describe('ingest doors', () => {
   let annotator: { id: string; token: string };
   let outsider: { id: string; token: string };
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+  /** The path of an absolute URL an answer gave (supertest takes paths). */
+  const pathOf = (url: string) => new URL(url).pathname;
 
   beforeAll(async () => {
     dicomPort = await freePort();
@@ -158,7 +160,9 @@ describe('ingest doors', () => {
       expect(res.headers['content-type']).toMatch(/application\/dicom\+json/);
       const body = JSON.parse(res.text);
       expect(body['00081199'].Value).toHaveLength(2);
-      expect(body['00081199'].Value[0]['00081190'].Value[0]).toMatch(new RegExp(`/dicom-web/projects/${projectId}/studies/[0-9.]+/series/[0-9.]+/instances/[0-9.]+$`));
+      expect(body['00081199'].Value[0]['00081190'].Value[0]).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/dicom-web/projects/${projectId}/studies/[0-9.]+/series/[0-9.]+/instances/[0-9.]+$`));
+      // Two studies stored: the top-level Retrieve URL is the studies resource (one study: that study, as below).
+      expect(body['00081190'].Value[0]).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/dicom-web/projects/${projectId}/studies$`));
     });
 
     it('reports a broken part as failed (202) and still stores the good one', async () => {
@@ -352,6 +356,18 @@ describe('ingest doors', () => {
       await sys.http().get(`/dicom-web/projects/${projectId}/studies?StudyDate=19000101`).set(bearer(annotator.token)).expect(204);
       const bad = await sys.http().get(`/dicom-web/projects/${projectId}/studies?PatientWeight=7`).set(bearer(annotator.token)).expect(400);
       expect(bad.body.message).toMatch(/cannot match on "PatientWeight"/);
+      // Every instance of the project, as dicomweb-client's searchForInstances() asks without a study (it was 404).
+      const all = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/instances?limit=3`).set(bearer(annotator.token)).expect(200)).text);
+      expect(all).toHaveLength(3);
+      expect(all[0]['00081190'].Value[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dicom-web\/projects\/.+\/instances\/[0-9.]+$/);
+      // A patient's name matches in any case, exact or with a wildcard (the exact match was case-sensitive).
+      const name = (mr['00100010'].Value[0] as { Alphabetic: string }).Alphabetic;
+      for (const q of [name.toLowerCase(), name.toUpperCase(), `${name.slice(0, 4).toLowerCase()}*`]) {
+        const found = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies?PatientName=${encodeURIComponent(q)}`).set(bearer(annotator.token)).expect(200)).text);
+        expect(found.map((x: Record<string, { Value: string[] }>) => x['0020000D'].Value[0])).toContain(studyUid);
+      }
+      // A 401 names the scheme it takes.
+      expect((await sys.http().get(`/dicom-web/projects/${projectId}/studies`).expect(401)).headers['www-authenticate']).toBe('Bearer realm="contour"');
     });
 
     it('answers the attributes includefield asks for (keywords or tags, repeated or comma-separated, or all) that the index keeps; an unknown keyword is a 400', async () => {
@@ -412,7 +428,7 @@ describe('ingest doors', () => {
       const meta = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${sop}/metadata`).set(bearer(annotator.token)).expect(200)).text);
       expect(meta[0]['00080018'].Value[0]).toBe(sop);
       // The Pixel Data's BulkDataURI answers the decoded pixels (it was the instance's own URL).
-      const pixelUri = meta[0]['7FE00010'].BulkDataURI as string;
+      const pixelUri = pathOf(meta[0]['7FE00010'].BulkDataURI as string);
       expect(pixelUri).toMatch(new RegExp(`/instances/${sop}/bulkdata/7FE00010$`));
       const pixels = await sys.http().get(pixelUri).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/octet-stream"').buffer(true).parse(binary).expect(200);
       const [pixelPart] = await spoolMultipart(Readable.from([pixels.body as Buffer]), parseContentType(pixels.headers['content-type']).params.boundary, dir);
@@ -607,15 +623,16 @@ describe('ingest doors', () => {
       for (const [i, item] of waveforms.entries()) {
         const el = item['54001010'];
         expect(el.InlineBinary).toBeUndefined();
-        expect(el.BulkDataURI).toMatch(new RegExp(`^${base}/bulkdata/`));
-        const res = await sys.http().get(el.BulkDataURI!).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/octet-stream"').buffer(true).parse(binary).expect(200);
+        // Absolute, on the address the caller used (it was a path when PUBLIC_URL was not set).
+        expect(el.BulkDataURI).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+${base}/bulkdata/`));
+        const res = await sys.http().get(pathOf(el.BulkDataURI!)).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/octet-stream"').buffer(true).parse(binary).expect(200);
         const ct = parseContentType(res.headers['content-type']);
         expect(ct).toMatchObject({ mediaType: 'multipart/related', params: { type: 'application/octet-stream' } });
         const [part] = await spoolMultipart(Readable.from([res.body as Buffer]), ct.params.boundary, dir);
         expect(part.headers['content-type']).toMatch(/^application\/octet-stream/);
         expect(createHash('sha256').update(readFileSync(part.path)).digest('hex')).toBe(expected[i]);
       }
-      const uri = waveforms[0]['54001010'].BulkDataURI!;
+      const uri = pathOf(waveforms[0]['54001010'].BulkDataURI!);
       await sys.http().get(uri).set(bearer(outsider.token)).expect(403);
       await sys.http().get(uri).expect(401);
       expect((await sys.http().get(uri).set(bearer(annotator.token)).set('accept', 'application/dicom+json').expect(406)).body.message).toMatch(/application\/octet-stream/);

@@ -139,6 +139,12 @@ export class PrincipalResolver {
  * Global guard: 401 without a valid credential, 403 when the route's @Access spec is not met. A route without
  * @Access or @Public is refused (and the coordinator's start-up check names it).
  */
+/** A 401 that names the scheme it takes (RFC 9110 11.6.1: DICOMweb clients and proxies look for WWW-Authenticate). */
+function unauthorized(context: ExecutionContext, message: string): UnauthorizedException {
+  context.switchToHttp().getResponse<{ setHeader?: (name: string, value: string) => void }>().setHeader?.('WWW-Authenticate', 'Bearer realm="contour"');
+  return new UnauthorizedException(message);
+}
+
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -152,7 +158,7 @@ export class AuthGuard implements CanActivate {
     if (spec.public) return true;
     const req = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
     const credential = credentialOf(req);
-    if (!credential) throw new UnauthorizedException('Sign in first: send "Authorization: Bearer <token>" (POST /api/auth/login gives one)');
+    if (!credential) throw unauthorized(context, 'Sign in first: send "Authorization: Bearer <token>" (POST /api/auth/login gives one)');
     let projectId: string | null = null;
     if (spec.project) {
       const param = req.params[spec.project.param];
@@ -160,7 +166,7 @@ export class AuthGuard implements CanActivate {
       projectId = param;
     }
     const resolved = await this.principals.resolveFor(credential, projectId);
-    if (!resolved) throw new UnauthorizedException('The token is invalid, expired or revoked, or the account is disabled: sign in again');
+    if (!resolved) throw unauthorized(context, 'The token is invalid, expired or revoked, or the account is disabled: sign in again');
     const { principal } = resolved;
     principal.ip = req.ip ?? null;
     req.principal = principal;

@@ -77,6 +77,13 @@ export class DicomWebController {
     this.json(res, await this.dicomweb.search('series', projectId, q, {}, await this.privacy.hiddenFlags(p, projectId)));
   }
 
+  /** Every instance of the project (dicomweb-client's searchForInstances without a study). */
+  @Access({ project: { param: 'projectId' } })
+  @Get('instances')
+  async searchAllInstances(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Query() q: QueryParams, @Res() res: Response) {
+    this.json(res, await this.dicomweb.search('instance', projectId, q, {}, await this.privacy.hiddenFlags(p, projectId)));
+  }
+
   @Access({ project: { param: 'projectId' } })
   @Get('studies/:study/series')
   async searchSeries(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('study', uid) study: string, @Query() q: QueryParams, @Res() res: Response) {
@@ -242,7 +249,15 @@ export class DicomWebController {
       res.status(204).end();
       return;
     }
-    res.status(200).type(DICOM_JSON).send(JSON.stringify(body));
+    res.status(200).type(DICOM_JSON).send(JSON.stringify(absoluteUrls(body, this.origin(res.req))));
+  }
+
+  /**
+   * Where the caller reached Contour, for the URLs an answer gives (RetrieveURL, BulkDataURI must be absolute, PS3.18
+   * F.2.6 and 10.6.3.3): PUBLIC_URL when set (root() includes it already), else the request's own scheme and host.
+   */
+  private origin(req: Request): string {
+    return this.config.http.publicUrl ? '' : `${req.protocol}://${req.get('host') ?? 'localhost'}`;
   }
 
   private async auditReads(p: Principal, projectId: string, rows: StoredInstanceRef[], via: string) {
@@ -349,7 +364,7 @@ export class DicomWebController {
     for (const r of rows) {
       out.push(dicomJsonOf(await this.blobs.getBuffer(r.blob_key), `${root}/studies/${r.study_instance_uid}/series/${r.series_instance_uid}/instances/${r.sop_instance_uid}`));
     }
-    res.status(200).type(DICOM_JSON).send(JSON.stringify(out));
+    res.status(200).type(DICOM_JSON).send(JSON.stringify(absoluteUrls(out, this.origin(res.req))));
   }
 
   private async stow(p: Principal, projectId: string, study: string | null, req: Request, res: Response) {
@@ -397,6 +412,7 @@ export class DicomWebController {
     const failed: unknown[] = [];
     const warnings: string[] = [];
     const seriesUid = new Map<string, string>();
+    const storedStudies = new Set<string>();
     for (const s of await this.dataSource.query(`SELECT se.id, se.series_instance_uid, st.study_instance_uid FROM series se JOIN studies st ON st.id = se.study_id WHERE se.id = ANY($1)`, [instances.map((i) => i.seriesId)])) {
       seriesUid.set(s.id, `${s.study_instance_uid}/series/${s.series_instance_uid}`);
     }
@@ -415,6 +431,7 @@ export class DicomWebController {
       if (!item) continue;
       const inst = item.instanceId ? byId.get(item.instanceId) : undefined;
       if ((item.status === IngestItemStatus.Stored || item.status === IngestItemStatus.Duplicate) && inst) {
+        storedStudies.add((seriesUid.get(inst.seriesId) ?? '').split('/series/')[0]);
         referenced.push({
           '00081150': { vr: 'UI', Value: [inst.sopClassUid] },
           '00081155': { vr: 'UI', Value: [inst.sopInstanceUid] },
@@ -427,7 +444,8 @@ export class DicomWebController {
         warnings.push(`${item.fileName}: still being processed; see /api/projects/${projectId}/uploads/${batch!.id}`);
       }
     }
-    const target = study ? servedTargetStudy(study, matches, secret) : null;
+    // The study stored into (PS3.18 10.5.3: the Retrieve URL of the study when everything went to one; it was .../studies).
+    const target = study ? servedTargetStudy(study, matches, secret) : storedStudies.size === 1 ? [...storedStudies][0] || null : null;
     const body: Record<string, unknown> = { '00081190': { vr: 'UR', Value: [`${root}/studies${target ? `/${target}` : ''}`] } };
     if (referenced.length) body['00081199'] = { vr: 'SQ', Value: referenced };
     if (failed.length) body['00081198'] = { vr: 'SQ', Value: failed };
@@ -435,8 +453,29 @@ export class DicomWebController {
     const status = referenced.length === parts.length ? 200 : referenced.length === 0 && failed.length === parts.length ? 409 : 202;
     if (warnings.length) res.setHeader('Warning', warnings.slice(0, 20).map((w) => `299 contour "${w.replace(/["\\\r\n]/g, ' ')}"`).join(', '));
     if (batch) res.setHeader('X-Contour-Batch', batch.id);
-    res.status(status).type(DICOM_JSON).send(JSON.stringify(body));
+    res.status(status).type(DICOM_JSON).send(JSON.stringify(absoluteUrls(body, this.origin(req))));
   }
+}
+
+/**
+ * The answer with its Retrieve URLs (0008,1190) and BulkDataURIs made absolute on `origin` where they are paths (a
+ * relative URL was given when PUBLIC_URL was not set; clients such as dicomweb-client follow them as they are).
+ */
+export function absoluteUrls<T>(body: T, origin: string): T {
+  if (!origin) return body;
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!v || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'BulkDataURI' && typeof x === 'string' && x.startsWith('/')) out[k] = origin + x;
+      else if (k === '00081190' && x && typeof x === 'object' && Array.isArray((x as { Value?: unknown[] }).Value)) {
+        out[k] = { ...(x as object), Value: (x as { Value: unknown[] }).Value.map((u) => (typeof u === 'string' && u.startsWith('/') ? origin + u : u)) };
+      } else out[k] = walk(x);
+    }
+    return out;
+  };
+  return walk(body) as T;
 }
 
 /** Every frame's pixels as the frames resource serves them, one after the other (1-bit images packed across frames). */

@@ -5,6 +5,8 @@ describe('qidoFilter', () => {
     [{ PatientID: 'CTR-1' }, ['pa.pseudonym = $1'], ['CTR-1']],
     [{ '00100020': 'CTR-1' }, ['pa.pseudonym = $1'], ['CTR-1']],
     [{ PatientName: 'CTR*' }, ['pa.pseudonym ILIKE $1'], ['CTR%']],
+    // An exact name in any case, as the wildcard match (it was case-sensitive: "ctr-23sxobgydj" found nothing).
+    [{ PatientName: 'ctr-1_x' }, ['pa.pseudonym ILIKE $1'], ['ctr-1\\_x']],
     [{ StudyDescription: 'a_b?' }, ['st.description ILIKE $1'], ['a\\_b_']],
     [{ StudyInstanceUID: '1.2,1.3' }, ['st.study_instance_uid = ANY($1)'], [['1.2', '1.3']]],
     [{ StudyDate: '20200101' }, ['st.study_date = $1'], ['20200101']],

@@ -73,6 +73,9 @@ export function qidoFilter(query: Record<string, string | string[] | undefined>,
       }
       case 'text':
         if (/[*?]/.test(value)) add((p) => `${spec.column} ILIKE ${p}`, value.replace(/[%_]/g, '\\$&').replace(/\*/g, '%').replace(/\?/g, '_'));
+        // A person's name matches in any case, as its wildcard match does (PS3.4 C.2.2.2.1 lets PN match so; an exact
+        // name in another case found nothing while "name*" found it).
+        else if (key === 'PatientName') add((p) => `${spec.column} ILIKE ${p}`, value.replace(/[\\%_]/g, '\\$&'));
         else add((p) => `${spec.column} = ${p}`, value);
         break;
       case 'modality':
