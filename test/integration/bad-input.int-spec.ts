@@ -46,7 +46,6 @@ describe('bad input gets a clear 4xx', () => {
       ['login', () => sys.http().post('/api/auth/login').send({ username: nul, password: 'x' })],
       ['new project', () => sys.http().post('/api/projects').set(bearer(pm)).send({ name: nul })],
       ['project description', () => sys.http().patch(`/api/projects/${projectId}`).set(bearer(pm)).send({ description: nul })],
-      ['task list filter', () => sys.http().get(`/api/projects/${projectId}/tasks?state=%00`).set(bearer(pm))],
       ['project audit filter', () => sys.http().get(`/api/projects/${projectId}/audit?action=%00`).set(bearer(pm))],
       ['admin audit filter', () => sys.http().get('/api/audit?objectId=%00').set(admin())],
       ['QIDO-RS text match', () => sys.http().get(`/dicom-web/projects/${projectId}/studies?PatientName=%00`).set(bearer(ann))],
@@ -118,6 +117,11 @@ describe('bad input gets a clear 4xx', () => {
     }
     await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'unknown model', settings: { prelabelModels: ['nope'] } }).expect(400);
     expect((await sys.http().get(`/api/projects/${id}`).set(bearer(pm)).expect(200)).body.settings.prelabelModels).toEqual([]);
+    // A project is renamed with "name" (it answered 200 and changed nothing); a field Contour does not know is refused.
+    await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ name: 'partial settings, renamed' }).expect(200);
+    expect((await sys.http().get(`/api/projects/${id}`).set(bearer(pm)).expect(200)).body.name).toBe('partial settings, renamed');
+    await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ name: 'bad input' }).expect(409);
+    expect(JSON.stringify((await sys.http().patch(`/api/projects/${id}`).set(bearer(pm)).send({ title: 'x' }).expect(400)).body)).toMatch(/title/);
   });
 
   it('an export request is checked: a body that is not an object, a name that is not text, an unknown task state', async () => {
@@ -141,6 +145,27 @@ describe('bad input gets a clear 4xx', () => {
     expect(detail).not.toHaveProperty('resultBlobKey');
     expect(detail.report).toEqual({ cases: 1, splits: { train: { cases: 1, patients: 1 } }, warnings: [], notices: [] });
     for (const row of (await sys.http().get(`/api/projects/${projectId}/exports`).set(bearer(pm)).expect(200)).body) expect(row).not.toHaveProperty('resultBlobKey');
+  });
+
+  it('a task state that does not exist, an overlong skill and a role named twice are named or kept once; the only manager cannot step down or leave', async () => {
+    const state = await sys.http().get(`/api/projects/${projectId}/tasks?state=bogus`).set(bearer(pm)).expect(400);
+    expect(JSON.stringify(state.body)).toMatch(/state \\"bogus\\" is not a task state: one of/);
+    await sys.http().get(`/api/projects/${projectId}/tasks?state=ready`).set(bearer(pm)).expect(200);
+    // The task list's filter is one of the states, so a NUL there is named as no state (it reached the database before).
+    expect(JSON.stringify((await sys.http().get(`/api/projects/${projectId}/tasks?state=%00`).set(bearer(pm)).expect(400)).body)).toMatch(/is not a task state/);
+    const skill = await sys.http().put(`/api/projects/${projectId}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator], skills: ['x'.repeat(65)] }).expect(400);
+    expect(JSON.stringify(skill.body)).toMatch(/lower-case tags of up to 64 characters/);
+    await sys.http().patch(`/api/users/${ann.id}`).set(admin()).send({ skills: ['y'.repeat(100_000)] }).expect(400);
+    await sys.http().put(`/api/projects/${projectId}/members/${ann.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator, ProjectRole.Annotator] }).expect(204);
+    const [member] = await sys.db.dataSource.query(`SELECT roles FROM project_members WHERE project_id = $1 AND user_id = $2`, [projectId, ann.id]);
+    expect(member.roles).toEqual([ProjectRole.Annotator]);
+    // The project's only manager: stepping down or leaving would leave nobody to run it (it was allowed).
+    const down = await sys.http().put(`/api/projects/${projectId}/members/${pm.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(409);
+    expect(down.body.message).toMatch(/only manager: make someone else a manager of the project first/);
+    await sys.http().delete(`/api/projects/${projectId}/members/${pm.id}`).set(bearer(pm)).expect(409);
+    // With a second manager, the first may step down.
+    await sys.http().put(`/api/projects/${projectId}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer, ProjectRole.Manager] }).expect(204);
+    await sys.http().put(`/api/projects/${projectId}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
   });
 
   it('an empty zip is a 400 (it opened an empty batch that looked done), a password-protected one says so, and nothing stays on disk', async () => {

@@ -50,3 +50,19 @@ describe('checkQuestionAnswers of a final read (complete)', () => {
     expect(() => checkQuestionAnswers(answers, withOptional, { complete: true })).toThrow(message);
   });
 });
+
+describe('answer messages quote at most 100 characters of what was sent (a 2 MB key was echoed whole)', () => {
+  it.each([
+    ['a long key', { ['k'.repeat(2_000_000)]: 'yes' }],
+    ['a long value', { 'Finding?': 'v'.repeat(2_000_000) }],
+  ])('%s', (_name, answers) => {
+    let message = '';
+    try {
+      checkQuestionAnswers(answers, [{ question: 'Finding?', choices: ['yes', 'no'] }]);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/not (a question of the protocol|one of its choices)/);
+    expect(message.length).toBeLessThan(400);
+  });
+});

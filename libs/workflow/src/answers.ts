@@ -21,6 +21,12 @@ const quote = (values: readonly string[]) => values.map((v) => `"${v}"`).join(',
  * single value for a multiple-choice one. With `complete` (a final read or adjudication, not a draft) every
  * required question must be answered too; a multiple-choice question may be answered with an empty list.
  */
+/** A value as a message quotes it: at most 100 characters (a 2 MB answer was echoed whole). */
+const short = (v: unknown) => {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+};
+
 export function checkQuestionAnswers(answers: Record<string, unknown>, questions: readonly QuestionSpec[], options: { complete?: boolean } = {}): void {
   const byText = new Map(questions.map((q) => [q.question, q]));
   const problems: string[] = [];
@@ -28,18 +34,18 @@ export function checkQuestionAnswers(answers: Record<string, unknown>, questions
     if (key === SHAPES_KEY) continue;
     const q = byText.get(key);
     if (!q) {
-      problems.push(`"${key}" is not a question of the protocol (${questions.length ? `its questions: ${quote(questions.map((x) => x.question))}` : 'it has no questions'})`);
+      problems.push(`"${key.length > 100 ? `${key.slice(0, 100)}…` : key}" is not a question of the protocol (${questions.length ? `its questions: ${quote(questions.map((x) => x.question))}` : 'it has no questions'})`);
       continue;
     }
     if (q.multiple) {
-      if (!Array.isArray(value)) problems.push(`"${key}" takes a list of choices (several may apply), got ${JSON.stringify(value)}`);
+      if (!Array.isArray(value)) problems.push(`"${key}" takes a list of choices (several may apply), got ${short(value)}`);
       else {
         const bad = value.filter((v) => typeof v !== 'string' || !q.choices.includes(v));
         if (bad.length) problems.push(`"${key}": ${bad.map((v) => JSON.stringify(v)).join(', ')} ${bad.length > 1 ? 'are not choices' : 'is not a choice'} (choices: ${quote(q.choices)})`);
         else if (new Set(value).size !== value.length) problems.push(`"${key}" lists a choice twice`);
       }
     } else if (typeof value !== 'string' || !q.choices.includes(value)) {
-      problems.push(`"${key}": ${JSON.stringify(value)} is not one of its choices (${quote(q.choices)})${Array.isArray(value) ? '; it takes one choice' : ''}`);
+      problems.push(`"${key}": ${short(value)} is not one of its choices (${quote(q.choices)})${Array.isArray(value) ? '; it takes one choice' : ''}`);
     }
   }
   if (options.complete) {

@@ -11,10 +11,12 @@ const CreateProject = z.object({
   description: z.string().max(10_000).optional(),
   settings: z.record(z.string(), z.unknown()).optional(),
 });
-const UpdateProject = z.object({ description: z.string().max(10_000).optional(), settings: z.record(z.string(), z.unknown()).optional() });
+// A field Contour does not know is refused, not ignored ({"name": …} answered 200 and changed nothing).
+const UpdateProject = z.strictObject({ name: z.string().trim().min(1).max(200).optional(), description: z.string().max(10_000).optional(), settings: z.record(z.string(), z.unknown()).optional() });
 const SetMember = z.object({
-  roles: z.array(z.enum(Object.values(ProjectRole) as [ProjectRole, ...ProjectRole[]])).min(1, 'give at least one project role'),
-  skills: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'skills are lower-case tags such as neuro-mr')).max(50).default([]),
+  // A role named twice is kept once (it was stored twice).
+  roles: z.array(z.enum(Object.values(ProjectRole) as [ProjectRole, ...ProjectRole[]])).min(1, 'give at least one project role').transform((r) => [...new Set(r)]),
+  skills: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'skills are lower-case tags of up to 64 characters, such as neuro-mr')).max(50).default([]),
 });
 const uuid = { schema: z.uuid() };
 

@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { mergeSettings, parseProjectSettings, ProjectSettings } from '@contour/workflow';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { Actor, AuditService } from '@contour/audit';
 import { Principal, PrincipalCache } from '@contour/auth';
 import { Model, Project, ProjectMember, ProjectRole, Role, User } from '@contour/db';
@@ -56,8 +56,12 @@ export class ProjectsService {
     return project;
   }
 
-  async update(actor: Actor, projectId: string, patch: { description?: string; settings?: Record<string, unknown> }) {
+  async update(actor: Actor, projectId: string, patch: { name?: string; description?: string; settings?: Record<string, unknown> }) {
     const project = await this.get(projectId);
+    if (patch.name !== undefined && patch.name !== project.name) {
+      if (await this.dataSource.getRepository(Project).existsBy({ name: patch.name })) throw new ConflictException(`A project named "${patch.name}" already exists`);
+      project.name = patch.name;
+    }
     if (patch.description !== undefined) project.description = patch.description;
     const modelsBefore = JSON.stringify(parseProjectSettings(project.settings).prelabelModels);
     const holdBefore = parseProjectSettings(project.settings).deid.burnedInHold;
@@ -112,6 +116,7 @@ export class ProjectsService {
     if (!(await this.dataSource.getRepository(User).existsBy({ id: userId }))) throw new NotFoundException(`No user ${userId}`);
     await this.dataSource.transaction(async (m) => {
       const before = await m.getRepository(ProjectMember).findOneBy({ projectId, userId });
+      if (before?.roles.includes(ProjectRole.Manager) && !roles.includes(ProjectRole.Manager)) await this.keepAManager(m, projectId, userId);
       await m.getRepository(ProjectMember).upsert({ projectId, userId, roles, skills }, ['projectId', 'userId']);
       const lost = (role: ProjectRole) => Boolean(before?.roles.includes(role)) && !roles.includes(role);
       let released = 0;
@@ -122,9 +127,20 @@ export class ProjectsService {
     this.principals.invalidate();
   }
 
+  /**
+   * A project keeps at least one manager: the last one losing the role (or leaving) left nobody to run it but an
+   * admin. Locks the project's managers so two such changes at once cannot both pass.
+   */
+  private async keepAManager(m: EntityManager, projectId: string, leaving: string) {
+    const others: unknown[] = await m.query(`SELECT user_id FROM project_members WHERE project_id = $1 AND user_id <> $2 AND $3 = ANY(roles) FOR UPDATE`, [projectId, leaving, ProjectRole.Manager]);
+    if (!others.length) throw new ConflictException('This is the project\'s only manager: make someone else a manager of the project first');
+  }
+
   /** Removes a member; the reads reserved for them or held by them go back to the pool (RoutingService.releaseMember). */
   async removeMember(actor: Actor, projectId: string, userId: string) {
     await this.dataSource.transaction(async (m) => {
+      const member = await m.getRepository(ProjectMember).findOneBy({ projectId, userId });
+      if (member?.roles.includes(ProjectRole.Manager)) await this.keepAManager(m, projectId, userId);
       const result = await m.getRepository(ProjectMember).delete({ projectId, userId });
       if (!result.affected) throw new NotFoundException(`User ${userId} is not a member of this project`);
       const released = await this.routing.releaseMember(m, projectId, userId, actor);

@@ -5,6 +5,7 @@ import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Param, P
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
+import { TaskState } from '@contour/workflow';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { ProjectRole } from '@contour/db';
 import { MANAGER_DECISIONS, ManagerDecision, ReviewService, RoutingService, Submission } from '@contour/tasks';
@@ -43,7 +44,8 @@ const AssignBody = z.object({ userId: z.uuid(), taskIds: z.array(z.uuid()).min(1
 const PatchTask = z.object({ priority: z.number().int().min(-1000).max(1000) });
 const DecisionBody = z.object({ comment: z.string().max(10_000).default('') });
 const ListQuery = z.object({
-  state: z.string().optional(),
+  // A state that does not exist is named (it answered an empty list, as if no task were in it).
+  state: z.enum(Object.values(TaskState) as [TaskState, ...TaskState[]], { error: (i) => `state ${JSON.stringify(i.input)} is not a task state: one of ${Object.values(TaskState).join(', ')}` }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
   /** The last task of the previous page: the page starts after it (as cheap at any depth as the first page; offset counts from it). */

@@ -10,7 +10,7 @@ import { toPublicUser } from '../auth/auth.service';
 import { openapi } from '../system/openapi';
 
 const roles = z.array(z.enum(ALL_ROLES as [Role, ...Role[]])).min(1, 'give at least one role');
-const skills = z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'skills are lower-case tags such as neuro-mr')).max(50);
+const skills = z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'skills are lower-case tags of up to 64 characters, such as neuro-mr')).max(50);
 const CreateUser = z.object({
   username: z.string().regex(/^[a-zA-Z0-9._-]{2,64}$/, 'use 2-64 letters, digits, ".", "_" or "-"'),
   displayName: z.string().min(1).max(200).optional(),
