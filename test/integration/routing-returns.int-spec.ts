@@ -173,6 +173,18 @@ describe('reads coming back to the pool', () => {
     }
   });
 
+  it("a read given back is shown to its next holder without the earlier holder's draft (its id was in the task view)", async () => {
+    const { project } = await projectWithTask('draft-of-another', { reads: 1 });
+    const lease = (await next(project, a).expect(200)).body;
+    const draft = (await sys.http().put(`/api/projects/${project}/reads/${lease.readId}/draft`).set(bearer(a)).send({ mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200)).body.versionId;
+    expect((await sys.http().get(`/api/projects/${project}/tasks/${lease.taskId}`).set(bearer(a)).expect(200)).body.reads[0].draftVersionId).toBe(draft);
+    await sys.http().post(`/api/projects/${project}/reads/${lease.readId}/release`).set(bearer(a)).expect(204);
+    const taken = (await next(project, b).expect(200)).body;
+    expect(taken.readId).toBe(lease.readId);
+    expect(taken.task.reads[0].draftVersionId).toBeNull();
+    expect((await sys.http().get(`/api/projects/${project}/tasks/${lease.taskId}`).set(bearer(b)).expect(200)).body.reads[0].draftVersionId).toBeNull();
+  });
+
   it("blinding holds for a manager who also annotates the task: they do not see another's read while it collects reads (they did)", async () => {
     const { project, task } = await projectWithTask('manager-reads', { reads: 2 });
     await sys.http().put(`/api/projects/${project}/members/${pm.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager, ProjectRole.Annotator] }).expect(204);

@@ -176,6 +176,7 @@ export class TaskQueries {
     const task = entityOf<Task>(related.task);
     const reads = related.reads.map((r) => entityOf<TaskRead>(r));
     const versions = related.versions.map((r) => entityOf<LabelVersion>(r));
+    const myDrafts = new Set(versions.filter((v) => v.kind === 'read-draft' && v.authorId === p.userId).map((v) => v.id));
     const series = related.series.map((r) => entityOf<Series>(r));
     const consensusRows = related.consensus.map((r) => entityOf<ConsensusResult>(r));
     const reviewRows = related.reviews.map((r) => entityOf<Review>(r));
@@ -219,9 +220,11 @@ export class TaskQueries {
       /** `view`: what a view image shows, laterality and view position ("L-CC"), for view groups and image tasks. */
       series: series.map((s) => ({ id: s.id, seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, description: s.description, view: related.views?.[s.id] ?? null, geometry: s.geometry, qcStatus: s.qcStatus, source: s.source })),
       protocol: protocol ? { version: protocol.version, ...protocol.definition } : null,
+      // A read's draft is named only to its author: a read given to someone else (its holder left, released it or let
+      // the lease lapse) still points at the earlier holder's draft, whose id the new holder was shown.
       reads: reads
         .filter((r) => vis.seesAll || r.annotatorId === p.userId || r.assignedTo === p.userId || r.previousAnnotatorId === p.userId)
-        .map((r) => ({ id: r.id, kind: r.kind, slot: r.slot, state: r.state, round: r.round, mine: r.annotatorId === p.userId || r.assignedTo === p.userId, annotatorId: vis.seesAll ? r.annotatorId : undefined, leaseExpiresAt: r.annotatorId === p.userId ? r.leaseExpiresAt : undefined, reworkComment: r.reworkComment, labelVersionId: vis.seesAll || r.annotatorId === p.userId ? r.labelVersionId : null, draftVersionId: r.annotatorId === p.userId ? r.draftVersionId : null })),
+        .map((r) => ({ id: r.id, kind: r.kind, slot: r.slot, state: r.state, round: r.round, mine: r.annotatorId === p.userId || r.assignedTo === p.userId, annotatorId: vis.seesAll ? r.annotatorId : undefined, leaseExpiresAt: r.annotatorId === p.userId ? r.leaseExpiresAt : undefined, reworkComment: r.reworkComment, labelVersionId: vis.seesAll || r.annotatorId === p.userId ? r.labelVersionId : null, draftVersionId: r.annotatorId === p.userId && myDrafts.has(r.draftVersionId ?? '') ? r.draftVersionId : null })),
       labels: versions.filter((v) => vis.canSee(v)).map((v) => ({ id: v.id, kind: v.kind, authorId: vis.seesAll || v.authorId === p.userId ? v.authorId : null, readId: vis.seesAll || v.authorId === p.userId ? v.readId : null, round: v.round, model: v.model, answers: v.answers, stats: v.stats, hasMask: Boolean(v.blobKey), createdAt: v.createdAt })),
       consensus: consensus.map((c) => ({ round: c.round, agreement: c.agreement, method: c.method, metrics: c.metrics, disagreement: c.disagreement, mergedVersionId: c.mergedVersionId })),
       reviews: reviews.map((r) => ({ decision: r.decision, comment: r.comment, round: r.round, at: r.createdAt })),
