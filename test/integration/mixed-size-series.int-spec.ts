@@ -81,7 +81,7 @@ describe('a 2D series of images of different sizes', () => {
       expect(Array.from(nifti.data as ArrayLike<number>)).toEqual(expected);
       // A mask the size of the other image is refused, naming both sizes; its own size is taken.
       const other = view === VIEWS.PA ? VIEWS.LL : VIEWS.PA;
-      const wrong = await sys.http().post(`/api/projects/${projectId}/reads/${lease.readId}/submit`).set(bearer(ann)).send({ mask: maskBody(new Uint8Array(other.columns * other.rows)) }).expect(409);
+      const wrong = await sys.http().post(`/api/projects/${projectId}/reads/${lease.readId}/submit`).set(bearer(ann)).send({ mask: maskBody(new Uint8Array(other.columns * other.rows)) }).expect(400);
       expect(wrong.body.message).toMatch(/does not fit this task/);
       const mask = new Uint8Array(view.columns * view.rows);
       for (let y = 4; y < 12; y++) for (let x = 4; x < 10; x++) mask[x + view.columns * y] = 1;

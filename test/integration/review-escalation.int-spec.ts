@@ -53,7 +53,7 @@ describe('edit-and-approve and escalation', () => {
     // An edit needs the edited work, and an edited mask must fit the task's grid like any other.
     const slot = (await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev)).expect(200)).body as { readId: string };
     expect((await sys.http().post(`/api/projects/${project}/reads/${slot.readId}/review`).set(bearer(rev)).send({ decision: 'edit-approve', comment: 'tightened' }).expect(400)).body.message).toMatch(/needs the edited mask or answers/);
-    await sys.http().post(`/api/projects/${project}/reads/${slot.readId}/review`).set(bearer(rev)).send({ decision: 'edit-approve', comment: 'wrong grid', mask: maskBody(new Uint8Array(10)) }).expect(409);
+    await sys.http().post(`/api/projects/${project}/reads/${slot.readId}/review`).set(bearer(rev)).send({ decision: 'edit-approve', comment: 'wrong grid', mask: maskBody(new Uint8Array(10)) }).expect(400);
     // Only a reviewer of the project may decide.
     await sys.http().post(`/api/projects/${project}/reads/${slot.readId}/review`).set(bearer(ann)).send({ decision: 'approve', comment: '' }).expect(403);
     const edited = discMask(DIMS, 8, 8, 5);

@@ -110,9 +110,9 @@ describe('work routing and consensus', () => {
   });
 
   it('refuses a mask for another grid or with a label the protocol lacks', async () => {
-    const wrong = await submit(ann[1], leases[ann[1].id], new Uint8Array(10)).expect(409);
+    const wrong = await submit(ann[1], leases[ann[1].id], new Uint8Array(10)).expect(400);
     expect(wrong.body.message).toMatch(/has 10 voxels but the grid 512x512x3 has 786432/);
-    const badLabel = await submit(ann[1], leases[ann[1].id], discMask(CT, 256, 256, 40, 7)).expect(409);
+    const badLabel = await submit(ann[1], leases[ann[1].id], discMask(CT, 256, 256, 40, 7)).expect(400);
     expect(badLabel.body.message).toMatch(/label value\(s\) 7 that the protocol does not define/);
     // An Idempotency-Key longer than any real one is a 400 (it was a 500 from the index), and nothing is stored.
     const long = await submit(ann[1], leases[ann[1].id], discMask(CT, 258, 256, 40), 'k'.repeat(8000)).expect(400);

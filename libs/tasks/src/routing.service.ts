@@ -2,7 +2,7 @@
 // exactly one lease, claimed with FOR UPDATE SKIP LOCKED so hundreds of people asking at once never receive
 // the same read and never wait on each other. Leases expire unless the client heartbeats; expired reads go
 // back to the pool (see expireLeases).
-import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -477,12 +477,12 @@ export class RoutingService {
       const { map, grid: taskGrid, allowedLabels } = await this.grids.decodeForTask(task, submission.mask, m);
       const voxels = labelCounts(map);
       const unknown = unknownLabels(voxels, allowedLabels);
-      if (unknown.length) throw new ConflictException(`The mask uses label value(s) ${unknown.join(', ')} that the protocol does not define (defined: ${allowedLabels.join(', ') || 'none'})`);
+      if (unknown.length) throw new BadRequestException(`The mask uses label value(s) ${unknown.join(', ')} that the protocol does not define (defined: ${allowedLabels.join(', ') || 'none'})`);
       blobKey = (await this.blobs.put(encodeLabelMap(map))).key;
       grid = taskGrid as unknown as Record<string, unknown>;
       stats = { voxels };
     } else if (!submission.answers || Object.keys(submission.answers).length === 0) {
-      throw new ConflictException('A submission needs a mask, answers, or both');
+      throw new BadRequestException('A submission needs a mask, answers, or both');
     }
     // A read or an adjudication is final: every required question of the protocol must be answered.
     const complete = kind === 'read' || kind === 'adjudicated';

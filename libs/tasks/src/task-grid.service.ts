@@ -130,7 +130,8 @@ export class TaskGrid {
     try {
       map = decodeLabelMap(mask, grid.dims);
     } catch (e) {
-      if (e instanceof LabelMapError) throw new ConflictException(`The mask does not fit this task: ${e.message}`);
+      // Bad input, not a conflict with the task's state: a 400 (it was a 409).
+      if (e instanceof LabelMapError) throw new BadRequestException(`The mask does not fit this task: ${e.message}`);
       throw e;
     }
     return { map, grid, allowedLabels: await this.allowedLabels(task, m) };

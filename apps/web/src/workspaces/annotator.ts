@@ -18,7 +18,7 @@ const leaseCache = new Map<string, Lease>();
 /**
  * The server refused work on the read because the caller no longer holds it: not theirs (403), or a 409 saying why (the
  * lease lapsed and someone took it, a manager cancelled the task or gave the read to someone else, an image of the task
- * is held for a privacy review). Any other 409 (a mask for another grid, a label the protocol lacks) is about the work.
+ * is held for a privacy review). Anything else (a 400: a mask for another grid, a label the protocol lacks) is about the work.
  */
 export function leaseGone(e: unknown): e is ApiError {
   return e instanceof ApiError && (e.status === 403 || (e.status === 409 && /lease|cancelled|gave this|someone else|privacy review/i.test(e.message)));
