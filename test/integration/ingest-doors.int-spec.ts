@@ -427,6 +427,8 @@ describe('ingest doors', () => {
       expect(all).toHaveLength(24);
       const meta = JSON.parse((await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${sop}/metadata`).set(bearer(annotator.token)).expect(200)).text);
       expect(meta[0]['00080018'].Value[0]).toBe(sop);
+      // DICOM XML is not served: a 406 (it answered JSON to a client that asked for XML only).
+      await sys.http().get(`/dicom-web/projects/${projectId}/studies/${studyUid}/series/${seriesUid}/instances/${sop}/metadata`).set(bearer(annotator.token)).set('accept', 'multipart/related; type="application/dicom+xml"').expect(406);
       // The Pixel Data's BulkDataURI answers the decoded pixels (it was the instance's own URL).
       const pixelUri = pathOf(meta[0]['7FE00010'].BulkDataURI as string);
       expect(pixelUri).toMatch(new RegExp(`/instances/${sop}/bulkdata/7FE00010$`));

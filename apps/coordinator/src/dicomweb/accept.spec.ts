@@ -1,5 +1,5 @@
 import { NotAcceptableException } from '@nestjs/common';
-import { acceptedBulkDataMediaType, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, acceptRanges, chooseTransferSyntax } from './accept';
+import { acceptedBulkDataMediaType, acceptedDicomJson, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, acceptRanges, chooseTransferSyntax } from './accept';
 
 const ELE = '1.2.840.10008.1.2.1';
 const JPEG = '1.2.840.10008.1.2.4.50';
@@ -77,5 +77,20 @@ describe('acceptedRenderedMediaType', () => {
   ])('%s', (_name, accept, expected) => {
     if (expected) expect(acceptedRenderedMediaType(accept)).toBe(expected);
     else expect(() => acceptedRenderedMediaType(accept)).toThrow(/image\/png or image\/jpeg/);
+  });
+});
+
+describe('acceptedDicomJson', () => {
+  it.each<[string, string | undefined, boolean]>([
+    ['none', undefined, true],
+    ['DICOM JSON', 'application/dicom+json', true],
+    ['JSON', 'application/json', true],
+    ['anything', '*/*', true],
+    ['XML then JSON', 'multipart/related; type="application/dicom+xml", application/dicom+json', true],
+    ['XML only (it answered JSON anyway)', 'multipart/related; type="application/dicom+xml"', false],
+    ['HTML only', 'text/html', false],
+  ])('%s', (_name, accept, ok) => {
+    if (ok) expect(() => acceptedDicomJson(accept)).not.toThrow();
+    else expect(() => acceptedDicomJson(accept)).toThrow(/application\/dicom\+json/);
   });
 });

@@ -97,3 +97,13 @@ export function acceptedRenderedMediaType(accept: string | undefined): RenderedT
   }
   throw new NotAcceptableException(`Rendered images are served as image/png or image/jpeg (asked for ${accept.split(',').map((r) => parseContentType(r).mediaType).join(', ')})`);
 }
+
+/** Metadata and search answers are DICOM JSON: an Accept that takes neither it nor any type is a 406 (XML is not served). */
+export function acceptedDicomJson(accept: string | undefined): void {
+  if (!accept?.trim()) return;
+  for (const r of acceptRanges(accept)) {
+    const type = r.mediaType === 'multipart/related' ? r.params.type : r.mediaType;
+    if (type === 'application/dicom+json' || type === 'application/json' || type === 'application/*' || r.mediaType === '*/*') return;
+  }
+  throw new NotAcceptableException(`Metadata is served as application/dicom+json (asked for ${accept.split(',').map((r) => parseContentType(r).mediaType).join(', ')}; DICOM XML is not served)`);
+}

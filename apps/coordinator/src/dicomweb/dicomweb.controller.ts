@@ -21,7 +21,7 @@ import { multipartStream, MultipartError, parseContentType, spoolMultipart } fro
 import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore, DiskReserve } from '@contour/storage';
 import { decodeFrames, DecodedFrames, encodeJpeg, encodePng, fitToViewport, packBits, parseViewport, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, toExplicitVrLittleEndian, VoiWindow } from '@contour/volume';
-import { acceptedBulkDataMediaType, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, chooseTransferSyntax } from './accept';
+import { acceptedBulkDataMediaType, acceptedDicomJson, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, chooseTransferSyntax } from './accept';
 import { bulkDataOf, dicomJsonOf, isPixelDataPath, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
 import { PrivacyHold } from '../ingest/privacy-hold.service';
@@ -358,6 +358,7 @@ export class DicomWebController {
   }
 
   private async metadata(p: Principal, projectId: string, rows: StoredInstanceRef[], res: Response) {
+    acceptedDicomJson(res.req.headers.accept);
     await this.auditReads(p, projectId, rows, 'wado-rs-metadata');
     const root = this.dicomweb.root(projectId);
     const out = [];
