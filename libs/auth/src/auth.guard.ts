@@ -135,16 +135,16 @@ export class PrincipalResolver {
   }
 }
 
-/**
- * Global guard: 401 without a valid credential, 403 when the route's @Access spec is not met. A route without
- * @Access or @Public is refused (and the coordinator's start-up check names it).
- */
 /** A 401 that names the scheme it takes (RFC 9110 11.6.1: DICOMweb clients and proxies look for WWW-Authenticate). */
 function unauthorized(context: ExecutionContext, message: string): UnauthorizedException {
   context.switchToHttp().getResponse<{ setHeader?: (name: string, value: string) => void }>().setHeader?.('WWW-Authenticate', 'Bearer realm="contour"');
   return new UnauthorizedException(message);
 }
 
+/**
+ * Global guard: 401 without a valid credential, 403 when the route's @Access spec is not met. A route without
+ * @Access or @Public is refused (and the coordinator's start-up check names it).
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(

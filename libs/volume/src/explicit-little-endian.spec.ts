@@ -100,6 +100,18 @@ describe('sameDicomContent', () => {
     return fs.readFileSync(out);
   };
   const CT = 'dicom/series/ct-3slice/01.dcm';
+  const withPrivate = (name: string, implicit: boolean) => {
+    const out = path.join(dir, name);
+    execFileSync('/usr/bin/python3', ['-c', [
+      'import sys, pydicom',
+      'd = pydicom.dcmread(sys.argv[1])',
+      'block = d.private_block(0x0019, "CONTOUR TEST", create=True); block.add_new(0x0C, "FL", 1000.0)',
+      'd.is_implicit_VR = sys.argv[3] == "1"; d.is_little_endian = True',
+      'd.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2" if d.is_implicit_VR else "1.2.840.10008.1.2.1"',
+      'd.save_as(sys.argv[2], write_like_original=False)',
+    ].join('\n'), path.join(DATA, CT), out, implicit ? '1' : '0']);
+    return fs.readFileSync(out);
+  };
   const RT = 'dicom/modalities/rtstruct-breast-10roi.dcm';
 
   test.each<[string, () => Buffer, () => Buffer, boolean]>([
@@ -113,6 +125,9 @@ describe('sameDicomContent', () => {
     ['a CT and a copy in another study (it was a duplicate)', () => fs.readFileSync(path.join(DATA, CT)), () => modified(CT, 'ct-study.dcm', 'StudyInstanceUID=1.2.3.4.5.6.7.8.9'), false],
     ['a CT and another slice', () => fs.readFileSync(path.join(DATA, CT)), () => fs.readFileSync(path.join(DATA, 'dicom/series/ct-3slice/02.dcm')), false],
     ['a file that is not DICOM', () => fs.readFileSync(path.join(DATA, CT)), () => Buffer.from('not dicom'), false],
+    // A private element (a Siemens-style b-value, FL) reads as UN bytes from the implicit file and as FL from the
+    // explicit one: the same object (it compared different, a false conflict).
+    ['a CT with a private element, implicit and explicit', () => withPrivate('priv-implicit.dcm', true), () => withPrivate('priv-explicit.dcm', false), true],
   ])('%s', async (_name, a, b, expected) => {
     expect(await sameDicomContent(a(), b())).toBe(expected);
   });

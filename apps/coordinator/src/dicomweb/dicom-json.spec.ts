@@ -61,6 +61,20 @@ describe('dicomJsonOf', () => {
   });
 });
 
+describe('the metadata describes the pixels as a converted instance has them', () => {
+  it.each<[string, string | undefined, string]>([
+    // file, Lossy Image Compression as described, Pixel Data VR as served (16-bit words whatever the stored VR)
+    ['us-multiframe-8-jpeg-baseline.dcm', '01', 'OB'],
+    ['ct-693-jpeg2000-lossless.dcm', undefined, 'OW'],
+    ['mr-small-rle.dcm', undefined, 'OW'],
+  ])('%s', (name, lossy, vr) => {
+    const json = dicomJsonOf(load(`dicom/modalities/${name}`), '/x');
+    expect(json['00282110']?.Value?.[0]).toBe(lossy);
+    expect(json['7FE00010'].vr).toBe(vr);
+    if (Number(json['00280002']?.Value?.[0] ?? 1) === 1) expect(json['00280006']).toBeUndefined();
+  });
+});
+
 describe('jsonValues (PS3.18 F.2)', () => {
   it.each<[string, string, unknown[], unknown[] | null]>([
     ['a value', 'LO', ['CHEST'], ['CHEST']],

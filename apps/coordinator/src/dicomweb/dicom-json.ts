@@ -3,7 +3,7 @@
 // (PS3.18 F.2.6) that the bulkdata resource answers, pixel data included (decoded, as the frames resource serves it).
 import * as dcmjs from 'dcmjs';
 import { resolveImplicitVrs, toArrayBuffer } from '@contour/dicom';
-import { decodedPhotometric } from '@contour/volume';
+import { decodedPhotometric, LOSSY_SYNTAXES } from '@contour/volume';
 
 type Element = { vr: string; Value?: unknown[]; InlineBinary?: string; BulkDataURI?: string };
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
@@ -109,9 +109,16 @@ function describeServedPixels(json: Record<string, Element>, transferSyntaxUid: 
   const samplesPerPixel = Number(first(json['00280002']) ?? 1);
   const stored = first(json['00280004']);
   if (!json[PIXEL_DATA] || typeof stored !== 'string') return;
-  const served = decodedPhotometric({ photometric: stored, samplesPerPixel, bitsAllocated: Number(first(json['00280100'])), transferSyntaxUid });
+  const bitsAllocated = Number(first(json['00280100']));
+  const served = decodedPhotometric({ photometric: stored, samplesPerPixel, bitsAllocated, transferSyntaxUid });
   if (served !== stored.trim()) json['00280004'] = { vr: 'CS', Value: [served] };
+  // As an instance converted to Explicit VR Little Endian says (toExplicitVrLittleEndian): Planar Configuration for
+  // colour only, Lossy Image Compression once lossy, pixel words for more than 8 bits, no offset table.
   if (samplesPerPixel > 1) json['00280006'] = { vr: 'US', Value: [0] };
+  else delete json['00280006'];
+  if (LOSSY_SYNTAXES.has(transferSyntaxUid)) json['00282110'] = { vr: 'CS', Value: ['01'] };
+  if (json[PIXEL_DATA] && json[PIXEL_DATA].vr !== 'OF' && json[PIXEL_DATA].vr !== 'OD') json[PIXEL_DATA] = { ...json[PIXEL_DATA], vr: bitsAllocated > 8 ? 'OW' : 'OB' };
+  for (const tag of ['7FE00001', '7FE00002', '7FE00003']) delete json[tag];
 }
 
 export function dicomJsonOf(file: Buffer, instanceUrl: string): Record<string, Element> {

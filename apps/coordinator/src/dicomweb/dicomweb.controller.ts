@@ -257,7 +257,8 @@ export class DicomWebController {
    * F.2.6 and 10.6.3.3): PUBLIC_URL when set (root() includes it already), else the request's own scheme and host.
    */
   private origin(req: Request): string {
-    return this.config.http.publicUrl ? '' : `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    // req.host follows X-Forwarded-Host from a trusted proxy (one on loopback), as req.protocol follows X-Forwarded-Proto.
+    return this.config.http.publicUrl ? '' : `${req.protocol}://${req.host ?? 'localhost'}`;
   }
 
   private async auditReads(p: Principal, projectId: string, rows: StoredInstanceRef[], via: string) {

@@ -146,7 +146,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
           out.write = (() => true) as typeof out.write;
           out.on('error', () => undefined);
           const path = out.contourPath;
-          out.end(() => void (path && rm(path, { force: true })));
+          out.end(() => void (path && rm(path, { force: true }).catch((e: Error) => service.logger.error(`could not delete ${path}: ${e.message}`))));
           service.logger.warn(`partial C-STORE from ${this.state?.callingAe ?? 'unknown'} deleted: ${why} before the instance was complete`);
         }
         this.spooling.clear();
@@ -192,8 +192,9 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
 
       createDatasetFromStoreWritableStream(writable: Writable, context: dimse.association.PresentationContext, callback: (dataset: dimse.Dataset) => void) {
         const out = writable as SpoolStream;
+        // Complete from here on: a connection closing now must not delete it while it is handed over.
+        this.spooling.delete(out);
         const done = () => {
-          this.spooling.delete(out);
           const dataset = new Dataset({}, context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian) as SpooledDataset;
           dataset.contourPath = out.contourPath;
           dataset.contourSha256 = out.contourHash?.digest('hex');

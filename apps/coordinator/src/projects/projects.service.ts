@@ -57,18 +57,28 @@ export class ProjectsService {
   }
 
   async update(actor: Actor, projectId: string, patch: { name?: string; description?: string; settings?: Record<string, unknown> }) {
-    const project = await this.get(projectId);
-    if (patch.name !== undefined && patch.name !== project.name) {
-      if (await this.dataSource.getRepository(Project).existsBy({ name: patch.name })) throw new ConflictException(`A project named "${patch.name}" already exists`);
-      project.name = patch.name;
-    }
-    if (patch.description !== undefined) project.description = patch.description;
-    const modelsBefore = JSON.stringify(parseProjectSettings(project.settings).prelabelModels);
-    const holdBefore = parseProjectSettings(project.settings).deid.burnedInHold;
-    if (patch.settings) project.settings = validSettings(mergeSettings(project.settings, patch.settings));
-    await this.checkModels(parseProjectSettings(project.settings).prelabelModels, JSON.parse(modelsBefore) as string[]);
-    await this.dataSource.getRepository(Project).save(project);
-    await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch });
+    // Read, merge and write under the project's row lock: two partial changes at once each keep the other's fields.
+    const { project, modelsBefore, holdBefore } = await this.dataSource.transaction(async (m) => {
+      const locked = await m.getRepository(Project).createQueryBuilder('p').setLock('pessimistic_write').where('p.id = :projectId', { projectId }).getOne();
+      if (!locked) throw new NotFoundException(`No project ${projectId}`);
+      const before = { models: JSON.stringify(parseProjectSettings(locked.settings).prelabelModels), hold: parseProjectSettings(locked.settings).deid.burnedInHold };
+      if (patch.name !== undefined && patch.name !== locked.name) {
+        if (await m.getRepository(Project).existsBy({ name: patch.name })) throw new ConflictException(`A project named "${patch.name}" already exists`);
+        locked.name = patch.name;
+      }
+      if (patch.description !== undefined) locked.description = patch.description;
+      if (patch.settings) locked.settings = validSettings(mergeSettings(locked.settings, patch.settings));
+      await this.checkModels(parseProjectSettings(locked.settings).prelabelModels, JSON.parse(before.models) as string[]);
+      try {
+        await m.getRepository(Project).save(locked);
+      } catch (e) {
+        // Another project took the name in between.
+        if ((e as { code?: string; driverError?: { code?: string } }).driverError?.code === '23505') throw new ConflictException(`A project named "${patch.name}" already exists`);
+        throw e;
+      }
+      await this.audit.record(actor, { action: 'project.updated', objectType: 'project', objectId: projectId, projectId, details: patch }, m);
+      return { project: locked, modelsBefore: before.models, holdBefore: before.hold };
+    });
     // New pre-label models (a new version, one added or removed): tasks nobody has started are drafted again, by a
     // job (a project can hold thousands of them).
     if (JSON.stringify(parseProjectSettings(project.settings).prelabelModels) !== modelsBefore)
@@ -129,9 +139,11 @@ export class ProjectsService {
 
   /**
    * A project keeps at least one manager: the last one losing the role (or leaving) left nobody to run it but an
-   * admin. Locks the project's managers so two such changes at once cannot both pass.
+   * admin. Locks the project so two such changes at once cannot both pass.
    */
   private async keepAManager(m: EntityManager, projectId: string, leaving: string) {
+    // The project row first: two managers stepping down at once each locked the other's row, a deadlock.
+    await m.query(`SELECT 1 FROM projects WHERE id = $1 FOR UPDATE`, [projectId]);
     const others: unknown[] = await m.query(`SELECT user_id FROM project_members WHERE project_id = $1 AND user_id <> $2 AND $3 = ANY(roles) FOR UPDATE`, [projectId, leaving, ProjectRole.Manager]);
     if (!others.length) throw new ConflictException('This is the project\'s only manager: make someone else a manager of the project first');
   }
