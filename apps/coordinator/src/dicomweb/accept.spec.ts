@@ -1,5 +1,5 @@
 import { NotAcceptableException } from '@nestjs/common';
-import { acceptedBulkDataMediaType, acceptedDicomJson, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, acceptRanges, chooseTransferSyntax } from './accept';
+import { acceptedBulkDataMediaType, acceptedDicomJson, mayServeAsStored, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, acceptRanges, chooseTransferSyntax } from './accept';
 
 const ELE = '1.2.840.10008.1.2.1';
 const JPEG = '1.2.840.10008.1.2.4.50';
@@ -92,5 +92,17 @@ describe('acceptedDicomJson', () => {
   ])('%s', (_name, accept, ok) => {
     if (ok) expect(() => acceptedDicomJson(accept)).not.toThrow();
     else expect(() => acceptedDicomJson(accept)).toThrow(/application\/dicom\+json/);
+  });
+});
+
+describe('mayServeAsStored (an instance that cannot be converted)', () => {
+  it.each<[string, string | undefined, boolean]>([
+    ['no Accept', undefined, true],
+    ['a range without a syntax', dicom(), true],
+    ['as stored accepted too', `${dicom(ELE)}, ${dicom('*', 0.5)}`, true],
+    ['its stored syntax accepted too', `${dicom(ELE)}, ${dicom(JPEG, 0.5)}`, true],
+    ['Explicit VR Little Endian named alone', dicom(ELE), false],
+  ])('%s', (_name, accept, expected) => {
+    expect(mayServeAsStored(accept, JPEG)).toBe(expected);
   });
 });

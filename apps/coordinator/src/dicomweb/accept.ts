@@ -107,3 +107,14 @@ export function acceptedDicomJson(accept: string | undefined): void {
   }
   throw new NotAcceptableException(`Metadata is served as application/dicom+json (asked for ${accept.split(',').map((r) => parseContentType(r).mediaType).join(', ')}; DICOM XML is not served)`);
 }
+
+/**
+ * Whether an instance that cannot be converted may be sent as stored instead (its part naming its syntax): when the
+ * client named no transfer syntax (the default is a preference, and a complete answer beats a cut one), or accepts
+ * '*' or the syntax it is stored in. A client that named Explicit VR Little Endian alone gets a 406 instead.
+ */
+export function mayServeAsStored(accept: string | undefined, storedSyntax: string): boolean {
+  const ranges = acceptRanges(accept);
+  const named = ranges.map((r) => r.params['transfer-syntax']).filter((ts): ts is string => Boolean(ts));
+  return named.length === 0 || named.includes('*') || named.includes(storedSyntax);
+}

@@ -1,7 +1,7 @@
 // DICOMweb for a project, under /dicom-web/projects/{projectId} (and /dicom-web for DICOM_DEFAULT_PROJECT):
 // QIDO-RS search, WADO-RS retrieve, metadata, frames, bulk data and rendered images of the de-identified data, STOW-RS store. The Bearer token
 // of the login works, so OHIF or dicomweb-client can browse a project. Every image read is audited.
-import { BadRequestException, Controller, Get, HttpException, Inject, Logger, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpException, Inject, Logger, NotAcceptableException, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -21,7 +21,7 @@ import { multipartStream, MultipartError, parseContentType, spoolMultipart } fro
 import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore, DiskReserve } from '@contour/storage';
 import { decodeFrames, DecodedFrames, encodeJpeg, encodePng, fitToViewport, packBits, parseViewport, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, toExplicitVrLittleEndian, VoiWindow } from '@contour/volume';
-import { acceptedBulkDataMediaType, acceptedDicomJson, acceptedFrameMediaType, acceptedRenderedMediaType, acceptedTransferSyntaxes, chooseTransferSyntax } from './accept';
+import { acceptedBulkDataMediaType, acceptedDicomJson, acceptedFrameMediaType, mayServeAsStored, acceptedRenderedMediaType, acceptedTransferSyntaxes, chooseTransferSyntax } from './accept';
 import { bulkDataOf, dicomJsonOf, isPixelDataPath, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
 import { PrivacyHold } from '../ingest/privacy-hold.service';
@@ -272,7 +272,7 @@ export class DicomWebController {
     const blobs = this.blobs;
     const logger = this.logger;
     async function* parts() {
-      for (const r of rows) yield await servedInstance(r, wanted, blobs, toExplicitVrLittleEndian, logger);
+      for (const r of rows) yield await servedInstance(r, wanted, blobs, toExplicitVrLittleEndian, logger, mayServeAsStored(req.headers.accept, r.transfer_syntax_uid));
     }
     await this.sendMultipart(res, `multipart/related; type="application/dicom"; boundary=${boundary}`, boundary, parts());
   }
@@ -498,12 +498,16 @@ export async function servedInstance(
   blobs: Pick<BlobStore, 'get' | 'getBuffer'>,
   convert: (file: Buffer) => Promise<Buffer>,
   logger: Pick<Logger, 'warn'>,
+  asStoredAllowed = true,
 ): Promise<{ contentType: string; body: Buffer | Readable }> {
   if (wanted === '*' || r.transfer_syntax_uid === wanted) return { contentType: `application/dicom; transfer-syntax=${r.transfer_syntax_uid}`, body: await blobs.get(r.blob_key) };
   const file = await blobs.getBuffer(r.blob_key);
   try {
     return { contentType: `application/dicom; transfer-syntax=${wanted}`, body: await convert(file) };
   } catch (e) {
+    // A client that named this syntax alone is not sent another: a 406 for the first part (before the status line),
+    // the response ended early after it (mayServeAsStored).
+    if (!asStoredAllowed) throw new NotAcceptableException(`Instance ${r.sop_instance_uid} (stored as ${r.transfer_syntax_uid}) cannot be converted to ${wanted}: ${(e as Error).message}. Ask for it as stored (transfer-syntax=*)`);
     logger.warn(`instance ${r.sop_instance_uid} (stored as ${r.transfer_syntax_uid}) could not be converted to ${wanted}, sent as stored: ${(e as Error).message}`);
     return { contentType: `application/dicom; transfer-syntax=${r.transfer_syntax_uid}`, body: file };
   }

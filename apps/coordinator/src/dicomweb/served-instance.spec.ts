@@ -23,6 +23,10 @@ describe('servedInstance (one part of a WADO-RS retrieve)', () => {
     expect(bytes.toString()).toBe(body);
   });
 
+  it('a client that named the converted syntax alone gets a 406 naming the instance instead', async () => {
+    await expect(servedInstance(row, ELE, blobs, async () => { throw new Error('cannot decode'); }, logger, false)).rejects.toThrow(/Instance 1\.2\.3 \(stored as 1\.2\.840\.10008\.1\.2\.4\.50\) cannot be converted to 1\.2\.840\.10008\.1\.2\.1: cannot decode\. Ask for it as stored/);
+  });
+
   it('says in the log which instance was sent as stored, and why', () => {
     expect(warnings).toEqual([`instance 1.2.3 (stored as ${JPEG}) could not be converted to ${ELE}, sent as stored: cannot decode`]);
   });
