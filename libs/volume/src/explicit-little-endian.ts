@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, resolveImplicitVrs } from '@contour/dicom';
 import { PixelDecodeError } from './pixel-decode-error';
-import { decodedPhotometric, decodeFrames, packBits } from './pixel-decoding';
+import { decodedPhotometric, decodeFrames, nativePixelBytes } from './pixel-decoding';
 
 type Element = { vr: string; Value?: unknown[] };
 type Dataset = Record<string, Element>;
@@ -14,8 +14,8 @@ type Dataset = Record<string, Element>;
 const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 const PIXEL_ELEMENTS = ['7FE00010', '7FE00008', '7FE00009'];
-/** Bytes in a word of each binary VR: a big-endian file's words are swapped to little endian. */
-const WORD: Record<string, number> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
+/** Bytes in a word of each binary VR whose words a big-endian file holds swapped (OB and UN are bytes). */
+export const BINARY_WORD_BYTES: Record<string, number> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
 /** Syntaxes whose pixels lost information: the converted instance says so (Lossy Image Compression, PS3.3 C.7.6.1.1.5). */
 export const LOSSY_SYNTAXES = new Set(['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.81', '1.2.840.10008.1.2.4.91', '1.2.840.10008.1.2.4.112', '1.2.840.10008.1.2.4.203']);
 
@@ -26,7 +26,7 @@ function swapBinaryValues(dataset: Dataset, top = true): void {
       for (const item of (el.Value ?? []) as Dataset[]) if (item && typeof item === 'object') swapBinaryValues(item, false);
       continue;
     }
-    const word = WORD[el.vr];
+    const word = BINARY_WORD_BYTES[el.vr];
     // The top-level pixels are decoded already; an icon's (inside a sequence) are swapped like any other value.
     if (!word || (top && PIXEL_ELEMENTS.includes(tag))) continue;
     el.Value = ((el.Value ?? []) as unknown[]).map((v) => {
@@ -62,8 +62,7 @@ export async function toExplicitVrLittleEndian(file: Buffer, parsed: ParsedDicom
   const pixelTag = PIXEL_ELEMENTS.find((t) => dataset[t]);
   if (pixelTag) {
     const decoded = await decodeFrames({ buffer: file, parsed }, { untileMosaic: false });
-    const values = decoded.data;
-    const bytes = decoded.bitsAllocated === 1 ? packBits(values as Uint8Array) : Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    const bytes = nativePixelBytes(decoded.bitsAllocated, decoded.data);
     const vr = pixelTag === '7FE00008' ? 'OF' : pixelTag === '7FE00009' ? 'OD' : decoded.bitsAllocated <= 8 ? 'OB' : 'OW';
     dataset[pixelTag] = { vr, Value: [evenArrayBuffer(bytes)] };
     // The Extended Offset Table and its lengths go with encapsulated pixels only.

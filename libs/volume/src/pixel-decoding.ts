@@ -521,3 +521,11 @@ export function packBits(values: Uint8Array): Buffer {
   for (let i = 0; i < values.length; i++) if (values[i] & 1) out[i >> 3] |= 1 << (i & 7);
   return out;
 }
+
+/**
+ * Decoded values as Explicit VR Little Endian pixel data holds them: 1-bit images packed (one frame after another,
+ * without padding between frames), everything else as the values' own little-endian bytes.
+ */
+export function nativePixelBytes(bitsAllocated: number, values: VoxelArray): Buffer {
+  return bitsAllocated === 1 ? packBits(values as Uint8Array) : Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+}

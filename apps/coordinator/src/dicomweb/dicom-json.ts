@@ -3,12 +3,10 @@
 // (PS3.18 F.2.6) that the bulkdata resource answers, pixel data included (decoded, as the frames resource serves it).
 import * as dcmjs from 'dcmjs';
 import { resolveImplicitVrs, toArrayBuffer } from '@contour/dicom';
-import { decodedPhotometric, LOSSY_SYNTAXES } from '@contour/volume';
+import { BINARY_WORD_BYTES, decodedPhotometric, LOSSY_SYNTAXES } from '@contour/volume';
 
 type Element = { vr: string; Value?: unknown[]; InlineBinary?: string; BulkDataURI?: string };
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
-/** Bytes in the word of each binary VR: a big-endian file's values are swapped to little endian as served. */
-const WORD: Record<string, number> = { OB: 1, UN: 1, OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
 const INLINE_LIMIT = 4096;
 const PIXEL_DATA = '7FE00010';
 const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
@@ -45,7 +43,7 @@ function readFile(file: Buffer) {
 function bytesOf(el: Element, bigEndian: boolean): Buffer {
   const buffers = (el.Value ?? []) as ArrayBuffer[];
   const bytes = Buffer.concat(buffers.filter((b) => b instanceof ArrayBuffer).map((b) => Buffer.from(b)));
-  const word = WORD[el.vr] ?? 1;
+  const word = BINARY_WORD_BYTES[el.vr] ?? 1;
   if (bigEndian && word > 1) {
     if (word === 2) bytes.swap16();
     else if (word === 4) bytes.swap32();

@@ -20,7 +20,7 @@ import { DicomRejection, EXPLICIT_VR_LITTLE_ENDIAN, ParsedDicom, readDicom, toAr
 import { multipartStream, MultipartError, parseContentType, spoolMultipart } from '@contour/dicomweb';
 import { DeploymentSecret, IngestReceiver } from '@contour/ingest';
 import { BLOB_STORE, BlobStore, DiskReserve } from '@contour/storage';
-import { decodeFrames, DecodedFrames, encodeJpeg, encodePng, fitToViewport, packBits, parseViewport, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, toExplicitVrLittleEndian, VoiWindow } from '@contour/volume';
+import { decodeFrames, DecodedFrames, encodeJpeg, encodePng, fitToViewport, nativePixelBytes, parseViewport, parseWindowParameter, PixelDecodeError, renderFrame, RenderError, storedWindow, toExplicitVrLittleEndian, VoiWindow } from '@contour/volume';
 import { acceptedBulkDataMediaType, acceptedDicomJson, acceptedFrameMediaType, mayServeAsStored, acceptedRenderedMediaType, acceptedTransferSyntaxes, chooseTransferSyntax } from './accept';
 import { bulkDataOf, dicomJsonOf, isPixelDataPath, parseBulkDataPath } from './dicom-json';
 import { DicomWebService, StoredInstanceRef } from './dicomweb.service';
@@ -151,7 +151,8 @@ export class DicomWebController {
     // The Pixel Data's BulkDataURI (it was the instance's own URL, which answered the whole file or 406): every frame,
     // decoded as the frames resource serves them (1-bit images packed), in one part.
     const pixels = isPixelDataPath(path);
-    const value = pixels ? servedPixelData(await this.decode(file)) : bulkDataOf(file, path);
+    const decoded = pixels ? await this.decode(file) : null;
+    const value = decoded ? nativePixelBytes(decoded.bitsAllocated, decoded.data) : bulkDataOf(file, path);
     if (!value) throw new NotFoundException(`Instance ${sop} has no bulk data at ${pathText}: the metadata's BulkDataURIs name the values it has`);
     await this.auditReads(p, projectId, [row], 'wado-rs-bulkdata');
     const boundary = `contour-${randomUUID()}`;
@@ -179,7 +180,7 @@ export class DicomWebController {
         const values = decoded.data.subarray((n - 1) * frameValues, n * frameValues);
         // 1-bit pixels (binary SEG) are decoded one value a byte; Explicit VR Little Endian packs them, as the
         // metadata (Bits Allocated 1) says: each frame on its own, from bit 0 of its first byte.
-        const body = decoded.bitsAllocated === 1 ? packBits(values as Uint8Array) : Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+        const body = nativePixelBytes(decoded.bitsAllocated, values);
         yield { contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, body };
       }
     }
@@ -478,12 +479,6 @@ export function absoluteUrls<T>(body: T, origin: string): T {
     return out;
   };
   return walk(body) as T;
-}
-
-/** Every frame's pixels as the frames resource serves them, one after the other (1-bit images packed across frames). */
-export function servedPixelData(decoded: DecodedFrames): Buffer {
-  const values = decoded.data;
-  return decoded.bitsAllocated === 1 ? packBits(values as Uint8Array) : Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
 
 /**
