@@ -17,6 +17,17 @@
 //      +44 20 7946 0958).
 // False positives (a harmless description replaced) are accepted; false negatives are what the rule minimises.
 // Short protocol tokens such as "T1", "b1000", "3D", "t1_mpr_tra_gk_v4", "1.5T" pass.
+//
+// Names are matched in any script: a component of a person name counts when it has two letters or more, or one
+// ideograph, kana or hangul syllable (a Chinese family name is often one character: 王^小明); components in those
+// scripts, written without spaces, match anywhere in the text, the others as whole words.
+//
+// Narrative text about the patient (history, comments, state, allergies...: `narrative: true`) is held to more: the
+// names of people and places it mentions are not in the dataset ("lives with wife Marge Bouvier at Springfield"),
+// so such a value is kept only when it also has no capitalised word (a proper noun, in any script that has case; in
+// capitals, any word of four letters or more: "SEEN BY LISA") and no word about family or residence. Most narrative
+// is therefore replaced; what stays is terse clinical wording ("penicillin", "stable", "MI in 2 vessels"). Names
+// in scripts without case (Chinese, Japanese...) that the dataset does not hold cannot be told apart this way.
 
 export interface CleanVerdict {
   keep: boolean;
@@ -42,20 +53,52 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Scripts written without spaces between words: a name in them is matched inside longer text. */
+const UNSPACED_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}]/u;
+
+/** Whether a name component or identifier is worth matching: two letters or digits, or one character of UNSPACED_SCRIPT. */
+export function isMatchableIdentifier(s: string): boolean {
+  return UNSPACED_SCRIPT.test(s) || s.replace(/[^\p{L}\p{N}]/gu, '').length >= 2;
+}
+
+/**
+ * A test for the dataset's own identifiers (name components, IDs, institution...) in a text, in any case and script:
+ * whole words, except identifiers in scripts written without spaces, which match anywhere.
+ */
+export function makeIdentifierMatcher(identifiers: Iterable<string>): (value: string) => boolean {
+  const words = [...new Set([...identifiers].map((s) => s.trim().normalize('NFC')).filter(isMatchableIdentifier))].sort((a, b) => b.length - a.length);
+  const spaced = words.filter((w) => !UNSPACED_SCRIPT.test(w));
+  const unspaced = words.filter((w) => UNSPACED_SCRIPT.test(w));
+  // Whole-word match that also works for identifiers with punctuation ("VS-SEG-001"): the identifier must not be
+  // glued to further letters or digits on either side.
+  const parts = [
+    ...(spaced.length ? [`(?<![\\p{L}\\p{N}])(?:${spaced.map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`] : []),
+    ...(unspaced.length ? [`(?:${unspaced.map(escapeRegExp).join('|')})`] : []),
+  ];
+  if (!parts.length) return () => false;
+  const re = new RegExp(parts.join('|'), 'iu');
+  return (value: string) => re.test(value.normalize('NFC'));
+}
+
+/** A capitalised word (a proper noun) in a script with case, and words about family or where someone lives. */
+const NARRATIVE_RULES: { re: RegExp; reason: string }[] = [
+  { re: /(?<![\p{L}\p{N}])(?:\p{Lu}\p{Ll}|\p{Lu}{4})/u, reason: 'narrative text with a capitalised word (a name or place may be in it)' },
+  {
+    re: /\b(?:wife|husband|partner|spouse|son|daughter|mother|father|brother|sister|child(?:ren)?|grand(?:son|daughter|mother|father|child)|aunt|uncle|cousin|neighbou?r|friend|lives?|living|resides?|home|address|street|road|avenue|village|town|city)\b/i,
+    reason: 'narrative text about family or residence',
+  },
+];
+
 /**
  * Builds the clean check for one dataset. `identifiers` are the dataset's own identifying strings (see 1.
  * above): whole values such as the patient ID, and name components, which the caller splits out of PN values.
  */
-export function makeDescriptorCleaner(identifiers: Iterable<string>): (value: string) => CleanVerdict {
-  const words = [...new Set([...identifiers].map((s) => s.trim()).filter((s) => s.length >= 2 && /[a-z0-9]/i.test(s)))];
-  // Whole-word match that also works for identifiers with punctuation ("VS-SEG-001"): the identifier must not be
-  // glued to further letters or digits on either side.
-  const identifierRe = words.length
-    ? new RegExp(`(?<![a-z0-9])(?:${words.sort((a, b) => b.length - a.length).map(escapeRegExp).join('|')})(?![a-z0-9])`, 'i')
-    : undefined;
-  return (value: string) => {
-    if (identifierRe?.test(value)) return { keep: false, reason: 'contains an identifier of this dataset (name, ID, institution...)' };
+export function makeDescriptorCleaner(identifiers: Iterable<string>): (value: string, narrative?: boolean) => CleanVerdict {
+  const hasIdentifier = makeIdentifierMatcher(identifiers);
+  return (value: string, narrative = false) => {
+    if (hasIdentifier(value)) return { keep: false, reason: 'contains an identifier of this dataset (name, ID, institution...)' };
     for (const rule of RULES) if (rule.re.test(value)) return { keep: false, reason: rule.reason };
+    if (narrative) for (const rule of NARRATIVE_RULES) if (rule.re.test(value)) return { keep: false, reason: rule.reason };
     return { keep: true };
   };
 }

@@ -36,7 +36,7 @@
 import * as dcmjs from 'dcmjs';
 import { CONTOUR_IMPLEMENTATION } from '@contour/dicom';
 import { burnedInFlags } from './burned-in';
-import { type CleanVerdict, makeDescriptorCleaner } from './clean-descriptor';
+import { type CleanVerdict, isMatchableIdentifier, makeDescriptorCleaner, makeIdentifierMatcher } from './clean-descriptor';
 import { shiftDate, shiftDateTime } from './date-shift';
 import { DUMMY_TEXT, dummyValue } from './dummy-values';
 import { assertSecret, type DeidContext, type DeidOptions } from './options';
@@ -89,6 +89,24 @@ export interface DeidResult {
 export const PROFILE_NAME = 'DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile';
 
 const FREE_TEXT_VRS = new Set(['LT', 'ST', 'UT', 'UC', 'PN']);
+/** Narrative text: cleaned with the narrative rules too (clean-descriptor.ts): by VR, and these LO attributes about the patient. */
+const NARRATIVE_VRS = new Set(['LT', 'ST', 'UT', 'UC']);
+const NARRATIVE_TAGS = new Set([
+  '00102000', // Medical Alerts
+  '00102110', // Allergies
+  '00380040', // Discharge Diagnosis Description
+  '00380050', // Special Needs
+  '00380062', // Service Episode Description
+  '00380500', // Patient State
+  '00400012', // Pre-Medication
+]);
+/**
+ * Text the table does not name, kept as it is unless it holds one of the dataset's own identifiers (then replaced):
+ * Text Value (0040,A160) outside a content sequence, Overlay Description, a Code Meaning, a name in an attribute the
+ * table lacks. Code identifiers and coded strings (CS: defined terms, which a surname such as "Head" would hit) are
+ * left alone.
+ */
+const SWEPT_VRS = new Set(['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'PN']);
 const CLEANABLE_TEXT_VRS = new Set(['LO', 'LT', 'SH', 'ST', 'UT', 'UC', 'CS', 'AE']);
 /**
  * Coded-entry identifiers (Code Value, Coding Scheme Designator and Version, Long/URN Code Value, Context
@@ -118,7 +136,9 @@ interface Walk {
   secret: string;
   pseudonym: string;
   shiftDays: number;
-  clean: (value: string) => CleanVerdict;
+  clean: (value: string, narrative?: boolean) => CleanVerdict;
+  /** Whether a text holds one of the dataset's own identifiers (clean-descriptor.ts). */
+  hasIdentifier: (value: string) => boolean;
   entries: DeidReportEntry[];
 }
 
@@ -162,13 +182,17 @@ function firstString(el: DeidElement | undefined): string | undefined {
   return s === '' ? undefined : s;
 }
 
-/** Name components worth matching in descriptors: family, given and middle names (not prefixes like "Mr"). */
+/**
+ * Name components worth matching in descriptors: family, given and middle names (not prefixes like "Mr"), in any
+ * script: "Παπαδόπουλος" and "王" (one ideograph) count (only ASCII letters did, so a name in Chinese, Greek or
+ * Cyrillic was never found in a study description).
+ */
 function nameParts(v: unknown): string[] {
   return pnText(v)
     .split('=')
     .flatMap((group) => group.split('^').slice(0, 3))
-    .flatMap((part) => part.split(/[\s,]+/))
-    .filter((s) => s.replace(/[^a-z]/gi, '').length >= 2);
+    .flatMap((part) => part.split(/[\s,\u3000]+/))
+    .filter(isMatchableIdentifier);
 }
 
 function collectIdentifiers(ds: DeidDataset, out: Set<string>): void {
@@ -259,18 +283,26 @@ function resolveCompound(code: ProfileRow['basic'], el: DeidElement): Resolved {
   }
 }
 
-function cleanElement(el: DeidElement, walk: Walk): { element: DeidElement; verdict: CleanVerdict } {
+function cleanElement(el: DeidElement, walk: Walk, tag: string): { element: DeidElement; verdict: CleanVerdict } {
   if (el.vr === 'PN') {
     // A person name cannot be "cleaned" into something of similar meaning that is not a name.
     return isEmpty(el) ? { element: el, verdict: { keep: true } } : { element: { vr: 'PN', Value: dummyValue('PN') }, verdict: { keep: false, reason: 'a person name' } };
   }
   if (!CLEANABLE_TEXT_VRS.has(el.vr)) return { element: el, verdict: { keep: true } };
+  const narrative = NARRATIVE_VRS.has(el.vr) || NARRATIVE_TAGS.has(tag.toUpperCase());
   for (const v of el.Value ?? []) {
     if (typeof v !== 'string') continue;
-    const verdict = walk.clean(v);
+    const verdict = walk.clean(v, narrative);
     if (!verdict.keep) return { element: { vr: el.vr, Value: [DUMMY_TEXT] }, verdict };
   }
   return { element: el, verdict: { keep: true } };
+}
+
+function holdsIdentifier(el: DeidElement, walk: Walk): boolean {
+  return (el.Value ?? []).some((v) => {
+    const text = el.vr === 'PN' ? pnText(v) : typeof v === 'string' ? v : '';
+    return text !== '' && walk.hasIdentifier(text);
+  });
 }
 
 function processItems(el: DeidElement, walk: Walk, path: string, inherited: Inherited): DeidElement {
@@ -291,7 +323,7 @@ function processPrivate(ds: DeidDataset, tags: string[], out: DeidDataset, walk:
     const creator = creatorOf(tag);
     const safe = findSafePrivateElement(creator, tag);
     const keyword = safe ? safe.name : `private (${creator ?? 'no creator'})`;
-    if (walk.options.keepSafePrivateTags && safe && looksLikeSafeValue(safe, el)) {
+    if (walk.options.keepSafePrivateTags && safe && looksLikeSafeValue(safe, el) && !holdsIdentifier(el, walk)) {
       out[tag] = el;
       keptBlocks.add(privateCreatorTagOf(tag)!);
       record(walk, prefix + formatTag(tag), tag, keyword, 'private-kept', `Safe private element (${safe.creator}, ${safe.name}): ${safe.why}`);
@@ -299,7 +331,7 @@ function processPrivate(ds: DeidDataset, tags: string[], out: DeidDataset, walk:
       const why = !safe
         ? 'PS3.15 E.1-1 basic profile: X (private attribute)'
         : walk.options.keepSafePrivateTags
-          ? 'PS3.15 E.1-1 basic profile: X (safe-listed slot, but its VR or length is not the expected one)'
+          ? 'PS3.15 E.1-1 basic profile: X (safe-listed slot, but its VR or value is not of the expected kind)'
           : 'PS3.15 E.1-1 basic profile: X (private attribute; safe private elements not kept by option)';
       record(walk, prefix + formatTag(tag), tag, keyword, 'private-removed', why);
     }
@@ -372,9 +404,12 @@ function processDataset(ds: DeidDataset, walk: Walk, prefix: string, inherited: 
         out[tag] = { vr: el.vr, Value: dummyValue(el.vr) };
         record(walk, path, T, keywordOf(T), 'dummy', 'PS3.15 E.1-1 basic profile: D on the enclosing sequence (free text replaced)');
       } else if (inherited === 'clean-text' && (CLEANABLE_TEXT_VRS.has(el.vr) || el.vr === 'PN') && !CODE_IDENTIFIER_TAGS.has(T) && !isEmpty(el)) {
-        const { element: cleaned, verdict } = cleanElement(el, walk);
+        const { element: cleaned, verdict } = cleanElement(el, walk, T);
         out[tag] = cleaned;
         record(walk, path, T, keywordOf(T), 'cleaned', `Clean Descriptors option on the enclosing sequence: ${verdict.keep ? 'kept (no identifying token)' : `replaced (${verdict.reason})`}`);
+      } else if (SWEPT_VRS.has(el.vr) && !CODE_IDENTIFIER_TAGS.has(T) && holdsIdentifier(el, walk)) {
+        out[tag] = { vr: el.vr, Value: dummyValue(el.vr) };
+        record(walk, path, T, keywordOf(T), 'dummy', "Contour: not in E.1-1, but its text holds an identifier of this dataset (a name, ID or institution): replaced");
       } else out[tag] = el;
       continue;
     }
@@ -418,7 +453,7 @@ function applyRow(tag: string, el: DeidElement, row: ProfileRow, source: 'table'
       record(walk, path, T, keyword, 'cleaned', `${option.reason}: sequence kept, text inside cleaned`);
       return;
     }
-    const { element: cleaned, verdict } = cleanElement(el, walk);
+    const { element: cleaned, verdict } = cleanElement(el, walk, T);
     out[tag] = cleaned;
     record(walk, path, T, keyword, 'cleaned', `${option.reason}: ${verdict.keep ? 'kept (no identifying token)' : `replaced (${verdict.reason})`}`);
     return;
@@ -445,7 +480,7 @@ function applyBasic(tag: string, el: DeidElement, row: ProfileRow, out: DeidData
       out[tag] = processItems(el, walk, path, inherited);
       return;
     case 'C': {
-      const { element: cleaned, verdict } = cleanElement(el, walk);
+      const { element: cleaned, verdict } = cleanElement(el, walk, T);
       out[tag] = cleaned;
       record(walk, path, T, keyword, 'cleaned', `${reason}: ${verdict.keep ? 'kept' : `replaced (${verdict.reason})`}`);
       return;
@@ -524,7 +559,7 @@ export function deidentify(dict: DicomDictLike, options: DeidOptions, context: D
 
   const identifiers = new Set<string>();
   collectIdentifiers(ds, identifiers);
-  const walk: Walk = { options, secret: context.secret, pseudonym, shiftDays, clean: makeDescriptorCleaner(identifiers), entries: [] };
+  const walk: Walk = { options, secret: context.secret, pseudonym, shiftDays, clean: makeDescriptorCleaner(identifiers), hasIdentifier: makeIdentifierMatcher(identifiers), entries: [] };
 
   const flags = burnedInFlags({
     burnedInAnnotation: firstString(at('00280301')),

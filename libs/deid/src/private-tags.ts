@@ -20,12 +20,14 @@ export interface SafePrivateElement {
   name: string;
   vrs: readonly string[];
   why: string;
+  /** The values a coded string may take (the vendor's defined terms); any other is not kept. */
+  terms?: readonly string[];
 }
 
 export const SAFE_PRIVATE_ELEMENTS: readonly SafePrivateElement[] = [
   { creator: 'SIEMENS MR HEADER', group: 0x0019, offset: 0x0a, name: 'NumberOfImagesInMosaic', vrs: ['US'], why: 'needed to split a Siemens mosaic image into its slices' },
   { creator: 'SIEMENS MR HEADER', group: 0x0019, offset: 0x0c, name: 'B_value', vrs: ['IS'], why: 'diffusion b-value, needed to analyse diffusion-weighted series' },
-  { creator: 'SIEMENS MR HEADER', group: 0x0019, offset: 0x0d, name: 'DiffusionDirectionality', vrs: ['CS'], why: 'diffusion encoding type (coded string)' },
+  { creator: 'SIEMENS MR HEADER', group: 0x0019, offset: 0x0d, name: 'DiffusionDirectionality', vrs: ['CS'], why: 'diffusion encoding type (coded string)', terms: ['DIRECTIONAL', 'ISOTROPIC', 'NONE', 'BMATRIX'] },
   { creator: 'SIEMENS MR HEADER', group: 0x0019, offset: 0x0e, name: 'DiffusionGradientDirection', vrs: ['FD'], why: 'diffusion gradient vector' },
   { creator: 'Philips MR Imaging DD 001', group: 0x2005, offset: 0x0d, name: 'ScaleIntercept', vrs: ['FL'], why: 'Philips floating-point rescale intercept, needed for quantitative MR values' },
   { creator: 'Philips MR Imaging DD 001', group: 0x2005, offset: 0x0e, name: 'ScaleSlope', vrs: ['FL'], why: 'Philips floating-point rescale slope, needed for quantitative MR values' },
@@ -63,7 +65,26 @@ export function findSafePrivateElement(creator: string | undefined, tag: string)
   return SAFE_PRIVATE_ELEMENTS.find((e) => e.creator === c && e.group === group && e.offset === offset);
 }
 
-/** The belt-and-braces check: a safe-listed slot holding something unexpected (wrong VR, long value) is not kept. */
+/** Bytes per value of the binary VRs on the list (an implicit-VR file gives their values as UN bytes). */
+const BINARY_SIZES: Record<string, number> = { US: 2, SS: 2, UL: 4, SL: 4, FL: 4, FD: 8 };
+const NUMBER_TEXT: Record<string, RegExp> = { IS: /^[+-]?\d{1,12}$/, DS: /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/ };
+
+/** Whether each value of a text element is of the kind the entry expects: a number for IS/DS, a defined term for CS. */
+function textValuesFit(entry: SafePrivateElement, vr: string, values: string[]): boolean {
+  return values.every((raw) => {
+    const v = raw.trim();
+    if (v === '') return true;
+    if (NUMBER_TEXT[vr]) return NUMBER_TEXT[vr].test(v);
+    if (vr === 'CS') return entry.terms ? entry.terms.includes(v) : /^[A-Z0-9 _]{1,16}$/.test(v);
+    return false;
+  });
+}
+
+/**
+ * The belt-and-braces check: a safe-listed slot holding something unexpected is not kept: another VR, a long value,
+ * or a value not of the entry's kind (a coded string that is not one of its terms, an IS or DS that is not a number,
+ * binary values of the wrong size). A slot holding "MRN4455667" as its diffusion directionality was kept.
+ */
 export function looksLikeSafeValue(entry: SafePrivateElement, element: { vr: string; Value?: unknown[] }): boolean {
   if (element.vr !== 'UN' && !entry.vrs.includes(element.vr)) return false;
   let size = 0;
@@ -72,5 +93,16 @@ export function looksLikeSafeValue(entry: SafePrivateElement, element: { vr: str
     else if (ArrayBuffer.isView(v)) size += v.byteLength;
     else size += String(v).length + 1;
   }
-  return size <= MAX_SAFE_VALUE_BYTES;
+  if (size > MAX_SAFE_VALUE_BYTES) return false;
+  const values = element.Value ?? [];
+  if (element.vr !== 'UN') {
+    if (BINARY_SIZES[element.vr]) return values.every((v) => typeof v === 'number' || v instanceof ArrayBuffer || ArrayBuffer.isView(v));
+    return textValuesFit(entry, element.vr, values.map(String));
+  }
+  // UN: the bytes as the entry's (first) VR would hold them.
+  const bytes = Buffer.concat(values.map((v) => (v instanceof ArrayBuffer ? Buffer.from(v) : ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(String(v), 'latin1'))));
+  const vr = entry.vrs[0];
+  if (BINARY_SIZES[vr]) return bytes.length % BINARY_SIZES[vr] === 0;
+  const text = bytes.toString('latin1').replace(/[\0 ]+$/, '');
+  return /^[\x20-\x7e\\]*$/.test(text) && textValuesFit(entry, vr, text.split('\\'));
 }
