@@ -68,7 +68,8 @@ describe('names in any script are found in descriptors (Clean Descriptors)', () 
     ['ISO_IR 126', 'Παπαδόπουλος^Γιώργος', 'CT Παπαδόπουλος control', 'Παπαδόπουλος'],
     ['ISO_IR 144', 'Иванов^Иван', 'КТ ИВАНОВ контроль', 'ИВАНОВ'],
     ['ISO_IR 192', 'Ünal^Ayşe', 'MR ünal beyin', 'ünal'],
-  ])('%s %s: "%s" is replaced', (charset, name, description, part) => {
+    [['', 'ISO 2022 IR 87'], 'Yamada^Tarou=山田^太郎', 'CT 山田 太郎 経過', '山田'],
+  ] as [string | string[], string, string, string][])('%j %s: "%s" is replaced', (charset, name, description, part) => {
     const { ds, text } = deidentified({ charset, values: { PatientName: name, PatientID: 'PID-SCRIPT-1', StudyDescription: description, SeriesDescription: description, ProtocolName: description } });
     for (const tag of ['00081030', '0008103E', '00181030']) expect(ds[tag].Value).toEqual(['ANONYMIZED']);
     expect(text).not.toContain(part);

@@ -89,6 +89,27 @@ const VALUE_CHECKS: Record<string, (v: string) => boolean> = {
   DS: (v) => v.length <= 16 && DS.test(v),
 };
 
+/**
+ * A library's error message as a quarantine reason may quote it: without the values it names. dcmjs says "Value
+ * exceeds max length, vr: AS, value: MRN4455667, length: 10" when a file's Patient's Age holds an ID; reasons are
+ * shown to project managers, who never see a file's original values.
+ */
+export function withoutQuotedValues(message: string): string {
+  return message.replace(/(\bvalue:\s*)[\s\S]*?(?=,\s*length:|$)/gi, '$1(not shown)');
+}
+
+/** Why a value breaks its VR, without the value (it may be an identifier: reasons are shown to managers). */
+function whyInvalid(vr: string, v: string): string {
+  if (vr === 'UI') {
+    if (v.length > 64) return 'is longer than 64 characters';
+    if (/[^0-9.]/.test(v)) return 'holds characters other than digits and dots';
+    if (/(^|\.)(\.|$)/.test(v)) return 'has an empty component';
+    return 'has a component with a leading zero';
+  }
+  if (vr === 'IS') return /^[+-]?[0-9]+$/.test(v) ? 'has more than 12 digits' : 'is not a whole number';
+  return v.length > 16 ? 'is longer than 16 characters' : 'is not a decimal number';
+}
+
 const nameOf = (tag: string) => dcmjs.data.DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.name ?? 'an attribute';
 
 /** Top-level values that are not what their VR allows (e.g. IS "1A", a UID component with a leading zero). */
@@ -111,7 +132,7 @@ export function invalidValues(dict: Record<string, { vr: string; Value?: unknown
       }
       const v = String(raw).replace(/\0/g, '').trim();
       if (v !== '' && !check(v)) {
-        problems.push(`${el.vr} "${v.slice(0, 70)}" in ${nameOf(tag)} (${tag.slice(0, 4)},${tag.slice(4)})`);
+        problems.push(`the ${el.vr} value in ${nameOf(tag)} (${tag.slice(0, 4)},${tag.slice(4)}) ${whyInvalid(el.vr, v)}`);
       }
     }
   }
@@ -160,7 +181,7 @@ export function readDicom(buffer: Buffer, options: ReadDicomOptions = {}): Parse
     if (/more than currently allocated|out of range|outside the bounds|offset is out of bounds/i.test(message)) {
       throw new DicomRejection('truncated', 'The file ends in the middle of a data element (truncated): the transfer was probably interrupted; send it again');
     }
-    throw new DicomRejection('corrupt-structure', `The DICOM structure could not be read (${message}): the file is damaged; re-export it from the source`);
+    throw new DicomRejection('corrupt-structure', `The DICOM structure could not be read (${withoutQuotedValues(message)}): the file is damaged; re-export it from the source`);
   }
   const dict = result.value;
   const ts = dict.meta['00020010']?.Value?.[0] as string | undefined;

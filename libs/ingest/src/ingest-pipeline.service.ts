@@ -10,7 +10,7 @@ import { AuditService, systemActor } from '@contour/audit';
 import { entityOf, IngestItem, IngestItemStatus, Instance, preparedQuery, Project } from '@contour/db';
 import { deidentify, DeidResult, mergeReports } from '@contour/deid';
 import { rawBlobLockIds } from './raw-blob-lock';
-import { DicomRejection, ParsedDicom, readDicom, storedTransferSyntax, writePreservingPixelData } from '@contour/dicom';
+import { DicomRejection, ParsedDicom, readDicom, storedTransferSyntax, withoutQuotedValues, writePreservingPixelData } from '@contour/dicom';
 import { JobName, JobQueue, TerminalJobError } from '@contour/queue';
 import { BLOB_STORE, BlobStore } from '@contour/storage';
 import { decodeFrames, InstanceGeometry, instanceGeometryFromDicom, PixelDecodeError, sameDicomContent } from '@contour/volume';
@@ -199,7 +199,7 @@ export class IngestPipeline {
       if (e instanceof PixelDecodeError) return this.quarantine(item, e.code, e.message);
       // prepare() only reads the bytes it was given: any other failure there is the file's, and retrying
       // would fail the same way. Quarantine it with what went wrong rather than retry or lose it.
-      return this.quarantine(item, 'unreadable', `Contour could not read this file (${(e as Error).message}); it may be damaged or use a DICOM feature Contour does not support. An admin can download it from the quarantine.`);
+      return this.quarantine(item, 'unreadable', `Contour could not read this file (${withoutQuotedValues((e as Error).message)}); it may be damaged or use a DICOM feature Contour does not support. An admin can download it from the quarantine.`);
     }
     const stored = await this.blobs.put(prepared.bytes);
     // Blob keys are the SHA-256 of the content: the received file's key is its hash.
