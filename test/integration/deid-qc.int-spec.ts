@@ -175,6 +175,39 @@ print(json.dumps({'leaks': leaks, 'n': len(stored), 'sex': sorted(set(str(d.get(
     await sys.http().get(`/api/projects/${projectId}/studies/00000000-0000-0000-0000-000000000000/deid-report`).set(bearer(pm)).expect(404);
   });
 
+  it('stores a Japanese file with ISO 2022 code extensions (it was quarantined as damaged): text readable, the name gone', async () => {
+    const file = join(work, 'jis.dcm');
+    await run('/usr/bin/python3', [
+      '-c',
+      `
+import sys, pydicom, numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+meta = FileMetaDataset(); meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.7'; meta.MediaStorageSOPInstanceUID = generate_uid(); meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds = Dataset(); ds.file_meta = meta; ds.preamble = b'\\0' * 128
+ds.SpecificCharacterSet = ['', 'ISO 2022 IR 87']; ds.SOPClassUID = meta.MediaStorageSOPClassUID; ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+ds.StudyInstanceUID = generate_uid(); ds.SeriesInstanceUID = generate_uid(); ds.Modality = 'OT'; ds.BurnedInAnnotation = 'NO'
+ds.PatientName = 'Yamada^Tarou=山田^太郎=やまだ^たろう'; ds.PatientID = 'JP-2022-1'; ds.StudyDescription = '山田 太郎 経過観察'; ds.SeriesDescription = '頭部 単純'
+ds.Rows = 8; ds.Columns = 8; ds.SamplesPerPixel = 1; ds.PhotometricInterpretation = 'MONOCHROME2'; ds.BitsAllocated = 16; ds.BitsStored = 16; ds.HighBit = 15; ds.PixelRepresentation = 0
+ds.PixelData = np.arange(64, dtype='<u2').tobytes()
+ds.is_little_endian = True; ds.is_implicit_VR = False
+ds.save_as(sys.argv[1], write_like_original=False)`,
+      file,
+    ]);
+    const batch = await upload([{ name: 'jis.dcm', data: readFileSync(file) }]);
+    expect(batch.items.map((i: { status: string; reason: string | null }) => [i.status, i.reason])).toEqual([['stored', null]]);
+    const instanceId = batch.items[0].instanceId as string;
+    const res = await sys.http().get(`/api/projects/${projectId}/instances/${instanceId}/file`).set(bearer(pm)).buffer(true).parse(binary);
+    const stored = join(work, 'jis-stored.dcm');
+    writeFileSync(stored, res.body as Buffer);
+    const { stdout } = await run('/usr/bin/python3', ['-c', 'import sys, json, pydicom; d = pydicom.dcmread(sys.argv[1]); print(json.dumps([d.SpecificCharacterSet, str(d.PatientName), d.StudyDescription, d.SeriesDescription]))', stored]);
+    const [charset, name, study, series] = JSON.parse(stdout) as string[];
+    expect(charset).toBe('ISO_IR 192');
+    expect(name).toMatch(/^CTR-/);
+    expect(study).not.toContain('山田');
+    expect(series).toBe('頭部 単純');
+  });
+
   it('remaps UIDs consistently: two uploads of one study join the same study and series', async () => {
     const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'twice' }).expect(201)).body.id;
     const dir = dataPath('dicom/series/mr-t1-vs-seg-001');
