@@ -207,6 +207,12 @@ describe('bad input gets a clear 4xx', () => {
     const sources = `/api/projects/${projectId}/sources`;
     const metadata = await sys.http().post(sources).set(bearer(pm)).send({ name: 'metadata', url: 'http://169.254.169.254/latest/meta-data' }).expect(400);
     expect(metadata.body.message).toMatch(/169\.254\.169\.254, a link-local or unspecified address, which is never a PACS/);
+    // The root only: a query or fragment would swallow the paths Contour appends; credentials go in auth, not the URL.
+    for (const [url, why] of [['http://127.0.0.1:8143/patients#', /fragment/], ['http://127.0.0.1:3000/api/users?x=', /query/], ['http://user:pw@127.0.0.1:8143/dicom-web', /auth/]] as const) {
+      const res = await sys.http().post(sources).set(bearer(pm)).send({ name: 'root-only', url }).expect(400);
+      expect(JSON.stringify(res.body)).toMatch(why);
+      expect(JSON.stringify(res.body)).not.toContain('pw@');
+    }
     // A server that sends every request elsewhere: the address it leads to was never checked.
     const redirecting = createServer((_req, res) => res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' }).end());
     await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));

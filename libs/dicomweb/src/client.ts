@@ -84,8 +84,12 @@ export class DicomWebClient {
   async searchAllStudies(query: Record<string, string> = {}, pageSize = 500, max = 100_000): Promise<DicomJson[]> {
     const all: DicomJson[] = [];
     const seen = new Set<string>();
-    for (let offset = 0; ; offset += pageSize) {
+    // The next page starts after what this one held, and only an empty page (or one with nothing new) ends the search:
+    // a PACS may answer fewer than asked (one capping each answer at 100 made the import stop after the first 100,
+    // "completed", the rest left out).
+    for (let offset = 0; ; ) {
       const page = await this.searchStudies({ ...query, limit: String(pageSize), offset: String(offset) });
+      offset += page.length;
       const fresh = page.filter((s) => {
         const uid = (s['0020000D']?.Value?.[0] as string | undefined) ?? JSON.stringify(s);
         if (seen.has(uid)) return false;
@@ -94,7 +98,7 @@ export class DicomWebClient {
       });
       all.push(...fresh);
       if (all.length > max) throw new DicomWebError(`The query matches more than ${max} studies at the PACS: narrow it (a date range, a modality)`);
-      if (page.length < pageSize || !fresh.length) return all;
+      if (!page.length || !fresh.length) return all;
     }
   }
 
@@ -109,4 +113,23 @@ export class DicomWebClient {
     if (!res.body) return [];
     return spoolMultipart(Readable.fromWeb(res.body as unknown as WebReadableStream), ct.params.boundary, dir);
   }
+}
+
+/**
+ * What is wrong with a DICOMweb root URL a project names, if anything: Contour appends paths (/studies...) to it, so a
+ * query or fragment would swallow them (`http://pacs/patients#` made the search read another resource), and
+ * credentials belong in the source's auth (a URL with a user and password was stored, listed and audited in clear,
+ * and fetch refuses it anyway).
+ */
+export function dicomWebRootProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (u.username || u.password) return 'a user name or password in the URL: give them as auth ({"type": "basic", "username": ..., "password": ...})';
+  if (u.search || url.includes('?')) return 'a query (?...) in the URL: give the DICOMweb root only, e.g. http://pacs:8042/dicom-web';
+  if (u.hash || url.includes('#')) return 'a fragment (#...) in the URL: give the DICOMweb root only, e.g. http://pacs:8042/dicom-web';
+  return undefined;
 }

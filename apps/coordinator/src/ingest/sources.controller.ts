@@ -7,7 +7,7 @@ import { AuditService } from '@contour/audit';
 import { Access, actorOf, CurrentPrincipal, Principal } from '@contour/auth';
 import { AeRoute, DicomWebSource, IngestSource, ProjectRole } from '@contour/db';
 import { CONFIG, ContourConfig } from '@contour/config';
-import { AddressNotAllowedError, assertPacsAddress, DicomJson, DicomWebClient, DicomWebError, jsonString } from '@contour/dicomweb';
+import { AddressNotAllowedError, assertPacsAddress, DicomJson, DicomWebClient, DicomWebError, dicomWebRootProblem, jsonString } from '@contour/dicomweb';
 import { IngestReceiver } from '@contour/ingest';
 import { importJobId, JobName, JobQueue } from '@contour/queue';
 import { openapi } from '../system/openapi';
@@ -25,7 +25,13 @@ const aeTitle = z
   .pipe(z.string().regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'an AE title is 1-16 printable ASCII characters other than a backslash, not only spaces'));
 const SourceBody = z.object({
   name: z.string().min(1).max(100),
-  url: z.url({ protocol: /^https?$/, error: 'expected the DICOMweb root URL, e.g. http://pacs:8042/dicom-web' }).transform((u) => u.replace(/\/+$/, '')),
+  url: z
+    .url({ protocol: /^https?$/, error: 'expected the DICOMweb root URL, e.g. http://pacs:8042/dicom-web' })
+    .superRefine((u, ctx) => {
+      const problem = dicomWebRootProblem(u);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .transform((u) => u.replace(/\/+$/, '')),
   auth: z
     .discriminatedUnion('type', [
       z.object({ type: z.literal('none') }),
