@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
@@ -64,6 +65,27 @@ describe('ingest doors', () => {
       await sys.http().put(`/api/projects/${projectId}/ae-routes/STORESCU`).set(bearer(manager.token)).expect(204);
       await expect(run('storescu', ['-aet', 'STORESCU', '-aec', 'NOTCONTOUR', '127.0.0.1', String(dicomPort), dataPath('dicom/modalities/ct-small.dcm')])).rejects.toThrow(/Association Rejected|rejected/i);
     });
+
+    it('drops a connection whose PDU announces gigabytes (it made the coordinator gather them: 5 GB of memory), and keeps serving', async () => {
+      const socket = connect(dicomPort, '127.0.0.1');
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      // An A-ASSOCIATE-RQ header announcing 4 GB, then zeros, as fast as the socket takes them.
+      socket.write(Buffer.from([0x01, 0x00, 0xff, 0xff, 0xff, 0xf0]));
+      const zeros = Buffer.alloc(1 << 20);
+      let sent = 0;
+      const pump = setInterval(() => {
+        if (!socket.destroyed && sent < 64) {
+          socket.write(zeros);
+          sent++;
+        }
+      }, 5);
+      await closed;
+      clearInterval(pump);
+      expect(sent).toBeLessThan(64);
+      await run('echoscu', ['-aet', 'STORESCU', '-aec', 'CONTOUR', '127.0.0.1', String(dicomPort)]);
+    }, 30_000);
 
     it('stores a whole MR series sent by storescu into the routed project', async () => {
       const before = await instanceCount();

@@ -7,6 +7,8 @@ import { rm } from 'node:fs/promises';
 import { createHash, Hash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { PduGuard } from './pdu-guard';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import * as dimse from 'dcmjs-dimse';
 import * as dcmjs from 'dcmjs';
@@ -92,6 +94,9 @@ interface AssociationState {
   named: number;
 }
 
+/** How long a connection may stay open without asking for an association. */
+const ASSOCIATION_REQUEST_TIMEOUT_MS = 30_000;
+
 /** A C-STORE's spool file as it is written: its path, transfer syntax and running content hash. */
 type SpoolStream = WriteStream & { contourPath?: string; contourTs?: string; contourHash?: Hash };
 /** The dataset handed to cStoreRequest: where the spool file is and its SHA-256. */
@@ -128,9 +133,30 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
        */
       private readonly spooling = new Set<SpoolStream>();
 
+      /** Whether the peer has asked for an association (a connection that never does is closed after a while). */
+      private associationAsked = false;
+
       constructor(...args: ConstructorParameters<typeof Scp>) {
         super(...args);
         this.on('close', () => this.dropPartial('the connection closed'));
+        // PDUs too long to be honest end the connection before dcmjs-dimse gathers them (pdu-guard.ts), and a connection
+        // that asks for no association within the association timeout is closed (idle ones stayed open for good).
+        const socket = args[0] as unknown as Socket;
+        const guard = new PduGuard();
+        socket.on('data', (chunk: Buffer) => {
+          const problem = guard.feed(chunk);
+          if (problem) {
+            service.logger.warn(`dropping the DICOM connection from ${socket.remoteAddress}: ${problem}`);
+            socket.destroy();
+          }
+        });
+        const idle = setTimeout(() => {
+          if (this.associationAsked) return;
+          service.logger.warn(`closing the DICOM connection from ${socket.remoteAddress}: no association request within ${ASSOCIATION_REQUEST_TIMEOUT_MS / 1000} s`);
+          socket.destroy();
+        }, ASSOCIATION_REQUEST_TIMEOUT_MS);
+        idle.unref();
+        socket.once('close', () => clearTimeout(idle));
       }
 
       /** An A-ABORT from the sender (dcmjs-dimse logged "abort method must be implemented"). */
@@ -153,6 +179,7 @@ export class StorageScpService implements OnApplicationBootstrap, OnApplicationS
       }
 
       associationRequested(association: dimse.association.Association) {
+        this.associationAsked = true;
         void service.onAssociation(this, association).catch((err: Error) => {
           service.logger.error(`association from ${association.getCallingAeTitle()} failed: ${err.message}`);
           this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion);
