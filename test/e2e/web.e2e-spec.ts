@@ -546,6 +546,15 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
     await page.waitForFunction(() => window.contour?.kind === 'review', null, { timeout: 60_000 });
     await see(page.locator('.side')).contains('Round 0: rejected — “Include the lesion on the next slice too”');
     await page.getByLabel('Comment for the annotators').fill('Good');
+    // An edit followed by "Approve" (not "Edit & approve") asks first: the edit was dropped without a word. Declined,
+    // nothing is sent; the edit put back, the plain approval goes through.
+    await page.getByLabel('Poor').check();
+    page.once('dialog', (d) => void d.dismiss());
+    await page.getByRole('button', { name: 'Approve', exact: true }).click();
+    await see(page.locator('.decision .status-line')).contains('Not sent: use “Edit & approve”');
+    expect(await taskState()).toBe('review');
+    await page.getByLabel('Good').check();
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Approve', exact: true }).click();
     await see(page.locator('.decision .status-line.ok')).contains('Approved');
     expect(await taskState()).toBe('approved');
@@ -949,6 +958,14 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
       await page.keyboard.press('b');
       await stroke(page, [20, 30, 0], [40, 30, 0]);
       expect((await pageMaskVoxels(page, 1)).length).toBeGreaterThan(0);
+      if (k === 0) {
+        // Closing the tab with a stroke not yet saved asks first (a reload lost it without a word); the annotator
+        // stays, and the work is still there to submit.
+        const asked = new Promise<string>((resolve) => page.once('dialog', (d) => void d.dismiss().then(() => resolve(d.type()))));
+        await page.close({ runBeforeUnload: true });
+        expect(await asked).toBe('beforeunload');
+        expect(page.isClosed()).toBe(false);
+      }
       await submit(page);
     }
     expect(opened.sort()).toEqual(['64x112x1', '96x80x1']);

@@ -188,6 +188,18 @@ describe('bad input gets a clear 4xx', () => {
     expect((await sys.http().get(`/api/projects/${projectId}/ae-routes`).set(bearer(pm)).expect(200)).body).toEqual([expect.objectContaining({ callingAeTitle: 'SCANNER1' })]);
   });
 
+  it('two projects claiming one AE title at once: one gets it, the other a 409 (it was a 500 from the unique key)', async () => {
+    const other = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'ae race' }).expect(201)).body.id as string;
+    for (let round = 0; round < 8; round++) {
+      const title = `RACE${round}`;
+      const answers = await Promise.all([projectId, other].map((p) => sys.http().put(`/api/projects/${p}/ae-routes/${title}`).set(bearer(pm))));
+      expect(answers.map((a) => a.status).sort()).toEqual([204, 409]);
+      // The holder setting it again is no conflict.
+      const holder = answers[0].status === 204 ? projectId : other;
+      await sys.http().put(`/api/projects/${holder}/ae-routes/${title}`).set(bearer(pm)).expect(204);
+    }
+  });
+
   it('a privacy decision on a series that is not in the project is a 404; one with nothing waiting stays a 409', async () => {
     const missing = await sys.http().post(`/api/projects/${projectId}/privacy-review/series/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).set(bearer(pm)).send({ decision: 'clear' }).expect(404);
     expect(missing.body.message).toMatch(/No series .* in this project/);

@@ -108,9 +108,31 @@ describe('edit-and-approve and escalation', () => {
     const actions = history.audit.map((a: { action: string }) => a.action);
     expect(actions).toEqual(expect.arrayContaining(['task.manager-reopen', 'task.manager-approve']));
     expect(actions.indexOf('task.manager-reopen')).toBeLessThan(actions.indexOf('task.manager-approve'));
+    // Each decision is one audit line (both were written twice).
+    expect(actions.filter((a: string) => a === 'task.manager-reopen')).toHaveLength(1);
+    expect(actions.filter((a: string) => a === 'task.manager-approve')).toHaveLength(1);
     const stats = (await sys.http().get(`/api/projects/${project}/stats`).set(bearer(pm)).expect(200)).body;
     expect(stats.reviews).toEqual({ rejected: 3, reviews: 3 });
     // The task list's count is the dashboard's, without the rest of the statistics.
     expect((await sys.http().get(`/api/projects/${project}/tasks/counts`).set(bearer(pm)).expect(200)).body).toEqual(stats.byState);
+  });
+
+  it('a manager who annotated an escalated task cannot approve it (self-review); another manager can', async () => {
+    const settings = { quality: { reads: 1, reviewRequired: true, maxReworkRounds: 0 } };
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'self-approval', settings }).expect(201)).body.id as string;
+    await sys.http().put(`/api/projects/${project}/members/${pm.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager, ProjectRole.Annotator] }).expect(204);
+    await sys.http().put(`/api/projects/${project}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    const pm2 = await sys.user('pm2', [Role.Manager]);
+    await sys.http().put(`/api/projects/${project}/members/${pm2.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager] }).expect(204);
+    await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000' }], annotationTypes: [{ kind: 'segmentation-3d' }] }).expect(201);
+    const task = await uploadPhantomTask(sys, pm.token, project, 'self-approval', DIMS);
+    const lease = (await sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(pm)).expect(200)).body as { readId: string };
+    await sys.http().post(`/api/projects/${project}/reads/${lease.readId}/submit`).set(bearer(pm)).send({ mask: maskBody(discMask(DIMS, 8, 8, 3)) }).expect(200);
+    await waitFor(project, task, 'review');
+    expect((await review(project, { decision: 'reject', comment: 'not the lesion' })).body.taskState).toBe('escalated');
+    const refused = await sys.http().post(`/api/projects/${project}/tasks/${task}/decisions/approve`).set(bearer(pm)).send({ comment: 'mine is fine' }).expect(403);
+    expect(refused.body.message).toMatch(/You annotated this task, so you cannot approve it/);
+    expect(await state(project, task)).toBe('escalated');
+    expect((await sys.http().post(`/api/projects/${project}/tasks/${task}/decisions/approve`).set(bearer(pm2)).send({ comment: 'looked at it' }).expect(200)).body.taskState).toBe('approved');
   });
 });

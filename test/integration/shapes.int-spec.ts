@@ -133,6 +133,11 @@ describe('boxes, points and polygons', () => {
     expect(agreement.classification).toEqual([{ question: 'Malignant?', fleiss: [{ raters: 2, items: 4, kappa: expect.closeTo(7 / 15, 9) }] }]);
     expect(agreement.pairs.classification).toEqual([{ a: expect.objectContaining({ username: expect.stringMatching(/^ann[12]$/) }), b: expect.any(Object), question: 'Malignant?', items: 4, observed: 0.75, kappa: expect.closeTo(0.5, 9) }]);
     expect(agreement.pairs.dice).toEqual([]);
+    // The merged answer is the majority's; where the two readers split (the second task), there is none: it was filled
+    // with whichever answer sorted first, and shown to the adjudicator as the majority.
+    const mergedAnswers = async (taskId: string) => ((await sys.http().get(`/api/projects/${projectId}/tasks/${taskId}`).set(bearer(pm)).expect(200)).body.labels as { kind: string; answers: unknown }[]).find((l) => l.kind === 'merged')!.answers;
+    expect(await mergedAnswers(order[0])).toEqual({ 'Malignant?': 'yes' });
+    expect(await mergedAnswers(order[1])).toEqual({});
   });
 
   it('cine frames: a box on the third frame of a range is exported on that frame, every frame of the range an image', async () => {

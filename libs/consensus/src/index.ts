@@ -1,6 +1,7 @@
 // Public surface of @contour/consensus: how far the reads of one task agree, and their merge into one label map.
 // Pure functions on typed arrays; the routing code compares computeAgreement(...).agreement with the project's
 // threshold, the adjudication view shows disagreementRegions.
+export { answerAgreement } from './answers';
 export { computeAgreement } from './agreement';
 export type { AgreementOptions, AgreementReport, LabelAgreement } from './agreement';
 export { boxIoU } from './box-iou';

@@ -4,7 +4,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { computeAgreement, disagreementRegions, Mask, shapeAgreement } from '@contour/consensus';
+import { answerAgreement, computeAgreement, disagreementRegions, Mask, shapeAgreement } from '@contour/consensus';
 import { Actor, AuditService, systemActor } from '@contour/audit';
 import { ConsensusResult, LabelVersion, Project, Task, TaskRead } from '@contour/db';
 import { JobName, JobQueue, QueueName } from '@contour/queue';
@@ -15,25 +15,6 @@ import { TaskGrid } from './task-grid.service';
 import { findStuckTasks } from './stuck-tasks';
 
 const actor: Actor = systemActor('consensus');
-
-/** Agreement on answers (classifications): the share of readers giving the most common answer, per question. */
-export function answerAgreement(answers: Record<string, unknown>[]): { agreement: number; merged: Record<string, unknown>; perQuestion: Record<string, number> } {
-  const questions = [...new Set(answers.flatMap((a) => Object.keys(a)))].sort();
-  const merged: Record<string, unknown> = {};
-  const perQuestion: Record<string, number> = {};
-  for (const q of questions) {
-    const counts = new Map<string, { n: number; value: unknown }>();
-    for (const a of answers) {
-      const key = JSON.stringify(a[q] ?? null);
-      counts.set(key, { n: (counts.get(key)?.n ?? 0) + 1, value: a[q] ?? null });
-    }
-    const best = [...counts.entries()].sort((x, y) => y[1].n - x[1].n || x[0].localeCompare(y[0]))[0][1];
-    merged[q] = best.value;
-    perQuestion[q] = best.n / answers.length;
-  }
-  const values = Object.values(perQuestion);
-  return { agreement: values.length ? values.reduce((a, b) => a + b, 0) / values.length : 1, merged, perQuestion };
-}
 
 @Injectable()
 export class ConsensusService {
@@ -154,7 +135,7 @@ export class ConsensusService {
     if (answered.length) {
       const a = answerAgreement(answered.map((v) => questionAnswers(v.answers)));
       merged.answers = a.merged;
-      metrics = { ...metrics, answers: a.perQuestion };
+      metrics = { ...metrics, answers: a.perQuestion, ...(a.tied.length ? { tiedAnswers: a.tied } : {}) };
       parts.push(a.agreement);
     }
     // Boxes, points and polygons: every reader counts, including one who drew none ("nothing to mark").

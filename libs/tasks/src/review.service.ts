@@ -1,7 +1,7 @@
 // Review, adjudication and a manager's decisions on escalated tasks. A rejection sends the task back to the
 // annotators whose reads made it, with the reviewer's comment, until the project's rework limit; then the
 // task escalates to the managers.
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, AuditService, systemActor } from '@contour/audit';
@@ -139,11 +139,19 @@ export class ReviewService {
       const task = await m.findOneBy(Task, { id: taskId, projectId });
       if (!task) throw new NotFoundException(`No task ${taskId} in this project`);
       const event = decision === 'cancel' ? TaskEvent.Cancel : decision === 'reopen' ? TaskEvent.ManagerReopen : TaskEvent.ManagerApprove;
+      if (decision === 'approve') {
+        // Approving stands in for the review, and nobody reviews their own work: a manager who also annotated the task
+        // (or adjudicated it) approved their own read when it escalated.
+        const [own] = await m.query(`SELECT kind FROM task_reads WHERE task_id = $1 AND annotator_id = $2 AND kind IN ('annotation', 'adjudication') AND state = 'submitted' LIMIT 1`, [taskId, actor.id]);
+        if (own) throw new ForbiddenException(`You ${own.kind === 'annotation' ? 'annotated' : 'adjudicated'} this task, so you cannot approve it: another manager decides, or reopen it for rework`);
+      }
       const patch = decision === 'reopen' ? { reworkRound: task.reworkRound + 1 } : {};
       const { to } = await this.lifecycle.apply(m, taskId, event, actor, comment || null, patch);
       if (decision === 'reopen') await this.reopenForRework(m, task, comment || 'Reopened by a manager');
       if (decision === 'cancel') await m.query(`UPDATE task_reads SET state = 'closed', lease_expires_at = NULL WHERE task_id = $1 AND state IN ('open', 'leased')`, [taskId]);
-      await this.audit.record(actor, { action: `task.manager-${decision}`, objectType: 'task', objectId: taskId, projectId, details: { comment } }, m);
+      // The move itself is audited as task.<event> with the comment (task.manager-approve, task.manager-reopen): a second
+      // line of the same name was written for those two. A cancel by a manager keeps its own line beside task.cancel.
+      if (decision === 'cancel') await this.audit.record(actor, { action: 'task.manager-cancel', objectType: 'task', objectId: taskId, projectId, details: { comment } }, m);
       return { taskState: to };
     });
   }

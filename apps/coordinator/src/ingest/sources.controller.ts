@@ -65,10 +65,14 @@ export class SourcesController {
   @Put('ae-routes/:aeTitle')
   @HttpCode(204)
   async setAeRoute(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('aeTitle', { schema: aeTitle }) ae: string) {
-    const repo = this.dataSource.getRepository(AeRoute);
-    const existing = await repo.findOneBy({ callingAeTitle: ae });
-    if (existing && existing.projectId !== projectId) throw new ConflictException(`The AE title ${ae} is already routed to another project; remove that route first`);
-    await repo.save({ callingAeTitle: ae, projectId });
+    // One statement: two projects claiming a free title at once both found it free and the second insert was a 500.
+    const taken: unknown[] = await this.dataSource.query(
+      `INSERT INTO ae_routes (calling_ae_title, project_id) VALUES ($1, $2)
+       ON CONFLICT (calling_ae_title) DO UPDATE SET project_id = ae_routes.project_id WHERE ae_routes.project_id = EXCLUDED.project_id
+       RETURNING 1`,
+      [ae, projectId],
+    );
+    if (!taken.length) throw new ConflictException(`The AE title ${ae} is already routed to another project; remove that route first`);
     await this.audit.record(actorOf(p), { action: 'ae-route.set', objectType: 'ae_route', objectId: ae, projectId });
   }
 

@@ -15,6 +15,13 @@ import { TASK_VIEW_COLUMNS, TaskGrid, TaskViewRows } from '@contour/tasks';
  * A task's audit lines, $2 in project $1: about the task itself, through the object index, and about its reads,
  * versions and reviews, which name it in details.taskId, through audit_events_task (the whole log was scanned).
  */
+/**
+ * The agreement histogram's bin (1-10: [0, 0.1) ... [0.9, 1]) of a task agreement: a value on a bin's lower edge is
+ * in that bin (the upper bound 1.0000001 put 0.5 in [0.4, 0.5), so a task at exactly 0.8 looked below a 0.8
+ * threshold); 1 is in the last bin, and an agreement below 0 (a kappa) in the first.
+ */
+export const agreementBucketSql = (column: string) => `GREATEST(1, LEAST(10, width_bucket(${column}, 0, 1, 10)))`;
+
 export const TASK_AUDIT_SQL = `SELECT id, at, actor_name AS actor, action, object_type AS "objectType", object_id AS "objectId", details FROM audit_events
   WHERE project_id = $1 AND ((object_type = 'task' AND object_id = $2) OR details->>'taskId' = $2) ORDER BY id`;
 
@@ -313,7 +320,7 @@ export class TaskQueries {
       [projectId],
     );
     const agreementHistogram = await this.dataSource.query(
-      `SELECT width_bucket(agreement, 0, 1.0000001, 10) AS bucket, count(*)::int AS n FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      `SELECT ${agreementBucketSql('agreement')} AS bucket, count(*)::int AS n FROM tasks WHERE project_id = $1 AND agreement IS NOT NULL GROUP BY 1 ORDER BY 1`,
       [projectId],
     );
     // Per annotator: mean Dice of their reads against the merged result, and how often their work was rejected.

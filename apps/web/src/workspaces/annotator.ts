@@ -112,7 +112,17 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   let leaseLost = false;
   let submitted = false;
   let leaseExpiresAt: Date | null = null;
+  // Closing the tab or reloading with work not yet saved asks first (auto-save runs every 30 s; in-app navigation
+  // saves on the way out, a reload lost the last strokes without a word).
+  const beforeUnload = (e: BeforeUnloadEvent) => {
+    if (!dirty || submitted || leaseLost) return;
+    void saveDraft(true);
+    e.preventDefault();
+    e.returnValue = '';
+  };
+  window.addEventListener('beforeunload', beforeUnload);
   const cleanup = () => {
+    window.removeEventListener('beforeunload', beforeUnload);
     timers.forEach((t) => window.clearInterval(t));
     timers = [];
     removeShortcuts();

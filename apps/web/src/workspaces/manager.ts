@@ -144,7 +144,7 @@ async function overview(projectId: string, panel: HTMLElement) {
         { 'aria-label': 'Agreement distribution' },
         h('h2', null, 'Agreement'),
         columnChart(
-          'Tasks by agreement (mean Dice)',
+          'Tasks by agreement (each task\'s agreement: masks, shapes and answers; bins from 0.0 to 0.9)',
           Array.from({ length: 10 }, (_, i) => ({ label: (i / 10).toFixed(1), value: s.agreement.histogram.find((b) => b.bucket === i + 1)?.n ?? 0, color: i >= 8 ? '#4ade80' : i >= 6 ? '#facc15' : '#f87171' })),
         ),
       ),

@@ -253,7 +253,7 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
   });
   answerForm.fill(mergedAnswers);
   const questionsEl = questions.length
-    ? h('section', { class: 'panel questions', 'aria-label': 'Questions' }, h('h2', null, kind === 'adjudication' ? 'Questions (final answer)' : 'Questions (merged answer, editable)'), ...answerForm.fieldsets)
+    ? h('section', { class: 'panel questions', 'aria-label': 'Questions' }, h('h2', null, kind === 'adjudication' ? 'Questions (final answer; a question the readers split evenly on starts blank)' : adjudicated ? 'Questions (adjudicated answer, editable)' : 'Questions (merged answer, editable)'), ...answerForm.fieldsets)
     : null;
   let shapesEl: HTMLElement | null = null;
   if (kinds.length) {
@@ -329,6 +329,11 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
       comment.focus();
       return;
     }
+    // "Approve" approves the label as it came: edits made here were dropped without a word.
+    if (decision === 'approve' && edited && !window.confirm('You edited the label. “Approve” approves it as it was and drops your edits; “Edit & approve” keeps them.\n\nDrop your edits and approve it as it was?')) {
+      decisionStatus.show('Not sent: use “Edit & approve” to approve the label with your edits.', 'info');
+      return;
+    }
     const missing = decision === 'edit-approve' || decision === 'adjudicate' ? answerForm.missing() : [];
     if (missing.length) {
       decisionStatus.show(`Answer every question first: ${missing.join(', ')}.`, 'error');
@@ -348,7 +353,9 @@ export async function reviewerWorkspace({ projectId, taskId, readId }: Record<st
           : await api.review(projectId, readId, { decision, comment: comment.value, ...(decision === 'edit-approve' ? result : {}) });
       done = true;
       leaseOut.textContent = 'Done';
-      const words = { approve: 'Approved', 'edit-approve': 'Edited and approved', reject: 'Rejected and sent back to the annotators', adjudicate: 'Final mask submitted' }[decision];
+      // A rejection past the rework limit goes to the managers, not back to the annotators.
+      const rejected = res.taskState === 'escalated' ? 'Rejected. The rework limit is reached, so the task goes to the project’s managers' : 'Rejected and sent back to the annotators';
+      const words = { approve: 'Approved', 'edit-approve': 'Edited and approved', reject: rejected, adjudicate: 'Final mask submitted' }[decision];
       decisionStatus.show(`${words}. The task is now “${res.taskState.replace(/_/g, ' ')}”.`, 'ok');
       announce(words);
       const next = h('a', { class: 'button primary', href: `/projects/${projectId}/review` }, 'Next review');
