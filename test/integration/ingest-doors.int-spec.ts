@@ -706,6 +706,24 @@ describe('ingest doors', () => {
       await expect(client.searchAllStudies({}, 1, 2)).rejects.toThrow(/more than 2 studies/);
     });
 
+    it('a study the PACS cannot return does not stop the others: they are imported, the batch names it (one 404 failed the whole import)', async () => {
+      const client = new DicomWebClient(orthanc.dicomWebUrl);
+      const known = (await client.searchStudies({})).map((st) => st['0020000D'].Value![0] as string).sort();
+      const src = await sys.http().post(`/api/projects/${projectId}/sources`).set(bearer(manager.token)).send({ name: 'orthanc partial', url: orthanc.dicomWebUrl }).expect(201);
+      const missing = '1.2.826.0.1.3680043.2.1125.999999';
+      const imp = await sys.http().post(`/api/projects/${projectId}/sources/${src.body.id}/imports`).set(bearer(manager.token)).send({ studyInstanceUids: [known[0], missing, known[1]] }).expect(202);
+      const b = await eventually(async () => {
+        const batch = (await sys.http().get(`/api/projects/${projectId}/uploads/${imp.body.batchId}?items=true`).set(bearer(manager.token))).body;
+        return batch.importState === 'failed' && batch.done ? batch : null;
+      }, 60_000);
+      expect(b.error).toMatch(/1 of 3 studies could not be retrieved from orthanc partial \(study 2: The PACS answered 404 .*\(study 2\)\); the other 2 were imported/);
+      expect(b.error).not.toContain(missing);
+      // The first and third studies' files arrived (stored now, or duplicates of the earlier imports).
+      const names = (b.items as { fileName: string; status: string }[]).map((i) => i.fileName.replace(/-\d+\.dcm$/, '')).sort();
+      expect(new Set(names)).toEqual(new Set(['study-1', 'study-3']));
+      expect((b.items as { status: string }[]).every((i) => ['stored', 'duplicate'].includes(i.status))).toBe(true);
+    });
+
     it('reports an unreachable PACS with a clear 502', async () => {
       const src = await sys.http().post(`/api/projects/${projectId}/sources`).set(bearer(manager.token)).send({ name: 'gone', url: 'http://127.0.0.1:9/dicom-web' }).expect(201);
       const res = await sys.http().get(`/api/projects/${projectId}/sources/${src.body.id}/studies`).set(bearer(manager.token)).expect(502);

@@ -49,3 +49,24 @@ describe('a DICOMweb root URL is the root only', () => {
     else expect(found).toBeUndefined();
   });
 });
+
+describe('a server that is not a DICOMweb root says so', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url!.startsWith('/html/')) res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome</body></html>');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"patients": 152}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it.each([
+    ['/html', /answered a study search with text\/html, not DICOM JSON: is this the DICOMweb root/],
+    ['/object', /JSON that is not a list of studies/],
+  ])('%s', async (root, message) => {
+    await expect(new DicomWebClient(`${base}${root}`, { type: 'none' }).searchStudies()).rejects.toThrow(message);
+  });
+});

@@ -73,13 +73,22 @@ export class DicomWebClient {
     const res = await this.get(`/studies${qs ? `?${qs}` : ''}`, 'application/dicom+json');
     if (res.status === 204) return [];
     const text = await res.text();
-    return text ? (JSON.parse(text) as DicomJson[]) : [];
+    if (!text) return [];
+    // A web server that is not a DICOMweb root (an HTML page, another API's JSON) answered with a parse error or a 500.
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new DicomWebError(`The server at ${this.root} answered a study search with ${res.headers.get('content-type') ?? 'no content type'}, not DICOM JSON: is this the DICOMweb root (e.g. http://pacs:8042/dicom-web)?`);
+    }
+    if (!Array.isArray(parsed)) throw new DicomWebError(`The server at ${this.root} answered a study search with JSON that is not a list of studies: is this the DICOMweb root (e.g. http://pacs:8042/dicom-web)?`);
+    return parsed as DicomJson[];
   }
 
   /**
    * Every study matching `query`, page by page (`limit`/`offset`, PS3.18 8.3.4.4): PACS cap one answer (Orthanc
-   * and Contour at a few hundred or thousand results), so a single search can silently leave studies out. Stops at a
-   * short page, or at a page that adds nothing new (a server ignoring `offset`); refuses beyond `max` studies.
+   * and Contour at a few hundred or thousand results), so a single search can silently leave studies out. Stops at an
+   * empty page, or at a page that adds nothing new (a server ignoring `offset`); refuses beyond `max` studies.
    */
   async searchAllStudies(query: Record<string, string> = {}, pageSize = 500, max = 100_000): Promise<DicomJson[]> {
     const all: DicomJson[] = [];

@@ -56,6 +56,14 @@ export interface DicomWebImportJob {
   query?: Record<string, string>;
   studyInstanceUids?: string[];
   actor: { id: string | null; name: string };
+  /**
+   * Kept by the job as it goes, so a retry resumes where the failed attempt stopped (it started again from the first
+   * study, re-downloading everything): the studies the search found, how many of them are done, and those the PACS
+   * could not return.
+   */
+  resolved?: string[];
+  done?: number;
+  failed?: { study: number; reason: string }[];
 }
 
 export interface SeriesGeometryJob {

@@ -38,6 +38,6 @@ export class IngestProcessor {
 
   @JobHandler(JobName.DicomWebImport)
   import(job: JobContext<JobName.DicomWebImport>) {
-    return this.importer.run(job.data, (p) => job.updateProgress(p));
+    return this.importer.run(job.data, (p) => job.updateProgress(p), (data) => job.updateData(data));
   }
 }
