@@ -965,6 +965,25 @@ describe('browser app: annotate, review, rework, approve, dashboard', () => {
         await page.close({ runBeforeUnload: true });
         expect(await asked).toBe('beforeunload');
         expect(page.isClosed()).toBe(false);
+      } else {
+        // The same read open in a second window that saves a draft: this window's save is refused with the reason
+        // (it overwrote the newer draft without a word), and after a reload the work goes on from the newer draft.
+        await page.getByRole('button', { name: 'Save draft' }).click();
+        await see(page.locator('.status-line.ok')).contains('Draft saved.');
+        const other = await signIn('ann1');
+        await other.goto(page.url());
+        await other.waitForFunction(() => window.contour?.kind === 'annotation', null, { timeout: 60_000 });
+        await other.getByRole('button', { name: 'Save draft' }).click();
+        await see(other.locator('.status-line.ok')).contains('Draft saved.');
+        await other.context().close();
+        await page.getByRole('button', { name: 'Save draft' }).click();
+        await see(page.locator('.status-line.error')).contains('saved from another tab or window after this one opened it');
+        expect(await page.getByRole('button', { name: 'Submit', exact: true }).isDisabled()).toBe(true);
+        await page.evaluate(() => delete window.contour);
+        await page.reload();
+        await page.waitForFunction(() => window.contour?.kind === 'annotation', null, { timeout: 60_000 });
+        await see(page.locator('.side')).contains('your saved draft');
+        expect((await pageMaskVoxels(page, 1)).length).toBeGreaterThan(0);
       }
       await submit(page);
     }

@@ -185,6 +185,32 @@ describe('reads coming back to the pool', () => {
     expect((await sys.http().get(`/api/projects/${project}/tasks/${lease.taskId}`).set(bearer(b)).expect(200)).body.reads[0].draftVersionId).toBeNull();
   });
 
+  it('a draft save that names the draft it started from is refused (412) over a newer one saved from another tab (the stale tab overwrote it); the lease names the draft to start from, also when a lapsed read is offered back', async () => {
+    const { project } = await projectWithTask('two-tabs', { reads: 1 });
+    const lease = (await next(project, a).expect(200)).body;
+    expect(lease.task.reads[0].draftVersionId).toBeNull();
+    const put = (ifMatch: string | undefined, radius: number) => {
+      const req = sys.http().put(`/api/projects/${project}/reads/${lease.readId}/draft`).set(bearer(a));
+      if (ifMatch !== undefined) req.set('if-match', ifMatch);
+      return req.send({ mask: maskBody(discMask(DIMS, 8, 8, radius)) });
+    };
+    // Both tabs started from no draft: the first save wins, the second is refused.
+    const first = (await put('"none"', 3).expect(200)).body.versionId as string;
+    expect((await put('"none"', 4).expect(412)).body.message).toMatch(/saved from another tab or window after this one opened it: reload the task/);
+    // The winner goes on from its own save; a save without If-Match (a script) is not conditional; a bad one is a 400.
+    const second = (await put(`"${first}"`, 5).expect(200)).body.versionId as string;
+    await put(`"${first}"`, 6).expect(412);
+    await put('"not-a-draft"', 6).expect(400);
+    const third = (await put(undefined, 6).expect(200)).body.versionId as string;
+    expect(third).not.toBe(second);
+    // The lease lapses and is offered back to its holder: the answer names their draft, and a save from it is taken.
+    await sys.db.dataSource.query(`UPDATE task_reads SET state = 'open', previous_annotator_id = annotator_id, annotator_id = NULL, lease_expires_at = NULL WHERE id = $1`, [lease.readId]);
+    const back = (await next(project, a).expect(200)).body;
+    expect(back.readId).toBe(lease.readId);
+    expect(back.task.reads[0].draftVersionId).toBe(third);
+    await put(`"${third}"`, 7).expect(200);
+  });
+
   it("blinding holds for a manager who also annotates the task: they do not see another's read while it collects reads (they did)", async () => {
     const { project, task } = await projectWithTask('manager-reads', { reads: 2 });
     await sys.http().put(`/api/projects/${project}/members/${pm.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Manager, ProjectRole.Annotator] }).expect(204);

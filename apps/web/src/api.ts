@@ -266,7 +266,9 @@ export const api = {
   myReads: (projectId: string) => json<InboxRead[]>('GET', `${p(projectId)}/my/reads`),
   heartbeat: (projectId: string, readId: string) => json<{ leaseExpiresAt: string }>('POST', `${p(projectId)}/reads/${readId}/heartbeat`),
   release: (projectId: string, readId: string) => json<void>('POST', `${p(projectId)}/reads/${readId}/release`),
-  saveDraft: (projectId: string, readId: string, body: Submission) => json<{ versionId: string }>('PUT', `${p(projectId)}/reads/${readId}/draft`, body),
+  /** `base`: the draft this copy started from (null: none); a newer draft saved elsewhere answers 412. */
+  saveDraft: (projectId: string, readId: string, body: Submission, base?: string | null) =>
+    json<{ versionId: string }>('PUT', `${p(projectId)}/reads/${readId}/draft`, body, base === undefined ? undefined : { 'if-match': `"${base ?? 'none'}"` }),
   submit: (projectId: string, readId: string, body: Submission, idempotencyKey: string) =>
     json<{ versionId: string; taskState: string }>('POST', `${p(projectId)}/reads/${readId}/submit`, body, { 'idempotency-key': idempotencyKey }),
   task: (projectId: string, taskId: string) => json<TaskDetail>('GET', `${p(projectId)}/tasks/${taskId}`),

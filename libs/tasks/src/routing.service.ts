@@ -2,7 +2,7 @@
 // exactly one lease, claimed with FOR UPDATE SKIP LOCKED so hundreds of people asking at once never receive
 // the same read and never wait on each other. Leases expire unless the client heartbeats; expired reads go
 // back to the pool (see expireLeases).
-import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, PreconditionFailedException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -534,14 +534,29 @@ export class RoutingService {
   }
 
   /** Auto-save of work in progress: a new read-draft version, referenced by the read. */
-  async saveDraft(projectId: string, readId: string, actor: Actor, submission: Submission): Promise<{ versionId: string }> {
+  /**
+   * Saves a draft of the caller's read. `baseDraftId` (optional: the draft the caller's copy started from, null for
+   * none) makes the save conditional: when the read's draft has moved on since (saved from another tab or window of
+   * the same person), the save is refused with 412 instead of silently replacing the newer draft with older work.
+   */
+  async saveDraft(projectId: string, readId: string, actor: Actor, submission: Submission, baseDraftId?: string | null): Promise<{ versionId: string }> {
     return this.dataSource.transaction(async (m) => {
       const read = await this.ownLease(m, projectId, readId, actor.id!);
+      if (baseDraftId !== undefined && (await this.ownDraftId(m, read, actor.id!)) !== baseDraftId) {
+        throw new PreconditionFailedException('This read’s draft was saved from another tab or window after this one opened it: reload the task to continue from the newer draft (the changes made here were not saved)');
+      }
       const task = await m.findOneByOrFail(Task, { id: read.taskId });
       const version = await this.storeLabel(m, task, read, 'read-draft', actor, { ...submission, idempotencyKey: undefined });
       await m.update(TaskRead, read.id, { draftVersionId: version.id });
       return { versionId: version.id };
     });
+  }
+
+  /** The read's current draft when the caller wrote it (what the task view shows them as draftVersionId), else null. */
+  private async ownDraftId(m: EntityManager, read: TaskRead, userId: string): Promise<string | null> {
+    if (!read.draftVersionId) return null;
+    const [own] = await m.query(`SELECT 1 FROM label_versions WHERE id = $1 AND author_id = $2`, [read.draftVersionId, userId]);
+    return own ? read.draftVersionId : null;
   }
 
   /**

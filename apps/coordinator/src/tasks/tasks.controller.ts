@@ -2,7 +2,7 @@
 // pull and decide; managers look at tasks, assign, prioritise and settle escalations. Reads are blinded:
 // while a task collects its reads, nobody but the read's author sees it.
 import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { TaskState } from '@contour/workflow';
@@ -65,6 +65,15 @@ function toSubmission(body: { mask?: string; answers?: Record<string, unknown> }
   return { mask: body.mask ? Buffer.from(body.mask, 'base64') : undefined, answers: body.answers, idempotencyKey: idempotencyKey || undefined };
 }
 
+/** The If-Match of a draft save: the draft id it names ("none": no draft yet), or undefined when absent. */
+export function draftBase(ifMatch: string | undefined): string | null | undefined {
+  if (ifMatch === undefined || ifMatch.trim() === '') return undefined;
+  const tag = ifMatch.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  if (tag === 'none') return null;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tag)) throw new BadRequestException(`If-Match names the draft this copy started from ("<draftVersionId>" or "none"), got ${JSON.stringify(ifMatch.slice(0, 100))}`);
+  return tag.toLowerCase();
+}
+
 @ApiTags('tasks')
 @ApiBearerAuth()
 @Controller('api/projects/:projectId')
@@ -114,8 +123,15 @@ export class TasksController {
   @Access({ project: { param: 'projectId', roles: [ProjectRole.Annotator, ProjectRole.Reviewer] } })
   @Put('reads/:readId/draft')
   @ApiBody(openapi(SubmissionBody))
-  saveDraft(@CurrentPrincipal() p: Principal, @Param('projectId', uuid) projectId: string, @Param('readId', uuid) readId: string, @Body({ schema: SubmissionBody }) body: z.infer<typeof SubmissionBody>) {
-    return this.routing.saveDraft(projectId, readId, actorOf(p), toSubmission(body));
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The draft this copy started from ("<draftVersionId>", or "none"): a save over a newer draft (another tab) is refused with 412' })
+  saveDraft(
+    @CurrentPrincipal() p: Principal,
+    @Param('projectId', uuid) projectId: string,
+    @Param('readId', uuid) readId: string,
+    @Body({ schema: SubmissionBody }) body: z.infer<typeof SubmissionBody>,
+    @Headers('if-match') ifMatch?: string,
+  ) {
+    return this.routing.saveDraft(projectId, readId, actorOf(p), toSubmission(body), draftBase(ifMatch));
   }
 
   /** Submits a read. Send an Idempotency-Key header: a retried request then returns the first result. */

@@ -111,11 +111,14 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   let dirty = false;
   let leaseLost = false;
   let submitted = false;
+  /** The draft this page's work started from (the server's, for this read), and whether another tab has moved past it. */
+  let draftBase: string | null = null;
+  let staleDraft = false;
   let leaseExpiresAt: Date | null = null;
   // Closing the tab or reloading with work not yet saved asks first (auto-save runs every 30 s; in-app navigation
   // saves on the way out, a reload lost the last strokes without a word).
   const beforeUnload = (e: BeforeUnloadEvent) => {
-    if (!dirty || submitted || leaseLost) return;
+    if (!dirty || submitted || leaseLost || staleDraft) return;
     void saveDraft(true);
     e.preventDefault();
     e.returnValue = '';
@@ -140,6 +143,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     status.show(errorText(e), 'error');
     return cleanup;
   }
+  draftBase = task.reads.find((r) => r.id === readId)?.draftVersionId ?? null;
   const myRead = task.reads.find((r) => r.id === readId);
   if (!myRead || (myRead.state !== 'leased' && !lease)) {
     replace(viewerHost);
@@ -316,18 +320,26 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   }
 
   async function saveDraft(quiet: boolean) {
-    if (leaseLost || submitted || !images) return;
+    if (leaseLost || submitted || staleDraft || !images) return;
     const b = body();
     if (!b.mask && !b.answers) return;
     try {
       dirty = false;
-      await api.saveDraft(projectId, readId, b);
+      // Conditional on the draft this page started from: another tab's newer draft is not overwritten by this one.
+      draftBase = (await api.saveDraft(projectId, readId, b, draftBase)).versionId;
       savedOut.textContent = `Draft saved ${new Date().toLocaleTimeString()}`;
       if (!quiet) status.show('Draft saved.', 'ok');
     } catch (e) {
       dirty = true;
       // A refused mask (another grid, a label the protocol lacks) is the draft's problem, not the lease's.
       if (leaseGone(e)) loseLease(e.message);
+      else if (e instanceof ApiError && e.status === 412) {
+        // Saved from another tab or window since this page opened the read: stop here rather than overwrite it.
+        staleDraft = true;
+        submitBtn.disabled = saveBtn.disabled = true;
+        status.show(`${e.message}.`, 'error');
+        status.append(' ', h('a', { href: location.pathname }, 'Reload the task'));
+      }
       else status.show(`The draft was not saved: ${errorText(e)}`, 'error');
     }
   }
@@ -341,9 +353,20 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
       status.show(`Answer every question before submitting: ${missing.join(', ')}.`, 'error');
       return;
     }
+    if (staleDraft) return;
     submitBtn.disabled = saveBtn.disabled = true;
     status.show('Submitting…');
     try {
+      // Another tab of the same read may have saved newer work since this page opened it: submitting this page's
+      // copy would replace it without a word.
+      // (A view refused, as when the lease went to someone else, is left to the submission, which says why.)
+      const mine = await api.task(projectId, taskId).then((t) => t.reads.find((r) => r.id === readId), () => undefined);
+      if (mine && (mine.draftVersionId ?? null) !== draftBase) {
+        staleDraft = true;
+        status.show('This read’s draft was saved from another tab or window after this one opened it: reload the task to continue from the newer draft (nothing was submitted).', 'error');
+        status.append(' ', h('a', { href: location.pathname }, 'Reload the task'));
+        return;
+      }
       const res = await api.submit(projectId, readId, body(), idempotencyKey);
       submitted = true;
       dirty = false;
