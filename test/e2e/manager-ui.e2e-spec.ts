@@ -239,6 +239,8 @@ describe('manager dashboard in the browser: navigation by role, task paging, tas
     await see(detail.locator('.status-line.ok')).text('Priority saved');
     await see(row.locator('td').nth(5)).text('7');
 
+    // A task that is not escalated or failed can only be cancelled here (approving one with no reads was offered).
+    expect(await detail.getByLabel('Decision').locator('option').allTextContents()).toEqual(['Cancel']);
     await detail.getByLabel('Decision').selectOption('cancel');
     await detail.getByLabel('Comment').fill('Duplicate slice');
     await detail.getByRole('button', { name: 'Apply' }).click();

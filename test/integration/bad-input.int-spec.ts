@@ -147,6 +147,17 @@ describe('bad input gets a clear 4xx', () => {
     for (const row of (await sys.http().get(`/api/projects/${projectId}/exports`).set(bearer(pm)).expect(200)).body) expect(row).not.toHaveProperty('resultBlobKey');
   });
 
+  it("the member list keeps the project's skills apart from the account's: saving what it shows changes nothing (each save added the account's skills once more)", async () => {
+    const member = await sys.user('skilled', [Role.Annotator]);
+    await sys.http().patch(`/api/users/${member.id}`).set(admin()).send({ skills: ['body-ct'] }).expect(200);
+    await sys.http().put(`/api/projects/${projectId}/members/${member.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator], skills: ['neuro-mr'] }).expect(204);
+    const listed = async () => ((await sys.http().get(`/api/projects/${projectId}/members`).set(bearer(pm)).expect(200)).body as { userId: string }[]).find((m) => m.userId === member.id);
+    const first = await listed();
+    expect(first).toMatchObject({ skills: ['neuro-mr'], accountSkills: ['body-ct'], effectiveSkills: ['body-ct', 'neuro-mr'] });
+    for (let i = 0; i < 2; i++) await sys.http().put(`/api/projects/${projectId}/members/${member.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator], skills: (first as unknown as { skills: string[] }).skills }).expect(204);
+    expect(await listed()).toEqual(first);
+  });
+
   it('a task state that does not exist, an overlong skill and a role named twice are named or kept once; the only manager cannot step down or leave', async () => {
     const state = await sys.http().get(`/api/projects/${projectId}/tasks?state=bogus`).set(bearer(pm)).expect(400);
     expect(JSON.stringify(state.body)).toMatch(/state \\"bogus\\" is not a task state: one of/);

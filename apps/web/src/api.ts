@@ -304,7 +304,8 @@ export const api = {
   decide: (projectId: string, taskId: string, decision: 'cancel' | 'reopen' | 'approve' | 'retry', comment: string) => json('POST', `${p(projectId)}/tasks/${taskId}/decisions/${decision}`, { comment }),
   protocols: (projectId: string) => json<{ id: string; version: number; definition: Omit<Protocol, 'version'>; createdAt: string }[]>('GET', `${p(projectId)}/protocols`),
   createProtocol: (projectId: string, body: Omit<Protocol, 'version'> & { appliesTo?: { modalities: string[]; bodyParts: string[] } }) => json<{ version: number }>('POST', `${p(projectId)}/protocols`, body),
-  members: (projectId: string) => json<{ userId: string; username: string; displayName: string; roles: string[]; skills: string[] }[]>('GET', `${p(projectId)}/members`),
+  /** `skills`: the project's own for the member (what setMember sets); `accountSkills`: their account's, in every project. */
+  members: (projectId: string) => json<{ userId: string; username: string; displayName: string; roles: string[]; skills: string[]; accountSkills: string[]; effectiveSkills: string[] }[]>('GET', `${p(projectId)}/members`),
   setMember: (projectId: string, userId: string, roles: string[], skills: string[]) => json<void>('PUT', `${p(projectId)}/members/${userId}`, { roles, skills }),
   removeMember: (projectId: string, userId: string) => json<void>('DELETE', `${p(projectId)}/members/${userId}`),
   users: () => json<User[]>('GET', '/api/users'),

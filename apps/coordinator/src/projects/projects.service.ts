@@ -105,12 +105,18 @@ export class ProjectsService {
     if (unknown.length) throw new BadRequestException(`settings.prelabelModels: ${unknown.map((id) => `"${id.slice(0, 80)}"`).join(', ')} ${unknown.length > 1 ? 'are not registered models' : 'is not a registered model'}: use the id of a model from GET /api/models`);
   }
 
+  /**
+   * The members, each with the skills the project gives them (`skills`, what PUT …/members/{id} sets), those of their
+   * account (`accountSkills`, every project) and both together, without repeats (`effectiveSkills`, what routing uses).
+   * `skills` was both lists run together: a form that saved it back stored the account's skills in the project, once
+   * more on every save.
+   */
   async members(projectId: string) {
     return this.dataSource
       .getRepository(ProjectMember)
       .createQueryBuilder('m')
       .innerJoin(User, 'u', 'u.id = m.user_id')
-      .select(['m.user_id AS "userId"', 'u.username AS username', 'u.display_name AS "displayName"', 'm.roles AS roles', 'array_cat(u.skills, m.skills) AS skills'])
+      .select(['m.user_id AS "userId"', 'u.username AS username', 'u.display_name AS "displayName"', 'm.roles AS roles', 'm.skills AS skills', 'u.skills AS "accountSkills"', 'ARRAY(SELECT DISTINCT x FROM unnest(array_cat(u.skills, m.skills)) x ORDER BY x) AS "effectiveSkills"'])
       .where('m.project_id = :projectId', { projectId })
       .orderBy('u.username', 'ASC')
       .getRawMany();

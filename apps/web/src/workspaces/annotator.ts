@@ -173,7 +173,7 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
     h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => instructions.present() }, 'Instructions'), h('button', { type: 'button', 'aria-label': 'Keyboard shortcuts', onclick: () => help.present() }, 'Shortcuts ?'), savedOut, saveBtn, submitBtn, releaseBtn),
   );
   if (reworkComment) {
-    header.after(h('div', { class: 'banner rework', role: 'note', 'aria-label': 'Reviewer comment' }, h('strong', null, 'Sent back by the reviewer: '), h('span', { class: 'rework-comment' }, reworkComment)));
+    header.after(h('div', { class: 'banner rework', role: 'note', 'aria-label': 'Reviewer comment' }, h('strong', null, 'Sent back for rework: '), h('span', { class: 'rework-comment' }, reworkComment)));
   }
   const showLease = () => {
     if (leaseLost || submitted || !leaseExpiresAt) return;
@@ -399,6 +399,8 @@ export async function annotatorWorkspace({ projectId, taskId, readId }: Record<s
   }
 
   async function release() {
+    // Giving a task back is for good: the next annotator starts without this draft, and it is not offered again here.
+    if (!window.confirm('Give this task back? It goes to another annotator, who starts without your draft, and you will not be offered it again unless a manager assigns it to you.')) return;
     try {
       await api.release(projectId, readId);
       dirty = false;

@@ -339,11 +339,15 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
     const st = statusLine();
     const prio = h('input', { type: 'number', min: '-1000', max: '1000', value: String(t.priority), class: 'num' });
     const who = h('select', null, ...annotators.map((m) => h('option', { value: m.userId }, m.username)));
-    // A failed task is retried (its reads merged again, or it starts again) or cancelled; the others as before.
+    // A failed task is retried (its reads merged again, or it starts again) or cancelled; an escalated one approved as
+    // it is, reopened or cancelled; any other only cancelled (approving a ready task with no reads was offered, and
+    // refused in the state machine's words).
     const decision =
       t.state === 'failed'
         ? h('select', null, h('option', { value: 'retry' }, 'Retry'), h('option', { value: 'cancel' }, 'Cancel'))
-        : h('select', null, h('option', { value: 'approve' }, 'Approve as it is'), h('option', { value: 'reopen' }, 'Reopen for rework'), h('option', { value: 'cancel' }, 'Cancel'));
+        : t.state === 'escalated'
+          ? h('select', null, h('option', { value: 'approve' }, 'Approve as it is'), h('option', { value: 'reopen' }, 'Reopen for rework'), h('option', { value: 'cancel' }, 'Cancel'))
+          : h('select', null, h('option', { value: 'cancel' }, 'Cancel'));
     const comment = h('input', { type: 'text', placeholder: 'Reason' });
     const historyList = h('ol', { class: 'history' });
     const act = (fn: () => Promise<unknown>, ok: string) => async () => {
@@ -515,13 +519,14 @@ function membersEditor(projectId: string, members: Awaited<ReturnType<typeof api
   const ROLES = ['manager', 'annotator', 'reviewer'];
   const rows = members.map((m) => {
     const boxes = ROLES.map((r) => h('input', { type: 'checkbox', checked: m.roles.includes(r), 'aria-label': `${m.username} is ${r}` }));
-    const skills = h('input', { type: 'text', value: (m.skills ?? []).join(', '), 'aria-label': `${m.username} skills` });
+    // The project's own skills are edited here; the account's (every project) are shown beside them, not saved here.
+    const skills = h('input', { type: 'text', value: (m.skills ?? []).join(', '), 'aria-label': `${m.username} skills in this project` });
     return h(
       'tr',
       null,
       h('th', { scope: 'row' }, m.username),
       ...boxes.map((b) => h('td', null, b)),
-      h('td', null, skills),
+      h('td', null, skills, m.accountSkills?.length ? h('span', { class: 'muted small' }, ` + account: ${m.accountSkills.join(', ')}`) : null),
       h(
         'td',
         null,
@@ -641,7 +646,7 @@ function settingsEditor(projectId: string, s: ProjectSettings, models: Awaited<R
     h(
       'div',
       { class: 'form-grid' },
-      field('Independent reads per task', reads),
+      field('Independent reads per task', reads, 'Tasks split from now on; tasks already split keep their number'),
       field('Agreement threshold', threshold, 'Mean Dice (or answer agreement) needed to skip adjudication'),
       field('Merge method', merge),
       field('Rework rounds before escalation', rework),
