@@ -135,27 +135,4 @@ describe('edit-and-approve and escalation', () => {
     expect(await state(project, task)).toBe('escalated');
     expect((await sys.http().post(`/api/projects/${project}/tasks/${task}/decisions/approve`).set(bearer(pm2)).send({ comment: 'looked at it' }).expect(200)).body.taskState).toBe('approved');
   });
-
-  it("a task adjudicated by the project's only reviewer goes to the managers (its review waited for good, nobody told)", async () => {
-    const settings = { quality: { reads: 2, reviewRequired: true, agreementThreshold: 0.99 } };
-    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'only-reviewer', settings }).expect(201)).body.id as string;
-    const ann2 = await sys.user('ann2', [Role.Annotator]);
-    for (const u of [ann, ann2]) await sys.http().put(`/api/projects/${project}/members/${u.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
-    await sys.http().put(`/api/projects/${project}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
-    await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000' }], annotationTypes: [{ kind: 'segmentation-3d' }] }).expect(201);
-    const task = await uploadPhantomTask(sys, pm.token, project, 'only-reviewer', DIMS);
-    for (const [u, radius] of [[ann, 3], [ann2, 6]] as const) {
-      const lease = (await sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(u)).expect(200)).body as { readId: string };
-      await sys.http().post(`/api/projects/${project}/reads/${lease.readId}/submit`).set(bearer(u)).send({ mask: maskBody(discMask(DIMS, 8, 8, radius)) }).expect(200);
-    }
-    await waitFor(project, task, 'adjudication');
-    const slot = (await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev)).expect(200)).body as { readId: string };
-    const adjudicated = await sys.http().post(`/api/projects/${project}/reads/${slot.readId}/adjudicate`).set(bearer(rev)).send({ mask: maskBody(discMask(DIMS, 8, 8, 4)) }).expect(200);
-    expect(adjudicated.body.taskState).toBe('escalated');
-    expect(await state(project, task)).toBe('escalated');
-    const history = (await sys.http().get(`/api/projects/${project}/tasks/${task}/history`).set(bearer(pm)).expect(200)).body;
-    expect(history.transitions.at(-1)).toMatchObject({ from: 'review', to: 'escalated', event: 'no-reviewer', reason: expect.stringMatching(/no reviewer of the project may review it/) });
-    await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev)).expect(204);
-    expect((await sys.http().post(`/api/projects/${project}/tasks/${task}/decisions/approve`).set(bearer(pm)).send({ comment: 'checked' }).expect(200)).body.taskState).toBe('approved');
-  });
 });

@@ -165,22 +165,16 @@ export class ConsensusService {
       // The task's own number of reads: the project's may have changed since the task was split.
       const event = afterConsensus(agreement, { ...settings.quality, reads: task.readsRequired });
       const { to } = await this.lifecycle.apply(m, taskId, event, actor, `agreement ${agreement.toFixed(3)} (threshold ${settings.quality.agreementThreshold})`, { agreement });
-      const state = to === TaskState.Review || to === TaskState.Adjudication ? await this.openSlot(m, locked, to === TaskState.Review ? 'review' : 'adjudication') : to;
-      this.logger.log(`task ${taskId}: agreement ${agreement.toFixed(3)} -> ${state}`);
-      return { state, agreement };
+      if (to === TaskState.Review || to === TaskState.Adjudication) await this.openSlot(m, locked, to === TaskState.Review ? 'review' : 'adjudication');
+      this.logger.log(`task ${taskId}: agreement ${agreement.toFixed(3)} -> ${to}`);
+      return { state: to, agreement };
     });
   }
 
   /** One review or adjudication slot for the task's current round. */
   /** A review or adjudication slot, with the lead of its kind and the points the task has earned by waiting (not
    * left for the next run of the ageing job). */
-  async openSlot(m: EntityManager, task: Task, kind: 'review' | 'adjudication'): Promise<TaskState> {
-    if (kind === 'review' && !(await this.someoneMayReview(m, task))) {
-      // Every reviewer of the project annotated or adjudicated it (nobody reviews their own work): the slot would wait
-      // for good, with nobody told (the only reviewer had adjudicated it). The managers decide instead.
-      const { to } = await this.lifecycle.apply(m, task.id, TaskEvent.NoReviewer, actor, 'no reviewer of the project may review it: each one annotated or adjudicated it; a manager decides (or add a reviewer and reopen it)');
-      return to;
-    }
+  async openSlot(m: EntityManager, task: Task, kind: 'review' | 'adjudication') {
     const [{ settings }] = await m.query(`SELECT settings FROM projects WHERE id = $1`, [task.projectId]);
     const { agePointsPerDay, ageMaxPoints } = parseProjectSettings(settings).routing;
     await m.query(
@@ -188,21 +182,6 @@ export class ConsensusService {
        SELECT $1, $2, $3, 0, 'open', $4, $5 + b.points, b.points, $6, $7 FROM (SELECT ${ageBoostSql('$6::timestamptz', 8, 9)} AS points) b`,
       [task.id, task.projectId, kind, task.reworkRound, task.priority + (kind === 'adjudication' ? 50 : 0), task.createdAt, task.requiredSkills, agePointsPerDay, ageMaxPoints],
     );
-    return kind === 'review' ? TaskState.Review : TaskState.Adjudication;
-  }
-
-  /**
-   * Whether a member could take the task's review (what the review claim checks): an active reviewer of the project with
-   * the task's skills who neither annotated nor adjudicated it.
-   */
-  private async someoneMayReview(m: EntityManager, task: Task): Promise<boolean> {
-    const [{ ok }] = await m.query(
-      `SELECT EXISTS (SELECT 1 FROM project_members pm JOIN users u ON u.id = pm.user_id
-                       WHERE pm.project_id = $1 AND 'reviewer' = ANY(pm.roles) AND u.active AND $3::text[] <@ array_cat(u.skills, pm.skills)
-                         AND NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = $2 AND lv.author_id = pm.user_id AND lv.kind IN ('read', 'adjudicated'))) AS ok`,
-      [task.projectId, task.id, task.requiredSkills ?? []],
-    );
-    return ok;
   }
 }
 

@@ -121,8 +121,8 @@ export class ReviewService {
       const version = await this.routing.storeLabel(m, task, read, 'adjudicated', actor, submission);
       await m.update(TaskRead, read.id, { state: 'submitted', annotatorId: actor.id, submittedAt: new Date(), labelVersionId: version.id, leaseExpiresAt: null });
       const { to } = await this.lifecycle.apply(m, task.id, settings.quality.reviewRequired ? TaskEvent.Adjudicated : TaskEvent.AdjudicatedNoReview, actor, comment || null);
-      const state = to === TaskState.Review ? await this.consensus.openSlot(m, task, 'review') : to;
-      return { taskState: state, versionId: version.id };
+      if (to === TaskState.Review) await this.consensus.openSlot(m, task, 'review');
+      return { taskState: to, versionId: version.id };
     });
   }
 

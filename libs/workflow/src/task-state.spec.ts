@@ -28,7 +28,6 @@ describe('task state machine', () => {
     [S.Review, E.Approve, S.Approved],
     [S.Review, E.Reject, S.Rework],
     [S.Review, E.RejectBeyondLimit, S.Escalated],
-    [S.Review, E.NoReviewer, S.Escalated],
     [S.Review, E.Cancel, S.Cancelled],
     [S.Rework, E.ReworkSubmitted, S.Consensus],
     [S.Rework, E.Cancel, S.Cancelled],
@@ -57,7 +56,7 @@ describe('task state machine', () => {
       }
     }
     expect(refused).toBe(Object.values(S).length * Object.values(E).length - allowed.length);
-    expect(() => transition(S.Review, E.Lease)).toThrow(/"review" cannot "lease"; possible now: approve, reject, reject-beyond-limit, no-reviewer, cancel/);
+    expect(() => transition(S.Review, E.Lease)).toThrow(/"review" cannot "lease"; possible now: approve, reject, reject-beyond-limit, cancel/);
     expect(() => transition(S.Approved, E.Cancel)).toThrow(/the task is finished/);
   });
 

@@ -48,8 +48,6 @@ export enum TaskEvent {
   Approve = 'approve',
   Reject = 'reject',
   RejectBeyondLimit = 'reject-beyond-limit',
-  /** Nobody may review the task (every reviewer of the project annotated or adjudicated it): the managers decide. */
-  NoReviewer = 'no-reviewer',
   ReworkSubmitted = 'rework-submitted',
   ManagerReopen = 'manager-reopen',
   ManagerApprove = 'manager-approve',
@@ -79,7 +77,7 @@ export const TRANSITIONS: Readonly<Record<TaskState, Partial<Record<TaskEvent, T
     [E.Cancel]: T.Cancelled,
   },
   [T.Adjudication]: { [E.Adjudicated]: T.Review, [E.AdjudicatedNoReview]: T.Approved, [E.Cancel]: T.Cancelled },
-  [T.Review]: { [E.Approve]: T.Approved, [E.Reject]: T.Rework, [E.RejectBeyondLimit]: T.Escalated, [E.NoReviewer]: T.Escalated, [E.Cancel]: T.Cancelled },
+  [T.Review]: { [E.Approve]: T.Approved, [E.Reject]: T.Rework, [E.RejectBeyondLimit]: T.Escalated, [E.Cancel]: T.Cancelled },
   [T.Rework]: { [E.ReworkSubmitted]: T.Consensus, [E.Cancel]: T.Cancelled },
   [T.Escalated]: { [E.ManagerReopen]: T.Rework, [E.ManagerApprove]: T.Approved, [E.Cancel]: T.Cancelled },
   [T.Approved]: {},
