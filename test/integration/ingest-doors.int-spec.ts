@@ -724,6 +724,20 @@ describe('ingest doors', () => {
       expect((b.items as { status: string }[]).every((i) => ['stored', 'duplicate'].includes(i.status))).toBe(true);
     });
 
+    it("a search through a source keeps the query's wildcards and name separators as they are (Orthanc does not decode %3F or %5E: they never matched)", async () => {
+      const client = new DicomWebClient(orthanc.dicomWebUrl);
+      const withName = (await client.searchStudies({ includefield: '00100010' })).find((st) => String((st['00100010']?.Value?.[0] as { Alphabetic?: string } | undefined)?.Alphabetic ?? '').includes('^'));
+      expect(withName).toBeDefined();
+      const name = (withName!['00100010'].Value![0] as { Alphabetic: string }).Alphabetic;
+      const id = withName!['00100020'].Value![0] as string;
+      const src = await sys.http().post(`/api/projects/${projectId}/sources`).set(bearer(manager.token)).send({ name: 'orthanc query', url: orthanc.dicomWebUrl }).expect(201);
+      const search = async (query: Record<string, string>) =>
+        ((await sys.http().get(`/api/projects/${projectId}/sources/${src.body.id}/studies`).query(query).set(bearer(manager.token)).expect(200)).body as { studyInstanceUid: string }[]).map((x) => x.studyInstanceUid);
+      const uid = withName!['0020000D'].Value![0] as string;
+      expect(await search({ PatientName: name })).toContain(uid);
+      expect(await search({ PatientID: `${id.slice(0, -1)}?` })).toContain(uid);
+    });
+
     it('reports an unreachable PACS with a clear 502', async () => {
       const src = await sys.http().post(`/api/projects/${projectId}/sources`).set(bearer(manager.token)).send({ name: 'gone', url: 'http://127.0.0.1:9/dicom-web' }).expect(201);
       const res = await sys.http().get(`/api/projects/${projectId}/sources/${src.body.id}/studies`).set(bearer(manager.token)).expect(502);

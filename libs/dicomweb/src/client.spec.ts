@@ -3,7 +3,7 @@
 // first answer, and the import completed with the rest left out. A real HTTP server stands in for the PACS.
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { DicomWebClient, dicomWebRootProblem } from './client';
+import { DicomWebClient, dicomWebRootProblem, qidoQueryString } from './client';
 
 const STUDIES = Array.from({ length: 10 }, (_, i) => `1.2.826.0.1.${i + 1}`);
 
@@ -68,5 +68,18 @@ describe('a server that is not a DICOMweb root says so', () => {
     ['/object', /JSON that is not a list of studies/],
   ])('%s', async (root, message) => {
     await expect(new DicomWebClient(`${base}${root}`, { type: 'none' }).searchStudies()).rejects.toThrow(message);
+  });
+});
+
+describe('QIDO-RS query strings', () => {
+  it.each<[Record<string, string>, string]>([
+    [{ PatientID: '1CT?' }, 'PatientID=1CT?'],
+    [{ PatientName: 'Doe^John*' }, 'PatientName=Doe^John*'],
+    [{ StudyDescription: 'CT HEAD' }, 'StudyDescription=CT%20HEAD'],
+    [{ ModalitiesInStudy: 'CT,MR', limit: '500', offset: '0' }, 'ModalitiesInStudy=CT,MR&limit=500&offset=0'],
+    [{ PatientID: 'a&b=c#d' }, 'PatientID=a%26b%3Dc%23d'],
+    [{ '00100020': 'Ünal' }, '00100020=%C3%9Cnal'],
+  ])('%j -> %s', (query, expected) => {
+    expect(qidoQueryString(query)).toBe(expected);
   });
 });

@@ -16,6 +16,19 @@ export class DicomWebError extends Error {
   }
 }
 
+/**
+ * A QIDO-RS query string: values percent-encoded (a space as %20, not URLSearchParams' "+"), except the characters
+ * matching uses that a query may carry as they are (RFC 3986 allows "?" in a query; "^" separates name components,
+ * "*" and "?" are wildcards, "," and "\\" separate values). Orthanc 1.10 does not decode %3F or %5E, so `PatientID=1CT?`
+ * and any PatientName with "^" found nothing through Contour while they matched when sent to Orthanc directly.
+ */
+export function qidoQueryString(query: Record<string, string>): string {
+  const encode = (s: string) => encodeURIComponent(s).replace(/%3F/gi, '?').replace(/%5E/gi, '^').replace(/%2C/gi, ',');
+  return Object.entries(query)
+    .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+    .join('&');
+}
+
 /** One attribute of a DICOM JSON object (PS3.18 F.2). */
 export type DicomJsonAttribute = { vr: string; Value?: unknown[] };
 export type DicomJson = Record<string, DicomJsonAttribute>;
@@ -69,7 +82,7 @@ export class DicomWebClient {
 
   /** QIDO-RS study search; `query` holds DICOM keywords or tags as in PS3.18 (e.g. PatientID, StudyDate=20200101-). */
   async searchStudies(query: Record<string, string> = {}): Promise<DicomJson[]> {
-    const qs = new URLSearchParams(query).toString();
+    const qs = qidoQueryString(query);
     const res = await this.get(`/studies${qs ? `?${qs}` : ''}`, 'application/dicom+json');
     if (res.status === 204) return [];
     const text = await res.text();
