@@ -135,4 +135,32 @@ describe('edit-and-approve and escalation', () => {
     expect(await state(project, task)).toBe('escalated');
     expect((await sys.http().post(`/api/projects/${project}/tasks/${task}/decisions/approve`).set(bearer(pm2)).send({ comment: 'looked at it' }).expect(200)).body.taskState).toBe('approved');
   });
+
+  it("a review that no reviewer of the project may take says so in the task list (it waited with nobody told); a reviewer added later takes it, and the reason goes", async () => {
+    const settings = { quality: { reads: 2, reviewRequired: true, agreementThreshold: 0.99 } };
+    const project = (await sys.http().post('/api/projects').set(bearer(pm)).send({ name: 'only-reviewer', settings }).expect(201)).body.id as string;
+    const ann2 = await sys.user('ann2', [Role.Annotator]);
+    for (const u of [ann, ann2]) await sys.http().put(`/api/projects/${project}/members/${u.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Annotator] }).expect(204);
+    await sys.http().put(`/api/projects/${project}/members/${rev.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    await sys.http().post(`/api/projects/${project}/protocols`).set(bearer(pm)).send({ labels: [{ id: 1, name: 'Lesion', color: '#ff0000' }], annotationTypes: [{ kind: 'segmentation-3d' }] }).expect(201);
+    const task = await uploadPhantomTask(sys, pm.token, project, 'only-reviewer', DIMS);
+    for (const [u, radius] of [[ann, 3], [ann2, 6]] as const) {
+      const lease = (await sys.http().post(`/api/projects/${project}/tasks/next`).set(bearer(u)).expect(200)).body as { readId: string };
+      await sys.http().post(`/api/projects/${project}/reads/${lease.readId}/submit`).set(bearer(u)).send({ mask: maskBody(discMask(DIMS, 8, 8, radius)) }).expect(200);
+    }
+    await waitFor(project, task, 'adjudication');
+    const slot = (await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev)).expect(200)).body as { readId: string };
+    expect((await sys.http().post(`/api/projects/${project}/reads/${slot.readId}/adjudicate`).set(bearer(rev)).send({ mask: maskBody(discMask(DIMS, 8, 8, 4)) }).expect(200)).body.taskState).toBe('review');
+    const row = async () => ((await sys.http().get(`/api/projects/${project}/tasks`).set(bearer(pm)).expect(200)).body as { id: string; stateReason: string | null }[]).find((t) => t.id === task)!;
+    expect((await row()).stateReason).toMatch(/waiting for a reviewer: every reviewer of the project annotated or adjudicated this task/);
+    const audit = (await sys.http().get(`/api/projects/${project}/audit?action=task.no-eligible-reviewer`).set(bearer(pm)).expect(200)).body as { objectId: string }[];
+    expect(audit.map((a) => a.objectId)).toEqual([task]);
+    await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev)).expect(204);
+    const rev2 = await sys.user('rev2', [Role.Reviewer]);
+    await sys.http().put(`/api/projects/${project}/members/${rev2.id}`).set(bearer(pm)).send({ roles: [ProjectRole.Reviewer] }).expect(204);
+    const review = (await sys.http().post(`/api/projects/${project}/reviews/next`).set(bearer(rev2)).expect(200)).body as { readId: string; taskId: string };
+    expect(review.taskId).toBe(task);
+    expect((await sys.http().post(`/api/projects/${project}/reads/${review.readId}/review`).set(bearer(rev2)).send({ decision: 'approve', comment: '' }).expect(200)).body.taskState).toBe('approved');
+    expect((await row()).stateReason).toBeNull();
+  });
 });

@@ -16,6 +16,9 @@ import { findStuckTasks } from './stuck-tasks';
 
 const actor: Actor = systemActor('consensus');
 
+/** Why a task waits in review when no reviewer of the project may take it (tasks.state_reason, cleared by the review). */
+export const NO_REVIEWER_REASON = 'waiting for a reviewer: every reviewer of the project annotated or adjudicated this task; add a reviewer (or cancel it)';
+
 @Injectable()
 export class ConsensusService {
   private readonly logger = new Logger(ConsensusService.name);
@@ -182,6 +185,27 @@ export class ConsensusService {
        SELECT $1, $2, $3, 0, 'open', $4, $5 + b.points, b.points, $6, $7 FROM (SELECT ${ageBoostSql('$6::timestamptz', 8, 9)} AS points) b`,
       [task.id, task.projectId, kind, task.reworkRound, task.priority + (kind === 'adjudication' ? 50 : 0), task.createdAt, task.requiredSkills, agePointsPerDay, ageMaxPoints],
     );
+    if (kind === 'review' && !(await this.someoneMayReview(m, task))) {
+      // Every reviewer of the project annotated or adjudicated the task (nobody reviews their own work): the review
+      // waits for a reviewer the project does not have, and nobody was told (the only reviewer had adjudicated it).
+      // The slot stays open for a reviewer added later; the task says why it waits, in the managers' list and log.
+      await m.query(`UPDATE tasks SET state_reason = $2 WHERE id = $1`, [task.id, NO_REVIEWER_REASON]);
+      await this.audit.record(actor, { action: 'task.no-eligible-reviewer', objectType: 'task', objectId: task.id, projectId: task.projectId, details: { reason: NO_REVIEWER_REASON } }, m);
+    }
+  }
+
+  /**
+   * Whether a member could take the task's review (what the review claim checks): an active reviewer of the project with
+   * the task's skills who neither annotated nor adjudicated it.
+   */
+  private async someoneMayReview(m: EntityManager, task: Task): Promise<boolean> {
+    const [{ ok }] = await m.query(
+      `SELECT EXISTS (SELECT 1 FROM project_members pm JOIN users u ON u.id = pm.user_id
+                       WHERE pm.project_id = $1 AND 'reviewer' = ANY(pm.roles) AND u.active AND $3::text[] <@ array_cat(u.skills, pm.skills)
+                         AND NOT EXISTS (SELECT 1 FROM label_versions lv WHERE lv.task_id = $2 AND lv.author_id = pm.user_id AND lv.kind IN ('read', 'adjudicated'))) AS ok`,
+      [task.projectId, task.id, task.requiredSkills ?? []],
+    );
+    return ok;
   }
 }
 

@@ -69,7 +69,8 @@ export class ReviewService {
       await this.audit.record(actor, { action: 'review.decided', objectType: 'task', objectId: task.id, projectId, details: { taskId: task.id, decision: outcome, round: task.reworkRound, comment, labelVersionId: versionId } }, m);
       await m.update(TaskRead, read.id, { state: 'submitted', annotatorId: actor.id, submittedAt: new Date(), labelVersionId: versionId, leaseExpiresAt: null });
       if (decision !== 'reject') {
-        const { to } = await this.lifecycle.apply(m, task.id, TaskEvent.Approve, actor, comment || null);
+        // A reason the task had while it waited (no reviewer could take it) is over once someone reviewed it.
+        const { to } = await this.lifecycle.apply(m, task.id, TaskEvent.Approve, actor, comment || null, { stateReason: null });
         return { taskState: to };
       }
       const event = afterRejection(task.reworkRound, settings.quality.maxReworkRounds);
@@ -77,7 +78,7 @@ export class ReviewService {
         const { to } = await this.lifecycle.apply(m, task.id, event, actor, `rejected after ${task.reworkRound} rework round(s): ${comment}`, { rejectionCount: task.rejectionCount + 1, stateReason: comment });
         return { taskState: to };
       }
-      const { to } = await this.lifecycle.apply(m, task.id, event, actor, comment, { rejectionCount: task.rejectionCount + 1, reworkRound: task.reworkRound + 1 });
+      const { to } = await this.lifecycle.apply(m, task.id, event, actor, comment, { rejectionCount: task.rejectionCount + 1, reworkRound: task.reworkRound + 1, stateReason: null });
       await this.reopenForRework(m, task, comment);
       return { taskState: to };
     });

@@ -309,6 +309,8 @@ async function tasksTab(projectId: string, panel: HTMLElement) {
         h('span', { class: 'pill', style: `--pill:${STATE_COLORS[t.state] ?? '#94a3b8'}` }, t.state.replace(/_/g, ' ')),
         // Held tasks look ready but are offered to nobody: say why, and where to act (the Data tab's privacy review).
         t.privacyHeld ? h('span', { class: 'pill privacy-held', title: 'An image of this task waits for a privacy review (Data tab); nobody is offered it until it is cleared' }, 'privacy hold') : null,
+        // A review nobody in the project may take (every reviewer annotated or adjudicated the task) says so here.
+        t.state === 'review' && t.stateReason ? h('span', { class: 'pill no-reviewer', title: t.stateReason }, 'no reviewer') : null,
       ),
       h('td', null, t.modality),
       h('td', null, `${t.readsSubmitted}/${t.readsRequired}`),
