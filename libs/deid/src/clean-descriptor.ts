@@ -93,8 +93,9 @@ const NARRATIVE_RULES: { re: RegExp; reason: string }[] = [
  * Builds the clean check for one dataset. `identifiers` are the dataset's own identifying strings (see 1.
  * above): whole values such as the patient ID, and name components, which the caller splits out of PN values.
  */
-export function makeDescriptorCleaner(identifiers: Iterable<string>): (value: string, narrative?: boolean) => CleanVerdict {
-  const hasIdentifier = makeIdentifierMatcher(identifiers);
+export function makeDescriptorCleaner(identifiers: Iterable<string> | ((value: string) => boolean)): (value: string, narrative?: boolean) => CleanVerdict {
+  // A matcher the caller already built (deidentify sweeps unlisted text with the same one) is used as it is.
+  const hasIdentifier = typeof identifiers === 'function' ? identifiers : makeIdentifierMatcher(identifiers);
   return (value: string, narrative = false) => {
     if (hasIdentifier(value)) return { keep: false, reason: 'contains an identifier of this dataset (name, ID, institution...)' };
     for (const rule of RULES) if (rule.re.test(value)) return { keep: false, reason: rule.reason };

@@ -559,7 +559,8 @@ export function deidentify(dict: DicomDictLike, options: DeidOptions, context: D
 
   const identifiers = new Set<string>();
   collectIdentifiers(ds, identifiers);
-  const walk: Walk = { options, secret: context.secret, pseudonym, shiftDays, clean: makeDescriptorCleaner(identifiers), hasIdentifier: makeIdentifierMatcher(identifiers), entries: [] };
+  const hasIdentifier = makeIdentifierMatcher(identifiers);
+  const walk: Walk = { options, secret: context.secret, pseudonym, shiftDays, clean: makeDescriptorCleaner(hasIdentifier), hasIdentifier, entries: [] };
 
   const flags = burnedInFlags({
     burnedInAnnotation: firstString(at('00280301')),
